@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what telescope needs to build, into the project: a virtualenv in .venv with the
+# PyPI torch 2.13.0 wheel (the libtorch that tch 0.26 expects), linked as .venv/torch.
+# Idempotent: a second run does nothing but check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+TORCH_VERSION=2.13.0
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
+  echo "setup: installing torch==$TORCH_VERSION from PyPI into .venv (about a minute)" >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+TORCH_DIR=$(.venv/bin/python -c "import os, torch; print(os.path.dirname(torch.__file__))")
+ln -sfn "$TORCH_DIR" .venv/torch
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }

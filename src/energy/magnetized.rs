@@ -1,0 +1,106 @@
+//! The Attraction-Diffusion density (paper eq. 3.1): `U(x)/T + alpha * ||x - target||_2`.
+
+use super::{Energy, EnergyRef, Space, SpinModel};
+use crate::{error::invalid, tensor, Result};
+use tch::Tensor;
+
+/// `U/T + alpha * ||x - target||` (L2 norm, not squared). With `alpha = 0` it is the tempered
+/// energy `U/T`. The target is one state `[D]` or one per chain `[B, D]`.
+pub struct Magnetized {
+    base: EnergyRef,
+    temperature: f64,
+    alpha: f64,
+    target: Option<Tensor>,
+}
+
+/// `U/T`: the density sampled at temperature `T`, without magnetization.
+pub fn tempered(base: EnergyRef, temperature: f64) -> Result<Magnetized> {
+    Magnetized::new(base, temperature, 0.0, None)
+}
+
+impl Magnetized {
+    /// Wraps `base`; `temperature > 0`, `alpha >= 0`; a target is needed when `alpha > 0`.
+    pub fn new(base: EnergyRef, temperature: f64, alpha: f64, target: Option<Tensor>) -> Result<Self> {
+        if !(temperature > 0.0) || !temperature.is_finite() {
+            return Err(invalid(format!("temperature must be positive, got {temperature}")));
+        }
+        if !(alpha >= 0.0) || !alpha.is_finite() {
+            return Err(invalid(format!("alpha must be >= 0, got {alpha}")));
+        }
+        if alpha > 0.0 && target.is_none() {
+            return Err(invalid("a magnetized energy with alpha > 0 needs a target"));
+        }
+        let target = match target {
+            Some(t) => {
+                let t = tensor::as_batch(&t)?.f_to_kind(tensor::dtype())?;
+                super::check_dim(base.as_ref(), &t)?;
+                Some(t)
+            }
+            None => None,
+        };
+        Ok(Magnetized { base, temperature, alpha, target })
+    }
+    /// The unmagnetized energy U.
+    pub fn base(&self) -> &EnergyRef {
+        &self.base
+    }
+    /// Temperature T.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+    /// Magnetization strength alpha.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+    /// The target state(s), `[1, D]` or `[B, D]`.
+    pub fn target(&self) -> Option<&Tensor> {
+        self.target.as_ref()
+    }
+    /// Distances `||x - target||` per chain, `[B]` (zeros without a target).
+    pub fn distance(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.target {
+            Some(t) => Ok(x.f_sub(t)?.f_square()?.f_sum_dim_intlist(1, false, x.kind())?.f_sqrt()?),
+            None => Ok(Tensor::f_zeros([x.size()[0]], (x.kind(), x.device()))?),
+        }
+    }
+}
+
+impl Energy for Magnetized {
+    fn name(&self) -> String {
+        format!("magnetize({}, T={}, alpha={})", self.base.name(), self.temperature, self.alpha)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.base.dim()
+    }
+    fn space(&self) -> Space {
+        self.base.space()
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let u = self.base.energy(x)?.f_div_scalar(self.temperature)?;
+        if self.alpha == 0.0 {
+            return Ok(u);
+        }
+        Ok(u.f_add(&self.distance(x)?.f_mul_scalar(self.alpha)?)?)
+    }
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (u, g) = self.base.energy_and_grad(x)?;
+        let (mut u, mut g) = (u.f_div_scalar(self.temperature)?, g.f_div_scalar(self.temperature)?);
+        if let (Some(t), true) = (&self.target, self.alpha > 0.0) {
+            let diff = x.f_sub(t)?;
+            let dist = diff.f_square()?.f_sum_dim_intlist(1, true, x.kind())?.f_sqrt()?;
+            u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul_scalar(self.alpha)?)?;
+            // The norm's gradient is a unit vector; at the target itself it is taken as zero.
+            g = g.f_add(&diff.f_div(&dist.f_clamp_min(1e-12)?)?.f_mul_scalar(self.alpha)?)?;
+        }
+        Ok((u, g))
+    }
+    fn grad(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.energy_and_grad(x)?.1)
+    }
+    fn as_magnetized(&self) -> Option<&Magnetized> {
+        Some(self)
+    }
+    fn spin_model(&self) -> Option<&SpinModel> {
+        None
+    }
+}

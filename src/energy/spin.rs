@@ -1,0 +1,294 @@
+//! Quadratic spin models `U(s) = scale * (-sum_{i<k} J_ik s_i s_k - sum_i h_i s_i)`, s_i = ±1:
+//! the SK spin glass (paper eq. 5.1) and the Ising model (eq. 3.3), with native O(N)
+//! single-site updates through local fields.
+
+use super::{Energy, Space};
+use crate::{error::invalid, tensor, Result};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use std::path::Path;
+use tch::Tensor;
+
+/// A ±1 spin system with pairwise couplings and an optional external field.
+pub struct SpinModel {
+    name: String,
+    n: usize,
+    /// For each site, its (neighbour, J) pairs; symmetric.
+    neighbors: Vec<Vec<(u32, f64)>>,
+    field: Vec<f64>,
+    scale: f64,
+    params: serde_json::Value,
+}
+
+/// The SK spin glass of section 5.1: `J_ik ~ N(0, 1/N)` drawn from `seed`, `U = -(1/(T N)) sum_{i<k} J_ik s_i s_k`.
+pub fn sk(n: usize, seed: u64, temperature: f64) -> Result<SpinModel> {
+    if n < 2 {
+        return Err(invalid("an SK spin glass needs n >= 2"));
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let sd = (1.0 / n as f64).sqrt();
+    let mut j = vec![0.0; n * n];
+    for i in 0..n {
+        for k in i + 1..n {
+            let v: f64 = StandardNormal.sample(&mut rng);
+            j[i * n + k] = v * sd;
+            j[k * n + i] = v * sd;
+        }
+    }
+    let mut m = sk_from_couplings(&j, n, temperature)?;
+    m.params = serde_json::json!({"name": "sk", "n": n, "seed": seed, "T": temperature});
+    Ok(m)
+}
+
+/// An SK energy from a full symmetric coupling matrix (row-major `n*n`; the diagonal is ignored).
+pub fn sk_from_couplings(j: &[f64], n: usize, temperature: f64) -> Result<SpinModel> {
+    if j.len() != n * n {
+        return Err(invalid(format!("coupling matrix has {} entries, expected {n}x{n}", j.len())));
+    }
+    if !(temperature > 0.0) {
+        return Err(invalid("SK temperature must be positive"));
+    }
+    let mut neighbors = vec![Vec::with_capacity(n); n];
+    for i in 0..n {
+        for k in 0..n {
+            if i == k {
+                continue;
+            }
+            let (a, b) = (j[i * n + k], j[k * n + i]);
+            if (a - b).abs() > 1e-9 * (1.0 + a.abs()) {
+                return Err(invalid(format!("coupling matrix is not symmetric at ({i}, {k}): {a} vs {b}")));
+            }
+            if a != 0.0 {
+                neighbors[i].push((k as u32, a));
+            }
+        }
+    }
+    Ok(SpinModel {
+        name: format!("sk(n={n})"),
+        n,
+        neighbors,
+        field: vec![0.0; n],
+        scale: 1.0 / (temperature * n as f64),
+        params: serde_json::json!({"name": "sk", "n": n, "T": temperature}),
+    })
+}
+
+/// Reads SK couplings from a `.npy` file (2-D float array) or JSON `{"n": N, "J": [[...]]}`.
+pub fn sk_load(path: &Path, temperature: f64) -> Result<SpinModel> {
+    let (j, n) = if path.extension().and_then(|e| e.to_str()) == Some("npy") {
+        let (data, shape) = crate::tensor_io::read_npy(path)?;
+        if shape.len() != 2 || shape[0] != shape[1] {
+            return Err(invalid(format!("{}: expected a square matrix, got shape {:?}", path.display(), shape)));
+        }
+        (data, shape[0])
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let rows = v["J"].as_array().ok_or_else(|| invalid(format!("{}: no \"J\" matrix", path.display())))?;
+        let n = v["n"].as_u64().map(|n| n as usize).unwrap_or(rows.len());
+        let mut j = Vec::with_capacity(n * n);
+        for r in rows {
+            let r = r.as_array().ok_or_else(|| invalid("J must be a list of rows"))?;
+            if r.len() != n {
+                return Err(invalid(format!("J row of length {} in an n={n} model", r.len())));
+            }
+            for x in r {
+                j.push(x.as_f64().ok_or_else(|| invalid("J entries must be numbers"))?);
+            }
+        }
+        (j, n)
+    };
+    let mut m = sk_from_couplings(&j, n, temperature)?;
+    m.params = serde_json::json!({"name": "sk", "n": n, "T": temperature, "path": path.display().to_string()});
+    Ok(m)
+}
+
+/// Ising model on a `rows x cols` torus: `U = -(1/T) sum_<ij> s_i s_j - H sum_i s_i`.
+pub fn ising(rows: usize, cols: usize, temperature: f64, h: f64) -> Result<SpinModel> {
+    if rows == 0 || cols == 0 {
+        return Err(invalid("ising needs rows, cols >= 1"));
+    }
+    if !(temperature > 0.0) {
+        return Err(invalid("Ising temperature must be positive"));
+    }
+    let n = rows * cols;
+    let mut neighbors: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+    let mut add = |a: usize, b: usize| {
+        if a != b && !neighbors[a].iter().any(|&(k, _)| k as usize == b) {
+            neighbors[a].push((b as u32, 1.0));
+            neighbors[b].push((a as u32, 1.0));
+        }
+    };
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            add(i, r * cols + (c + 1) % cols);
+            add(i, ((r + 1) % rows) * cols + c);
+        }
+    }
+    Ok(SpinModel {
+        name: format!("ising({rows}x{cols})"),
+        n,
+        neighbors,
+        // U = (1/T) * (-sum J s s - (H T) sum s) so that scale * field = H.
+        field: vec![h * temperature; n],
+        scale: 1.0 / temperature,
+        params: serde_json::json!({"name": "ising", "rows": rows, "cols": cols, "T": temperature, "H": h}),
+    })
+}
+
+impl SpinModel {
+    /// Number of spins N.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Dense coupling matrix, row-major `n*n`.
+    pub fn couplings(&self) -> Vec<f64> {
+        let mut j = vec![0.0; self.n * self.n];
+        for (i, row) in self.neighbors.iter().enumerate() {
+            for &(k, v) in row {
+                j[i * self.n + k as usize] = v;
+            }
+        }
+        j
+    }
+    /// Energy of one state.
+    pub fn energy_of(&self, s: &[f64]) -> f64 {
+        let mut pair = 0.0;
+        let mut ext = 0.0;
+        for i in 0..self.n {
+            let li: f64 = self.neighbors[i].iter().map(|&(k, j)| j * s[k as usize]).sum();
+            pair += s[i] * li;
+            ext += self.field[i] * s[i];
+        }
+        self.scale * (-0.5 * pair - ext)
+    }
+    /// Local fields `L_i = sum_k J_ik s_k + h_i` of one state.
+    pub fn local_fields(&self, s: &[f64]) -> Vec<f64> {
+        (0..self.n)
+            .map(|i| self.field[i] + self.neighbors[i].iter().map(|&(k, j)| j * s[k as usize]).sum::<f64>())
+            .collect()
+    }
+    /// Energy change of flipping site `i`, given the local fields: `2 * scale * s_i * L_i`.
+    #[inline]
+    pub fn flip_delta(&self, s: &[f64], fields: &[f64], i: usize) -> f64 {
+        2.0 * self.scale * s[i] * fields[i]
+    }
+    /// Flips site `i` and updates the local fields in O(degree).
+    #[inline]
+    pub fn flip(&self, s: &mut [f64], fields: &mut [f64], i: usize) {
+        let change = -2.0 * s[i];
+        s[i] = -s[i];
+        for &(k, j) in &self.neighbors[i] {
+            fields[k as usize] += j * change;
+        }
+    }
+
+    /// One heat-bath Gibbs sweep (sites in order) of every chain of `states` (`B*N`, row-major),
+    /// sampling `exp(-(U/T + alpha*||s - target||_2))`. `targets` is one state per chain or absent.
+    /// Each chain uses its own RNG seeded from `seed` and its index, so results do not depend on
+    /// the number of threads.
+    pub fn gibbs_sweeps(&self, states: &mut [f64], targets: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, seed: u64) {
+        let n = self.n;
+        states.par_chunks_mut(n).enumerate().for_each(|(b, s)| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+            let target = targets.map(|t| &t[b * n..(b + 1) * n]);
+            self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng);
+        });
+    }
+
+    fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) {
+        let mut fields = self.local_fields(s);
+        let mut d = target.map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count()).unwrap_or(0) as f64;
+        for _ in 0..sweeps {
+            for i in 0..self.n {
+                let mut delta = self.flip_delta(s, &fields, i) / t;
+                let mut d_new = d;
+                if let (Some(tg), true) = (target, alpha > 0.0) {
+                    d_new = if s[i] == tg[i] { d + 1.0 } else { d - 1.0 };
+                    delta += 2.0 * alpha * (d_new.sqrt() - d.sqrt());
+                }
+                // Heat bath: P(flip) = 1 / (1 + exp(delta)).
+                let p = if delta > 0.0 {
+                    let e = (-delta).exp();
+                    e / (1.0 + e)
+                } else {
+                    1.0 / (1.0 + delta.exp())
+                };
+                if rng.random::<f64>() < p {
+                    self.flip(s, &mut fields, i);
+                    d = d_new;
+                }
+            }
+        }
+    }
+
+    /// Zero-temperature single-flip descent of every chain: sweep the sites, flip any spin whose
+    /// flip lowers the energy, until a sweep flips none (a local minimum under single flips).
+    pub fn descend(&self, states: &mut [f64]) {
+        let n = self.n;
+        states.par_chunks_mut(n).for_each(|s| {
+            let mut fields = self.local_fields(s);
+            loop {
+                let mut changed = false;
+                for i in 0..n {
+                    if self.flip_delta(s, &fields, i) < -1e-12 {
+                        self.flip(s, &mut fields, i);
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+        });
+    }
+
+    fn states_of(&self, x: &Tensor) -> Result<(Vec<f64>, usize)> {
+        let x = tensor::as_batch(x)?;
+        if x.size()[1] != self.n as i64 {
+            return Err(invalid(format!("{} expects {} spins, got {:?}", self.name, self.n, x.size())));
+        }
+        let b = x.size()[0] as usize;
+        Ok((tensor::to_vec_f64(&x)?, b))
+    }
+}
+
+impl Energy for SpinModel {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.n)
+    }
+    fn space(&self) -> Space {
+        Space::Spins
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let (s, b) = self.states_of(x)?;
+        let e: Vec<f64> = s.par_chunks(self.n).map(|c| self.energy_of(c)).collect();
+        Ok(tensor::from_vec(&e, &[b as i64])?.f_to_kind(x.kind())?.f_to_device(x.device())?)
+    }
+    /// The gradient of the multilinear extension: `-scale * L(s)`.
+    fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (s, b) = self.states_of(x)?;
+        let mut g = Vec::with_capacity(s.len());
+        let mut e = Vec::with_capacity(b);
+        for c in s.chunks(self.n) {
+            e.push(self.energy_of(c));
+            g.extend(self.local_fields(c).iter().map(|l| -self.scale * l));
+        }
+        let opts = |t: Tensor| t.f_to_kind(x.kind()).and_then(|t| t.f_to_device(x.device()));
+        Ok((opts(tensor::from_vec(&e, &[b as i64])?)?, opts(tensor::from_vec(&g, &[b as i64, self.n as i64])?)?))
+    }
+    fn grad(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.energy_and_grad(x)?.1)
+    }
+    fn spin_model(&self) -> Option<&SpinModel> {
+        Some(self)
+    }
+    fn describe(&self) -> serde_json::Value {
+        self.params.clone()
+    }
+}

@@ -1,0 +1,74 @@
+//! The one error type of the core library.
+
+/// Anything that can go wrong in telescope's core: libtorch failures (shape, dtype, device),
+/// invalid arguments, I/O, and a run stopped by the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A libtorch operation failed; the message is libtorch's first line.
+    #[error("tensor error: {0}")]
+    Torch(String),
+    /// An argument or input was not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading or writing a file failed.
+    #[error("{0}")]
+    Io(String),
+    /// The user pressed Ctrl-C; partial results were kept where the caller could keep them.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Result with telescope's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(clean_torch_message(&e.to_string()))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Io(format!("JSON: {e}"))
+    }
+}
+
+/// Builds an [`Error::Invalid`] from anything printable.
+pub fn invalid(msg: impl Into<String>) -> Error {
+    Error::Invalid(msg.into())
+}
+
+/// Keeps the useful part of a libtorch message: drops the C++ backtrace and wrapper noise.
+fn clean_torch_message(raw: &str) -> String {
+    let mut text = raw.trim();
+    for prefix in ["Torch(\"", "Internal torch error: "] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            text = rest;
+        }
+    }
+    let cut = ["\nException raised from", "Exception raised from", "\\nException raised from"]
+        .iter()
+        .filter_map(|m| text.find(m))
+        .min()
+        .unwrap_or(text.len());
+    let first = text[..cut].trim().trim_end_matches("\")").trim();
+    first.replace("\\n", " ").lines().next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn torch_messages_lose_their_backtrace() {
+        let m = clean_torch_message(
+            "Internal torch error: The size of tensor a (2) must match the size of tensor b (3)\nException raised from foo at bar.cpp",
+        );
+        assert_eq!(m, "The size of tensor a (2) must match the size of tensor b (3)");
+    }
+}

@@ -1,0 +1,27 @@
+//! telescope: look inside the energy landscapes of learned and physical models.
+//!
+//! The core library (everything but [`script`] and [`repl`]) has no Rhai in it: energies,
+//! samplers, minimizers, Attraction-Diffusion, ADELM, barriers, NEB, disconnectivity graphs,
+//! plots and networks are plain Rust over libtorch tensors. The script layer is a thin,
+//! documented binding over it.
+
+pub mod energy;
+pub mod error;
+pub mod interrupt;
+pub mod landscape;
+pub mod minimize;
+pub mod models;
+pub mod plot;
+pub mod repl;
+pub mod sampler;
+pub mod script;
+pub mod stdlib;
+pub mod tensor;
+pub mod tensor_io;
+
+pub use error::{Error, Result};
+
+/// The program version, recorded in saved maps.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -1,0 +1,1 @@
+//! Learned image energies: DeepFRAME descriptors, generators, Co-Op training, datasets.

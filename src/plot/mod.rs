@@ -1,0 +1,1 @@
+//! Figures (plotters) and their display in the terminal.

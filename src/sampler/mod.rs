@@ -1,0 +1,1 @@
+//! Batched local MCMC samplers.

@@ -1,0 +1,126 @@
+//! Running scripts: a session holds the engine, the variables and the functions defined so
+//! far; errors come back as `file:line:col: message`; Ctrl-C stops a script cleanly; a panic
+//! inside a native call becomes an error instead of ending the program.
+
+use super::{build_engine, Docs};
+use rhai::module_resolvers::{FileModuleResolver, ModuleResolversCollection, StaticModuleResolver};
+use rhai::{Dynamic, Engine, EvalAltResult, Module, Position, Scope, AST};
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+thread_local! {
+    static CURRENT: RefCell<Option<(Rc<Engine>, AST)>> = const { RefCell::new(None) };
+}
+
+/// Calls a script function pointer from native code (script-defined energies, user proposals),
+/// using the engine and functions of the session that is running on this thread.
+pub fn call_fn_ptr(f: &rhai::FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, String> {
+    let current = CURRENT.with(|c| c.borrow().as_ref().map(|(e, a)| (e.clone(), a.clone())));
+    let (engine, ast) = current.ok_or("no script session is running on this thread")?;
+    f.call::<Dynamic>(&engine, &ast, args).map_err(|e| e.to_string())
+}
+
+/// An interactive or script session.
+pub struct Session {
+    /// The engine (shared with native callbacks on this thread).
+    pub engine: Rc<Engine>,
+    /// Documentation of every function.
+    pub docs: Rc<Docs>,
+    /// Variables defined so far.
+    pub scope: Scope<'static>,
+    /// Functions defined so far.
+    pub lib: AST,
+}
+
+/// A new session with every telescope function and the embedded `stdlib/` modules.
+pub fn new_session(script_dir: Option<&Path>) -> Session {
+    crate::interrupt::install_handler();
+    let (mut engine, docs) = build_engine();
+    let mut resolvers = ModuleResolversCollection::new();
+    if let Some(dir) = script_dir {
+        resolvers.push(FileModuleResolver::new_with_path(dir));
+    } else {
+        resolvers.push(FileModuleResolver::new());
+    }
+    let mut stdlib = StaticModuleResolver::new();
+    for (name, source) in crate::stdlib::MODULES {
+        let module = engine.compile(*source).map_err(|e| e.to_string()).and_then(|ast| Module::eval_ast_as_new(Scope::new(), &ast, &engine).map_err(|e| e.to_string()));
+        match module {
+            Ok(m) => stdlib.insert(*name, m),
+            Err(e) => eprintln!("warning: stdlib module {name} failed to load: {e}"),
+        }
+    }
+    resolvers.push(stdlib);
+    engine.set_module_resolver(resolvers);
+    engine.on_progress(|_| if crate::interrupt::requested() { Some(Dynamic::from("interrupted by Ctrl-C")) } else { None });
+    Session { engine: Rc::new(engine), docs: Rc::new(docs), scope: Scope::new(), lib: AST::empty() }
+}
+
+impl Session {
+    /// Compiles and runs `code`; functions it defines stay available. Errors are located in `name`.
+    pub fn eval(&mut self, name: &str, code: &str) -> Result<Dynamic, String> {
+        let ast = self.engine.compile_with_scope(&self.scope, code).map_err(|e| located_message(name, &e.to_string(), e.position()))?;
+        self.lib += ast;
+        let lib = self.lib.clone_functions_only();
+        CURRENT.with(|c| *c.borrow_mut() = Some((self.engine.clone(), lib)));
+        let engine = self.engine.clone();
+        let scope = &mut self.scope;
+        let ast = &self.lib;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast)));
+        self.lib.clear_statements();
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(describe_error(name, &e)),
+            Err(panic) => {
+                let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                Err(format!("{name}: internal error (please report): {msg}"))
+            }
+        }
+    }
+
+    /// Runs a script file with `args` available as the array `ARGS`.
+    pub fn run_file(&mut self, path: &Path, args: &[String]) -> Result<Dynamic, String> {
+        let code = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let argv: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
+        self.scope.push_constant("ARGS", argv);
+        self.eval(&path.display().to_string(), &code)
+    }
+}
+
+/// `file:line:col: message` for an error at `pos` (just `file: message` without a position).
+pub fn located_message(file: &str, message: &str, pos: Position) -> String {
+    let message = strip_position_suffix(message);
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("{file}:{l}:{c}: {message}"),
+        (Some(l), None) => format!("{file}:{l}: {message}"),
+        _ => format!("{file}: {message}"),
+    }
+}
+
+fn strip_position_suffix(m: &str) -> String {
+    match m.rfind(" (line ") {
+        Some(i) if m.ends_with(')') => m[..i].to_string(),
+        _ => m.to_string(),
+    }
+}
+
+/// Describes a runtime error: the innermost message at the outermost known position.
+fn describe_error(file: &str, e: &EvalAltResult) -> String {
+    let mut inner = e;
+    let mut pos = e.position();
+    // Unwrap errors raised inside called script functions down to the root cause.
+    while let EvalAltResult::ErrorInFunctionCall(_, _, next, p) = inner {
+        if pos.is_none() {
+            pos = *p;
+        }
+        inner = next;
+    }
+    let p = if inner.position().is_none() { pos } else { inner.position() };
+    let msg = match inner {
+        EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
+        EvalAltResult::ErrorTerminated(_, _) => "interrupted by Ctrl-C".to_string(),
+        other => other.to_string(),
+    };
+    located_message(file, &msg, p)
+}

@@ -1,0 +1,134 @@
+//! The Rhai binding: a thin, documented layer over the core library. One file per area; each
+//! registers its functions through [`Api`], which records the docs that `telescope doc`, the
+//! REPL's help and completion, `check` and the language server read.
+
+pub mod convert;
+pub mod docs;
+mod energy;
+mod host;
+mod landscape;
+mod models;
+mod neb;
+mod plot;
+mod sampler;
+mod session;
+mod tensor;
+
+pub use convert::{err, opts, Opts, RhaiResult};
+pub use docs::{Docs, FnDoc};
+pub use host::{located_message, new_session, Session};
+
+use rhai::{Engine, RhaiNativeFunc, Variant};
+use std::rc::Rc;
+
+/// A tensor as seen by scripts (cloning is a cheap reference bump).
+pub struct TensorValue(pub tch::Tensor);
+
+impl Clone for TensorValue {
+    fn clone(&self) -> Self {
+        TensorValue(self.0.shallow_clone())
+    }
+}
+
+/// An energy as seen by scripts.
+#[derive(Clone)]
+pub struct EnergyValue(pub crate::energy::EnergyRef);
+
+/// Registers functions with their documentation.
+pub struct Api<'a> {
+    /// The engine functions go into.
+    pub engine: &'a mut Engine,
+    /// The docs being collected.
+    pub docs: &'a mut Docs,
+    area: &'static str,
+}
+
+impl<'a> Api<'a> {
+    /// An API writer for one area.
+    pub fn new(engine: &'a mut Engine, docs: &'a mut Docs, area: &'static str) -> Self {
+        Api { engine, docs, area }
+    }
+    /// Registers a function `name` with its signature (as users read it) and doc.
+    pub fn func<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool>(
+        &mut self,
+        name: &str,
+        signature: &str,
+        doc: &str,
+        f: impl RhaiNativeFunc<A, N, X, R, F> + 'static,
+    ) -> &mut Self {
+        self.engine.register_fn(name, f);
+        self.docs.add(self.area, name, signature, N - usize::from(X), doc, false);
+        self
+    }
+    /// Registers a method `name` of script type `type_name` (first argument is the receiver).
+    pub fn method<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool>(
+        &mut self,
+        type_name: &str,
+        name: &str,
+        signature: &str,
+        doc: &str,
+        f: impl RhaiNativeFunc<A, N, X, R, F> + 'static,
+    ) -> &mut Self {
+        self.engine.register_fn(name, f);
+        self.docs.add(self.area, &format!("{type_name}.{name}"), signature, N - usize::from(X), doc, true);
+        self
+    }
+    /// Registers a property getter `name` of `type_name`.
+    pub fn getter<T: Variant + Clone, R: Variant + Clone>(
+        &mut self,
+        type_name: &str,
+        name: &str,
+        doc: &str,
+        f: impl Fn(&mut T) -> R + 'static,
+    ) -> &mut Self {
+        self.engine.register_get(name, f);
+        self.docs.add(self.area, &format!("{type_name}.{name}"), &format!("{type_name}.{name}"), 1, doc, true);
+        self
+    }
+    /// Documents the options map keys of `name`: `(key, default, doc)`.
+    pub fn options(&mut self, name: &str, options: &[(&str, &str, &str)]) -> &mut Self {
+        self.docs.set_options(name, options);
+        self
+    }
+    /// Sets the example shown in `name`'s help.
+    pub fn example(&mut self, name: &str, example: &str) -> &mut Self {
+        self.docs.set_example(name, example);
+        self
+    }
+}
+
+/// Builds an engine with every telescope function registered, and the docs describing them.
+pub fn build_engine() -> (Engine, Docs) {
+    let mut engine = Engine::new();
+    engine.set_max_expr_depths(256, 256);
+    engine.set_max_call_levels(256);
+    let mut docs = Docs::default();
+    engine.register_type_with_name::<TensorValue>("Tensor");
+    engine.register_type_with_name::<EnergyValue>("Energy");
+    session::register(&mut Api::new(&mut engine, &mut docs, "session"));
+    tensor::register(&mut Api::new(&mut engine, &mut docs, "tensor"));
+    energy::register(&mut Api::new(&mut engine, &mut docs, "energy"));
+    sampler::register(&mut Api::new(&mut engine, &mut docs, "sampler"));
+    landscape::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
+    neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
+    plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
+    models::register(&mut Api::new(&mut engine, &mut docs, "models"));
+    (engine, docs)
+}
+
+/// The docs alone (builds a throwaway engine).
+pub fn docs() -> Rc<Docs> {
+    Rc::new(build_engine().1)
+}
+
+/// A value as the REPL prints it (tensors and results readable).
+pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
+    let _ = engine;
+    if let Some(t) = v.clone().try_cast::<TensorValue>() {
+        return tensor::format_tensor(&t.0);
+    }
+    if let Some(e) = v.clone().try_cast::<EnergyValue>() {
+        return format!("Energy {}", e.0.name());
+    }
+    v.to_string()
+}

@@ -1,0 +1,6 @@
+//! Script functions: models.
+
+use super::Api;
+
+/// Registers the models functions.
+pub fn register(_api: &mut Api) {}

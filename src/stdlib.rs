@@ -1,0 +1,5 @@
+//! Rhai modules shipped inside the binary (`stdlib/*.rhai`), importable from any script:
+//! `import "stats" as stats;`.
+
+/// `(module name, source)` of every embedded module.
+pub const MODULES: &[(&str, &str)] = &[("stats", include_str!("../stdlib/stats.rhai"))];

@@ -1,0 +1,86 @@
+//! Session-wide choices: device (CPU or CUDA), floating dtype and the seed.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use tch::{Device, Kind};
+
+static DEVICE: AtomicI64 = AtomicI64::new(-1); // -1: CPU, n >= 0: CUDA n
+static DTYPE: AtomicU8 = AtomicU8::new(1); // 0: f32, 1: f64
+static SEED: AtomicU64 = AtomicU64::new(0);
+static SEED_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// True when libtorch sees a CUDA device.
+pub fn cuda_available() -> bool {
+    tch::Cuda::is_available()
+}
+
+/// The device new tensors are created on.
+pub fn device() -> Device {
+    match DEVICE.load(Ordering::Relaxed) {
+        n if n >= 0 => Device::Cuda(n as usize),
+        _ => Device::Cpu,
+    }
+}
+
+/// Chooses the device for new tensors; CUDA only when available.
+pub fn set_device(d: Device) -> crate::Result<()> {
+    match d {
+        Device::Cpu => DEVICE.store(-1, Ordering::Relaxed),
+        Device::Cuda(n) => {
+            if !cuda_available() {
+                return Err(crate::error::invalid("CUDA is not available on this machine"));
+            }
+            DEVICE.store(n as i64, Ordering::Relaxed)
+        }
+        other => return Err(crate::error::invalid(format!("unsupported device {other:?}"))),
+    }
+    Ok(())
+}
+
+/// The floating dtype of new tensors and built-in energies (float64 unless changed).
+pub fn dtype() -> Kind {
+    match DTYPE.load(Ordering::Relaxed) {
+        0 => Kind::Float,
+        _ => Kind::Double,
+    }
+}
+
+/// Sets the floating dtype: `Kind::Float` or `Kind::Double`.
+pub fn set_dtype(k: Kind) -> crate::Result<()> {
+    match k {
+        Kind::Float => DTYPE.store(0, Ordering::Relaxed),
+        Kind::Double => DTYPE.store(1, Ordering::Relaxed),
+        other => return Err(crate::error::invalid(format!("dtype must be float32 or float64, not {other:?}"))),
+    }
+    Ok(())
+}
+
+/// Seeds libtorch's generator and telescope's own streams; the same seed gives the same run.
+pub fn manual_seed(seed: u64) {
+    SEED.store(seed, Ordering::Relaxed);
+    SEED_COUNTER.store(0, Ordering::Relaxed);
+    tch::manual_seed(seed as i64);
+}
+
+/// The last seed given to [`manual_seed`].
+pub fn session_seed() -> u64 {
+    SEED.load(Ordering::Relaxed)
+}
+
+/// A fresh seed derived from the session seed (for native RNG streams, e.g. per-chain spin samplers).
+pub fn next_seed() -> u64 {
+    let k = SEED_COUNTER.fetch_add(1, Ordering::Relaxed);
+    splitmix(SEED.load(Ordering::Relaxed) ^ splitmix(k.wrapping_add(0x9E37_79B9)))
+}
+
+/// SplitMix64: a good bijective mixer for deriving independent seeds.
+pub fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A seed for stream `index` derived from `base` (deterministic, independent streams).
+pub fn next_seed_for(base: u64, index: u64) -> u64 {
+    splitmix(base ^ splitmix(index.wrapping_mul(0xD1B5_4A32_D192_ED03).wrapping_add(1)))
+}
