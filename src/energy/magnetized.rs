@@ -20,9 +20,16 @@ pub fn tempered(base: EnergyRef, temperature: f64) -> Result<Magnetized> {
 
 impl Magnetized {
     /// Wraps `base`; `temperature > 0`, `alpha >= 0`; a target is needed when `alpha > 0`.
-    pub fn new(base: EnergyRef, temperature: f64, alpha: f64, target: Option<Tensor>) -> Result<Self> {
+    pub fn new(
+        base: EnergyRef,
+        temperature: f64,
+        alpha: f64,
+        target: Option<Tensor>,
+    ) -> Result<Self> {
         if !(temperature > 0.0) || !temperature.is_finite() {
-            return Err(invalid(format!("temperature must be positive, got {temperature}")));
+            return Err(invalid(format!(
+                "temperature must be positive, got {temperature}"
+            )));
         }
         if !(alpha >= 0.0) || !alpha.is_finite() {
             return Err(invalid(format!("alpha must be >= 0, got {alpha}")));
@@ -38,7 +45,12 @@ impl Magnetized {
             }
             None => None,
         };
-        Ok(Magnetized { base, temperature, alpha, target })
+        Ok(Magnetized {
+            base,
+            temperature,
+            alpha,
+            target,
+        })
     }
     /// The unmagnetized energy U.
     pub fn base(&self) -> &EnergyRef {
@@ -59,7 +71,11 @@ impl Magnetized {
     /// Distances `||x - target||` per chain, `[B]` (zeros without a target).
     pub fn distance(&self, x: &Tensor) -> Result<Tensor> {
         match &self.target {
-            Some(t) => Ok(x.f_sub(t)?.f_square()?.f_sum_dim_intlist(1, false, x.kind())?.f_sqrt()?),
+            Some(t) => Ok(x
+                .f_sub(t)?
+                .f_square()?
+                .f_sum_dim_intlist(1, false, x.kind())?
+                .f_sqrt()?),
             None => Ok(Tensor::f_zeros([x.size()[0]], (x.kind(), x.device()))?),
         }
     }
@@ -67,7 +83,12 @@ impl Magnetized {
 
 impl Energy for Magnetized {
     fn name(&self) -> String {
-        format!("magnetize({}, T={}, alpha={})", self.base.name(), self.temperature, self.alpha)
+        format!(
+            "magnetize({}, T={}, alpha={})",
+            self.base.name(),
+            self.temperature,
+            self.alpha
+        )
     }
     fn dim(&self) -> Option<usize> {
         self.base.dim()
@@ -84,13 +105,23 @@ impl Energy for Magnetized {
     }
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (u, g) = self.base.energy_and_grad(x)?;
-        let (mut u, mut g) = (u.f_div_scalar(self.temperature)?, g.f_div_scalar(self.temperature)?);
+        let (mut u, mut g) = (
+            u.f_div_scalar(self.temperature)?,
+            g.f_div_scalar(self.temperature)?,
+        );
         if let (Some(t), true) = (&self.target, self.alpha > 0.0) {
             let diff = x.f_sub(t)?;
-            let dist = diff.f_square()?.f_sum_dim_intlist(1, true, x.kind())?.f_sqrt()?;
+            let dist = diff
+                .f_square()?
+                .f_sum_dim_intlist(1, true, x.kind())?
+                .f_sqrt()?;
             u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul_scalar(self.alpha)?)?;
             // The norm's gradient is a unit vector; at the target itself it is taken as zero.
-            g = g.f_add(&diff.f_div(&dist.f_clamp_min(1e-12)?)?.f_mul_scalar(self.alpha)?)?;
+            g = g.f_add(
+                &diff
+                    .f_div(&dist.f_clamp_min(1e-12)?)?
+                    .f_mul_scalar(self.alpha)?,
+            )?;
         }
         Ok((u, g))
     }
