@@ -10,6 +10,8 @@ pub struct Magnetized {
     base: EnergyRef,
     temperature: f64,
     alpha: f64,
+    /// Per-chain strengths `[B]`, when chains are magnetized differently (batched AD refinement).
+    alphas: Option<Tensor>,
     target: Option<Tensor>,
 }
 
@@ -49,8 +51,31 @@ impl Magnetized {
             base,
             temperature,
             alpha,
+            alphas: None,
             target,
         })
+    }
+    /// One magnetization strength per chain (all `>= 0`), with one target per chain `[B, D]`.
+    pub fn with_alphas(base: EnergyRef, temperature: f64, alphas: &[f64], target: Tensor) -> Result<Self> {
+        let target = tensor::as_batch(&target)?;
+        if alphas.len() as i64 != target.size()[0] {
+            return Err(invalid(format!("{} alphas for {} targets", alphas.len(), target.size()[0])));
+        }
+        if alphas.iter().any(|a| !(*a >= 0.0) || !a.is_finite()) {
+            return Err(invalid("alpha must be >= 0"));
+        }
+        let max = alphas.iter().cloned().fold(0.0, f64::max);
+        let mut m = Magnetized::new(base, temperature, max, Some(target))?;
+        let t = m.target.as_ref().map(|t| (t.kind(), t.device())).unwrap_or((tensor::dtype(), tensor::device()));
+        m.alphas = Some(tensor::from_vec(alphas, &[alphas.len() as i64])?.f_to_kind(t.0)?.f_to_device(t.1)?);
+        Ok(m)
+    }
+    /// The magnetization strength of each of `b` chains.
+    pub fn alpha_values(&self, b: usize) -> Result<Vec<f64>> {
+        match &self.alphas {
+            Some(a) => tensor::to_vec_f64(a),
+            None => Ok(vec![self.alpha; b]),
+        }
     }
     /// The unmagnetized energy U.
     pub fn base(&self) -> &EnergyRef {
@@ -81,6 +106,15 @@ impl Magnetized {
     }
 }
 
+impl Magnetized {
+    fn scale_by_alpha(&self, d: &Tensor) -> Result<Tensor> {
+        Ok(match &self.alphas {
+            Some(a) => d.f_mul(a)?,
+            None => d.f_mul_scalar(self.alpha)?,
+        })
+    }
+}
+
 impl Energy for Magnetized {
     fn name(&self) -> String {
         format!(
@@ -101,7 +135,7 @@ impl Energy for Magnetized {
         if self.alpha == 0.0 {
             return Ok(u);
         }
-        Ok(u.f_add(&self.distance(x)?.f_mul_scalar(self.alpha)?)?)
+        Ok(u.f_add(&self.scale_by_alpha(&self.distance(x)?)?)?)
     }
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (u, g) = self.base.energy_and_grad(x)?;

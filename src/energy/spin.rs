@@ -214,37 +214,29 @@ impl SpinModel {
         }
     }
 
-    /// One heat-bath Gibbs sweep (sites in order) of every chain of `states` (`B*N`, row-major),
-    /// sampling `exp(-(U/T + alpha*||s - target||_2))`. `targets` is one state per chain or absent.
-    /// Each chain uses its own RNG seeded from `seed` and its index, so results do not depend on
-    /// the number of threads.
-    pub fn gibbs_sweeps(
-        &self,
-        states: &mut [f64],
-        targets: Option<&[f64]>,
-        t: f64,
-        alpha: f64,
-        sweeps: usize,
-        seed: u64,
-    ) {
+    /// Heat-bath Gibbs sweeps (sites in order) of every chain of `states` (`B*N`, row-major),
+    /// sampling `exp(-(U/T + alpha_b*||s - target_b||_2))`. `targets` is one state per chain or
+    /// absent; `alphas` one strength per chain. Each chain uses its own RNG seeded from `seed` and
+    /// its index, so results do not depend on the number of threads. Returns, per chain, the
+    /// highest energy U met at any single flip along the way (start included): the barrier of
+    /// the path, which a sweep-end energy would underestimate.
+    pub fn gibbs_sweeps(&self, states: &mut [f64], targets: Option<&[f64]>, t: f64, alphas: &[f64], sweeps: usize, seed: u64) -> Vec<f64> {
         let n = self.n;
-        states.par_chunks_mut(n).enumerate().for_each(|(b, s)| {
-            let mut rng =
-                rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
-            let target = targets.map(|t| &t[b * n..(b + 1) * n]);
-            self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng);
-        });
+        states
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(b, s)| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+                let target = targets.map(|t| &t[b * n..(b + 1) * n]);
+                let alpha = alphas.get(b).copied().unwrap_or(0.0);
+                self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng)
+            })
+            .collect()
     }
 
-    fn gibbs_chain(
-        &self,
-        s: &mut [f64],
-        target: Option<&[f64]>,
-        t: f64,
-        alpha: f64,
-        sweeps: usize,
-        rng: &mut impl Rng,
-    ) {
+    fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) -> f64 {
+        let mut u = self.energy_of(s);
+        let mut u_max = u;
         let mut fields = self.local_fields(s);
         let mut d = target
             .map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count())
@@ -265,11 +257,14 @@ impl SpinModel {
                     1.0 / (1.0 + delta.exp())
                 };
                 if rng.random::<f64>() < p {
+                    u += self.flip_delta(s, &fields, i);
+                    u_max = u_max.max(u);
                     self.flip(s, &mut fields, i);
                     d = d_new;
                 }
             }
         }
+        u_max
     }
 
     /// Zero-temperature single-flip descent of every chain: sweep the sites, flip any spin whose

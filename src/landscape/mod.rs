@@ -1,4 +1,8 @@
 //! Attraction-Diffusion, ADELM mapping, barriers, tuning, NEB and disconnectivity graphs.
 
+pub mod ad;
+pub mod barrier;
 pub mod bench;
 pub mod demo;
+pub mod adelm;
+pub mod map;

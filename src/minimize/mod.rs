@@ -14,7 +14,7 @@ use crate::{error::invalid, Result};
 use tch::Tensor;
 
 /// Options of a minimum search.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MinimizeOptions {
     /// `fire`, `gd`, or `auto` (FIRE for continuous spaces, single-site descent for discrete).
     pub method: String,

@@ -22,13 +22,13 @@ impl Gibbs {
 }
 
 /// The native spin model under `e`, with the temperature, magnetization and target it is sampled with.
-fn native_spin(e: &dyn Energy) -> Option<(&SpinModel, f64, f64, Option<&Tensor>)> {
+fn native_spin(e: &dyn Energy, b: usize) -> Option<Result<(&SpinModel, f64, Vec<f64>, Option<&Tensor>)>> {
     if let Some(m) = e.spin_model() {
-        return Some((m, 1.0, 0.0, None));
+        return Some(Ok((m, 1.0, vec![0.0; b], None)));
     }
     let mag = e.as_magnetized()?;
     let model = mag.base().spin_model()?;
-    Some((model, mag.temperature(), mag.alpha(), mag.target()))
+    Some(mag.alpha_values(b).map(|a| (model, mag.temperature(), a, mag.target())))
 }
 
 impl Sampler for Gibbs {
@@ -36,8 +36,9 @@ impl Sampler for Gibbs {
         "gibbs"
     }
     fn step(&mut self, e: &dyn Energy, c: &mut Chains) -> Result<()> {
-        if let Some((model, t, alpha, target)) = native_spin(e) {
-            let b = c.x.size()[0];
+        let b = c.x.size()[0];
+        if let Some(native) = native_spin(e, b as usize) {
+            let (model, t, alphas, target) = native?;
             let mut states = tensor::to_vec_f64(&c.x)?;
             let targets = match target {
                 Some(tg) => Some(tensor::to_vec_f64(
@@ -45,17 +46,9 @@ impl Sampler for Gibbs {
                 )?),
                 None => None,
             };
-            model.gibbs_sweeps(
-                &mut states,
-                targets.as_deref(),
-                t,
-                alpha,
-                1,
-                tensor::next_seed(),
-            );
-            c.x = tensor::from_vec(&states, &[b, model.n() as i64])?
-                .f_to_kind(c.x.kind())?
-                .f_to_device(c.x.device())?;
+            let path_max = model.gibbs_sweeps(&mut states, targets.as_deref(), t, &alphas, 1, tensor::next_seed());
+            c.x = tensor::from_vec(&states, &[b, model.n() as i64])?.f_to_kind(c.x.kind())?.f_to_device(c.x.device())?;
+            c.path_max = Some(path_max);
         } else {
             match &self.space {
                 Space::Spins => sweep_spins(e, c)?,

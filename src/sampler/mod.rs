@@ -28,6 +28,9 @@ pub struct Chains {
     pub accepted: Tensor,
     /// Steps taken so far.
     pub steps: usize,
+    /// Highest unmagnetized energy met inside the last step, per chain, for samplers that pass
+    /// through intermediate states within one step (native spin Gibbs sweeps).
+    pub path_max: Option<Vec<f64>>,
 }
 
 impl Chains {
@@ -48,6 +51,7 @@ impl Chains {
             grad: None,
             accepted,
             steps: 0,
+            path_max: None,
         })
     }
     /// Acceptance rate per chain.
@@ -79,6 +83,7 @@ impl Chains {
         if let Some(g) = &self.grad {
             self.grad = Some(g.f_index_select(0, idx)?);
         }
+        self.path_max = None;
         Ok(())
     }
     /// Re-evaluates the cached energies after the density changed (e.g. a new target).
