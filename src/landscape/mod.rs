@@ -6,3 +6,4 @@ pub mod bench;
 pub mod demo;
 pub mod adelm;
 pub mod map;
+pub mod tune;

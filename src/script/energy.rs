@@ -286,7 +286,7 @@ pub fn register(api: &mut Api) {
     ]);
     api.example(
         "energy",
-        "let U = energy(|x| ((x*x - 1.0)**2).sum(1), 2);\nprint(U.eval([1.0, -1.0]));   // 0.0",
+        "let U = energy(|x| ((x*x - 1.0)**2).sum(1), 2);\nprint(U.at([1.0, -1.0]));   // 0.0",
     );
     api.func(
         "magnetize",
@@ -302,8 +302,8 @@ pub fn register(api: &mut Api) {
     );
     api.method(
         "Energy",
-        "eval",
-        "U.eval(x) -> float | Tensor",
+        "at",
+        "U.at(x) -> float | Tensor",
         "Energy at a state [D] (a float) or a batch [B, D] (a Tensor [B]).",
         eval,
     );
