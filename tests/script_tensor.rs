@@ -640,3 +640,35 @@ fn readme_scripting_snippet_runs() {
     let v = run(&format!("{code}\nx.to_array()")).unwrap_or_else(|e| panic!("README snippet: {e}"));
     assert_eq!(v.to_string(), "[[9.0, 9.0], [3.0, 4.0]]");
 }
+
+/// Runs only where CUDA is available (`make test` on a GPU machine).
+#[test]
+fn cuda_tensors_when_available() {
+    if !telescope::tensor::cuda_available() {
+        return;
+    }
+    assert_eq!(
+        run("ones(2).cuda().device").unwrap().into_string().unwrap(),
+        "cuda:0"
+    );
+    let s = run("tensor([1, 2]).cuda().to_string()")
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert_eq!(s, "tensor([1.0000, 2.0000], shape=[2], float64, cuda:0)");
+    close(
+        &flat("let x = arange(4).cuda(); ((x * 2 + 1) ** 2).sum(0).cpu()"),
+        &[1.0 + 9.0 + 25.0 + 49.0],
+        0.0,
+    );
+    close(
+        &flat("(tensor([1, 2]).cuda() + 1).to_array()"),
+        &[2.0, 3.0],
+        0.0,
+    );
+    assert_eq!(
+        num("matmul(eye(3).cuda(), ones([3, 1]).cuda()).sum().item()"),
+        3.0
+    );
+    fails("let x = ones(2).cuda();\nx + ones(2)", "2", &["device"]);
+}
