@@ -185,7 +185,7 @@ fn norm_index(i: i64, n: i64, what: &str) -> RhaiResult<i64> {
 fn first_dim(t: &Tensor, what: &str) -> RhaiResult<i64> {
     t.size().first().copied().ok_or_else(|| {
         err(format!(
-            "{what}: a 0-d tensor (a scalar) cannot be indexed; use item()"
+            "{what}: a 0-d tensor (a scalar) has no dimension 0; use item() for its value"
         ))
     })
 }
@@ -201,7 +201,7 @@ fn set_index(t: &Tensor, i: i64, v: &Dynamic) -> RhaiResult<Tensor> {
     let j = norm_index(i, first_dim(t, "index")?, "index")?;
     let target = t.f_select(0, j).script()?;
     let src = to_tensor(v)?
-        .f_to_kind(t.kind())
+        .f_to_kind(t.f_kind().script()?)
         .and_then(|s| s.f_to_device(t.device()))
         .and_then(|s| s.f_broadcast_to(target.size()))
         .script()?;
@@ -239,7 +239,7 @@ fn to_array_value(t: &Tensor) -> RhaiResult<Dynamic> {
 type Binary = fn(&Tensor, &Tensor) -> TchResult;
 
 /// Registers `f` under `op` for Tensor/Tensor, Tensor/int, Tensor/float, int/Tensor and
-/// float/Tensor; documents it as function `doc_name` (with `sig` signatures).
+/// float/Tensor; documents `op` with `sigs` (and as a Tensor method when `method`).
 fn binary(
     api: &mut Api,
     op: &str,
@@ -674,7 +674,7 @@ fn register_operators(api: &mut Api) {
 
 fn close(a: &TV, b: &TV, rtol: f64, atol: f64) -> RhaiResult<bool> {
     let (x, y) = (floatify(&a.0).script()?, floatify(&b.0).script()?);
-    let y = y.f_to_kind(x.kind()).script()?;
+    let y = y.f_to_kind(x.f_kind().script()?).script()?;
     x.f_allclose(&y, rtol, atol, false).script()
 }
 
