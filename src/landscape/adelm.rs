@@ -265,10 +265,21 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
         return Ok(());
     }
     let d = map.groups[0].state.len() as i64;
+    // Each representative is tested against its `max_checks` nearest others by 1-D barrier,
+    // so consolidation costs O(G * max_checks) trials rather than O(G^2).
+    let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
+    let zt = tensor::from_vec(&reps, &[g as i64, d])?;
     let mut pairs = Vec::new();
     for i in 0..g {
-        for j in i + 1..g {
-            pairs.push((i, j));
+        let yi = zt.f_narrow(0, i as i64, 1)?.f_expand([g as i64, d], false)?;
+        let lines = line_energies(e.as_ref(), &yi, &zt, 10)?;
+        let mut order: Vec<(usize, f64)> = lines.iter().enumerate().filter(|(j, _)| *j != i).map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max))).collect();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1));
+        for &(j, _) in order.iter().take(opts.max_checks) {
+            let p = (i.min(j), i.max(j));
+            if !pairs.contains(&p) {
+                pairs.push(p);
+            }
         }
     }
     let mut s = Vec::with_capacity(pairs.len() * 2 * d as usize);
