@@ -6,6 +6,9 @@ use telescope::minimize::{minimize, unique_minima, MinimizeOptions};
 use telescope::tensor;
 use tch::Tensor;
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn fd_check(e: &dyn Energy, x: &Tensor, h: f64, tol: f64) {
     let g = tensor::to_matrix(&e.grad(x).unwrap()).unwrap();
     let rows = tensor::to_matrix(x).unwrap();
@@ -24,6 +27,7 @@ fn fd_check(e: &dyn Energy, x: &Tensor, h: f64, tol: f64) {
 
 #[test]
 fn gradients_match_finite_differences_for_every_builtin() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tensor::manual_seed(0);
     let mb = energy::muller_brown();
     fd_check(&mb, &energy::random_states(&mb, 5).unwrap(), 1e-6, 1e-5);
@@ -44,6 +48,7 @@ fn gradients_match_finite_differences_for_every_builtin() {
 
 #[test]
 fn muller_brown_minima_match_reference_values() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tensor::manual_seed(1);
     let e = energy::muller_brown();
     let x0 = energy::random_states(&e, 300).unwrap();
@@ -59,6 +64,7 @@ fn muller_brown_minima_match_reference_values() {
 
 #[test]
 fn sk_single_flip_change_equals_recomputation() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = energy::sk(30, 4, 1.0).unwrap();
     let mut s: Vec<f64> = (0..30).map(|i| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 }).collect();
     let mut fields = model.local_fields(&s);
@@ -85,6 +91,7 @@ fn sk_single_flip_change_equals_recomputation() {
 
 #[test]
 fn ising_energy_counts_bonds() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // All-up 4x4 torus: 32 bonds, U = -32/T - H*16.
     let m = energy::ising(4, 4, 2.0, 0.5).unwrap();
     let up = vec![1.0; 16];
@@ -96,6 +103,7 @@ fn ising_energy_counts_bonds() {
 
 #[test]
 fn bad_inputs_are_errors_not_panics() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = energy::muller_brown();
     assert!(e.energy(&Tensor::f_zeros([3, 5], (tch::Kind::Double, tch::Device::Cpu)).unwrap()).is_err());
     assert!(energy::gmm(&[vec![0.0]], &[1.0, 2.0], 1.0).is_err());

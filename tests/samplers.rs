@@ -6,6 +6,9 @@ use telescope::sampler::{make_sampler, run, SamplerSpec};
 use telescope::tensor;
 use tch::Tensor;
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Samples N(0, T I) from the quadratic bowl at temperature T; checks mean and variance.
 fn gaussian_moments(kind: &str, step: f64, steps: usize) {
     tensor::manual_seed(42);
@@ -35,33 +38,39 @@ fn e_space() -> telescope::energy::Space {
 
 #[test]
 fn random_walk_mh_samples_a_gaussian() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     gaussian_moments("mh", 1.2, 600);
 }
 
 #[test]
 fn component_wise_mh_samples_a_gaussian() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     gaussian_moments("cmh", 1.5, 300);
 }
 
 #[test]
 fn mala_samples_a_gaussian() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     gaussian_moments("mala", 0.9, 400);
 }
 
 #[test]
 fn unadjusted_langevin_samples_a_gaussian_with_small_steps() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // ULA's stationary variance for this bowl is T / (1 - eps^2 / (4T)): about 2.5% high at eps = 0.3.
     gaussian_moments("langevin", 0.3, 1000);
 }
 
 #[test]
 fn hmc_samples_a_gaussian() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     gaussian_moments("hmc", 0.3, 200);
 }
 
 /// Two coupled spins with a field: exact probabilities by enumeration.
 #[test]
 fn gibbs_matches_the_exact_two_spin_distribution() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Ising 1x2 torus: one bond (counted once since the two neighbours coincide), T = 1.5, H = 0.4.
     let model = energy::ising(1, 2, 1.5, 0.4).unwrap();
     let states = [[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]];
@@ -91,6 +100,7 @@ fn gibbs_matches_the_exact_two_spin_distribution() {
 
 #[test]
 fn gibbs_on_a_tempered_spin_glass_matches_the_exact_mean_energy() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Native local-field Gibbs at T = 0.2 against the exact Boltzmann mean over all 16 states.
     tensor::manual_seed(3);
     let model = energy::sk(4, 9, 1.0).unwrap();

@@ -8,6 +8,9 @@ use telescope::landscape::barrier::barrier_greedy;
 use telescope::sampler::SamplerSpec;
 use telescope::tensor;
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Exact landscape of an n-spin model: energies of all 2^n states, single-flip local minima,
 /// and the minimax barrier between every pair of minima (states added in increasing energy,
 /// union-find over single-flip neighbours).
@@ -95,6 +98,7 @@ fn sk_opts_alpha(seed: u64, iters: usize, alpha: f64) -> AdelmOptions {
 
 #[test]
 fn adelm_on_enumerable_sk_respects_exact_barriers() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = 14;
     let model = sk(n, 7, 1.0).unwrap();
     let truth = exact(&model);
@@ -135,6 +139,7 @@ fn adelm_on_enumerable_sk_respects_exact_barriers() {
 
 #[test]
 fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = 16;
     let model = sk(n, 11, 1.0).unwrap();
     let truth = exact(&model);
