@@ -160,7 +160,11 @@ pub struct SaddleOptions {
 
 impl Default for SaddleOptions {
     fn default() -> Self {
-        SaddleOptions { tol: 1e-6, max_iter: 200, hessian_max_dim: 100 }
+        SaddleOptions {
+            tol: 1e-6,
+            max_iter: 200,
+            hessian_max_dim: 100,
+        }
     }
 }
 
@@ -201,7 +205,12 @@ pub fn resample_path(path: &Tensor, n: usize) -> Result<Tensor> {
     let d = rows[0].len();
     let mut cum = vec![0.0];
     for w in rows.windows(2) {
-        let s: f64 = w[0].iter().zip(&w[1]).map(|(p, q)| (q - p) * (q - p)).sum::<f64>().sqrt();
+        let s: f64 = w[0]
+            .iter()
+            .zip(&w[1])
+            .map(|(p, q)| (q - p) * (q - p))
+            .sum::<f64>()
+            .sqrt();
         cum.push(cum.last().copied().unwrap_or(0.0) + s);
     }
     let total = *cum.last().unwrap_or(&0.0);
@@ -217,17 +226,31 @@ pub fn resample_path(path: &Tensor, n: usize) -> Result<Tensor> {
             continue;
         }
         let (s0, s1) = (cum[seg], cum[seg + 1]);
-        let t = if s1 > s0 { ((s - s0) / (s1 - s0)).clamp(0.0, 1.0) } else { 0.0 };
-        out.extend(rows[seg].iter().zip(&rows[seg + 1]).map(|(p, q)| p + t * (q - p)));
+        let t = if s1 > s0 {
+            ((s - s0) / (s1 - s0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        out.extend(
+            rows[seg]
+                .iter()
+                .zip(&rows[seg + 1])
+                .map(|(p, q)| p + t * (q - p)),
+        );
     }
-    Ok(tensor::from_vec(&out, &[n as i64, d as i64])?.f_to_kind(path.kind())?.f_to_device(path.device())?)
+    Ok(tensor::from_vec(&out, &[n as i64, d as i64])?
+        .f_to_kind(path.kind())?
+        .f_to_device(path.device())?)
 }
 
 fn as_state(x: &Tensor, what: &str) -> Result<Tensor> {
     match x.dim() {
         1 => Ok(x.f_unsqueeze(0)?),
         2 if x.size()[0] == 1 => Ok(x.shallow_clone()),
-        _ => Err(invalid(format!("neb: {what} must be one state [D] (or [1, D]), got shape {:?}", x.size()))),
+        _ => Err(invalid(format!(
+            "neb: {what} must be one state [D] (or [1, D]), got shape {:?}",
+            x.size()
+        ))),
     }
 }
 
@@ -235,19 +258,30 @@ fn as_state(x: &Tensor, what: &str) -> Result<Tensor> {
 fn initial_band(a: &Tensor, b: &Tensor, n: usize, init: &NebInit) -> Result<Tensor> {
     match init {
         NebInit::Linear => {
-            let t = Tensor::f_linspace(0.0, 1.0, n as i64, (a.kind(), a.device()))?.f_unsqueeze(1)?;
+            let t =
+                Tensor::f_linspace(0.0, 1.0, n as i64, (a.kind(), a.device()))?.f_unsqueeze(1)?;
             Ok(a.f_add(&b.f_sub(a)?.f_mul(&t)?)?)
         }
         NebInit::Path(p) => {
             if p.dim() != 2 || p.size()[0] < 1 || p.size()[1] != a.size()[1] {
-                return Err(invalid(format!("neb: init path must be [m, {}], got {:?}", a.size()[1], p.size())));
+                return Err(invalid(format!(
+                    "neb: init path must be [m, {}], got {:?}",
+                    a.size()[1],
+                    p.size()
+                )));
             }
             let p = p.f_to_kind(a.kind())?.f_to_device(a.device())?;
             let m = p.size()[0];
             let first = p.f_narrow(0, 0, 1)?;
             let last = p.f_narrow(0, m - 1, 1)?;
-            let dist = |u: &Tensor, v: &Tensor| -> Result<f64> { tensor::scalar_f64(&u.f_sub(v)?.f_norm()?) };
-            let p = if dist(&first, b)? + dist(&last, a)? < dist(&first, a)? + dist(&last, b)? { p.f_flip([0])? } else { p };
+            let dist = |u: &Tensor, v: &Tensor| -> Result<f64> {
+                tensor::scalar_f64(&u.f_sub(v)?.f_norm()?)
+            };
+            let p = if dist(&first, b)? + dist(&last, a)? < dist(&first, a)? + dist(&last, b)? {
+                p.f_flip([0])?
+            } else {
+                p
+            };
             let m = p.size()[0];
             let scale = dist(a, b)?.max(1e-300);
             let mut parts = Vec::new();
@@ -261,7 +295,14 @@ fn initial_band(a: &Tensor, b: &Tensor, n: usize, init: &NebInit) -> Result<Tens
             let full = Tensor::f_cat(&parts, 0)?;
             let band = resample_path(&full, n)?;
             // Exact endpoints.
-            Ok(Tensor::f_cat(&[a.shallow_clone(), band.f_narrow(0, 1, n as i64 - 2)?, b.shallow_clone()], 0)?)
+            Ok(Tensor::f_cat(
+                &[
+                    a.shallow_clone(),
+                    band.f_narrow(0, 1, n as i64 - 2)?,
+                    b.shallow_clone(),
+                ],
+                0,
+            )?)
         }
     }
 }
@@ -305,7 +346,14 @@ fn top_interior(v: &[f64]) -> usize {
 }
 
 /// NEB/DNEB forces `[n, D]` (zero rows at the endpoints), the climbing index used, if any.
-fn band_force(x: &Tensor, v: &Tensor, g: &Tensor, k: f64, method: NebMethod, climb: Option<usize>) -> Result<Tensor> {
+fn band_force(
+    x: &Tensor,
+    v: &Tensor,
+    g: &Tensor,
+    k: f64,
+    method: NebMethod,
+    climb: Option<usize>,
+) -> Result<Tensor> {
     let n = x.size()[0];
     let m = n - 2;
     let (tau, tp, tm) = tangents(x, v)?;
@@ -327,10 +375,14 @@ fn band_force(x: &Tensor, v: &Tensor, g: &Tensor, k: f64, method: NebMethod, cli
         let j = c as i64 - 1;
         let gc = gi.f_narrow(0, j, 1)?;
         let tc = tau.f_narrow(0, j, 1)?;
-        let fc = gc.f_neg()?.f_add(&tc.f_mul(&rowdot(&gc, &tc)?)?.f_mul_scalar(2.0)?)?;
+        let fc = gc
+            .f_neg()?
+            .f_add(&tc.f_mul(&rowdot(&gc, &tc)?)?.f_mul_scalar(2.0)?)?;
         let mask = Tensor::f_zeros([m, 1], (f.kind(), f.device()))?;
         let mask = mask.f_index_fill(0, &Tensor::from_slice(&[j]).f_to_device(f.device())?, 1.0)?;
-        f = f.f_mul(&mask.f_neg()?.f_add_scalar(1.0)?)?.f_add(&fc.f_mul(&mask)?)?;
+        f = f
+            .f_mul(&mask.f_neg()?.f_add_scalar(1.0)?)?
+            .f_add(&fc.f_mul(&mask)?)?;
     }
     let zero = Tensor::f_zeros([1, x.size()[1]], (f.kind(), f.device()))?;
     Ok(Tensor::f_cat(&[&zero, &f, &zero], 0)?)
@@ -341,33 +393,46 @@ fn band_force(x: &Tensor, v: &Tensor, g: &Tensor, k: f64, method: NebMethod, cli
 pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<NebResult> {
     let n = opts.images;
     if n < 3 {
-        return Err(invalid(format!("neb needs at least 3 images (endpoints included), got {n}")));
+        return Err(invalid(format!(
+            "neb needs at least 3 images (endpoints included), got {n}"
+        )));
     }
-    if !(opts.k >= 0.0) || !opts.k.is_finite() {
-        return Err(invalid("neb: spring constant k must be a finite number >= 0"));
+    if !opts.k.is_finite() || opts.k < 0.0 {
+        return Err(invalid(
+            "neb: spring constant k must be a finite number >= 0",
+        ));
     }
-    if !(opts.tol > 0.0) {
+    if opts.tol.is_nan() || opts.tol <= 0.0 {
         return Err(invalid("neb: tol must be positive"));
     }
     if !(0.0..=1.0).contains(&opts.climb_after) {
         return Err(invalid("neb: climb_after must be within [0, 1]"));
     }
     if let Some(s) = opts.max_step {
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return Err(invalid("neb: max_step must be positive"));
         }
     }
     let a = as_state(a, "a")?;
-    let b = as_state(b, "b")?.f_to_kind(a.kind())?.f_to_device(a.device())?;
+    let b = as_state(b, "b")?
+        .f_to_kind(a.kind())?
+        .f_to_device(a.device())?;
     if a.size() != b.size() {
-        return Err(invalid(format!("neb: endpoints have different shapes {:?} and {:?}", a.size(), b.size())));
+        return Err(invalid(format!(
+            "neb: endpoints have different shapes {:?} and {:?}",
+            a.size(),
+            b.size()
+        )));
     }
     check_dim(e, &a)?;
     if !a.is_floating_point() {
         return Err(invalid("neb: endpoints must be floating point"));
     }
     let mut x = initial_band(&a, &b, n, &opts.init)?.f_detach()?;
-    let spacing = tensor::to_vec_f64(&rownorm(&x.f_narrow(0, 1, n as i64 - 1)?.f_sub(&x.f_narrow(0, 0, n as i64 - 1)?)?)?)?;
+    let spacing = tensor::to_vec_f64(&rownorm(
+        &x.f_narrow(0, 1, n as i64 - 1)?
+            .f_sub(&x.f_narrow(0, 0, n as i64 - 1)?)?,
+    )?)?;
     let mean_spacing = spacing.iter().sum::<f64>() / spacing.len() as f64;
     let max_step = opts.max_step.unwrap_or(0.5 * mean_spacing).max(1e-300);
 
@@ -392,18 +457,26 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         let (v, g) = (v.f_detach()?, g.f_detach()?);
         let vs = tensor::to_vec_f64(&v)?;
         if vs.iter().any(|u| !u.is_finite()) {
-            return Err(invalid(format!("neb: the energy is not finite along the band (iteration {iterations})")));
+            return Err(invalid(format!(
+                "neb: the energy is not finite along the band (iteration {iterations})"
+            )));
         }
         if opts.climb && !climbing && iterations >= climb_start {
             climbing = true;
             vel = vel.f_zero_()?;
         }
-        let climb_idx = if climbing { Some(top_interior(&vs)) } else { None };
+        let climb_idx = if climbing {
+            Some(top_interior(&vs))
+        } else {
+            None
+        };
         let f = band_force(&x, &v, &g, opts.k, opts.method, climb_idx)?;
         let fnorm = rownorm(&f)?;
         max_force = tensor::scalar_f64(&fnorm.f_max()?)?;
         if !max_force.is_finite() {
-            return Err(invalid(format!("neb: the force is not finite (iteration {iterations})")));
+            return Err(invalid(format!(
+                "neb: the force is not finite (iteration {iterations})"
+            )));
         }
         if max_force < opts.tol {
             if opts.climb && !climbing {
@@ -424,7 +497,9 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         if power > 0.0 {
             let vnorm = tensor::scalar_f64(&vel.f_norm()?)?;
             let ftot = tensor::scalar_f64(&f.f_norm()?)?.max(1e-300);
-            vel = vel.f_mul_scalar(1.0 - alpha)?.f_add(&f.f_mul_scalar(alpha * vnorm / ftot)?)?;
+            vel = vel
+                .f_mul_scalar(1.0 - alpha)?
+                .f_add(&f.f_mul_scalar(alpha * vnorm / ftot)?)?;
             if n_pos > n_min {
                 dt = (dt * f_inc).min(dt_max);
                 alpha *= f_alpha;
@@ -439,11 +514,21 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         vel = vel.f_add(&f.f_mul_scalar(dt)?)?;
         let step = vel.f_mul_scalar(dt)?;
         let snorm = rownorm(&step)?;
-        let scale = snorm.f_clamp_min(max_step)?.f_reciprocal()?.f_mul_scalar(max_step)?;
+        let scale = snorm
+            .f_clamp_min(max_step)?
+            .f_reciprocal()?
+            .f_mul_scalar(max_step)?;
         x = x.f_add(&step.f_mul(&scale)?)?;
     }
     let energies = crate::energy::energies_f64(e, &x)?;
-    let (top, max_energy) = energies.iter().enumerate().fold((0, f64::NEG_INFINITY), |acc, (i, &u)| if u > acc.1 { (i, u) } else { acc });
+    let (top, max_energy) =
+        energies
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |acc, (i, &u)| if u > acc.1 { (i, u) } else { acc },
+            );
     Ok(NebResult {
         images: x,
         barrier: max_energy - energies[0],
@@ -470,12 +555,15 @@ impl NebResult {
     pub fn saddle(&self, e: &dyn Energy, opts: &SaddleOptions) -> Result<Saddle> {
         let n = self.energies.len();
         if self.top == 0 || self.top + 1 == n {
-            return Err(invalid("saddle: the highest image is an endpoint, so the band crosses no barrier"));
+            return Err(invalid(
+                "saddle: the highest image is an endpoint, so the band crosses no barrier",
+            ));
         }
         let x0 = self.images.f_narrow(0, self.top as i64, 1)?;
         let prev = self.images.f_narrow(0, self.top as i64 - 1, 1)?;
         let next = self.images.f_narrow(0, self.top as i64 + 1, 1)?;
-        let spacing = tensor::scalar_f64(&x0.f_sub(&prev)?.f_norm()?)?.min(tensor::scalar_f64(&next.f_sub(&x0)?.f_norm()?)?);
+        let spacing = tensor::scalar_f64(&x0.f_sub(&prev)?.f_norm()?)?
+            .min(tensor::scalar_f64(&next.f_sub(&x0)?.f_norm()?)?);
         let d = x0.size()[1] as usize;
         let mut best: Option<Saddle> = None;
         if d <= opts.hessian_max_dim {
@@ -485,7 +573,9 @@ impl NebResult {
             }
             best = Some(s);
         }
-        let v = tensor::from_vec(&self.energies, &[n as i64])?.f_to_kind(self.images.kind())?.f_to_device(self.images.device())?;
+        let v = tensor::from_vec(&self.energies, &[n as i64])?
+            .f_to_kind(self.images.kind())?
+            .f_to_device(self.images.device())?;
         let (tau, _, _) = tangents(&self.images, &v)?;
         let tau = tau.f_narrow(0, self.top as i64 - 1, 1)?;
         let s = climb_single(e, &x0, &tau, 0.5 * spacing.max(1e-12), opts)?;
@@ -501,7 +591,12 @@ fn grad_norm_of(g: &Tensor) -> Result<f64> {
 }
 
 /// Eigenvector following from `x0` (`[1, D]`), gradient-norm merit, trust radius.
-fn eigenvector_following(e: &dyn Energy, x0: &Tensor, radius0: f64, opts: &SaddleOptions) -> Result<Saddle> {
+fn eigenvector_following(
+    e: &dyn Energy,
+    x0: &Tensor,
+    radius0: f64,
+    opts: &SaddleOptions,
+) -> Result<Saddle> {
     let d = x0.size()[1];
     let kind = x0.kind();
     let h = if kind == Kind::Float { 3e-3 } else { 5e-6 };
@@ -519,7 +614,10 @@ fn eigenvector_following(e: &dyn Energy, x0: &Tensor, radius0: f64, opts: &Saddl
         let u0 = tensor::scalar_f64(&u.f_narrow(0, 0, 1)?)?;
         let g0 = g.f_narrow(0, 0, 1)?.f_detach()?;
         let gn = grad_norm_of(&g0)?;
-        let hcols = g.f_narrow(0, 1, d)?.f_sub(&g.f_narrow(0, 1 + d, d)?)?.f_div_scalar(2.0 * scale)?;
+        let hcols = g
+            .f_narrow(0, 1, d)?
+            .f_sub(&g.f_narrow(0, 1 + d, d)?)?
+            .f_div_scalar(2.0 * scale)?;
         let hm = tensor::to_vec_f64(&hcols)?;
         let improved = match &best {
             None => true,
@@ -533,7 +631,9 @@ fn eigenvector_following(e: &dyn Energy, x0: &Tensor, radius0: f64, opts: &Saddl
             radius *= 0.25;
             rejections += 1;
         }
-        let (bx, bu, bg, bh) = best.as_ref().ok_or_else(|| invalid("saddle: no finite gradient at the starting image"))?;
+        let (bx, bu, bg, bh) = best
+            .as_ref()
+            .ok_or_else(|| invalid("saddle: no finite gradient at the starting image"))?;
         let bgn = grad_norm_of(bg)?;
         let du = d as usize;
         // Symmetrised Hessian, eigen-decomposed in f64 on the CPU.
@@ -549,7 +649,14 @@ fn eigenvector_following(e: &dyn Energy, x0: &Tensor, radius0: f64, opts: &Saddl
         let negative = Some(lam.iter().filter(|&&l| l < 0.0).count());
         if bgn < opts.tol || iterations >= opts.max_iter || rejections > 30 {
             let converged = bgn < opts.tol;
-            return Ok(Saddle { state: bx.f_squeeze_dim(0)?, energy: *bu, grad_norm: bgn, converged, iterations, negative_modes: negative });
+            return Ok(Saddle {
+                state: bx.f_squeeze_dim(0)?,
+                energy: *bu,
+                grad_norm: bgn,
+                converged,
+                iterations,
+                negative_modes: negative,
+            });
         }
         iterations += 1;
         let gv = tensor::to_vec_f64(bg)?;
@@ -568,13 +675,21 @@ fn eigenvector_following(e: &dyn Energy, x0: &Tensor, radius0: f64, opts: &Saddl
         if sn > radius {
             step.iter_mut().for_each(|s| *s *= radius / sn);
         }
-        let st = tensor::from_vec(&step, &[1, d])?.f_to_kind(kind)?.f_to_device(bx.device())?;
+        let st = tensor::from_vec(&step, &[1, d])?
+            .f_to_kind(kind)?
+            .f_to_device(bx.device())?;
         x = bx.f_add(&st)?;
     }
 }
 
 /// Single-image climbing with a fixed tangent: FIRE on `F = -g + 2 (g·τ)τ`.
-fn climb_single(e: &dyn Energy, x0: &Tensor, tau: &Tensor, max_step: f64, opts: &SaddleOptions) -> Result<Saddle> {
+fn climb_single(
+    e: &dyn Energy,
+    x0: &Tensor,
+    tau: &Tensor,
+    max_step: f64,
+    opts: &SaddleOptions,
+) -> Result<Saddle> {
     let mut x = x0.shallow_clone();
     let mut vel = x.f_zeros_like()?;
     let (mut alpha, mut dt, mut dt_max, mut n_pos) = (0.1, 0.0, 0.0, 0usize);
@@ -592,7 +707,9 @@ fn climb_single(e: &dyn Energy, x0: &Tensor, tau: &Tensor, max_step: f64, opts: 
             break;
         }
         iterations += 1;
-        let f = g.f_neg()?.f_add(&tau.f_mul(&rowdot(&g, tau)?)?.f_mul_scalar(2.0)?)?;
+        let f = g
+            .f_neg()?
+            .f_add(&tau.f_mul(&rowdot(&g, tau)?)?.f_mul_scalar(2.0)?)?;
         if dt == 0.0 {
             dt = (0.1 * max_step / gn.max(1e-300)).sqrt();
             dt_max = 10.0 * dt;
@@ -601,7 +718,9 @@ fn climb_single(e: &dyn Energy, x0: &Tensor, tau: &Tensor, max_step: f64, opts: 
         if power > 0.0 {
             let vn = tensor::scalar_f64(&vel.f_norm()?)?;
             let fnm = tensor::scalar_f64(&f.f_norm()?)?.max(1e-300);
-            vel = vel.f_mul_scalar(1.0 - alpha)?.f_add(&f.f_mul_scalar(alpha * vn / fnm)?)?;
+            vel = vel
+                .f_mul_scalar(1.0 - alpha)?
+                .f_add(&f.f_mul_scalar(alpha * vn / fnm)?)?;
             if n_pos > 5 {
                 dt = (dt * 1.1).min(dt_max);
                 alpha *= 0.99;
@@ -616,9 +735,21 @@ fn climb_single(e: &dyn Energy, x0: &Tensor, tau: &Tensor, max_step: f64, opts: 
         vel = vel.f_add(&f.f_mul_scalar(dt)?)?;
         let step = vel.f_mul_scalar(dt)?;
         let sn = tensor::scalar_f64(&step.f_norm()?)?;
-        let step = if sn > max_step { step.f_mul_scalar(max_step / sn)? } else { step };
+        let step = if sn > max_step {
+            step.f_mul_scalar(max_step / sn)?
+        } else {
+            step
+        };
         x = x.f_add(&step)?;
     }
-    let (bx, bu, bgn) = best.ok_or_else(|| invalid("saddle: no finite gradient at the starting image"))?;
-    Ok(Saddle { state: bx.f_squeeze_dim(0)?, energy: bu, grad_norm: bgn, converged: bgn < opts.tol, iterations, negative_modes: None })
+    let (bx, bu, bgn) =
+        best.ok_or_else(|| invalid("saddle: no finite gradient at the starting image"))?;
+    Ok(Saddle {
+        state: bx.f_squeeze_dim(0)?,
+        energy: bu,
+        grad_norm: bgn,
+        converged: bgn < opts.tol,
+        iterations,
+        negative_modes: None,
+    })
 }
