@@ -496,6 +496,14 @@ fn bad_arguments_are_errors() {
         &MIN_A
     ));
     assert!(bad(NebOptions::default(), &[0.0, 0.0, 0.0]));
+    let spins = telescope::energy::ising(3, 3, 1.0, 0.0).unwrap();
+    assert!(neb(
+        &spins,
+        &t(&[1.0; 9]),
+        &t(&[-1.0; 9]),
+        &NebOptions::default()
+    )
+    .is_err());
     let wrong_path = tensor::from_vec(&[0.0; 6], &[2, 3]).unwrap();
     assert!(bad(
         NebOptions {

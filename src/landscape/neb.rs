@@ -413,6 +413,12 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
             return Err(invalid("neb: max_step must be positive"));
         }
     }
+    if e.space().is_discrete() {
+        return Err(invalid(format!(
+            "neb needs a continuous energy with gradients; {} is discrete",
+            e.name()
+        )));
+    }
     let a = as_state(a, "a")?;
     let b = as_state(b, "b")?
         .f_to_kind(a.kind())?
