@@ -6,7 +6,7 @@ use std::rc::Rc;
 use tch::Tensor;
 use telescope::energy::{gmm, muller_brown, Energy, Space};
 use telescope::landscape::neb::{
-    neb, resample_path, NebInit, NebMethod, NebOptions, SaddleOptions,
+    neb, resample_path, NebInit, NebMethod, NebOptimizer, NebOptions, SaddleOptions,
 };
 use telescope::script::{new_session, EnergyValue};
 use telescope::{tensor, Result};
@@ -595,4 +595,25 @@ fn script_neb_takes_a_path_as_init_and_rejects_bad_options() {
     let doc = s.docs.get("neb").unwrap();
     assert!(doc.options.iter().any(|o| o.name == "climb_after"));
     assert!(s.docs.get("NebPath.saddle").is_some());
+}
+
+#[test]
+fn lbfgs_band_reaches_the_same_saddles() {
+    let e = muller_brown();
+    for (from, to, want) in [(MIN_A, MIN_C, SADDLE_AC), (MIN_C, MIN_B, SADDLE_CB)] {
+        let opts = NebOptions {
+            images: 10,
+            method: NebMethod::Dneb,
+            optimizer: NebOptimizer::Lbfgs { memory: 5 },
+            ..Default::default()
+        };
+        let r = neb(&e, &t(&from), &t(&to), &opts).unwrap();
+        assert!(r.converged, "L-BFGS band: max force {}", r.max_force);
+        let top = row(&r.images, r.top as i64);
+        assert!(
+            (top[0] - want[0]).abs() < 1e-3 && (top[1] - want[1]).abs() < 1e-3,
+            "climbing image at {top:?}, saddle {want:?}"
+        );
+        assert!((r.max_energy - want[2]).abs() < 1e-2);
+    }
 }

@@ -6,7 +6,8 @@
 //! `x_{n-1} = b` stay fixed. Every iteration evaluates the energy and gradient of the whole band
 //! with one [`Energy::energy_and_grad`] call, builds the NEB force of each interior image and
 //! moves the band with FIRE (Bitzek et al. 2006) over the concatenated band, velocities mixed
-//! towards the force and reset when the power `F·v` turns negative.
+//! towards the force and reset when the power `F·v` turns negative, or with L-BFGS on the
+//! concatenated force (no line search; a trust region undoes steps that blow the force up).
 //!
 //! Forces on an interior image `i` (gradient `g`, energy `V_i`):
 //!
@@ -63,6 +64,13 @@ impl NebMethod {
 pub enum NebOptimizer {
     /// FIRE over the concatenated band (velocity mixing, adaptive time step, per-image step cap).
     Fire,
+    /// L-BFGS on the concatenated band force (as Trygubenko & Wales use with DNEB): `memory`
+    /// correction pairs, no line search (the NEB force has no objective), pairs with `s·y <= 0`
+    /// skipped, memory reset whenever the step is not along the force, per-image step cap.
+    Lbfgs {
+        /// Number of correction pairs kept.
+        memory: usize,
+    },
 }
 
 /// The starting band.
@@ -388,6 +396,80 @@ fn band_force(
     Ok(Tensor::f_cat(&[&zero, &f, &zero], 0)?)
 }
 
+/// Scales down the rows of `step` longer than `max_step` to that length.
+fn cap_rows(step: &Tensor, max_step: f64) -> Result<Tensor> {
+    let scale = rownorm(step)?
+        .f_clamp_min(max_step)?
+        .f_reciprocal()?
+        .f_mul_scalar(max_step)?;
+    Ok(step.f_mul(&scale)?)
+}
+
+fn dot_all(a: &Tensor, b: &Tensor) -> Result<f64> {
+    tensor::scalar_f64(&a.f_mul(b)?.f_sum(Kind::Double)?)
+}
+
+/// L-BFGS memory over the whole band (the "gradient" is minus the band force).
+#[derive(Default)]
+struct Lbfgs {
+    pairs: std::collections::VecDeque<(Tensor, Tensor, f64)>,
+    prev: Option<(Tensor, Tensor)>,
+    gamma0: Option<f64>,
+    /// Band and largest force before the last step.
+    last_good: Option<(Tensor, f64)>,
+    /// Current per-image step cap (0 until the first step).
+    trust: f64,
+}
+
+impl Lbfgs {
+    fn reset(&mut self) {
+        self.pairs.clear();
+        self.prev = None;
+        self.last_good = None;
+    }
+
+    /// The next step from band `x` with force `f`; `first_gamma` scales the very first step.
+    fn step(&mut self, x: &Tensor, f: &Tensor, memory: usize, first_gamma: f64) -> Result<Tensor> {
+        let g = f.f_neg()?;
+        let gamma0 = *self.gamma0.get_or_insert(first_gamma);
+        if let Some((xp, gp)) = self.prev.take() {
+            let s = x.f_sub(&xp)?;
+            let y = g.f_sub(&gp)?;
+            let sy = dot_all(&s, &y)?;
+            if sy > 0.0 && sy.is_finite() {
+                self.pairs.push_back((s, y, 1.0 / sy));
+                while self.pairs.len() > memory {
+                    self.pairs.pop_front();
+                }
+            }
+        }
+        let mut q = g.shallow_clone();
+        let mut alphas = Vec::with_capacity(self.pairs.len());
+        for (s, y, rho) in self.pairs.iter().rev() {
+            let a = rho * dot_all(s, &q)?;
+            q = q.f_sub(&y.f_mul_scalar(a)?)?;
+            alphas.push(a);
+        }
+        let gamma = match self.pairs.back() {
+            Some((s, y, _)) => dot_all(s, y)? / dot_all(y, y)?.max(1e-300),
+            None => gamma0,
+        };
+        let mut r = q.f_mul_scalar(gamma)?;
+        for ((s, y, rho), a) in self.pairs.iter().zip(alphas.iter().rev()) {
+            let b = rho * dot_all(y, &r)?;
+            r = r.f_add(&s.f_mul_scalar(a - b)?)?;
+        }
+        let mut step = r.f_neg()?;
+        if dot_all(&step, f)? <= 0.0 {
+            // Not along the force: forget the curvature pairs and take a plain force step.
+            self.pairs.clear();
+            step = f.f_mul_scalar(gamma0)?;
+        }
+        self.prev = Some((x.shallow_clone(), g));
+        Ok(step)
+    }
+}
+
 /// Relaxes a band between `a` and `b` (each a state `[D]` or `[1, D]`) on the NEB or DNEB force;
 /// see the module docs. Stops early on Ctrl-C and returns the band it reached (`interrupted`).
 pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<NebResult> {
@@ -454,6 +536,7 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
     let mut interrupted = false;
     let mut iterations = 0;
     let mut max_force = f64::INFINITY;
+    let mut lbfgs = Lbfgs::default();
     while iterations < opts.max_iter {
         if interrupt::requested() {
             interrupted = true;
@@ -470,6 +553,7 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         if opts.climb && !climbing && iterations >= climb_start {
             climbing = true;
             vel = vel.f_zero_()?;
+            lbfgs.reset();
         }
         let climb_idx = if climbing {
             Some(top_interior(&vs))
@@ -488,12 +572,33 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
             if opts.climb && !climbing {
                 climbing = true;
                 vel = vel.f_zero_()?;
+                lbfgs.reset();
                 continue;
             }
             converged = true;
             break;
         }
         iterations += 1;
+        if let NebOptimizer::Lbfgs { memory } = opts.optimizer {
+            // Trust region on the largest force: a step that multiplies it by more than 4 is
+            // undone, the memory dropped and the step cap halved.
+            if let Some((xg, fg)) = lbfgs.last_good.take() {
+                if max_force > 4.0 * fg {
+                    x = xg;
+                    lbfgs.reset();
+                    lbfgs.trust *= 0.5;
+                    continue;
+                }
+                lbfgs.trust = (lbfgs.trust * 1.5).min(max_step);
+            }
+            if lbfgs.trust == 0.0 {
+                lbfgs.trust = max_step;
+            }
+            lbfgs.last_good = Some((x.shallow_clone(), max_force));
+            let step = lbfgs.step(&x, &f, memory.max(1), 0.1 * max_step / max_force)?;
+            x = x.f_add(&cap_rows(&step, lbfgs.trust)?)?;
+            continue;
+        }
         if dt == 0.0 {
             dt = (0.1 * max_step / max_force).sqrt();
             dt_max = 10.0 * dt;
@@ -519,12 +624,7 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         }
         vel = vel.f_add(&f.f_mul_scalar(dt)?)?;
         let step = vel.f_mul_scalar(dt)?;
-        let snorm = rownorm(&step)?;
-        let scale = snorm
-            .f_clamp_min(max_step)?
-            .f_reciprocal()?
-            .f_mul_scalar(max_step)?;
-        x = x.f_add(&step.f_mul(&scale)?)?;
+        x = x.f_add(&cap_rows(&step, max_step)?)?;
     }
     let energies = crate::energy::energies_f64(e, &x)?;
     let (top, max_energy) =

@@ -52,7 +52,8 @@ const NEB_OPTIONS: &[(&str, &str, &str)] = &[
     ("tol", "1e-3", "converged when the largest force norm of an interior image is below tol"),
     ("max_iter", "3000", "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
     ("init", "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
-    ("optimizer", "\"fire\"", "\"fire\": FIRE over the whole band, with a per-image step cap"),
+    ("optimizer", "\"fire\"", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search); both cap each image's step"),
+    ("memory", "5", "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
     ("max_step", "()", "largest move of one image per step; default half the mean spacing of the starting band"),
 ];
 
@@ -86,11 +87,13 @@ fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         },
         Some(v) => NebInit::Path(to_tensor(&v)?),
     };
+    let memory = o.usize("memory", 5)?.max(1);
     let optimizer = match o.string("optimizer", "fire")?.as_str() {
         "fire" => NebOptimizer::Fire,
+        "lbfgs" => NebOptimizer::Lbfgs { memory },
         other => {
             return Err(err(format!(
-                "neb: optimizer must be \"fire\", got \"{other}\""
+                "neb: optimizer must be \"fire\" or \"lbfgs\", got \"{other}\""
             )))
         }
     };
