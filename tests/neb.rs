@@ -496,6 +496,7 @@ fn bad_arguments_are_errors() {
         &MIN_A
     ));
     assert!(bad(NebOptions::default(), &[0.0, 0.0, 0.0]));
+    assert!(bad(NebOptions::default(), &MIN_B));
     let spins = telescope::energy::ising(3, 3, 1.0, 0.0).unwrap();
     assert!(neb(
         &spins,
@@ -616,4 +617,34 @@ fn lbfgs_band_reaches_the_same_saddles() {
         );
         assert!((r.max_energy - want[2]).abs() < 1e-2);
     }
+}
+
+#[test]
+fn float32_endpoints_work() {
+    // The band follows the endpoints' dtype; float32 gradients limit the saddle's accuracy.
+    let e = muller_brown();
+    let f = |v: &[f64]| t(v).to_kind(tch::Kind::Float);
+    let opts = NebOptions {
+        images: 10,
+        tol: 5e-2,
+        ..Default::default()
+    };
+    let r = neb(&e, &f(&MIN_C), &f(&MIN_B), &opts).unwrap();
+    assert_eq!(r.images.kind(), tch::Kind::Float);
+    assert!(r.converged, "max force {}", r.max_force);
+    let s = r
+        .saddle(
+            &e,
+            &SaddleOptions {
+                tol: 1e-2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let st = tensor::to_vec_f64(&s.state).unwrap();
+    assert!(
+        (st[0] - SADDLE_CB[0]).abs() < 2e-3 && (st[1] - SADDLE_CB[1]).abs() < 2e-3,
+        "{st:?}"
+    );
+    assert!((s.energy - SADDLE_CB[2]).abs() < 1e-2, "{}", s.energy);
 }

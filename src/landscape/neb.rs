@@ -516,6 +516,9 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
     if !a.is_floating_point() {
         return Err(invalid("neb: endpoints must be floating point"));
     }
+    if tensor::scalar_f64(&a.f_sub(&b)?.f_norm()?)? == 0.0 {
+        return Err(invalid("neb: a and b are the same state"));
+    }
     let mut x = initial_band(&a, &b, n, &opts.init)?.f_detach()?;
     let spacing = tensor::to_vec_f64(&rownorm(
         &x.f_narrow(0, 1, n as i64 - 1)?
