@@ -162,7 +162,7 @@ pub fn register(api: &mut Api) {
         Wales 2004) that also keeps the part of the perpendicular spring force orthogonal to the \
         true gradient (it straightens kinks in weakly constrained directions; in 2-D it equals \
         NEB). With `climb`, the highest image climbs to the saddle point. Every iteration takes \
-        the energy and gradient of all images in one call; FIRE moves the band. Returns a \
+        the energy and gradient of all images in one call; FIRE (or L-BFGS) moves the band. Returns a \
         NebPath: `energies`, `images`, `barrier` (max energy - U(a)), `barrier_back` (max \
         energy - U(b)), `max_energy`, `top`, `converged`, `iterations`, and `saddle()` to refine \
         the top image to the transition state. Ctrl-C stops the run and keeps the band reached.";
