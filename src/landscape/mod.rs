@@ -1,9 +1,10 @@
 //! Attraction-Diffusion, ADELM mapping, barriers, tuning, NEB and disconnectivity graphs.
 
 pub mod ad;
+pub mod adelm;
 pub mod barrier;
 pub mod bench;
 pub mod demo;
-pub mod adelm;
 pub mod map;
+pub mod neb;
 pub mod tune;

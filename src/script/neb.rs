@@ -1,6 +1,316 @@
-//! Script functions: neb.
+//! Script functions: minimum energy paths (`neb`) and the `NebPath` result type.
 
-use super::Api;
+use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
+use super::{Api, EnergyValue};
+use crate::energy::EnergyRef;
+use crate::landscape::neb::{
+    neb, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
+};
+use rhai::{Array, Dynamic, Map};
+use std::rc::Rc;
 
-/// Registers the neb functions.
-pub fn register(_api: &mut Api) {}
+/// A relaxed band as scripts see it (script type `NebPath`): the result and its energy.
+#[derive(Clone)]
+pub struct NebPath {
+    /// The core result.
+    pub result: Rc<NebResult>,
+    /// The energy the band was relaxed on (for `saddle()`).
+    pub energy: EnergyRef,
+}
+
+impl NebPath {
+    /// One-line summary.
+    pub fn summary(&self) -> String {
+        let r = &self.result;
+        let status = if r.interrupted {
+            "interrupted"
+        } else if r.converged {
+            "converged"
+        } else {
+            "not converged"
+        };
+        format!(
+            "NebPath({}, {} images, barrier {:.6} (max energy {:.6} at image {}), {status} after {} iterations, max force {:.3e}{})",
+            r.method.name(),
+            r.energies.len(),
+            r.barrier,
+            r.max_energy,
+            r.top,
+            r.iterations,
+            r.max_force,
+            if r.climbing { ", climbing" } else { "" }
+        )
+    }
+}
+
+const NEB_OPTIONS: &[(&str, &str, &str)] = &[
+    ("images", "16", "number of images, both fixed endpoints included (at least 3)"),
+    ("k", "10.0", "spring constant"),
+    ("method", "\"neb\"", "\"neb\" (nudged elastic band, improved tangent) or \"dneb\" (doubly nudged, Trygubenko & Wales 2004)"),
+    ("climb", "true", "switch the climbing image on (the highest image climbs to the saddle)"),
+    ("climb_after", "0.3", "share of max_iter after which climbing starts; it also starts once the band without it meets tol"),
+    ("tol", "1e-3", "converged when the largest force norm of an interior image is below tol"),
+    ("max_iter", "3000", "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
+    ("init", "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
+    ("optimizer", "\"fire\"", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search); both cap each image's step"),
+    ("memory", "5", "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
+    ("max_step", "()", "largest move of one image per step; default half the mean spacing of the starting band"),
+];
+
+fn parse_options(map: Map) -> RhaiResult<NebOptions> {
+    let d = NebOptions::default();
+    let mut o = opts(map, "neb");
+    let images = o.usize("images", d.images)?;
+    let k = o.f64("k", d.k)?;
+    let method = match o.string("method", "neb")?.as_str() {
+        "neb" => NebMethod::Neb,
+        "dneb" => NebMethod::Dneb,
+        other => {
+            return Err(err(format!(
+                "neb: method must be \"neb\" or \"dneb\", got \"{other}\""
+            )))
+        }
+    };
+    let climb = o.bool("climb", d.climb)?;
+    let climb_after = o.f64("climb_after", d.climb_after)?;
+    let tol = o.f64("tol", d.tol)?;
+    let max_iter = o.usize("max_iter", d.max_iter)?;
+    let init = match o.value("init") {
+        None => NebInit::Linear,
+        Some(v) if v.is_string() => match v.into_string().unwrap_or_default().as_str() {
+            "linear" => NebInit::Linear,
+            other => {
+                return Err(err(format!(
+                    "neb: init must be \"linear\" or a path [m, D], got \"{other}\""
+                )))
+            }
+        },
+        Some(v) => NebInit::Path(to_tensor(&v)?),
+    };
+    let memory = o.usize("memory", 5)?.max(1);
+    let optimizer = match o.string("optimizer", "fire")?.as_str() {
+        "fire" => NebOptimizer::Fire,
+        "lbfgs" => NebOptimizer::Lbfgs { memory },
+        other => {
+            return Err(err(format!(
+                "neb: optimizer must be \"fire\" or \"lbfgs\", got \"{other}\""
+            )))
+        }
+    };
+    let max_step = o.f64_opt("max_step")?;
+    o.finish()?;
+    Ok(NebOptions {
+        images,
+        k,
+        method,
+        climb,
+        climb_after,
+        tol,
+        max_iter,
+        init,
+        optimizer,
+        max_step,
+    })
+}
+
+fn run(u: EnergyValue, a: Dynamic, b: Dynamic, options: NebOptions) -> RhaiResult<NebPath> {
+    let a = to_tensor(&a)?;
+    let b = to_tensor(&b)?;
+    let r = neb(u.0.as_ref(), &a, &b, &options).script()?;
+    Ok(NebPath {
+        result: Rc::new(r),
+        energy: u.0,
+    })
+}
+
+fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Map> {
+    let d = SaddleOptions::default();
+    let mut o = opts(map, "saddle");
+    let so = SaddleOptions {
+        tol: o.f64("tol", d.tol)?,
+        max_iter: o.usize("max_iter", d.max_iter)?,
+        hessian_max_dim: o.usize("hessian_max_dim", d.hessian_max_dim)?,
+    };
+    o.finish()?;
+    let s = p.result.saddle(p.energy.as_ref(), &so).script()?;
+    let mut m = Map::new();
+    m.insert("state".into(), tv(s.state));
+    m.insert("energy".into(), Dynamic::from_float(s.energy));
+    m.insert("grad_norm".into(), Dynamic::from_float(s.grad_norm));
+    m.insert("converged".into(), Dynamic::from_bool(s.converged));
+    m.insert("iterations".into(), Dynamic::from_int(s.iterations as i64));
+    m.insert(
+        "negative_modes".into(),
+        s.negative_modes
+            .map(|n| Dynamic::from_int(n as i64))
+            .unwrap_or(Dynamic::UNIT),
+    );
+    Ok(m)
+}
+
+/// Registers `neb` and the `NebPath` type.
+pub fn register(api: &mut Api) {
+    api.engine.register_type_with_name::<NebPath>("NebPath");
+    api.engine
+        .register_fn("to_string", |p: &mut NebPath| p.summary());
+    api.engine
+        .register_fn("to_debug", |p: &mut NebPath| p.summary());
+
+    let doc = "Minimum energy path between two states by the nudged elastic band. \
+        Relaxes a band of images (a batch [n, D], endpoints a and b fixed) on the NEB force with \
+        Henkelman & Jónsson's improved tangent, or on the doubly nudged DNEB force (Trygubenko & \
+        Wales 2004) that also keeps the part of the perpendicular spring force orthogonal to the \
+        true gradient (it straightens kinks in weakly constrained directions; in 2-D it equals \
+        NEB). With `climb`, the highest image climbs to the saddle point. Every iteration takes \
+        the energy and gradient of all images in one call; FIRE (or L-BFGS) moves the band. Returns a \
+        NebPath: `energies`, `images`, `barrier` (max energy - U(a)), `barrier_back` (max \
+        energy - U(b)), `max_energy`, `top`, `converged`, `iterations`, and `saddle()` to refine \
+        the top image to the transition state. Ctrl-C stops the run and keeps the band reached.";
+    api.func(
+        "neb",
+        "neb(U: Energy, a: Tensor, b: Tensor) -> NebPath",
+        doc,
+        |u: EnergyValue, a: Dynamic, b: Dynamic| run(u, a, b, NebOptions::default()),
+    );
+    api.func(
+        "neb",
+        "neb(U: Energy, a: Tensor, b: Tensor, opts: map) -> NebPath",
+        doc,
+        |u: EnergyValue, a: Dynamic, b: Dynamic, m: Map| -> RhaiResult<NebPath> {
+            let options = parse_options(m)?;
+            run(u, a, b, options)
+        },
+    );
+    api.options("neb", NEB_OPTIONS);
+    api.example(
+        "neb",
+        "let U = muller_brown();\n\
+         let p = neb(U, [-0.558, 1.442], [-0.050, 0.467], #{images: 12, climb: true});\n\
+         print(p);                  // NebPath(neb, 12 images, barrier ...)\n\
+         let s = p.saddle();        // #{state, energy, grad_norm, ...}\n\
+         print(s.energy);           // -40.66 (the A-C saddle)",
+    );
+
+    api.getter(
+        "NebPath",
+        "energies",
+        "Energy of each image along the band (array of floats).",
+        |p: &mut NebPath| -> Array {
+            p.result
+                .energies
+                .iter()
+                .map(|&u| Dynamic::from_float(u))
+                .collect()
+        },
+    );
+    api.getter(
+        "NebPath",
+        "images",
+        "The images as a Tensor [n, D], endpoints included.",
+        |p: &mut NebPath| tv(p.result.images.shallow_clone()),
+    );
+    api.getter(
+        "NebPath",
+        "barrier",
+        "Highest energy along the band minus the energy of the start a.",
+        |p: &mut NebPath| p.result.barrier,
+    );
+    api.getter(
+        "NebPath",
+        "barrier_back",
+        "Highest energy along the band minus the energy of the end b.",
+        |p: &mut NebPath| p.result.barrier_back,
+    );
+    api.getter(
+        "NebPath",
+        "max_energy",
+        "Highest energy along the band.",
+        |p: &mut NebPath| p.result.max_energy,
+    );
+    api.getter(
+        "NebPath",
+        "top",
+        "Index of the highest image.",
+        |p: &mut NebPath| p.result.top as i64,
+    );
+    api.getter(
+        "NebPath",
+        "converged",
+        "True when the largest image force fell below tol (with climbing on, when asked for).",
+        |p: &mut NebPath| p.result.converged,
+    );
+    api.getter(
+        "NebPath",
+        "interrupted",
+        "True when Ctrl-C stopped the run.",
+        |p: &mut NebPath| p.result.interrupted,
+    );
+    api.getter(
+        "NebPath",
+        "iterations",
+        "Iterations run.",
+        |p: &mut NebPath| p.result.iterations as i64,
+    );
+    api.getter(
+        "NebPath",
+        "max_force",
+        "Largest force norm of an interior image at the end.",
+        |p: &mut NebPath| p.result.max_force,
+    );
+    api.getter(
+        "NebPath",
+        "method",
+        "\"neb\" or \"dneb\".",
+        |p: &mut NebPath| p.result.method.name().to_string(),
+    );
+    api.getter(
+        "NebPath",
+        "climbing",
+        "True when the climbing image was on at the end.",
+        |p: &mut NebPath| p.result.climbing,
+    );
+
+    let sdoc = "Refines the highest image to the transition state: eigenvector following (uphill along the lowest \
+        Hessian mode, downhill along the others) with a finite-difference Hessian of the gradient for D up to \
+        `hessian_max_dim`, otherwise single-image climbing along the band tangent. Returns \
+        #{state: Tensor, energy: float, grad_norm: float, converged: bool, iterations: int, negative_modes: int or ()}; \
+        `negative_modes` is 1 at a first-order saddle. Best after a climbing-image run.";
+    api.method(
+        "NebPath",
+        "saddle",
+        "path.saddle() -> map",
+        sdoc,
+        |p: &mut NebPath| saddle(p, Map::new()),
+    );
+    api.method(
+        "NebPath",
+        "saddle",
+        "path.saddle(opts: map) -> map",
+        sdoc,
+        |p: &mut NebPath, m: Map| saddle(p, m),
+    );
+    api.options(
+        "NebPath.saddle",
+        &[
+            (
+                "tol",
+                "1e-6",
+                "converged when the gradient norm is below tol",
+            ),
+            (
+                "max_iter",
+                "200",
+                "iteration limit of each refinement stage",
+            ),
+            (
+                "hessian_max_dim",
+                "100",
+                "largest dimension for which the Hessian is built (2D gradient rows in one batch)",
+            ),
+        ],
+    );
+    api.example(
+        "NebPath.saddle",
+        "let s = neb(U, a, b).saddle();\nprint(`saddle at ${s.state}, energy ${s.energy}`);",
+    );
+}
