@@ -226,6 +226,7 @@ fn join_energy(dg: &Dg, a: usize, b: usize) -> Option<f64> {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)]
 fn single_linkage_equals_minimax_paths_on_random_matrices() {
     // Tiny deterministic generator (no dependence on the session RNG).
     let mut s: u64 = 12345;

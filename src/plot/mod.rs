@@ -109,7 +109,7 @@ impl Image {
                 let r3 = ((n / 3) as f64).sqrt().round() as usize;
                 if r * r == n && n > 0 {
                     vec![r, r]
-                } else if n % 3 == 0 && r3 * r3 * 3 == n && n > 0 {
+                } else if r3 * r3 * 3 == n && n > 0 {
                     vec![3, r3, r3]
                 } else {
                     return Err(invalid(format!("a state of length {n} is not a square image; give its shape, e.g. [h, w] or [3, h, w]")));

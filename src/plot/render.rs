@@ -385,9 +385,10 @@ fn draw_heatmap<DB: DrawingBackend>(
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(15)
         .margin_bottom(60)
-        .margin_right(45)
+        .margin_left(10)
+        .margin_right(8)
         .y_label_area_size(0)
-        .right_y_label_area_size(40)
+        .right_y_label_area_size(45)
         .build_cartesian_2d(0.0..1.0, zlo..zhi)
         .map_err(pe)?;
     let n = 100;
@@ -565,9 +566,7 @@ fn draw_dg<DB: DrawingBackend>(
         .map_err(pe)?;
     let line = BLACK.stroke_width(2);
     let mut segs: Vec<[(f64, f64); 2]> = Vec::new();
-    for (k, m) in dg.merges.iter().enumerate() {
-        let id = nl + k;
-        let _ = id;
+    for m in &dg.merges {
         let (lo, hi) = m
             .children
             .iter()
@@ -617,10 +616,10 @@ fn draw_dg<DB: DrawingBackend>(
             plotters::style::text_anchor::HPos::Center,
             plotters::style::text_anchor::VPos::Top,
         ));
-        for l in 0..nl {
-            let (px, py) = chart.backend_coord(&(x[l], dg.leaves[l].energy));
+        for (l, leaf) in dg.leaves.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(x[l], leaf.energy));
             root.draw(&Text::new(
-                format!("{}", dg.leaves[l].id),
+                format!("{}", leaf.id),
                 (px, py + (spacing * 0.45).clamp(3.0, 22.0) as i32 + 3),
                 style.clone(),
             ))
@@ -628,35 +627,40 @@ fn draw_dg<DB: DrawingBackend>(
         }
     }
     if with_images {
-        let (w, h) = root.dim_in_pixel();
+        let (_, h) = root.dim_in_pixel();
         let (_, top) = tree_area.get_base_pixel();
         let top_img = top + tree_area.dim_in_pixel().1 as i32 + 5;
-        let avail = (h as i32 - top_img - 10).max(1) as f64;
+        let avail = (h as i32 - top_img - 10).max(1) as f64 * 0.85;
         let size = (spacing * 0.92)
             .min(avail / rows_img.max(1) as f64)
-            .min(96.0)
-            .max(4.0);
-        let _ = w;
+            .clamp(4.0, 96.0);
+        // Each image sits in a `size` cell with a small margin; a wider gap separates the
+        // representatives from the members above them.
+        let pad = (size * 0.05).max(1.0) as i32;
+        let gap = if p.images.is_some() && max_members > 0 {
+            (size * 0.15) as i32
+        } else {
+            0
+        };
+        let inner = size as i32 - 2 * pad;
         for l in 0..nl {
             let (px, _) = chart.backend_coord(&(x[l], e0));
-            let xa = px - (size / 2.0) as i32;
+            let xa = px - (size / 2.0) as i32 + pad;
             // Representatives in the bottom row.
-            let bottom = top_img + (rows_img as f64 * size) as i32;
+            let bottom = top_img + (rows_img as f64 * size) as i32 + gap;
             if let Some(reps) = &p.images {
-                blit(
-                    root,
-                    &reps[l],
-                    xa,
-                    bottom - size as i32,
-                    size as i32,
-                    size as i32,
-                )?;
+                blit(root, &reps[l], xa, bottom - size as i32 + pad, inner, inner)?;
             }
-            let base = bottom - if p.images.is_some() { size as i32 } else { 0 };
+            let base = bottom
+                - if p.images.is_some() {
+                    size as i32 + gap
+                } else {
+                    0
+                };
             if let Some(ms) = p.members.get(l) {
                 for (k, img) in ms.iter().enumerate() {
-                    let y = base - ((k + 1) as f64 * size) as i32;
-                    blit(root, img, xa, y, size as i32, size as i32)?;
+                    let y = base - ((k + 1) as f64 * size) as i32 + pad;
+                    blit(root, img, xa, y, inner, inner)?;
                 }
             }
         }
