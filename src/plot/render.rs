@@ -108,10 +108,18 @@ fn tr(v: f64, log: bool) -> f64 {
     }
 }
 
-fn tick_fmt(log: bool, step: f64) -> impl Fn(&f64) -> String {
+/// Tick labels; on a log axis spanning two decades or more only powers of ten are labelled.
+fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
     move |v: &f64| {
         if log {
-            format_tick(10f64.powf(*v), 10f64.powf(*v) / 10.0)
+            if (v - v.round()).abs() <= 1e-6 {
+                let p = 10f64.powi(v.round() as i32);
+                return format_tick(p, p);
+            }
+            if span >= 2.0 {
+                return String::new();
+            }
+            format_tick(10f64.powf(*v), 10f64.powf(v.floor()) / 10.0)
         } else {
             format_tick(*v, step)
         }
@@ -156,8 +164,8 @@ fn draw_xy<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(pe)?;
     let (sx, sy) = (step_of(x0, x1), step_of(y0, y1));
-    let fx = tick_fmt(log_x, sx);
-    let fy = tick_fmt(log_y, sy);
+    let fx = tick_fmt(log_x, sx, x1 - x0);
+    let fy = tick_fmt(log_y, sy, y1 - y0);
     chart
         .configure_mesh()
         .x_desc(fig.x_label.as_str())

@@ -249,7 +249,9 @@ fn framed(
         }
         axis[cx as usize] = '┬';
         let n = s.chars().count();
-        let start = (cx as usize + lw + 1).saturating_sub(n / 2);
+        let start = (cx as usize + lw + 1)
+            .saturating_sub(n / 2)
+            .min(labels.len().saturating_sub(n));
         if start >= free_from && start + n <= labels.len() {
             for (k, ch) in s.chars().enumerate() {
                 labels[start + k] = ch;
@@ -374,7 +376,7 @@ pub fn render(fig: &Figure, cols: usize, rows: usize, ansi: bool) -> String {
                 Some(
                     t.into_iter()
                         .filter(|v| v.fract() == 0.0)
-                        .map(|v| (v, format_tick(10f64.powf(v), 10f64.powf(v) / 10.0)))
+                        .map(|v| (v, format_tick(10f64.powi(v as i32), 10f64.powi(v as i32))))
                         .collect(),
                 )
             } else {
