@@ -15,7 +15,14 @@ pub fn run(path: &Path) -> u8 {
     match session.engine.compile(&code) {
         Ok(_) => 0,
         Err(e) => {
-            eprintln!("{}", crate::script::located_message(&path.display().to_string(), &e.to_string(), e.position()));
+            eprintln!(
+                "{}",
+                crate::script::located_message(
+                    &path.display().to_string(),
+                    &e.to_string(),
+                    e.position()
+                )
+            );
             1
         }
     }

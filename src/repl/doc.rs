@@ -21,7 +21,14 @@ pub fn run(name: Option<&str>) -> u8 {
                     area = d.area.clone();
                     println!("\n## {area}\n");
                 }
-                println!("{:28} {}", d.signatures.first().map(|s| s.split(" ->").next().unwrap_or(s)).unwrap_or(&d.name), d.summary());
+                println!(
+                    "{:28} {}",
+                    d.signatures
+                        .first()
+                        .map(|s| s.split(" ->").next().unwrap_or(s))
+                        .unwrap_or(&d.name),
+                    d.summary()
+                );
             }
             0
         }

@@ -20,10 +20,17 @@ pub fn run() -> u8 {
     };
     let history = history_path();
     let _ = editor.load_history(&history);
-    println!("telescope {} — type ?name for help, :help for commands, Ctrl-D to leave", crate::version());
+    println!(
+        "telescope {} — type ?name for help, :help for commands, Ctrl-D to leave",
+        crate::version()
+    );
     let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() { "telescope> " } else { "        ... " };
+        let prompt = if buffer.is_empty() {
+            "telescope> "
+        } else {
+            "        ... "
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 buffer.push_str(&line);
@@ -96,5 +103,8 @@ pub fn is_unfinished(code: &str) -> bool {
 
 /// Where the REPL keeps its history.
 pub fn history_path() -> std::path::PathBuf {
-    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default().join(".telescope_history")
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default()
+        .join(".telescope_history")
 }
