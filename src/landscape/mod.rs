@@ -5,6 +5,7 @@ pub mod adelm;
 pub mod barrier;
 pub mod bench;
 pub mod demo;
+pub mod dg;
 pub mod map;
 pub mod neb;
 pub mod tune;

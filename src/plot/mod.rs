@@ -1,1 +1,742 @@
-//! Figures (plotters) and their display in the terminal.
+//! Figures for the paper's plots, rendered with plotters to SVG and PNG, and shown in the
+//! terminal (kitty / iTerm2 inline images, or a Unicode text rendering).
+//!
+//! A [`Figure`] is plain data: a title, axis labels, a pixel size and a [`Plot`] kind. Build one
+//! with the constructors ([`Figure::line`], [`Figure::scatter`], [`Figure::heatmap`], ...),
+//! then [`Figure::save`] it (`.svg` or `.png` by extension), render it as text with
+//! [`Figure::to_text`], or display it with [`terminal::show`]. No system font is needed: a
+//! bundled DejaVu Sans is registered with plotters on first use.
+
+mod render;
+pub mod terminal;
+mod text;
+
+use crate::landscape::dg::Dg;
+use crate::{error::invalid, Result};
+use std::path::Path;
+
+/// A point marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    /// No marker.
+    None,
+    /// A filled circle.
+    Circle,
+    /// A cross.
+    Cross,
+    /// A triangle.
+    Triangle,
+}
+
+/// One named series of points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Name shown in the legend (empty: not listed).
+    pub name: String,
+    /// x values.
+    pub xs: Vec<f64>,
+    /// y values.
+    pub ys: Vec<f64>,
+    /// Join the points with a line.
+    pub line: bool,
+    /// Marker at each point.
+    pub marker: Marker,
+    /// Palette index of the color.
+    pub color: usize,
+    /// Dashed line (second direction in phase diagrams).
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid line without markers.
+    pub fn line(name: &str, xs: Vec<f64>, ys: Vec<f64>, color: usize) -> Series {
+        Series {
+            name: name.to_string(),
+            xs,
+            ys,
+            line: true,
+            marker: Marker::None,
+            color,
+            dashed: false,
+        }
+    }
+    /// Points without a line.
+    pub fn points(name: &str, xs: Vec<f64>, ys: Vec<f64>, color: usize) -> Series {
+        Series {
+            name: name.to_string(),
+            xs,
+            ys,
+            line: false,
+            marker: Marker::Circle,
+            color,
+            dashed: false,
+        }
+    }
+}
+
+/// An image to draw: `height x width` pixels with 1 (gray) or 3 (RGB) channels, values mapped
+/// from `range` to black..white.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// 1 (grayscale) or 3 (RGB).
+    pub channels: usize,
+    /// Pixel values, row-major, channels last (`[h, w, c]`).
+    pub data: Vec<f64>,
+    /// Values mapped to black and white.
+    pub range: (f64, f64),
+}
+
+impl Image {
+    /// An image from a flat state. `shape` may be `[h, w]` (gray), `[3, h, w]` (RGB, PyTorch's
+    /// channels-first layout) or `[h, w, 3]` (channels last). Without a shape, a state whose
+    /// length is a perfect square is a square gray image, and one whose length is three times a
+    /// perfect square a square RGB image (channels first). `range` defaults to the data's
+    /// min..max.
+    pub fn from_flat(
+        data: &[f64],
+        shape: Option<&[usize]>,
+        range: Option<(f64, f64)>,
+    ) -> Result<Image> {
+        let n = data.len();
+        let shape: Vec<usize> = match shape {
+            Some(s) => s.to_vec(),
+            None => {
+                let r = (n as f64).sqrt().round() as usize;
+                let r3 = ((n / 3) as f64).sqrt().round() as usize;
+                if r * r == n && n > 0 {
+                    vec![r, r]
+                } else if r3 * r3 * 3 == n && n > 0 {
+                    vec![3, r3, r3]
+                } else {
+                    return Err(invalid(format!("a state of length {n} is not a square image; give its shape, e.g. [h, w] or [3, h, w]")));
+                }
+            }
+        };
+        if n == 0 || shape.iter().product::<usize>() != n {
+            return Err(invalid(format!(
+                "image shape {shape:?} does not match {n} values"
+            )));
+        }
+        let (h, w, c, chw) = match shape[..] {
+            [h, w] => (h, w, 1, false),
+            [1, h, w] => (h, w, 1, false),
+            [3, h, w] => (h, w, 3, true),
+            [h, w, 3] => (h, w, 3, false),
+            [h, w, 1] => (h, w, 1, false),
+            _ => {
+                return Err(invalid(format!(
+                    "image shape {shape:?}: use [h, w], [3, h, w] or [h, w, 3]"
+                )))
+            }
+        };
+        let mut out = vec![0.0; n];
+        for y in 0..h {
+            for x in 0..w {
+                for ch in 0..c {
+                    let src = if chw {
+                        ch * h * w + y * w + x
+                    } else {
+                        (y * w + x) * c + ch
+                    };
+                    out[(y * w + x) * c + ch] = data[src];
+                }
+            }
+        }
+        let range = match range {
+            Some(r) => r,
+            None => {
+                let lo = data
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .fold(f64::INFINITY, f64::min);
+                let hi = data
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .fold(f64::NEG_INFINITY, f64::max);
+                if lo.is_finite() {
+                    (lo, hi)
+                } else {
+                    (0.0, 1.0)
+                }
+            }
+        };
+        Ok(Image {
+            width: w,
+            height: h,
+            channels: c,
+            data: out,
+            range,
+        })
+    }
+
+    /// The pixel at `(x, y)` as RGB bytes.
+    pub fn rgb(&self, x: usize, y: usize) -> (u8, u8, u8) {
+        let (lo, hi) = self.range;
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let at = |ch: usize| {
+            let v = self.data[(y * self.width + x) * self.channels + ch];
+            let t = if v.is_finite() {
+                ((v - lo) / span).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            (t * 255.0).round() as u8
+        };
+        if self.channels == 3 {
+            (at(0), at(1), at(2))
+        } else {
+            let g = at(0);
+            (g, g, g)
+        }
+    }
+
+    /// Brightness at `(x, y)` in `[0, 1]`.
+    pub fn gray(&self, x: usize, y: usize) -> f64 {
+        let (r, g, b) = self.rgb(x, y);
+        (0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64) / 255.0
+    }
+}
+
+/// A 2-D energy evaluated on a grid, with paths drawn over it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    /// Grid x coordinates (increasing).
+    pub xs: Vec<f64>,
+    /// Grid y coordinates (increasing).
+    pub ys: Vec<f64>,
+    /// Values, row-major by y: `z[j * xs.len() + i]` is the value at `(xs[i], ys[j])`.
+    pub z: Vec<f64>,
+    /// Values mapped to the ends of the color scale (default: min and 90th percentile).
+    pub zrange: Option<(f64, f64)>,
+    /// Number of contour lines (0: none).
+    pub levels: usize,
+    /// Paths drawn over the map.
+    pub paths: Vec<Series>,
+}
+
+impl Heatmap {
+    /// The color range: given, or from the minimum to the 90th percentile (energies often grow
+    /// steeply away from the minima, which would wash out the interesting region).
+    pub fn color_range(&self) -> (f64, f64) {
+        if let Some(r) = self.zrange {
+            return r;
+        }
+        let mut v: Vec<f64> = self.z.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return (0.0, 1.0);
+        }
+        v.sort_by(f64::total_cmp);
+        let lo = v[0];
+        let hi = v[((v.len() - 1) as f64 * 0.9).round() as usize];
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo, lo + 1.0)
+        }
+    }
+}
+
+/// The DG picture: tree, circles sized by member count, labels, optional images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DgPicture {
+    /// The tree.
+    pub dg: Dg,
+    /// Draw circles around leaves with area proportional to the member count.
+    pub circles: bool,
+    /// Label leaves with their group ids.
+    pub labels: bool,
+    /// One representative image per leaf (indexed by leaf node id), drawn in a row at the bottom.
+    pub images: Option<Vec<Image>>,
+    /// Member images per leaf (indexed by leaf node id), lowest energy first; drawn in a column
+    /// above the representative, lowest energy nearest to it.
+    pub members: Vec<Vec<Image>>,
+}
+
+impl DgPicture {
+    /// A picture of `dg` with circles and labels and no images.
+    pub fn new(dg: Dg) -> DgPicture {
+        DgPicture {
+            dg,
+            circles: true,
+            labels: true,
+            images: None,
+            members: Vec::new(),
+        }
+    }
+
+    /// Attaches images given per group id (the input index of [`Dg::build`], so an ADELM map's
+    /// representatives and members can be passed as they are): `reps[g]` is group `g`'s
+    /// representative, `members[g]` its member images, lowest energy first. Groups trimmed
+    /// from the tree are skipped.
+    pub fn with_group_images(
+        mut self,
+        reps: Option<Vec<Image>>,
+        members: Option<Vec<Vec<Image>>>,
+    ) -> Result<DgPicture> {
+        let ids: Vec<usize> = self.dg.leaves.iter().map(|l| l.id).collect();
+        let pick = |n: usize, what: &str| -> Result<()> {
+            match ids.iter().max() {
+                Some(&m) if m >= n => Err(invalid(format!(
+                    "dg picture: {what} for {n} groups, but the tree has group {m}"
+                ))),
+                _ => Ok(()),
+            }
+        };
+        if let Some(r) = reps {
+            pick(r.len(), "images")?;
+            self.images = Some(ids.iter().map(|&g| r[g].clone()).collect());
+        }
+        if let Some(m) = members {
+            pick(m.len(), "member images")?;
+            self.members = ids.iter().map(|&g| m[g].clone()).collect();
+        }
+        Ok(self)
+    }
+}
+
+/// What a figure shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plot {
+    /// Lines and points: line plots, scatter plots, energy along paths, alpha sweeps, phase
+    /// diagrams.
+    Xy {
+        /// The series.
+        series: Vec<Series>,
+        /// Logarithmic x axis.
+        log_x: bool,
+        /// Logarithmic y axis.
+        log_y: bool,
+        /// Vertical reference lines (e.g. the chosen alpha).
+        vlines: Vec<f64>,
+    },
+    /// A 2-D map with paths.
+    Heatmap(Heatmap),
+    /// A histogram of values.
+    Histogram {
+        /// The values.
+        values: Vec<f64>,
+        /// Number of bins.
+        bins: usize,
+    },
+    /// Images in a grid.
+    Images {
+        /// The images.
+        images: Vec<Image>,
+        /// Columns of the grid.
+        cols: usize,
+    },
+    /// A disconnectivity graph.
+    Dg(Box<DgPicture>),
+}
+
+/// A figure: title, axis labels, size in pixels, and what it shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    /// Title (empty: none).
+    pub title: String,
+    /// x axis label.
+    pub x_label: String,
+    /// y axis label.
+    pub y_label: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The content.
+    pub plot: Plot,
+}
+
+fn check_xy(xs: &[f64], ys: &[f64]) -> Result<()> {
+    if xs.len() != ys.len() {
+        return Err(invalid(format!(
+            "{} x values but {} y values",
+            xs.len(),
+            ys.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Figure {
+    /// A figure of any kind with default size (800 x 600) and no labels.
+    pub fn new(plot: Plot) -> Figure {
+        Figure {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            width: 800,
+            height: 600,
+            plot,
+        }
+    }
+
+    /// Sets the title.
+    pub fn with_title(mut self, t: &str) -> Figure {
+        self.title = t.to_string();
+        self
+    }
+
+    /// Sets the axis labels.
+    pub fn with_labels(mut self, x: &str, y: &str) -> Figure {
+        self.x_label = x.to_string();
+        self.y_label = y.to_string();
+        self
+    }
+
+    /// A line plot of one series.
+    pub fn line(xs: Vec<f64>, ys: Vec<f64>, name: &str) -> Result<Figure> {
+        check_xy(&xs, &ys)?;
+        Ok(Figure::new(Plot::Xy {
+            series: vec![Series::line(name, xs, ys, 0)],
+            log_x: false,
+            log_y: false,
+            vlines: vec![],
+        }))
+    }
+
+    /// A scatter plot of points colored by integer labels (one legend entry per label).
+    pub fn scatter(xs: Vec<f64>, ys: Vec<f64>, labels: Option<&[i64]>) -> Result<Figure> {
+        check_xy(&xs, &ys)?;
+        let series = match labels {
+            None => vec![Series::points("", xs, ys, 0)],
+            Some(l) => {
+                if l.len() != xs.len() {
+                    return Err(invalid(format!(
+                        "{} labels for {} points",
+                        l.len(),
+                        xs.len()
+                    )));
+                }
+                let mut distinct: Vec<i64> = l.to_vec();
+                distinct.sort();
+                distinct.dedup();
+                distinct
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &lab)| {
+                        let idx: Vec<usize> = (0..xs.len()).filter(|&i| l[i] == lab).collect();
+                        Series::points(
+                            &format!("{lab}"),
+                            idx.iter().map(|&i| xs[i]).collect(),
+                            idx.iter().map(|&i| ys[i]).collect(),
+                            k,
+                        )
+                    })
+                    .collect()
+            }
+        };
+        Ok(Figure::new(Plot::Xy {
+            series,
+            log_x: false,
+            log_y: false,
+            vlines: vec![],
+        }))
+    }
+
+    /// Energy along paths: one line per path, x from 0 to 1 along each path (or the given xs).
+    pub fn path_energy(
+        energies: Vec<Vec<f64>>,
+        names: &[String],
+        xs: Option<Vec<Vec<f64>>>,
+    ) -> Result<Figure> {
+        let mut series = Vec::new();
+        for (k, e) in energies.into_iter().enumerate() {
+            let x = match &xs {
+                Some(x) => x
+                    .get(k)
+                    .cloned()
+                    .ok_or_else(|| invalid("fewer x lists than paths"))?,
+                None => {
+                    let m = e.len().saturating_sub(1).max(1) as f64;
+                    (0..e.len()).map(|i| i as f64 / m).collect()
+                }
+            };
+            check_xy(&x, &e)?;
+            let name = names
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| format!("path {}", k + 1));
+            let mut s = Series::line(&name, x, e, k);
+            s.marker = if s.xs.len() <= 40 {
+                Marker::Circle
+            } else {
+                Marker::None
+            };
+            series.push(s);
+        }
+        Ok(Figure::new(Plot::Xy {
+            series,
+            log_x: false,
+            log_y: false,
+            vlines: vec![],
+        })
+        .with_labels("position along path", "energy"))
+    }
+
+    /// Number of basins found as a function of alpha (log x axis), with an optional marked alpha.
+    pub fn alpha_sweep(alphas: Vec<f64>, counts: Vec<f64>, chosen: Option<f64>) -> Result<Figure> {
+        check_xy(&alphas, &counts)?;
+        if alphas.iter().any(|&a| a <= 0.0) {
+            return Err(invalid("alpha sweep: alphas must be positive (log scale)"));
+        }
+        let mut s = Series::line("", alphas, counts, 0);
+        s.marker = Marker::Circle;
+        Ok(Figure::new(Plot::Xy {
+            series: vec![s],
+            log_x: true,
+            log_y: false,
+            vlines: chosen.into_iter().collect(),
+        })
+        .with_labels("alpha", "basins found"))
+    }
+
+    /// Phase diagram: the alpha threshold against temperature for pairs of minima, both
+    /// directions per pair (solid with circles: forward; dashed with triangles: backward).
+    pub fn phase(temps: Vec<f64>, pairs: Vec<(String, Vec<f64>, Vec<f64>)>) -> Result<Figure> {
+        let mut series = Vec::new();
+        for (k, (name, fwd, bwd)) in pairs.into_iter().enumerate() {
+            check_xy(&temps, &fwd)?;
+            check_xy(&temps, &bwd)?;
+            let mut a = Series::line(&format!("{name} (forward)"), temps.clone(), fwd, k);
+            a.marker = Marker::Circle;
+            let mut b = Series::line(&format!("{name} (backward)"), temps.clone(), bwd, k);
+            b.marker = Marker::Triangle;
+            b.dashed = true;
+            series.push(a);
+            series.push(b);
+        }
+        Ok(Figure::new(Plot::Xy {
+            series,
+            log_x: false,
+            log_y: false,
+            vlines: vec![],
+        })
+        .with_labels("temperature T", "alpha threshold"))
+    }
+
+    /// A histogram.
+    pub fn histogram(values: Vec<f64>, bins: usize) -> Result<Figure> {
+        if bins == 0 {
+            return Err(invalid("histogram: bins must be positive"));
+        }
+        Ok(Figure::new(Plot::Histogram { values, bins }).with_labels("", "count"))
+    }
+
+    /// A heatmap.
+    pub fn heatmap(h: Heatmap) -> Result<Figure> {
+        if h.xs.len() < 2 || h.ys.len() < 2 || h.z.len() != h.xs.len() * h.ys.len() {
+            return Err(invalid(
+                "heatmap: need at least a 2 x 2 grid with one value per grid point",
+            ));
+        }
+        Ok(Figure::new(Plot::Heatmap(h)).with_labels("x", "y"))
+    }
+
+    /// An image grid.
+    pub fn images(images: Vec<Image>, cols: usize) -> Result<Figure> {
+        if images.is_empty() {
+            return Err(invalid("image grid: no images"));
+        }
+        let cols = if cols == 0 {
+            (images.len() as f64).sqrt().ceil() as usize
+        } else {
+            cols
+        };
+        Ok(Figure::new(Plot::Images { images, cols }))
+    }
+
+    /// A DG picture.
+    pub fn dg(p: DgPicture) -> Result<Figure> {
+        let nl = p.dg.leaves.len();
+        if let Some(im) = &p.images {
+            if im.len() != nl {
+                return Err(invalid(format!(
+                    "dg picture: {} images for {nl} leaves",
+                    im.len()
+                )));
+            }
+        }
+        if !p.members.is_empty() && p.members.len() != nl {
+            return Err(invalid(format!(
+                "dg picture: member images for {} leaves, the tree has {nl}",
+                p.members.len()
+            )));
+        }
+        let tall = p.images.is_some() || !p.members.is_empty();
+        let mut f = Figure::new(Plot::Dg(Box::new(p))).with_labels("", "energy");
+        if tall {
+            f.height = 900;
+        }
+        Ok(f)
+    }
+
+    /// Writes the figure: SVG or PNG by the file extension.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let bytes = match ext.as_str() {
+            "svg" => self.to_svg()?.into_bytes(),
+            "png" => self.to_png()?,
+            _ => {
+                return Err(invalid(format!(
+                    "{}: unknown picture format; use .svg or .png",
+                    path.display()
+                )))
+            }
+        };
+        std::fs::write(path, bytes)
+            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))
+    }
+
+    /// The figure as SVG text.
+    pub fn to_svg(&self) -> Result<String> {
+        render::svg(self)
+    }
+
+    /// The figure as PNG bytes.
+    pub fn to_png(&self) -> Result<Vec<u8>> {
+        render::png(self)
+    }
+
+    /// A Unicode text rendering `cols` characters wide and `rows` lines high (braille lines,
+    /// block bars, shaded maps, axes with tick labels, title and legend). Deterministic.
+    /// With `color`, series are colored with ANSI escape codes.
+    pub fn to_text(&self, cols: usize, rows: usize, color: bool) -> String {
+        text::render(self, cols.max(20), rows.max(8), color)
+    }
+}
+
+/// A palette of distinguishable colors (Tableau 10) as RGB.
+pub const PALETTE: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+/// "Nice" tick positions covering `[lo, hi]` with about `n` ticks (steps 1, 2 or 5 x 10^k).
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last)
+        .map(|k| k as f64 * step)
+        .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
+        .collect()
+}
+
+/// A tick label: as few decimals as the tick spacing needs; scientific for very large/small.
+pub fn format_tick(v: f64, step: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let a = v.abs();
+    if !(1e-4..1e6).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let decimals = if step > 0.0 {
+        (-step.log10().floor()).max(0.0) as usize
+    } else {
+        2
+    };
+    format!("{v:.decimals$}")
+}
+
+/// Data range of values with a little padding; a flat range is widened.
+pub(crate) fn padded_range(vals: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = vals
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 * (1.0 + lo.abs()) {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        return (lo - d, hi + d);
+    }
+    let p = (hi - lo) * pad;
+    (lo - p, hi + p)
+}
+
+/// A color map from dark blue (low) through green to yellow (high), like viridis.
+pub fn colormap(t: f64) -> (u8, u8, u8) {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let s = t * 4.0;
+    let i = (s.floor() as usize).min(3);
+    let f = s - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Contour segments of a grid at `level` by marching squares, in data coordinates.
+pub(crate) fn contour_segments(h: &Heatmap, level: f64) -> Vec<((f64, f64), (f64, f64))> {
+    let (nx, ny) = (h.xs.len(), h.ys.len());
+    let z = |i: usize, j: usize| h.z[j * nx + i];
+    let mut out = Vec::new();
+    for j in 0..ny - 1 {
+        for i in 0..nx - 1 {
+            let c = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            let v: Vec<f64> = c.iter().map(|&(a, b)| z(a, b)).collect();
+            if v.iter().any(|x| !x.is_finite()) {
+                continue;
+            }
+            // Crossing points on the four edges.
+            let mut pts = Vec::new();
+            for e in 0..4 {
+                let (p, q) = (e, (e + 1) % 4);
+                if (v[p] < level) != (v[q] < level) {
+                    let t = (level - v[p]) / (v[q] - v[p]);
+                    let (xp, yp) = (h.xs[c[p].0], h.ys[c[p].1]);
+                    let (xq, yq) = (h.xs[c[q].0], h.ys[c[q].1]);
+                    pts.push((xp + t * (xq - xp), yp + t * (yq - yp)));
+                }
+            }
+            if pts.len() == 2 {
+                out.push((pts[0], pts[1]));
+            } else if pts.len() == 4 {
+                out.push((pts[0], pts[1]));
+                out.push((pts[2], pts[3]));
+            }
+        }
+    }
+    out
+}

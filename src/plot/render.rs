@@ -1,0 +1,677 @@
+//! Drawing figures with plotters onto SVG and bitmap backends.
+
+use super::{
+    colormap, contour_segments, format_tick, nice_ticks, padded_range, DgPicture, Figure, Heatmap,
+    Image, Marker, Plot, Series, PALETTE,
+};
+use crate::{error::invalid, Error, Result};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// The bundled font (DejaVu Sans, see assets/fonts/LICENSE-DejaVu.txt).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static FONT_NAME: &str = "sans-serif";
+
+fn ensure_font() -> Result<()> {
+    static ONCE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *ONCE
+        .get_or_init(|| plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("the bundled font could not be loaded"))
+    }
+}
+
+fn pe<E: std::fmt::Display>(e: E) -> Error {
+    invalid(format!("drawing failed: {e}"))
+}
+
+fn font(size: f64) -> TextStyle<'static> {
+    (FONT_NAME, size).into_font().into()
+}
+
+fn pal(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+/// SVG text of a figure.
+pub fn svg(fig: &Figure) -> Result<String> {
+    ensure_font()?;
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (fig.width, fig.height)).into_drawing_area();
+        draw(fig, &root)?;
+        root.present().map_err(pe)?;
+    }
+    Ok(s)
+}
+
+/// PNG bytes of a figure.
+pub fn png(fig: &Figure) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let (w, h) = (fig.width, fig.height);
+    if w == 0 || h == 0 || w > 10000 || h > 10000 {
+        return Err(invalid(format!(
+            "picture size {w} x {h} is out of range (1..10000)"
+        )));
+    }
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        draw(fig, &root)?;
+        root.present().map_err(pe)?;
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc
+            .write_header()
+            .map_err(|e| invalid(format!("PNG: {e}")))?;
+        wr.write_image_data(&buf)
+            .map_err(|e| invalid(format!("PNG: {e}")))?;
+    }
+    Ok(out)
+}
+
+fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Result<()> {
+    root.fill(&WHITE).map_err(pe)?;
+    let area = if fig.title.is_empty() {
+        root.clone()
+    } else {
+        root.titled(&fig.title, font(24.0)).map_err(pe)?
+    };
+    match &fig.plot {
+        Plot::Xy {
+            series,
+            log_x,
+            log_y,
+            vlines,
+        } => draw_xy(fig, &area, series, *log_x, *log_y, vlines),
+        Plot::Heatmap(h) => draw_heatmap(fig, &area, h),
+        Plot::Histogram { values, bins } => draw_histogram(fig, &area, values, *bins),
+        Plot::Images { images, cols } => draw_images(&area, images, *cols),
+        Plot::Dg(p) => draw_dg(fig, root, &area, p),
+    }
+}
+
+fn tr(v: f64, log: bool) -> f64 {
+    if log {
+        v.log10()
+    } else {
+        v
+    }
+}
+
+/// Tick labels; on a log axis spanning two decades or more only powers of ten are labelled.
+fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        if log {
+            if (v - v.round()).abs() <= 1e-6 {
+                let p = 10f64.powi(v.round() as i32);
+                return format_tick(p, p);
+            }
+            if span >= 2.0 {
+                return String::new();
+            }
+            format_tick(10f64.powf(*v), 10f64.powf(v.floor()) / 10.0)
+        } else {
+            format_tick(*v, step)
+        }
+    }
+}
+
+fn step_of(lo: f64, hi: f64) -> f64 {
+    let t = nice_ticks(lo, hi, 8);
+    if t.len() >= 2 {
+        t[1] - t[0]
+    } else {
+        (hi - lo).abs().max(1e-12)
+    }
+}
+
+fn draw_xy<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    log_x: bool,
+    log_y: bool,
+    vlines: &[f64],
+) -> Result<()> {
+    let ok = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
+    let xs = series
+        .iter()
+        .flat_map(|s| s.xs.iter().copied())
+        .chain(vlines.iter().copied())
+        .filter(|&v| ok(v, log_x))
+        .map(|v| tr(v, log_x));
+    let (x0, x1) = padded_range(xs, 0.03);
+    let ys = series
+        .iter()
+        .flat_map(|s| s.ys.iter().copied())
+        .filter(|&v| ok(v, log_y))
+        .map(|v| tr(v, log_y));
+    let (y0, y1) = padded_range(ys, 0.05);
+    let mut chart = ChartBuilder::on(area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(pe)?;
+    let (sx, sy) = (step_of(x0, x1), step_of(y0, y1));
+    let fx = tick_fmt(log_x, sx, x1 - x0);
+    let fy = tick_fmt(log_y, sy, y1 - y0);
+    chart
+        .configure_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(pe)?;
+    for &v in vlines {
+        if ok(v, log_x) {
+            let x = tr(v, log_x);
+            chart
+                .draw_series(std::iter::once(DashedPathElement::new(
+                    vec![(x, y0), (x, y1)],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                )))
+                .map_err(pe)?;
+        }
+    }
+    let mut any_label = false;
+    for s in series {
+        let c = pal(s.color);
+        let pts: Vec<(f64, f64)> =
+            s.xs.iter()
+                .zip(&s.ys)
+                .filter(|(&x, &y)| ok(x, log_x) && ok(y, log_y))
+                .map(|(&x, &y)| (tr(x, log_x), tr(y, log_y)))
+                .collect();
+        let legend_line = s.line;
+        let dashed = s.dashed;
+        if s.line {
+            let anno = if s.dashed {
+                chart
+                    .draw_series(std::iter::once(DashedPathElement::new(
+                        pts.clone(),
+                        8,
+                        5,
+                        c.stroke_width(2),
+                    )))
+                    .map_err(pe)?
+            } else {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        pts.clone(),
+                        c.stroke_width(2),
+                    )))
+                    .map_err(pe)?
+            };
+            if !s.name.is_empty() {
+                any_label = true;
+                anno.label(s.name.clone())
+                    .legend(move |(x, y)| legend_mark(x, y, c, legend_line, dashed));
+            }
+        }
+        let marked = match s.marker {
+            Marker::None => None,
+            Marker::Circle => Some(
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&p| Circle::new(p, 3, c.filled()).into_dyn()),
+                    )
+                    .map_err(pe)?,
+            ),
+            Marker::Cross => Some(
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&p| Cross::new(p, 4, c.stroke_width(2)).into_dyn()),
+                    )
+                    .map_err(pe)?,
+            ),
+            Marker::Triangle => Some(
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&p| TriangleMarker::new(p, 4, c.filled()).into_dyn()),
+                    )
+                    .map_err(pe)?,
+            ),
+        };
+        if !s.line && !s.name.is_empty() {
+            if let Some(anno) = marked {
+                any_label = true;
+                anno.label(s.name.clone())
+                    .legend(move |(x, y)| legend_mark(x, y, c, false, false));
+            }
+        }
+    }
+    if any_label {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(font(14.0))
+            .draw()
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
+fn legend_mark<DB: DrawingBackend>(
+    x: i32,
+    y: i32,
+    c: RGBColor,
+    line: bool,
+    dashed: bool,
+) -> DynElement<'static, DB, (i32, i32)> {
+    if line && dashed {
+        DashedPathElement::new(vec![(x, y), (x + 20, y)], 5, 3, c.stroke_width(2)).into_dyn()
+    } else if line {
+        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)).into_dyn()
+    } else {
+        Rectangle::new([(x + 5, y - 5), (x + 15, y + 5)], c.filled()).into_dyn()
+    }
+}
+
+fn draw_heatmap<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    h: &Heatmap,
+) -> Result<()> {
+    let (nx, ny) = (h.xs.len(), h.ys.len());
+    let (x0, x1) = (h.xs[0], h.xs[nx - 1]);
+    let (y0, y1) = (h.ys[0], h.ys[ny - 1]);
+    let (zlo, zhi) = h.color_range();
+    let (area, bar) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(90));
+    let mut chart = ChartBuilder::on(&area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(pe)?;
+    // Cells centred on grid points.
+    let half = |v: &[f64], i: usize| -> (f64, f64) {
+        let lo = if i == 0 {
+            v[0]
+        } else {
+            0.5 * (v[i - 1] + v[i])
+        };
+        let hi = if i + 1 == v.len() {
+            v[i]
+        } else {
+            0.5 * (v[i] + v[i + 1])
+        };
+        (lo, hi)
+    };
+    let cells = (0..ny)
+        .flat_map(|j| (0..nx).map(move |i| (i, j)))
+        .map(|(i, j)| {
+            let (xa, xb) = half(&h.xs, i);
+            let (ya, yb) = half(&h.ys, j);
+            let z = h.z[j * nx + i];
+            let (r, g, b) = colormap((z - zlo) / (zhi - zlo));
+            Rectangle::new([(xa, ya), (xb, yb)], RGBColor(r, g, b).filled())
+        });
+    chart.draw_series(cells).map_err(pe)?;
+    let sx = step_of(x0, x1);
+    let sy = step_of(y0, y1);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
+        .x_label_formatter(&|v| format_tick(*v, sx))
+        .y_label_formatter(&|v| format_tick(*v, sy))
+        .draw()
+        .map_err(pe)?;
+    if h.levels > 0 {
+        for k in 0..h.levels {
+            let level = zlo + (zhi - zlo) * (k as f64 + 0.5) / h.levels as f64;
+            let segs = contour_segments(h, level);
+            chart
+                .draw_series(
+                    segs.into_iter()
+                        .map(|(a, b)| PathElement::new(vec![a, b], WHITE.mix(0.6).stroke_width(1))),
+                )
+                .map_err(pe)?;
+        }
+    }
+    let mut any_label = false;
+    for s in &h.paths {
+        let c = pal(s.color);
+        let pts: Vec<(f64, f64)> = s.xs.iter().zip(&s.ys).map(|(&x, &y)| (x, y)).collect();
+        let anno = chart
+            .draw_series(std::iter::once(PathElement::new(
+                pts.clone(),
+                c.stroke_width(3),
+            )))
+            .map_err(pe)?;
+        if !s.name.is_empty() {
+            any_label = true;
+            anno.label(s.name.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+            });
+        }
+        if s.marker != Marker::None {
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&p| Rectangle::new([p, p], c.stroke_width(5))),
+                )
+                .map_err(pe)?;
+        }
+    }
+    if any_label {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(font(14.0))
+            .draw()
+            .map_err(pe)?;
+    }
+    // Color bar.
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(15)
+        .margin_bottom(60)
+        .margin_left(10)
+        .margin_right(8)
+        .y_label_area_size(0)
+        .right_y_label_area_size(45)
+        .build_cartesian_2d(0.0..1.0, zlo..zhi)
+        .map_err(pe)?;
+    let n = 100;
+    cb.draw_series((0..n).map(|k| {
+        let a = zlo + (zhi - zlo) * k as f64 / n as f64;
+        let b = zlo + (zhi - zlo) * (k + 1) as f64 / n as f64;
+        let (r, g, bb) = colormap((k as f64 + 0.5) / n as f64);
+        Rectangle::new([(0.0, a), (1.0, b)], RGBColor(r, g, bb).filled())
+    }))
+    .map_err(pe)?;
+    let sz = step_of(zlo, zhi);
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .label_style(font(12.0))
+        .y_label_formatter(&|v| format_tick(*v, sz))
+        .draw()
+        .map_err(pe)?;
+    Ok(())
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    values: &[f64],
+    bins: usize,
+) -> Result<()> {
+    let (counts, lo, width) = super::text::histogram_counts(values, bins);
+    let hi = lo + width * bins as f64;
+    let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
+    let mut chart = ChartBuilder::on(area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(lo..hi, 0.0..top)
+        .map_err(pe)?;
+    let sx = step_of(lo, hi);
+    let sy = step_of(0.0, top).max(1.0);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
+        .x_label_formatter(&|v| format_tick(*v, sx))
+        .y_label_formatter(&|v| format_tick(*v, sy))
+        .draw()
+        .map_err(pe)?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(k, &c)| {
+            let a = lo + width * k as f64;
+            Rectangle::new([(a, 0.0), (a + width, c as f64)], pal(0).filled())
+        }))
+        .map_err(pe)?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(k, &c)| {
+            let a = lo + width * k as f64;
+            Rectangle::new([(a, 0.0), (a + width, c as f64)], WHITE.stroke_width(1))
+        }))
+        .map_err(pe)?;
+    Ok(())
+}
+
+/// Draws `img` into the pixel box with top-left `(x, y)` and side `size` (keeping its aspect).
+fn blit<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    img: &Image,
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+) -> Result<()> {
+    if img.width == 0 || img.height == 0 || w <= 0 || h <= 0 {
+        return Ok(());
+    }
+    let scale = (w as f64 / img.width as f64).min(h as f64 / img.height as f64);
+    let (dw, dh) = (img.width as f64 * scale, img.height as f64 * scale);
+    let (ox, oy) = (
+        x as f64 + (w as f64 - dw) / 2.0,
+        y as f64 + (h as f64 - dh) / 2.0,
+    );
+    for (px, py) in (0..img.height).flat_map(|py| (0..img.width).map(move |px| (px, py))) {
+        let (r, g, b) = img.rgb(px, py);
+        let xa = (ox + px as f64 * scale).round() as i32;
+        let ya = (oy + py as f64 * scale).round() as i32;
+        let xb = (ox + (px + 1) as f64 * scale).round() as i32;
+        let yb = (oy + (py + 1) as f64 * scale).round() as i32;
+        area.draw(&Rectangle::new(
+            [(xa, ya), (xb.max(xa + 1), yb.max(ya + 1))],
+            RGBColor(r, g, b).filled(),
+        ))
+        .map_err(pe)?;
+    }
+    area.draw(&Rectangle::new(
+        [
+            (ox.round() as i32, oy.round() as i32),
+            ((ox + dw).round() as i32, (oy + dh).round() as i32),
+        ],
+        RGBColor(160, 160, 160).stroke_width(1),
+    ))
+    .map_err(pe)?;
+    Ok(())
+}
+
+fn draw_images<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    images: &[Image],
+    cols: usize,
+) -> Result<()> {
+    let cols = cols.max(1);
+    let rows = images.len().div_ceil(cols);
+    let (w, h) = area.dim_in_pixel();
+    let cell = ((w as f64 - 20.0) / cols as f64)
+        .min((h as f64 - 20.0) / rows as f64)
+        .max(1.0);
+    for (k, img) in images.iter().enumerate() {
+        let (r, c) = (k / cols, k % cols);
+        let x = 10 + (c as f64 * cell) as i32;
+        let y = 10 + (r as f64 * cell) as i32;
+        let pad = (cell * 0.05).max(1.0) as i32;
+        blit(
+            area,
+            img,
+            x + pad,
+            y + pad,
+            cell as i32 - 2 * pad,
+            cell as i32 - 2 * pad,
+        )?;
+    }
+    Ok(())
+}
+
+fn draw_dg<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    p: &DgPicture,
+) -> Result<()> {
+    let dg = &p.dg;
+    let nl = dg.leaves.len();
+    let with_images = p.images.is_some() || !p.members.is_empty();
+    let max_members = p.members.iter().map(|m| m.len()).max().unwrap_or(0);
+    let (_, ah) = area.dim_in_pixel();
+    // Room for images: a column of member images above a row of representatives.
+    let rows_img = usize::from(p.images.is_some()) + max_members;
+    let (tree_area, _) = if with_images {
+        area.split_vertically((ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 }) as u32)
+    } else {
+        (area.clone(), area.clone())
+    };
+    let x = dg.node_x();
+    let xmax = x.iter().copied().fold(0.0, f64::max);
+    let (e0, e1) = padded_range((0..dg.n_nodes()).map(|i| dg.energy(i)), 0.08);
+    let stub = (e1 - e0) * 0.04;
+    let mut chart = ChartBuilder::on(&tree_area)
+        .margin(15)
+        .margin_bottom(if p.labels { 30 } else { 15 })
+        .x_label_area_size(0)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.7..xmax + 0.7, e0..e1 + stub)
+        .map_err(pe)?;
+    let sy = step_of(e0, e1);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_x_axis()
+        .y_desc(fig.y_label.as_str())
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
+        .y_label_formatter(&|v| format_tick(*v, sy))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(pe)?;
+    let line = BLACK.stroke_width(2);
+    let mut segs: Vec<[(f64, f64); 2]> = Vec::new();
+    for m in &dg.merges {
+        let (lo, hi) = m
+            .children
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| {
+                (a.min(x[c]), b.max(x[c]))
+            });
+        segs.push([(lo, m.energy), (hi, m.energy)]);
+        for &c in &m.children {
+            segs.push([(x[c], dg.energy(c)), (x[c], m.energy)]);
+        }
+    }
+    for &r in &dg.roots {
+        segs.push([(x[r], dg.energy(r)), (x[r], dg.energy(r) + stub)]);
+    }
+    chart
+        .draw_series(segs.into_iter().map(|s| PathElement::new(s.to_vec(), line)))
+        .map_err(pe)?;
+    // Pixel spacing between neighbouring leaves.
+    let spacing = {
+        let a = chart.backend_coord(&(0.0, e0));
+        let b = chart.backend_coord(&(1.0, e0));
+        (b.0 - a.0).abs().max(1) as f64
+    };
+    if p.circles {
+        let most = dg
+            .leaves
+            .iter()
+            .map(|l| l.members)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
+        let rmax = (spacing * 0.45).clamp(3.0, 22.0);
+        let circles = (0..nl).map(|l| {
+            // Area proportional to the member count.
+            let r = (rmax * (dg.leaves[l].members as f64 / most).sqrt()).max(2.0);
+            Circle::new(
+                (x[l], dg.leaves[l].energy),
+                r.round() as i32,
+                RGBColor(200, 30, 30).stroke_width(2),
+            )
+        });
+        chart.draw_series(circles).map_err(pe)?;
+    }
+    if p.labels {
+        let fs = (spacing * 0.6).clamp(8.0, 14.0);
+        let style = font(fs).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Top,
+        ));
+        for (l, leaf) in dg.leaves.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(x[l], leaf.energy));
+            root.draw(&Text::new(
+                format!("{}", leaf.id),
+                (px, py + (spacing * 0.45).clamp(3.0, 22.0) as i32 + 3),
+                style.clone(),
+            ))
+            .map_err(pe)?;
+        }
+    }
+    if with_images {
+        let (_, h) = root.dim_in_pixel();
+        let (_, top) = tree_area.get_base_pixel();
+        let top_img = top + tree_area.dim_in_pixel().1 as i32 + 5;
+        let avail = (h as i32 - top_img - 10).max(1) as f64 * 0.85;
+        let size = (spacing * 0.92)
+            .min(avail / rows_img.max(1) as f64)
+            .clamp(4.0, 96.0);
+        // Each image sits in a `size` cell with a small margin; a wider gap separates the
+        // representatives from the members above them.
+        let pad = (size * 0.05).max(1.0) as i32;
+        let gap = if p.images.is_some() && max_members > 0 {
+            (size * 0.15) as i32
+        } else {
+            0
+        };
+        let inner = size as i32 - 2 * pad;
+        for l in 0..nl {
+            let (px, _) = chart.backend_coord(&(x[l], e0));
+            let xa = px - (size / 2.0) as i32 + pad;
+            // Representatives in the bottom row.
+            let bottom = top_img + (rows_img as f64 * size) as i32 + gap;
+            if let Some(reps) = &p.images {
+                blit(root, &reps[l], xa, bottom - size as i32 + pad, inner, inner)?;
+            }
+            let base = bottom
+                - if p.images.is_some() {
+                    size as i32 + gap
+                } else {
+                    0
+                };
+            if let Some(ms) = p.members.get(l) {
+                for (k, img) in ms.iter().enumerate() {
+                    let y = base - ((k + 1) as f64 * size) as i32 + pad;
+                    blit(root, img, xa, y, inner, inner)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

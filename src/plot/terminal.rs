@@ -1,0 +1,222 @@
+//! Showing figures in the terminal: kitty or iTerm2 inline images when the terminal supports
+//! them, else a Unicode text rendering; a PNG file when stdout is not a terminal.
+//!
+//! Detection reads the environment: `TERM=xterm-kitty` or `KITTY_WINDOW_ID` (kitty graphics
+//! protocol), `TERM_PROGRAM=iTerm.app` or `WezTerm` (iTerm2 inline images). Inside tmux
+//! (`TMUX` set) images are not passed through, so the text rendering is used. The variable
+//! `TELESCOPE_PLOT` overrides detection: `kitty`, `iterm`, `text` or `file`.
+
+use super::Figure;
+use crate::{error::invalid, Result};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// How a figure is displayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// Kitty graphics protocol (PNG payload).
+    Kitty,
+    /// iTerm2 inline image (also WezTerm).
+    Iterm,
+    /// Unicode text rendering.
+    Text,
+    /// A PNG file whose path is printed.
+    File,
+}
+
+/// Picks the display from environment variables (`get` looks one up) and whether stdout is a
+/// terminal.
+pub fn detect_from(get: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> Display {
+    match get("TELESCOPE_PLOT").as_deref() {
+        Some("kitty") => return Display::Kitty,
+        Some("iterm") => return Display::Iterm,
+        Some("text") => return Display::Text,
+        Some("file") => return Display::File,
+        _ => {}
+    }
+    if !is_tty {
+        return Display::File;
+    }
+    if get("TMUX").is_some() {
+        return Display::Text;
+    }
+    if get("TERM").as_deref() == Some("xterm-kitty") || get("KITTY_WINDOW_ID").is_some() {
+        return Display::Kitty;
+    }
+    if matches!(
+        get("TERM_PROGRAM").as_deref(),
+        Some("iTerm.app") | Some("WezTerm")
+    ) {
+        return Display::Iterm;
+    }
+    Display::Text
+}
+
+/// The display for this process.
+pub fn detect() -> Display {
+    detect_from(&|k| std::env::var(k).ok(), std::io::stdout().is_terminal())
+}
+
+/// Standard base64 (with padding) of `data`.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for k in 0..4 {
+            if k <= chunk.len() {
+                s.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// The kitty graphics escape sequence displaying `png` (payload split into 4096-byte chunks).
+pub fn kitty_sequence(png: &[u8]) -> String {
+    let b64 = base64(png);
+    let chunks: Vec<&[u8]> = b64.as_bytes().chunks(4096).collect();
+    let mut s = String::new();
+    for (i, c) in chunks.iter().enumerate() {
+        let more = u8::from(i + 1 < chunks.len());
+        let head = if i == 0 {
+            format!("a=T,f=100,m={more}")
+        } else {
+            format!("m={more}")
+        };
+        s.push_str(&format!(
+            "\x1b_G{head};{}\x1b\\",
+            String::from_utf8_lossy(c)
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+/// The iTerm2 inline-image escape sequence displaying `png`.
+pub fn iterm_sequence(png: &[u8]) -> String {
+    format!(
+        "\x1b]1337;File=inline=1;size={};preserveAspectRatio=1:{}\x07\n",
+        png.len(),
+        base64(png)
+    )
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Writes the figure as a PNG file in `dir` (default: the temp directory) with a fresh name.
+pub fn write_file(fig: &Figure, dir: Option<&Path>) -> Result<PathBuf> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| crate::Error::Io(format!("{}: {e}", dir.display())))?;
+    let k = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("telescope-plot-{}-{k}.png", std::process::id()));
+    fig.save(&path)?;
+    Ok(path)
+}
+
+/// Text size for the terminal: its size less a margin, else 80 x 24.
+fn text_size() -> (usize, usize) {
+    match crossterm::terminal::size() {
+        Ok((c, r)) if c >= 20 && r >= 8 => ((c as usize - 1).min(160), (r as usize - 2).min(50)),
+        _ => (80, 24),
+    }
+}
+
+/// Shows a figure on stdout as [`detect`] decides. `dir` is where a file goes when stdout is not
+/// a terminal. Returns the path of the written file, if any.
+pub fn show(fig: &Figure, dir: Option<&Path>) -> Result<Option<PathBuf>> {
+    show_as(fig, detect(), dir)
+}
+
+/// Shows a figure with a chosen display.
+pub fn show_as(fig: &Figure, display: Display, dir: Option<&Path>) -> Result<Option<PathBuf>> {
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let io = |e: std::io::Error| invalid(format!("writing to the terminal: {e}"));
+    match display {
+        Display::Kitty => {
+            out.write_all(kitty_sequence(&fig.to_png()?).as_bytes())
+                .map_err(io)?;
+        }
+        Display::Iterm => {
+            out.write_all(iterm_sequence(&fig.to_png()?).as_bytes())
+                .map_err(io)?;
+        }
+        Display::Text => {
+            let (c, r) = text_size();
+            out.write_all(fig.to_text(c, r, true).as_bytes())
+                .map_err(io)?;
+        }
+        Display::File => {
+            let path = write_file(fig, dir)?;
+            writeln!(out, "{}", path.display()).map_err(io)?;
+            out.flush().map_err(io)?;
+            return Ok(Some(path));
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn detection_follows_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            detect_from(&env(&[("TERM", "xterm-kitty")]), true),
+            Display::Kitty
+        );
+        assert_eq!(
+            detect_from(&env(&[("TERM_PROGRAM", "iTerm.app")]), true),
+            Display::Iterm
+        );
+        assert_eq!(
+            detect_from(&env(&[("TERM_PROGRAM", "WezTerm"), ("TMUX", "x")]), true),
+            Display::Text
+        );
+        assert_eq!(
+            detect_from(&env(&[("TERM", "xterm-kitty")]), false),
+            Display::File
+        );
+        assert_eq!(
+            detect_from(&env(&[("TELESCOPE_PLOT", "text")]), false),
+            Display::Text
+        );
+        assert_eq!(detect_from(&env(&[]), true), Display::Text);
+    }
+}

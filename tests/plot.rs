@@ -1,0 +1,384 @@
+//! Pictures: PNG decodes with the right size, SVG is well formed with one circle per DG leaf,
+//! the text rendering matches stored snapshots, and the script functions work end to end.
+
+use std::path::PathBuf;
+use telescope::landscape::dg::Dg;
+use telescope::plot::{DgPicture, Figure, Heatmap, Image};
+use telescope::script::{new_session, EnergyValue};
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("telescope-plot-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Checks that tags open and close in a nested order (enough to catch truncated output).
+fn assert_well_formed_svg(svg: &str) {
+    assert!(
+        svg.trim_start().starts_with("<svg"),
+        "SVG starts with {:?}",
+        &svg[..20.min(svg.len())]
+    );
+    assert!(svg.trim_end().ends_with("</svg>"));
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = svg;
+    while let Some(i) = rest.find('<') {
+        let end = rest[i..].find('>').expect("unclosed tag") + i;
+        let tag = &rest[i + 1..end];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "mismatched closing tag"
+            );
+        } else if !tag.ends_with('/') && !tag.starts_with('?') && !tag.starts_with('!') {
+            stack.push(tag.split_whitespace().next().unwrap().to_string());
+        }
+        rest = &rest[end + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed tags: {stack:?}");
+}
+
+/// Five minima: two pairs and a loner joining at the top; group 4 disconnected.
+fn sample_dg() -> Dg {
+    let n = 5;
+    let mut b = vec![vec![None; n]; n];
+    for (i, j, v) in [(0, 1, 2.0), (2, 3, 3.0), (1, 2, 5.0)] {
+        b[i][j] = Some(v);
+        b[j][i] = Some(v);
+    }
+    Dg::build(&[-1.0, 0.5, 0.0, 1.0, 2.5], &b, &[40, 10, 25, 5, 1]).unwrap()
+}
+
+fn sample_line() -> Figure {
+    let xs: Vec<f64> = (0..41).map(|i| i as f64 * 0.25).collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|x| (x - 5.0) * (x - 5.0) / 5.0 - 2.0)
+        .collect();
+    Figure::line(xs, ys, "parabola")
+        .unwrap()
+        .with_title("a parabola")
+        .with_labels("x", "U(x)")
+}
+
+#[test]
+fn png_has_the_requested_size_and_draws_text() {
+    let f = sample_line();
+    let (w, h, pixels) = decode_png(&f.to_png().unwrap());
+    assert_eq!((w, h), (800, 600));
+    assert_eq!(pixels.len(), 800 * 600 * 3);
+    // The bundled font draws the title: the top band has dark pixels only with a title.
+    let dark_top = |p: &[u8]| {
+        let dark = |i: usize| p[3 * i] < 100 && p[3 * i + 1] < 100 && p[3 * i + 2] < 100;
+        (0..30)
+            .flat_map(|y| (200..600).map(move |x| y * 800 + x))
+            .filter(|&i| dark(i))
+            .count()
+    };
+    assert!(dark_top(&pixels) > 50);
+    let mut untitled = f.clone();
+    untitled.title.clear();
+    let (_, _, p2) = decode_png(&untitled.to_png().unwrap());
+    assert_eq!(dark_top(&p2), 0);
+    let mut small = f;
+    small.width = 320;
+    small.height = 200;
+    let (w, h, _) = decode_png(&small.to_png().unwrap());
+    assert_eq!((w, h), (320, 200));
+}
+
+#[test]
+fn dg_svg_has_one_circle_per_leaf() {
+    let dg = sample_dg();
+    let f = Figure::dg(DgPicture::new(dg.clone())).unwrap();
+    let svg = f.to_svg().unwrap();
+    assert_well_formed_svg(&svg);
+    assert_eq!(svg.matches("<circle").count(), 5);
+    // Leaf labels are the group ids.
+    for id in 0..5 {
+        assert!(svg.contains(&format!(">\n{id}\n</text>")), "label {id}");
+    }
+    let no_circles = Figure::dg(DgPicture {
+        circles: false,
+        ..DgPicture::new(dg)
+    })
+    .unwrap();
+    assert_eq!(no_circles.to_svg().unwrap().matches("<circle").count(), 0);
+}
+
+#[test]
+fn dg_with_images_draws_representatives_and_members() {
+    let dg = sample_dg();
+    let img = |k: usize| {
+        Image::from_flat(
+            &(0..16).map(|i| ((i + k) % 16) as f64).collect::<Vec<_>>(),
+            None,
+            None,
+        )
+        .unwrap()
+    };
+    let reps: Vec<Image> = (0..5).map(img).collect();
+    let members: Vec<Vec<Image>> = (0..5)
+        .map(|g| (0..g % 3).map(|k| img(g + k)).collect())
+        .collect();
+    let pic = DgPicture::new(dg)
+        .with_group_images(Some(reps), Some(members))
+        .unwrap();
+    let f = Figure::dg(pic).unwrap();
+    let (w, h, _) = decode_png(&f.to_png().unwrap());
+    assert_eq!((w, h), (800, 900));
+    let svg = f.to_svg().unwrap();
+    assert_well_formed_svg(&svg);
+    assert_eq!(svg.matches("<circle").count(), 5);
+    // 5 representatives and 0+1+2+0+1 members, 16 pixels each plus a frame.
+    assert!(svg.matches("<rect").count() >= 9 * 17);
+    // Too few images for the tree's groups is an error.
+    let short = DgPicture::new(sample_dg()).with_group_images(Some(vec![img(0)]), None);
+    assert!(short.is_err());
+}
+
+#[test]
+fn images_from_flat_states() {
+    // Channels-first RGB 1 x 2: red then green pixel.
+    let im = Image::from_flat(
+        &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        Some(&[3, 1, 2]),
+        Some((0.0, 1.0)),
+    )
+    .unwrap();
+    assert_eq!((im.width, im.height, im.channels), (2, 1, 3));
+    assert_eq!(im.rgb(0, 0), (255, 0, 0));
+    assert_eq!(im.rgb(1, 0), (0, 255, 0));
+    // A perfect square is a gray square image, scaled to its own range.
+    let im = Image::from_flat(&[0.0, 1.0, 2.0, 3.0], None, None).unwrap();
+    assert_eq!((im.width, im.height), (2, 2));
+    assert_eq!(im.rgb(1, 1), (255, 255, 255));
+    assert_eq!(im.rgb(0, 0), (0, 0, 0));
+    assert!(Image::from_flat(&[0.0; 5], None, None).is_err());
+    assert!(Image::from_flat(&[0.0; 6], Some(&[4, 2]), None).is_err());
+}
+
+fn check_snapshot(name: &str, text: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1 once",
+            path.display()
+        )
+    });
+    assert_eq!(text, want, "text rendering differs from {}", path.display());
+}
+
+#[test]
+fn text_rendering_matches_snapshots() {
+    let line = sample_line().to_text(60, 18, false);
+    assert_eq!(line, sample_line().to_text(60, 18, false));
+    check_snapshot("line_plot.txt", &line);
+    let dg = Figure::dg(DgPicture::new(sample_dg()))
+        .unwrap()
+        .with_title("DG");
+    check_snapshot("dg.txt", &dg.to_text(50, 16, false));
+    let hist = Figure::histogram(
+        (0..100)
+            .map(|i| ((i * 37) % 100) as f64 / 10.0)
+            .map(|v: f64| v * v / 10.0)
+            .collect(),
+        8,
+    )
+    .unwrap();
+    check_snapshot("histogram.txt", &hist.to_text(50, 12, false));
+}
+
+#[test]
+fn text_rendering_has_axes_and_fits_the_size() {
+    let t = sample_line().to_text(60, 18, false);
+    assert!(t.lines().count() <= 18);
+    assert!(t.lines().all(|l| l.chars().count() <= 60));
+    assert!(t.contains('└') && t.contains('┤'));
+    assert!(t.starts_with(&format!("{}a parabola", " ".repeat((60 - 10) / 2))));
+    // The minimum of the parabola (x = 5, y = -2) is on the lowest canvas row.
+    let rows: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains('│') || l.contains('┤'))
+        .collect();
+    assert!(rows
+        .last()
+        .unwrap()
+        .chars()
+        .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)));
+}
+
+fn mb_grid_value(x: f64, y: f64) -> f64 {
+    let a = [-200.0, -100.0, -170.0, 15.0];
+    let aa = [-1.0, -1.0, -6.5, 0.7];
+    let b = [0.0, 0.0, 11.0, 0.6];
+    let c = [-10.0, -10.0, -6.5, 0.7];
+    let x0 = [1.0, 0.0, -0.5, -1.0];
+    let y0 = [0.0, 0.5, 1.5, 1.0];
+    (0..4)
+        .map(|k| {
+            a[k] * (aa[k] * (x - x0[k]).powi(2)
+                + b[k] * (x - x0[k]) * (y - y0[k])
+                + c[k] * (y - y0[k]).powi(2))
+            .exp()
+        })
+        .sum()
+}
+
+#[test]
+fn script_heatmap_evaluates_the_energy_on_the_grid() {
+    let mut s = new_session(None);
+    s.scope.push(
+        "U",
+        EnergyValue(std::rc::Rc::new(telescope::energy::muller_brown())),
+    );
+    let dir = tmp_dir("heat");
+    let path = dir.join("mb.svg");
+    let code = format!(
+        "let p = heatmap(U, #{{xlim: [-1.5, 1.0], ylim: [-0.5, 2.0], n: 30, levels: 5, zmin: -150, zmax: 0, paths: [[[-0.56, 1.44], [0.62, 0.03]]], labels: [\"line\"]}});\n\
+         p.save(\"{}\"); p.text(62, 22)",
+        path.display()
+    );
+    let text = s.eval("heat.rhai", &code).unwrap().into_string().unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert_well_formed_svg(&svg);
+    assert!(svg.matches("<rect").count() >= 900);
+    // Read the shading back: each canvas cell shows the energy at its centre's nearest grid point.
+    let rows: Vec<Vec<char>> = text
+        .lines()
+        .filter(|l| l.contains('│') || l.contains('┤'))
+        .map(|l| {
+            l.chars()
+                .skip_while(|&c| c != '│' && c != '┤')
+                .skip(1)
+                .collect()
+        })
+        .collect();
+    let (h, w) = (rows.len(), rows.iter().map(|r| r.len()).max().unwrap());
+    let ramp = [' ', '.', ':', '-', '=', '+', '*', '#', '%', '@'];
+    let grid: Vec<f64> = (0..30).map(|i| i as f64 / 29.0).collect();
+    let mut checked = 0;
+    for (cy, row) in rows.iter().enumerate() {
+        for (cx, &ch) in row.iter().enumerate() {
+            let Some(level) = ramp.iter().position(|&r| r == ch) else {
+                continue;
+            };
+            let fx = (cx as f64 + 0.5) / w as f64;
+            let fy = 1.0 - (cy as f64 + 0.5) / h as f64;
+            let near = |t: f64| {
+                grid.iter()
+                    .copied()
+                    .min_by(|a, b| (a - t).abs().total_cmp(&(b - t).abs()))
+                    .unwrap()
+            };
+            let (x, y) = (-1.5 + 2.5 * near(fx), -0.5 + 2.5 * near(fy));
+            let t = ((mb_grid_value(x, y) + 150.0) / 150.0).clamp(0.0, 1.0);
+            let want = (t * 9.0).round() as usize;
+            assert!(
+                want.abs_diff(level) <= 1,
+                "cell ({cx}, {cy}) at ({x:.2}, {y:.2}): {ch:?} vs level {want}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > w * h / 2, "only {checked} shaded cells read");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn script_dg_functions() {
+    let mut s = new_session(None);
+    let r = s
+        .eval("dg.rhai", "let d = dg([0.0, 1.0, 2.0], [[(), 3, 6], [3, (), 5], [6, 5, ()]], [10, 5, 1]);\n[d.merges[1].energy, d.order, d.roots.len(), d.leaves[0].members]")
+        .unwrap();
+    assert_eq!(r.to_string(), "[5.0, [0, 1, 2], 1, 10]");
+    let r = s.eval("dg2.rhai", "let c = dg([2.0, 1.0, 0.0], [[(), 5, ()], [5, (), 6], [(), 6, ()]], (), #{order: \"center\"}); c.order").unwrap();
+    assert_eq!(r.to_string(), "[2, 1, 0]");
+    let e = s
+        .eval("dg3.rhai", "dg([0.0, 1.0], [[(), 1]], [1, 1])")
+        .unwrap_err();
+    assert!(e.contains("2 x 2"), "{e}");
+    let e = s
+        .eval(
+            "dg4.rhai",
+            "dg([0.0, 1.0], [[(), 1], [1, ()]], [1, 1], #{ordr: \"energy\"})",
+        )
+        .unwrap_err();
+    assert!(e.contains("unknown option") && e.contains("order"), "{e}");
+    let dir = tmp_dir("dg");
+    let code = format!(
+        "d.save(\"{0}/dg.json\"); d.plot(#{{title: \"t\"}}).save(\"{0}/dg.svg\"); let back = load_dg(\"{0}/dg.json\"); back.to_json() == d.to_json()",
+        dir.display()
+    );
+    assert!(s.eval("dg5.rhai", &code).unwrap().as_bool().unwrap());
+    let svg = std::fs::read_to_string(dir.join("dg.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn script_plots_save_and_show_to_a_file_when_not_a_terminal() {
+    std::env::set_var("TELESCOPE_PLOT", "file");
+    let mut s = new_session(None);
+    let dir = tmp_dir("show");
+    let code = format!(
+        "let p = line_plot([1, 2, 3], [3, 1, 2], #{{label: \"a\", markers: true}}).add_line([1, 2, 3], [1, 2, 3], \"b\").title(\"two\");\n\
+         let q = scatter([[0, 0], [1, 1], [0.5, 0.2]], [0, 1, 1]);\n\
+         let r = alpha_sweep_plot([0.1, 1.0, 10.0], [30, 5, 1], #{{chosen: 1.35}});\n\
+         let t = phase_plot([0.1, 0.5], [#{{label: \"A-B\", forward: [1.0, 0.9], backward: [1.2, 1.1]}}]);\n\
+         let h = histogram([1, 2, 2, 3, 3, 3], #{{bins: 3}});\n\
+         let g = image_grid([[0, 1, 2, 3], [3, 2, 1, 0]], #{{cols: 2}});\n\
+         let e = path_energy_plot([[0, 2, 1], [0, 3, 2, 1]], #{{labels: [\"AD\", \"1-D\"]}});\n\
+         for x in [q, r, t, h, g, e] {{ x.save(\"{0}/x.png\"); x.save(\"{0}/x.svg\"); }}\n\
+         p.show(\"{0}\")",
+        dir.display()
+    );
+    let path = s.eval("show.rhai", &code).unwrap().into_string().unwrap();
+    assert!(path.ends_with(".png"), "{path}");
+    let (w, h, _) = decode_png(&std::fs::read(&path).unwrap());
+    assert_eq!((w, h), (800, 600));
+    let e = s
+        .eval("bad.rhai", "line_plot([1, 2], [1, 2]).save(\"x.gif\")")
+        .unwrap_err();
+    assert!(e.contains(".svg or .png"), "{e}");
+    let e = s
+        .eval("bad2.rhai", "line_plot([1, 2], [1, 2, 3])")
+        .unwrap_err();
+    assert!(e.contains("2 x values but 3 y values"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn heatmap_core_contours_and_color_range() {
+    let xs: Vec<f64> = (0..5).map(|i| i as f64).collect();
+    let ys = xs.clone();
+    let z: Vec<f64> = (0..25).map(|k| (k % 5) as f64).collect();
+    let h = Heatmap {
+        xs,
+        ys,
+        z,
+        zrange: None,
+        levels: 3,
+        paths: vec![],
+    };
+    // Values 0..4 in x: the 90th percentile is 4.
+    assert_eq!(h.color_range(), (0.0, 4.0));
+    let f = Figure::heatmap(h).unwrap();
+    assert_well_formed_svg(&f.to_svg().unwrap());
+}
