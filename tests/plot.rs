@@ -382,3 +382,109 @@ fn heatmap_core_contours_and_color_range() {
     let f = Figure::heatmap(h).unwrap();
     assert_well_formed_svg(&f.to_svg().unwrap());
 }
+
+/// A hand-made map: 3 groups of 4 x 4 "images", members with known energies.
+fn sample_map() -> telescope::landscape::map::LandscapeMap {
+    use telescope::landscape::map::{Group, LandscapeMap, MapStats, MinimumRecord};
+    let state = |v: f64| (0..16).map(|i| v + i as f64).collect::<Vec<f64>>();
+    let groups: Vec<Group> = (0..3)
+        .map(|g| Group {
+            id: g,
+            state: state(g as f64),
+            energy: [-3.0, -1.0, -2.0][g],
+            members: [5, 2, 1][g],
+        })
+        .collect();
+    let mut minima = Vec::new();
+    for (g, n) in [(0usize, 5usize), (1, 2), (2, 1)] {
+        for k in 0..n {
+            minima.push(MinimumRecord {
+                state: state(10.0 * g as f64 + k as f64),
+                energy: 10.0 - k as f64,
+                group: g,
+                count: 1,
+                iteration: k,
+            });
+        }
+    }
+    let mut barriers = vec![vec![None; 3]; 3];
+    for (i, j, b) in [(0, 1, 0.5), (0, 2, 1.5), (1, 2, 0.0)] {
+        barriers[i][j] = Some(b);
+        barriers[j][i] = Some(b);
+    }
+    for g in 0..3 {
+        barriers[g][g] = Some(groups[g].energy);
+    }
+    LandscapeMap {
+        version: "test".into(),
+        seed: 1,
+        energy: serde_json::json!({"name": "test"}),
+        params: Default::default(),
+        iterations: 8,
+        groups,
+        minima,
+        barriers,
+        interrupted: false,
+        stats: MapStats::default(),
+    }
+}
+
+#[test]
+fn dg_of_a_map_uses_its_groups_and_images() {
+    use telescope::landscape::dg::DgOptions;
+    use telescope::plot::MapImages;
+    let map = sample_map();
+    let dg = Dg::from_map(&map, &DgOptions::default()).unwrap();
+    let plain = Dg::build(&[-3.0, -1.0, -2.0], &map.barriers, &[5, 2, 1]).unwrap();
+    assert_eq!(dg, plain);
+    // 1 and 2 join at max(0, -1, -2) = 0, then 0 at 0.5.
+    assert_eq!(
+        dg.merges.iter().map(|m| m.energy).collect::<Vec<_>>(),
+        vec![0.0, 0.5]
+    );
+    let im = MapImages {
+        shape: None,
+        range: None,
+        max_members: 3,
+        seed: 7,
+    };
+    let pic = DgPicture::from_map(dg.clone(), &map, &im).unwrap();
+    assert_eq!(
+        pic.members.iter().map(|m| m.len()).collect::<Vec<_>>(),
+        vec![3, 2, 1]
+    );
+    // Representatives are the group states; members are sorted low to high energy, and a
+    // member's first pixel tells which minimum it is (10 g + k, energy 10 - k).
+    assert_eq!(pic.images.as_ref().unwrap()[1].data[0], 1.0);
+    for (g, ms) in pic.members.iter().enumerate() {
+        let ks: Vec<f64> = ms.iter().map(|m| m.data[0] - 10.0 * g as f64).collect();
+        assert!(
+            ks.windows(2).all(|w| w[0] > w[1]),
+            "group {g}: {ks:?} not low to high energy"
+        );
+        assert!(ks.iter().all(|&k| (0.0..[5.0, 2.0, 1.0][g]).contains(&k)));
+    }
+    assert_eq!(DgPicture::from_map(dg, &map, &im).unwrap(), pic);
+    let (w, h, _) = decode_png(&Figure::dg(pic).unwrap().to_png().unwrap());
+    assert_eq!((w, h), (800, 900));
+}
+
+#[test]
+fn script_dg_of_a_saved_map() {
+    let dir = tmp_dir("map");
+    let path = dir.join("map.json");
+    sample_map().save(&path).unwrap();
+    let mut s = new_session(None);
+    let code = format!(
+        "let m = load_map(\"{0}\"); let d = dg(m, #{{order: \"center\"}}); let p = dg_plot(m, #{{max_members: 2, seed: 3}}); p.save(\"{1}/m.svg\"); [d.order, d.merges.len()]",
+        path.display(),
+        dir.display()
+    );
+    let r = s.eval("map.rhai", &code).unwrap();
+    assert_eq!(r.to_string(), "[[0, 2, 1], 2]");
+    let svg = std::fs::read_to_string(dir.join("m.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 3);
+    // 3 representatives and 2 + 2 + 1 members of 16 pixels.
+    assert!(svg.matches("<rect").count() >= 8 * 16);
+    std::fs::remove_dir_all(&dir).ok();
+}

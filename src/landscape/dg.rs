@@ -249,6 +249,18 @@ impl Dg {
         Ok(dg)
     }
 
+    /// The DG of an ADELM map: group energies, member counts and the barrier matrix (groups are
+    /// the leaves; leaf ids are group ids).
+    pub fn from_map(map: &crate::landscape::map::LandscapeMap, opts: &DgOptions) -> Result<Dg> {
+        map.check()?;
+        Dg::build_with(
+            &map.group_energies(),
+            &map.barriers,
+            &map.member_counts(),
+            opts,
+        )
+    }
+
     /// Number of nodes (leaves and merges).
     pub fn n_nodes(&self) -> usize {
         self.leaves.len() + self.merges.len()

@@ -300,6 +300,58 @@ impl DgPicture {
     }
 }
 
+/// Options of [`DgPicture::from_map`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapImages {
+    /// Image shape of a state (see [`Image::from_flat`]); `None`: square gray or RGB.
+    pub shape: Option<Vec<usize>>,
+    /// Values mapped to black and white; `None`: each image's own range.
+    pub range: Option<(f64, f64)>,
+    /// Member images per group (randomly chosen among the group's distinct minima).
+    pub max_members: usize,
+    /// Seed of the random choice of members.
+    pub seed: u64,
+}
+
+impl DgPicture {
+    /// The picture of an ADELM map's DG with images: each group's representative under its
+    /// leaf, and up to `max_members` of its distinct minima chosen at random (seeded), sorted
+    /// low to high energy, above it.
+    pub fn from_map(
+        dg: Dg,
+        map: &crate::landscape::map::LandscapeMap,
+        im: &MapImages,
+    ) -> Result<DgPicture> {
+        use rand::SeedableRng;
+        let shape = im.shape.as_deref();
+        let reps: Vec<Image> = map
+            .groups
+            .iter()
+            .map(|g| Image::from_flat(&g.state, shape, im.range))
+            .collect::<Result<_>>()?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(im.seed);
+        let mut members = Vec::with_capacity(map.groups.len());
+        for g in 0..map.groups.len() {
+            let of_group: Vec<&crate::landscape::map::MinimumRecord> =
+                map.minima.iter().filter(|m| m.group == g).collect();
+            let k = im.max_members.min(of_group.len());
+            let mut chosen: Vec<&crate::landscape::map::MinimumRecord> =
+                rand::seq::index::sample(&mut rng, of_group.len(), k)
+                    .into_iter()
+                    .map(|i| of_group[i])
+                    .collect();
+            chosen.sort_by(|a, b| a.energy.total_cmp(&b.energy));
+            members.push(
+                chosen
+                    .iter()
+                    .map(|m| Image::from_flat(&m.state, shape, im.range))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        DgPicture::new(dg).with_group_images(Some(reps), Some(members))
+    }
+}
+
 /// What a figure shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plot {

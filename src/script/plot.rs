@@ -3,9 +3,10 @@
 //! pictures in the terminal.
 
 use super::convert::{err, num, opts, to_f64s, to_tensor, IntoScript, Opts, RhaiResult};
+use super::landscape::MapValue;
 use super::{Api, EnergyValue, TensorValue};
 use crate::landscape::dg::{Dg, DgOptions, LeafOrder};
-use crate::plot::{terminal, DgPicture, Figure, Heatmap, Image, Marker, Plot, Series};
+use crate::plot::{terminal, DgPicture, Figure, Heatmap, Image, MapImages, Marker, Plot, Series};
 use crate::tensor;
 use rhai::{Array, Dynamic, Map};
 
@@ -443,6 +444,82 @@ fn image_grid(images: &Dynamic, map: Map) -> RhaiResult<PlotValue> {
     Ok(PlotValue(f))
 }
 
+/// Reads the DG construction options (order, max_leaves, max_energy).
+fn dg_options(o: &mut Opts) -> RhaiResult<DgOptions> {
+    let order = LeafOrder::parse(&o.string("order", "energy")?).script()?;
+    let max_leaves = if o.has("max_leaves") {
+        Some(o.usize("max_leaves", 0)?)
+    } else {
+        None
+    };
+    let max_energy = o.f64_opt("max_energy")?;
+    Ok(DgOptions {
+        order,
+        max_leaves,
+        max_energy,
+    })
+}
+
+fn map_dg(m: &MapValue, map: Map) -> RhaiResult<DgValue> {
+    let mut o = opts(map, "dg");
+    let dgo = dg_options(&mut o)?;
+    o.finish()?;
+    Dg::from_map(&m.0, &dgo).map(DgValue).script()
+}
+
+/// True when a state of length `n` can be shown as a square image without a shape.
+fn looks_like_image(n: usize) -> bool {
+    let square = |k: usize| {
+        let r = (k as f64).sqrt().round() as usize;
+        r * r == k && k >= 16
+    };
+    square(n) || (n.is_multiple_of(3) && square(n / 3))
+}
+
+fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
+    let mut o = opts(map, "dg_plot");
+    let dgo = dg_options(&mut o)?;
+    let shape = shape_opt(&mut o)?;
+    let range = range_opt(&mut o, "range")?;
+    let dim = m.0.groups.first().map(|g| g.state.len()).unwrap_or(0);
+    let images = o.bool("images", shape.is_some() || looks_like_image(dim))?;
+    let max_members = o.usize("max_members", 5)?;
+    let seed = match o.value("seed") {
+        None => tensor::next_seed(),
+        Some(v) => v
+            .as_int()
+            .map_err(|_| err("dg_plot: seed must be an integer"))? as u64,
+    };
+    let circles = o.bool("circles", true)?;
+    let labels = o.bool("labels", true)?;
+    let dg = Dg::from_map(&m.0, &dgo).script()?;
+    let pic = if images {
+        DgPicture::from_map(
+            dg,
+            &m.0,
+            &MapImages {
+                shape,
+                range,
+                max_members,
+                seed,
+            },
+        )
+        .script()?
+    } else {
+        DgPicture::new(dg)
+    };
+    let f = Figure::dg(DgPicture {
+        circles,
+        labels,
+        ..pic
+    })
+    .script()?
+    .with_title("disconnectivity graph");
+    let f = common(&mut o, f)?;
+    o.finish()?;
+    Ok(PlotValue(f))
+}
+
 fn build_dg(
     energies: &Dynamic,
     barriers: &Dynamic,
@@ -459,26 +536,9 @@ fn build_dg(
             .collect(),
     };
     let mut o = opts(map, "dg");
-    let order = LeafOrder::parse(&o.string("order", "energy")?).script()?;
-    let max_leaves = if o.has("max_leaves") {
-        Some(o.usize("max_leaves", 0)?)
-    } else {
-        None
-    };
-    let max_energy = o.f64_opt("max_energy")?;
+    let dgo = dg_options(&mut o)?;
     o.finish()?;
-    Dg::build_with(
-        &e,
-        &b,
-        &m,
-        &DgOptions {
-            order,
-            max_leaves,
-            max_energy,
-        },
-    )
-    .map(DgValue)
-    .script()
+    Dg::build_with(&e, &b, &m, &dgo).map(DgValue).script()
 }
 
 fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
@@ -984,6 +1044,40 @@ pub fn register(api: &mut Api) {
         ],
     );
     api.example("dg", "let d = dg([0.0, 1.0, 2.0], [[(), 3, 6], [3, (), 5], [6, 5, ()]], [10, 5, 1]);\nd.plot().save(\"dg.svg\");\nd.save(\"dg.json\");");
+    api.func("dg", "dg(m: Map) -> Dg", "The disconnectivity graph of an ADELM map: its groups are the leaves (group energies, member counts, barrier matrix).", |m: MapValue| map_dg(&m, Map::new()));
+    api.func("dg", "dg(m: Map, opts: map) -> Dg", "The disconnectivity graph of an ADELM map with options (order, max_leaves, max_energy, as for dg(energies, barriers)).", |m: MapValue, o: Map| map_dg(&m, o));
+    const DG_PLOT_DOC: &str = "The DG picture of an ADELM map in one call: tree, circles sized by member count, group labels, and for image landscapes each group's representative under its leaf with randomly chosen members (sorted low to high energy) above it.";
+    api.func(
+        "dg_plot",
+        "dg_plot(m: Map) -> Plot",
+        DG_PLOT_DOC,
+        |m: MapValue| map_dg_plot(&m, Map::new()),
+    );
+    api.func(
+        "dg_plot",
+        "dg_plot(m: Map, opts: map) -> Plot",
+        DG_PLOT_DOC,
+        |m: MapValue, o: Map| map_dg_plot(&m, o),
+    );
+    api.options(
+        "dg_plot",
+        &with_common(&[
+            ("order", "\"energy\"", "leaf order: \"energy\" or \"center\""),
+            ("max_leaves", "all", "keep only the lowest N groups"),
+            ("max_energy", "none", "keep only groups at or below this energy"),
+            ("images", "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given)"),
+            ("max_members", "5", "member images per group"),
+            ("seed", "session", "seed of the random choice of members"),
+            ("shape", "square", "image shape: [h, w], [3, h, w] or [h, w, 3]"),
+            ("range", "each image's min..max", "[lo, hi] values mapped to black and white"),
+            ("circles", "true", "circles around leaves, area proportional to the member count"),
+            ("labels", "true", "group ids under the leaves"),
+        ]),
+    );
+    api.example(
+        "dg_plot",
+        "let m = adelm(U, #{iterations: 50});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
+    );
     api.func(
         "load_dg",
         "load_dg(path: string) -> Dg",
