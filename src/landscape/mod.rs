@@ -9,3 +9,4 @@ pub mod dg;
 pub mod map;
 pub mod neb;
 pub mod tune;
+pub mod compare;

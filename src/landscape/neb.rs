@@ -83,7 +83,17 @@ pub enum NebInit {
     Path(Tensor),
 }
 
+impl Clone for NebInit {
+    fn clone(&self) -> Self {
+        match self {
+            NebInit::Linear => NebInit::Linear,
+            NebInit::Path(t) => NebInit::Path(t.shallow_clone()),
+        }
+    }
+}
+
 /// Options of [`neb`].
+#[derive(Clone)]
 pub struct NebOptions {
     /// Number of images including both fixed endpoints (at least 3).
     pub images: usize,

@@ -377,3 +377,62 @@ fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResu
     m.insert("energies".into(), farr(&l.energies));
     Ok(m)
 }
+
+fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Map> {
+    let mut m = Map::new();
+    m.insert("barrier".into(), Dynamic::from_float(r.max_energy));
+    m.insert("images".into(), tv(r.images.shallow_clone()));
+    m.insert("energies".into(), farr(&r.energies));
+    m.insert("converged".into(), Dynamic::from_bool(r.converged));
+    m.insert("iterations".into(), Dynamic::from_int(r.iterations as i64));
+    Ok(m)
+}
+
+/// `compare_paths(U, a, b, opts)`: 1-D, refined AD and (D)NEB barriers for one pair.
+fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "compare_paths");
+    let ad_map = o.value("ad").map(|v| v.try_cast::<Map>().ok_or_else(|| err("compare_paths: `ad` must be a map of barrier_ad options"))).transpose()?.unwrap_or_default();
+    let neb_map = o.value("neb").map(|v| v.try_cast::<Map>().ok_or_else(|| err("compare_paths: `neb` must be a map of neb options"))).transpose()?.unwrap_or_default();
+    let print_table = o.bool("print", true)?;
+    o.finish()?;
+    let mut ro = opts(ad_map, "compare_paths ad");
+    let refine = refine_options(&mut ro)?;
+    ro.finish()?;
+    let mut band_map = neb_map;
+    if !band_map.contains_key("method") {
+        band_map.insert("method".into(), Dynamic::from("dneb"));
+    }
+    let band = super::neb::parse_options(band_map)?;
+    let (a, b) = pair(&a, &b, &u)?;
+    let c = crate::landscape::compare::compare_paths(&u.0, &a, &b, &refine, &band).script()?;
+    let table = c.table();
+    if print_table {
+        println!("{table}");
+    }
+    let mut m = Map::new();
+    m.insert("table".into(), Dynamic::from(table));
+    let mut line = Map::new();
+    line.insert("barrier".into(), Dynamic::from_float(c.line.barrier));
+    line.insert("energies".into(), farr(&c.line.energies));
+    line.insert("path".into(), tv(Tensor::f_cat(&[&a, &b], 0).script()?));
+    m.insert("line".into(), Dynamic::from_map(line));
+    let mut adm = Map::new();
+    adm.insert("barrier".into(), c.ad.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
+    adm.insert("alpha".into(), c.ad.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
+    if let Some(best) = &c.ad.best {
+        adm.insert("path".into(), tv(tensor::from_matrix(&best.states).script()?));
+        adm.insert("energies".into(), farr(&best.energies));
+    }
+    m.insert("ad".into(), Dynamic::from_map(adm));
+    m.insert("neb".into(), Dynamic::from_map(neb_summary(&c.neb_linear)?));
+    if let Some(r) = &c.neb_from_ad {
+        m.insert("neb_from_ad".into(), Dynamic::from_map(neb_summary(r)?));
+    }
+    Ok(m)
+}
+
+/// Registers `compare_paths`.
+pub fn register_compare(api: &mut Api) {
+    api.func("compare_paths", "compare_paths(U: Energy, a, b, opts: map) -> map", "Barriers between two minima by three methods in one call (Figure 25): the straight line, the refined AD path (barrier_ad), and DNEB started from the straight line and from the AD path. Prints a table; returns #{table, line, ad, neb, neb_from_ad}, each with barrier, path or images, and energies, ready for heatmap() and path_energy_plot().", compare_paths);
+    api.options("compare_paths", &[("ad", "#{}", "options of barrier_ad (T, alpha, delta, M, step, trials, shrink, ...)"), ("neb", "#{method: \"dneb\"}", "options of neb (images, k, method, climb, tol, max_iter, ...)"), ("print", "true", "print the table")]);
+}

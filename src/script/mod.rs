@@ -126,6 +126,7 @@ pub fn build_engine() -> (Engine, Docs) {
     sampler::register(&mut Api::new(&mut engine, &mut docs, "sampler"));
     landscape::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
+    landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
     (engine, docs)
@@ -138,12 +139,11 @@ pub fn docs() -> Rc<Docs> {
 
 /// A value as the REPL prints it (tensors and results readable).
 pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
-    let _ = engine;
     if let Some(t) = v.clone().try_cast::<TensorValue>() {
         return tensor::format_tensor(&t.0);
     }
-    if let Some(e) = v.clone().try_cast::<EnergyValue>() {
-        return format!("Energy {}", e.0.name());
-    }
-    v.to_string()
+    // Custom types print through their registered `to_string`, as `print` does.
+    let mut scope = rhai::Scope::new();
+    scope.push("__value", v.clone());
+    engine.eval_with_scope::<String>(&mut scope, "to_string(__value)").unwrap_or_else(|_| v.to_string())
 }

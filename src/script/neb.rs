@@ -57,7 +57,7 @@ const NEB_OPTIONS: &[(&str, &str, &str)] = &[
     ("max_step", "()", "largest move of one image per step; default half the mean spacing of the starting band"),
 ];
 
-fn parse_options(map: Map) -> RhaiResult<NebOptions> {
+pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
     let d = NebOptions::default();
     let mut o = opts(map, "neb");
     let images = o.usize("images", d.images)?;
