@@ -83,7 +83,14 @@ impl Repl {
     /// Evaluates code and prints its value or error; true when it succeeded.
     pub fn eval_and_print(&mut self, input: &str) -> bool {
         crate::interrupt::clear();
-        let result = self.session.eval("<repl>", input);
+        let result = {
+            let _sigint = sigint::Guard::install();
+            self.session.eval("<repl>", input)
+        };
+        if crate::interrupt::requested() {
+            // The terminal echoed `^C` without a newline.
+            eprintln!();
+        }
         crate::interrupt::clear();
         match result {
             Ok(v) => {
@@ -143,7 +150,11 @@ impl Repl {
                     match std::fs::read_to_string(arg) {
                         Ok(code) => {
                             crate::interrupt::clear();
-                            match self.session.eval(arg, &code) {
+                            let result = {
+                                let _sigint = sigint::Guard::install();
+                                self.session.eval(arg, &code)
+                            };
+                            match result {
                                 Ok(v) => {
                                     self.accepted.push(code.trim_end().to_string());
                                     if !v.is_unit() {
@@ -261,6 +272,58 @@ pub fn script_of(inputs: &[String]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Ctrl-C during evaluation. The line editor installs its own SIGINT handler for as long as
+/// it exists (it reads Ctrl-C as a key while editing); while code runs, this guard puts a
+/// handler in its place that raises [`crate::interrupt`]'s flag, which script loops (through
+/// the engine's progress callback) and native loops poll, and restores the editor's on drop.
+#[cfg(unix)]
+pub mod sigint {
+    extern "C" fn on_sigint(_: libc::c_int) {
+        crate::interrupt::request();
+    }
+
+    /// Our SIGINT handler, installed until dropped.
+    pub struct Guard(libc::sigaction);
+
+    impl Guard {
+        /// Installs the handler; `None` if the system refused.
+        pub fn install() -> Option<Guard> {
+            // SAFETY: plain sigaction calls with zero-initialised structs; the handler only
+            // stores to an atomic, which is async-signal-safe.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut new.sa_mask);
+                new.sa_flags = libc::SA_RESTART;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                (libc::sigaction(libc::SIGINT, &new, &mut old) == 0).then_some(Guard(old))
+            }
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: restores the action saved by `install`.
+            unsafe {
+                libc::sigaction(libc::SIGINT, &self.0, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Ctrl-C during evaluation (no-op where there are no Unix signals; ctrlc handles it).
+#[cfg(not(unix))]
+pub mod sigint {
+    /// Does nothing.
+    pub struct Guard;
+    impl Guard {
+        /// Does nothing.
+        pub fn install() -> Option<Guard> {
+            None
+        }
+    }
 }
 
 fn format_duration(secs: f64) -> String {
