@@ -19,10 +19,17 @@ fn script(name: &str, code: &str) -> Script {
 
 /// Runs `telescope check` and returns (exit code, stdout lines with the path replaced by `F`).
 fn check(s: &Script) -> (i32, Vec<String>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_telescope")).arg("check").arg(&s.0).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .arg("check")
+        .arg(&s.0)
+        .output()
+        .unwrap();
     let path = s.0.display().to_string();
     let text = String::from_utf8(out.stdout).unwrap();
-    (out.status.code().unwrap(), text.lines().map(|l| l.replacen(&path, "F", 1)).collect())
+    (
+        out.status.code().unwrap(),
+        text.lines().map(|l| l.replacen(&path, "F", 1)).collect(),
+    )
 }
 
 #[test]
@@ -57,7 +64,7 @@ let ok = s.len() + twice(a);
         vec![
             format!("F:3:3: `seed` takes 1 argument, but 2 were given: {seed_sig}"),
             "F:4:9: unknown function `versoin` (did you mean `version`?)".to_string(),
-            "F:6:11: method `to_upper` takes 0 arguments after the receiver, but 1 was given: to_upper(string: ImmutableString) -> ImmutableString".to_string(),
+            "F:6:11: method `to_upper` takes 0 arguments after the receiver, but 1 was given: to_upper(character: char) -> char; to_upper(string: string) -> string".to_string(),
             "F:7:9: `twice` takes 1 argument, but 2 were given".to_string(),
         ]
     );
@@ -86,7 +93,10 @@ for i in 0..3 { debug(i); }
 
 #[test]
 fn missing_file_is_an_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_telescope")).args(["check", "/nonexistent/nothing.rhai"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args(["check", "/nonexistent/nothing.rhai"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/nothing.rhai"));
 }

@@ -12,10 +12,19 @@ struct Client {
 
 impl Client {
     fn start() -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_telescope")).arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Client { child, stdin, stdout }
+        Client {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn send(&mut self, msg: Value) {
@@ -44,7 +53,10 @@ impl Client {
         let mut len = 0usize;
         loop {
             let mut line = String::new();
-            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "server closed its output");
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "server closed its output"
+            );
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -81,11 +93,18 @@ fn language_server_session() {
     let seed = docs.get("seed").unwrap().clone();
     let mut c = Client::start();
 
-    let init = c.request(1, "initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    let init = c.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["textDocumentSync"], 1);
     assert_eq!(caps["hoverProvider"], true);
-    assert!(caps["completionProvider"]["triggerCharacters"].as_array().unwrap().contains(&json!(".")));
+    assert!(caps["completionProvider"]["triggerCharacters"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(".")));
     assert!(caps["signatureHelpProvider"].is_object());
     assert_eq!(init["result"]["serverInfo"]["name"], "telescope");
     c.notify("initialized", json!({}));
@@ -96,33 +115,62 @@ fn language_server_session() {
     assert_eq!(d["uri"], URI);
     let diags = d["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 2, "{diags:?}");
-    assert_eq!(diags[0]["range"], json!({"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 6}}));
-    assert!(diags[0]["message"].as_str().unwrap().starts_with("`seed` takes 1 argument, but 2 were given"));
+    assert_eq!(
+        diags[0]["range"],
+        json!({"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 6}})
+    );
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("`seed` takes 1 argument, but 2 were given"));
     assert_eq!(diags[0]["severity"], 1);
-    assert_eq!(diags[1]["range"]["start"], json!({"line": 2, "character": 0}));
-    assert!(diags[1]["message"].as_str().unwrap().contains("unknown function `versoin` (did you mean `version`?)"));
+    assert_eq!(
+        diags[1]["range"]["start"],
+        json!({"line": 2, "character": 0})
+    );
+    assert!(diags[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown function `versoin` (did you mean `version`?)"));
 
     // A parse error after a change.
     change(&mut c, 2, "let x = (1;\n");
     let d = c.diagnostics();
     let diags = d["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0]["range"]["start"], json!({"line": 0, "character": 10}));
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 0, "character": 10})
+    );
 
     // Clean text clears the diagnostics.
     change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver");
     assert_eq!(c.diagnostics()["diagnostics"], json!([]));
 
     // Hover over `seed` shows its signature and doc.
-    let h = c.request(2, "textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 2}}));
+    let h = c.request(
+        2,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 2}}),
+    );
     let text = h["result"]["contents"]["value"].as_str().unwrap();
-    assert!(text.contains(&seed.signatures[0]) && text.contains(seed.summary()), "{text}");
+    assert!(
+        text.contains(&seed.signatures[0]) && text.contains(seed.summary()),
+        "{text}"
+    );
 
     // Completion at `ver|` offers the documented function and the variable.
-    let r = c.request(3, "textDocument/completion", json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 11}}));
+    let r = c.request(
+        3,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 11}}),
+    );
     let items = r["result"]["items"].as_array().unwrap();
     let labels: Vec<&str> = items.iter().map(|i| i["label"].as_str().unwrap()).collect();
-    assert!(labels.contains(&"version") && labels.contains(&"ver_count"), "{labels:?}");
+    assert!(
+        labels.contains(&"version") && labels.contains(&"ver_count"),
+        "{labels:?}"
+    );
     assert!(labels.iter().all(|l| l.starts_with("ver")), "{labels:?}");
     let v = items.iter().find(|i| i["label"] == "version").unwrap();
     assert_eq!(v["detail"], docs.get("version").unwrap().signatures[0]);
@@ -131,8 +179,15 @@ fn language_server_session() {
     // Signature help inside a call, on the second argument.
     change(&mut c, 4, "set_device(");
     c.diagnostics();
-    let s = c.request(4, "textDocument/signatureHelp", json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 11}}));
-    assert_eq!(s["result"]["signatures"][0]["label"], docs.get("set_device").unwrap().signatures[0]);
+    let s = c.request(
+        4,
+        "textDocument/signatureHelp",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 11}}),
+    );
+    assert_eq!(
+        s["result"]["signatures"][0]["label"],
+        docs.get("set_device").unwrap().signatures[0]
+    );
     assert_eq!(s["result"]["activeParameter"], 0);
 
     // Unknown requests get an error, not silence.

@@ -58,17 +58,35 @@ fn strip_ansi(s: &str) -> String {
 
 impl Pty {
     fn spawn(name: &str) -> Pty {
-        let home = std::env::temp_dir().join(format!("telescope-pty-{name}-{}", std::process::id()));
+        let home =
+            std::env::temp_dir().join(format!("telescope-pty-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&home).unwrap();
         let (mut master, mut slave): (RawFd, RawFd) = (0, 0);
-        let ws = libc::winsize { ws_row: 50, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
+        let ws = libc::winsize {
+            ws_row: 50,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: openpty writes two fds into the given locations.
-        let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &ws,
+            )
+        };
         assert_eq!(rc, 0, "openpty failed");
         // SAFETY: the fds are fresh and owned here; each File takes one duplicate.
         let io = |fd: RawFd| unsafe { Stdio::from(File::from_raw_fd(libc::dup(fd))) };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_telescope"));
-        cmd.env("HOME", &home).env("TERM", "xterm").env_remove("NO_COLOR").env_remove("TELESCOPE_HISTORY").current_dir(&home);
+        cmd.env("HOME", &home)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .env_remove("TELESCOPE_HISTORY")
+            .current_dir(&home);
         cmd.stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -99,7 +117,13 @@ impl Pty {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Pty { master, child, out, seen: 0, _home: TempDir(home) }
+        Pty {
+            master,
+            child,
+            out,
+            seen: 0,
+            _home: TempDir(home),
+        }
     }
 
     fn send(&mut self, s: &str) {
@@ -120,7 +144,10 @@ impl Pty {
                 return got;
             }
             if t0.elapsed() > Duration::from_secs(15) {
-                panic!("timed out waiting for {needle:?}; output after the last match:\n{}", text.get(self.seen..).unwrap_or(""));
+                panic!(
+                    "timed out waiting for {needle:?}; output after the last match:\n{}",
+                    text.get(self.seen..).unwrap_or("")
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -13,12 +13,24 @@ use std::rc::Rc;
 
 /// Rhai keywords (highlighted, and offered by completion).
 pub const KEYWORDS: &[&str] = &[
-    "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "break", "continue", "return", "throw",
-    "try", "catch", "import", "export", "as", "private", "switch", "true", "false", "this", "global",
+    "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "break",
+    "continue", "return", "throw", "try", "catch", "import", "export", "as", "private", "switch",
+    "true", "false", "this", "global",
 ];
 
 /// Functions the Rhai language provides as keywords (any number of arguments is accepted).
-pub const KEYWORD_FNS: &[&str] = &["print", "debug", "type_of", "eval", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var"];
+pub const KEYWORD_FNS: &[&str] = &[
+    "print",
+    "debug",
+    "type_of",
+    "eval",
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_fn",
+    "is_def_var",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Lexer
@@ -116,7 +128,10 @@ pub fn lex(src: &str) -> Vec<Token> {
         } else if c.is_ascii_digit() {
             while i < n {
                 let d = b[i].1;
-                let exp_sign = (d == '-' || d == '+') && i > 0 && matches!(b[i - 1].1, 'e' | 'E') && !src[start..at(i)].starts_with("0x");
+                let exp_sign = (d == '-' || d == '+')
+                    && i > 0
+                    && matches!(b[i - 1].1, 'e' | 'E')
+                    && !src[start..at(i)].starts_with("0x");
                 let dot = d == '.' && i + 1 < n && b[i + 1].1.is_ascii_digit();
                 if d.is_ascii_alphanumeric() || d == '_' || dot || exp_sign {
                     i += 1;
@@ -129,12 +144,20 @@ pub fn lex(src: &str) -> Vec<Token> {
             while i < n && (b[i].1.is_alphanumeric() || b[i].1 == '_') {
                 i += 1;
             }
-            kind = if KEYWORDS.contains(&&src[start..at(i)]) { Tok::Keyword } else { Tok::Ident };
+            kind = if KEYWORDS.contains(&&src[start..at(i)]) {
+                Tok::Keyword
+            } else {
+                Tok::Ident
+            };
         } else {
             i += 1;
             kind = Tok::Punct(c);
         }
-        out.push(Token { kind, start, end: at(i) });
+        out.push(Token {
+            kind,
+            start,
+            end: at(i),
+        });
     }
     out
 }
@@ -154,7 +177,11 @@ pub fn is_unfinished(code: &str) -> bool {
     if depth > 0 {
         return true;
     }
-    match toks.iter().rev().find(|t| !matches!(t.kind, Tok::Space | Tok::Comment { closed: true })) {
+    match toks
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.kind, Tok::Space | Tok::Comment { closed: true }))
+    {
         Some(t) => match t.kind {
             Tok::Str { closed } | Tok::Comment { closed } => !closed,
             Tok::Punct(c) => depth == 0 && "+-*/%=<>&|^,.".contains(c),
@@ -198,7 +225,11 @@ pub struct Catalog {
 
 /// Normalises a Rust/Rhai parameter type to the name `type_of` gives its values.
 pub fn normalize_type(t: &str) -> String {
-    let t = t.trim().trim_start_matches('&').trim_start_matches("mut ").trim();
+    let t = t
+        .trim()
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
     let short = t.rsplit("::").next().unwrap_or(t);
     match short {
         "ImmutableString" | "str" | "String" | "string" => "string".into(),
@@ -213,16 +244,57 @@ pub fn normalize_type(t: &str) -> String {
     }
 }
 
+/// `name(param: type, ...) -> type` of an engine function, in script type names.
+fn builtin_signature(name: &str, f: &serde_json::Value) -> String {
+    let pretty = |t: &str| {
+        let t = t.trim();
+        let t = match t.strip_prefix("Result<") {
+            Some(inner) => inner.rsplit_once(',').map(|(a, _)| a).unwrap_or(inner),
+            None => t,
+        };
+        normalize_type(t)
+    };
+    let params: Vec<String> = f["params"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let ty = p["type"].as_str().map(pretty).unwrap_or_else(|| "?".into());
+            match p["name"].as_str() {
+                Some(n) => format!("{n}: {ty}"),
+                None => ty,
+            }
+        })
+        .collect();
+    let mut s = format!("{name}({})", params.join(", "));
+    if let Some(r) = f["returnType"]
+        .as_str()
+        .filter(|r| !r.is_empty() && *r != "()")
+    {
+        s.push_str(&format!(" -> {}", pretty(r)));
+    }
+    s
+}
+
 impl Catalog {
     /// Reads the engine's function metadata (standard packages included) and the docs.
     pub fn new(engine: &Engine, docs: Rc<Docs>) -> Self {
         let mut arities: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         let mut builtins = Vec::new();
-        let json: serde_json::Value = engine.gen_fn_metadata_to_json(true).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        let json: serde_json::Value = engine
+            .gen_fn_metadata_to_json(true)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
         let documented: BTreeSet<&str> = docs.all().map(|d| d.bare_name()).collect();
         for f in json["functions"].as_array().into_iter().flatten() {
-            let (Some(name), Some(np)) = (f["name"].as_str(), f["numParams"].as_u64()) else { continue };
-            arities.entry(name.to_string()).or_default().insert(np as usize);
+            let (Some(name), Some(np)) = (f["name"].as_str(), f["numParams"].as_u64()) else {
+                continue;
+            };
+            arities
+                .entry(name.to_string())
+                .or_default()
+                .insert(np as usize);
             if f["isAnonymous"].as_bool() == Some(true) || documented.contains(name) {
                 continue;
             }
@@ -231,13 +303,23 @@ impl Catalog {
             if bare.contains('$') || !bare.starts_with(|c: char| c.is_alphabetic() || c == '_') {
                 continue;
             }
-            let receiver = f["params"].get(0).and_then(|p| p["type"].as_str()).map(normalize_type);
-            let summary = f["docComments"].get(0).and_then(|d| d.as_str()).and_then(|d| d.lines().next()).unwrap_or("").trim_start_matches('/').trim().to_string();
+            let receiver = f["params"]
+                .get(0)
+                .and_then(|p| p["type"].as_str())
+                .map(normalize_type);
+            let summary = f["docComments"]
+                .get(0)
+                .and_then(|d| d.as_str())
+                .and_then(|d| d.lines().next())
+                .unwrap_or("")
+                .trim_start_matches('/')
+                .trim()
+                .to_string();
             builtins.push(BuiltinFn {
                 name: bare.to_string(),
                 arity: np as usize,
                 receiver,
-                signature: f["signature"].as_str().unwrap_or(name).replace("get$", ""),
+                signature: builtin_signature(bare, f),
                 summary,
                 getter,
             });
@@ -246,7 +328,12 @@ impl Catalog {
             let e = arities.entry(d.bare_name().to_string()).or_default();
             e.extend(d.arities.iter().copied());
         }
-        Catalog { docs, arities, builtins }
+        builtins.sort_by(|a, b| (&a.name, &a.signature).cmp(&(&b.name, &b.signature)));
+        Catalog {
+            docs,
+            arities,
+            builtins,
+        }
     }
 
     /// The catalog of a fresh telescope engine.
@@ -262,7 +349,13 @@ impl Catalog {
         if let Some(d) = self.doc(name, method) {
             return d.signatures.clone();
         }
-        let mut v: Vec<String> = self.builtins.iter().filter(|b| b.name == name && !b.getter).map(|b| b.signature.clone()).collect();
+        let mut v: Vec<String> = self
+            .builtins
+            .iter()
+            .filter(|b| b.name == name && !b.getter)
+            .map(|b| b.signature.clone())
+            .collect();
+        v.sort();
         v.dedup();
         v
     }
@@ -279,7 +372,10 @@ impl Catalog {
 
     /// Every known function name (for suggestions).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.arities.keys().map(String::as_str).filter(|n| !n.contains('$') && n.starts_with(|c: char| c.is_alphabetic() || c == '_'))
+        self.arities
+            .keys()
+            .map(String::as_str)
+            .filter(|n| !n.contains('$') && n.starts_with(|c: char| c.is_alphabetic() || c == '_'))
     }
 }
 
@@ -307,13 +403,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j - 1] + cost).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            let mut v = (d[i - 1][j - 1] + cost)
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -324,7 +422,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Up to `max` names close to `name` (small edit distance, or containing it), best first.
-pub fn close_names<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, max: usize) -> Vec<String> {
+pub fn close_names<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    max: usize,
+) -> Vec<String> {
     let lname = name.to_lowercase();
     let mut scored: Vec<(usize, String)> = candidates
         .filter_map(|c| {
@@ -373,14 +475,21 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
                 Some(i) if msg.ends_with(')') => msg[..i].to_string(),
                 _ => msg,
             };
-            return vec![Diagnostic { line: p.line().unwrap_or(1), col: p.position().unwrap_or(1), message: msg }];
+            return vec![Diagnostic {
+                line: p.line().unwrap_or(1),
+                col: p.position().unwrap_or(1),
+                message: msg,
+            }];
         }
     };
     // Functions the script defines: name -> parameter counts.
     let mut script_fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
     for f in ast.iter_functions() {
-        script_fns.entry(f.name.to_string()).or_default().insert(f.params.len());
+        script_fns
+            .entry(f.name.to_string())
+            .or_default()
+            .insert(f.params.len());
         names.extend(f.params.iter().map(|p| p.to_string()));
     }
     // Variables anywhere in the script: a call through a variable holding a function pointer is fine.
@@ -392,7 +501,10 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
     });
     let mut out = Vec::new();
     let mut report = |name: &str, nargs: usize, method: bool, pos: rhai::Position| {
-        if name.contains('$') || !name.starts_with(|c: char| c.is_alphabetic() || c == '_') || KEYWORD_FNS.contains(&name) {
+        if name.contains('$')
+            || !name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            || KEYWORD_FNS.contains(&name)
+        {
             return;
         }
         let native = cat.arities.get(name);
@@ -402,11 +514,25 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
                 return;
             }
             let mut msg = format!("unknown function `{name}`");
-            let sugg = close_names(name, cat.names().chain(script_fns.keys().map(String::as_str)), 3);
+            let sugg = close_names(
+                name,
+                cat.names().chain(script_fns.keys().map(String::as_str)),
+                3,
+            );
             if !sugg.is_empty() {
-                msg.push_str(&format!(" (did you mean {}?)", sugg.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")));
+                msg.push_str(&format!(
+                    " (did you mean {}?)",
+                    sugg.iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
-            out.push(Diagnostic { line: pos.line().unwrap_or(1), col: pos.position().unwrap_or(1), message: msg });
+            out.push(Diagnostic {
+                line: pos.line().unwrap_or(1),
+                col: pos.position().unwrap_or(1),
+                message: msg,
+            });
             return;
         }
         let full = nargs + usize::from(method);
@@ -419,29 +545,47 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
         let mut accepted: BTreeSet<usize> = native.cloned().unwrap_or_default();
         accepted.extend(script.into_iter().flatten().copied());
         let msg = if method {
-            let after: BTreeSet<usize> = accepted.iter().filter(|&&n| n >= 1).map(|n| n - 1).collect();
-            format!("method `{name}` takes {} argument{} after the receiver, but {nargs} {} given", list_counts(&after), plural(after.iter().copied().max().unwrap_or(0)), if nargs == 1 { "was" } else { "were" })
+            let after: BTreeSet<usize> = accepted
+                .iter()
+                .filter(|&&n| n >= 1)
+                .map(|n| n - 1)
+                .collect();
+            format!(
+                "method `{name}` takes {} argument{} after the receiver, but {nargs} {} given",
+                list_counts(&after),
+                plural(after.iter().copied().max().unwrap_or(0)),
+                if nargs == 1 { "was" } else { "were" }
+            )
         } else {
-            format!("`{name}` takes {} argument{}, but {nargs} {} given", list_counts(&accepted), plural(accepted.iter().copied().max().unwrap_or(0)), if nargs == 1 { "was" } else { "were" })
+            format!(
+                "`{name}` takes {} argument{}, but {nargs} {} given",
+                list_counts(&accepted),
+                plural(accepted.iter().copied().max().unwrap_or(0)),
+                if nargs == 1 { "was" } else { "were" }
+            )
         };
         let sig = cat.signatures(name, method);
-        let msg = match sig.first() {
-            Some(s) => format!("{msg}: {s}"),
-            None => msg,
+        let msg = match sig.len() {
+            0 => msg,
+            1..=3 => format!("{msg}: {}", sig.join("; ")),
+            n => format!("{msg}: {} (and {} more)", sig[..3].join("; "), n - 3),
         };
-        out.push(Diagnostic { line: pos.line().unwrap_or(1), col: pos.position().unwrap_or(1), message: msg });
+        out.push(Diagnostic {
+            line: pos.line().unwrap_or(1),
+            col: pos.position().unwrap_or(1),
+            message: msg,
+        });
     };
     ast.walk(&mut |path: &[ASTNode]| {
         match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(x, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => {
-                if !x.is_qualified() && x.op_token.is_none() {
-                    report(&x.name, x.args.len(), false, *pos);
-                }
+            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
+                if !x.is_qualified() && x.op_token.is_none() =>
+            {
+                report(&x.name, x.args.len(), false, *pos);
             }
-            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => {
-                if !x.is_qualified() {
-                    report(&x.name, x.args.len(), true, *pos);
-                }
+            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) if !x.is_qualified() => {
+                report(&x.name, x.args.len(), true, *pos);
             }
             _ => {}
         }
@@ -504,19 +648,25 @@ impl Env {
     /// Scans source text for `let`/`const` variables, `for` loop variables and `fn` definitions
     /// (works on unfinished code, for the language server).
     pub fn scan(src: &str, base_dir: &Path) -> Env {
-        let toks: Vec<Token> = lex(src).into_iter().filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. })).collect();
+        let toks: Vec<Token> = lex(src)
+            .into_iter()
+            .filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. }))
+            .collect();
         let text = |t: &Token| &src[t.start..t.end];
-        let mut env = Env { base_dir: base_dir.to_path_buf(), ..Default::default() };
+        let mut env = Env {
+            base_dir: base_dir.to_path_buf(),
+            ..Default::default()
+        };
         for (i, t) in toks.iter().enumerate() {
             if t.kind != Tok::Keyword {
                 continue;
             }
-            let Some(next) = toks.get(i + 1).filter(|n| n.kind == Tok::Ident) else { continue };
+            let Some(next) = toks.get(i + 1).filter(|n| n.kind == Tok::Ident) else {
+                continue;
+            };
             match text(t) {
-                "let" | "const" | "for" => {
-                    if !env.vars.iter().any(|(n, _)| n == text(next)) {
-                        env.vars.push((text(next).to_string(), None));
-                    }
+                "let" | "const" | "for" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
+                    env.vars.push((text(next).to_string(), None));
                 }
                 "fn" => {
                     let mut params = Vec::new();
@@ -551,7 +701,10 @@ pub struct CallContext {
 }
 
 fn significant(toks: &[Token]) -> Vec<Token> {
-    toks.iter().filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. })).copied().collect()
+    toks.iter()
+        .filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. }))
+        .copied()
+        .collect()
 }
 
 /// The innermost unclosed call around the end of `text`.
@@ -582,7 +735,11 @@ pub fn call_context(text: &str) -> Option<CallContext> {
             return None;
         }
         let method = i >= 2 && toks[i - 2].kind == Tok::Punct('.');
-        return Some(CallContext { name: text[name_tok.start..name_tok.end].to_string(), method, arg_index: commas });
+        return Some(CallContext {
+            name: text[name_tok.start..name_tok.end].to_string(),
+            method,
+            arg_index: commas,
+        });
     }
     None
 }
@@ -593,17 +750,24 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
     let all = lex(text);
     let last = all.last().copied();
     // Inside a string: module names after `import`, else file paths.
-    if let Some(t) = last.filter(|t| matches!(t.kind, Tok::Str { closed: false }) && t.end == text.len()) {
+    if let Some(t) =
+        last.filter(|t| matches!(t.kind, Tok::Str { closed: false }) && t.end == text.len())
+    {
         let content = &text[t.start + 1..];
         let sig = significant(&all[..all.len() - 1]);
-        if sig.last().is_some_and(|p| &text[p.start..p.end] == "import") {
+        if sig
+            .last()
+            .is_some_and(|p| &text[p.start..p.end] == "import")
+        {
             let start = t.start + 1;
             return (start, module_items(env, content, true));
         }
         return complete_path(env, text, content);
     }
     let (word, start) = match last {
-        Some(t) if matches!(t.kind, Tok::Ident | Tok::Keyword) && t.end == text.len() => (&text[t.start..], t.start),
+        Some(t) if matches!(t.kind, Tok::Ident | Tok::Keyword) && t.end == text.len() => {
+            (&text[t.start..], t.start)
+        }
         _ => ("", text.len()),
     };
     let before = significant(&lex(&text[..start]));
@@ -611,33 +775,74 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
     let prev_text = prev.map(|p| &text[p.start..p.end]).unwrap_or("");
     let mut items = Vec::new();
     if prev_text == "." {
-        let recv = before.len().checked_sub(2).map(|j| before[j]).filter(|t| t.kind == Tok::Ident).map(|t| &text[t.start..t.end]);
-        let ty = recv.and_then(|r| env.vars.iter().find(|(n, _)| n == r)).and_then(|(_, t)| t.clone());
+        let recv = before
+            .len()
+            .checked_sub(2)
+            .map(|j| before[j])
+            .filter(|t| t.kind == Tok::Ident)
+            .map(|t| &text[t.start..t.end]);
+        let ty = recv
+            .and_then(|r| env.vars.iter().find(|(n, _)| n == r))
+            .and_then(|(_, t)| t.clone());
         items = method_items(cat, ty.as_deref());
     } else if prev_text == "import" {
         items = module_items(env, word, false);
     } else if let Some(f) = options_context(text, &before) {
         if let Some(d) = cat.docs.get(&f) {
             for o in &d.options {
-                items.push(Item { label: o.name.clone(), insert: format!("{}: ", o.name), detail: format!("default {} — {}", o.default, o.doc), kind: ItemKind::OptionKey });
+                items.push(Item {
+                    label: o.name.clone(),
+                    insert: format!("{}: ", o.name),
+                    detail: format!("default {} — {}", o.default, o.doc),
+                    kind: ItemKind::OptionKey,
+                });
             }
         }
     } else {
         for (n, t) in &env.vars {
-            items.push(Item { label: n.clone(), insert: n.clone(), detail: t.clone().unwrap_or_default(), kind: ItemKind::Variable });
+            items.push(Item {
+                label: n.clone(),
+                insert: n.clone(),
+                detail: t.clone().unwrap_or_default(),
+                kind: ItemKind::Variable,
+            });
         }
         for (n, params) in &env.script_fns {
-            items.push(Item { label: n.clone(), insert: format!("{n}("), detail: format!("fn {n}({})", params.join(", ")), kind: ItemKind::Function });
+            items.push(Item {
+                label: n.clone(),
+                insert: format!("{n}("),
+                detail: format!("fn {n}({})", params.join(", ")),
+                kind: ItemKind::Function,
+            });
         }
         for d in cat.docs.all().filter(|d| !d.method) {
-            let detail = d.signatures.first().cloned().unwrap_or_else(|| d.name.clone());
-            items.push(Item { label: d.name.clone(), insert: format!("{}(", d.name), detail, kind: ItemKind::Function });
+            let detail = d
+                .signatures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| d.name.clone());
+            items.push(Item {
+                label: d.name.clone(),
+                insert: format!("{}(", d.name),
+                detail,
+                kind: ItemKind::Function,
+            });
         }
         for k in KEYWORDS {
-            items.push(Item { label: k.to_string(), insert: k.to_string(), detail: "keyword".into(), kind: ItemKind::Keyword });
+            items.push(Item {
+                label: k.to_string(),
+                insert: k.to_string(),
+                detail: "keyword".into(),
+                kind: ItemKind::Keyword,
+            });
         }
         for k in KEYWORD_FNS {
-            items.push(Item { label: k.to_string(), insert: format!("{k}("), detail: "built-in".into(), kind: ItemKind::Function });
+            items.push(Item {
+                label: k.to_string(),
+                insert: format!("{k}("),
+                detail: "built-in".into(),
+                kind: ItemKind::Function,
+            });
         }
     }
     items.retain(|i| i.label.starts_with(word));
@@ -664,7 +869,10 @@ fn options_context(text: &str, before: &[Token]) -> Option<String> {
         }
     }
     let &brace = stack.last()?;
-    if before[brace].kind != Tok::Punct('{') || brace == 0 || before[brace - 1].kind != Tok::Punct('#') {
+    if before[brace].kind != Tok::Punct('{')
+        || brace == 0
+        || before[brace - 1].kind != Tok::Punct('#')
+    {
         return None;
     }
     let &paren = stack.get(stack.len().checked_sub(2)?)?;
@@ -684,15 +892,37 @@ pub fn method_items(cat: &Catalog, ty: Option<&str>) -> Vec<Item> {
             continue;
         }
         let getter = d.signatures.iter().all(|s| !s.contains('('));
-        let insert = if getter { d.bare_name().to_string() } else { format!("{}(", d.bare_name()) };
+        let insert = if getter {
+            d.bare_name().to_string()
+        } else {
+            format!("{}(", d.bare_name())
+        };
         let detail = d.signatures.first().cloned().unwrap_or_default();
-        items.push(Item { label: d.bare_name().to_string(), insert, detail, kind: ItemKind::Method });
+        items.push(Item {
+            label: d.bare_name().to_string(),
+            insert,
+            detail,
+            kind: ItemKind::Method,
+        });
     }
     if let Some(t) = ty {
         let t = normalize_type(t);
-        for b in cat.builtins.iter().filter(|b| b.arity >= 1 && b.receiver.as_deref() == Some(t.as_str())) {
-            let insert = if b.getter { b.name.clone() } else { format!("{}(", b.name) };
-            items.push(Item { label: b.name.clone(), insert, detail: b.signature.clone(), kind: ItemKind::Method });
+        for b in cat
+            .builtins
+            .iter()
+            .filter(|b| b.arity >= 1 && b.receiver.as_deref() == Some(t.as_str()))
+        {
+            let insert = if b.getter {
+                b.name.clone()
+            } else {
+                format!("{}(", b.name)
+            };
+            items.push(Item {
+                label: b.name.clone(),
+                insert,
+                detail: b.signature.clone(),
+                kind: ItemKind::Method,
+            });
         }
     }
     items.sort_by(|a, b| a.label.cmp(&b.label));
@@ -700,8 +930,15 @@ pub fn method_items(cat: &Catalog, ty: Option<&str>) -> Vec<Item> {
 }
 
 fn module_items(env: &Env, prefix: &str, in_string: bool) -> Vec<Item> {
-    let mut names: Vec<String> = crate::stdlib::MODULES.iter().map(|(n, _)| n.to_string()).collect();
-    if let Ok(rd) = std::fs::read_dir(if env.base_dir.as_os_str().is_empty() { Path::new(".") } else { &env.base_dir }) {
+    let mut names: Vec<String> = crate::stdlib::MODULES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(if env.base_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &env.base_dir
+    }) {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "rhai") {
@@ -717,8 +954,17 @@ fn module_items(env: &Env, prefix: &str, in_string: bool) -> Vec<Item> {
         .into_iter()
         .filter(|n| n.starts_with(prefix))
         .map(|n| {
-            let insert = if in_string { format!("{n}\"") } else { format!("\"{n}\"") };
-            Item { label: n, insert, detail: "module".into(), kind: ItemKind::Module }
+            let insert = if in_string {
+                format!("{n}\"")
+            } else {
+                format!("\"{n}\"")
+            };
+            Item {
+                label: n,
+                insert,
+                detail: "module".into(),
+                kind: ItemKind::Module,
+            }
         })
         .collect()
 }
@@ -732,21 +978,45 @@ fn complete_path(env: &Env, text: &str, content: &str) -> (usize, Vec<Item>) {
     let dir = if dir_part.starts_with('/') {
         PathBuf::from(dir_part)
     } else if let Some(rest) = dir_part.strip_prefix("~/") {
-        std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest)
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(rest)
     } else {
-        let base = if env.base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { env.base_dir.clone() };
+        let base = if env.base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            env.base_dir.clone()
+        };
         base.join(dir_part)
     };
     let mut items = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {
-            let Some(name) = e.file_name().to_str().map(String::from) else { continue };
-            if !name.starts_with(file_part) || (name.starts_with('.') && !file_part.starts_with('.')) {
+            let Some(name) = e.file_name().to_str().map(String::from) else {
+                continue;
+            };
+            if !name.starts_with(file_part)
+                || (name.starts_with('.') && !file_part.starts_with('.'))
+            {
                 continue;
             }
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            let insert = if is_dir { format!("{name}/") } else { name.clone() };
-            items.push(Item { label: insert.clone(), insert, detail: if is_dir { "directory".into() } else { "file".into() }, kind: ItemKind::File });
+            let insert = if is_dir {
+                format!("{name}/")
+            } else {
+                name.clone()
+            };
+            items.push(Item {
+                label: insert.clone(),
+                insert,
+                detail: if is_dir {
+                    "directory".into()
+                } else {
+                    "file".into()
+                },
+                kind: ItemKind::File,
+            });
         }
     }
     items.sort_by(|a, b| a.label.cmp(&b.label));
@@ -757,9 +1027,18 @@ fn complete_path(env: &Env, text: &str, content: &str) -> (usize, Vec<Item>) {
 /// follows a `.` (a method or property).
 pub fn word_at(text: &str, pos: usize) -> Option<(usize, usize, bool)> {
     let toks = lex(text);
-    let i = toks.iter().position(|t| matches!(t.kind, Tok::Ident | Tok::Keyword) && t.start <= pos && pos <= t.end && (pos < t.end || t.end == pos))?;
+    let i = toks.iter().position(|t| {
+        matches!(t.kind, Tok::Ident | Tok::Keyword)
+            && t.start <= pos
+            && pos <= t.end
+            && (pos < t.end || t.end == pos)
+    })?;
     let t = toks[i];
-    let method = toks[..i].iter().rev().find(|p| !matches!(p.kind, Tok::Space)).is_some_and(|p| p.kind == Tok::Punct('.'));
+    let method = toks[..i]
+        .iter()
+        .rev()
+        .find(|p| !matches!(p.kind, Tok::Space))
+        .is_some_and(|p| p.kind == Tok::Punct('.'));
     Some((t.start, t.end, method))
 }
 
@@ -782,7 +1061,14 @@ mod tests {
     #[test]
     fn call_context_finds_innermost_call_and_argument() {
         let c = call_context("foo(1, bar(2, [3, 4], ").unwrap();
-        assert_eq!(c, CallContext { name: "bar".into(), method: false, arg_index: 2 });
+        assert_eq!(
+            c,
+            CallContext {
+                name: "bar".into(),
+                method: false,
+                arg_index: 2
+            }
+        );
         let c = call_context("x.baz(").unwrap();
         assert!(c.method);
         assert_eq!(call_context("foo(1)"), None);
@@ -791,15 +1077,24 @@ mod tests {
     #[test]
     fn completes_from_docs_and_env() {
         let (_, cat) = Catalog::standard();
-        let env = Env { vars: vec![("seedling".into(), Some("i64".into()))], ..Default::default() };
+        let env = Env {
+            vars: vec![("seedling".into(), Some("i64".into()))],
+            ..Default::default()
+        };
         let (start, items) = complete(&cat, &env, "let a = see");
         assert_eq!(start, 8);
         let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
-        assert!(labels.contains(&"seed") && labels.contains(&"seedling"), "{labels:?}");
+        assert!(
+            labels.contains(&"seed") && labels.contains(&"seedling"),
+            "{labels:?}"
+        );
         let seed = items.iter().find(|i| i.label == "seed").unwrap();
         assert_eq!(seed.detail, cat.docs.get("seed").unwrap().signatures[0]);
         // String methods come from the engine's metadata.
-        let env = Env { vars: vec![("s".into(), Some("string".into()))], ..Default::default() };
+        let env = Env {
+            vars: vec![("s".into(), Some("string".into()))],
+            ..Default::default()
+        };
         let (_, items) = complete(&cat, &env, "s.to_up");
         assert!(items.iter().any(|i| i.label == "to_upper"), "{items:?}");
     }
@@ -808,12 +1103,28 @@ mod tests {
     fn completes_option_keys_of_the_called_function() {
         let (engine, _) = Catalog::standard();
         let mut docs = Docs::default();
-        docs.add("test", "mapper", "mapper(U: Energy, opts: map) -> map", 2, "Maps.", false);
-        docs.set_options("mapper", &[("alpha", "1.0", "magnetization"), ("temperature", "1.0", "T")]);
+        docs.add(
+            "test",
+            "mapper",
+            "mapper(U: Energy, opts: map) -> map",
+            2,
+            "Maps.",
+            false,
+        );
+        docs.set_options(
+            "mapper",
+            &[
+                ("alpha", "1.0", "magnetization"),
+                ("temperature", "1.0", "T"),
+            ],
+        );
         let cat = Catalog::new(&engine, Rc::new(docs));
         let (start, items) = complete(&cat, &Env::default(), "mapper(U, #{al");
         assert_eq!(start, 12);
-        assert_eq!(items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), ["alpha"]);
+        assert_eq!(
+            items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(),
+            ["alpha"]
+        );
         let (_, items) = complete(&cat, &Env::default(), "mapper(U, #{alpha: 2, ");
         assert_eq!(items.len(), 2);
         // A value position is not a key position.
@@ -822,10 +1133,67 @@ mod tests {
     }
 
     #[test]
+    fn completes_modules_after_import_and_paths_in_strings() {
+        let (_, cat) = Catalog::standard();
+        let dir = std::env::temp_dir().join(format!("telescope-complete-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join("mymod.rhai"), "fn f() { 1 }").unwrap();
+        std::fs::write(dir.join("data/points.csv"), "1,2").unwrap();
+        let env = Env {
+            base_dir: dir.clone(),
+            ..Default::default()
+        };
+        let module = crate::stdlib::MODULES[0].0;
+        let text = format!("import \"{}", &module[..1]);
+        let (start, items) = complete(&cat, &env, &text);
+        assert_eq!(start, 8);
+        assert!(
+            items
+                .iter()
+                .any(|i| i.label == module && i.insert == format!("{module}\"")),
+            "{items:?}"
+        );
+        let (_, items) = complete(&cat, &env, "import \"my");
+        assert_eq!(
+            items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(),
+            ["mymod"]
+        );
+        let (start, items) = complete(&cat, &env, "let p = load(\"da");
+        assert_eq!((start, items[0].insert.as_str()), (14, "data/"));
+        let (start, items) = complete(&cat, &env, "let p = load(\"data/po");
+        assert_eq!((start, items[0].insert.as_str()), (19, "points.csv"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn builtin_signatures_use_script_type_names() {
+        let (_, cat) = Catalog::standard();
+        let b = cat
+            .builtins
+            .iter()
+            .find(|b| b.name == "to_upper" && b.receiver.as_deref() == Some("string"))
+            .unwrap();
+        assert_eq!(b.signature, "to_upper(string: string) -> string");
+        assert!(cat
+            .builtins
+            .iter()
+            .all(|b| !b.signature.contains("EvalAltResult")));
+    }
+
+    #[test]
     fn env_scan_finds_definitions() {
-        let env = Env::scan("let a = 1;\nfn g(x, y) { x }\nfor i in 0..3 {}", Path::new("."));
-        assert_eq!(env.vars.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(), ["a", "i"]);
-        assert_eq!(env.script_fns, vec![("g".to_string(), vec!["x".to_string(), "y".to_string()])]);
+        let env = Env::scan(
+            "let a = 1;\nfn g(x, y) { x }\nfor i in 0..3 {}",
+            Path::new("."),
+        );
+        assert_eq!(
+            env.vars.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(),
+            ["a", "i"]
+        );
+        assert_eq!(
+            env.script_fns,
+            vec![("g".to_string(), vec!["x".to_string(), "y".to_string()])]
+        );
     }
 
     #[test]
@@ -833,6 +1201,9 @@ mod tests {
         assert_eq!(edit_distance("seed", "sed"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("sede", "seed"), 1);
-        assert_eq!(close_names("sede", ["seed", "device", "version"].into_iter(), 3), vec!["seed"]);
+        assert_eq!(
+            close_names("sede", ["seed", "device", "version"].into_iter(), 3),
+            vec!["seed"]
+        );
     }
 }

@@ -38,14 +38,34 @@ pub fn overview(docs: &Docs) -> String {
     for d in docs.all() {
         areas.entry(d.area.as_str()).or_default().push(d);
     }
-    let mut s = String::from("telescope script functions (`telescope doc NAME` or `?NAME` in the REPL for details)\n");
+    let mut s = String::from(
+        "telescope script functions (`telescope doc NAME` or `?NAME` in the REPL for details)\n",
+    );
     for (area, mut fns) in areas {
         s.push_str(&format!("\n{area}\n{}\n", "-".repeat(area.chars().count())));
         fns.sort_by_key(|d| (d.method, d.name.clone()));
-        let width = fns.iter().map(|d| d.signatures.first().map(|x| short_signature(x).chars().count()).unwrap_or(d.name.len())).max().unwrap_or(0).min(44);
+        let width = fns
+            .iter()
+            .map(|d| {
+                d.signatures
+                    .first()
+                    .map(|x| short_signature(x).chars().count())
+                    .unwrap_or(d.name.len())
+            })
+            .max()
+            .unwrap_or(0)
+            .min(44);
         for d in fns {
-            let sig = d.signatures.first().map(|x| short_signature(x)).unwrap_or(&d.name);
-            let sig = if d.method && !sig.contains('.') { format!("{}.{}", d.name.split('.').next().unwrap_or(""), sig) } else { sig.to_string() };
+            let sig = d
+                .signatures
+                .first()
+                .map(|x| short_signature(x))
+                .unwrap_or(&d.name);
+            let sig = if d.method && !sig.contains('.') {
+                format!("{}.{}", d.name.split('.').next().unwrap_or(""), sig)
+            } else {
+                sig.to_string()
+            };
             if sig.chars().count() > width {
                 s.push_str(&format!("  {sig}\n  {:width$}  {}\n", "", d.summary()));
             } else {
@@ -72,7 +92,10 @@ pub fn help_text(docs: &Docs, name: &str) -> Result<String, String> {
         }
         s.push_str(&d.render());
         // Other methods of the same name on other types.
-        for other in docs.all().filter(|o| o.method && o.bare_name() == d.bare_name() && o.name != d.name) {
+        for other in docs
+            .all()
+            .filter(|o| o.method && o.bare_name() == d.bare_name() && o.name != d.name)
+        {
             s.push_str(&format!("\nalso {}:\n{}", other.name, other.render()));
         }
         return Ok(s);
@@ -81,7 +104,11 @@ pub fn help_text(docs: &Docs, name: &str) -> Result<String, String> {
     if !methods.is_empty() {
         let mut s = format!("methods and properties of {name}:\n");
         for m in methods {
-            let sig = m.signatures.first().map(|x| short_signature(x)).unwrap_or(&m.name);
+            let sig = m
+                .signatures
+                .first()
+                .map(|x| short_signature(x))
+                .unwrap_or(&m.name);
             s.push_str(&format!("  {sig:32}  {}\n", m.summary()));
         }
         return Ok(s);
@@ -90,18 +117,32 @@ pub fn help_text(docs: &Docs, name: &str) -> Result<String, String> {
     if !area.is_empty() {
         let mut s = format!("{name} functions:\n");
         for d in area {
-            let sig = d.signatures.first().map(|x| short_signature(x)).unwrap_or(&d.name);
+            let sig = d
+                .signatures
+                .first()
+                .map(|x| short_signature(x))
+                .unwrap_or(&d.name);
             s.push_str(&format!("  {sig:32}  {}\n", d.summary()));
         }
         return Ok(s);
     }
-    let names: Vec<&str> = docs.all().flat_map(|d| [d.name.as_str(), d.bare_name()]).collect();
+    let names: Vec<&str> = docs
+        .all()
+        .flat_map(|d| [d.name.as_str(), d.bare_name()])
+        .collect();
     let close = close_names(name, names.into_iter(), 5);
     let mut s = format!("no function named `{name}`");
     if close.is_empty() {
         s.push_str("; `telescope doc` lists them all\n");
     } else {
-        s.push_str(&format!("; did you mean {}?\n", close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")));
+        s.push_str(&format!(
+            "; did you mean {}?\n",
+            close
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Err(s)
 }
@@ -112,8 +153,22 @@ mod tests {
 
     fn sample() -> Docs {
         let mut d = Docs::default();
-        d.add("session", "seed", "seed(n: int)", 1, "Seeds things.\nMore text.", false);
-        d.add("tensor", "Tensor.shape", "Tensor.shape", 1, "The shape.", true);
+        d.add(
+            "session",
+            "seed",
+            "seed(n: int)",
+            1,
+            "Seeds things.\nMore text.",
+            false,
+        );
+        d.add(
+            "tensor",
+            "Tensor.shape",
+            "Tensor.shape",
+            1,
+            "The shape.",
+            true,
+        );
         d.set_example("seed", "seed(1);");
         d
     }
@@ -123,12 +178,18 @@ mod tests {
         let d = sample();
         let s = help_text(&d, "seed").unwrap();
         assert!(s.starts_with("seed (session)\nseed(n: int)\n"), "{s}");
-        assert!(s.contains("More text.") && s.contains("Example:\n  seed(1);"), "{s}");
+        assert!(
+            s.contains("More text.") && s.contains("Example:\n  seed(1);"),
+            "{s}"
+        );
         assert!(help_text(&d, "Tensor").unwrap().contains("The shape."));
         assert!(help_text(&d, "session").unwrap().contains("seed(n: int)"));
         let e = help_text(&d, "sed").unwrap_err();
         assert!(e.contains("did you mean `seed`"), "{e}");
         let o = overview(&d);
-        assert!(o.contains("\nsession\n-------\n  seed(n: int)  Seeds things.\n"), "{o}");
+        assert!(
+            o.contains("\nsession\n-------\n  seed(n: int)  Seeds things.\n"),
+            "{o}"
+        );
     }
 }

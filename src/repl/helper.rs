@@ -47,7 +47,12 @@ impl Hint for SignatureHint {
 impl ReplHelper {
     /// A helper over `catalog` with an empty environment.
     pub fn new(catalog: Rc<Catalog>) -> Self {
-        ReplHelper { catalog, env: Env::default(), color: std::env::var_os("NO_COLOR").is_none(), bracket: Cell::new(None) }
+        ReplHelper {
+            catalog,
+            env: Env::default(),
+            color: std::env::var_os("NO_COLOR").is_none(),
+            bracket: Cell::new(None),
+        }
     }
 
     /// The signature hint for the call around the end of `text`, if any.
@@ -61,7 +66,11 @@ impl ReplHelper {
                 format!("{}({})", call.name, params.join(", "))
             }
         };
-        let more = if sigs.len() > 1 { format!("  (+{} more)", sigs.len() - 1) } else { String::new() };
+        let more = if sigs.len() > 1 {
+            format!("  (+{} more)", sigs.len() - 1)
+        } else {
+            String::new()
+        };
         Some(format!("   ⟨{sig}⟩{more}"))
     }
 }
@@ -69,14 +78,28 @@ impl ReplHelper {
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let text = &line[..pos];
         let (start, items) = complete(&self.catalog, &self.env, text);
         let pairs = items
             .into_iter()
             .map(|i| {
-                let display = if i.detail.is_empty() || i.detail == i.label { i.label.clone() } else if i.detail.starts_with(&i.label) { i.detail.clone() } else { format!("{}  {}", i.label, i.detail) };
-                Pair { display, replacement: i.insert }
+                let display = if i.detail.is_empty() || i.detail == i.label {
+                    i.label.clone()
+                } else if i.detail.starts_with(&i.label) {
+                    i.detail.clone()
+                } else {
+                    format!("{}  {}", i.label, i.detail)
+                };
+                Pair {
+                    display,
+                    replacement: i.insert,
+                }
             })
             .collect();
         Ok((start, pairs))
@@ -96,10 +119,15 @@ impl Hinter for ReplHelper {
 
 /// The bracket matching the one at byte `at` (ignoring brackets inside strings and comments).
 pub fn matching_bracket(line: &str, at: usize) -> Option<usize> {
-    let toks: Vec<_> = lex(line).into_iter().filter(|t| matches!(t.kind, Tok::Punct('(' | ')' | '[' | ']' | '{' | '}'))).collect();
+    let toks: Vec<_> = lex(line)
+        .into_iter()
+        .filter(|t| matches!(t.kind, Tok::Punct('(' | ')' | '[' | ']' | '{' | '}')))
+        .collect();
     let i = toks.iter().position(|t| t.start == at)?;
     let open = |c: char| matches!(c, '(' | '[' | '{');
-    let Tok::Punct(c) = toks[i].kind else { return None };
+    let Tok::Punct(c) = toks[i].kind else {
+        return None;
+    };
     let mut depth = 0i32;
     if open(c) {
         for t in &toks[i..] {
@@ -136,8 +164,12 @@ impl Highlighter for ReplHelper {
                 Tok::Str { .. } => Some(STRING),
                 Tok::Number => Some(NUMBER),
                 Tok::Comment { .. } => Some(COMMENT),
-                Tok::Ident if toks.get(k + 1).is_some_and(|n| n.kind == Tok::Punct('(')) => Some(FUNCTION),
-                Tok::Punct(_) if brackets.is_some_and(|(a, b)| t.start == a || t.start == b) => Some(BRACKET),
+                Tok::Ident if toks.get(k + 1).is_some_and(|n| n.kind == Tok::Punct('(')) => {
+                    Some(FUNCTION)
+                }
+                Tok::Punct(_) if brackets.is_some_and(|(a, b)| t.start == a || t.start == b) => {
+                    Some(BRACKET)
+                }
                 _ => None,
             };
             match color {
@@ -164,8 +196,18 @@ impl Highlighter for ReplHelper {
         let pair = if kind == CmdKind::ForcedRefresh {
             None
         } else {
-            let at = |i: usize| line.as_bytes().get(i).is_some_and(|b| b"()[]{}".contains(b));
-            let cand = if at(pos) { Some(pos) } else if pos > 0 && at(pos - 1) { Some(pos - 1) } else { None };
+            let at = |i: usize| {
+                line.as_bytes()
+                    .get(i)
+                    .is_some_and(|b| b"()[]{}".contains(b))
+            };
+            let cand = if at(pos) {
+                Some(pos)
+            } else if pos > 0 && at(pos - 1) {
+                Some(pos - 1)
+            } else {
+                None
+            };
             cand.and_then(|c| matching_bracket(line, c).map(|m| (c, m)))
         };
         let changed = pair != self.bracket.get();

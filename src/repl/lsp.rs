@@ -137,7 +137,12 @@ impl Server {
     /// A server with the standard telescope functions.
     pub fn new() -> Self {
         let (engine, catalog) = Catalog::standard();
-        Server { engine, catalog, docs: HashMap::new(), shutdown: false }
+        Server {
+            engine,
+            catalog,
+            docs: HashMap::new(),
+            shutdown: false,
+        }
     }
 
     /// Replies (responses and notifications) to one incoming message.
@@ -160,22 +165,40 @@ impl Server {
                 Some(Value::Null)
             }
             "textDocument/didOpen" => {
-                let uri = params["textDocument"]["uri"].as_str().unwrap_or("").to_string();
-                let text = params["textDocument"]["text"].as_str().unwrap_or("").to_string();
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let text = params["textDocument"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 self.docs.insert(uri.clone(), text);
                 return vec![self.diagnostics(&uri)];
             }
             "textDocument/didChange" => {
-                let uri = params["textDocument"]["uri"].as_str().unwrap_or("").to_string();
-                if let Some(text) = params["contentChanges"].as_array().and_then(|c| c.last()).and_then(|c| c["text"].as_str()) {
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if let Some(text) = params["contentChanges"]
+                    .as_array()
+                    .and_then(|c| c.last())
+                    .and_then(|c| c["text"].as_str())
+                {
                     self.docs.insert(uri.clone(), text.to_string());
                 }
                 return vec![self.diagnostics(&uri)];
             }
             "textDocument/didClose" => {
-                let uri = params["textDocument"]["uri"].as_str().unwrap_or("").to_string();
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 self.docs.remove(&uri);
-                return vec![json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": []}})];
+                return vec![
+                    json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": []}}),
+                ];
             }
             "textDocument/completion" => Some(self.completion(params)),
             "textDocument/hover" => Some(self.hover(params)),
@@ -185,7 +208,9 @@ impl Server {
         match (id, result) {
             (Some(id), Some(r)) => vec![json!({"jsonrpc": "2.0", "id": id, "result": r})],
             (Some(id), None) if !method.is_empty() => {
-                vec![json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method not found: {method}")}})]
+                vec![
+                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method not found: {method}")}}),
+                ]
             }
             _ => Vec::new(),
         }
@@ -220,7 +245,10 @@ impl Server {
         let line = params["position"]["line"].as_u64().unwrap_or(0) as usize;
         let col = params["position"]["character"].as_u64().unwrap_or(0) as usize;
         let off = offset_of(&text, line, col);
-        let dir = path_of_uri(uri).parent().map(PathBuf::from).unwrap_or_default();
+        let dir = path_of_uri(uri)
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
         (text, off, dir)
     }
 
@@ -253,21 +281,30 @@ impl Server {
 
     fn hover(&self, params: &Value) -> Value {
         let (text, off, _) = self.at(params);
-        let Some((s, e, method)) = word_at(&text, off) else { return Value::Null };
+        let Some((s, e, method)) = word_at(&text, off) else {
+            return Value::Null;
+        };
         let word = &text[s..e];
         let value = if let Some(d) = self.catalog.doc(word, method) {
             let mut md = format!("```rhai\n{}\n```\n\n{}", d.signatures.join("\n"), d.doc);
             if !d.options.is_empty() {
                 md.push_str("\n\n**Options**\n");
                 for o in &d.options {
-                    md.push_str(&format!("\n- `{}` (default `{}`): {}", o.name, o.default, o.doc));
+                    md.push_str(&format!(
+                        "\n- `{}` (default `{}`): {}",
+                        o.name, o.default, o.doc
+                    ));
                 }
             }
             if !d.example.is_empty() {
                 md.push_str(&format!("\n\n**Example**\n```rhai\n{}\n```", d.example));
             }
             md
-        } else if let Some((n, p)) = Env::scan(&text, std::path::Path::new(".")).script_fns.into_iter().find(|(n, _)| n == word) {
+        } else if let Some((n, p)) = Env::scan(&text, std::path::Path::new("."))
+            .script_fns
+            .into_iter()
+            .find(|(n, _)| n == word)
+        {
             format!("```rhai\nfn {n}({})\n```", p.join(", "))
         } else {
             let sigs = self.catalog.signatures(word, method);
@@ -281,21 +318,40 @@ impl Server {
 
     fn signature_help(&self, params: &Value) -> Value {
         let (text, off, _) = self.at(params);
-        let Some(call) = call_context(&text[..off]) else { return Value::Null };
+        let Some(call) = call_context(&text[..off]) else {
+            return Value::Null;
+        };
         let sigs = self.catalog.signatures(&call.name, call.method);
         if sigs.is_empty() {
             return Value::Null;
         }
-        let doc = self.catalog.doc(&call.name, call.method).map(|d| d.doc.clone()).unwrap_or_default();
+        let doc = self
+            .catalog
+            .doc(&call.name, call.method)
+            .map(|d| d.doc.clone())
+            .unwrap_or_default();
         let sigs: Vec<Value> = sigs
             .iter()
             .map(|s| {
-                let inner = s.find('(').and_then(|a| s.rfind(')').map(|b| &s[a + 1..b])).unwrap_or("");
-                let params: Vec<Value> = split_params(inner).into_iter().map(|p| json!({"label": p})).collect();
+                let inner = s
+                    .find('(')
+                    .and_then(|a| s.rfind(')').map(|b| &s[a + 1..b]))
+                    .unwrap_or("");
+                let params: Vec<Value> = split_params(inner)
+                    .into_iter()
+                    .map(|p| json!({"label": p}))
+                    .collect();
                 json!({"label": s, "documentation": doc, "parameters": params})
             })
             .collect();
-        let active = sigs.iter().position(|s| s["parameters"].as_array().is_some_and(|p| p.len() > call.arg_index)).unwrap_or(0);
+        let active = sigs
+            .iter()
+            .position(|s| {
+                s["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.len() > call.arg_index)
+            })
+            .unwrap_or(0);
         json!({"signatures": sigs, "activeSignature": active, "activeParameter": call.arg_index})
     }
 }
@@ -334,7 +390,13 @@ mod tests {
         assert_eq!(offset_of(t, 1, 1), 5);
         assert_eq!(offset_of(t, 1, 2), 6);
         assert_eq!(chars_to_utf16("😀a", 1), 2);
-        assert_eq!(split_params("a: int, b: Map<K, V>"), vec!["a: int", "b: Map<K, V>"]);
-        assert_eq!(path_of_uri("file:///tmp/a%20b/x.rhai"), PathBuf::from("/tmp/a b/x.rhai"));
+        assert_eq!(
+            split_params("a: int, b: Map<K, V>"),
+            vec!["a: int", "b: Map<K, V>"]
+        );
+        assert_eq!(
+            path_of_uri("file:///tmp/a%20b/x.rhai"),
+            PathBuf::from("/tmp/a b/x.rhai")
+        );
     }
 }

@@ -26,13 +26,22 @@ use std::time::Instant;
 pub const COMMANDS: &[(&str, &str)] = &[
     (":time EXPR", "evaluate EXPR and print how long it took"),
     (":vars", "list the variables: name, type, value"),
-    (":save FILE.rhai", "write the inputs accepted so far as a script"),
+    (
+        ":save FILE.rhai",
+        "write the inputs accepted so far as a script",
+    ),
     (":load FILE.rhai", "run a script in this session"),
-    (":device", "show the device, dtype and whether CUDA is available"),
+    (
+        ":device",
+        "show the device, dtype and whether CUDA is available",
+    ),
     (":seed N", "seed every random function"),
     (":help", "this list"),
     (":quit", "leave (Ctrl-D too)"),
-    ("?NAME", "help of a function, method, type or area (also help(NAME))"),
+    (
+        "?NAME",
+        "help of a function, method, type or area (also help(NAME))",
+    ),
 ];
 
 /// What the REPL keeps besides the session: inputs that ran without error (for `:save`).
@@ -55,7 +64,10 @@ pub enum Flow {
 impl Repl {
     /// A REPL over a fresh session rooted at the current directory.
     pub fn new() -> Self {
-        Repl { session: new_session(Some(Path::new("."))), accepted: Vec::new() }
+        Repl {
+            session: new_session(Some(Path::new("."))),
+            accepted: Vec::new(),
+        }
     }
 
     /// Handles one complete input, printing results to stdout and errors to stderr.
@@ -100,9 +112,39 @@ impl Repl {
                 true
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{e}{}", self.suggestion(&e));
                 false
             }
+        }
+    }
+
+    /// " (did you mean `x`?)" for an unknown-function error, else "".
+    fn suggestion(&self, error: &str) -> String {
+        let Some(rest) = error.split("Function not found: ").nth(1) else {
+            return String::new();
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let fns: Vec<String> = self
+            .session
+            .lib
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect();
+        let docs = self
+            .session
+            .docs
+            .all()
+            .filter(|d| !d.method)
+            .map(|d| d.name.as_str());
+        let close = analysis::close_names(&name, docs.chain(fns.iter().map(String::as_str)), 3);
+        if close.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();
+            format!(" (did you mean {}?)", list.join(", "))
         }
     }
 
@@ -118,7 +160,9 @@ impl Repl {
                 for (c, d) in COMMANDS {
                     println!("  {c:18} {d}");
                 }
-                println!("Tab completes, Ctrl-R searches the history, Ctrl-C interrupts, Ctrl-D leaves.");
+                println!(
+                    "Tab completes, Ctrl-R searches the history, Ctrl-C interrupts, Ctrl-D leaves."
+                );
             }
             "time" | "t" => {
                 if arg.is_empty() {
@@ -138,7 +182,11 @@ impl Repl {
                     eprintln!(":save needs a file name");
                 } else {
                     match std::fs::write(arg, script_of(&self.accepted)) {
-                        Ok(()) => println!("saved {} input{} to {arg}", self.accepted.len(), if self.accepted.len() == 1 { "" } else { "s" }),
+                        Ok(()) => println!(
+                            "saved {} input{} to {arg}",
+                            self.accepted.len(),
+                            if self.accepted.len() == 1 { "" } else { "s" }
+                        ),
                         Err(e) => eprintln!("{arg}: {e}"),
                     }
                 }
@@ -158,7 +206,10 @@ impl Repl {
                                 Ok(v) => {
                                     self.accepted.push(code.trim_end().to_string());
                                     if !v.is_unit() {
-                                        println!("{}", crate::script::display_value(&self.session.engine, &v));
+                                        println!(
+                                            "{}",
+                                            crate::script::display_value(&self.session.engine, &v)
+                                        );
                                     }
                                 }
                                 Err(e) => eprintln!("{e}"),
@@ -175,7 +226,10 @@ impl Repl {
                     tch::Kind::Float => "float32".to_string(),
                     k => format!("{k:?}"),
                 };
-                println!("device {dev}, dtype {dtype}, cuda available: {}", crate::tensor::cuda_available());
+                println!(
+                    "device {dev}, dtype {dtype}, cuda available: {}",
+                    crate::tensor::cuda_available()
+                );
             }
             "seed" => match arg.parse::<i64>() {
                 Ok(n) => {
@@ -186,9 +240,16 @@ impl Repl {
                 Err(_) => eprintln!(":seed needs an integer, e.g. :seed 42"),
             },
             other => {
-                let names: Vec<&str> = COMMANDS.iter().filter_map(|(c, _)| c.strip_prefix(':')).map(|c| c.split(' ').next().unwrap_or(c)).collect();
+                let names: Vec<&str> = COMMANDS
+                    .iter()
+                    .filter_map(|(c, _)| c.strip_prefix(':'))
+                    .map(|c| c.split(' ').next().unwrap_or(c))
+                    .collect();
                 let close = analysis::close_names(other, names.into_iter(), 2);
-                let hint = close.first().map(|c| format!(" (did you mean :{c}?)")).unwrap_or_default();
+                let hint = close
+                    .first()
+                    .map(|c| format!(" (did you mean :{c}?)"))
+                    .unwrap_or_default();
                 eprintln!("unknown command :{other}{hint}; :help lists the commands");
             }
         }
@@ -216,7 +277,11 @@ impl Repl {
             if out.iter().any(|(n, _, _)| n == name) {
                 continue;
             }
-            let ty = self.session.engine.map_type_name(value.type_name()).to_string();
+            let ty = self
+                .session
+                .engine
+                .map_type_name(value.type_name())
+                .to_string();
             let shown = crate::script::display_value(&self.session.engine, &value);
             let mut line: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
             if line.chars().count() > 60 {
@@ -230,9 +295,27 @@ impl Repl {
 
     /// The completion environment: variables with their types and the user's functions.
     pub fn env(&self) -> Env {
-        let vars = self.vars().into_iter().map(|(n, t, _)| (n, Some(t))).collect();
-        let script_fns = self.session.lib.iter_functions().map(|f| (f.name.to_string(), f.params.iter().map(|p| p.to_string()).collect())).collect();
-        Env { vars, script_fns, base_dir: std::path::PathBuf::from(".") }
+        let vars = self
+            .vars()
+            .into_iter()
+            .map(|(n, t, _)| (n, Some(t)))
+            .collect();
+        let script_fns = self
+            .session
+            .lib
+            .iter_functions()
+            .map(|f| {
+                (
+                    f.name.to_string(),
+                    f.params.iter().map(|p| p.to_string()).collect(),
+                )
+            })
+            .collect();
+        Env {
+            vars,
+            script_fns,
+            base_dir: std::path::PathBuf::from("."),
+        }
     }
 }
 
@@ -253,7 +336,10 @@ pub fn help_request(input: &str) -> Option<String> {
     }
     let inner = t.strip_prefix("help(")?.strip_suffix(')')?.trim();
     let inner = inner.trim_matches('"');
-    if inner.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+    if inner
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
         Some(inner.to_string())
     } else {
         None
@@ -339,8 +425,15 @@ fn format_duration(secs: f64) -> String {
 /// Runs the REPL until Ctrl-D or `:quit`; returns the exit status.
 pub fn run() -> u8 {
     let mut repl = Repl::new();
-    let catalog = Rc::new(Catalog::new(&repl.session.engine, repl.session.docs.clone()));
-    let config = Config::builder().completion_type(CompletionType::List).auto_add_history(false).max_history_size(10_000).map(|b| b.build());
+    let catalog = Rc::new(Catalog::new(
+        &repl.session.engine,
+        repl.session.docs.clone(),
+    ));
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(10_000)
+        .map(|b| b.build());
     let mut editor: Editor<ReplHelper, FileHistory> = match config.and_then(Editor::with_config) {
         Ok(e) => e,
         Err(e) => {
@@ -351,7 +444,10 @@ pub fn run() -> u8 {
     editor.set_helper(Some(ReplHelper::new(catalog)));
     let history = history_path();
     let _ = editor.load_history(&history);
-    println!("telescope {} — Tab completes, ?name for help, :help for commands, Ctrl-D to leave", crate::version());
+    println!(
+        "telescope {} — Tab completes, ?name for help, :help for commands, Ctrl-D to leave",
+        crate::version()
+    );
     loop {
         if let Some(h) = editor.helper_mut() {
             h.env = repl.env();
@@ -382,7 +478,10 @@ pub fn history_path() -> std::path::PathBuf {
     if let Some(p) = std::env::var_os("TELESCOPE_HISTORY") {
         return p.into();
     }
-    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default().join(".telescope_history")
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default()
+        .join(".telescope_history")
 }
 
 #[cfg(test)]
@@ -393,7 +492,10 @@ mod tests {
     fn help_requests_are_recognised() {
         assert_eq!(help_request("?seed").as_deref(), Some("seed"));
         assert_eq!(help_request("help(seed)").as_deref(), Some("seed"));
-        assert_eq!(help_request("help(\"Tensor.shape\");").as_deref(), Some("Tensor.shape"));
+        assert_eq!(
+            help_request("help(\"Tensor.shape\");").as_deref(),
+            Some("Tensor.shape")
+        );
         assert_eq!(help_request("help").as_deref(), Some(""));
         assert_eq!(help_request("help(x + 1)"), None);
         assert_eq!(help_request("helpful(1)"), None);
@@ -402,18 +504,35 @@ mod tests {
     #[test]
     fn saved_script_reruns_to_the_same_state() {
         let mut r = Repl::new();
-        for input in ["let a = 2", "fn sq(x) { x * x }", "let b = sq(a) + 1", "b = b * 10", "if b > 0 { b += 1 }"] {
+        for input in [
+            "let a = 2",
+            "fn sq(x) { x * x }",
+            "let b = sq(a) + 1",
+            "b = b * 10",
+            "if b > 0 { b += 1 }",
+        ] {
             assert_eq!(r.handle(input), Flow::Continue);
         }
         r.handle("let broken = nope()"); // fails: not recorded
+        assert_eq!(
+            r.suggestion("<repl>:1:1: Function not found: sqq (i64)"),
+            " (did you mean `sq`?)"
+        );
+        assert_eq!(r.suggestion("<repl>:1:1: Division by zero"), "");
         assert_eq!(r.accepted.len(), 5);
         let script = script_of(&r.accepted);
         let mut s = new_session(None);
         let v = s.eval("<saved>", &(script + "b")).unwrap();
         assert_eq!(v.as_int().unwrap(), 51);
         let vars = r.vars();
-        assert!(vars.contains(&("b".to_string(), "i64".to_string(), "51".to_string())), "{vars:?}");
+        assert!(
+            vars.contains(&("b".to_string(), "i64".to_string(), "51".to_string())),
+            "{vars:?}"
+        );
         let env = r.env();
-        assert!(env.script_fns.iter().any(|(n, p)| n == "sq" && p == &["x".to_string()]));
+        assert!(env
+            .script_fns
+            .iter()
+            .any(|(n, p)| n == "sq" && p == &["x".to_string()]));
     }
 }
