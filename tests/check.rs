@@ -54,6 +54,8 @@ let s = \"abc\";
 let u = s.to_upper(3);
 let t = twice(1, 2);
 let ok = s.len() + twice(a);
+let g = |x| x + 1;
+let h = g(1) + g.call(1);
 ";
     let s = script("calls.rhai", code);
     let (status, lines) = check(&s);
@@ -66,6 +68,7 @@ let ok = s.len() + twice(a);
             "F:4:9: unknown function `versoin` (did you mean `version`?)".to_string(),
             "F:6:11: method `to_upper` takes 0 arguments after the receiver, but 1 was given: to_upper(character: char) -> char; to_upper(string: string) -> string".to_string(),
             "F:7:9: `twice` takes 1 argument, but 2 were given".to_string(),
+            "F:10:9: `g` is a variable, not a function: call a function pointer as `g.call(...)`".to_string(),
         ]
     );
 }

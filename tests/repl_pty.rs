@@ -157,13 +157,15 @@ impl Pty {
         self.expect("telescope> ");
     }
 
-    fn finish(mut self) {
+    /// Sends Ctrl-D, checks the exit status and returns the saved history file.
+    fn finish(mut self) -> String {
         self.send("\x04");
         let t0 = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "telescope exited with {status}");
-                return;
+                return std::fs::read_to_string(self._home.0.join(".telescope_history"))
+                    .unwrap_or_default();
             }
             if t0.elapsed() > Duration::from_secs(10) {
                 let _ = self.child.kill();
@@ -284,5 +286,9 @@ fn errors_and_bad_commands_do_not_end_the_session() {
     p.send("v * 2\r");
     p.expect("\n22");
     p.prompt();
-    p.finish();
+    let history = p.finish();
+    assert!(
+        history.lines().any(|l| l == "let v = 11;") && history.lines().any(|l| l == ":seed 5"),
+        "{history}"
+    );
 }

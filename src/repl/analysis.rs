@@ -492,7 +492,7 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
             .insert(f.params.len());
         names.extend(f.params.iter().map(|p| p.to_string()));
     }
-    // Variables anywhere in the script: a call through a variable holding a function pointer is fine.
+    // Variables anywhere in the script (calling one as `f(x)` gets its own message).
     ast.walk(&mut |path: &[ASTNode]| {
         if let Some(ASTNode::Stmt(Stmt::Var(x, ..))) = path.last() {
             names.insert(x.0.name.to_string());
@@ -510,7 +510,13 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
         let native = cat.arities.get(name);
         let script = script_fns.get(name);
         if native.is_none() && script.is_none() {
-            if names.contains(name) {
+            if names.contains(name) && !method {
+                // Rhai does not call a function pointer through `f(x)`.
+                out.push(Diagnostic {
+                    line: pos.line().unwrap_or(1),
+                    col: pos.position().unwrap_or(1),
+                    message: format!("`{name}` is a variable, not a function: call a function pointer as `{name}.call(...)`"),
+                });
                 return;
             }
             let mut msg = format!("unknown function `{name}`");
