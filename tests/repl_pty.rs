@@ -56,6 +56,16 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // Never leave a REPL running (e.g. spinning in a loop) when a test fails.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Pty {
     fn spawn(name: &str) -> Pty {
         let home =
@@ -134,6 +144,18 @@ impl Pty {
     /// Waits until `needle` appears in the (ANSI-stripped) output after what was already
     /// consumed; returns the text up to and including it.
     fn expect(&mut self, needle: &str) -> String {
+        self.expect_within(needle, Duration::from_secs(15))
+            .unwrap_or_else(|| {
+                let text = strip_ansi(&String::from_utf8_lossy(&self.out.lock().unwrap()));
+                panic!(
+                    "timed out waiting for {needle:?}; output after the last match:\n{}",
+                    text.get(self.seen..).unwrap_or("")
+                )
+            })
+    }
+
+    /// Like `expect`, but `None` after `limit`.
+    fn expect_within(&mut self, needle: &str, limit: Duration) -> Option<String> {
         let t0 = Instant::now();
         loop {
             let text = strip_ansi(&String::from_utf8_lossy(&self.out.lock().unwrap()));
@@ -141,13 +163,10 @@ impl Pty {
                 let end = self.seen + i + needle.len();
                 let got = text[self.seen..end].to_string();
                 self.seen = end;
-                return got;
+                return Some(got);
             }
-            if t0.elapsed() > Duration::from_secs(15) {
-                panic!(
-                    "timed out waiting for {needle:?}; output after the last match:\n{}",
-                    text.get(self.seen..).unwrap_or("")
-                );
+            if t0.elapsed() > limit {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -231,9 +250,20 @@ fn ctrl_c_stops_a_long_loop_and_the_session_goes_on() {
     p.send("let keep = 31337;\r");
     p.prompt();
     p.send("let n = 0; loop { n += 1; }\r");
-    std::thread::sleep(Duration::from_millis(700));
-    p.send("\x03");
-    p.expect("interrupted");
+    // The line was accepted once the editor moved to a new line; then the loop runs.
+    p.expect("loop { n += 1; }\n");
+    let mut stopped = false;
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        p.send("\x03");
+        if p.expect_within("interrupted by Ctrl-C", Duration::from_secs(3))
+            .is_some()
+        {
+            stopped = true;
+            break;
+        }
+    }
+    assert!(stopped, "Ctrl-C did not stop the loop");
     p.prompt();
     p.send("keep + 1\r");
     p.expect("\n31338");
