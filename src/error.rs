@@ -52,13 +52,23 @@ fn clean_torch_message(raw: &str) -> String {
             text = rest;
         }
     }
-    let cut = ["\nException raised from", "Exception raised from", "\\nException raised from"]
-        .iter()
-        .filter_map(|m| text.find(m))
-        .min()
-        .unwrap_or(text.len());
+    let cut = [
+        "\nException raised from",
+        "Exception raised from",
+        "\\nException raised from",
+    ]
+    .iter()
+    .filter_map(|m| text.find(m))
+    .min()
+    .unwrap_or(text.len());
     let first = text[..cut].trim().trim_end_matches("\")").trim();
-    first.replace("\\n", " ").lines().next().unwrap_or("").trim().to_string()
+    first
+        .replace("\\n", " ")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -69,6 +79,9 @@ mod tests {
         let m = clean_torch_message(
             "Internal torch error: The size of tensor a (2) must match the size of tensor b (3)\nException raised from foo at bar.cpp",
         );
-        assert_eq!(m, "The size of tensor a (2) must match the size of tensor b (3)");
+        assert_eq!(
+            m,
+            "The size of tensor a (2) must match the size of tensor b (3)"
+        );
     }
 }

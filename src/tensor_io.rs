@@ -20,33 +20,70 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<f64>, Vec<usize>), String
         if bytes.len() < 12 {
             return Err("truncated header".into());
         }
-        (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
     };
-    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or("truncated header")?).map_err(|_| "bad header")?;
+    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or("truncated header")?)
+        .map_err(|_| "bad header")?;
     let field = |key: &str| -> Option<&str> {
         let at = header.find(&format!("'{key}'"))? + key.len() + 2;
         Some(header[at..].trim_start_matches([':', ' ']))
     };
     let descr = field("descr").ok_or("no descr")?;
-    let descr = descr.trim_start_matches('\'').split('\'').next().unwrap_or("");
-    if field("fortran_order").map(|f| f.starts_with("True")).unwrap_or(false) {
-        return Err("Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into());
+    let descr = descr
+        .trim_start_matches('\'')
+        .split('\'')
+        .next()
+        .unwrap_or("");
+    if field("fortran_order")
+        .map(|f| f.starts_with("True"))
+        .unwrap_or(false)
+    {
+        return Err(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        );
     }
     let shape_text = field("shape").ok_or("no shape")?;
     let inner = &shape_text[1..shape_text.find(')').ok_or("bad shape")?];
-    let shape: Vec<usize> = inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|_| "bad shape".to_string())).collect::<std::result::Result<_, _>>()?;
+    let shape: Vec<usize> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| "bad shape".to_string()))
+        .collect::<std::result::Result<_, _>>()?;
     let count: usize = shape.iter().product();
     let data = &bytes[start + hlen..];
     let values: Vec<f64> = match descr {
-        "<f8" => data.chunks_exact(8).take(count).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
-        "<f4" => data.chunks_exact(4).take(count).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
-        "<i8" => data.chunks_exact(8).take(count).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
-        "<i4" => data.chunks_exact(4).take(count).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
+        "<f8" => data
+            .chunks_exact(8)
+            .take(count)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+        "<f4" => data
+            .chunks_exact(4)
+            .take(count)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+            .collect(),
+        "<i8" => data
+            .chunks_exact(8)
+            .take(count)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64)
+            .collect(),
+        "<i4" => data
+            .chunks_exact(4)
+            .take(count)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f64)
+            .collect(),
         "|u1" => data.iter().take(count).map(|&b| b as f64).collect(),
         other => return Err(format!("unsupported dtype {other}")),
     };
     if values.len() != count {
-        return Err(format!("file holds {} values, shape needs {count}", values.len()));
+        return Err(format!(
+            "file holds {} values, shape needs {count}",
+            values.len()
+        ));
     }
     Ok((values, shape))
 }
@@ -57,7 +94,11 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
         return Err(invalid("shape does not match the data"));
     }
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');

@@ -26,11 +26,16 @@ impl Energy for Quadratic {
         Some(self.d)
     }
     fn space(&self) -> Space {
-        Space::Continuous { lo: vec![-3.0; self.d], hi: vec![3.0; self.d] }
+        Space::Continuous {
+            lo: vec![-3.0; self.d],
+            hi: vec![3.0; self.d],
+        }
     }
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
         super::check_dim(self, x)?;
-        Ok(x.f_square()?.f_sum_dim_intlist(1, false, x.kind())?.f_mul_scalar(0.5)?)
+        Ok(x.f_square()?
+            .f_sum_dim_intlist(1, false, x.kind())?
+            .f_mul_scalar(0.5)?)
     }
 }
 
@@ -52,16 +57,30 @@ impl Energy for DoubleWell {
         Some(1)
     }
     fn space(&self) -> Space {
-        Space::Continuous { lo: vec![0.0], hi: vec![20.0] }
+        Space::Continuous {
+            lo: vec![0.0],
+            hi: vec![20.0],
+        }
     }
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
         super::check_dim(self, x)?;
         let x = x.f_select(1, 0)?;
         let bump = |c: f64, w: f64, depth: f64| -> Result<Tensor> {
-            Ok(x.f_sub_scalar(c)?.f_div_scalar(w)?.f_pow_tensor_scalar(4)?.f_neg()?.f_exp()?.f_mul_scalar(-depth)?)
+            Ok(x.f_sub_scalar(c)?
+                .f_div_scalar(w)?
+                .f_pow_tensor_scalar(4)?
+                .f_neg()?
+                .f_exp()?
+                .f_mul_scalar(-depth)?)
         };
-        let ripple = x.f_mul_scalar(5.0)?.f_sin()?.f_square()?.f_mul_scalar(0.3)?;
-        Ok(bump(7.0, 3.5, 3.0)?.f_add(&bump(16.0, 2.5, 2.5)?)?.f_add(&ripple)?)
+        let ripple = x
+            .f_mul_scalar(5.0)?
+            .f_sin()?
+            .f_square()?
+            .f_mul_scalar(0.3)?;
+        Ok(bump(7.0, 3.5, 3.0)?
+            .f_add(&bump(16.0, 2.5, 2.5)?)?
+            .f_add(&ripple)?)
     }
 }
 
@@ -78,7 +97,11 @@ pub struct Gmm {
 /// A mixture of isotropic Gaussians with the given means `[K][D]`, weights `[K]` and `sigma`.
 pub fn gmm(means: &[Vec<f64>], weights: &[f64], sigma: f64) -> Result<Gmm> {
     if means.is_empty() || means.len() != weights.len() {
-        return Err(invalid(format!("gmm needs as many weights as means ({} vs {})", weights.len(), means.len())));
+        return Err(invalid(format!(
+            "gmm needs as many weights as means ({} vs {})",
+            weights.len(),
+            means.len()
+        )));
     }
     if !(sigma > 0.0) {
         return Err(invalid("gmm sigma must be positive"));
@@ -89,9 +112,20 @@ pub fn gmm(means: &[Vec<f64>], weights: &[f64], sigma: f64) -> Result<Gmm> {
     let d = means[0].len();
     let total: f64 = weights.iter().sum();
     let lw: Vec<f64> = weights.iter().map(|w| (w / total).ln()).collect();
-    let box_lo = (0..d).map(|j| means.iter().map(|m| m[j]).fold(f64::INFINITY, f64::min) - 3.0 * sigma).collect();
-    let box_hi = (0..d).map(|j| means.iter().map(|m| m[j]).fold(f64::NEG_INFINITY, f64::max) + 3.0 * sigma).collect();
-    Ok(Gmm { means: tensor::from_matrix(means)?, log_weights: tensor::from_vec(&lw, &[lw.len() as i64])?, sigma, d, box_lo, box_hi })
+    let box_lo = (0..d)
+        .map(|j| means.iter().map(|m| m[j]).fold(f64::INFINITY, f64::min) - 3.0 * sigma)
+        .collect();
+    let box_hi = (0..d)
+        .map(|j| means.iter().map(|m| m[j]).fold(f64::NEG_INFINITY, f64::max) + 3.0 * sigma)
+        .collect();
+    Ok(Gmm {
+        means: tensor::from_matrix(means)?,
+        log_weights: tensor::from_vec(&lw, &[lw.len() as i64])?,
+        sigma,
+        d,
+        box_lo,
+        box_hi,
+    })
 }
 
 impl Energy for Gmm {
@@ -102,15 +136,27 @@ impl Energy for Gmm {
         Some(self.d)
     }
     fn space(&self) -> Space {
-        Space::Continuous { lo: self.box_lo.clone(), hi: self.box_hi.clone() }
+        Space::Continuous {
+            lo: self.box_lo.clone(),
+            hi: self.box_hi.clone(),
+        }
     }
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
         super::check_dim(self, x)?;
         let means = self.means.f_to_kind(x.kind())?.f_to_device(x.device())?;
-        let lw = self.log_weights.f_to_kind(x.kind())?.f_to_device(x.device())?;
+        let lw = self
+            .log_weights
+            .f_to_kind(x.kind())?
+            .f_to_device(x.device())?;
         // [B, 1, D] - [1, K, D] -> squared distances [B, K]
-        let d2 = x.f_unsqueeze(1)?.f_sub(&means.f_unsqueeze(0)?)?.f_square()?.f_sum_dim_intlist(2, false, x.kind())?;
-        let logits = d2.f_div_scalar(-2.0 * self.sigma * self.sigma)?.f_add(&lw.f_unsqueeze(0)?)?;
+        let d2 = x
+            .f_unsqueeze(1)?
+            .f_sub(&means.f_unsqueeze(0)?)?
+            .f_square()?
+            .f_sum_dim_intlist(2, false, x.kind())?;
+        let logits = d2
+            .f_div_scalar(-2.0 * self.sigma * self.sigma)?
+            .f_add(&lw.f_unsqueeze(0)?)?;
         Ok(logits.f_logsumexp(1, false)?.f_neg()?)
     }
     fn describe(&self) -> serde_json::Value {
@@ -141,7 +187,10 @@ impl Energy for MullerBrown {
         Some(2)
     }
     fn space(&self) -> Space {
-        Space::Continuous { lo: vec![-1.5, -0.2], hi: vec![1.2, 2.0] }
+        Space::Continuous {
+            lo: vec![-1.5, -0.2],
+            hi: vec![1.2, 2.0],
+        }
     }
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
         super::check_dim(self, x)?;
@@ -150,7 +199,9 @@ impl Energy for MullerBrown {
         for k in 0..4 {
             let dx = px.f_sub_scalar(MB_X0[k])?;
             let dy = py.f_sub_scalar(MB_Y0[k])?;
-            let q = dx.f_square()?.f_mul_scalar(MB_LA[k])?
+            let q = dx
+                .f_square()?
+                .f_mul_scalar(MB_LA[k])?
                 .f_add(&dx.f_mul(&dy)?.f_mul_scalar(MB_B[k])?)?
                 .f_add(&dy.f_square()?.f_mul_scalar(MB_C[k])?)?;
             total = total.f_add(&q.f_exp()?.f_mul_scalar(MB_A[k])?)?;

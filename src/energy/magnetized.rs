@@ -10,6 +10,8 @@ pub struct Magnetized {
     base: EnergyRef,
     temperature: f64,
     alpha: f64,
+    /// Per-chain strengths `[B]`, when chains are magnetized differently (batched AD refinement).
+    alphas: Option<Tensor>,
     target: Option<Tensor>,
 }
 
@@ -20,9 +22,16 @@ pub fn tempered(base: EnergyRef, temperature: f64) -> Result<Magnetized> {
 
 impl Magnetized {
     /// Wraps `base`; `temperature > 0`, `alpha >= 0`; a target is needed when `alpha > 0`.
-    pub fn new(base: EnergyRef, temperature: f64, alpha: f64, target: Option<Tensor>) -> Result<Self> {
+    pub fn new(
+        base: EnergyRef,
+        temperature: f64,
+        alpha: f64,
+        target: Option<Tensor>,
+    ) -> Result<Self> {
         if !(temperature > 0.0) || !temperature.is_finite() {
-            return Err(invalid(format!("temperature must be positive, got {temperature}")));
+            return Err(invalid(format!(
+                "temperature must be positive, got {temperature}"
+            )));
         }
         if !(alpha >= 0.0) || !alpha.is_finite() {
             return Err(invalid(format!("alpha must be >= 0, got {alpha}")));
@@ -38,7 +47,35 @@ impl Magnetized {
             }
             None => None,
         };
-        Ok(Magnetized { base, temperature, alpha, target })
+        Ok(Magnetized {
+            base,
+            temperature,
+            alpha,
+            alphas: None,
+            target,
+        })
+    }
+    /// One magnetization strength per chain (all `>= 0`), with one target per chain `[B, D]`.
+    pub fn with_alphas(base: EnergyRef, temperature: f64, alphas: &[f64], target: Tensor) -> Result<Self> {
+        let target = tensor::as_batch(&target)?;
+        if alphas.len() as i64 != target.size()[0] {
+            return Err(invalid(format!("{} alphas for {} targets", alphas.len(), target.size()[0])));
+        }
+        if alphas.iter().any(|a| !(*a >= 0.0) || !a.is_finite()) {
+            return Err(invalid("alpha must be >= 0"));
+        }
+        let max = alphas.iter().cloned().fold(0.0, f64::max);
+        let mut m = Magnetized::new(base, temperature, max, Some(target))?;
+        let t = m.target.as_ref().map(|t| (t.kind(), t.device())).unwrap_or((tensor::dtype(), tensor::device()));
+        m.alphas = Some(tensor::from_vec(alphas, &[alphas.len() as i64])?.f_to_kind(t.0)?.f_to_device(t.1)?);
+        Ok(m)
+    }
+    /// The magnetization strength of each of `b` chains.
+    pub fn alpha_values(&self, b: usize) -> Result<Vec<f64>> {
+        match &self.alphas {
+            Some(a) => tensor::to_vec_f64(a),
+            None => Ok(vec![self.alpha; b]),
+        }
     }
     /// The unmagnetized energy U.
     pub fn base(&self) -> &EnergyRef {
@@ -59,15 +96,33 @@ impl Magnetized {
     /// Distances `||x - target||` per chain, `[B]` (zeros without a target).
     pub fn distance(&self, x: &Tensor) -> Result<Tensor> {
         match &self.target {
-            Some(t) => Ok(x.f_sub(t)?.f_square()?.f_sum_dim_intlist(1, false, x.kind())?.f_sqrt()?),
+            Some(t) => Ok(x
+                .f_sub(t)?
+                .f_square()?
+                .f_sum_dim_intlist(1, false, x.kind())?
+                .f_sqrt()?),
             None => Ok(Tensor::f_zeros([x.size()[0]], (x.kind(), x.device()))?),
         }
     }
 }
 
+impl Magnetized {
+    fn scale_by_alpha(&self, d: &Tensor) -> Result<Tensor> {
+        Ok(match &self.alphas {
+            Some(a) => d.f_mul(a)?,
+            None => d.f_mul_scalar(self.alpha)?,
+        })
+    }
+}
+
 impl Energy for Magnetized {
     fn name(&self) -> String {
-        format!("magnetize({}, T={}, alpha={})", self.base.name(), self.temperature, self.alpha)
+        format!(
+            "magnetize({}, T={}, alpha={})",
+            self.base.name(),
+            self.temperature,
+            self.alpha
+        )
     }
     fn dim(&self) -> Option<usize> {
         self.base.dim()
@@ -80,17 +135,27 @@ impl Energy for Magnetized {
         if self.alpha == 0.0 {
             return Ok(u);
         }
-        Ok(u.f_add(&self.distance(x)?.f_mul_scalar(self.alpha)?)?)
+        Ok(u.f_add(&self.scale_by_alpha(&self.distance(x)?)?)?)
     }
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (u, g) = self.base.energy_and_grad(x)?;
-        let (mut u, mut g) = (u.f_div_scalar(self.temperature)?, g.f_div_scalar(self.temperature)?);
+        let (mut u, mut g) = (
+            u.f_div_scalar(self.temperature)?,
+            g.f_div_scalar(self.temperature)?,
+        );
         if let (Some(t), true) = (&self.target, self.alpha > 0.0) {
             let diff = x.f_sub(t)?;
-            let dist = diff.f_square()?.f_sum_dim_intlist(1, true, x.kind())?.f_sqrt()?;
+            let dist = diff
+                .f_square()?
+                .f_sum_dim_intlist(1, true, x.kind())?
+                .f_sqrt()?;
             u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul_scalar(self.alpha)?)?;
             // The norm's gradient is a unit vector; at the target itself it is taken as zero.
-            g = g.f_add(&diff.f_div(&dist.f_clamp_min(1e-12)?)?.f_mul_scalar(self.alpha)?)?;
+            g = g.f_add(
+                &diff
+                    .f_div(&dist.f_clamp_min(1e-12)?)?
+                    .f_mul_scalar(self.alpha)?,
+            )?;
         }
         Ok((u, g))
     }

@@ -8,7 +8,9 @@ mod builtin;
 mod magnetized;
 mod spin;
 
-pub use builtin::{double_well, gmm, muller_brown, quadratic, DoubleWell, Gmm, MullerBrown, Quadratic};
+pub use builtin::{
+    double_well, gmm, muller_brown, quadratic, DoubleWell, Gmm, MullerBrown, Quadratic,
+};
 pub use magnetized::{tempered, Magnetized};
 pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel};
 
@@ -90,7 +92,10 @@ pub fn energy_and_grad_autograd<E: Energy + ?Sized>(e: &E, x: &Tensor) -> Result
         }
         let total = u.f_sum(u.kind())?;
         let g = Tensor::f_run_backward(&[&total], &[&xg], false, false)?;
-        let g = g.into_iter().next().ok_or_else(|| invalid("autograd returned no gradient"))?;
+        let g = g
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid("autograd returned no gradient"))?;
         Ok((u.f_detach()?, g))
     })
 }
@@ -107,7 +112,11 @@ pub fn check_dim(e: &dyn Energy, x: &Tensor) -> Result<()> {
     if let Some(d) = e.dim() {
         let got = *x.size().last().unwrap_or(&0);
         if got != d as i64 {
-            return Err(invalid(format!("{} expects states of dimension {d}, got {:?}", e.name(), x.size())));
+            return Err(invalid(format!(
+                "{} expects states of dimension {d}, got {:?}",
+                e.name(),
+                x.size()
+            )));
         }
     }
     Ok(())
@@ -115,7 +124,12 @@ pub fn check_dim(e: &dyn Energy, x: &Tensor) -> Result<()> {
 
 /// Random starting states `[B, D]` drawn uniformly over the energy's space.
 pub fn random_states(e: &dyn Energy, b: usize) -> Result<Tensor> {
-    let d = e.dim().ok_or_else(|| invalid(format!("{} has no fixed dimension; give starting states", e.name())))? as i64;
+    let d = e.dim().ok_or_else(|| {
+        invalid(format!(
+            "{} has no fixed dimension; give starting states",
+            e.name()
+        ))
+    })? as i64;
     let opts = (tensor::dtype(), tensor::device());
     Ok(match e.space() {
         Space::Continuous { lo, hi } => {
@@ -124,10 +138,16 @@ pub fn random_states(e: &dyn Energy, b: usize) -> Result<Tensor> {
             let u = Tensor::f_rand([b as i64, d], opts)?;
             (&lo + u * (&hi - &lo)).f_contiguous()?
         }
-        Space::Spins => Tensor::f_randint(2, [b as i64, d], opts)?.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?,
+        Space::Spins => Tensor::f_randint(2, [b as i64, d], opts)?
+            .f_mul_scalar(2.0)?
+            .f_sub_scalar(1.0)?,
         Space::Levels { k, lo, hi } => {
             let idx = Tensor::f_randint(k as i64, [b as i64, d], opts)?;
-            let step = if k > 1 { (hi - lo) / (k as f64 - 1.0) } else { 0.0 };
+            let step = if k > 1 {
+                (hi - lo) / (k as f64 - 1.0)
+            } else {
+                0.0
+            };
             idx.f_mul_scalar(step)?.f_add_scalar(lo)?
         }
     })

@@ -44,7 +44,10 @@ pub fn sk(n: usize, seed: u64, temperature: f64) -> Result<SpinModel> {
 /// An SK energy from a full symmetric coupling matrix (row-major `n*n`; the diagonal is ignored).
 pub fn sk_from_couplings(j: &[f64], n: usize, temperature: f64) -> Result<SpinModel> {
     if j.len() != n * n {
-        return Err(invalid(format!("coupling matrix has {} entries, expected {n}x{n}", j.len())));
+        return Err(invalid(format!(
+            "coupling matrix has {} entries, expected {n}x{n}",
+            j.len()
+        )));
     }
     if !(temperature > 0.0) {
         return Err(invalid("SK temperature must be positive"));
@@ -57,7 +60,9 @@ pub fn sk_from_couplings(j: &[f64], n: usize, temperature: f64) -> Result<SpinMo
             }
             let (a, b) = (j[i * n + k], j[k * n + i]);
             if (a - b).abs() > 1e-9 * (1.0 + a.abs()) {
-                return Err(invalid(format!("coupling matrix is not symmetric at ({i}, {k}): {a} vs {b}")));
+                return Err(invalid(format!(
+                    "coupling matrix is not symmetric at ({i}, {k}): {a} vs {b}"
+                )));
             }
             if a != 0.0 {
                 neighbors[i].push((k as u32, a));
@@ -79,22 +84,37 @@ pub fn sk_load(path: &Path, temperature: f64) -> Result<SpinModel> {
     let (j, n) = if path.extension().and_then(|e| e.to_str()) == Some("npy") {
         let (data, shape) = crate::tensor_io::read_npy(path)?;
         if shape.len() != 2 || shape[0] != shape[1] {
-            return Err(invalid(format!("{}: expected a square matrix, got shape {:?}", path.display(), shape)));
+            return Err(invalid(format!(
+                "{}: expected a square matrix, got shape {:?}",
+                path.display(),
+                shape
+            )));
         }
         (data, shape[0])
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let v: serde_json::Value = serde_json::from_str(&text)?;
-        let rows = v["J"].as_array().ok_or_else(|| invalid(format!("{}: no \"J\" matrix", path.display())))?;
+        let rows = v["J"]
+            .as_array()
+            .ok_or_else(|| invalid(format!("{}: no \"J\" matrix", path.display())))?;
         let n = v["n"].as_u64().map(|n| n as usize).unwrap_or(rows.len());
         let mut j = Vec::with_capacity(n * n);
         for r in rows {
-            let r = r.as_array().ok_or_else(|| invalid("J must be a list of rows"))?;
+            let r = r
+                .as_array()
+                .ok_or_else(|| invalid("J must be a list of rows"))?;
             if r.len() != n {
-                return Err(invalid(format!("J row of length {} in an n={n} model", r.len())));
+                return Err(invalid(format!(
+                    "J row of length {} in an n={n} model",
+                    r.len()
+                )));
             }
             for x in r {
-                j.push(x.as_f64().ok_or_else(|| invalid("J entries must be numbers"))?);
+                j.push(
+                    x.as_f64()
+                        .ok_or_else(|| invalid("J entries must be numbers"))?,
+                );
             }
         }
         (j, n)
@@ -158,7 +178,10 @@ impl SpinModel {
         let mut pair = 0.0;
         let mut ext = 0.0;
         for i in 0..self.n {
-            let li: f64 = self.neighbors[i].iter().map(|&(k, j)| j * s[k as usize]).sum();
+            let li: f64 = self.neighbors[i]
+                .iter()
+                .map(|&(k, j)| j * s[k as usize])
+                .sum();
             pair += s[i] * li;
             ext += self.field[i] * s[i];
         }
@@ -167,7 +190,13 @@ impl SpinModel {
     /// Local fields `L_i = sum_k J_ik s_k + h_i` of one state.
     pub fn local_fields(&self, s: &[f64]) -> Vec<f64> {
         (0..self.n)
-            .map(|i| self.field[i] + self.neighbors[i].iter().map(|&(k, j)| j * s[k as usize]).sum::<f64>())
+            .map(|i| {
+                self.field[i]
+                    + self.neighbors[i]
+                        .iter()
+                        .map(|&(k, j)| j * s[k as usize])
+                        .sum::<f64>()
+            })
             .collect()
     }
     /// Energy change of flipping site `i`, given the local fields: `2 * scale * s_i * L_i`.
@@ -185,22 +214,33 @@ impl SpinModel {
         }
     }
 
-    /// One heat-bath Gibbs sweep (sites in order) of every chain of `states` (`B*N`, row-major),
-    /// sampling `exp(-(U/T + alpha*||s - target||_2))`. `targets` is one state per chain or absent.
-    /// Each chain uses its own RNG seeded from `seed` and its index, so results do not depend on
-    /// the number of threads.
-    pub fn gibbs_sweeps(&self, states: &mut [f64], targets: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, seed: u64) {
+    /// Heat-bath Gibbs sweeps (sites in order) of every chain of `states` (`B*N`, row-major),
+    /// sampling `exp(-(U/T + alpha_b*||s - target_b||_2))`. `targets` is one state per chain or
+    /// absent; `alphas` one strength per chain. Each chain uses its own RNG seeded from `seed` and
+    /// its index, so results do not depend on the number of threads. Returns, per chain, the
+    /// highest energy U met at any single flip along the way (start included): the barrier of
+    /// the path, which a sweep-end energy would underestimate.
+    pub fn gibbs_sweeps(&self, states: &mut [f64], targets: Option<&[f64]>, t: f64, alphas: &[f64], sweeps: usize, seed: u64) -> Vec<f64> {
         let n = self.n;
-        states.par_chunks_mut(n).enumerate().for_each(|(b, s)| {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
-            let target = targets.map(|t| &t[b * n..(b + 1) * n]);
-            self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng);
-        });
+        states
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(b, s)| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+                let target = targets.map(|t| &t[b * n..(b + 1) * n]);
+                let alpha = alphas.get(b).copied().unwrap_or(0.0);
+                self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng)
+            })
+            .collect()
     }
 
-    fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) {
+    fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) -> f64 {
+        let mut u = self.energy_of(s);
+        let mut u_max = u;
         let mut fields = self.local_fields(s);
-        let mut d = target.map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count()).unwrap_or(0) as f64;
+        let mut d = target
+            .map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count())
+            .unwrap_or(0) as f64;
         for _ in 0..sweeps {
             for i in 0..self.n {
                 let mut delta = self.flip_delta(s, &fields, i) / t;
@@ -217,11 +257,14 @@ impl SpinModel {
                     1.0 / (1.0 + delta.exp())
                 };
                 if rng.random::<f64>() < p {
+                    u += self.flip_delta(s, &fields, i);
+                    u_max = u_max.max(u);
                     self.flip(s, &mut fields, i);
                     d = d_new;
                 }
             }
         }
+        u_max
     }
 
     /// Zero-temperature single-flip descent of every chain: sweep the sites, flip any spin whose
@@ -248,7 +291,12 @@ impl SpinModel {
     fn states_of(&self, x: &Tensor) -> Result<(Vec<f64>, usize)> {
         let x = tensor::as_batch(x)?;
         if x.size()[1] != self.n as i64 {
-            return Err(invalid(format!("{} expects {} spins, got {:?}", self.name, self.n, x.size())));
+            return Err(invalid(format!(
+                "{} expects {} spins, got {:?}",
+                self.name,
+                self.n,
+                x.size()
+            )));
         }
         let b = x.size()[0] as usize;
         Ok((tensor::to_vec_f64(&x)?, b))
@@ -268,7 +316,9 @@ impl Energy for SpinModel {
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
         let (s, b) = self.states_of(x)?;
         let e: Vec<f64> = s.par_chunks(self.n).map(|c| self.energy_of(c)).collect();
-        Ok(tensor::from_vec(&e, &[b as i64])?.f_to_kind(x.kind())?.f_to_device(x.device())?)
+        Ok(tensor::from_vec(&e, &[b as i64])?
+            .f_to_kind(x.kind())?
+            .f_to_device(x.device())?)
     }
     /// The gradient of the multilinear extension: `-scale * L(s)`.
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -279,8 +329,14 @@ impl Energy for SpinModel {
             e.push(self.energy_of(c));
             g.extend(self.local_fields(c).iter().map(|l| -self.scale * l));
         }
-        let opts = |t: Tensor| t.f_to_kind(x.kind()).and_then(|t| t.f_to_device(x.device()));
-        Ok((opts(tensor::from_vec(&e, &[b as i64])?)?, opts(tensor::from_vec(&g, &[b as i64, self.n as i64])?)?))
+        let opts = |t: Tensor| {
+            t.f_to_kind(x.kind())
+                .and_then(|t| t.f_to_device(x.device()))
+        };
+        Ok((
+            opts(tensor::from_vec(&e, &[b as i64])?)?,
+            opts(tensor::from_vec(&g, &[b as i64, self.n as i64])?)?,
+        ))
     }
     fn grad(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.energy_and_grad(x)?.1)

@@ -1,1 +1,228 @@
-//! Batched local MCMC samplers.
+//! Batched local MCMC samplers. A state is a row; every sampler moves all chains `[B, D]` at
+//! once on an energy read as a negative log density (wrap with [`crate::energy::tempered`] or
+//! [`crate::energy::Magnetized`] for a temperature and a magnetization).
+
+mod gibbs;
+mod hmc;
+mod langevin;
+mod mh;
+
+pub use gibbs::Gibbs;
+pub use hmc::Hmc;
+pub use langevin::Mala;
+pub use mh::{ComponentMh, RandomWalkMh};
+
+use crate::energy::{Energy, Space};
+use crate::{error::invalid, tensor, Result};
+use tch::Tensor;
+
+/// The chains being sampled: states, their cached energies (and gradients), acceptance counts.
+pub struct Chains {
+    /// States `[B, D]`.
+    pub x: Tensor,
+    /// Energies of `x` under the sampled density, `[B]`.
+    pub u: Tensor,
+    /// Gradients of the density at `x`, when a gradient sampler has computed them.
+    pub grad: Option<Tensor>,
+    /// Accepted proposals per chain (fractions for samplers that update site by site), `[B]`.
+    pub accepted: Tensor,
+    /// Steps taken so far.
+    pub steps: usize,
+    /// Highest unmagnetized energy met inside the last step, per chain, for samplers that pass
+    /// through intermediate states within one step (native spin Gibbs sweeps).
+    pub path_max: Option<Vec<f64>>,
+}
+
+impl Chains {
+    /// Starts chains at `x` (a state `[D]` or batch `[B, D]`) on energy `e`.
+    pub fn new(e: &dyn Energy, x: &Tensor) -> Result<Chains> {
+        let x = tensor::as_batch(x)?
+            .f_detach()?
+            .f_to_kind(tensor::dtype())?;
+        crate::energy::check_dim(e, &x)?;
+        let u = {
+            let _g = tch::no_grad_guard();
+            e.energy(&x)?
+        };
+        let accepted = u.f_zeros_like()?;
+        Ok(Chains {
+            x,
+            u,
+            grad: None,
+            accepted,
+            steps: 0,
+            path_max: None,
+        })
+    }
+    /// Acceptance rate per chain.
+    pub fn acceptance(&self) -> Result<Vec<f64>> {
+        let a = tensor::to_vec_f64(&self.accepted)?;
+        Ok(a.iter()
+            .map(|v| {
+                if self.steps > 0 {
+                    v / self.steps as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect())
+    }
+    /// Number of chains.
+    pub fn len(&self) -> usize {
+        self.x.size()[0] as usize
+    }
+    /// True with no chains.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Keeps only the chains whose indices are given (used to drop finished AD trials).
+    pub fn keep(&mut self, idx: &Tensor) -> Result<()> {
+        self.x = self.x.f_index_select(0, idx)?;
+        self.u = self.u.f_index_select(0, idx)?;
+        self.accepted = self.accepted.f_index_select(0, idx)?;
+        if let Some(g) = &self.grad {
+            self.grad = Some(g.f_index_select(0, idx)?);
+        }
+        self.path_max = None;
+        Ok(())
+    }
+    /// Re-evaluates the cached energies after the density changed (e.g. a new target).
+    pub fn refresh(&mut self, e: &dyn Energy) -> Result<()> {
+        let _g = tch::no_grad_guard();
+        self.u = e.energy(&self.x)?;
+        self.grad = None;
+        Ok(())
+    }
+}
+
+/// A batched MCMC kernel.
+pub trait Sampler {
+    /// Name, e.g. `mh`.
+    fn name(&self) -> &'static str;
+    /// Moves every chain by one step (one sweep over sites for site-wise samplers).
+    fn step(&mut self, e: &dyn Energy, c: &mut Chains) -> Result<()>;
+}
+
+/// Which sampler to build, with its step size.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplerSpec {
+    /// `mh`, `cmh`, `mala`, `langevin`, `hmc` or `gibbs` (`auto`: gibbs for discrete spaces, mh otherwise).
+    pub kind: String,
+    /// Proposal scale (MH, component-wise MH), time step (MALA/Langevin, HMC).
+    pub step: f64,
+    /// Leapfrog steps per HMC step.
+    pub leapfrog: usize,
+}
+
+impl Default for SamplerSpec {
+    fn default() -> Self {
+        SamplerSpec {
+            kind: "auto".into(),
+            step: 0.05,
+            leapfrog: 10,
+        }
+    }
+}
+
+/// Names accepted by [`make_sampler`].
+pub const SAMPLER_NAMES: &[&str] = &["auto", "mh", "cmh", "mala", "langevin", "hmc", "gibbs"];
+
+/// Builds the sampler described by `spec` for states in `space`.
+pub fn make_sampler(spec: &SamplerSpec, space: &Space) -> Result<Box<dyn Sampler>> {
+    if !(spec.step > 0.0)
+        && !matches!(spec.kind.as_str(), "gibbs")
+        && !(spec.kind == "auto" && space.is_discrete())
+    {
+        return Err(invalid(format!(
+            "sampler step must be positive, got {}",
+            spec.step
+        )));
+    }
+    let kind = match spec.kind.as_str() {
+        "auto" if space.is_discrete() => "gibbs",
+        "auto" => "mh",
+        k => k,
+    };
+    if space.is_discrete() && kind != "gibbs" && kind != "cmh" && kind != "mh" {
+        return Err(invalid(format!(
+            "sampler `{kind}` needs a continuous space; use gibbs for discrete states"
+        )));
+    }
+    Ok(match kind {
+        "mh" => Box::new(RandomWalkMh::new(spec.step)),
+        "cmh" => Box::new(ComponentMh::new(spec.step)),
+        "mala" => Box::new(Mala::new(spec.step, true)),
+        "langevin" => Box::new(Mala::new(spec.step, false)),
+        "hmc" => Box::new(Hmc::new(spec.step, spec.leapfrog.max(1))),
+        "gibbs" => Box::new(Gibbs::new(space.clone())?),
+        other => {
+            return Err(invalid(format!(
+                "unknown sampler `{other}`; known: {}",
+                SAMPLER_NAMES.join(", ")
+            )))
+        }
+    })
+}
+
+/// Metropolis acceptance: keeps proposals where `log u < -(u_new - u_old) + log_q_ratio`.
+pub(crate) fn metropolis(
+    c: &mut Chains,
+    x_new: Tensor,
+    u_new: Tensor,
+    log_ratio: Option<&Tensor>,
+) -> Result<Tensor> {
+    let mut log_alpha = c.u.f_sub(&u_new)?;
+    if let Some(r) = log_ratio {
+        log_alpha = log_alpha.f_add(r)?;
+    }
+    // NaN energies are never accepted.
+    let log_alpha = log_alpha.f_nan_to_num(f64::NEG_INFINITY, None, None)?;
+    let log_u = Tensor::f_rand_like(&c.u)?.f_log()?;
+    let accept = log_u.f_lt_tensor(&log_alpha)?;
+    let mask = accept.f_unsqueeze(1)?;
+    c.x = x_new.f_where_self(&mask, &c.x)?;
+    c.u = u_new.f_where_self(&accept, &c.u)?;
+    c.accepted = c.accepted.f_add(&accept.f_to_kind(c.accepted.kind())?)?;
+    Ok(accept)
+}
+
+/// Result of running chains: the final chains and thinned states/energies along the way.
+pub struct Trace {
+    /// Final chains.
+    pub chains: Chains,
+    /// Recorded states, each `[B, D]`.
+    pub states: Vec<Tensor>,
+    /// Recorded energies of the sampled density, each `[B]`.
+    pub energies: Vec<Tensor>,
+}
+
+/// Runs `steps` steps from `x0`, recording every `thin`-th state (0: none). Stops early with
+/// what it has when Ctrl-C is pressed.
+pub fn run(
+    e: &dyn Energy,
+    sampler: &mut dyn Sampler,
+    x0: &Tensor,
+    steps: usize,
+    thin: usize,
+) -> Result<Trace> {
+    let _g = tch::no_grad_guard();
+    let mut chains = Chains::new(e, x0)?;
+    let mut trace = Trace {
+        states: Vec::new(),
+        energies: Vec::new(),
+        chains: Chains::new(e, x0)?,
+    };
+    for i in 0..steps {
+        if crate::interrupt::requested() {
+            break;
+        }
+        sampler.step(e, &mut chains)?;
+        chains.steps += 1;
+        if thin > 0 && (i + 1) % thin == 0 {
+            trace.states.push(chains.x.shallow_clone());
+            trace.energies.push(chains.u.shallow_clone());
+        }
+    }
+    trace.chains = chains;
+    Ok(trace)
+}

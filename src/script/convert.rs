@@ -80,7 +80,10 @@ pub fn array_data(a: &Array) -> RhaiResult<(Vec<f64>, Vec<i64>)> {
             } else if let Some(b) = v.as_bool().ok() {
                 data.push(if b { 1.0 } else { 0.0 });
             } else if let Some(t) = v.clone().try_cast::<TensorValue>() {
-                return Err(err(format!("arrays of tensors are not numbers (got a Tensor of shape {:?}); use stack()", t.0.size())));
+                return Err(err(format!(
+                    "arrays of tensors are not numbers (got a Tensor of shape {:?}); use stack()",
+                    t.0.size()
+                )));
             } else {
                 return Err(err(format!("expected numbers, got {}", v.type_name())));
             }
@@ -108,7 +111,10 @@ pub fn to_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
         let (data, shape) = array_data(&a)?;
         return tensor::from_vec(&data, &shape).map_err(err);
     }
-    Err(err(format!("expected a Tensor, a number or an array, got {}", v.type_name())))
+    Err(err(format!(
+        "expected a Tensor, a number or an array, got {}",
+        v.type_name()
+    )))
 }
 
 /// A tensor as nested Rhai arrays (scalars become a float).
@@ -121,7 +127,11 @@ pub fn to_dynamic(t: &Tensor) -> RhaiResult<Dynamic> {
             [n] => Dynamic::from_array(v[..*n].iter().map(|x| Dynamic::from_float(*x)).collect()),
             [n, rest @ ..] => {
                 let step: usize = rest.iter().product();
-                Dynamic::from_array((0..*n).map(|i| build(&v[i * step..(i + 1) * step], rest)).collect())
+                Dynamic::from_array(
+                    (0..*n)
+                        .map(|i| build(&v[i * step..(i + 1) * step], rest))
+                        .collect(),
+                )
             }
         }
     }
@@ -152,7 +162,11 @@ pub struct Opts {
 
 /// Wraps an options map for function `what`.
 pub fn opts(map: Map, what: &str) -> Opts {
-    Opts { map, used: Vec::new(), what: what.to_string() }
+    Opts {
+        map,
+        used: Vec::new(),
+        what: what.to_string(),
+    }
 }
 
 impl Opts {
@@ -168,7 +182,13 @@ impl Opts {
     pub fn f64(&mut self, key: &str, default: f64) -> RhaiResult<f64> {
         match self.take(key) {
             None => Ok(default),
-            Some(v) => num(&v).ok_or_else(|| err(format!("{}: option `{key}` must be a number, got {}", self.what, v.type_name()))),
+            Some(v) => num(&v).ok_or_else(|| {
+                err(format!(
+                    "{}: option `{key}` must be a number, got {}",
+                    self.what,
+                    v.type_name()
+                ))
+            }),
         }
     }
     /// A number if present.
@@ -176,7 +196,9 @@ impl Opts {
         match self.take(key) {
             None => Ok(None),
             Some(v) if v.is_unit() => Ok(None),
-            Some(v) => num(&v).map(Some).ok_or_else(|| err(format!("{}: option `{key}` must be a number", self.what))),
+            Some(v) => num(&v)
+                .map(Some)
+                .ok_or_else(|| err(format!("{}: option `{key}` must be a number", self.what))),
         }
     }
     /// A non-negative integer, or `default`.
@@ -185,7 +207,10 @@ impl Opts {
             None => Ok(default),
             Some(v) => match v.as_int() {
                 Ok(i) if i >= 0 => Ok(i as usize),
-                _ => Err(err(format!("{}: option `{key}` must be a non-negative integer, got {v}", self.what))),
+                _ => Err(err(format!(
+                    "{}: option `{key}` must be a non-negative integer, got {v}",
+                    self.what
+                ))),
             },
         }
     }
@@ -193,14 +218,24 @@ impl Opts {
     pub fn bool(&mut self, key: &str, default: bool) -> RhaiResult<bool> {
         match self.take(key) {
             None => Ok(default),
-            Some(v) => v.as_bool().map_err(|_| err(format!("{}: option `{key}` must be true or false", self.what))),
+            Some(v) => v.as_bool().map_err(|_| {
+                err(format!(
+                    "{}: option `{key}` must be true or false",
+                    self.what
+                ))
+            }),
         }
     }
     /// A string, or `default`.
     pub fn string(&mut self, key: &str, default: &str) -> RhaiResult<String> {
         match self.take(key) {
             None => Ok(default.to_string()),
-            Some(v) => v.into_string().map_err(|t| err(format!("{}: option `{key}` must be a string, got {t}", self.what))),
+            Some(v) => v.into_string().map_err(|t| {
+                err(format!(
+                    "{}: option `{key}` must be a string, got {t}",
+                    self.what
+                ))
+            }),
         }
     }
     /// A raw value if present.
@@ -219,7 +254,10 @@ impl Opts {
                     .map(|u| format!(" (did you mean `{u}`?)"))
                     .unwrap_or_default();
                 let known = self.used.join(", ");
-                return Err(err(format!("{}: unknown option `{k}`{hint}; known options: {known}", self.what)));
+                return Err(err(format!(
+                    "{}: unknown option `{k}`{hint}; known options: {known}",
+                    self.what
+                )));
             }
         }
         Ok(())
@@ -235,7 +273,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for j in 0..b.len() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(row[j + 1] + 1);
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
             prev = cur;
         }
     }

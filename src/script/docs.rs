@@ -59,7 +59,13 @@ impl FnDoc {
             s.push_str("\nOptions:\n");
             let w = self.options.iter().map(|o| o.name.len()).max().unwrap_or(0);
             for o in &self.options {
-                s.push_str(&format!("  {:w$}  (default {})  {}\n", o.name, o.default, o.doc, w = w));
+                s.push_str(&format!(
+                    "  {:w$}  (default {})  {}\n",
+                    o.name,
+                    o.default,
+                    o.doc,
+                    w = w
+                ));
             }
         }
         if !self.example.is_empty() {
@@ -82,13 +88,24 @@ pub struct Docs {
 
 impl Docs {
     /// Adds a signature (and doc, when first seen) for `name`.
-    pub fn add(&mut self, area: &str, name: &str, signature: &str, arity: usize, doc: &str, method: bool) {
-        let e = self.entries.entry(name.to_string()).or_insert_with(|| FnDoc {
-            name: name.to_string(),
-            area: area.to_string(),
-            method,
-            ..Default::default()
-        });
+    pub fn add(
+        &mut self,
+        area: &str,
+        name: &str,
+        signature: &str,
+        arity: usize,
+        doc: &str,
+        method: bool,
+    ) {
+        let e = self
+            .entries
+            .entry(name.to_string())
+            .or_insert_with(|| FnDoc {
+                name: name.to_string(),
+                area: area.to_string(),
+                method,
+                ..Default::default()
+            });
         if !signature.is_empty() && !e.signatures.iter().any(|s| s == signature) {
             e.signatures.push(signature.to_string());
         }
@@ -104,7 +121,11 @@ impl Docs {
         if let Some(e) = self.entries.get_mut(name) {
             e.options = options
                 .iter()
-                .map(|(n, d, doc)| OptionDoc { name: n.to_string(), default: d.to_string(), doc: doc.to_string() })
+                .map(|(n, d, doc)| OptionDoc {
+                    name: n.to_string(),
+                    default: d.to_string(),
+                    doc: doc.to_string(),
+                })
                 .collect();
         }
     }
@@ -116,9 +137,11 @@ impl Docs {
     }
     /// The entry of a function, or of a method when `name` is `Type.name` or a bare method name.
     pub fn get(&self, name: &str) -> Option<&FnDoc> {
-        self.entries
-            .get(name)
-            .or_else(|| self.entries.values().find(|e| e.method && e.bare_name() == name))
+        self.entries.get(name).or_else(|| {
+            self.entries
+                .values()
+                .find(|e| e.method && e.bare_name() == name)
+        })
     }
     /// Every entry, sorted by name.
     pub fn all(&self) -> impl Iterator<Item = &FnDoc> {
@@ -127,6 +150,8 @@ impl Docs {
     /// Every method entry whose receiver type is `type_name` (e.g. `Tensor`).
     pub fn methods_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a FnDoc> + 'a {
         let prefix = format!("{type_name}.");
-        self.entries.values().filter(move |e| e.name.starts_with(&prefix))
+        self.entries
+            .values()
+            .filter(move |e| e.name.starts_with(&prefix))
     }
 }

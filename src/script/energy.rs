@@ -1,6 +1,392 @@
-//! Script functions: energy.
+//! Script functions: energies (built-ins, script-defined, magnetized), evaluation, gradients,
+//! minimum search.
 
-use super::Api;
+use super::convert::{
+    err, ev, num, opts, to_dynamic, to_f64s, to_tensor, tv, IntoScript, RhaiResult,
+};
+use super::{Api, EnergyValue, TensorValue};
+use crate::energy::{self, Energy, EnergyRef, Space};
+use crate::minimize::{self, MinimizeOptions};
+use crate::{error::invalid, tensor};
+use rhai::{Array, Dynamic, FnPtr, Map};
+use std::rc::Rc;
+use tch::Tensor;
+
+/// An energy written in Rhai: a closure from a batch `[B, D]` to energies `[B]`.
+struct ScriptEnergy {
+    f: FnPtr,
+    dim: usize,
+    space: Space,
+}
+
+impl Energy for ScriptEnergy {
+    fn name(&self) -> String {
+        format!("energy({})", self.f.fn_name())
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.dim)
+    }
+    fn space(&self) -> Space {
+        self.space.clone()
+    }
+    fn energy(&self, x: &Tensor) -> crate::Result<Tensor> {
+        let out =
+            super::host::call_fn_ptr(&self.f, vec![Dynamic::from(TensorValue(x.shallow_clone()))])
+                .map_err(invalid)?;
+        let t = to_tensor(&out).map_err(|e| invalid(format!("energy closure: {e}")))?;
+        let b = x.size()[0];
+        let t = if t.dim() == 0 {
+            t.f_expand([b], false)?
+        } else {
+            t
+        };
+        if t.size() != [b] {
+            return Err(invalid(format!(
+                "energy closure returned shape {:?} for a batch of {b} states; it must return one energy per row (e.g. (x*x).sum(1))",
+                t.size()
+            )));
+        }
+        Ok(t)
+    }
+}
+
+fn energy_of(v: &EnergyValue) -> &dyn Energy {
+    v.0.as_ref()
+}
+
+/// Evaluates `U` at a state (returns a float) or a batch (returns a Tensor `[B]`).
+fn eval(u: &mut EnergyValue, x: Dynamic) -> RhaiResult<Dynamic> {
+    let x = to_tensor(&x)?;
+    let single = x.dim() <= 1;
+    let xb = tensor::as_batch(&x).script()?;
+    energy::check_dim(energy_of(u), &xb).script()?;
+    let e = {
+        let _g = tch::no_grad_guard();
+        energy_of(u)
+            .energy(&xb.f_to_kind(tensor::dtype()).script()?)
+            .script()?
+    };
+    if single {
+        Ok(Dynamic::from_float(tensor::scalar_f64(&e).script()?))
+    } else {
+        Ok(tv(e))
+    }
+}
+
+fn grad(u: &mut EnergyValue, x: Dynamic) -> RhaiResult<TensorValue> {
+    let x = to_tensor(&x)?;
+    let single = x.dim() <= 1;
+    let xb = tensor::as_batch(&x)
+        .script()?
+        .f_to_kind(tensor::dtype())
+        .script()?;
+    energy::check_dim(energy_of(u), &xb).script()?;
+    let g = energy_of(u).grad(&xb).script()?;
+    Ok(TensorValue(if single {
+        g.f_squeeze_dim(0).script()?
+    } else {
+        g
+    }))
+}
+
+fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> {
+    let kind = o.string("space", "continuous")?;
+    Ok(match kind.as_str() {
+        "continuous" => {
+            let lo = match o.value("lo") {
+                Some(v) => box_bound(&v, dim)?,
+                None => vec![-3.0; dim],
+            };
+            let hi = match o.value("hi") {
+                Some(v) => box_bound(&v, dim)?,
+                None => vec![3.0; dim],
+            };
+            Space::Continuous { lo, hi }
+        }
+        "spins" => Space::Spins,
+        "levels" => Space::Levels {
+            k: o.usize("levels", 8)?,
+            lo: o.f64("lo", 0.0)?,
+            hi: o.f64("hi", 1.0)?,
+        },
+        other => {
+            return Err(err(format!(
+                "space must be \"continuous\", \"spins\" or \"levels\", got {other}"
+            )))
+        }
+    })
+}
+
+fn box_bound(v: &Dynamic, dim: usize) -> RhaiResult<Vec<f64>> {
+    if let Some(x) = num(v) {
+        return Ok(vec![x; dim]);
+    }
+    let b = to_f64s(v)?;
+    if b.len() != dim {
+        return Err(err(format!(
+            "box bound has {} values, energy has dimension {dim}",
+            b.len()
+        )));
+    }
+    Ok(b)
+}
+
+fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
+    let d = MinimizeOptions::default();
+    Ok(MinimizeOptions {
+        method: o.string("method", &d.method)?,
+        tol: o.f64("tol", d.tol)?,
+        max_iter: o.usize("max_iter", d.max_iter)?,
+        step: o.f64("step", d.step)?,
+    })
+}
+
+fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "minimize");
+    let mo = min_options(&mut o)?;
+    o.finish()?;
+    let x = to_tensor(&x0)?;
+    let single = x.dim() <= 1;
+    let m = minimize::minimize(energy_of(&u), &x, &mo).script()?;
+    let mut out = Map::new();
+    if single {
+        out.insert("x".into(), tv(m.x.f_squeeze_dim(0).script()?));
+        out.insert(
+            "energy".into(),
+            Dynamic::from_float(tensor::scalar_f64(&m.energy).script()?),
+        );
+        out.insert("converged".into(), Dynamic::from_bool(m.converged[0]));
+    } else {
+        out.insert("x".into(), tv(m.x));
+        out.insert("energy".into(), tv(m.energy));
+        out.insert(
+            "converged".into(),
+            Dynamic::from_array(m.converged.iter().map(|c| Dynamic::from_bool(*c)).collect()),
+        );
+    }
+    out.insert("iterations".into(), Dynamic::from_int(m.iterations as i64));
+    Ok(out)
+}
+
+fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
+    let mut o = opts(map, "find_minima");
+    let n = o.usize("starts", 200)?;
+    let tol = o.f64("dedup", 1e-3)?;
+    let mut mo = min_options(&mut o)?;
+    if !o.has("tol") {
+        mo.tol = 1e-8;
+    }
+    o.finish()?;
+    let x0 = energy::random_states(energy_of(&u), n.max(1)).script()?;
+    let m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
+    let (states, energies, counts) = minimize::unique_minima(&m.x, &m.energy, tol).script()?;
+    let mut out = Array::new();
+    for ((s, e), c) in states.iter().zip(&energies).zip(&counts) {
+        let mut r = Map::new();
+        r.insert(
+            "x".into(),
+            tv(tensor::from_vec(s, &[s.len() as i64]).script()?),
+        );
+        r.insert("energy".into(), Dynamic::from_float(*e));
+        r.insert("count".into(), Dynamic::from_int(*c as i64));
+        out.push(Dynamic::from_map(r));
+    }
+    Ok(out)
+}
+
+fn rc(e: impl Energy + 'static) -> Dynamic {
+    ev(Rc::new(e) as EnergyRef)
+}
+
+fn target_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
+    to_tensor(v)?.f_to_kind(tensor::dtype()).script()
+}
 
 /// Registers the energy functions.
-pub fn register(_api: &mut Api) {}
+pub fn register(api: &mut Api) {
+    api.engine.register_fn("to_string", |e: &mut EnergyValue| {
+        format!("Energy {}", e.0.name())
+    });
+    api.engine.register_fn("to_debug", |e: &mut EnergyValue| {
+        format!("Energy {}", e.0.name())
+    });
+    api.func(
+        "quadratic",
+        "quadratic(d: int) -> Energy",
+        "The bowl U(x) = ||x||^2 / 2 in d dimensions (a standard Gaussian at T = 1).",
+        |d: i64| -> RhaiResult<Dynamic> { Ok(rc(energy::quadratic(d.max(0) as usize).script()?)) },
+    );
+    api.func("double_well", "double_well() -> Energy", "A noisy 1-D landscape with two wide basins (paper Figure 7): basins near [3, 11] and [13.5, 18.5], barrier near 12, ripples of height 0.3. Domain [0, 20].", || rc(energy::double_well()));
+    api.func("muller_brown", "muller_brown() -> Energy", "The Müller-Brown potential: three minima (A -146.70, B -108.17, C -80.77) and two saddles.", || rc(energy::muller_brown()));
+    api.func("gmm", "gmm(means: array, weights: array, sigma: float) -> Energy", "Gaussian mixture U(x) = -log sum_k w_k exp(-||x - mu_k||^2 / (2 sigma^2)); means is [K][D].", |means: Dynamic, weights: Dynamic, sigma: Dynamic| -> RhaiResult<Dynamic> {
+        let m = tensor::to_matrix(&to_tensor(&means)?).script()?;
+        let w = to_f64s(&weights)?;
+        let s = num(&sigma).ok_or_else(|| err("sigma must be a number"))?;
+        Ok(rc(energy::gmm(&m, &w, s).script()?))
+    });
+    api.func("sk", "sk(n: int, seed: int) -> Energy", "SK spin glass (paper eq. 5.1): U(s) = -(1/(T N)) sum_{i<k} J_ik s_i s_k with J_ik ~ N(0, 1/N) drawn from seed; T = 1.", |n: i64, seed: i64| -> RhaiResult<Dynamic> {
+        Ok(rc(energy::sk(n.max(0) as usize, seed as u64, 1.0).script()?))
+    });
+    api.func(
+        "sk",
+        "sk(n: int, seed: int, T: float) -> Energy",
+        "",
+        |n: i64, seed: i64, t: f64| -> RhaiResult<Dynamic> {
+            Ok(rc(energy::sk(n.max(0) as usize, seed as u64, t).script()?))
+        },
+    );
+    api.func("sk_load", "sk_load(path: string) -> Energy", "SK spin glass with couplings from a .npy file (square float matrix) or JSON {\"n\": N, \"J\": [[...]]} (full symmetric matrix).", |path: &str| -> RhaiResult<Dynamic> {
+        Ok(rc(energy::sk_load(std::path::Path::new(path), 1.0).script()?))
+    });
+    api.func("ising", "ising(rows: int, cols: int) -> Energy", "Ising model on a rows x cols torus: U = -(1/T) sum_<ij> s_i s_j - H sum_i s_i, with T = 1, H = 0.", |r: i64, c: i64| -> RhaiResult<Dynamic> {
+        Ok(rc(energy::ising(r.max(0) as usize, c.max(0) as usize, 1.0, 0.0).script()?))
+    });
+    api.func(
+        "ising",
+        "ising(rows: int, cols: int, T: float, H: float) -> Energy",
+        "",
+        |r: i64, c: i64, t: f64, h: f64| -> RhaiResult<Dynamic> {
+            Ok(rc(energy::ising(
+                r.max(0) as usize,
+                c.max(0) as usize,
+                t,
+                h,
+            )
+            .script()?))
+        },
+    );
+    api.func("energy", "energy(f: fn(Tensor) -> Tensor, dim: int) -> Energy", "An energy written in Rhai. f maps a batch x [B, D] to energies [B] using tensor operations; gradients come from autograd.", |f: FnPtr, dim: i64| -> RhaiResult<Dynamic> {
+        if dim < 1 {
+            return Err(err("energy dimension must be >= 1"));
+        }
+        let d = dim as usize;
+        Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space: Space::Continuous { lo: vec![-3.0; d], hi: vec![3.0; d] } })))
+    });
+    api.func(
+        "energy",
+        "energy(f: fn(Tensor) -> Tensor, opts: map) -> Energy",
+        "",
+        |f: FnPtr, map: Map| -> RhaiResult<Dynamic> {
+            let mut o = opts(map, "energy");
+            let d = o.usize("dim", 0)?;
+            if d < 1 {
+                return Err(err("energy: option `dim` (>= 1) is required"));
+            }
+            let space = parse_space(&mut o, d)?;
+            o.finish()?;
+            Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space })))
+        },
+    );
+    api.options("energy", &[
+        ("dim", "required", "state dimension D"),
+        ("space", "\"continuous\"", "\"continuous\", \"spins\" or \"levels\""),
+        ("lo", "-3 (continuous) / 0 (levels)", "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
+        ("hi", "3 (continuous) / 1 (levels)", "upper bound of the box; highest level"),
+        ("levels", "8", "number of levels K (space \"levels\")"),
+    ]);
+    api.example(
+        "energy",
+        "let U = energy(|x| ((x*x - 1.0)**2).sum(1), 2);\nprint(U.at([1.0, -1.0]));   // 0.0",
+    );
+    api.func(
+        "magnetize",
+        "magnetize(U: Energy, T: float, alpha: float, target) -> Energy",
+        "The Attraction-Diffusion density U(x)/T + alpha * ||x - target||_2 (paper eq. 3.1).",
+        |u: EnergyValue, t: Dynamic, a: Dynamic, target: Dynamic| -> RhaiResult<Dynamic> {
+            let t = num(&t).ok_or_else(|| err("T must be a number"))?;
+            let a = num(&a).ok_or_else(|| err("alpha must be a number"))?;
+            Ok(ev(Rc::new(
+                energy::Magnetized::new(u.0, t, a, Some(target_tensor(&target)?)).script()?,
+            )))
+        },
+    );
+    api.method(
+        "Energy",
+        "at",
+        "U.at(x) -> float | Tensor",
+        "Energy at a state [D] (a float) or a batch [B, D] (a Tensor [B]).",
+        eval,
+    );
+    api.method(
+        "Energy",
+        "grad",
+        "U.grad(x) -> Tensor",
+        "Gradient at a state or batch (autograd unless the energy provides its own).",
+        grad,
+    );
+    api.getter(
+        "Energy",
+        "name",
+        "The energy's name.",
+        |u: &mut EnergyValue| u.0.name(),
+    );
+    api.getter(
+        "Energy",
+        "dim",
+        "State dimension (0 when not fixed).",
+        |u: &mut EnergyValue| u.0.dim().unwrap_or(0) as i64,
+    );
+    api.getter(
+        "Energy",
+        "space",
+        "\"continuous\", \"spins\" or \"levels\".",
+        |u: &mut EnergyValue| match u.0.space() {
+            Space::Continuous { .. } => "continuous".to_string(),
+            Space::Spins => "spins".to_string(),
+            Space::Levels { .. } => "levels".to_string(),
+        },
+    );
+    api.method(
+        "Energy",
+        "random",
+        "U.random(n: int) -> Tensor",
+        "n random states [n, D] drawn uniformly over the energy's domain (box, spins or levels).",
+        |u: &mut EnergyValue, n: i64| -> RhaiResult<TensorValue> {
+            Ok(TensorValue(
+                energy::random_states(u.0.as_ref(), n.max(1) as usize).script()?,
+            ))
+        },
+    );
+    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Returns #{x, energy, converged, iterations}.", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
+    api.func(
+        "minimize",
+        "minimize(U: Energy, x0, opts: map) -> map",
+        "",
+        minimize_script,
+    );
+    api.options(
+        "minimize",
+        &[
+            (
+                "method",
+                "\"auto\"",
+                "\"fire\", \"gd\" (continuous), \"descent\" (discrete) or \"auto\"",
+            ),
+            (
+                "tol",
+                "1e-6",
+                "stop when every gradient component is below tol",
+            ),
+            ("max_iter", "5000", "iteration limit"),
+            (
+                "step",
+                "0.01",
+                "initial step (FIRE dt, gradient-descent step)",
+            ),
+        ],
+    );
+    api.example("minimize", "let m = minimize(muller_brown(), [0.0, 0.5]);\nprint(m.x);  // near minimum C (-0.050, 0.467)");
+    api.func("find_minima", "find_minima(U: Energy, opts: map) -> array", "Minimizes from many random starts over the energy's domain and returns the distinct minima, lowest first, as maps #{x, energy, count}.", find_minima);
+    api.options(
+        "find_minima",
+        &[
+            ("starts", "200", "number of random starts (one batch)"),
+            ("dedup", "1e-3", "minima closer than this are the same"),
+            ("method", "\"auto\"", "minimizer, as in minimize"),
+            ("tol", "1e-8", "gradient tolerance"),
+            ("max_iter", "5000", "iteration limit"),
+            ("step", "0.01", "initial step"),
+        ],
+    );
+    let _ = to_dynamic;
+}

@@ -18,7 +18,8 @@ thread_local! {
 pub fn call_fn_ptr(f: &rhai::FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, String> {
     let current = CURRENT.with(|c| c.borrow().as_ref().map(|(e, a)| (e.clone(), a.clone())));
     let (engine, ast) = current.ok_or("no script session is running on this thread")?;
-    f.call::<Dynamic>(&engine, &ast, args).map_err(|e| e.to_string())
+    f.call::<Dynamic>(&engine, &ast, args)
+        .map_err(|e| e.to_string())
 }
 
 /// An interactive or script session.
@@ -45,7 +46,12 @@ pub fn new_session(script_dir: Option<&Path>) -> Session {
     }
     let mut stdlib = StaticModuleResolver::new();
     for (name, source) in crate::stdlib::MODULES {
-        let module = engine.compile(*source).map_err(|e| e.to_string()).and_then(|ast| Module::eval_ast_as_new(Scope::new(), &ast, &engine).map_err(|e| e.to_string()));
+        let module = engine
+            .compile(*source)
+            .map_err(|e| e.to_string())
+            .and_then(|ast| {
+                Module::eval_ast_as_new(Scope::new(), &ast, &engine).map_err(|e| e.to_string())
+            });
         match module {
             Ok(m) => stdlib.insert(*name, m),
             Err(e) => eprintln!("warning: stdlib module {name} failed to load: {e}"),
@@ -53,27 +59,47 @@ pub fn new_session(script_dir: Option<&Path>) -> Session {
     }
     resolvers.push(stdlib);
     engine.set_module_resolver(resolvers);
-    engine.on_progress(|_| if crate::interrupt::requested() { Some(Dynamic::from("interrupted by Ctrl-C")) } else { None });
-    Session { engine: Rc::new(engine), docs: Rc::new(docs), scope: Scope::new(), lib: AST::empty() }
+    engine.on_progress(|_| {
+        if crate::interrupt::requested() {
+            Some(Dynamic::from("interrupted by Ctrl-C"))
+        } else {
+            None
+        }
+    });
+    Session {
+        engine: Rc::new(engine),
+        docs: Rc::new(docs),
+        scope: Scope::new(),
+        lib: AST::empty(),
+    }
 }
 
 impl Session {
     /// Compiles and runs `code`; functions it defines stay available. Errors are located in `name`.
     pub fn eval(&mut self, name: &str, code: &str) -> Result<Dynamic, String> {
-        let ast = self.engine.compile_with_scope(&self.scope, code).map_err(|e| located_message(name, &e.to_string(), e.position()))?;
+        let ast = self
+            .engine
+            .compile_with_scope(&self.scope, code)
+            .map_err(|e| located_message(name, &e.to_string(), e.position()))?;
         self.lib += ast;
         let lib = self.lib.clone_functions_only();
         CURRENT.with(|c| *c.borrow_mut() = Some((self.engine.clone(), lib)));
         let engine = self.engine.clone();
         let scope = &mut self.scope;
         let ast = &self.lib;
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, ast)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.eval_ast_with_scope::<Dynamic>(scope, ast)
+        }));
         self.lib.clear_statements();
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(describe_error(name, &e)),
             Err(panic) => {
-                let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
                 Err(format!("{name}: internal error (please report): {msg}"))
             }
         }
@@ -116,7 +142,11 @@ fn describe_error(file: &str, e: &EvalAltResult) -> String {
         }
         inner = next;
     }
-    let p = if inner.position().is_none() { pos } else { inner.position() };
+    let p = if inner.position().is_none() {
+        pos
+    } else {
+        inner.position()
+    };
     let msg = match inner {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
         EvalAltResult::ErrorTerminated(_, _) => "interrupted by Ctrl-C".to_string(),

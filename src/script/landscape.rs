@@ -1,6 +1,379 @@
-//! Script functions: landscape.
+//! Script functions: Attraction-Diffusion, ADELM maps, barriers and tuning.
 
-use super::Api;
+use super::convert::{err, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
+use super::sampler::sampler_spec;
+use super::{Api, EnergyValue};
+use crate::energy::{self, EnergyRef};
+use crate::landscape::ad::{ad_trials, AdOptions, AdTrial};
+use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
+use crate::landscape::barrier::{self, RefineOptions};
+use crate::landscape::map::LandscapeMap;
+use crate::landscape::tune;
+use crate::{error::invalid, tensor};
+use rhai::{Array, Dynamic, FnPtr, Map};
+use std::path::Path;
+use tch::Tensor;
+
+/// An ADELM map as seen by scripts.
+#[derive(Clone)]
+pub struct MapValue(pub LandscapeMap);
+
+fn farr(v: &[f64]) -> Dynamic {
+    Dynamic::from_array(v.iter().map(|x| Dynamic::from_float(*x)).collect())
+}
+
+fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
+    Ok(tv(tensor::from_vec(v, &[v.len() as i64]).script()?))
+}
+
+/// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin).
+fn ad_options(o: &mut Opts, base: &AdOptions) -> RhaiResult<AdOptions> {
+    Ok(AdOptions {
+        temperature: o.f64("T", base.temperature)?,
+        alpha: o.f64("alpha", base.alpha)?,
+        delta: o.f64("delta", base.delta)?,
+        improvement_limit: o.usize("M", base.improvement_limit)?,
+        max_steps: o.usize("max_steps", base.max_steps)?,
+        sampler: sampler_spec(o, base.sampler.step)?,
+        thin: o.usize("thin", base.thin)?,
+    })
+}
+
+const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
+    ("T", "0.1", "temperature of the magnetized density"),
+    ("alpha", "1.0", "magnetization strength"),
+    ("delta", "0.01", "success distance to the target"),
+    ("M", "40", "improvement limit: failure after M steps without getting closer"),
+    ("max_steps", "5000", "hard cap on steps per trial"),
+    ("sampler", "\"auto\"", "mh, cmh, mala, langevin, hmc, gibbs (auto: gibbs for discrete, mh otherwise)"),
+    ("step", "0.05", "sampler step size"),
+    ("leapfrog", "10", "HMC leapfrog steps"),
+    ("thin", "0", "record every thin-th state of the path"),
+];
+
+fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
+    let mut m = Map::new();
+    m.insert("success".into(), Dynamic::from_bool(t.success));
+    m.insert("steps".into(), Dynamic::from_int(t.steps as i64));
+    m.insert("barrier".into(), Dynamic::from_float(t.barrier));
+    m.insert("final_distance".into(), Dynamic::from_float(t.final_distance));
+    m.insert("best_distance".into(), Dynamic::from_float(t.best_distance));
+    m.insert("energies".into(), farr(&t.energies));
+    m.insert("distances".into(), farr(&t.distances));
+    m.insert("final_state".into(), state_tensor(&t.final_state)?);
+    if !t.states.is_empty() {
+        m.insert("states".into(), tv(tensor::from_matrix(&t.states).script()?));
+    }
+    Ok(m)
+}
+
+fn pair(a: &Dynamic, b: &Dynamic, e: &EnergyValue) -> RhaiResult<(Tensor, Tensor)> {
+    let a = tensor::as_batch(&to_tensor(a)?).script()?.f_to_kind(tensor::dtype()).script()?;
+    let b = tensor::as_batch(&to_tensor(b)?).script()?.f_to_kind(tensor::dtype()).script()?;
+    energy::check_dim(e.0.as_ref(), &a).script()?;
+    energy::check_dim(e.0.as_ref(), &b).script()?;
+    Ok((a, b))
+}
+
+fn ad(u: EnergyValue, from: Dynamic, to: Dynamic, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "ad");
+    let k = o.usize("trials", 1)?.max(1);
+    let ao = ad_options(&mut o, &AdOptions::default())?;
+    o.finish()?;
+    let (a, b) = pair(&from, &to, &u)?;
+    let starts = a.f_expand([k as i64, a.size()[1]], false).script()?;
+    let targets = b.f_expand([k as i64, b.size()[1]], false).script()?;
+    let trials = ad_trials(&u.0, &starts, &targets, &vec![ao.alpha; k], &ao).script()?;
+    if k == 1 {
+        return Ok(Dynamic::from_map(trial_map(&trials[0])?));
+    }
+    let arr: RhaiResult<Array> = trials.iter().map(|t| trial_map(t).map(Dynamic::from_map)).collect();
+    Ok(Dynamic::from_array(arr?))
+}
+
+/// Proposals from a script function `|n| -> Tensor [n, D] or [D]`.
+struct ScriptProposer(FnPtr);
+
+impl Proposer for ScriptProposer {
+    fn propose(&mut self, n: usize) -> crate::Result<Tensor> {
+        let mut rows = Vec::new();
+        // Ask for the whole batch; a function that returns a single state is called n times.
+        let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)]).map_err(invalid)?;
+        let t = to_tensor(&out).map_err(|e| invalid(format!("propose: {e}")))?;
+        if t.dim() == 2 {
+            return Ok(t.f_to_kind(tensor::dtype())?);
+        }
+        rows.push(t);
+        for _ in 1..n {
+            let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)]).map_err(invalid)?;
+            rows.push(to_tensor(&out).map_err(|e| invalid(format!("propose: {e}")))?);
+        }
+        let refs: Vec<&Tensor> = rows.iter().collect();
+        Ok(Tensor::f_stack(&refs, 0)?.f_to_kind(tensor::dtype())?)
+    }
+}
+
+fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
+    let d = AdelmOptions::default();
+    let ad = ad_options(o, &d.ad)?;
+    let same_default = if ad.delta == 0.0 { 0.0 } else { ad.delta.min(1e-3) };
+    Ok(AdelmOptions {
+        iters: o.usize("iters", d.iters)?,
+        burn_in: o.usize("burn_in", d.burn_in)?,
+        max_checks: o.usize("max_checks", d.max_checks)?,
+        seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
+        consolidate_every: o.usize("consolidate_every", d.consolidate_every)?,
+        same_tol: o.f64("same_tol", same_default)?,
+        batch: o.usize("batch", d.batch)?,
+        checkpoint: o.value("checkpoint").and_then(|v| v.into_string().ok()).map(Into::into),
+        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
+        progress: o.bool("progress", true)?,
+        minimize: crate::minimize::MinimizeOptions { max_iter: o.usize("min_iter", d.minimize.max_iter)?, tol: o.f64("min_tol", d.minimize.tol)?, ..d.minimize },
+        ad,
+    })
+}
+
+fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
+    let mut o = opts(map, "adelm");
+    let propose = o.value("propose");
+    let resume = o.value("resume").and_then(|v| v.into_string().ok());
+    let ao = adelm_options(&mut o)?;
+    o.finish()?;
+    let mut proposer: Box<dyn Proposer> = match propose {
+        Some(v) => match v.try_cast::<FnPtr>() {
+            Some(f) => Box::new(ScriptProposer(f)),
+            None => return Err(err("adelm: option `propose` must be a function |n| -> Tensor")),
+        },
+        None => Box::new(RandomProposer(u.0.clone())),
+    };
+    let result = match resume {
+        Some(path) if Path::new(&path).exists() => {
+            let m = LandscapeMap::load(Path::new(&path)).script()?;
+            adelm::resume(&u.0, proposer.as_mut(), m, &ao)
+        }
+        _ => adelm::adelm(&u.0, proposer.as_mut(), &ao),
+    };
+    Ok(MapValue(result.script()?))
+}
+
+fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
+    let d = RefineOptions::default();
+    Ok(RefineOptions {
+        ad: ad_options(o, &d.ad)?,
+        trials: o.usize("trials", d.trials)?,
+        shrink: o.f64("shrink", d.shrink)?,
+        max_rounds: o.usize("max_rounds", d.max_rounds)?,
+        both_directions: o.bool("both_directions", true)?,
+    })
+}
+
+fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "barrier_ad");
+    let ro = refine_options(&mut o)?;
+    o.finish()?;
+    let (a, b) = pair(&a, &b, &u)?;
+    let r = barrier::refine_barriers(&u.0, &a, &b, &ro).script()?.remove(0);
+    let mut m = Map::new();
+    m.insert("barrier".into(), r.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
+    m.insert("alpha".into(), r.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
+    m.insert("path".into(), match &r.best { Some(t) => Dynamic::from_map(trial_map(t)?), None => Dynamic::UNIT });
+    let rounds: Array = r.rounds.iter().map(|(a, s, n)| {
+        let mut x = Map::new();
+        x.insert("alpha".into(), Dynamic::from_float(*a));
+        x.insert("successes".into(), Dynamic::from_int(*s as i64));
+        x.insert("trials".into(), Dynamic::from_int(*n as i64));
+        Dynamic::from_map(x)
+    }).collect();
+    m.insert("rounds".into(), Dynamic::from_array(rounds));
+    Ok(m)
+}
+
+fn groups_of(m: &LandscapeMap) -> RhaiResult<Array> {
+    m.groups.iter().map(|g| {
+        let mut x = Map::new();
+        x.insert("id".into(), Dynamic::from_int(g.id as i64));
+        x.insert("state".into(), state_tensor(&g.state)?);
+        x.insert("energy".into(), Dynamic::from_float(g.energy));
+        x.insert("members".into(), Dynamic::from_int(g.members as i64));
+        Ok(Dynamic::from_map(x))
+    }).collect()
+}
+
+fn barriers_of(m: &LandscapeMap) -> Array {
+    m.barriers.iter().map(|r| Dynamic::from_array(r.iter().map(|v| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT)).collect())).collect()
+}
+
+fn describe_map(m: &LandscapeMap) -> String {
+    let mut s = format!(
+        "Map: {} groups, {} distinct minima, {} iterations{}\n",
+        m.groups.len(),
+        m.minima.len(),
+        m.iterations,
+        if m.interrupted { " (interrupted)" } else { "" }
+    );
+    let mut order: Vec<&crate::landscape::map::Group> = m.groups.iter().collect();
+    order.sort_by(|a, b| a.energy.total_cmp(&b.energy));
+    for g in order.iter().take(20) {
+        s.push_str(&format!("  group {:3}  energy {:12.6}  members {:5}\n", g.id, g.energy, g.members));
+    }
+    if m.groups.len() > 20 {
+        s.push_str(&format!("  ... {} more\n", m.groups.len() - 20));
+    }
+    s
+}
+
+fn temps_of(o: &mut Opts, key: &str, default: &[f64]) -> RhaiResult<Vec<f64>> {
+    match o.value(key) {
+        Some(v) => super::convert::to_f64s(&v),
+        None => Ok(default.to_vec()),
+    }
+}
 
 /// Registers the landscape functions.
-pub fn register(_api: &mut Api) {}
+pub fn register(api: &mut Api) {
+    api.engine.register_type_with_name::<MapValue>("Map");
+    api.engine.register_fn("to_string", |m: &mut MapValue| describe_map(&m.0));
+    api.engine.register_fn("to_debug", |m: &mut MapValue| describe_map(&m.0));
+
+    api.func("ad", "ad(U: Energy, from, to, opts: map) -> map", "One Attraction-Diffusion trial (or `trials` of them, batched) from a state toward a target on U/T + alpha*||x - target||. Returns #{success, steps, barrier (max U on the path), final_distance, best_distance, energies, distances, final_state, states (when thin > 0)}; an array of those when trials > 1.", ad);
+    api.func("ad", "ad(U: Energy, from, to) -> map", "", |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()));
+    let mut ad_docs = AD_OPTION_DOCS.to_vec();
+    ad_docs.push(("trials", "1", "independent trials run as one batch"));
+    api.options("ad", &ad_docs);
+    api.example("ad", "let U = muller_brown();\nlet r = ad(U, [-0.558, 1.442], [-0.050, 0.467], #{T: 5.0, alpha: 20.0, delta: 0.05, step: 0.01});\nprint(r.success); print(r.barrier);");
+
+    api.func("adelm", "adelm(U: Energy, opts: map) -> Map", "Maps the landscape with ADELM (Algorithm 3): proposals, minimum search, grouping by AD in both directions against the nearest representatives, consolidation. Shows progress; Ctrl-C stops and keeps the map; `checkpoint` writes it periodically and `resume` continues one.", run_adelm);
+    let mut adelm_docs = AD_OPTION_DOCS.to_vec();
+    adelm_docs.extend([
+        ("iters", "100", "mapping iterations"),
+        ("burn_in", "0", "burn-in iterations, followed by consolidation"),
+        ("max_checks", "12", "candidate groups tried per minimum, nearest by 1-D barrier"),
+        ("seed", "session seed", "seed of the run"),
+        ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
+        ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum"),
+        ("batch", "32", "proposals minimized together"),
+        ("propose", "random", "function |n| -> Tensor [n, D] (or [D]) giving starting states"),
+        ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
+        ("checkpoint_every", "100", "checkpoint period"),
+        ("resume", "none", "continue the map in this checkpoint file when it exists"),
+        ("progress", "true", "print progress to stderr"),
+        ("min_iter", "5000", "minimizer iteration limit"),
+        ("min_tol", "1e-6", "minimizer gradient tolerance"),
+    ]);
+    api.options("adelm", &adelm_docs);
+    api.example("adelm", "let m = adelm(sk(100, 1), #{T: 0.1, alpha: 1.35, delta: 0, M: 100, iters: 200});\nprint(m);\nm.save(\"sk_map.json\");");
+
+    api.func("load_map", "load_map(path: string) -> Map", "Reads a map saved with m.save(path).", |p: &str| -> RhaiResult<MapValue> { Ok(MapValue(LandscapeMap::load(Path::new(p)).script()?)) });
+    api.method("Map", "save", "m.save(path: string)", "Writes the map as JSON (schema in the README).", |m: &mut MapValue, p: &str| -> RhaiResult<()> { m.0.save(Path::new(p)).script() });
+    api.getter("Map", "groups", "Array of #{id, state, energy, members}.", |m: &mut MapValue| groups_of(&m.0).unwrap_or_default());
+    api.getter("Map", "n_groups", "Number of groups.", |m: &mut MapValue| m.0.groups.len() as i64);
+    api.getter("Map", "energies", "Group energies by id.", |m: &mut MapValue| farr(&m.0.group_energies()));
+    api.getter("Map", "members", "Member counts by id.", |m: &mut MapValue| Dynamic::from_array(m.0.member_counts().iter().map(|c| Dynamic::from_int(*c as i64)).collect()));
+    api.getter("Map", "barriers", "Group-by-group barrier matrix (() where unknown).", |m: &mut MapValue| barriers_of(&m.0));
+    api.getter("Map", "iterations", "Iterations completed.", |m: &mut MapValue| m.0.iterations as i64);
+    api.getter("Map", "minima", "Array of #{state, energy, group, count}.", |m: &mut MapValue| {
+        m.0.minima.iter().map(|r| {
+            let mut x = Map::new();
+            x.insert("state".into(), state_tensor(&r.state).unwrap_or(Dynamic::UNIT));
+            x.insert("energy".into(), Dynamic::from_float(r.energy));
+            x.insert("group".into(), Dynamic::from_int(r.group as i64));
+            x.insert("count".into(), Dynamic::from_int(r.count as i64));
+            Dynamic::from_map(x)
+        }).collect::<Array>()
+    });
+    api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barrier between every pair of group representatives with the AD refinement (all pairs batched) and stores it in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
+        let mut o = opts(map, "barrier_matrix");
+        let ro = refine_options(&mut o)?;
+        o.finish()?;
+        barrier::refine_map_barriers(&u.0, &mut m.0, &ro).script()?;
+        Ok(barriers_of(&m.0))
+    });
+
+    api.func("barrier_1d", "barrier_1d(U: Energy, a, b) -> map", "Max energy on the straight line from a to b (100 points). Returns #{barrier, at (0..1), energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_1d(u, a, b, 100));
+    api.func("barrier_1d", "barrier_1d(U: Energy, a, b, points: int) -> map", "", |u: EnergyValue, a: Dynamic, b: Dynamic, n: i64| barrier_1d(u, a, b, n.max(0) as usize));
+    api.func("barrier_greedy", "barrier_greedy(U: Energy, a, b) -> map", "Greedy discrete path between two ±1 states (section 5.1): flip the differing spin with the smallest energy increase; both directions, lower maximum kept. Returns #{barrier, forward, backward, energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| -> RhaiResult<Map> {
+        let g = barrier::barrier_greedy(u.0.as_ref(), &to_tensor(&a)?, &to_tensor(&b)?).script()?;
+        let mut m = Map::new();
+        m.insert("barrier".into(), Dynamic::from_float(g.barrier));
+        m.insert("forward".into(), Dynamic::from_float(g.forward));
+        m.insert("backward".into(), Dynamic::from_float(g.backward));
+        m.insert("energies".into(), farr(&g.energies));
+        Ok(m)
+    });
+    api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
+    let mut ref_docs = AD_OPTION_DOCS.to_vec();
+    ref_docs[1] = ("alpha", "5.0", "starting (high) alpha; doubled while nothing succeeds");
+    ref_docs.extend([("trials", "10", "trials per direction and alpha (K)"), ("shrink", "0.97", "alpha factor after a round with a success"), ("max_rounds", "200", "round limit"), ("both_directions", "true", "run a->b and b->a")]);
+    api.options("barrier_ad", &ref_docs);
+    api.options("Map.barrier_matrix", &ref_docs);
+
+    api.func("tune_temperature", "tune_temperature(U: Energy, x0, opts: map) -> array", "Temperature tuning (Figure 13 top): unmagnetized chains started at the minimum x0 for each T; returns #{T, mean_change, max_change} of U(x_t) - U(x0) over the run. Pick T where the change is small relative to the barriers.", |u: EnergyValue, x0: Dynamic, map: Map| -> RhaiResult<Array> {
+        let mut o = opts(map, "tune_temperature");
+        let temps = temps_of(&mut o, "temps", &[0.01, 0.03, 0.1, 0.3, 1.0])?;
+        let steps = o.usize("steps", 1000)?;
+        let chains = o.usize("chains", 16)?;
+        let spec = sampler_spec(&mut o, 0.05)?;
+        o.finish()?;
+        let rows = tune::tune_temperature(&u.0, &to_tensor(&x0)?, &temps, steps, chains.max(1), &spec).script()?;
+        Ok(rows.iter().map(|r| {
+            let mut m = Map::new();
+            m.insert("T".into(), Dynamic::from_float(r.temperature));
+            m.insert("mean_change".into(), Dynamic::from_float(r.mean_change));
+            m.insert("max_change".into(), Dynamic::from_float(r.max_change));
+            Dynamic::from_map(m)
+        }).collect())
+    });
+    api.options("tune_temperature", &[("temps", "[0.01, 0.03, 0.1, 0.3, 1]", "temperatures"), ("steps", "1000", "steps per chain"), ("chains", "16", "chains per temperature"), ("sampler", "\"auto\"", "sampler"), ("step", "0.05", "step size")]);
+    api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups}. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
+        let mut o = opts(map, "tune_alpha");
+        let alphas = match o.value("alphas") {
+            Some(v) => super::convert::to_f64s(&v)?,
+            None => {
+                let (lo, hi, n) = (o.f64("lo", 0.01)?, o.f64("hi", 10.0)?, o.usize("n", 9)?);
+                tune::log_grid(lo, hi, n).script()?
+            }
+        };
+        let mut ao = adelm_options(&mut o)?;
+        if !ao.progress { ao.progress = false; }
+        ao.progress = false;
+        o.finish()?;
+        let rows = tune::tune_alpha(&u.0, &alphas, &ao).script()?;
+        Ok(rows.iter().map(|(a, g)| {
+            let mut m = Map::new();
+            m.insert("alpha".into(), Dynamic::from_float(*a));
+            m.insert("groups".into(), Dynamic::from_int(*g as i64));
+            Dynamic::from_map(m)
+        }).collect())
+    });
+    api.func("phase_diagram", "phase_diagram(U: Energy, a, b, opts: map) -> array", "Metastable alpha threshold between two minima for each T, both directions (Figures 9-10): #{T, alpha_ab, alpha_ba, barrier_ab, barrier_ba} (() where no trial succeeded).", |u: EnergyValue, a: Dynamic, b: Dynamic, map: Map| -> RhaiResult<Array> {
+        let mut o = opts(map, "phase_diagram");
+        let temps = temps_of(&mut o, "temps", &[0.05, 0.1, 0.2, 0.5, 1.0])?;
+        let mut ro = refine_options(&mut o)?;
+        o.finish()?;
+        ro.both_directions = false;
+        let (a, b) = pair(&a, &b, &u)?;
+        let rows = tune::phase_diagram(&u.0, &a, &b, &temps, &ro).script()?;
+        let opt = |v: Option<f64>| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT);
+        Ok(rows.iter().map(|r| {
+            let mut m = Map::new();
+            m.insert("T".into(), Dynamic::from_float(r.temperature));
+            m.insert("alpha_ab".into(), opt(r.alpha_ab));
+            m.insert("alpha_ba".into(), opt(r.alpha_ba));
+            m.insert("barrier_ab".into(), opt(r.barrier_ab));
+            m.insert("barrier_ba".into(), opt(r.barrier_ba));
+            Dynamic::from_map(m)
+        }).collect())
+    });
+    api.options("phase_diagram", &ref_docs);
+    let _: Option<EnergyRef> = None;
+}
+
+fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Map> {
+    let (a, b) = pair(&a, &b, &u)?;
+    let l = barrier::barrier_1d(u.0.as_ref(), &a, &b, points).script()?;
+    let mut m = Map::new();
+    m.insert("barrier".into(), Dynamic::from_float(l.barrier));
+    m.insert("at".into(), Dynamic::from_float(l.at));
+    m.insert("energies".into(), farr(&l.energies));
+    Ok(m)
+}

@@ -57,7 +57,8 @@ impl<'a> Api<'a> {
         f: impl RhaiNativeFunc<A, N, X, R, F> + 'static,
     ) -> &mut Self {
         self.engine.register_fn(name, f);
-        self.docs.add(self.area, name, signature, N - usize::from(X), doc, false);
+        self.docs
+            .add(self.area, name, signature, N - usize::from(X), doc, false);
         self
     }
     /// Registers a method `name` of script type `type_name` (first argument is the receiver).
@@ -70,7 +71,14 @@ impl<'a> Api<'a> {
         f: impl RhaiNativeFunc<A, N, X, R, F> + 'static,
     ) -> &mut Self {
         self.engine.register_fn(name, f);
-        self.docs.add(self.area, &format!("{type_name}.{name}"), signature, N - usize::from(X), doc, true);
+        self.docs.add(
+            self.area,
+            &format!("{type_name}.{name}"),
+            signature,
+            N - usize::from(X),
+            doc,
+            true,
+        );
         self
     }
     /// Registers a property getter `name` of `type_name`.
@@ -82,7 +90,14 @@ impl<'a> Api<'a> {
         f: impl Fn(&mut T) -> R + 'static,
     ) -> &mut Self {
         self.engine.register_get(name, f);
-        self.docs.add(self.area, &format!("{type_name}.{name}"), &format!("{type_name}.{name}"), 1, doc, true);
+        self.docs.add(
+            self.area,
+            &format!("{type_name}.{name}"),
+            &format!("{type_name}.{name}"),
+            1,
+            doc,
+            true,
+        );
         self
     }
     /// Documents the options map keys of `name`: `(key, default, doc)`.

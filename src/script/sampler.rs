@@ -1,6 +1,99 @@
-//! Script functions: sampler.
+//! Script functions: batched MCMC sampling.
 
-use super::Api;
+use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
+use super::{Api, EnergyValue};
+use crate::energy::{self, Energy};
+use crate::sampler::{self, SamplerSpec};
+use crate::tensor;
+use rhai::{Dynamic, Map};
+use std::rc::Rc;
 
-/// Registers the sampler functions.
-pub fn register(_api: &mut Api) {}
+/// Reads the sampler options shared by every function that runs chains.
+pub fn sampler_spec(o: &mut super::Opts, default_step: f64) -> RhaiResult<SamplerSpec> {
+    let d = SamplerSpec::default();
+    let kind = o.string("sampler", &d.kind)?;
+    if !sampler::SAMPLER_NAMES.contains(&kind.as_str()) {
+        return Err(err(format!(
+            "unknown sampler `{kind}`; known: {}",
+            sampler::SAMPLER_NAMES.join(", ")
+        )));
+    }
+    Ok(SamplerSpec {
+        kind,
+        step: o.f64("step", default_step)?,
+        leapfrog: o.usize("leapfrog", d.leapfrog)?,
+    })
+}
+
+fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "sample");
+    let t = o.f64("T", 1.0)?;
+    let steps = o.usize("steps", 1000)?;
+    let thin = o.usize("thin", 0)?;
+    let burn = o.usize("burn_in", 0)?;
+    let spec = sampler_spec(&mut o, 0.1)?;
+    o.finish()?;
+    let x0 = to_tensor(&x0)?;
+    let density = energy::tempered(u.0.clone(), t).script()?;
+    let mut s = sampler::make_sampler(&spec, &density.space()).script()?;
+    let _g = tch::no_grad_guard();
+    let start = if burn > 0 {
+        sampler::run(&density, s.as_mut(), &x0, burn, 0)
+            .script()?
+            .chains
+            .x
+    } else {
+        tensor::as_batch(&x0).script()?
+    };
+    let trace = sampler::run(&density, s.as_mut(), &start, steps, thin).script()?;
+    let acc = trace.chains.acceptance().script()?;
+    let mean_acc = acc.iter().sum::<f64>() / acc.len().max(1) as f64;
+    let mut out = Map::new();
+    out.insert("x".into(), tv(trace.chains.x.shallow_clone()));
+    let base = u.0.energy(&trace.chains.x).script()?;
+    out.insert("energy".into(), tv(base));
+    out.insert("acceptance".into(), Dynamic::from_float(mean_acc));
+    out.insert("steps".into(), Dynamic::from_int(trace.chains.steps as i64));
+    if thin > 0 && !trace.states.is_empty() {
+        let refs: Vec<&tch::Tensor> = trace.states.iter().collect();
+        out.insert(
+            "states".into(),
+            tv(tch::Tensor::f_stack(&refs, 0).script()?),
+        );
+        let e: Vec<&tch::Tensor> = trace.energies.iter().collect();
+        out.insert(
+            "trace".into(),
+            tv(tch::Tensor::f_stack(&e, 0)
+                .script()?
+                .f_mul_scalar(t)
+                .script()?),
+        );
+    }
+    out.insert(
+        "interrupted".into(),
+        Dynamic::from_bool(crate::interrupt::requested()),
+    );
+    Ok(out)
+}
+
+/// Registers the sampling functions.
+pub fn register(api: &mut Api) {
+    api.func("sample", "sample(U: Energy, x0, opts: map) -> map", "Runs batched MCMC chains on exp(-U/T) from x0 (a state [D] or chains [B, D]). Returns #{x: final states, energy: U of x, acceptance: mean acceptance rate, steps, states: [S, B, D] and trace: U values [S, B] when thin > 0}. Ctrl-C stops early and keeps what was sampled.", sample);
+    api.func(
+        "sample",
+        "sample(U: Energy, x0) -> map",
+        "",
+        |u: EnergyValue, x0: Dynamic| sample(u, x0, Map::new()),
+    );
+    api.options("sample", &[
+        ("sampler", "\"auto\"", "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise"),
+        ("T", "1.0", "temperature"),
+        ("steps", "1000", "steps (Gibbs and component-wise MH: sweeps)"),
+        ("step", "0.1", "proposal scale (MH) or time step (MALA, HMC)"),
+        ("leapfrog", "10", "leapfrog steps per HMC proposal"),
+        ("thin", "0", "record every thin-th state (0: none)"),
+        ("burn_in", "0", "steps discarded before recording"),
+    ]);
+    api.example("sample", "let r = sample(quadratic(2), zeros([256, 2]), #{sampler: \"mala\", step: 0.5, steps: 2000});\nprint(r.acceptance);\nprint(r.x.mean(0));");
+    let _ = Rc::new(0);
+}

@@ -9,26 +9,57 @@ pub fn register(api: &mut Api) {
     api.func("seed", "seed(n: int)", "Seeds every random function of the session; the same seed gives the same results on the same device.", |n: i64| {
         tensor::manual_seed(n as u64);
     });
-    api.func("cuda_available", "cuda_available() -> bool", "True when a CUDA GPU is usable.", tensor::cuda_available);
-    api.func("device", "device() -> string", "The device new tensors go to: \"cpu\" or \"cuda:N\".", || format!("{:?}", tensor::device()).to_lowercase());
-    api.func("set_device", "set_device(name: string)", "Chooses the device for new tensors and energies: \"cpu\", \"cuda\" or \"cuda:N\".", |name: &str| -> RhaiResult<()> {
-        let d = match name {
-            "cpu" => tch::Device::Cpu,
-            "cuda" | "gpu" => tch::Device::Cuda(0),
-            s if s.starts_with("cuda:") => tch::Device::Cuda(s[5..].parse().map_err(|_| err(format!("bad device {s}")))?),
-            s => return Err(err(format!("unknown device {s}; use \"cpu\" or \"cuda\""))),
-        };
-        tensor::set_device(d).script()
-    });
-    api.func("set_dtype", "set_dtype(name: string)", "Floating dtype of new tensors: \"float64\" (default) or \"float32\".", |name: &str| -> RhaiResult<()> {
-        let k = match name {
-            "float64" | "double" | "f64" => tch::Kind::Double,
-            "float32" | "float" | "f32" => tch::Kind::Float,
-            s => return Err(err(format!("unknown dtype {s}; use \"float64\" or \"float32\""))),
-        };
-        tensor::set_dtype(k).script()
-    });
-    api.func("version", "version() -> string", "The telescope version.", || crate::version().to_string());
+    api.func(
+        "cuda_available",
+        "cuda_available() -> bool",
+        "True when a CUDA GPU is usable.",
+        tensor::cuda_available,
+    );
+    api.func(
+        "device",
+        "device() -> string",
+        "The device new tensors go to: \"cpu\" or \"cuda:N\".",
+        || format!("{:?}", tensor::device()).to_lowercase(),
+    );
+    api.func(
+        "set_device",
+        "set_device(name: string)",
+        "Chooses the device for new tensors and energies: \"cpu\", \"cuda\" or \"cuda:N\".",
+        |name: &str| -> RhaiResult<()> {
+            let d = match name {
+                "cpu" => tch::Device::Cpu,
+                "cuda" | "gpu" => tch::Device::Cuda(0),
+                s if s.starts_with("cuda:") => {
+                    tch::Device::Cuda(s[5..].parse().map_err(|_| err(format!("bad device {s}")))?)
+                }
+                s => return Err(err(format!("unknown device {s}; use \"cpu\" or \"cuda\""))),
+            };
+            tensor::set_device(d).script()
+        },
+    );
+    api.func(
+        "set_dtype",
+        "set_dtype(name: string)",
+        "Floating dtype of new tensors: \"float64\" (default) or \"float32\".",
+        |name: &str| -> RhaiResult<()> {
+            let k = match name {
+                "float64" | "double" | "f64" => tch::Kind::Double,
+                "float32" | "float" | "f32" => tch::Kind::Float,
+                s => {
+                    return Err(err(format!(
+                        "unknown dtype {s}; use \"float64\" or \"float32\""
+                    )))
+                }
+            };
+            tensor::set_dtype(k).script()
+        },
+    );
+    api.func(
+        "version",
+        "version() -> string",
+        "The telescope version.",
+        || crate::version().to_string(),
+    );
     api.func(
         "help",
         "help(name: string) -> string",

@@ -27,11 +27,17 @@ pub fn set_device(d: Device) -> crate::Result<()> {
         Device::Cpu => DEVICE.store(-1, Ordering::Relaxed),
         Device::Cuda(n) => {
             if !cuda_available() {
-                return Err(crate::error::invalid("CUDA is not available on this machine"));
+                return Err(crate::error::invalid(
+                    "CUDA is not available on this machine",
+                ));
             }
             DEVICE.store(n as i64, Ordering::Relaxed)
         }
-        other => return Err(crate::error::invalid(format!("unsupported device {other:?}"))),
+        other => {
+            return Err(crate::error::invalid(format!(
+                "unsupported device {other:?}"
+            )))
+        }
     }
     Ok(())
 }
@@ -49,7 +55,11 @@ pub fn set_dtype(k: Kind) -> crate::Result<()> {
     match k {
         Kind::Float => DTYPE.store(0, Ordering::Relaxed),
         Kind::Double => DTYPE.store(1, Ordering::Relaxed),
-        other => return Err(crate::error::invalid(format!("dtype must be float32 or float64, not {other:?}"))),
+        other => {
+            return Err(crate::error::invalid(format!(
+                "dtype must be float32 or float64, not {other:?}"
+            )))
+        }
     }
     Ok(())
 }

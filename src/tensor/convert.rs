@@ -5,7 +5,12 @@ use tch::{Kind, Tensor};
 
 /// All elements as `f64`, in row-major order (moves to CPU when needed).
 pub fn to_vec_f64(t: &Tensor) -> Result<Vec<f64>> {
-    let flat = t.f_detach()?.f_to_device(tch::Device::Cpu)?.f_to_kind(Kind::Double)?.f_contiguous()?.f_view([-1])?;
+    let flat = t
+        .f_detach()?
+        .f_to_device(tch::Device::Cpu)?
+        .f_to_kind(Kind::Double)?
+        .f_contiguous()?
+        .f_view([-1])?;
     Ok(Vec::<f64>::try_from(&flat)?)
 }
 
@@ -21,7 +26,11 @@ pub fn to_matrix(t: &Tensor) -> Result<Vec<Vec<f64>>> {
 pub fn from_vec(data: &[f64], shape: &[i64]) -> Result<Tensor> {
     let n: i64 = shape.iter().product();
     if n as usize != data.len() {
-        return Err(invalid(format!("{} values do not fill shape {:?}", data.len(), shape)));
+        return Err(invalid(format!(
+            "{} values do not fill shape {:?}",
+            data.len(),
+            shape
+        )));
     }
     Ok(Tensor::from_slice(data)
         .f_reshape(shape)?
@@ -45,14 +54,20 @@ pub fn as_batch(x: &Tensor) -> Result<Tensor> {
         1 => Ok(x.f_unsqueeze(0)?),
         2 => Ok(x.shallow_clone()),
         0 => Ok(x.f_reshape([1, 1])?),
-        n => Err(invalid(format!("expected a state [D] or a batch [B, D], got {n} dimensions {:?}", x.size()))),
+        n => Err(invalid(format!(
+            "expected a state [D] or a batch [B, D], got {n} dimensions {:?}",
+            x.size()
+        ))),
     }
 }
 
 /// The single value of a one-element tensor.
 pub fn scalar_f64(t: &Tensor) -> Result<f64> {
     if t.numel() != 1 {
-        return Err(invalid(format!("expected one value, got shape {:?}", t.size())));
+        return Err(invalid(format!(
+            "expected one value, got shape {:?}",
+            t.size()
+        )));
     }
     Ok(t.f_double_value(&[])
         .or_else(|_| t.f_reshape([-1]).and_then(|f| f.f_double_value(&[0])))?)

@@ -1,0 +1,171 @@
+//! Attraction-Diffusion trials (paper section 3, Algorithm 3 step 3a), batched: many trials,
+//! each with its own start, target and magnetization, run as one batch with per-trial stop
+//! rules; finished trials leave the batch.
+
+use crate::energy::{EnergyRef, Magnetized};
+use crate::sampler::{self, Chains, SamplerSpec};
+use crate::{error::invalid, tensor, Result};
+use tch::Tensor;
+
+/// Parameters of an AD trial.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AdOptions {
+    /// Temperature T of the magnetized density.
+    pub temperature: f64,
+    /// Magnetization strength alpha (per-trial strengths are given to [`ad_trials`] directly).
+    pub alpha: f64,
+    /// Success when the distance to the target is at most delta.
+    pub delta: f64,
+    /// Failure after this many consecutive steps without improving the best distance (M).
+    pub improvement_limit: usize,
+    /// Hard cap on steps per trial.
+    pub max_steps: usize,
+    /// The local sampler.
+    pub sampler: SamplerSpec,
+    /// Record every n-th state of the path (0: no states, energies only).
+    pub thin: usize,
+}
+
+impl Default for AdOptions {
+    fn default() -> Self {
+        AdOptions { temperature: 0.1, alpha: 1.0, delta: 1e-2, improvement_limit: 40, max_steps: 5000, sampler: SamplerSpec::default(), thin: 0 }
+    }
+}
+
+/// Outcome of one AD trial.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AdTrial {
+    /// The chain came within delta of the target.
+    pub success: bool,
+    /// Steps taken.
+    pub steps: usize,
+    /// Highest unmagnetized energy U along the path (start included).
+    pub barrier: f64,
+    /// Distance to the target when the trial stopped.
+    pub final_distance: f64,
+    /// Best distance reached.
+    pub best_distance: f64,
+    /// U after every step (index 0: the start).
+    pub energies: Vec<f64>,
+    /// Distance to the target after every step.
+    pub distances: Vec<f64>,
+    /// Every `thin`-th state of the path (start and end included) when `thin > 0`.
+    pub states: Vec<Vec<f64>>,
+    /// Where the chain stopped.
+    pub final_state: Vec<f64>,
+}
+
+/// Runs one AD trial per row of `starts` toward the same row of `targets` with the per-trial
+/// strengths `alphas`. Stops every trial cleanly on Ctrl-C (those count as failures).
+pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64], opts: &AdOptions) -> Result<Vec<AdTrial>> {
+    let _g = tch::no_grad_guard();
+    let starts = tensor::as_batch(starts)?.f_to_kind(tensor::dtype())?;
+    let targets = tensor::as_batch(targets)?.f_to_kind(tensor::dtype())?;
+    let b = starts.size()[0] as usize;
+    if targets.size() != starts.size() || alphas.len() != b {
+        return Err(invalid(format!("AD needs as many targets and alphas as starts ({:?}, {:?}, {})", starts.size(), targets.size(), alphas.len())));
+    }
+    if !(opts.temperature > 0.0) || opts.delta < 0.0 || opts.improvement_limit == 0 {
+        return Err(invalid("AD needs T > 0, delta >= 0 and M >= 1"));
+    }
+    let t = opts.temperature;
+    let mut trials: Vec<AdTrial> = Vec::with_capacity(b);
+    let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
+    let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(2, &[1i64][..], false)?)?;
+    let rows0 = if opts.thin > 0 { tensor::to_matrix(&starts)? } else { vec![] };
+    for i in 0..b {
+        trials.push(AdTrial {
+            success: d0[i] <= opts.delta,
+            steps: 0,
+            barrier: u0[i],
+            final_distance: d0[i],
+            best_distance: d0[i],
+            energies: vec![u0[i]],
+            distances: vec![d0[i]],
+            states: if opts.thin > 0 { vec![rows0[i].clone()] } else { vec![] },
+            final_state: vec![],
+        });
+    }
+    let mut stale = vec![0usize; b];
+    let mut active: Vec<usize> = (0..b).filter(|&i| !trials[i].success).collect();
+    let start_rows = tensor::to_matrix(&starts)?;
+    for i in 0..b {
+        if trials[i].success {
+            trials[i].final_state = start_rows[i].clone();
+        }
+    }
+    if active.is_empty() {
+        return Ok(trials);
+    }
+    let index = |ids: &[usize]| Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>()).f_to_device(starts.device());
+    let subset = |ids: &[usize]| -> Result<(Tensor, Vec<f64>)> { Ok((targets.f_index_select(0, &index(ids)?)?, ids.iter().map(|&i| alphas[i]).collect())) };
+    let (tg, al) = subset(&active)?;
+    let mut density = Magnetized::with_alphas(e.clone(), t, &al, tg)?;
+    let mut chains = Chains::new(&density, &starts.f_index_select(0, &index(&active)?)?)?;
+    let mut sampler = sampler::make_sampler(&opts.sampler, &e.space())?;
+    let mut step = 0usize;
+    while !active.is_empty() {
+        if crate::interrupt::requested() {
+            break;
+        }
+        sampler.step(&density, &mut chains)?;
+        step += 1;
+        let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
+        let u = tensor::to_vec_f64(&chains.u)?;
+        let al = density.alpha_values(active.len())?;
+        let record = opts.thin > 0 && step % opts.thin == 0;
+        let rows = if record { tensor::to_matrix(&chains.x)? } else { vec![] };
+        let mut finished = Vec::new();
+        for (k, &i) in active.iter().enumerate() {
+            let tr = &mut trials[i];
+            let energy = t * (u[k] - al[k] * d[k]);
+            tr.steps = step;
+            tr.barrier = tr.barrier.max(energy);
+            if let Some(pm) = &chains.path_max {
+                tr.barrier = tr.barrier.max(pm[k]);
+            }
+            tr.energies.push(energy);
+            tr.distances.push(d[k]);
+            tr.final_distance = d[k];
+            if record {
+                tr.states.push(rows[k].clone());
+            }
+            if d[k] < tr.best_distance {
+                tr.best_distance = d[k];
+                stale[i] = 0;
+            } else {
+                stale[i] += 1;
+            }
+            tr.success = d[k] <= opts.delta;
+            if tr.success || stale[i] >= opts.improvement_limit || step >= opts.max_steps {
+                finished.push(k);
+            }
+        }
+        if !finished.is_empty() {
+            let rows = tensor::to_matrix(&chains.x)?;
+            for &k in &finished {
+                let tr = &mut trials[active[k]];
+                tr.final_state = rows[k].clone();
+                if opts.thin > 0 && tr.states.last() != Some(&rows[k]) {
+                    tr.states.push(rows[k].clone());
+                }
+            }
+            let keep: Vec<usize> = (0..active.len()).filter(|k| !finished.contains(k)).collect();
+            active = keep.iter().map(|&k| active[k]).collect();
+            if active.is_empty() {
+                break;
+            }
+            chains.keep(&index(&keep)?)?;
+            let (tg, al) = subset(&active)?;
+            density = Magnetized::with_alphas(e.clone(), t, &al, tg)?;
+        }
+    }
+    // Interrupted trials end where they are.
+    if !active.is_empty() {
+        let rows = tensor::to_matrix(&chains.x)?;
+        for (k, &i) in active.iter().enumerate() {
+            trials[i].final_state = rows[k].clone();
+        }
+    }
+    Ok(trials)
+}

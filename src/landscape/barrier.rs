@@ -1,0 +1,245 @@
+//! Barrier estimates between two minima: 1-D interpolation, greedy discrete paths (section 5.1)
+//! and the AD refinement of sections 3.4 / 4.3, batched over many pairs.
+
+use super::ad::{ad_trials, AdOptions, AdTrial};
+use crate::energy::{Energy, EnergyRef};
+use crate::{error::invalid, tensor, Result};
+use tch::Tensor;
+
+/// Energies on the straight line between two states.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LineBarrier {
+    /// Highest energy on the line (endpoints included).
+    pub barrier: f64,
+    /// Position of the highest point, in [0, 1] from `a` to `b`.
+    pub at: f64,
+    /// Energies at evenly spaced points from `a` to `b`.
+    pub energies: Vec<f64>,
+}
+
+/// Max U on the straight line between `a` and `b`, from `points` evenly spaced evaluations.
+pub fn barrier_1d(e: &dyn Energy, a: &Tensor, b: &Tensor, points: usize) -> Result<LineBarrier> {
+    let a = tensor::as_batch(a)?;
+    let b = tensor::as_batch(b)?;
+    let all = line_energies(e, &a, &b, points)?;
+    let energies = all.into_iter().next().unwrap_or_default();
+    let (k, barrier) = energies.iter().enumerate().fold((0, f64::NEG_INFINITY), |acc, (k, &u)| if u > acc.1 { (k, u) } else { acc });
+    Ok(LineBarrier { barrier, at: k as f64 / (points.max(2) - 1) as f64, energies })
+}
+
+/// Energies along the lines between the rows of `a` `[P, D]` and `b` `[P, D]`, one batched call.
+pub fn line_energies(e: &dyn Energy, a: &Tensor, b: &Tensor, points: usize) -> Result<Vec<Vec<f64>>> {
+    if points < 2 {
+        return Err(invalid("a 1-D barrier needs at least 2 points"));
+    }
+    if a.size() != b.size() {
+        return Err(invalid(format!("endpoints differ in shape: {:?} vs {:?}", a.size(), b.size())));
+    }
+    crate::energy::check_dim(e, a)?;
+    let (p, d) = (a.size()[0], a.size()[1]);
+    let _g = tch::no_grad_guard();
+    let ts = Tensor::f_linspace(0.0, 1.0, points as i64, (a.kind(), a.device()))?.f_view([1, points as i64, 1])?;
+    let pts = a.f_unsqueeze(1)?.f_add(&b.f_sub(a)?.f_unsqueeze(1)?.f_mul(&ts)?)?;
+    let u = tensor::to_vec_f64(&e.energy(&pts.f_view([p * points as i64, d])?)?)?;
+    Ok(u.chunks(points).map(|c| c.to_vec()).collect())
+}
+
+/// A greedy discrete interpolation (section 5.1).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GreedyBarrier {
+    /// The lower of the two directions' maxima.
+    pub barrier: f64,
+    /// Max along the path from `a` to `b`.
+    pub forward: f64,
+    /// Max along the path from `b` to `a`.
+    pub backward: f64,
+    /// Energies along the lower path, starting at its start.
+    pub energies: Vec<f64>,
+}
+
+/// Greedy path between two ±1 states: repeatedly flip, among the differing spins, the one with
+/// the smallest energy increase; both directions, the lower maximum kept. O(N) per flip with
+/// local fields for spin models; otherwise all candidate flips are scored in one batched call.
+pub fn barrier_greedy(e: &dyn Energy, a: &Tensor, b: &Tensor) -> Result<GreedyBarrier> {
+    let a = tensor::to_vec_f64(a)?;
+    let b = tensor::to_vec_f64(b)?;
+    if a.len() != b.len() || a.iter().chain(&b).any(|v| v.abs() != 1.0) {
+        return Err(invalid("barrier_greedy needs two ±1 states of the same length"));
+    }
+    let fwd = greedy_path(e, &a, &b)?;
+    let bwd = greedy_path(e, &b, &a)?;
+    let (mf, mb) = (fwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max), bwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+    Ok(if mf <= mb {
+        GreedyBarrier { barrier: mf, forward: mf, backward: mb, energies: fwd }
+    } else {
+        GreedyBarrier { barrier: mb, forward: mf, backward: mb, energies: bwd }
+    })
+}
+
+fn greedy_path(e: &dyn Energy, from: &[f64], to: &[f64]) -> Result<Vec<f64>> {
+    let mut s = from.to_vec();
+    let n = s.len();
+    if let Some(model) = e.spin_model() {
+        let mut fields = model.local_fields(&s);
+        let mut u = model.energy_of(&s);
+        let mut path = vec![u];
+        loop {
+            let best = (0..n).filter(|&i| s[i] != to[i]).map(|i| (i, model.flip_delta(&s, &fields, i))).min_by(|x, y| x.1.total_cmp(&y.1));
+            let Some((i, du)) = best else { break };
+            model.flip(&mut s, &mut fields, i);
+            u += du;
+            path.push(u);
+        }
+        return Ok(path);
+    }
+    let _g = tch::no_grad_guard();
+    let mut path = vec![tensor::scalar_f64(&e.energy(&tensor::from_vec(&s, &[1, n as i64])?)?)?];
+    loop {
+        let diff: Vec<usize> = (0..n).filter(|&i| s[i] != to[i]).collect();
+        if diff.is_empty() {
+            break;
+        }
+        let mut cands = Vec::with_capacity(diff.len() * n);
+        for &i in &diff {
+            let mut c = s.clone();
+            c[i] = to[i];
+            cands.extend(c);
+        }
+        let u = tensor::to_vec_f64(&e.energy(&tensor::from_vec(&cands, &[diff.len() as i64, n as i64])?)?)?;
+        let (k, best) = u.iter().enumerate().fold((0, f64::INFINITY), |acc, (k, &v)| if v < acc.1 { (k, v) } else { acc });
+        s[diff[k]] = to[diff[k]];
+        path.push(best);
+    }
+    Ok(path)
+}
+
+/// Options of the AD barrier refinement.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RefineOptions {
+    /// AD parameters; `ad.alpha` is the starting (high) alpha.
+    pub ad: AdOptions,
+    /// Trials per direction and alpha (K).
+    pub trials: usize,
+    /// Factor applied to alpha after a round with a success (0.97: lower by 3%).
+    pub shrink: f64,
+    /// Round limit per pair.
+    pub max_rounds: usize,
+    /// Run both directions (a to b and b to a) in every round.
+    pub both_directions: bool,
+}
+
+impl Default for RefineOptions {
+    fn default() -> Self {
+        RefineOptions { ad: AdOptions { alpha: 5.0, ..AdOptions::default() }, trials: 10, shrink: 0.97, max_rounds: 200, both_directions: true }
+    }
+}
+
+/// Result of the AD refinement for one pair.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Refined {
+    /// Lowest barrier over all successful trials (None: no trial ever succeeded).
+    pub barrier: Option<f64>,
+    /// Lowest alpha at which a trial succeeded: the metastable threshold estimate.
+    pub alpha: Option<f64>,
+    /// The trial with the lowest barrier.
+    pub best: Option<AdTrial>,
+    /// `(alpha, successes, trials)` of every round.
+    pub rounds: Vec<(f64, usize, usize)>,
+}
+
+/// The AD barrier refinement (sections 3.4, 4.3) for many pairs at once: from the starting
+/// alpha (doubled up to 8 times while nothing succeeds), run K trials per direction, lower
+/// alpha by `shrink` while any trial succeeds, and keep the lowest barrier seen. All pairs'
+/// trials of a round run as one batch.
+pub fn refine_barriers(e: &EnergyRef, a: &Tensor, b: &Tensor, opts: &RefineOptions) -> Result<Vec<Refined>> {
+    let a = tensor::as_batch(a)?;
+    let b = tensor::as_batch(b)?;
+    if a.size() != b.size() {
+        return Err(invalid("refine_barriers needs endpoint batches of the same shape"));
+    }
+    if opts.trials == 0 || !(opts.shrink > 0.0 && opts.shrink < 1.0) || !(opts.ad.alpha > 0.0) {
+        return Err(invalid("refinement needs trials >= 1, 0 < shrink < 1 and a positive starting alpha"));
+    }
+    let p = a.size()[0] as usize;
+    let mut out: Vec<Refined> = (0..p).map(|_| Refined { barrier: None, alpha: None, best: None, rounds: vec![] }).collect();
+    let mut alpha = vec![opts.ad.alpha; p];
+    let mut grown = vec![0usize; p];
+    let mut active: Vec<usize> = (0..p).collect();
+    let dirs = if opts.both_directions { 2 } else { 1 };
+    let k = opts.trials;
+    let mut round = 0;
+    while !active.is_empty() && round < opts.max_rounds {
+        round += 1;
+        if crate::interrupt::requested() {
+            break;
+        }
+        let mut starts_idx = Vec::new();
+        let mut from_a = Vec::new();
+        let mut alphas = Vec::new();
+        for &i in &active {
+            for dir in 0..dirs {
+                for _ in 0..k {
+                    starts_idx.push(i as i64);
+                    from_a.push(dir == 0);
+                    alphas.push(alpha[i]);
+                }
+            }
+        }
+        let idx = Tensor::from_slice(&starts_idx).f_to_device(a.device())?;
+        let (ra, rb) = (a.f_index_select(0, &idx)?, b.f_index_select(0, &idx)?);
+        let mask = Tensor::from_slice(&from_a.iter().map(|&f| f as i64).collect::<Vec<_>>()).f_to_device(a.device())?.f_to_kind(tch::Kind::Bool)?.f_unsqueeze(1)?;
+        let starts = ra.f_where_self(&mask, &rb)?;
+        let targets = rb.f_where_self(&mask, &ra)?;
+        let trials = ad_trials(e, &starts, &targets, &alphas, &opts.ad)?;
+        let mut next = Vec::new();
+        for (slot, &i) in active.iter().enumerate() {
+            let mine = &trials[slot * dirs * k..(slot + 1) * dirs * k];
+            let successes = mine.iter().filter(|t| t.success).count();
+            out[i].rounds.push((alpha[i], successes, mine.len()));
+            for t in mine.iter().filter(|t| t.success) {
+                if out[i].barrier.is_none_or(|b| t.barrier < b) {
+                    out[i].barrier = Some(t.barrier);
+                    out[i].best = Some(t.clone());
+                }
+            }
+            if successes > 0 {
+                out[i].alpha = Some(alpha[i]);
+                alpha[i] *= opts.shrink;
+                next.push(i);
+            } else if out[i].alpha.is_none() && grown[i] < 8 {
+                grown[i] += 1;
+                alpha[i] *= 2.0;
+                next.push(i);
+            }
+        }
+        active = next;
+    }
+    Ok(out)
+}
+
+/// Fills a map's barrier matrix by AD refinement between every pair of group representatives
+/// (all pairs in one batch per round); each entry keeps the lower of the old and new estimate.
+pub fn refine_map_barriers(e: &EnergyRef, map: &mut super::map::LandscapeMap, opts: &RefineOptions) -> Result<()> {
+    let g = map.groups.len();
+    if g < 2 {
+        return Ok(());
+    }
+    let d = map.groups[0].state.len() as i64;
+    let mut pairs = Vec::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..g {
+        for j in i + 1..g {
+            pairs.push((i, j));
+            a.extend(&map.groups[i].state);
+            b.extend(&map.groups[j].state);
+        }
+    }
+    let p = pairs.len() as i64;
+    let refined = refine_barriers(e, &tensor::from_vec(&a, &[p, d])?, &tensor::from_vec(&b, &[p, d])?, opts)?;
+    for (&(i, j), r) in pairs.iter().zip(refined) {
+        if let Some(v) = r.barrier {
+            map.offer_barrier(i, j, v);
+        }
+    }
+    Ok(())
+}

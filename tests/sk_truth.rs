@@ -1,0 +1,173 @@
+//! ADELM, AD and greedy barriers on small SK spin glasses against exact enumeration.
+
+use std::rc::Rc;
+use telescope::energy::{sk, Energy, EnergyRef, SpinModel};
+use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
+use telescope::landscape::ad::AdOptions;
+use telescope::landscape::barrier::barrier_greedy;
+use telescope::sampler::SamplerSpec;
+use telescope::tensor;
+
+/// Exact landscape of an n-spin model: energies of all 2^n states, single-flip local minima,
+/// and the minimax barrier between every pair of minima (states added in increasing energy,
+/// union-find over single-flip neighbours).
+struct Exact {
+    minima: Vec<usize>,
+    energy: Vec<f64>,
+    barrier: Vec<Vec<f64>>,
+}
+
+fn spins(state: usize, n: usize) -> Vec<f64> {
+    (0..n).map(|i| if state >> i & 1 == 1 { 1.0 } else { -1.0 }).collect()
+}
+
+fn index_of(s: &[f64]) -> usize {
+    s.iter().enumerate().map(|(i, &v)| if v > 0.0 { 1 << i } else { 0 }).sum()
+}
+
+fn exact(model: &SpinModel) -> Exact {
+    let n = model.n();
+    let total = 1usize << n;
+    let energy: Vec<f64> = (0..total).map(|s| model.energy_of(&spins(s, n))).collect();
+    let minima: Vec<usize> = (0..total).filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s])).collect();
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by(|&a, &b| energy[a].total_cmp(&energy[b]));
+    let mut parent: Vec<usize> = (0..total).collect();
+    let mut active = vec![false; total];
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let k = minima.len();
+    let mut barrier = vec![vec![f64::INFINITY; k]; k];
+    let pos: std::collections::HashMap<usize, usize> = minima.iter().enumerate().map(|(i, &m)| (m, i)).collect();
+    let mut members: Vec<Vec<usize>> = vec![vec![]; total];
+    for &s in &order {
+        active[s] = true;
+        if let Some(&i) = pos.get(&s) {
+            members[s].push(i);
+            barrier[i][i] = energy[s];
+        }
+        for b in 0..n {
+            let t = s ^ (1 << b);
+            if !active[t] {
+                continue;
+            }
+            let (ra, rb) = (find(&mut parent, s), find(&mut parent, t));
+            if ra == rb {
+                continue;
+            }
+            let (ma, mb) = (std::mem::take(&mut members[ra]), std::mem::take(&mut members[rb]));
+            for &i in &ma {
+                for &j in &mb {
+                    barrier[i][j] = energy[s];
+                    barrier[j][i] = energy[s];
+                }
+            }
+            parent[rb] = ra;
+            members[ra] = ma.into_iter().chain(mb).collect();
+        }
+    }
+    Exact { minima, energy, barrier }
+}
+
+/// Small instances have larger single-flip energy changes than N = 100, so they are mapped
+/// colder than the paper's T = 0.1 (at T = 0.1 every minimum of an N = 16 glass merges).
+fn sk_opts(seed: u64, iters: usize) -> AdelmOptions {
+    let mut o = sk_opts_alpha(seed, iters, 0.3);
+    o.ad.temperature = 0.02;
+    o
+}
+
+fn sk_opts_alpha(seed: u64, iters: usize, alpha: f64) -> AdelmOptions {
+    AdelmOptions {
+        ad: AdOptions { temperature: 0.1, alpha, delta: 0.0, improvement_limit: 100, max_steps: 2000, sampler: SamplerSpec { kind: "gibbs".into(), ..Default::default() }, thin: 0 },
+        iters,
+        seed,
+        same_tol: 0.0,
+        max_checks: 20,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn adelm_on_enumerable_sk_respects_exact_barriers() {
+    let n = 14;
+    let model = sk(n, 7, 1.0).unwrap();
+    let truth = exact(&model);
+    let ground = *truth.minima.iter().min_by(|&&a, &&b| truth.energy[a].total_cmp(&truth.energy[b])).unwrap();
+    let e: EnergyRef = Rc::new(sk(n, 7, 1.0).unwrap());
+    tensor::manual_seed(3);
+    let map = adelm(&e, &mut RandomProposer(e.clone()), &sk_opts(3, 150)).unwrap();
+    // Every group representative is an exact single-flip local minimum.
+    let idx_of_rep: Vec<usize> = map.groups.iter().map(|g| index_of(&g.state)).collect();
+    for (g, &s) in map.groups.iter().zip(&idx_of_rep) {
+        assert!(truth.minima.contains(&s), "representative is not a local minimum");
+        assert!((g.energy - truth.energy[s]).abs() < 1e-9);
+    }
+    // The ground state pair (s and -s) is found.
+    let mirror = (!ground) & ((1 << n) - 1);
+    let found: Vec<usize> = map.minima.iter().map(|m| index_of(&m.state)).collect();
+    assert!(found.contains(&ground) && found.contains(&mirror), "ground state pair not found");
+    // Every reported barrier is a real path's maximum: never below the exact minimax barrier.
+    let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();
+    for i in 0..map.groups.len() {
+        for j in 0..map.groups.len() {
+            if let (Some(b), true) = (map.barriers[i][j], i != j) {
+                let exact_b = truth.barrier[pos(idx_of_rep[i])][pos(idx_of_rep[j])];
+                assert!(b >= exact_b - 1e-9, "barrier {b} below exact {exact_b}");
+            }
+        }
+    }
+    // Greedy barriers are real paths too.
+    for i in 0..truth.minima.len().min(8) {
+        for j in i + 1..truth.minima.len().min(8) {
+            let (a, b) = (spins(truth.minima[i], n), spins(truth.minima[j], n));
+            let g = barrier_greedy(&model, &tensor::from_vec(&a, &[n as i64]).unwrap(), &tensor::from_vec(&b, &[n as i64]).unwrap()).unwrap();
+            assert!(g.barrier >= truth.barrier[i][j] - 1e-9);
+        }
+    }
+    let _ = model.name();
+}
+
+#[test]
+fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
+    let n = 16;
+    let model = sk(n, 11, 1.0).unwrap();
+    let truth = exact(&model);
+    let e: EnergyRef = Rc::new(sk(n, 11, 1.0).unwrap());
+    tensor::manual_seed(5);
+    let mut map = adelm(&e, &mut RandomProposer(e.clone()), &sk_opts(5, 200)).unwrap();
+    let opts = telescope::landscape::barrier::RefineOptions {
+        ad: AdOptions { alpha: 2.0, ..sk_opts(5, 0).ad },
+        trials: 10,
+        shrink: 0.9,
+        max_rounds: 60,
+        both_directions: true,
+    };
+    telescope::landscape::barrier::refine_map_barriers(&e, &mut map, &opts).unwrap();
+    let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();
+    let reps: Vec<usize> = map.groups.iter().map(|g| pos(index_of(&g.state))).collect();
+    eprintln!("exact minima {}, groups {}, minima found {}, stats {:?}", truth.minima.len(), map.groups.len(), map.minima.len(), map.stats);
+    // Energy scale: the spread of minimum energies.
+    let mut worst: f64 = 0.0;
+    for i in 0..reps.len() {
+        for j in 0..reps.len() {
+            if i == j { continue; }
+            let exact_b = truth.barrier[reps[i]][reps[j]];
+            let b = map.barriers[i][j].expect("refinement gives every pair a barrier");
+            eprintln!("groups {i}-{j}: AD {b:.4}, exact {exact_b:.4}, depth {:.4}", exact_b - map.groups[i].energy.max(map.groups[j].energy));
+            assert!(b >= exact_b - 1e-9);
+            // Stated tolerance: within 10% of the barrier's depth above the higher minimum.
+            let depth = exact_b - map.groups[i].energy.max(map.groups[j].energy);
+            assert!(b - exact_b <= 0.1 * depth, "AD barrier {b} too far above exact {exact_b}");
+            worst = worst.max(b - exact_b);
+        }
+    }
+    eprintln!("worst excess {worst}");
+    assert!(map.groups.len() >= 2, "expected the mirror basins as separate groups");
+}
+
