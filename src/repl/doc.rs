@@ -26,9 +26,26 @@ pub fn run(name: Option<&str>) -> u8 {
     }
 }
 
-/// The signature shown in lists: the first one, without its return type.
+/// The signature shown in lists: without its return type (the text after the parenthesis
+/// that closes the parameter list).
 fn short_signature(sig: &str) -> &str {
-    sig.split(" ->").next().unwrap_or(sig)
+    let Some(open) = sig.find('(') else {
+        return sig.split(" ->").next().unwrap_or(sig);
+    };
+    let mut depth = 0;
+    for (i, c) in sig[open..].char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &sig[..open + i + 1];
+                }
+            }
+            _ => {}
+        }
+    }
+    sig
 }
 
 /// The whole reference: one section per area, one line per function (signature and summary),
@@ -97,6 +114,14 @@ pub fn help_text(docs: &Docs, name: &str) -> Result<String, String> {
             .filter(|o| o.method && o.bare_name() == d.bare_name() && o.name != d.name)
         {
             s.push_str(&format!("\nalso {}:\n{}", other.name, other.render()));
+        }
+        let area: Vec<&str> = docs
+            .all()
+            .filter(|x| x.area == name)
+            .map(|x| x.name.as_str())
+            .collect();
+        if !area.is_empty() {
+            s.push_str(&format!("\nThe {name} area has: {}\n", area.join(", ")));
         }
         return Ok(s);
     }
@@ -186,6 +211,11 @@ mod tests {
         assert!(help_text(&d, "session").unwrap().contains("seed(n: int)"));
         let e = help_text(&d, "sed").unwrap_err();
         assert!(e.contains("did you mean `seed`"), "{e}");
+        assert_eq!(
+            short_signature("energy(f: fn(Tensor) -> Tensor) -> Energy"),
+            "energy(f: fn(Tensor) -> Tensor)"
+        );
+        assert_eq!(short_signature("Energy.dim"), "Energy.dim");
         let o = overview(&d);
         assert!(
             o.contains("\nsession\n-------\n  seed(n: int)  Seeds things.\n"),

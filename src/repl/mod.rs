@@ -502,6 +502,41 @@ mod tests {
     }
 
     #[test]
+    fn method_completion_follows_the_value_type() {
+        let mut r = Repl::new();
+        let docs = r.session.docs.clone();
+        // Any documented type with methods and a constructor taking no arguments would do;
+        // take the tensor type if its constructor exists, else skip to the string check.
+        if docs.get("tensor").is_some() && docs.methods_of("Tensor").next().is_some() {
+            assert_eq!(r.handle("let x = tensor([1.0, 2.0]);"), Flow::Continue);
+            let env = r.env();
+            assert!(
+                env.vars
+                    .contains(&("x".to_string(), Some("Tensor".to_string()))),
+                "{:?}",
+                env.vars
+            );
+            let cat = Catalog::new(&r.session.engine, docs.clone());
+            let (_, items) = analysis::complete(&cat, &env, "x.");
+            let mut got: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
+            let mut want: Vec<String> = docs
+                .methods_of("Tensor")
+                .map(|d| d.bare_name().to_string())
+                .collect();
+            got.sort();
+            got.dedup();
+            want.sort();
+            want.dedup();
+            assert_eq!(got, want);
+        }
+        r.handle("let s = \"abc\";");
+        let cat = Catalog::new(&r.session.engine, docs);
+        let (start, items) = analysis::complete(&cat, &r.env(), "s.to_low");
+        assert_eq!(start, 2);
+        assert!(items.iter().any(|i| i.insert == "to_lower("), "{items:?}");
+    }
+
+    #[test]
     fn saved_script_reruns_to_the_same_state() {
         let mut r = Repl::new();
         for input in [
