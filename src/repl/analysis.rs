@@ -431,7 +431,8 @@ pub fn close_names<'a>(
     let mut scored: Vec<(usize, String)> = candidates
         .filter_map(|c| {
             let d = edit_distance(&lname, &c.to_lowercase());
-            let limit = (name.chars().count() / 3).clamp(1, 3);
+            let n = name.chars().count();
+            let limit = if n <= 3 { 1 } else { (n / 3).clamp(2, 3) };
             if d <= limit {
                 Some((d, c.to_string()))
             } else if lname.len() >= 3 && c.to_lowercase().contains(&lname) {
@@ -500,6 +501,7 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
         true
     });
     let mut out = Vec::new();
+    let mut opt_diags = Vec::new();
     let mut report = |name: &str, nargs: usize, method: bool, pos: rhai::Position| {
         if name.contains('$')
             || !name.starts_with(|c: char| c.is_alphabetic() || c == '_')
@@ -589,17 +591,47 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
                 if !x.is_qualified() && x.op_token.is_none() =>
             {
                 report(&x.name, x.args.len(), false, *pos);
+                option_keys(cat, &x.name, false, &x.args, &mut opt_diags);
             }
             Some(ASTNode::Expr(Expr::MethodCall(x, pos))) if !x.is_qualified() => {
                 report(&x.name, x.args.len(), true, *pos);
+                option_keys(cat, &x.name, true, &x.args, &mut opt_diags);
             }
             _ => {}
         }
         true
     });
+    out.extend(opt_diags);
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup();
     out
+}
+
+/// Keys of literal option maps `#{...}` passed to a function with documented options, that
+/// the function does not know (it would reject them when run).
+fn option_keys(cat: &Catalog, name: &str, method: bool, args: &[Expr], out: &mut Vec<Diagnostic>) {
+    let Some(doc) = cat.doc(name, method).filter(|d| !d.options.is_empty()) else {
+        return;
+    };
+    for arg in args {
+        let Expr::Map(m, _) = arg else { continue };
+        for (key, _) in m.0.iter() {
+            if doc.options.iter().any(|o| o.name == key.name.as_str()) {
+                continue;
+            }
+            let mut msg = format!("`{name}` has no option `{}`", key.name);
+            let close = close_names(&key.name, doc.options.iter().map(|o| o.name.as_str()), 3);
+            if !close.is_empty() {
+                let list: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();
+                msg.push_str(&format!(" (did you mean {}?)", list.join(", ")));
+            }
+            out.push(Diagnostic {
+                line: key.pos.line().unwrap_or(1),
+                col: key.pos.position().unwrap_or(1),
+                message: msg,
+            });
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1184,6 +1216,43 @@ mod tests {
             .builtins
             .iter()
             .all(|b| !b.signature.contains("EvalAltResult")));
+    }
+
+    #[test]
+    fn unknown_option_keys_are_reported() {
+        let mut engine = Engine::new();
+        engine.set_optimization_level(rhai::OptimizationLevel::None);
+        engine.register_fn("mapper", |_: i64, _: rhai::Map| 0_i64);
+        let mut docs = Docs::default();
+        docs.add(
+            "test",
+            "mapper",
+            "mapper(n: int, opts: map) -> int",
+            2,
+            "Maps.",
+            false,
+        );
+        docs.set_options(
+            "mapper",
+            &[
+                ("alpha", "1.0", "magnetization"),
+                ("temperature", "1.0", "T"),
+            ],
+        );
+        let cat = Catalog::new(&engine, Rc::new(docs));
+        let d = diagnose(
+            &engine,
+            &cat,
+            "let a = mapper(1, #{alpha: 2});\nmapper(2, #{ alfa: 1, temperature: 2 });",
+        );
+        assert_eq!(
+            d,
+            vec![Diagnostic {
+                line: 2,
+                col: 14,
+                message: "`mapper` has no option `alfa` (did you mean `alpha`?)".into()
+            }]
+        );
     }
 
     #[test]
