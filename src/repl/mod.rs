@@ -220,7 +220,11 @@ impl Repl {
                 }
             }
             "device" | "d" => {
-                let dev = format!("{:?}", crate::tensor::device()).to_lowercase();
+                let dev = match crate::tensor::device() {
+                    tch::Device::Cpu => "cpu".to_string(),
+                    tch::Device::Cuda(i) => format!("cuda:{i}"),
+                    d => format!("{d:?}").to_lowercase(),
+                };
                 let dtype = match crate::tensor::dtype() {
                     tch::Kind::Double => "float64".to_string(),
                     tch::Kind::Float => "float32".to_string(),
