@@ -1,8 +1,16 @@
-//! `telescope check FILE`: diagnostics without running.
+//! `telescope check FILE`: diagnostics without running — parse errors, calls to unknown
+//! functions and wrong argument counts, printed as `file:line:col: message` on stdout.
 
+use super::analysis::{diagnose, Catalog, Diagnostic};
 use std::path::Path;
 
-/// Parses the script and reports problems as `file:line:col: message`; returns the exit status.
+/// Diagnostics of `code` against the standard telescope engine.
+pub fn check_source(code: &str) -> Vec<Diagnostic> {
+    let (engine, cat) = Catalog::standard();
+    diagnose(&engine, &cat, code)
+}
+
+/// Checks the script at `path` and prints its problems; returns 1 when there are any, else 0.
 pub fn run(path: &Path) -> u8 {
     let code = match std::fs::read_to_string(path) {
         Ok(c) => c,
@@ -11,19 +19,9 @@ pub fn run(path: &Path) -> u8 {
             return 1;
         }
     };
-    let session = crate::script::new_session(path.parent());
-    match session.engine.compile(&code) {
-        Ok(_) => 0,
-        Err(e) => {
-            eprintln!(
-                "{}",
-                crate::script::located_message(
-                    &path.display().to_string(),
-                    &e.to_string(),
-                    e.position()
-                )
-            );
-            1
-        }
+    let diags = check_source(&code);
+    for d in &diags {
+        println!("{}:{}:{}: {}", path.display(), d.line, d.col, d.message);
     }
+    u8::from(!diags.is_empty())
 }

@@ -1,7 +1,402 @@
-//! `telescope lsp`: a language server for `.rhai` files on stdio.
+//! `telescope lsp`: a Language Server Protocol server for `.rhai` files on stdio.
+//!
+//! JSON-RPC messages framed by `Content-Length` headers. Supported: `initialize`,
+//! `textDocument/didOpen|didChange|didClose` (full sync; each answered by
+//! `textDocument/publishDiagnostics` from the same analysis as `telescope check`),
+//! `textDocument/completion`, `textDocument/hover`, `textDocument/signatureHelp`,
+//! `shutdown` and `exit`. Positions use UTF-16 columns as the protocol requires.
 
-/// Runs the language server; returns the exit status.
+use super::analysis::{call_context, complete, diagnose, word_at, Catalog, Env, ItemKind};
+use rhai::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+/// Runs the language server on stdin/stdout; returns the exit status.
 pub fn run() -> u8 {
-    eprintln!("telescope lsp: not available yet");
-    1
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut server = Server::new();
+    serve(&mut server, &mut stdin.lock(), &mut stdout.lock())
+}
+
+/// Reads one framed message; `None` at end of input.
+pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Value>> {
+    let mut len: Option<usize> = None;
+    loop {
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            if len.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0u8; len.unwrap_or(0)];
+    input.read_exact(&mut body)?;
+    Ok(Some(serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+/// Writes one framed message.
+pub fn write_message(out: &mut impl Write, msg: &Value) -> std::io::Result<()> {
+    let body = msg.to_string();
+    write!(out, "Content-Length: {}\r\n\r\n{}", body.len(), body)?;
+    out.flush()
+}
+
+/// Serves messages until `exit` or end of input; returns the exit status (0 after `shutdown`).
+pub fn serve(server: &mut Server, input: &mut impl BufRead, out: &mut impl Write) -> u8 {
+    loop {
+        let msg = match read_message(input) {
+            Ok(Some(m)) => m,
+            Ok(None) | Err(_) => return u8::from(!server.shutdown),
+        };
+        if msg["method"] == "exit" {
+            return u8::from(!server.shutdown);
+        }
+        for reply in server.handle(&msg) {
+            if write_message(out, &reply).is_err() {
+                return 1;
+            }
+        }
+    }
+}
+
+/// The server state: open documents and the analysis catalog.
+pub struct Server {
+    engine: Engine,
+    catalog: Catalog,
+    docs: HashMap<String, String>,
+    /// True once `shutdown` was received.
+    pub shutdown: bool,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn utf16_to_byte(line: &str, col16: usize) -> usize {
+    let mut n = 0;
+    for (i, c) in line.char_indices() {
+        if n >= col16 {
+            return i;
+        }
+        n += c.len_utf16();
+    }
+    line.len()
+}
+
+fn chars_to_utf16(line: &str, chars: usize) -> usize {
+    line.chars().take(chars).map(char::len_utf16).sum()
+}
+
+/// Byte offset of an LSP position (line, UTF-16 column) in `text`.
+pub fn offset_of(text: &str, line: usize, col16: usize) -> usize {
+    let mut off = 0;
+    for (i, l) in text.split('\n').enumerate() {
+        if i == line {
+            return off + utf16_to_byte(l, col16);
+        }
+        off += l.len() + 1;
+    }
+    text.len()
+}
+
+fn path_of_uri(uri: &str) -> PathBuf {
+    let p = uri.strip_prefix("file://").unwrap_or(uri);
+    let mut bytes = Vec::new();
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&p[i + 1..i + 3], 16) {
+                bytes.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(b[i]);
+        i += 1;
+    }
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+impl Server {
+    /// A server with the standard telescope functions.
+    pub fn new() -> Self {
+        let (engine, catalog) = Catalog::standard();
+        Server {
+            engine,
+            catalog,
+            docs: HashMap::new(),
+            shutdown: false,
+        }
+    }
+
+    /// Replies (responses and notifications) to one incoming message.
+    pub fn handle(&mut self, msg: &Value) -> Vec<Value> {
+        let method = msg["method"].as_str().unwrap_or("");
+        let id = msg.get("id").cloned();
+        let params = &msg["params"];
+        let result = match method {
+            "initialize" => Some(json!({
+                "capabilities": {
+                    "textDocumentSync": 1,
+                    "completionProvider": { "triggerCharacters": [".", "\"", "{", ","] },
+                    "hoverProvider": true,
+                    "signatureHelpProvider": { "triggerCharacters": ["(", ","] }
+                },
+                "serverInfo": { "name": "telescope", "version": crate::version() }
+            })),
+            "shutdown" => {
+                self.shutdown = true;
+                Some(Value::Null)
+            }
+            "textDocument/didOpen" => {
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let text = params["textDocument"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                self.docs.insert(uri.clone(), text);
+                return vec![self.diagnostics(&uri)];
+            }
+            "textDocument/didChange" => {
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if let Some(text) = params["contentChanges"]
+                    .as_array()
+                    .and_then(|c| c.last())
+                    .and_then(|c| c["text"].as_str())
+                {
+                    self.docs.insert(uri.clone(), text.to_string());
+                }
+                return vec![self.diagnostics(&uri)];
+            }
+            "textDocument/didClose" => {
+                let uri = params["textDocument"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                self.docs.remove(&uri);
+                return vec![
+                    json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": []}}),
+                ];
+            }
+            "textDocument/completion" => Some(self.completion(params)),
+            "textDocument/hover" => Some(self.hover(params)),
+            "textDocument/signatureHelp" => Some(self.signature_help(params)),
+            _ => None,
+        };
+        match (id, result) {
+            (Some(id), Some(r)) => vec![json!({"jsonrpc": "2.0", "id": id, "result": r})],
+            (Some(id), None) if !method.is_empty() => {
+                vec![
+                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method not found: {method}")}}),
+                ]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn diagnostics(&self, uri: &str) -> Value {
+        let text = self.docs.get(uri).map(String::as_str).unwrap_or("");
+        let lines: Vec<&str> = text.split('\n').collect();
+        let diags: Vec<Value> = diagnose(&self.engine, &self.catalog, text)
+            .into_iter()
+            .map(|d| {
+                let line = d.line.saturating_sub(1);
+                let l = lines.get(line).copied().unwrap_or("");
+                let col = chars_to_utf16(l, d.col.saturating_sub(1));
+                // Underline the identifier at the position (or one character).
+                let word_len: usize = l.chars().skip(d.col.saturating_sub(1)).take_while(|c| c.is_alphanumeric() || *c == '_').map(char::len_utf16).sum();
+                json!({
+                    "range": {"start": {"line": line, "character": col}, "end": {"line": line, "character": col + word_len.max(1)}},
+                    "severity": 1,
+                    "source": "telescope",
+                    "message": d.message
+                })
+            })
+            .collect();
+        json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": uri, "diagnostics": diags}})
+    }
+
+    /// The document text and the byte offset of the request's position.
+    fn at(&self, params: &Value) -> (String, usize, PathBuf) {
+        let uri = params["textDocument"]["uri"].as_str().unwrap_or("");
+        let text = self.docs.get(uri).cloned().unwrap_or_default();
+        let line = params["position"]["line"].as_u64().unwrap_or(0) as usize;
+        let col = params["position"]["character"].as_u64().unwrap_or(0) as usize;
+        let off = offset_of(&text, line, col);
+        let dir = path_of_uri(uri)
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        (text, off, dir)
+    }
+
+    fn completion(&self, params: &Value) -> Value {
+        let (text, off, dir) = self.at(params);
+        let env = Env::scan(&text, &dir);
+        let (_, items) = complete(&self.catalog, &env, &text[..off]);
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(|i| {
+                let kind = match i.kind {
+                    ItemKind::Function => 3,
+                    ItemKind::Method => 2,
+                    ItemKind::Variable => 6,
+                    ItemKind::Keyword => 14,
+                    ItemKind::OptionKey => 10,
+                    ItemKind::Module => 9,
+                    ItemKind::File => 17,
+                };
+                let doc = self.catalog.doc(&i.label, i.kind == ItemKind::Method).filter(|_| matches!(i.kind, ItemKind::Function | ItemKind::Method)).map(|d| d.doc.clone());
+                let mut v = json!({"label": i.label, "kind": kind, "detail": i.detail, "insertText": i.insert});
+                if let Some(d) = doc {
+                    v["documentation"] = json!({"kind": "markdown", "value": d});
+                }
+                v
+            })
+            .collect();
+        json!({"isIncomplete": false, "items": items})
+    }
+
+    fn hover(&self, params: &Value) -> Value {
+        let (text, off, _) = self.at(params);
+        let Some((s, e, method)) = word_at(&text, off) else {
+            return Value::Null;
+        };
+        let word = &text[s..e];
+        let value = if let Some(d) = self.catalog.doc(word, method) {
+            let mut md = format!("```rhai\n{}\n```\n\n{}", d.signatures.join("\n"), d.doc);
+            if !d.options.is_empty() {
+                md.push_str("\n\n**Options**\n");
+                for o in &d.options {
+                    md.push_str(&format!(
+                        "\n- `{}` (default `{}`): {}",
+                        o.name, o.default, o.doc
+                    ));
+                }
+            }
+            if !d.example.is_empty() {
+                md.push_str(&format!("\n\n**Example**\n```rhai\n{}\n```", d.example));
+            }
+            md
+        } else if let Some((n, p)) = Env::scan(&text, std::path::Path::new("."))
+            .script_fns
+            .into_iter()
+            .find(|(n, _)| n == word)
+        {
+            format!("```rhai\nfn {n}({})\n```", p.join(", "))
+        } else {
+            let sigs = self.catalog.signatures(word, method);
+            if sigs.is_empty() {
+                return Value::Null;
+            }
+            format!("```rhai\n{}\n```", sigs.join("\n"))
+        };
+        json!({"contents": {"kind": "markdown", "value": value}})
+    }
+
+    fn signature_help(&self, params: &Value) -> Value {
+        let (text, off, _) = self.at(params);
+        let Some(call) = call_context(&text[..off]) else {
+            return Value::Null;
+        };
+        let sigs = self.catalog.signatures(&call.name, call.method);
+        if sigs.is_empty() {
+            return Value::Null;
+        }
+        let doc = self
+            .catalog
+            .doc(&call.name, call.method)
+            .map(|d| d.doc.clone())
+            .unwrap_or_default();
+        let sigs: Vec<Value> = sigs
+            .iter()
+            .map(|s| {
+                let inner = s
+                    .find('(')
+                    .and_then(|a| s.rfind(')').map(|b| &s[a + 1..b]))
+                    .unwrap_or("");
+                let params: Vec<Value> = split_params(inner)
+                    .into_iter()
+                    .map(|p| json!({"label": p}))
+                    .collect();
+                json!({"label": s, "documentation": doc, "parameters": params})
+            })
+            .collect();
+        let active = sigs
+            .iter()
+            .position(|s| {
+                s["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.len() > call.arg_index)
+            })
+            .unwrap_or(0);
+        json!({"signatures": sigs, "activeSignature": active, "activeParameter": call.arg_index})
+    }
+}
+
+/// Splits a parameter list at top-level commas.
+fn split_params(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '(' | '[' | '{' | '<' => depth += 1,
+            ')' | ']' | '}' | '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_convert_between_utf16_and_bytes() {
+        let t = "ab\nλx = 1";
+        assert_eq!(offset_of(t, 1, 1), 5);
+        assert_eq!(offset_of(t, 1, 2), 6);
+        assert_eq!(chars_to_utf16("😀a", 1), 2);
+        assert_eq!(
+            split_params("a: int, b: Map<K, V>"),
+            vec!["a: int", "b: Map<K, V>"]
+        );
+        assert_eq!(
+            path_of_uri("file:///tmp/a%20b/x.rhai"),
+            PathBuf::from("/tmp/a b/x.rhai")
+        );
+    }
 }

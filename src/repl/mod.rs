@@ -1,110 +1,577 @@
 //! The interactive REPL and the script tooling around it (`doc`, `check`, `lsp`).
+//!
+//! Input is either a `:command`, a help request (`?name`, `help(name)`), or script code that
+//! is evaluated in one persistent [`Session`]. Completion, hints, highlighting and multi-line
+//! validation live in [`helper`]; the analysis they share with `check` and `lsp` in [`analysis`].
 
+pub mod analysis;
 pub mod check;
 pub mod doc;
+pub mod helper;
 pub mod lsp;
 
-use crate::script::{new_session, Session};
-use rustyline::error::ReadlineError;
-use rustyline::DefaultEditor;
+pub use analysis::is_unfinished;
 
-/// Runs the REPL until Ctrl-D; returns the exit status.
+use crate::script::{new_session, Session};
+use analysis::{Catalog, Env};
+use helper::ReplHelper;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{CompletionType, Config, Editor};
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// The commands, as `:help` lists them.
+pub const COMMANDS: &[(&str, &str)] = &[
+    (":time EXPR", "evaluate EXPR and print how long it took"),
+    (":vars", "list the variables: name, type, value"),
+    (
+        ":save FILE.rhai",
+        "write the inputs accepted so far as a script",
+    ),
+    (":load FILE.rhai", "run a script in this session"),
+    (
+        ":device",
+        "show the device, dtype and whether CUDA is available",
+    ),
+    (":seed N", "seed every random function"),
+    (":help", "this list"),
+    (":quit", "leave (Ctrl-D too)"),
+    (
+        "?NAME",
+        "help of a function, method, type or area (also help(NAME))",
+    ),
+];
+
+/// What the REPL keeps besides the session: inputs that ran without error (for `:save`).
+pub struct Repl {
+    /// The script session.
+    pub session: Session,
+    /// Accepted inputs, in order.
+    pub accepted: Vec<String>,
+}
+
+/// What to do after an input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next input.
+    Continue,
+    /// Leave the REPL.
+    Quit,
+}
+
+impl Repl {
+    /// A REPL over a fresh session rooted at the current directory.
+    pub fn new() -> Self {
+        Repl {
+            session: new_session(Some(Path::new("."))),
+            accepted: Vec::new(),
+        }
+    }
+
+    /// Handles one complete input, printing results to stdout and errors to stderr.
+    pub fn handle(&mut self, input: &str) -> Flow {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Flow::Continue;
+        }
+        if let Some(cmd) = trimmed.strip_prefix(':') {
+            return self.command(cmd.trim());
+        }
+        if let Some(name) = help_request(trimmed) {
+            match doc::help_text(&self.session.docs, &name) {
+                Ok(s) => print!("{s}"),
+                Err(s) => eprint!("{s}"),
+            }
+            return Flow::Continue;
+        }
+        if self.eval_and_print(input) {
+            self.accepted.push(input.trim_end().to_string());
+        }
+        Flow::Continue
+    }
+
+    /// Evaluates code and prints its value or error; true when it succeeded.
+    pub fn eval_and_print(&mut self, input: &str) -> bool {
+        crate::interrupt::clear();
+        let result = {
+            let _sigint = sigint::Guard::install();
+            self.session.eval("<repl>", input)
+        };
+        if crate::interrupt::requested() {
+            // The terminal echoed `^C` without a newline.
+            eprintln!();
+        }
+        crate::interrupt::clear();
+        match result {
+            Ok(v) => {
+                if !v.is_unit() {
+                    println!("{}", crate::script::display_value(&self.session.engine, &v));
+                }
+                true
+            }
+            Err(e) => {
+                eprintln!("{e}{}", self.suggestion(&e));
+                false
+            }
+        }
+    }
+
+    /// " (did you mean `x`?)" for an unknown-function error, else "".
+    fn suggestion(&self, error: &str) -> String {
+        let Some(rest) = error.split("Function not found: ").nth(1) else {
+            return String::new();
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let fns: Vec<String> = self
+            .session
+            .lib
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect();
+        let docs = self
+            .session
+            .docs
+            .all()
+            .filter(|d| !d.method)
+            .map(|d| d.name.as_str());
+        let close = analysis::close_names(&name, docs.chain(fns.iter().map(String::as_str)), 3);
+        if close.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();
+            format!(" (did you mean {}?)", list.join(", "))
+        }
+    }
+
+    fn command(&mut self, cmd: &str) -> Flow {
+        let (name, arg) = match cmd.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, a.trim()),
+            None => (cmd, ""),
+        };
+        match name {
+            "q" | "quit" | "exit" => return Flow::Quit,
+            "h" | "help" => {
+                println!("Commands:");
+                for (c, d) in COMMANDS {
+                    println!("  {c:18} {d}");
+                }
+                println!(
+                    "Tab completes, Ctrl-R searches the history, Ctrl-C interrupts, Ctrl-D leaves."
+                );
+            }
+            "time" | "t" => {
+                if arg.is_empty() {
+                    eprintln!(":time needs an expression");
+                } else {
+                    let t0 = Instant::now();
+                    let ok = self.eval_and_print(arg);
+                    println!("time: {}", format_duration(t0.elapsed().as_secs_f64()));
+                    if ok {
+                        self.accepted.push(arg.to_string());
+                    }
+                }
+            }
+            "vars" | "v" => self.print_vars(),
+            "save" => {
+                if arg.is_empty() {
+                    eprintln!(":save needs a file name");
+                } else {
+                    match std::fs::write(arg, script_of(&self.accepted)) {
+                        Ok(()) => println!(
+                            "saved {} input{} to {arg}",
+                            self.accepted.len(),
+                            if self.accepted.len() == 1 { "" } else { "s" }
+                        ),
+                        Err(e) => eprintln!("{arg}: {e}"),
+                    }
+                }
+            }
+            "load" => {
+                if arg.is_empty() {
+                    eprintln!(":load needs a file name");
+                } else {
+                    match std::fs::read_to_string(arg) {
+                        Ok(code) => {
+                            crate::interrupt::clear();
+                            let result = {
+                                let _sigint = sigint::Guard::install();
+                                self.session.eval(arg, &code)
+                            };
+                            match result {
+                                Ok(v) => {
+                                    self.accepted.push(code.trim_end().to_string());
+                                    if !v.is_unit() {
+                                        println!(
+                                            "{}",
+                                            crate::script::display_value(&self.session.engine, &v)
+                                        );
+                                    }
+                                }
+                                Err(e) => eprintln!("{e}"),
+                            }
+                        }
+                        Err(e) => eprintln!("{arg}: {e}"),
+                    }
+                }
+            }
+            "device" | "d" => {
+                let dev = match crate::tensor::device() {
+                    tch::Device::Cpu => "cpu".to_string(),
+                    tch::Device::Cuda(i) => format!("cuda:{i}"),
+                    d => format!("{d:?}").to_lowercase(),
+                };
+                let dtype = match crate::tensor::dtype() {
+                    tch::Kind::Double => "float64".to_string(),
+                    tch::Kind::Float => "float32".to_string(),
+                    k => format!("{k:?}"),
+                };
+                println!(
+                    "device {dev}, dtype {dtype}, cuda available: {}",
+                    crate::tensor::cuda_available()
+                );
+            }
+            "seed" => match arg.parse::<i64>() {
+                Ok(n) => {
+                    crate::tensor::manual_seed(n as u64);
+                    self.accepted.push(format!("seed({n})"));
+                    println!("seeded with {n}");
+                }
+                Err(_) => eprintln!(":seed needs an integer, e.g. :seed 42"),
+            },
+            other => {
+                let names: Vec<&str> = COMMANDS
+                    .iter()
+                    .filter_map(|(c, _)| c.strip_prefix(':'))
+                    .map(|c| c.split(' ').next().unwrap_or(c))
+                    .collect();
+                let close = analysis::close_names(other, names.into_iter(), 2);
+                let hint = close
+                    .first()
+                    .map(|c| format!(" (did you mean :{c}?)"))
+                    .unwrap_or_default();
+                eprintln!("unknown command :{other}{hint}; :help lists the commands");
+            }
+        }
+        Flow::Continue
+    }
+
+    fn print_vars(&self) {
+        let vars = self.vars();
+        if vars.is_empty() {
+            println!("(no variables)");
+        }
+        let w = vars.iter().map(|v| v.0.len()).max().unwrap_or(0);
+        let tw = vars.iter().map(|v| v.1.len()).max().unwrap_or(0);
+        for (n, t, v) in vars {
+            println!("  {n:w$}  {t:tw$}  {v}");
+        }
+    }
+
+    /// Variables of the session: name, type name and a one-line value (latest binding first
+    /// wins when a name was shadowed).
+    pub fn vars(&self) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        let all: Vec<_> = self.session.scope.iter().collect();
+        for (name, _, value) in all.into_iter().rev() {
+            if out.iter().any(|(n, _, _)| n == name) {
+                continue;
+            }
+            let ty = self
+                .session
+                .engine
+                .map_type_name(value.type_name())
+                .to_string();
+            let shown = crate::script::display_value(&self.session.engine, &value);
+            let mut line: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+            if line.chars().count() > 60 {
+                line = line.chars().take(57).collect::<String>() + "...";
+            }
+            out.push((name.to_string(), ty, line));
+        }
+        out.sort();
+        out
+    }
+
+    /// The completion environment: variables with their types and the user's functions.
+    pub fn env(&self) -> Env {
+        let vars = self
+            .vars()
+            .into_iter()
+            .map(|(n, t, _)| (n, Some(t)))
+            .collect();
+        let script_fns = self
+            .session
+            .lib
+            .iter_functions()
+            .map(|f| {
+                (
+                    f.name.to_string(),
+                    f.params.iter().map(|p| p.to_string()).collect(),
+                )
+            })
+            .collect();
+        Env {
+            vars,
+            script_fns,
+            base_dir: std::path::PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for Repl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The name asked about by `?name`, `help(name)`, `help("name")`, `help` or `help()`.
+pub fn help_request(input: &str) -> Option<String> {
+    let t = input.trim().trim_end_matches(';').trim();
+    if let Some(n) = t.strip_prefix('?') {
+        return Some(n.trim().to_string());
+    }
+    if t == "help" {
+        return Some(String::new());
+    }
+    let inner = t.strip_prefix("help(")?.strip_suffix(')')?.trim();
+    let inner = inner.trim_matches('"');
+    if inner
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        Some(inner.to_string())
+    } else {
+        None
+    }
+}
+
+/// The accepted inputs as a script: each ends with `;` so they run in sequence.
+pub fn script_of(inputs: &[String]) -> String {
+    let mut s = String::from("// saved from the telescope REPL\n");
+    for i in inputs {
+        let t = i.trim_end();
+        s.push_str(t);
+        if !t.ends_with(';') && !t.ends_with('}') {
+            s.push(';');
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Ctrl-C during evaluation. The line editor installs its own SIGINT handler for as long as
+/// it exists (it reads Ctrl-C as a key while editing); while code runs, this guard puts a
+/// handler in its place that raises [`crate::interrupt`]'s flag, which script loops (through
+/// the engine's progress callback) and native loops poll, and restores the editor's on drop.
+#[cfg(unix)]
+pub mod sigint {
+    extern "C" fn on_sigint(_: libc::c_int) {
+        crate::interrupt::request();
+    }
+
+    /// Our SIGINT handler, installed until dropped.
+    pub struct Guard(libc::sigaction);
+
+    impl Guard {
+        /// Installs the handler; `None` if the system refused.
+        pub fn install() -> Option<Guard> {
+            // SAFETY: plain sigaction calls with zero-initialised structs; the handler only
+            // stores to an atomic, which is async-signal-safe.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut new.sa_mask);
+                new.sa_flags = libc::SA_RESTART;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                (libc::sigaction(libc::SIGINT, &new, &mut old) == 0).then_some(Guard(old))
+            }
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: restores the action saved by `install`.
+            unsafe {
+                libc::sigaction(libc::SIGINT, &self.0, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Ctrl-C during evaluation (no-op where there are no Unix signals; ctrlc handles it).
+#[cfg(not(unix))]
+pub mod sigint {
+    /// Does nothing.
+    pub struct Guard;
+    impl Guard {
+        /// Does nothing.
+        pub fn install() -> Option<Guard> {
+            None
+        }
+    }
+}
+
+fn format_duration(secs: f64) -> String {
+    if secs < 1e-3 {
+        format!("{:.1} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.2} ms", secs * 1e3)
+    } else {
+        format!("{secs:.3} s")
+    }
+}
+
+/// Runs the REPL until Ctrl-D or `:quit`; returns the exit status.
 pub fn run() -> u8 {
-    let mut session = new_session(Some(std::path::Path::new(".")));
-    let mut editor = match DefaultEditor::new() {
+    let mut repl = Repl::new();
+    let catalog = Rc::new(Catalog::new(
+        &repl.session.engine,
+        repl.session.docs.clone(),
+    ));
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(10_000)
+        .map(|b| b.build());
+    let mut editor: Editor<ReplHelper, FileHistory> = match config.and_then(Editor::with_config) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("telescope: cannot open the line editor: {e}");
             return 1;
         }
     };
+    editor.set_helper(Some(ReplHelper::new(catalog)));
     let history = history_path();
     let _ = editor.load_history(&history);
     println!(
-        "telescope {} — type ?name for help, :help for commands, Ctrl-D to leave",
+        "telescope {} — Tab completes, ?name for help, :help for commands, Ctrl-D to leave",
         crate::version()
     );
-    let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() {
-            "telescope> "
-        } else {
-            "        ... "
-        };
-        match editor.readline(prompt) {
-            Ok(line) => {
-                buffer.push_str(&line);
-                buffer.push('\n');
-                if is_unfinished(&buffer) {
-                    continue;
+        if let Some(h) = editor.helper_mut() {
+            h.env = repl.env();
+        }
+        match editor.readline("telescope> ") {
+            Ok(input) => {
+                if !input.trim().is_empty() {
+                    let _ = editor.add_history_entry(input.trim_end());
+                    let _ = editor.append_history(&history);
                 }
-                let input = std::mem::take(&mut buffer);
-                let _ = editor.add_history_entry(input.trim_end());
-                eval_and_print(&mut session, &input);
+                if repl.handle(&input) == Flow::Quit {
+                    break;
+                }
             }
-            Err(ReadlineError::Interrupted) => {
-                buffer.clear();
-                println!("(interrupted; Ctrl-D leaves)");
-            }
+            Err(ReadlineError::Interrupted) => {}
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("telescope: {e}");
-                break;
+                return 1;
             }
         }
     }
-    let _ = editor.save_history(&history);
     0
 }
 
-/// Evaluates one input and prints its value or its error.
-pub fn eval_and_print(session: &mut Session, input: &str) {
-    crate::interrupt::clear();
-    match session.eval("<repl>", input) {
-        Ok(v) if v.is_unit() => {}
-        Ok(v) => println!("{}", crate::script::display_value(&session.engine, &v)),
-        Err(e) => eprintln!("{e}"),
-    }
-}
-
-/// True when the input ends inside brackets or a string, so the REPL should read another line.
-pub fn is_unfinished(code: &str) -> bool {
-    let mut depth = 0i32;
-    let mut in_str: Option<char> = None;
-    let mut escaped = false;
-    let mut chars = code.chars().peekable();
-    while let Some(c) = chars.next() {
-        if let Some(q) = in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                in_str = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '`' => in_str = Some(c),
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth > 0 || in_str.is_some()
-}
-
-/// Where the REPL keeps its history.
+/// Where the REPL keeps its history (`TELESCOPE_HISTORY`, else `~/.telescope_history`).
 pub fn history_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("TELESCOPE_HISTORY") {
+        return p.into();
+    }
     std::env::var_os("HOME")
         .map(std::path::PathBuf::from)
         .unwrap_or_default()
         .join(".telescope_history")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_requests_are_recognised() {
+        assert_eq!(help_request("?seed").as_deref(), Some("seed"));
+        assert_eq!(help_request("help(seed)").as_deref(), Some("seed"));
+        assert_eq!(
+            help_request("help(\"Tensor.shape\");").as_deref(),
+            Some("Tensor.shape")
+        );
+        assert_eq!(help_request("help").as_deref(), Some(""));
+        assert_eq!(help_request("help(x + 1)"), None);
+        assert_eq!(help_request("helpful(1)"), None);
+    }
+
+    #[test]
+    fn method_completion_follows_the_value_type() {
+        let mut r = Repl::new();
+        let docs = r.session.docs.clone();
+        // Any documented type with methods and a constructor taking no arguments would do;
+        // take the tensor type if its constructor exists, else skip to the string check.
+        if docs.get("tensor").is_some() && docs.methods_of("Tensor").next().is_some() {
+            assert_eq!(r.handle("let x = tensor([1.0, 2.0]);"), Flow::Continue);
+            let env = r.env();
+            assert!(
+                env.vars
+                    .contains(&("x".to_string(), Some("Tensor".to_string()))),
+                "{:?}",
+                env.vars
+            );
+            let cat = Catalog::new(&r.session.engine, docs.clone());
+            let (_, items) = analysis::complete(&cat, &env, "x.");
+            let mut got: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
+            let mut want: Vec<String> = docs
+                .methods_of("Tensor")
+                .map(|d| d.bare_name().to_string())
+                .collect();
+            got.sort();
+            got.dedup();
+            want.sort();
+            want.dedup();
+            assert_eq!(got, want);
+        }
+        r.handle("let s = \"abc\";");
+        let cat = Catalog::new(&r.session.engine, docs);
+        let (start, items) = analysis::complete(&cat, &r.env(), "s.to_low");
+        assert_eq!(start, 2);
+        assert!(items.iter().any(|i| i.insert == "to_lower("), "{items:?}");
+    }
+
+    #[test]
+    fn saved_script_reruns_to_the_same_state() {
+        let mut r = Repl::new();
+        for input in [
+            "let a = 2",
+            "fn sq(x) { x * x }",
+            "let b = sq(a) + 1",
+            "b = b * 10",
+            "if b > 0 { b += 1 }",
+        ] {
+            assert_eq!(r.handle(input), Flow::Continue);
+        }
+        r.handle("let broken = nope()"); // fails: not recorded
+        assert_eq!(
+            r.suggestion("<repl>:1:1: Function not found: sqq (i64)"),
+            " (did you mean `sq`?)"
+        );
+        assert_eq!(r.suggestion("<repl>:1:1: Division by zero"), "");
+        assert_eq!(r.accepted.len(), 5);
+        let script = script_of(&r.accepted);
+        let mut s = new_session(None);
+        let v = s.eval("<saved>", &(script + "b")).unwrap();
+        assert_eq!(v.as_int().unwrap(), 51);
+        let vars = r.vars();
+        assert!(
+            vars.contains(&("b".to_string(), "i64".to_string(), "51".to_string())),
+            "{vars:?}"
+        );
+        let env = r.env();
+        assert!(env
+            .script_fns
+            .iter()
+            .any(|(n, p)| n == "sq" && p == &["x".to_string()]));
+    }
 }

@@ -60,4 +60,15 @@ pub fn register(api: &mut Api) {
         "The telescope version.",
         || crate::version().to_string(),
     );
+    api.func(
+        "help",
+        "help(name: string) -> string",
+        "The help text of a function, method (`Tensor.sum`), type or area, as `telescope doc NAME` prints it.\nIn the REPL, `?name` and `help(name)` print it directly.",
+        |name: &str| -> String {
+            match crate::repl::doc::help_text(&super::docs(), name) {
+                Ok(s) | Err(s) => s,
+            }
+        },
+    );
+    api.example("help", "print(help(\"seed\"));");
 }

@@ -1,0 +1,105 @@
+//! `telescope check FILE.rhai`: located diagnostics and exit status, from the real binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Script(PathBuf);
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn script(name: &str, code: &str) -> Script {
+    let p = std::env::temp_dir().join(format!("telescope-check-{}-{name}", std::process::id()));
+    std::fs::write(&p, code).unwrap();
+    Script(p)
+}
+
+/// Runs `telescope check` and returns (exit code, stdout lines with the path replaced by `F`).
+fn check(s: &Script) -> (i32, Vec<String>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .arg("check")
+        .arg(&s.0)
+        .output()
+        .unwrap();
+    let path = s.0.display().to_string();
+    let text = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        text.lines().map(|l| l.replacen(&path, "F", 1)).collect(),
+    )
+}
+
+#[test]
+fn parse_error_is_located() {
+    let s = script("parse.rhai", "let a = 1;\nlet b = (a + 2;\n");
+    let (code, lines) = check(&s);
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    // Rhai reports the token where the `)` was expected: the `;` at column 15.
+    assert!(lines[0].starts_with("F:2:15: "), "{lines:?}");
+    assert!(lines[0].contains("')'"), "{lines:?}");
+}
+
+#[test]
+fn unknown_functions_and_wrong_arity_are_located() {
+    let code = "\
+fn twice(x) { x * 2 }
+let a = twice(1);
+  seed(1, 2);
+let v = versoin();
+let s = \"abc\";
+let u = s.to_upper(3);
+let t = twice(1, 2);
+let ok = s.len() + twice(a);
+let g = |x| x + 1;
+let h = g(1) + g.call(1);
+";
+    let s = script("calls.rhai", code);
+    let (status, lines) = check(&s);
+    assert_eq!(status, 1);
+    let seed_sig = telescope::script::docs().get("seed").unwrap().signatures[0].clone();
+    assert_eq!(
+        lines,
+        vec![
+            format!("F:3:3: `seed` takes 1 argument, but 2 were given: {seed_sig}"),
+            "F:4:9: unknown function `versoin` (did you mean `version`?)".to_string(),
+            "F:6:11: method `to_upper` takes 0 arguments after the receiver, but 1 was given: to_upper(character: char) -> char; to_upper(string: string) -> string".to_string(),
+            "F:7:9: `twice` takes 1 argument, but 2 were given".to_string(),
+            "F:10:9: `g` is a variable, not a function: call a function pointer as `g.call(...)`".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn clean_script_passes() {
+    let code = "\
+// Script functions, methods with `this`, closures, function pointers and built-ins.
+fn bump(n) { this += n; }
+let x = 1;
+x.bump(2);
+let f = |a| a + x;
+let y = f.call(3) + call(Fn(\"bump_free\"), 1);
+fn bump_free(a) { a }
+let m = #{ a: 1 };
+print(m.keys().len());
+if type_of(y) == \"i64\" { seed(y); }
+for i in 0..3 { debug(i); }
+";
+    let s = script("clean.rhai", code);
+    let (status, lines) = check(&s);
+    assert_eq!(lines, Vec::<String>::new());
+    assert_eq!(status, 0);
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args(["check", "/nonexistent/nothing.rhai"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/nothing.rhai"));
+}

@@ -1,0 +1,209 @@
+//! Drives `telescope lsp` with JSON-RPC messages over pipes and checks the replies.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Client {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn send(&mut self, msg: Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let m = self.read();
+            if m["id"] == id {
+                assert_eq!(m["jsonrpc"], "2.0");
+                return m;
+            }
+        }
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// The next message from the server.
+    fn read(&mut self) -> Value {
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "server closed its output"
+            );
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.stdout.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// The next `publishDiagnostics` notification.
+    fn diagnostics(&mut self) -> Value {
+        loop {
+            let m = self.read();
+            if m["method"] == "textDocument/publishDiagnostics" {
+                return m["params"].clone();
+            }
+        }
+    }
+}
+
+const URI: &str = "file:///tmp/telescope-lsp-test/exp.rhai";
+
+fn change(c: &mut Client, version: u64, text: &str) {
+    c.notify("textDocument/didChange", json!({"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": text}]}));
+}
+
+#[test]
+fn language_server_session() {
+    let docs = telescope::script::docs();
+    let seed = docs.get("seed").unwrap().clone();
+    let mut c = Client::start();
+
+    let init = c.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["textDocumentSync"], 1);
+    assert_eq!(caps["hoverProvider"], true);
+    assert!(caps["completionProvider"]["triggerCharacters"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(".")));
+    assert!(caps["signatureHelpProvider"].is_object());
+    assert_eq!(init["result"]["serverInfo"]["name"], "telescope");
+    c.notify("initialized", json!({}));
+
+    // Diagnostics on open: wrong arity and an unknown function, with 0-based ranges.
+    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": URI, "languageId": "rhai", "version": 1, "text": "let a = 1;\n  seed(1, 2);\nversoin();\n"}}));
+    let d = c.diagnostics();
+    assert_eq!(d["uri"], URI);
+    let diags = d["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert_eq!(
+        diags[0]["range"],
+        json!({"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 6}})
+    );
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("`seed` takes 1 argument, but 2 were given"));
+    assert_eq!(diags[0]["severity"], 1);
+    assert_eq!(
+        diags[1]["range"]["start"],
+        json!({"line": 2, "character": 0})
+    );
+    assert!(diags[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown function `versoin` (did you mean `version`?)"));
+
+    // A parse error after a change.
+    change(&mut c, 2, "let x = (1;\n");
+    let d = c.diagnostics();
+    let diags = d["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 0, "character": 10})
+    );
+
+    // Clean text clears the diagnostics.
+    change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver");
+    assert_eq!(c.diagnostics()["diagnostics"], json!([]));
+
+    // Hover over `seed` shows its signature and doc.
+    let h = c.request(
+        2,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 2}}),
+    );
+    let text = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains(&seed.signatures[0]) && text.contains(seed.summary()),
+        "{text}"
+    );
+
+    // Completion at `ver|` offers the documented function and the variable.
+    let r = c.request(
+        3,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 11}}),
+    );
+    let items = r["result"]["items"].as_array().unwrap();
+    let labels: Vec<&str> = items.iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(
+        labels.contains(&"version") && labels.contains(&"ver_count"),
+        "{labels:?}"
+    );
+    assert!(labels.iter().all(|l| l.starts_with("ver")), "{labels:?}");
+    let v = items.iter().find(|i| i["label"] == "version").unwrap();
+    assert_eq!(v["detail"], docs.get("version").unwrap().signatures[0]);
+    assert_eq!(v["kind"], 3);
+
+    // Signature help inside a call, on the second argument.
+    change(&mut c, 4, "set_device(");
+    c.diagnostics();
+    let s = c.request(
+        4,
+        "textDocument/signatureHelp",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 11}}),
+    );
+    assert_eq!(
+        s["result"]["signatures"][0]["label"],
+        docs.get("set_device").unwrap().signatures[0]
+    );
+    assert_eq!(s["result"]["activeParameter"], 0);
+
+    // Unknown requests get an error, not silence.
+    let e = c.request(5, "workspace/symbol", json!({"query": ""}));
+    assert_eq!(e["error"]["code"], -32601);
+
+    let r = c.request(6, "shutdown", Value::Null);
+    assert!(r["result"].is_null() && r.get("error").is_none());
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn exit_without_shutdown_is_an_error() {
+    let mut c = Client::start();
+    c.notify("exit", Value::Null);
+    assert_eq!(c.child.wait().unwrap().code(), Some(1));
+}

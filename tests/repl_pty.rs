@@ -1,0 +1,324 @@
+//! Drives the real `telescope` REPL in a pseudo-terminal: completion, help, multi-line input,
+//! Ctrl-C, errors, Ctrl-D.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A child process on the slave side of a pty; output collected by a reader thread.
+struct Pty {
+    master: File,
+    child: Child,
+    out: Arc<Mutex<Vec<u8>>>,
+    seen: usize,
+    _home: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes ANSI escape sequences and carriage returns.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => match it.next() {
+                Some('[') => {
+                    for d in it.by_ref() {
+                        if ('\x40'..='\x7e').contains(&d) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') => {
+                    for d in it.by_ref() {
+                        if d == '\x07' {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // Never leave a REPL running (e.g. spinning in a loop) when a test fails.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Pty {
+    fn spawn(name: &str) -> Pty {
+        let home =
+            std::env::temp_dir().join(format!("telescope-pty-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let (mut master, mut slave): (RawFd, RawFd) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: 50,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty writes two fds into the given locations.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &ws,
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed");
+        // SAFETY: the fds are fresh and owned here; each File takes one duplicate.
+        let io = |fd: RawFd| unsafe { Stdio::from(File::from_raw_fd(libc::dup(fd))) };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_telescope"));
+        cmd.env("HOME", &home)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .env_remove("TELESCOPE_HISTORY")
+            .current_dir(&home);
+        cmd.stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY as _, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn telescope");
+        // SAFETY: closing our copy of the slave; master is owned by the File below.
+        unsafe { libc::close(slave) };
+        let master = unsafe { File::from_raw_fd(master) };
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = master.try_clone().unwrap();
+        let mut answer = master.try_clone().unwrap();
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                // Answer cursor-position queries like a terminal would.
+                if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
+                    let _ = answer.write_all(b"\x1b[1;1R");
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            master,
+            child,
+            out,
+            seen: 0,
+            _home: TempDir(home),
+        }
+    }
+
+    fn send(&mut self, s: &str) {
+        self.master.write_all(s.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+
+    /// Waits until `needle` appears in the (ANSI-stripped) output after what was already
+    /// consumed; returns the text up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        self.expect_within(needle, Duration::from_secs(15))
+            .unwrap_or_else(|| {
+                let text = strip_ansi(&String::from_utf8_lossy(&self.out.lock().unwrap()));
+                panic!(
+                    "timed out waiting for {needle:?}; output after the last match:\n{}",
+                    text.get(self.seen..).unwrap_or("")
+                )
+            })
+    }
+
+    /// Like `expect`, but `None` after `limit`.
+    fn expect_within(&mut self, needle: &str, limit: Duration) -> Option<String> {
+        let t0 = Instant::now();
+        loop {
+            let text = strip_ansi(&String::from_utf8_lossy(&self.out.lock().unwrap()));
+            if let Some(i) = text.get(self.seen..).and_then(|rest| rest.find(needle)) {
+                let end = self.seen + i + needle.len();
+                let got = text[self.seen..end].to_string();
+                self.seen = end;
+                return Some(got);
+            }
+            if t0.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn prompt(&mut self) {
+        self.expect("telescope> ");
+    }
+
+    /// Sends Ctrl-D, checks the exit status and returns the saved history file.
+    fn finish(mut self) -> String {
+        self.send("\x04");
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "telescope exited with {status}");
+                return std::fs::read_to_string(self._home.0.join(".telescope_history"))
+                    .unwrap_or_default();
+            }
+            if t0.elapsed() > Duration::from_secs(10) {
+                let _ = self.child.kill();
+                panic!("telescope did not exit on Ctrl-D");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn tab_completes_functions_and_methods_and_help_shows_docs() {
+    let mut p = Pty::spawn("complete");
+    p.prompt();
+    // `vers` has one completion, the documented `version(`; closing the call runs it.
+    p.send("vers\t");
+    p.expect("version(");
+    p.send(")\r");
+    p.expect(&format!("\n{}\n", telescope::version()));
+    p.prompt();
+    // Method completion from the value's type: a string's methods.
+    p.send("let s = \"hello\";\r");
+    p.prompt();
+    p.send("s.to_up\t");
+    p.expect("s.to_upper(");
+    p.send(")\r");
+    p.expect("\nHELLO");
+    p.prompt();
+    // ?name prints the function's documentation.
+    let docs = telescope::script::docs();
+    let seed = docs.get("seed").expect("seed is documented");
+    p.send("?seed\r");
+    p.expect(&format!("\n{}", seed.signatures[0]));
+    p.expect(seed.summary());
+    p.prompt();
+    p.send("help(set_device)\r");
+    p.expect(docs.get("set_device").unwrap().summary());
+    p.prompt();
+    p.finish();
+}
+
+#[test]
+fn unfinished_lines_continue() {
+    let mut p = Pty::spawn("multiline");
+    p.prompt();
+    p.send("[1234,\r");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("5678]\r");
+    p.expect("\n[1234, 5678]");
+    p.prompt();
+    p.send("1000 *\r");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("7 + 3\r");
+    p.expect("\n7003");
+    p.prompt();
+    p.finish();
+}
+
+#[test]
+fn ctrl_c_stops_a_long_loop_and_the_session_goes_on() {
+    let mut p = Pty::spawn("interrupt");
+    p.prompt();
+    p.send("let keep = 31337;\r");
+    p.prompt();
+    p.send("let n = 0; loop { n += 1; }\r");
+    // The line was accepted once the editor moved to a new line; then the loop runs.
+    p.expect("loop { n += 1; }\n");
+    let mut stopped = false;
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        p.send("\x03");
+        if p.expect_within("interrupted by Ctrl-C", Duration::from_secs(3))
+            .is_some()
+        {
+            stopped = true;
+            break;
+        }
+    }
+    assert!(stopped, "Ctrl-C did not stop the loop");
+    p.prompt();
+    p.send("keep + 1\r");
+    p.expect("\n31338");
+    p.prompt();
+    // Ctrl-C at the prompt clears the line.
+    p.send("garbage here\x03");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send("6 * 7\r");
+    p.expect("\n42");
+    p.prompt();
+    p.finish();
+}
+
+#[test]
+fn errors_and_bad_commands_do_not_end_the_session() {
+    let mut p = Pty::spawn("errors");
+    p.prompt();
+    p.send(":bogus\r");
+    p.expect("\nunknown command :bogus");
+    p.prompt();
+    p.send("no_such_function(1)\r");
+    p.expect("\n<repl>:1:1:");
+    p.expect("no_such_function");
+    p.prompt();
+    p.send("1 / 0\r");
+    p.expect("<repl>:1:");
+    p.prompt();
+    p.send("let x = (1 +\r");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send(";)\r");
+    p.expect("<repl>:");
+    p.prompt();
+    p.send(":seed 5\r");
+    p.expect("\nseeded with 5");
+    p.prompt();
+    p.send("let v = 11;\r");
+    p.prompt();
+    p.send(":vars\r");
+    p.expect("v  i64  11");
+    p.prompt();
+    p.send(":time 20 + 22\r");
+    p.expect("\n42");
+    p.expect("time: ");
+    p.prompt();
+    p.send(":save saved.rhai\r");
+    p.expect("\nsaved 3 inputs");
+    p.prompt();
+    p.send(":load saved.rhai\r");
+    p.prompt();
+    p.send("v * 2\r");
+    p.expect("\n22");
+    p.prompt();
+    let history = p.finish();
+    assert!(
+        history.lines().any(|l| l == "let v = 11;") && history.lines().any(|l| l == ":seed 5"),
+        "{history}"
+    );
+}
