@@ -6,7 +6,8 @@
 //! - `conv(channels, kernel, stride)` — 2-D convolution, padding `floor(kernel / 2)`;
 //! - `convT(channels, kernel, stride)` — transposed convolution, padding `floor(kernel / 2)`
 //!   and output padding `stride - 1` (so an odd kernel multiplies the size by `stride`); the
-//!   first layer of a generator uses padding 0 and output padding 0, as Appendix A says;
+//!   first convolutional layer of a generator (the one reading the latent vector) uses padding
+//!   0 and output padding 0, as Appendix A says;
 //! - `fc(units)` — fully connected (flattens its input; its output counts as `units x 1 x 1`).
 //!
 //! `conv` and `convT` take an optional fourth argument, the padding, overriding the default.
@@ -206,10 +207,15 @@ pub fn format_layers(layers: &[Layer]) -> String {
 fn layer_geometry(
     role: Role,
     index: usize,
-    layer: &Layer,
+    layers: &[Layer],
     input: [i64; 3],
 ) -> Result<(i64, i64, [i64; 3])> {
     let [c, h, w] = input;
+    let layer = &layers[index];
+    // The generator's first convolutional layer (after the latent vector and any fc layers).
+    let first_spatial = layers[..index]
+        .iter()
+        .all(|l| matches!(l, Layer::Fc { .. }));
     let out = match *layer {
         Layer::Conv {
             channels,
@@ -232,7 +238,7 @@ fn layer_geometry(
             stride,
             padding,
         } => {
-            let first_gen = role == Role::Generator && index == 0;
+            let first_gen = role == Role::Generator && first_spatial;
             let p = padding.unwrap_or(if first_gen { 0 } else { kernel / 2 });
             let op = if p == 0 { 0 } else { stride - 1 };
             let f = |n: i64| (n - 1) * stride - 2 * p + kernel + op;
@@ -257,8 +263,8 @@ pub fn infer_shapes(role: Role, layers: &[Layer], input: [i64; 3]) -> Result<Vec
     }
     let mut shape = input;
     let mut out = Vec::with_capacity(layers.len());
-    for (i, l) in layers.iter().enumerate() {
-        shape = layer_geometry(role, i, l, shape)?.2;
+    for i in 0..layers.len() {
+        shape = layer_geometry(role, i, layers, shape)?.2;
         out.push(shape);
     }
     Ok(out)
@@ -463,7 +469,7 @@ impl Net {
         );
         let mut prev = self.spec.input;
         for (i, l) in self.layers.iter().enumerate() {
-            let (p, op, shape) = layer_geometry(self.spec.role, i, l, prev)
+            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)
                 .expect("shapes were checked at build time");
             let act = if i + 1 < self.layers.len() {
                 "relu"
@@ -493,7 +499,7 @@ impl Net {
         let mut prev = self.spec.input;
         let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
-            let (p, op, shape) = layer_geometry(self.spec.role, i, l, prev)?;
+            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)?;
             let Params { w, b } = &self.params[i];
             h = match *l {
                 Layer::Conv { stride, .. } => {
