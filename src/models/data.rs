@@ -65,7 +65,7 @@ pub fn spots_stripes(n: usize, size: usize, seed: u64) -> Result<Dataset> {
             if i % 2 == 0 {
                 let r = rng.random_range(0.05..0.11) * s;
                 let density = rng.random_range(0.5..1.0);
-                let count = ((density * s * s / (PI * r * r * 4.0)).round() as usize).max(2);
+                let count = ((density * s * s / (PI * r * r * 2.5)).round() as usize).max(2);
                 let centers: Vec<(f64, f64, f64)> = (0..count)
                     .map(|_| {
                         (
@@ -238,8 +238,8 @@ pub fn digits(n: usize, size: usize, classes: &[u8], seed: u64) -> Result<Datase
     )
 }
 
-/// PNG images from `folder`, resized to `height x width` and converted to grayscale (`channels`
-/// 1) or RGB (3), pixels mapped from `[0, 255]` to `[-1, 1]`. When `folder` holds subfolders,
+/// PNG images from `folder`, resized to `height x width` and converted to grayscale
+/// (`channels == 1`) or RGB (3), pixels mapped from `[0, 255]` to `[-1, 1]`. When `folder` holds subfolders,
 /// each subfolder is a class (sorted by name) and its PNGs get its label; otherwise all labels
 /// are 0. Files are read in name order.
 pub fn load_images(folder: &Path, height: u32, width: u32, channels: u32) -> Result<Dataset> {

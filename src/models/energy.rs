@@ -49,7 +49,7 @@ impl DeepFrameEnergy {
         if !(sigma > 0.0 && sigma.is_finite()) {
             return Err(invalid(format!("sigma must be positive, got {sigma}")));
         }
-        if !(space.hi > space.lo) {
+        if space.hi.partial_cmp(&space.lo) != Some(std::cmp::Ordering::Greater) {
             return Err(invalid(format!(
                 "pixel range [{}, {}] is empty",
                 space.lo, space.hi
@@ -166,7 +166,7 @@ impl LatentEnergy {
                 "descriptor and generator live on different devices",
             ));
         }
-        if !(sigma > 0.0 && sigma.is_finite()) || !(bound > 0.0) || !prior.is_finite() {
+        if !(sigma > 0.0 && sigma.is_finite() && bound > 0.0 && prior.is_finite()) {
             return Err(invalid(
                 "latent_energy needs sigma > 0, box > 0 and a finite prior weight",
             ));

@@ -105,13 +105,13 @@ impl TrainOptions {
                 return Err(invalid(format!("{name} must be positive, got {v}")));
             }
         }
-        if !(self.step_size >= 0.0) || !(self.latent_step_size >= 0.0) {
+        if self.step_size.is_nan() || self.step_size < 0.0 || self.latent_step_size.is_nan() || self.latent_step_size < 0.0 {
             return Err(invalid("step sizes must be non-negative"));
         }
         if !(0.0..1.0).contains(&self.beta1) {
             return Err(invalid("beta1 must be in [0, 1)"));
         }
-        if !(self.hi > self.lo) {
+        if self.hi.partial_cmp(&self.lo) != Some(std::cmp::Ordering::Greater) {
             return Err(invalid(format!(
                 "pixel range [{}, {}] is empty",
                 self.lo, self.hi
@@ -466,7 +466,7 @@ fn finish_epoch(
         gen_loss: gl,
         seconds: start.elapsed().as_secs_f64(),
     };
-    if o.print_every > 0 && (epoch % o.print_every == 0 || epoch == o.epochs) {
+    if o.print_every > 0 && (epoch.is_multiple_of(o.print_every) || epoch == o.epochs) {
         let g = gl.map(|g| format!("  gen loss {g:.4}")).unwrap_or_default();
         println!(
             "epoch {epoch}/{}: U(data) {ud:.4}  U(synth) {us:.4}{g}  [{:.1}s]",
@@ -474,7 +474,7 @@ fn finish_epoch(
         );
     }
     history.push(st);
-    if o.checkpoint_every > 0 && epoch % o.checkpoint_every == 0 {
+    if o.checkpoint_every > 0 && epoch.is_multiple_of(o.checkpoint_every) {
         checkpoint(o, nets)?;
     }
     Ok(())
