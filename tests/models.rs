@@ -541,6 +541,36 @@ fn gibbs_synthesis_matches_exact_enumeration() {
 }
 
 #[test]
+fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
+    init();
+    telescope::tensor::manual_seed(31);
+    // Zero weights: F = 0 and U(x) = ||x||^2 / (2 sigma^2), so unadjusted Langevin with step eps
+    // is x' = (1 - a) x + eps N(0, 1), a = eps^2 / (2 sigma^2), stationary variance
+    // eps^2 / (1 - (1 - a)^2).
+    let net = Net::descriptor("fc(3) fc(1)", [1, 2, 2], "float64").unwrap();
+    tch::no_grad(|| {
+        for mut p in net.parameters() {
+            let _ = p.zero_();
+        }
+    });
+    let (sigma, eps) = (0.5, 0.1);
+    let a: f64 = eps * eps / (2.0 * sigma * sigma);
+    let expect = eps * eps / (1.0 - (1.0 - a).powi(2));
+    let y0 = Tensor::zeros([4000, 4], (Kind::Double, tch::Device::Cpu));
+    let y = models::langevin_images(&net, sigma, &y0, 400, eps, 1.0, None).unwrap();
+    let var = y.square().mean(Kind::Double).double_value(&[]);
+    // 16000 values: the variance estimate has relative sd sqrt(2/16000) ~ 1.1%.
+    assert!(
+        (var / expect - 1.0).abs() < 0.05,
+        "variance {var} vs {expect}"
+    );
+    // Without noise the chains descend to the minimum at 0.
+    let ones = Tensor::ones([10, 4], (Kind::Double, tch::Device::Cpu));
+    let d = models::langevin_images(&net, sigma, &ones, 400, eps, 0.0, None).unwrap();
+    assert!(d.abs().max().double_value(&[]) < 1e-3);
+}
+
+#[test]
 fn script_functions_build_train_save_and_load() {
     init();
     let dir = tmpdir("script");

@@ -44,6 +44,9 @@ pub struct TrainOptions {
     pub hi: f64,
     /// Clamp Langevin images to `[lo, hi]` after each step.
     pub clamp: bool,
+    /// Scale of the Langevin noise on images (1: eq. 2.9; smaller values give smoother
+    /// synthesized images, which a Co-Op generator can follow more closely).
+    pub noise: f64,
     /// Langevin or Gibbs synthesis.
     pub synthesis: Synthesis,
     /// Keep the synthesized chains between steps (PCD, Algorithm 1); otherwise restart from noise.
@@ -77,6 +80,7 @@ impl Default for TrainOptions {
             lo: -1.0,
             hi: 1.0,
             clamp: true,
+            noise: 1.0,
             synthesis: Synthesis::Langevin,
             persistent: true,
             print_every: 1,
@@ -105,7 +109,13 @@ impl TrainOptions {
                 return Err(invalid(format!("{name} must be positive, got {v}")));
             }
         }
-        if self.step_size.is_nan() || self.step_size < 0.0 || self.latent_step_size.is_nan() || self.latent_step_size < 0.0 {
+        if self.noise.is_nan()
+            || self.noise < 0.0
+            || self.step_size.is_nan()
+            || self.step_size < 0.0
+            || self.latent_step_size.is_nan()
+            || self.latent_step_size < 0.0
+        {
             return Err(invalid("step sizes must be non-negative"));
         }
         if !(0.0..1.0).contains(&self.beta1) {
@@ -229,13 +239,16 @@ fn energy_grad(net: &Net, sigma: f64, y: &Tensor) -> Result<(Tensor, Tensor)> {
     })
 }
 
-/// `steps` Langevin updates (eq. 2.9) of images `y` `[m, D]` under descriptor `net`.
+/// `steps` Langevin updates (eq. 2.9) of images `y` `[m, D]` under descriptor `net`; `noise`
+/// scales the injected noise (1: Langevin, 0: plain gradient descent).
+#[allow(clippy::too_many_arguments)]
 pub fn langevin_images(
     net: &Net,
     sigma: f64,
     y: &Tensor,
     steps: usize,
     eps: f64,
+    noise: f64,
     clamp: Option<(f64, f64)>,
 ) -> Result<Tensor> {
     let mut y = y.f_detach()?;
@@ -244,7 +257,7 @@ pub fn langevin_images(
         let _guard = tch::no_grad_guard();
         y = y
             .f_sub(&g.f_mul_scalar(eps * eps / 2.0)?)?
-            .f_add(&y.f_randn_like()?.f_mul_scalar(eps)?)?;
+            .f_add(&y.f_randn_like()?.f_mul_scalar(eps * noise)?)?;
         if let Some((lo, hi)) = clamp {
             y = y.f_clamp(lo, hi)?;
         }
@@ -275,7 +288,8 @@ pub fn quantize(y: &Tensor, k: usize, lo: f64, hi: f64) -> Result<Tensor> {
 
 /// `sweeps` Gibbs sweeps (random site order) over images `y` `[m, D]` whose pixels take `k`
 /// levels in `[lo, hi]`, at temperature 1 under descriptor `net`. Each site update evaluates
-/// all `k` values of all `m` chains in one batch of `m*k` images.
+/// all `k` values of all `m` chains in one batch of `m*k` images. Ctrl-C ends the sweeps early
+/// (the images so far are returned).
 pub fn gibbs_images(
     net: &Net,
     sigma: f64,
@@ -292,7 +306,9 @@ pub fn gibbs_images(
     let vals = level_values(k, lo, hi, &y)?;
     let vals_mk = vals.f_unsqueeze(0)?.f_expand([m, ki], false)?;
     for _ in 0..sweeps {
-        crate::interrupt::check()?;
+        if crate::interrupt::requested() {
+            break; // the caller sees the flag and stops cleanly
+        }
         let order = Vec::<i64>::try_from(&Tensor::f_randperm(d, (Kind::Int64, tch::Device::Cpu))?)?;
         for i in order {
             let rep = y
@@ -319,6 +335,7 @@ fn synthesize(net: &Net, y: &Tensor, o: &TrainOptions) -> Result<Tensor> {
             y,
             o.steps,
             o.step_size,
+            o.noise,
             o.clamp.then_some((o.lo, o.hi)),
         ),
         Synthesis::Gibbs { levels } => gibbs_images(net, o.sigma, y, o.steps, levels, o.lo, o.hi),
