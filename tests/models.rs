@@ -288,8 +288,21 @@ fn tiny_deepframe_training_lowers_data_energy_relative_to_noise() {
         print_every: 0,
         ..Default::default()
     };
+    let ck = tmpdir("ckpt").join("sub").join("run");
+    let o = models::TrainOptions {
+        checkpoint: Some(ck.clone()),
+        checkpoint_every: 5,
+        ..o
+    };
     let r = models::train_deepframe(&net, &data.images, &o).unwrap();
     assert_eq!(r.history.len(), 15);
+    // The final checkpoint holds the trained weights.
+    let saved = Net::load(&ck.with_file_name("run_descriptor.safetensors")).unwrap();
+    let x = data.images.narrow(0, 0, 4);
+    assert_eq!(
+        Vec::<f64>::try_from(&saved.score(&x).unwrap().to_kind(Kind::Double)).unwrap(),
+        Vec::<f64>::try_from(&net.score(&x).unwrap().to_kind(Kind::Double)).unwrap()
+    );
     assert_eq!(r.steps, 30);
     assert_eq!(r.samples.size(), vec![32, 64]);
     let after = gap(&net);

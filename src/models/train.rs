@@ -381,7 +381,12 @@ fn checkpoint(o: &TrainOptions, nets: &[(&str, &Net)]) -> Result<()> {
         for (tag, net) in nets {
             let mut name = prefix.as_os_str().to_owned();
             name.push(format!("_{tag}.safetensors"));
-            net.save(&PathBuf::from(name))?;
+            let path = PathBuf::from(name);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| invalid(format!("checkpoint folder {}: {e}", dir.display())))?;
+            }
+            net.save(&path)?;
         }
     }
     Ok(())
