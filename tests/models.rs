@@ -554,6 +554,36 @@ fn gibbs_synthesis_matches_exact_enumeration() {
 }
 
 #[test]
+fn deepframe_training_with_gibbs_keeps_samples_on_the_pixel_levels() {
+    init();
+    telescope::tensor::manual_seed(41);
+    let data = models::digits(16, 6, &[1], 2).unwrap();
+    let net = Net::descriptor("conv(4,3,2) fc(1)", [1, 6, 6], "float32").unwrap();
+    let o = models::TrainOptions {
+        epochs: 2,
+        batch: 8,
+        steps: 1,
+        synthesis: models::Synthesis::Gibbs { levels: 4 },
+        print_every: 0,
+        ..Default::default()
+    };
+    let r = models::train_deepframe(&net, &data.images, &o).unwrap();
+    assert_eq!((r.steps, r.samples.size()), (4, vec![8, 36]));
+    let v = Vec::<f64>::try_from(&r.samples.reshape([-1]).to_kind(Kind::Double)).unwrap();
+    let levels = [-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0];
+    assert!(
+        v.iter()
+            .all(|x| levels.iter().any(|l| (l - x).abs() < 1e-6)),
+        "{v:?}"
+    );
+    let bad = models::TrainOptions {
+        synthesis: models::Synthesis::Gibbs { levels: 1 },
+        ..o
+    };
+    assert!(models::train_deepframe(&net, &data.images, &bad).is_err());
+}
+
+#[test]
 fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
     init();
     telescope::tensor::manual_seed(31);
