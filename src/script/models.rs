@@ -1,6 +1,585 @@
-//! Script functions: models.
+//! Script functions: models — networks in Appendix A notation (type `Net`), the DeepFRAME and
+//! latent energies, DeepFRAME and Co-Op training, and image datasets.
 
+use super::convert::{err, ev, opts, to_f64s, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::Api;
+use crate::models::{
+    self, DeepFrameEnergy, ImageSpace, LatentEnergy, Net, Synthesis, TrainOptions, TrainReport,
+};
+use rhai::{Array, Dynamic, Map};
+use std::path::PathBuf;
+use std::rc::Rc;
+use tch::Tensor;
+
+/// A network as seen by scripts (script type `Net`; copies share the weights).
+#[derive(Clone)]
+pub struct NetValue(pub Rc<Net>);
+
+fn ints(v: &[i64]) -> Dynamic {
+    Dynamic::from_array(v.iter().map(|&x| Dynamic::from_int(x)).collect())
+}
+
+fn shape3(v: &Dynamic, what: &str) -> RhaiResult<[i64; 3]> {
+    let s = to_f64s(v)?;
+    match s.as_slice() {
+        [c, h, w] if s.iter().all(|x| x.fract() == 0.0 && *x >= 1.0) => {
+            Ok([*c as i64, *h as i64, *w as i64])
+        }
+        [h, w] if s.iter().all(|x| x.fract() == 0.0 && *x >= 1.0) => Ok([1, *h as i64, *w as i64]),
+        _ => Err(err(format!(
+            "{what}: shape must be [C, H, W] (or [H, W]) of positive integers, got {s:?}"
+        ))),
+    }
+}
+
+fn session_kind(t: &Tensor) -> RhaiResult<Tensor> {
+    t.f_detach()
+        .and_then(|t| t.f_to_kind(crate::tensor::dtype()))
+        .and_then(|t| t.f_to_device(crate::tensor::device()))
+        .script()
+}
+
+fn make_descriptor(spec: &str, map: Map) -> RhaiResult<NetValue> {
+    let mut o = opts(map, "descriptor");
+    let shape = match o.value("shape") {
+        Some(v) => shape3(&v, "descriptor")?,
+        None => [1, 16, 16],
+    };
+    let dtype = o.string("dtype", "float32")?;
+    o.finish()?;
+    Ok(NetValue(Rc::new(
+        Net::descriptor(spec, shape, &dtype).script()?,
+    )))
+}
+
+fn make_generator(spec: &str, map: Map) -> RhaiResult<NetValue> {
+    let mut o = opts(map, "generator");
+    let latent = o.usize("latent", 2)?;
+    let dtype = o.string("dtype", "float32")?;
+    o.finish()?;
+    if latent == 0 {
+        return Err(err("generator: latent must be at least 1"));
+    }
+    Ok(NetValue(Rc::new(
+        Net::generator(spec, latent as i64, &dtype).script()?,
+    )))
+}
+
+fn make_deepframe(d: &NetValue, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "deepframe_energy");
+    let sigma = o.f64("sigma", 1.0)?;
+    let levels = o.usize("levels", 0)?;
+    let lo = o.f64("lo", -1.0)?;
+    let hi = o.f64("hi", 1.0)?;
+    o.finish()?;
+    let e = DeepFrameEnergy::new(d.0.clone(), sigma, ImageSpace { lo, hi, levels }).script()?;
+    Ok(ev(Rc::new(e)))
+}
+
+fn make_latent(d: &NetValue, g: &NetValue, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "latent_energy");
+    let sigma = o.f64("sigma", 1.0)?;
+    let bound = o.f64("box", 3.0)?;
+    let prior = o.f64("prior", 0.0)?;
+    o.finish()?;
+    let e = LatentEnergy::new(d.0.clone(), g.0.clone(), sigma, prior, bound).script()?;
+    Ok(ev(Rc::new(e)))
+}
+
+/// Training images from a Tensor or a dataset map (its `images`).
+fn data_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
+    if let Some(m) = v.read_lock::<Map>() {
+        let images = m
+            .get("images")
+            .ok_or_else(|| err("training data map has no `images` entry"))?;
+        return to_tensor(images);
+    }
+    to_tensor(v)
+}
+
+fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
+    let d = TrainOptions::default();
+    let sampler = o.string("sampler", "langevin")?;
+    let levels = o.usize("levels", 8)?;
+    let synthesis = match sampler.as_str() {
+        "langevin" => Synthesis::Langevin,
+        "gibbs" => Synthesis::Gibbs { levels },
+        s => {
+            return Err(err(format!(
+                "sampler must be \"langevin\" or \"gibbs\", not \"{s}\""
+            )))
+        }
+    };
+    let checkpoint = o.string("checkpoint", "")?;
+    Ok(TrainOptions {
+        epochs: o.usize("epochs", d.epochs)?,
+        batch: o.usize("batch", d.batch)?,
+        lr: o.f64("lr", d.lr)?,
+        beta1: o.f64("beta1", d.beta1)?,
+        steps: o.usize("steps", d.steps)?,
+        step_size: o.f64("step_size", d.step_size)?,
+        sigma: o.f64("sigma", d.sigma)?,
+        lo: o.f64("lo", d.lo)?,
+        hi: o.f64("hi", d.hi)?,
+        clamp: o.bool("clamp", d.clamp)?,
+        noise: o.f64("noise", d.noise)?,
+        synthesis,
+        persistent: o.bool("persistent", d.persistent)?,
+        print_every: o.usize("print_every", d.print_every)?,
+        checkpoint: (!checkpoint.is_empty()).then(|| PathBuf::from(checkpoint)),
+        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
+        gen_lr: o.f64("gen_lr", d.gen_lr)?,
+        tau: o.f64("tau", d.tau)?,
+        latent_steps: o.usize("latent_steps", d.latent_steps)?,
+        latent_step_size: o.f64("latent_step_size", d.latent_step_size)?,
+    })
+}
+
+fn report_map(r: &TrainReport) -> RhaiResult<Map> {
+    let mut m = Map::new();
+    m.insert("samples".into(), tv(session_kind(&r.samples)?));
+    let hist: Array = r
+        .history
+        .iter()
+        .map(|s| {
+            let mut h = Map::new();
+            h.insert("epoch".into(), Dynamic::from_int(s.epoch as i64));
+            h.insert("data_energy".into(), Dynamic::from_float(s.data_energy));
+            h.insert("sample_energy".into(), Dynamic::from_float(s.sample_energy));
+            if let Some(g) = s.gen_loss {
+                h.insert("gen_loss".into(), Dynamic::from_float(g));
+            }
+            h.insert("seconds".into(), Dynamic::from_float(s.seconds));
+            Dynamic::from_map(h)
+        })
+        .collect();
+    m.insert("history".into(), Dynamic::from_array(hist));
+    m.insert("interrupted".into(), Dynamic::from_bool(r.interrupted));
+    m.insert("steps".into(), Dynamic::from_int(r.steps as i64));
+    Ok(m)
+}
+
+fn dataset_map(d: models::Dataset) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("images".into(), tv(d.images));
+    m.insert("labels".into(), ints(&d.labels));
+    m.insert("shape".into(), ints(&d.shape));
+    m.insert(
+        "classes".into(),
+        Dynamic::from_array(d.classes.into_iter().map(Dynamic::from).collect()),
+    );
+    Dynamic::from_map(m)
+}
+
+const TRAIN_OPTIONS: &[(&str, &str, &str)] = &[
+    ("epochs", "20", "passes over the data"),
+    ("batch", "64", "mini-batch size m = number of synthesized chains"),
+    ("lr", "0.001", "descriptor learning rate (Adam)"),
+    ("beta1", "0.5", "Adam beta1"),
+    ("steps", "20", "Langevin steps (or Gibbs sweeps) K per learning step"),
+    ("step_size", "0.05", "Langevin step size eps (eq. 2.9)"),
+    ("sigma", "1.0", "reference deviation sigma of the energy (2.4)"),
+    ("lo", "-1.0", "lowest pixel value (random starts, clamping, Gibbs levels)"),
+    ("hi", "1.0", "highest pixel value"),
+    ("clamp", "true", "clamp Langevin images to [lo, hi]"),
+    ("noise", "1.0", "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)"),
+    ("sampler", "\"langevin\"", "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)"),
+    ("levels", "8", "pixel levels for the Gibbs sampler"),
+    ("persistent", "true", "keep synthesized chains between steps (PCD); false restarts them from noise"),
+    ("print_every", "1", "print a progress line every this many epochs (0: silent)"),
+    ("checkpoint", "\"\"", "path prefix for checkpoints: <prefix>_descriptor.safetensors (and _generator)"),
+    ("checkpoint_every", "10", "checkpoint every this many epochs (0: only at the end)"),
+];
+
+const COOP_OPTIONS: &[(&str, &str, &str)] = &[
+    ("gen_lr", "0.001", "generator learning rate (Adam)"),
+    (
+        "tau",
+        "0.3",
+        "observation deviation tau of the generator model (2.10)",
+    ),
+    ("latent_steps", "20", "latent Langevin steps (eq. 2.11)"),
+    ("latent_step_size", "0.1", "latent Langevin step size"),
+];
 
 /// Registers the models functions.
-pub fn register(_api: &mut Api) {}
+pub fn register(api: &mut Api) {
+    api.engine.register_type_with_name::<NetValue>("Net");
+    api.engine
+        .register_fn("to_string", |n: &mut NetValue| n.0.to_string());
+    api.engine
+        .register_fn("to_debug", |n: &mut NetValue| n.0.to_string());
+
+    api.func(
+        "descriptor",
+        "descriptor(spec: string, opts?: map) -> Net",
+        "A descriptor network F(I|W) from Appendix A notation, e.g. \"conv(50,5,2) fc(100) fc(1)\". Layers: conv(channels,kernel,stride), convT(channels,kernel,stride) (optional 4th argument: padding) and fc(units); padding floor(kernel/2) by default; ReLU between layers, none after the last; the score is the sum of the last layer's outputs.",
+        |spec: &str| make_descriptor(spec, Map::new()),
+    );
+    api.engine.register_fn("descriptor", make_descriptor);
+    api.options(
+        "descriptor",
+        &[
+            ("shape", "[1, 16, 16]", "input image shape [C, H, W]"),
+            (
+                "dtype",
+                "\"float32\"",
+                "weight dtype: \"float32\" or \"float64\"",
+            ),
+        ],
+    );
+    api.example("descriptor", "let d = descriptor(\"conv(50,5,2) fc(100) fc(1)\", #{shape: [1, 16, 16]});\nprint(d.describe());");
+
+    api.func(
+        "generator",
+        "generator(spec: string, opts?: map) -> Net",
+        "A generator network g(Z|W) from Appendix A notation, e.g. \"convT(100,4,1) convT(50,5,2) convT(1,5,2)\" (1x1 -> 4x4 -> 8x8 -> 16x16). The first layer has padding 0; later convT layers padding floor(kernel/2) and output padding stride-1; ReLU between layers, tanh at the end.",
+        |spec: &str| make_generator(spec, Map::new()),
+    );
+    api.engine.register_fn("generator", make_generator);
+    api.options(
+        "generator",
+        &[
+            ("latent", "2", "latent dimension d"),
+            (
+                "dtype",
+                "\"float32\"",
+                "weight dtype: \"float32\" or \"float64\"",
+            ),
+        ],
+    );
+    api.example("generator", "let g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 2});\nlet imgs = g.generate(randn([4, 2]));");
+
+    api.method(
+        "Net",
+        "describe",
+        "Net.describe() -> string",
+        "Each layer with its padding, output shape, activation and parameter count.",
+        |n: &mut NetValue| n.0.describe(),
+    );
+    api.getter(
+        "Net",
+        "role",
+        "\"descriptor\" or \"generator\".",
+        |n: &mut NetValue| n.0.role().to_string(),
+    );
+    api.getter(
+        "Net",
+        "layers",
+        "The layer spec in Appendix A notation.",
+        |n: &mut NetValue| n.0.spec().layers.clone(),
+    );
+    api.getter(
+        "Net",
+        "input_shape",
+        "Input shape [C, H, W] ([d, 1, 1] for a generator).",
+        |n: &mut NetValue| ints(&n.0.input_shape()),
+    );
+    api.getter(
+        "Net",
+        "output_shape",
+        "Output shape [C, H, W] of the last layer.",
+        |n: &mut NetValue| ints(&n.0.output_shape()),
+    );
+    api.getter(
+        "Net",
+        "shapes",
+        "Output shape [C, H, W] after each layer.",
+        |n: &mut NetValue| Dynamic::from_array(n.0.shapes().iter().map(|s| ints(s)).collect()),
+    );
+    api.getter(
+        "Net",
+        "num_params",
+        "Number of trainable values.",
+        |n: &mut NetValue| n.0.num_params(),
+    );
+    api.getter(
+        "Net",
+        "dtype",
+        "Weight dtype: \"float32\" or \"float64\".",
+        |n: &mut NetValue| n.0.spec().dtype.clone(),
+    );
+    api.method(
+        "Net",
+        "score",
+        "Net.score(images: Tensor) -> Tensor",
+        "A descriptor's score F(I|W) for images [B, C*H*W]: shape [B], session dtype.",
+        |n: &mut NetValue, x: Dynamic| -> RhaiResult<Dynamic> {
+            let x = to_tensor(&x)?;
+            let s = tch::no_grad(|| n.0.score(&x)).script()?;
+            Ok(tv(session_kind(&s)?))
+        },
+    );
+    api.method(
+        "Net",
+        "generate",
+        "Net.generate(z: Tensor) -> Tensor",
+        "A generator's images g(z) for latent vectors [B, d]: shape [B, C*H*W], session dtype.",
+        |n: &mut NetValue, z: Dynamic| -> RhaiResult<Dynamic> {
+            let z = to_tensor(&z)?;
+            let s = tch::no_grad(|| n.0.generate(&z)).script()?;
+            Ok(tv(session_kind(&s)?))
+        },
+    );
+    api.method("Net", "save", "Net.save(path: string)", "Saves the weights as safetensors (path must end in .safetensors) and the layer specs as JSON beside it (same name, .json).", |n: &mut NetValue, path: &str| -> RhaiResult<()> {
+        n.0.save(std::path::Path::new(path)).script()
+    });
+    api.method(
+        "Net",
+        "copy",
+        "Net.copy() -> Net",
+        "An independent copy of the network with the same weights.",
+        |n: &mut NetValue| -> RhaiResult<NetValue> {
+            Ok(NetValue(Rc::new(n.0.try_clone().script()?)))
+        },
+    );
+    api.func("load_model", "load_model(path: string) -> Net", "Loads a network saved with Net.save: give the .safetensors file (its .json sidecar holds the layer specs) or the .json.", |path: &str| -> RhaiResult<NetValue> {
+        Ok(NetValue(Rc::new(Net::load(std::path::Path::new(path)).script()?)))
+    });
+
+    api.func(
+        "deepframe_energy",
+        "deepframe_energy(desc: Net, opts?: map) -> Energy",
+        "The DeepFRAME image energy U(I) = -F(I|W) + ||I||^2/(2 sigma^2) (eq. 2.4) over flattened images [B, C*H*W]; works with every sampler, AD, ADELM, NEB and DG function. With levels: k the space is k discrete pixel levels in [lo, hi] (Gibbs sampling, section 5.2).",
+        |d: NetValue| make_deepframe(&d, Map::new()),
+    );
+    api.engine
+        .register_fn("deepframe_energy", |d: NetValue, m: Map| {
+            make_deepframe(&d, m)
+        });
+    api.options(
+        "deepframe_energy",
+        &[
+            ("sigma", "1.0", "reference deviation sigma"),
+            (
+                "levels",
+                "0",
+                "discrete pixel levels (0: continuous pixels)",
+            ),
+            ("lo", "-1.0", "lowest pixel value"),
+            ("hi", "1.0", "highest pixel value"),
+        ],
+    );
+
+    api.func(
+        "latent_energy",
+        "latent_energy(desc: Net, gen: Net, opts?: map) -> Energy",
+        "The latent energy U(z) = U(g(z)) (eq. 5.4) of a generator under a descriptor's DeepFRAME energy, over latent vectors [B, d]; random starts are drawn in [-box, box]^d.",
+        |d: NetValue, g: NetValue| make_latent(&d, &g, Map::new()),
+    );
+    api.engine
+        .register_fn("latent_energy", |d: NetValue, g: NetValue, m: Map| {
+            make_latent(&d, &g, m)
+        });
+    api.options(
+        "latent_energy",
+        &[
+            (
+                "sigma",
+                "1.0",
+                "reference deviation sigma of the descriptor energy",
+            ),
+            ("box", "3.0", "random starts in [-box, box]^d"),
+            (
+                "prior",
+                "0.0",
+                "adds prior * ||z||^2 / 2 (0 as in the paper)",
+            ),
+        ],
+    );
+
+    api.func(
+        "train_deepframe",
+        "train_deepframe(desc: Net, data: Tensor|map, opts?: map) -> map",
+        "Algorithm 1: trains a copy of a descriptor on images [N, C*H*W] (or a dataset map) with persistent Langevin (eq. 2.9) or Gibbs chains and Adam. Returns #{descriptor, samples, history, interrupted, steps}; Ctrl-C stops cleanly, keeping the weights so far.",
+        |d: NetValue, data: Dynamic| train_df(&d, &data, Map::new()),
+    );
+    api.engine
+        .register_fn("train_deepframe", |d: NetValue, data: Dynamic, m: Map| {
+            train_df(&d, &data, m)
+        });
+    api.options("train_deepframe", TRAIN_OPTIONS);
+    api.example("train_deepframe", "let data = dataset(\"digits\", #{n: 400, size: 16, classes: [0, 1, 2, 3]});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet r = train_deepframe(d, data, #{epochs: 10});\nlet d = r.descriptor;");
+
+    api.func(
+        "train_coop",
+        "train_coop(desc: Net, gen: Net, data: Tensor|map, opts?: map) -> map",
+        "Algorithm 2 (Co-Op): trains copies of a descriptor and a generator together: Z ~ N(0, I), Y = g(Z), Langevin (or Gibbs) revision of Y under the descriptor, latent Langevin (eq. 2.11) of Z towards Y, then Adam steps for both. Returns #{descriptor, generator, samples, history, interrupted, steps}.",
+        |d: NetValue, g: NetValue, data: Dynamic| train_co(&d, &g, &data, Map::new()),
+    );
+    api.engine.register_fn(
+        "train_coop",
+        |d: NetValue, g: NetValue, data: Dynamic, m: Map| train_co(&d, &g, &data, m),
+    );
+    let mut all: Vec<(&str, &str, &str)> = TRAIN_OPTIONS.to_vec();
+    all.extend_from_slice(COOP_OPTIONS);
+    api.options("train_coop", &all);
+    api.example("train_coop", "let data = dataset(\"spots_stripes\", #{n: 400, size: 16});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 4});\nlet r = train_coop(d, g, data, #{epochs: 20});\nlet u = latent_energy(r.descriptor, r.generator);");
+
+    api.func(
+        "dataset",
+        "dataset(name: string, opts?: map) -> map",
+        "A built-in procedural image set: \"digits\" (handwritten-like digits from glyph strokes with random affine jitter and stroke width) or \"spots_stripes\" (texture patches, section 5.3). Returns #{images: Tensor [N, C*H*W] in [-1, 1], labels: array, shape: [C, H, W], classes: array}.",
+        |name: &str| make_dataset(name, Map::new()),
+    );
+    api.engine.register_fn("dataset", make_dataset);
+    api.options(
+        "dataset",
+        &[
+            ("n", "500", "number of images"),
+            ("size", "16", "image width and height in pixels"),
+            (
+                "seed",
+                "session seed",
+                "seed of the images (the same seed gives the same images)",
+            ),
+            (
+                "classes",
+                "[0, 1, ..., 9]",
+                "digits: which digits to draw (balanced)",
+            ),
+        ],
+    );
+    api.example("dataset", "let data = dataset(\"digits\", #{n: 200, size: 16, classes: [0, 1, 2, 3], seed: 1});\nprint(data.shape);");
+
+    api.func(
+        "load_images",
+        "load_images(folder: string, opts?: map) -> map",
+        "PNG images from a folder, resized and converted to grayscale (or RGB), pixels in [-1, 1]; subfolders are classes. Returns a dataset map like dataset().",
+        |folder: &str| make_load_images(folder, Map::new()),
+    );
+    api.engine.register_fn("load_images", make_load_images);
+    api.options(
+        "load_images",
+        &[
+            ("size", "16", "output size: an int, or [H, W]"),
+            ("channels", "1", "1 (grayscale) or 3 (RGB)"),
+        ],
+    );
+
+    api.func(
+        "load_npy_images",
+        "load_npy_images(path: string, opts?: map) -> map",
+        "Images from a .npy array [N, H, W], [N, C, H, W] or [N, D] (give shape). Values outside [-1, 1] are mapped there from [0, 255] or [min, max] unless rescale: false. Returns a dataset map like dataset().",
+        |path: &str| make_load_npy(path, Map::new()),
+    );
+    api.engine.register_fn("load_npy_images", make_load_npy);
+    api.options(
+        "load_npy_images",
+        &[
+            ("shape", "from the array", "image shape [C, H, W]"),
+            ("rescale", "true", "map values outside [-1, 1] into [-1, 1]"),
+        ],
+    );
+
+    api.func(
+        "quantize_pixels",
+        "quantize_pixels(images: Tensor, levels: int) -> Tensor",
+        "Rounds pixel values to the nearest of `levels` evenly spaced values in [-1, 1] (for discretised image energies).",
+        |x: Dynamic, levels: i64| -> RhaiResult<Dynamic> {
+            if levels < 2 {
+                return Err(err("quantize_pixels needs levels >= 2"));
+            }
+            let x = to_tensor(&x)?;
+            Ok(tv(models::quantize(&x, levels as usize, -1.0, 1.0).script()?))
+        },
+    );
+}
+
+fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "train_deepframe");
+    let to = train_options(&mut o)?;
+    o.finish()?;
+    let data = data_tensor(data)?;
+    let net = d.0.try_clone().script()?;
+    let r = models::train_deepframe(&net, &data, &to).script()?;
+    let mut m = report_map(&r)?;
+    m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(net))));
+    Ok(m)
+}
+
+fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
+    let mut o = opts(map, "train_coop");
+    let to = train_options(&mut o)?;
+    o.finish()?;
+    let data = data_tensor(data)?;
+    let dn = d.0.try_clone().script()?;
+    let gn = g.0.try_clone().script()?;
+    let r = models::train_coop(&dn, &gn, &data, &to).script()?;
+    let mut m = report_map(&r)?;
+    m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(dn))));
+    m.insert("generator".into(), Dynamic::from(NetValue(Rc::new(gn))));
+    Ok(m)
+}
+
+fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "dataset");
+    let n = o.usize("n", 500)?;
+    let size = o.usize("size", 16)?;
+    let seed = match o.value("seed") {
+        Some(v) => v
+            .as_int()
+            .map_err(|_| err("dataset: seed must be an integer"))? as u64,
+        None => crate::tensor::next_seed(),
+    };
+    let classes = match o.value("classes") {
+        Some(v) => to_f64s(&v)?
+            .into_iter()
+            .map(|c| {
+                if c.fract() == 0.0 && (0.0..=9.0).contains(&c) {
+                    Ok(c as u8)
+                } else {
+                    Err(err(format!("dataset: class {c} is not a digit 0-9")))
+                }
+            })
+            .collect::<RhaiResult<Vec<u8>>>()?,
+        None => (0..10).collect(),
+    };
+    let d = match name {
+        "digits" => models::digits(n, size, &classes, seed),
+        "spots_stripes" | "spots" | "stripes" => {
+            if o.has("classes") {
+                return Err(err("dataset: `classes` applies to \"digits\" only"));
+            }
+            models::spots_stripes(n, size, seed)
+        }
+        other => {
+            return Err(err(format!(
+                "unknown dataset \"{other}\"; use \"digits\" or \"spots_stripes\""
+            )))
+        }
+    }
+    .script()?;
+    o.finish()?;
+    Ok(dataset_map(d))
+}
+
+fn make_load_images(folder: &str, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "load_images");
+    let (h, w) = match o.value("size") {
+        None => (16, 16),
+        Some(v) => match to_f64s(&v)?.as_slice() {
+            [s] if *s >= 1.0 => (*s as u32, *s as u32),
+            [h, w] if *h >= 1.0 && *w >= 1.0 => (*h as u32, *w as u32),
+            _ => return Err(err("load_images: size must be an int or [H, W]")),
+        },
+    };
+    let channels = o.usize("channels", 1)?;
+    o.finish()?;
+    Ok(dataset_map(
+        models::load_images(std::path::Path::new(folder), h, w, channels as u32).script()?,
+    ))
+}
+
+fn make_load_npy(path: &str, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "load_npy_images");
+    let shape = match o.value("shape") {
+        Some(v) => Some(shape3(&v, "load_npy_images")?),
+        None => None,
+    };
+    let rescale = o.bool("rescale", true)?;
+    o.finish()?;
+    Ok(dataset_map(
+        models::load_npy(std::path::Path::new(path), shape, rescale).script()?,
+    ))
+}

@@ -1,0 +1,383 @@
+//! Image data: procedural datasets built in (spots/stripes texture patches as in section 5.3,
+//! handwritten-like digits drawn from glyph strokes), PNG folders and `.npy` arrays.
+//!
+//! Images are rows of a `[N, C*H*W]` tensor (session dtype and device) with pixel values in
+//! `[-1, 1]` (background -1), so they are states of the image energies as they are.
+
+use crate::{error::invalid, tensor, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use std::f64::consts::PI;
+use std::path::Path;
+use tch::Tensor;
+
+/// A set of images with labels.
+pub struct Dataset {
+    /// Images `[N, C*H*W]` in `[-1, 1]`.
+    pub images: Tensor,
+    /// One label per image (class index; 0 when the source has no classes).
+    pub labels: Vec<i64>,
+    /// Image shape `[C, H, W]`.
+    pub shape: [i64; 3],
+    /// Class names, indexed by label.
+    pub classes: Vec<String>,
+}
+
+fn build(
+    pixels: Vec<Vec<f64>>,
+    labels: Vec<i64>,
+    shape: [i64; 3],
+    classes: Vec<String>,
+) -> Result<Dataset> {
+    let n = pixels.len() as i64;
+    let d: i64 = shape.iter().product();
+    let flat: Vec<f64> = pixels.into_iter().flatten().collect();
+    let images = tensor::from_vec(&flat, &[n, d])?;
+    Ok(Dataset {
+        images,
+        labels,
+        shape,
+        classes,
+    })
+}
+
+fn check_size(size: usize) -> Result<()> {
+    if !(4..=512).contains(&size) {
+        return Err(invalid(format!(
+            "image size must be between 4 and 512 pixels, got {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// Spots (label 0) and stripes (label 1) texture patches, `n` of them alternating, `size x size`
+/// grayscale. Spots: bright antialiased disks of random radius and density on a dark ground;
+/// stripes: a soft-thresholded sinusoid of random frequency, phase and angle.
+pub fn spots_stripes(n: usize, size: usize, seed: u64) -> Result<Dataset> {
+    check_size(size)?;
+    let s = size as f64;
+    let imgs: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = StdRng::seed_from_u64(tensor::next_seed_for(seed, i as u64));
+            let mut img = vec![-1.0; size * size];
+            if i % 2 == 0 {
+                let r = rng.random_range(0.05..0.11) * s;
+                let density = rng.random_range(0.5..1.0);
+                let count = ((density * s * s / (PI * r * r * 2.5)).round() as usize).max(2);
+                let centers: Vec<(f64, f64, f64)> = (0..count)
+                    .map(|_| {
+                        (
+                            rng.random_range(-r..s + r),
+                            rng.random_range(-r..s + r),
+                            r * rng.random_range(0.8..1.2),
+                        )
+                    })
+                    .collect();
+                for y in 0..size {
+                    for x in 0..size {
+                        let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+                        let cover = centers
+                            .iter()
+                            .map(|&(cx, cy, rr)| {
+                                (rr + 0.5 - ((px - cx).powi(2) + (py - cy).powi(2)).sqrt())
+                                    .clamp(0.0, 1.0)
+                            })
+                            .fold(0.0, f64::max);
+                        img[y * size + x] = 2.0 * cover - 1.0;
+                    }
+                }
+            } else {
+                let angle = rng.random_range(0.0..PI);
+                let cycles = rng.random_range(1.5..4.0);
+                let phase = rng.random_range(0.0..2.0 * PI);
+                let (c, sn) = (angle.cos(), angle.sin());
+                for y in 0..size {
+                    for x in 0..size {
+                        let t = ((x as f64 + 0.5) * c + (y as f64 + 0.5) * sn) / s;
+                        img[y * size + x] = (3.0 * (2.0 * PI * cycles * t + phase).sin()).tanh();
+                    }
+                }
+            }
+            img
+        })
+        .collect();
+    let labels = (0..n).map(|i| (i % 2) as i64).collect();
+    build(
+        imgs,
+        labels,
+        [1, size as i64, size as i64],
+        vec!["spots".into(), "stripes".into()],
+    )
+}
+
+/// A stroke: a polyline in the unit square (x right, y down).
+type Stroke = Vec<(f64, f64)>;
+
+/// Points of an elliptic arc from angle `a0` to `a1` (degrees; 0 is right, 90 is down).
+fn arc(cx: f64, cy: f64, rx: f64, ry: f64, a0: f64, a1: f64) -> Stroke {
+    let steps = (((a1 - a0).abs() / 15.0).ceil() as usize).max(2);
+    (0..=steps)
+        .map(|k| {
+            let a = (a0 + (a1 - a0) * k as f64 / steps as f64).to_radians();
+            (cx + rx * a.cos(), cy + ry * a.sin())
+        })
+        .collect()
+}
+
+/// The strokes of digit `d` (0-9), drawn by hand for this program.
+fn glyph(d: u8) -> Vec<Stroke> {
+    match d {
+        0 => vec![arc(0.5, 0.5, 0.24, 0.34, 0.0, 360.0)],
+        1 => vec![vec![(0.36, 0.28), (0.52, 0.15), (0.52, 0.85)]],
+        2 => vec![{
+            let mut s = arc(0.5, 0.34, 0.21, 0.19, 190.0, 400.0);
+            s.extend([(0.27, 0.85), (0.76, 0.85)]);
+            s
+        }],
+        3 => vec![
+            arc(0.49, 0.32, 0.2, 0.17, 200.0, 450.0),
+            arc(0.49, 0.67, 0.23, 0.18, 270.0, 520.0),
+        ],
+        4 => vec![
+            vec![(0.62, 0.15), (0.24, 0.62), (0.78, 0.62)],
+            vec![(0.62, 0.15), (0.62, 0.86)],
+        ],
+        5 => vec![
+            vec![(0.72, 0.15), (0.36, 0.15), (0.33, 0.46)],
+            arc(0.49, 0.63, 0.22, 0.21, 215.0, 500.0),
+        ],
+        6 => vec![
+            vec![(0.68, 0.15), (0.47, 0.27), (0.33, 0.45), (0.28, 0.64)],
+            arc(0.5, 0.65, 0.22, 0.2, 0.0, 360.0),
+        ],
+        7 => vec![vec![(0.24, 0.15), (0.76, 0.15), (0.42, 0.86)]],
+        8 => vec![
+            arc(0.5, 0.32, 0.18, 0.16, 0.0, 360.0),
+            arc(0.5, 0.67, 0.22, 0.19, 0.0, 360.0),
+        ],
+        _ => vec![
+            arc(0.5, 0.35, 0.2, 0.19, 0.0, 360.0),
+            vec![(0.7, 0.35), (0.66, 0.6), (0.6, 0.86)],
+        ],
+    }
+}
+
+fn seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (qx, qy) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
+    (qx * qx + qy * qy).sqrt()
+}
+
+/// Handwritten-like digits of the given `classes` (balanced, cycling through them), `size x
+/// size`, drawn from stroke glyphs under random rotation (±15°), scale (0.8-1.05), shear (±0.25),
+/// translation (±8%) and stroke width (7-13% of the size), antialiased by a one-pixel ramp on
+/// the distance to the strokes.
+pub fn digits(n: usize, size: usize, classes: &[u8], seed: u64) -> Result<Dataset> {
+    check_size(size)?;
+    if classes.is_empty() || classes.iter().any(|&c| c > 9) {
+        return Err(invalid(
+            "digit classes must be a non-empty list of digits 0-9",
+        ));
+    }
+    let s = size as f64;
+    let imgs: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = StdRng::seed_from_u64(tensor::next_seed_for(seed, i as u64));
+            let digit = classes[i % classes.len()];
+            let rot = rng.random_range(-15.0f64..15.0).to_radians();
+            let scale = rng.random_range(0.8..1.05);
+            let aspect = rng.random_range(0.85..1.1);
+            let shear = rng.random_range(-0.25..0.25);
+            let (tx, ty) = (rng.random_range(-0.08..0.08), rng.random_range(-0.08..0.08));
+            let width = rng.random_range(0.07..0.13) * s;
+            // Glyph point -> pixel coordinates: shear, scale, rotate about the centre, translate.
+            let map = |(x, y): (f64, f64)| {
+                let (x, y) = (x - 0.5, y - 0.5);
+                let x = x + shear * y;
+                let (x, y) = (x * scale * aspect, y * scale);
+                let (x, y) = (x * rot.cos() - y * rot.sin(), x * rot.sin() + y * rot.cos());
+                ((x + 0.5 + tx) * s, (y + 0.5 + ty) * s)
+            };
+            let segs: Vec<((f64, f64), (f64, f64))> = glyph(digit)
+                .into_iter()
+                .flat_map(|st| {
+                    let pts: Vec<(f64, f64)> = st.into_iter().map(map).collect();
+                    pts.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>()
+                })
+                .collect();
+            let mut img = vec![-1.0; size * size];
+            for y in 0..size {
+                for x in 0..size {
+                    let p = (x as f64 + 0.5, y as f64 + 0.5);
+                    let dist = segs
+                        .iter()
+                        .map(|&(a, b)| seg_dist(p, a, b))
+                        .fold(f64::INFINITY, f64::min);
+                    let cover = (width / 2.0 + 0.5 - dist).clamp(0.0, 1.0);
+                    img[y * size + x] = 2.0 * cover - 1.0;
+                }
+            }
+            img
+        })
+        .collect();
+    let labels = (0..n).map(|i| classes[i % classes.len()] as i64).collect();
+    build(
+        imgs,
+        labels,
+        [1, size as i64, size as i64],
+        (0..10).map(|d| d.to_string()).collect(),
+    )
+}
+
+/// PNG images from `folder`, resized to `height x width` and converted to grayscale
+/// (`channels == 1`) or RGB (3), pixels mapped from `[0, 255]` to `[-1, 1]`. When `folder` holds subfolders,
+/// each subfolder is a class (sorted by name) and its PNGs get its label; otherwise all labels
+/// are 0. Files are read in name order.
+pub fn load_images(folder: &Path, height: u32, width: u32, channels: u32) -> Result<Dataset> {
+    if channels != 1 && channels != 3 {
+        return Err(invalid("channels must be 1 (grayscale) or 3 (RGB)"));
+    }
+    if height == 0 || width == 0 {
+        return Err(invalid("image size must be positive"));
+    }
+    let list = |dir: &Path| -> Result<Vec<std::path::PathBuf>> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| invalid(format!("{}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let entries = list(folder)?;
+    let is_png = |p: &Path| {
+        p.is_file()
+            && p.extension()
+                .and_then(|e| e.to_str())
+                .map(|e| e.eq_ignore_ascii_case("png"))
+                .unwrap_or(false)
+    };
+    let subdirs: Vec<_> = entries.iter().filter(|p| p.is_dir()).cloned().collect();
+    let mut files: Vec<(std::path::PathBuf, i64)> = Vec::new();
+    let mut classes = Vec::new();
+    if subdirs.is_empty() {
+        files.extend(entries.iter().filter(|p| is_png(p)).map(|p| (p.clone(), 0)));
+        classes.push(
+            folder
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default(),
+        );
+    } else {
+        for (k, dir) in subdirs.iter().enumerate() {
+            classes.push(
+                dir.file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            );
+            files.extend(
+                list(dir)?
+                    .into_iter()
+                    .filter(|p| is_png(p))
+                    .map(|p| (p, k as i64)),
+            );
+        }
+    }
+    if files.is_empty() {
+        return Err(invalid(format!(
+            "{}: no PNG images found",
+            folder.display()
+        )));
+    }
+    let pixels: Vec<Vec<f64>> = files
+        .iter()
+        .map(|(p, _)| -> Result<Vec<f64>> {
+            let img = image::open(p).map_err(|e| invalid(format!("{}: {e}", p.display())))?;
+            let img = img.resize_exact(width, height, image::imageops::FilterType::Triangle);
+            let raw: Vec<u8> = if channels == 1 {
+                img.to_luma8().into_raw()
+            } else {
+                img.to_rgb8().into_raw()
+            };
+            let (h, w, c) = (height as usize, width as usize, channels as usize);
+            // HWC bytes -> CHW values in [-1, 1].
+            let mut out = vec![0.0; c * h * w];
+            for y in 0..h {
+                for x in 0..w {
+                    for ch in 0..c {
+                        out[ch * h * w + y * w + x] =
+                            raw[(y * w + x) * c + ch] as f64 / 127.5 - 1.0;
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    let labels = files.iter().map(|(_, l)| *l).collect();
+    build(
+        pixels,
+        labels,
+        [channels as i64, height as i64, width as i64],
+        classes,
+    )
+}
+
+/// Images from a `.npy` array `[N, H, W]`, `[N, C, H, W]` or `[N, D]` (then `shape` must be
+/// given). When `rescale` is set and values leave `[-1, 1]`, they are mapped linearly from
+/// `[0, 255]` (if they lie there) or from `[min, max]` to `[-1, 1]`.
+pub fn load_npy(path: &Path, shape: Option<[i64; 3]>, rescale: bool) -> Result<Dataset> {
+    let (mut values, dims) = crate::tensor_io::read_npy(path)?;
+    let n = *dims
+        .first()
+        .ok_or_else(|| invalid("the array has no dimensions"))? as i64;
+    let given: Option<[i64; 3]> = match dims.len() {
+        3 => Some([1, dims[1] as i64, dims[2] as i64]),
+        4 => Some([dims[1] as i64, dims[2] as i64, dims[3] as i64]),
+        2 => None,
+        k => {
+            return Err(invalid(format!(
+                "{}: expected an array [N, H, W], [N, C, H, W] or [N, D], got {k} dimensions",
+                path.display()
+            )))
+        }
+    };
+    let per = if n > 0 { values.len() as i64 / n } else { 0 };
+    let shape = match (shape, given) {
+        (Some(s), _) => s,
+        (None, Some(g)) => g,
+        (None, None) => return Err(invalid("a 2-D array needs the image shape [C, H, W]")),
+    };
+    if shape.iter().product::<i64>() != per || shape.iter().any(|&s| s <= 0) {
+        return Err(invalid(format!(
+            "image shape {shape:?} does not match {per} values per image"
+        )));
+    }
+    if rescale && values.iter().any(|v| !(-1.0..=1.0).contains(v)) {
+        let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let (a, b) = if lo >= 0.0 && hi <= 255.0 {
+            (0.0, 255.0)
+        } else {
+            (lo, hi)
+        };
+        let span = if b > a { b - a } else { 1.0 };
+        for v in values.iter_mut() {
+            *v = 2.0 * (*v - a) / span - 1.0;
+        }
+    }
+    let images = tensor::from_vec(&values, &[n, per])?;
+    Ok(Dataset {
+        images,
+        labels: vec![0; n as usize],
+        shape,
+        classes: vec![],
+    })
+}

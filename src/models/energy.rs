@@ -1,0 +1,237 @@
+//! Energies defined by networks: the DeepFRAME image energy (2.4) and the latent energy (5.4).
+//!
+//! Both are ordinary [`Energy`] implementations over flat batches (images `[B, C*H*W]`,
+//! latent vectors `[B, d]`), with autograd gradients, so every sampler, AD, ADELM, NEB and DG
+//! function accepts them. Inputs are converted to the network's dtype and device and the
+//! energies come back in the input's dtype and device (the session default is float64; the
+//! networks are usually float32).
+
+use super::net::{Net, Role};
+use crate::energy::{check_dim, Energy, Space};
+use crate::{error::invalid, Result};
+use std::rc::Rc;
+use tch::Tensor;
+
+/// `U(I) = -F(I|W) + ||I||^2 / (2 sigma^2)` (eq. 2.4) for images flattened to `[B, C*H*W]`.
+pub struct DeepFrameEnergy {
+    net: Rc<Net>,
+    sigma: f64,
+    space: Space,
+}
+
+/// Options of the image energy's state space.
+#[derive(Clone, Debug)]
+pub struct ImageSpace {
+    /// Lowest pixel value (default -1).
+    pub lo: f64,
+    /// Highest pixel value (default 1).
+    pub hi: f64,
+    /// Number of discrete pixel levels (`0`: continuous pixels; e.g. 8 as in section 5.2).
+    pub levels: usize,
+}
+
+impl Default for ImageSpace {
+    fn default() -> Self {
+        ImageSpace {
+            lo: -1.0,
+            hi: 1.0,
+            levels: 0,
+        }
+    }
+}
+
+impl DeepFrameEnergy {
+    /// The energy of descriptor `net` with reference deviation `sigma` over the pixel space `space`.
+    pub fn new(net: Rc<Net>, sigma: f64, space: ImageSpace) -> Result<DeepFrameEnergy> {
+        if net.role() != Role::Descriptor {
+            return Err(invalid("deepframe_energy needs a descriptor network"));
+        }
+        if !(sigma > 0.0 && sigma.is_finite()) {
+            return Err(invalid(format!("sigma must be positive, got {sigma}")));
+        }
+        if space.hi.partial_cmp(&space.lo) != Some(std::cmp::Ordering::Greater) {
+            return Err(invalid(format!(
+                "pixel range [{}, {}] is empty",
+                space.lo, space.hi
+            )));
+        }
+        if space.levels == 1 {
+            return Err(invalid("levels must be 0 (continuous) or at least 2"));
+        }
+        let d = net.input_dim() as usize;
+        let space = if space.levels >= 2 {
+            Space::Levels {
+                k: space.levels,
+                lo: space.lo,
+                hi: space.hi,
+            }
+        } else {
+            Space::Continuous {
+                lo: vec![space.lo; d],
+                hi: vec![space.hi; d],
+            }
+        };
+        Ok(DeepFrameEnergy { net, sigma, space })
+    }
+    /// The descriptor.
+    pub fn net(&self) -> &Rc<Net> {
+        &self.net
+    }
+    /// The reference deviation sigma.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+    /// Energies in the network's dtype and device (keeps the autograd graph to the weights).
+    pub fn energy_net(&self, x: &Tensor) -> Result<Tensor> {
+        deepframe_u(&self.net, self.sigma, x)
+    }
+}
+
+/// `-F(x) + ||x||^2/(2 sigma^2)` in the net's dtype.
+pub(crate) fn deepframe_u(net: &Net, sigma: f64, x: &Tensor) -> Result<Tensor> {
+    let f = net.score(x)?;
+    let xn = x.f_to_device(net.device())?.f_to_kind(net.kind())?;
+    let b = xn.size()[0];
+    let sq = xn
+        .f_reshape([b, -1])?
+        .f_square()?
+        .f_sum_dim_intlist(1, false, net.kind())?;
+    Ok(sq.f_div_scalar(2.0 * sigma * sigma)?.f_sub(&f)?)
+}
+
+fn back_to(u: Tensor, like: &Tensor) -> Result<Tensor> {
+    Ok(u.f_to_kind(like.kind())?.f_to_device(like.device())?)
+}
+
+impl Energy for DeepFrameEnergy {
+    fn name(&self) -> String {
+        format!("deepframe({})", self.net.spec().layers)
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.net.input_dim() as usize)
+    }
+    fn space(&self) -> Space {
+        self.space.clone()
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let x = crate::tensor::as_batch(x)?;
+        check_dim(self, &x)?;
+        back_to(deepframe_u(&self.net, self.sigma, &x)?, &x)
+    }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": "deepframe",
+            "dim": self.dim(),
+            "sigma": self.sigma,
+            "descriptor": self.net.spec(),
+            "image_shape": self.net.input_shape(),
+        })
+    }
+}
+
+/// `U(z) = U(g(z|W2)|W1) + prior * ||z||^2 / 2` (eq. 5.4; the paper uses `prior = 0`) over
+/// latent vectors `[B, d]`.
+pub struct LatentEnergy {
+    desc: Rc<Net>,
+    gen: Rc<Net>,
+    sigma: f64,
+    prior: f64,
+    bound: f64,
+}
+
+impl LatentEnergy {
+    /// The latent energy of generator `gen` under descriptor `desc`; random starts are drawn in
+    /// `[-bound, bound]^d`.
+    pub fn new(
+        desc: Rc<Net>,
+        gen: Rc<Net>,
+        sigma: f64,
+        prior: f64,
+        bound: f64,
+    ) -> Result<LatentEnergy> {
+        if desc.role() != Role::Descriptor || gen.role() != Role::Generator {
+            return Err(invalid(
+                "latent_energy needs a descriptor and a generator network",
+            ));
+        }
+        if gen.output_shape() != desc.input_shape() {
+            return Err(invalid(format!(
+                "the generator makes images {:?} but the descriptor reads {:?}",
+                gen.output_shape(),
+                desc.input_shape()
+            )));
+        }
+        if desc.device() != gen.device() {
+            return Err(invalid(
+                "descriptor and generator live on different devices",
+            ));
+        }
+        if !(sigma > 0.0 && sigma.is_finite() && bound > 0.0 && prior.is_finite()) {
+            return Err(invalid(
+                "latent_energy needs sigma > 0, box > 0 and a finite prior weight",
+            ));
+        }
+        Ok(LatentEnergy {
+            desc,
+            gen,
+            sigma,
+            prior,
+            bound,
+        })
+    }
+    /// The generator.
+    pub fn generator(&self) -> &Rc<Net> {
+        &self.gen
+    }
+    /// The descriptor.
+    pub fn descriptor(&self) -> &Rc<Net> {
+        &self.desc
+    }
+}
+
+impl Energy for LatentEnergy {
+    fn name(&self) -> String {
+        format!(
+            "latent({} | {})",
+            self.gen.spec().layers,
+            self.desc.spec().layers
+        )
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.gen.input_dim() as usize)
+    }
+    fn space(&self) -> Space {
+        let d = self.gen.input_dim() as usize;
+        Space::Continuous {
+            lo: vec![-self.bound; d],
+            hi: vec![self.bound; d],
+        }
+    }
+    fn energy(&self, z: &Tensor) -> Result<Tensor> {
+        let z = crate::tensor::as_batch(z)?;
+        check_dim(self, &z)?;
+        let zn = z
+            .f_to_device(self.gen.device())?
+            .f_to_kind(self.gen.kind())?;
+        let img = self.gen.generate(&zn)?;
+        let mut u = deepframe_u(&self.desc, self.sigma, &img)?;
+        if self.prior != 0.0 {
+            let zz = zn
+                .f_to_kind(u.kind())?
+                .f_square()?
+                .f_sum_dim_intlist(1, false, u.kind())?;
+            u = u.f_add(&zz.f_mul_scalar(0.5 * self.prior)?)?;
+        }
+        back_to(u, &z)
+    }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": "latent",
+            "dim": self.dim(),
+            "sigma": self.sigma,
+            "prior": self.prior,
+            "descriptor": self.desc.spec(),
+            "generator": self.gen.spec(),
+        })
+    }
+}

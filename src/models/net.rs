@@ -1,0 +1,668 @@
+//! Networks in the paper's Appendix A layer notation: parsing, shape inference, forward
+//! passes, cloning, and saving/loading (safetensors weights plus a JSON sidecar).
+//!
+//! Layer notation (one layer per call, separated by spaces, commas or `->`):
+//!
+//! - `conv(channels, kernel, stride)` — 2-D convolution, padding `floor(kernel / 2)`;
+//! - `convT(channels, kernel, stride)` — transposed convolution, padding `floor(kernel / 2)`
+//!   and output padding `stride - 1` (so an odd kernel multiplies the size by `stride`); the
+//!   first convolutional layer of a generator (the one reading the latent vector) uses padding
+//!   0 and output padding 0, as Appendix A says;
+//! - `fc(units)` — fully connected (flattens its input; its output counts as `units x 1 x 1`).
+//!
+//! `conv` and `convT` take an optional fourth argument, the padding, overriding the default.
+//! ReLU follows every layer but the last; a generator ends with tanh, a descriptor with no
+//! activation. A descriptor's score `F(I)` is the sum of its last layer's outputs (one value
+//! for the usual final `fc(1)`).
+
+use crate::{error::invalid, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{nn, Device, Kind, Tensor};
+
+/// One layer of the Appendix A notation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layer {
+    /// `conv(channels, kernel, stride[, padding])`.
+    Conv {
+        channels: i64,
+        kernel: i64,
+        stride: i64,
+        padding: Option<i64>,
+    },
+    /// `convT(channels, kernel, stride[, padding])`.
+    ConvT {
+        channels: i64,
+        kernel: i64,
+        stride: i64,
+        padding: Option<i64>,
+    },
+    /// `fc(units)`.
+    Fc { units: i64 },
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pad = |p: &Option<i64>| p.map(|p| format!(",{p}")).unwrap_or_default();
+        match self {
+            Layer::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => write!(f, "conv({channels},{kernel},{stride}{})", pad(padding)),
+            Layer::ConvT {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => write!(f, "convT({channels},{kernel},{stride}{})", pad(padding)),
+            Layer::Fc { units } => write!(f, "fc({units})"),
+        }
+    }
+}
+
+/// What a network is for: a descriptor scores images, a generator maps latent vectors to images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// `F(I|W)`: images `[C, H, W]` to one score.
+    Descriptor,
+    /// `g(Z|W)`: latent vectors `[d]` to images, ending with tanh.
+    Generator,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Descriptor => "descriptor",
+            Role::Generator => "generator",
+        })
+    }
+}
+
+/// Parses a layer list such as `"conv(50,5,2) fc(100) fc(1)"`.
+pub fn parse_layers(spec: &str) -> Result<Vec<Layer>> {
+    let chars: Vec<char> = spec.chars().collect();
+    let mut i = 0;
+    let mut layers = Vec::new();
+    let bad = |msg: String| invalid(format!("layer spec \"{spec}\": {msg}"));
+    loop {
+        while i < chars.len()
+            && (chars[i].is_whitespace() || matches!(chars[i], ',' | ';' | '-' | '>'))
+        {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let name: String = chars[start..i].iter().collect();
+        if name.is_empty() {
+            return Err(bad(format!(
+                "unexpected `{}` at column {}",
+                chars[i],
+                i + 1
+            )));
+        }
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if i >= chars.len() || chars[i] != '(' {
+            return Err(bad(format!(
+                "expected `(` after `{name}` at column {}",
+                i + 1
+            )));
+        }
+        i += 1;
+        let close = chars[i..]
+            .iter()
+            .position(|&c| c == ')')
+            .map(|p| p + i)
+            .ok_or_else(|| bad(format!("missing `)` for `{name}(`")))?;
+        let inner: String = chars[i..close].iter().collect();
+        i = close + 1;
+        let args: Vec<i64> = inner
+            .split(',')
+            .map(str::trim)
+            .map(|a| {
+                a.parse::<i64>()
+                    .map_err(|_| bad(format!("`{name}({inner})`: `{a}` is not an integer")))
+            })
+            .collect::<Result<_>>()?;
+        if let Some(a) = args.iter().find(|&&a| a < 0) {
+            return Err(bad(format!("`{name}({inner})`: negative value {a}")));
+        }
+        let positive = |what: &str, v: i64| -> Result<i64> {
+            if v <= 0 {
+                Err(bad(format!("`{name}({inner})`: {what} must be at least 1")))
+            } else {
+                Ok(v)
+            }
+        };
+        let layer = match name.to_ascii_lowercase().as_str() {
+            "conv" | "convt" | "deconv" => {
+                if args.len() != 3 && args.len() != 4 {
+                    return Err(bad(format!(
+                        "`{name}({inner})` needs (channels, kernel, stride[, padding])"
+                    )));
+                }
+                let (channels, kernel, stride) = (
+                    positive("channels", args[0])?,
+                    positive("kernel", args[1])?,
+                    positive("stride", args[2])?,
+                );
+                let padding = args.get(3).copied();
+                if name.eq_ignore_ascii_case("conv") {
+                    Layer::Conv {
+                        channels,
+                        kernel,
+                        stride,
+                        padding,
+                    }
+                } else {
+                    Layer::ConvT {
+                        channels,
+                        kernel,
+                        stride,
+                        padding,
+                    }
+                }
+            }
+            "fc" | "fully" | "linear" => {
+                if args.len() != 1 {
+                    return Err(bad(format!("`{name}({inner})` needs one argument: units")));
+                }
+                Layer::Fc {
+                    units: positive("units", args[0])?,
+                }
+            }
+            _ => {
+                return Err(bad(format!(
+                    "unknown layer `{name}`; use conv(c,k,s), convT(c,k,s) or fc(units)"
+                )))
+            }
+        };
+        layers.push(layer);
+    }
+    if layers.is_empty() {
+        return Err(invalid(format!("layer spec \"{spec}\" has no layers")));
+    }
+    Ok(layers)
+}
+
+/// Formats layers back into the notation.
+pub fn format_layers(layers: &[Layer]) -> String {
+    layers
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The padding, output padding and output shape of layer `index` on an input `[C, H, W]`.
+fn layer_geometry(
+    role: Role,
+    index: usize,
+    layers: &[Layer],
+    input: [i64; 3],
+) -> Result<(i64, i64, [i64; 3])> {
+    let [c, h, w] = input;
+    let layer = &layers[index];
+    // The generator's first convolutional layer (after the latent vector and any fc layers).
+    let first_spatial = layers[..index]
+        .iter()
+        .all(|l| matches!(l, Layer::Fc { .. }));
+    let out = match *layer {
+        Layer::Conv {
+            channels,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let p = padding.unwrap_or(kernel / 2);
+            let f = |n: i64| (n + 2 * p - kernel).div_euclid(stride) + 1;
+            let (oh, ow) = if h + 2 * p < kernel || w + 2 * p < kernel {
+                (0, 0)
+            } else {
+                (f(h), f(w))
+            };
+            (p, 0, [channels, oh, ow])
+        }
+        Layer::ConvT {
+            channels,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let first_gen = role == Role::Generator && first_spatial;
+            let p = padding.unwrap_or(if first_gen { 0 } else { kernel / 2 });
+            let op = if p == 0 { 0 } else { stride - 1 };
+            let f = |n: i64| (n - 1) * stride - 2 * p + kernel + op;
+            (p, op, [channels, f(h), f(w)])
+        }
+        Layer::Fc { units } => (0, 0, [units, 1, 1]),
+    };
+    let [oc, oh, ow] = out.2;
+    if oc <= 0 || oh <= 0 || ow <= 0 {
+        return Err(invalid(format!(
+            "layer {} `{layer}` gives a non-positive output size [{oc}, {oh}, {ow}] from input [{c}, {h}, {w}]",
+            index + 1
+        )));
+    }
+    Ok(out)
+}
+
+/// Output shapes `[C, H, W]` after each layer, for a network of `role` on input `input`.
+pub fn infer_shapes(role: Role, layers: &[Layer], input: [i64; 3]) -> Result<Vec<[i64; 3]>> {
+    if input.iter().any(|&s| s <= 0) {
+        return Err(invalid(format!("input shape {input:?} must be positive")));
+    }
+    let mut shape = input;
+    let mut out = Vec::with_capacity(layers.len());
+    for i in 0..layers.len() {
+        shape = layer_geometry(role, i, layers, shape)?.2;
+        out.push(shape);
+    }
+    Ok(out)
+}
+
+/// Everything needed to rebuild a network (saved as the JSON sidecar).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetSpec {
+    /// Descriptor or generator.
+    pub role: Role,
+    /// The layers, in Appendix A notation.
+    pub layers: String,
+    /// Input shape `[C, H, W]` (a generator's is `[d, 1, 1]`).
+    pub input: [i64; 3],
+    /// `"float32"` or `"float64"`.
+    pub dtype: String,
+}
+
+struct Params {
+    w: Tensor,
+    b: Tensor,
+}
+
+/// A network built from a [`NetSpec`] with `tch::nn` variables.
+pub struct Net {
+    spec: NetSpec,
+    layers: Vec<Layer>,
+    shapes: Vec<[i64; 3]>,
+    vs: nn::VarStore,
+    params: Vec<Params>,
+    kind: Kind,
+}
+
+fn kind_of(dtype: &str) -> Result<Kind> {
+    match dtype {
+        "float32" | "f32" | "float" => Ok(Kind::Float),
+        "float64" | "f64" | "double" => Ok(Kind::Double),
+        other => Err(invalid(format!(
+            "network dtype must be \"float32\" or \"float64\", not \"{other}\""
+        ))),
+    }
+}
+
+fn dtype_name(kind: Kind) -> &'static str {
+    if kind == Kind::Double {
+        "float64"
+    } else {
+        "float32"
+    }
+}
+
+impl Net {
+    /// Builds a network with fresh (Kaiming-uniform) weights on `device`.
+    pub fn new(
+        role: Role,
+        layers: &str,
+        input: [i64; 3],
+        dtype: &str,
+        device: Device,
+    ) -> Result<Net> {
+        let kind = kind_of(dtype)?;
+        let parsed = parse_layers(layers)?;
+        let shapes = infer_shapes(role, &parsed, input)?;
+        if role == Role::Generator && (input[1] != 1 || input[2] != 1) {
+            return Err(invalid("a generator's input is a latent vector [d, 1, 1]"));
+        }
+        let mut vs = nn::VarStore::new(device);
+        let mut params = Vec::with_capacity(parsed.len());
+        {
+            let root = vs.root();
+            let mut prev = input;
+            for (i, l) in parsed.iter().enumerate() {
+                let p = root.sub(format!("l{i}"));
+                let (w, b) = match *l {
+                    Layer::Conv {
+                        channels, kernel, ..
+                    } => {
+                        let m = nn::conv2d(&p, prev[0], channels, kernel, Default::default());
+                        (m.ws, m.bs)
+                    }
+                    Layer::ConvT {
+                        channels, kernel, ..
+                    } => {
+                        let m =
+                            nn::conv_transpose2d(&p, prev[0], channels, kernel, Default::default());
+                        (m.ws, m.bs)
+                    }
+                    Layer::Fc { units } => {
+                        let m = nn::linear(&p, prev.iter().product(), units, Default::default());
+                        (m.ws, m.bs)
+                    }
+                };
+                let b = b.ok_or_else(|| invalid("layer without bias"))?;
+                params.push(Params { w, b });
+                prev = shapes[i];
+            }
+        }
+        if kind == Kind::Double {
+            vs.double();
+        }
+        let spec = NetSpec {
+            role,
+            layers: format_layers(&parsed),
+            input,
+            dtype: dtype_name(kind).into(),
+        };
+        Ok(Net {
+            spec,
+            layers: parsed,
+            shapes,
+            vs,
+            params,
+            kind,
+        })
+    }
+
+    /// A descriptor on images `[C, H, W]`.
+    pub fn descriptor(layers: &str, input: [i64; 3], dtype: &str) -> Result<Net> {
+        Net::new(
+            Role::Descriptor,
+            layers,
+            input,
+            dtype,
+            crate::tensor::device(),
+        )
+    }
+
+    /// A generator from latent vectors of dimension `latent`.
+    pub fn generator(layers: &str, latent: i64, dtype: &str) -> Result<Net> {
+        Net::new(
+            Role::Generator,
+            layers,
+            [latent, 1, 1],
+            dtype,
+            crate::tensor::device(),
+        )
+    }
+
+    /// The spec this network was built from.
+    pub fn spec(&self) -> &NetSpec {
+        &self.spec
+    }
+    /// Descriptor or generator.
+    pub fn role(&self) -> Role {
+        self.spec.role
+    }
+    /// The parsed layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+    /// Input shape `[C, H, W]` (`[d, 1, 1]` for a generator).
+    pub fn input_shape(&self) -> [i64; 3] {
+        self.spec.input
+    }
+    /// Number of input values (image pixels times channels, or the latent dimension).
+    pub fn input_dim(&self) -> i64 {
+        self.spec.input.iter().product()
+    }
+    /// Output shape of the last layer.
+    pub fn output_shape(&self) -> [i64; 3] {
+        *self.shapes.last().expect("a net has at least one layer")
+    }
+    /// Number of output values per sample.
+    pub fn output_dim(&self) -> i64 {
+        self.output_shape().iter().product()
+    }
+    /// Output shape `[C, H, W]` after each layer.
+    pub fn shapes(&self) -> &[[i64; 3]] {
+        &self.shapes
+    }
+    /// The weights' dtype.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+    /// The weights' device.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+    /// The trainable tensors (weights and biases, in layer order).
+    pub fn parameters(&self) -> Vec<Tensor> {
+        self.params
+            .iter()
+            .flat_map(|p| [p.w.shallow_clone(), p.b.shallow_clone()])
+            .collect()
+    }
+    /// The number of trainable values.
+    pub fn num_params(&self) -> i64 {
+        self.params
+            .iter()
+            .map(|p| p.w.numel() as i64 + p.b.numel() as i64)
+            .sum()
+    }
+
+    /// One line per layer: notation, padding, output shape and parameter count.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "{} on input {:?} ({}, {} parameters)\n",
+            self.spec.role,
+            self.spec.input,
+            self.spec.dtype,
+            self.num_params()
+        );
+        let mut prev = self.spec.input;
+        for (i, l) in self.layers.iter().enumerate() {
+            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)
+                .expect("shapes were checked at build time");
+            let act = if i + 1 < self.layers.len() {
+                "relu"
+            } else if self.spec.role == Role::Generator {
+                "tanh"
+            } else {
+                "none"
+            };
+            let pad = match l {
+                Layer::Fc { .. } => String::new(),
+                Layer::ConvT { .. } => format!(" padding {p} output_padding {op}"),
+                Layer::Conv { .. } => format!(" padding {p}"),
+            };
+            let n = self.params[i].w.numel() + self.params[i].b.numel();
+            out.push_str(&format!(
+                "  {}: {l}{pad} -> {shape:?}, {act}, {n} params\n",
+                i + 1
+            ));
+            prev = shape;
+        }
+        out
+    }
+
+    /// Runs the layers on `x` `[B, C, H, W]` (already in the net's dtype and device).
+    fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.shallow_clone();
+        let mut prev = self.spec.input;
+        let n = self.layers.len();
+        for (i, l) in self.layers.iter().enumerate() {
+            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)?;
+            let Params { w, b } = &self.params[i];
+            h = match *l {
+                Layer::Conv { stride, .. } => {
+                    h.f_conv2d(w, Some(b), [stride, stride], [p, p], [1, 1], 1)?
+                }
+                Layer::ConvT { stride, .. } => {
+                    h.f_conv_transpose2d(w, Some(b), [stride, stride], [p, p], [op, op], 1, [1, 1])?
+                }
+                Layer::Fc { units } => h
+                    .f_flatten(1, -1)?
+                    .f_linear(w, Some(b))?
+                    .f_view([-1, units, 1, 1])?,
+            };
+            if i + 1 < n {
+                h = h.f_relu()?;
+            } else if self.spec.role == Role::Generator {
+                h = h.f_tanh()?;
+            }
+            prev = shape;
+        }
+        Ok(h)
+    }
+
+    /// Converts a batch to the net's dtype and device and to `[B, C, H, W]`, checking its size.
+    fn prepare(&self, x: &Tensor) -> Result<Tensor> {
+        let [c, hh, ww] = self.spec.input;
+        let d = c * hh * ww;
+        let size = x.size();
+        let b = match size.as_slice() {
+            [n] if *n == d => 1,
+            [b, n] if *n == d => *b,
+            [b, cc, h2, w2] if [*cc, *h2, *w2] == self.spec.input => *b,
+            _ => {
+                return Err(invalid(format!(
+                    "{} expects inputs [B, {d}] or [B, {c}, {hh}, {ww}], got {size:?}",
+                    self.spec.role
+                )))
+            }
+        };
+        Ok(x.f_to_device(self.device())?
+            .f_to_kind(self.kind)?
+            .f_reshape([b, c, hh, ww])?)
+    }
+
+    /// A descriptor's score `F(I|W)` for a batch of images `[B, C*H*W]` (or `[B, C, H, W]`): shape `[B]`,
+    /// in the net's dtype and device.
+    pub fn score(&self, x: &Tensor) -> Result<Tensor> {
+        if self.spec.role != Role::Descriptor {
+            return Err(invalid("score needs a descriptor network"));
+        }
+        let x = self.prepare(x)?;
+        let b = x.size()[0];
+        Ok(self
+            .run(&x)?
+            .f_reshape([b, -1])?
+            .f_sum_dim_intlist(1, false, self.kind)?)
+    }
+
+    /// A generator's images `g(z)` for latent vectors `[B, d]`: shape `[B, C*H*W]`, in the net's
+    /// dtype and device.
+    pub fn generate(&self, z: &Tensor) -> Result<Tensor> {
+        if self.spec.role != Role::Generator {
+            return Err(invalid("generate needs a generator network"));
+        }
+        let z = self.prepare(z)?;
+        let b = z.size()[0];
+        Ok(self.run(&z)?.f_reshape([b, -1])?)
+    }
+
+    /// An independent copy with the same weights.
+    pub fn try_clone(&self) -> Result<Net> {
+        let mut n = Net::new(
+            self.spec.role,
+            &self.spec.layers,
+            self.spec.input,
+            &self.spec.dtype,
+            self.device(),
+        )?;
+        n.vs.copy(&self.vs)?;
+        Ok(n)
+    }
+
+    /// Saves the weights as safetensors at `path` (which must end in `.safetensors`) and the spec
+    /// as JSON beside it ([`sidecar_path`]).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let weights = weights_path(path)?;
+        self.vs.save(&weights)?;
+        let side = serde_json::json!({
+            "format": "telescope-net",
+            "version": crate::version(),
+            "role": self.spec.role,
+            "layers": self.spec.layers,
+            "input": self.spec.input,
+            "dtype": self.spec.dtype,
+            "weights": weights.file_name().map(|f| f.to_string_lossy().to_string()),
+        });
+        std::fs::write(sidecar_path(&weights), serde_json::to_string_pretty(&side)?)
+            .map_err(|e| invalid(format!("{}: {e}", sidecar_path(&weights).display())))?;
+        Ok(())
+    }
+
+    /// Loads a network saved by [`Net::save`]: give the `.safetensors` file or its `.json` sidecar.
+    /// The weights go to the session device.
+    pub fn load(path: &Path) -> Result<Net> {
+        let weights = if path.extension().and_then(|e| e.to_str()) == Some("json") {
+            path.with_extension("safetensors")
+        } else {
+            weights_path(path)?
+        };
+        let side = sidecar_path(&weights);
+        let text = std::fs::read_to_string(&side).map_err(|e| {
+            invalid(format!(
+                "{}: {e} (the layer specs of a saved network live there)",
+                side.display()
+            ))
+        })?;
+        let spec: NetSpec = serde_json::from_str(&text).map_err(|e| {
+            invalid(format!(
+                "{}: not a telescope network description: {e}",
+                side.display()
+            ))
+        })?;
+        let mut net = Net::new(
+            spec.role,
+            &spec.layers,
+            spec.input,
+            &spec.dtype,
+            crate::tensor::device(),
+        )?;
+        if !weights.exists() {
+            return Err(invalid(format!("{}: no such file", weights.display())));
+        }
+        net.vs
+            .load(&weights)
+            .map_err(|e| invalid(format!("{}: {}", weights.display(), crate::Error::from(e))))?;
+        Ok(net)
+    }
+}
+
+fn weights_path(path: &Path) -> Result<PathBuf> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("safetensors") => Ok(path.to_path_buf()),
+        _ => Err(invalid(format!(
+            "{}: network weights are saved as .safetensors; use a path ending in .safetensors",
+            path.display()
+        ))),
+    }
+}
+
+/// The JSON sidecar of a weights file: `model.safetensors` -> `model.json`.
+pub fn sidecar_path(weights: &Path) -> PathBuf {
+    weights.with_extension("json")
+}
+
+impl std::fmt::Display for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Net {} \"{}\" {:?} -> {:?}",
+            self.spec.role,
+            self.spec.layers,
+            self.spec.input,
+            self.output_shape()
+        )
+    }
+}
