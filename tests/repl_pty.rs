@@ -291,6 +291,10 @@ fn errors_and_bad_commands_do_not_end_the_session() {
     p.send("1 / 0\r");
     p.expect("<repl>:1:");
     p.prompt();
+    // A libtorch shape error is a located script error; the session goes on.
+    p.send("zeros([2]) + zeros([3])\r");
+    p.expect("<repl>:1:12: tensor error: The size of tensor a (2) must match");
+    p.prompt();
     p.send("let x = (1 +\r");
     std::thread::sleep(Duration::from_millis(200));
     p.send(";)\r");
