@@ -12,7 +12,7 @@ pub use builtin::{
     double_well, gmm, muller_brown, quadratic, DoubleWell, Gmm, MullerBrown, Quadratic,
 };
 pub use magnetized::{tempered, Magnetized};
-pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel};
+pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel, SpinTrial};
 
 use crate::{error::invalid, tensor, Result};
 use std::rc::Rc;

@@ -235,36 +235,65 @@ impl SpinModel {
     }
 
     fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) -> f64 {
-        let mut u = self.energy_of(s);
-        let mut u_max = u;
-        let mut fields = self.local_fields(s);
-        let mut d = target
-            .map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count())
-            .unwrap_or(0) as f64;
+        let mut chain = SpinChain::new(self, s, target);
+        let mut u_max = chain.u;
         for _ in 0..sweeps {
-            for i in 0..self.n {
-                let mut delta = self.flip_delta(s, &fields, i) / t;
-                let mut d_new = d;
-                if let (Some(tg), true) = (target, alpha > 0.0) {
-                    d_new = if s[i] == tg[i] { d + 1.0 } else { d - 1.0 };
-                    delta += 2.0 * alpha * (d_new.sqrt() - d.sqrt());
-                }
-                // Heat bath: P(flip) = 1 / (1 + exp(delta)).
-                let p = if delta > 0.0 {
-                    let e = (-delta).exp();
-                    e / (1.0 + e)
-                } else {
-                    1.0 / (1.0 + delta.exp())
-                };
-                if rng.random::<f64>() < p {
-                    u += self.flip_delta(s, &fields, i);
-                    u_max = u_max.max(u);
-                    self.flip(s, &mut fields, i);
-                    d = d_new;
-                }
-            }
+            u_max = u_max.max(chain.sweep(self, s, target, t, alpha, rng));
         }
         u_max
+    }
+
+    /// Attraction-Diffusion trials run natively, one chain per trial in parallel: heat-bath
+    /// sweeps on `U/T + alpha*||s - target||_2` until `||s - target|| <= delta` (success) or
+    /// `m` sweeps without a closer approach (failure) or `max_steps` sweeps. `starts`,
+    /// `targets` are `B*N`; each trial has its own alpha and RNG stream from `seed`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ad_trials(&self, starts: &[f64], targets: &[f64], alphas: &[f64], t: f64, delta: f64, m: usize, max_steps: usize, thin: usize, seed: u64) -> Vec<SpinTrial> {
+        let n = self.n;
+        (0..alphas.len())
+            .into_par_iter()
+            .map(|b| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+                let mut s = starts[b * n..(b + 1) * n].to_vec();
+                let target = &targets[b * n..(b + 1) * n];
+                let mut chain = SpinChain::new(self, &s, Some(target));
+                let dist = |d: f64| 2.0 * d.sqrt();
+                let mut tr = SpinTrial {
+                    success: dist(chain.d) <= delta,
+                    steps: 0,
+                    barrier: chain.u,
+                    best_distance: dist(chain.d),
+                    energies: vec![chain.u],
+                    distances: vec![dist(chain.d)],
+                    states: if thin > 0 { vec![s.clone()] } else { vec![] },
+                    final_state: vec![],
+                };
+                let mut stale = 0;
+                while !tr.success && stale < m && tr.steps < max_steps && !crate::interrupt::requested() {
+                    let u_max = chain.sweep(self, &mut s, Some(target), t, alphas[b], &mut rng);
+                    tr.steps += 1;
+                    tr.barrier = tr.barrier.max(u_max);
+                    let d = dist(chain.d);
+                    tr.energies.push(chain.u);
+                    tr.distances.push(d);
+                    if thin > 0 && tr.steps % thin == 0 {
+                        tr.states.push(s.clone());
+                    }
+                    if d < tr.best_distance {
+                        tr.best_distance = d;
+                        stale = 0;
+                    } else {
+                        stale += 1;
+                    }
+                    tr.success = d <= delta;
+                }
+                if thin > 0 && tr.states.last() != Some(&s) {
+                    tr.states.push(s.clone());
+                }
+                tr.final_state = s;
+                tr
+            })
+            .collect()
     }
 
     /// Zero-temperature single-flip descent of every chain: sweep the sites, flip any spin whose
@@ -346,5 +375,69 @@ impl Energy for SpinModel {
     }
     fn describe(&self) -> serde_json::Value {
         self.params.clone()
+    }
+}
+
+/// One native AD trial (see [`SpinModel::ad_trials`]); distances are Euclidean, `2 sqrt(#differing spins)`.
+pub struct SpinTrial {
+    /// Reached the target within delta.
+    pub success: bool,
+    /// Sweeps taken.
+    pub steps: usize,
+    /// Highest U met at any single flip.
+    pub barrier: f64,
+    /// Closest approach.
+    pub best_distance: f64,
+    /// U after every sweep (index 0: the start).
+    pub energies: Vec<f64>,
+    /// Distance after every sweep.
+    pub distances: Vec<f64>,
+    /// Every `thin`-th state.
+    pub states: Vec<Vec<f64>>,
+    /// Where the chain stopped.
+    pub final_state: Vec<f64>,
+}
+
+/// A spin chain's running state: local fields, energy and Hamming distance to its target.
+struct SpinChain {
+    fields: Vec<f64>,
+    u: f64,
+    d: f64,
+}
+
+impl SpinChain {
+    fn new(model: &SpinModel, s: &[f64], target: Option<&[f64]>) -> Self {
+        let d = target.map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count()).unwrap_or(0) as f64;
+        SpinChain { fields: model.local_fields(s), u: model.energy_of(s), d }
+    }
+
+    /// One heat-bath sweep; returns the highest U met at any flip.
+    fn sweep(&mut self, model: &SpinModel, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, rng: &mut impl Rng) -> f64 {
+        let mut u_max = self.u;
+        for i in 0..model.n {
+            let du = model.flip_delta(s, &self.fields, i);
+            let mut delta = du / t;
+            let mut d_new = self.d;
+            if let Some(tg) = target {
+                d_new = if s[i] == tg[i] { self.d + 1.0 } else { self.d - 1.0 };
+                if alpha > 0.0 {
+                    delta += 2.0 * alpha * (d_new.sqrt() - self.d.sqrt());
+                }
+            }
+            // Heat bath: P(flip) = 1 / (1 + exp(delta)), written to avoid overflow.
+            let p = if delta > 0.0 {
+                let e = (-delta).exp();
+                e / (1.0 + e)
+            } else {
+                1.0 / (1.0 + delta.exp())
+            };
+            if rng.random::<f64>() < p {
+                self.u += du;
+                u_max = u_max.max(self.u);
+                model.flip(s, &mut self.fields, i);
+                self.d = d_new;
+            }
+        }
+        u_max
     }
 }

@@ -69,6 +69,9 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
         return Err(invalid("AD needs T > 0, delta >= 0 and M >= 1"));
     }
     let t = opts.temperature;
+    if let (Some(model), true) = (e.spin_model(), matches!(opts.sampler.kind.as_str(), "gibbs" | "auto")) {
+        return spin_trials(model, &starts, &targets, alphas, opts);
+    }
     let mut trials: Vec<AdTrial> = Vec::with_capacity(b);
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
     let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(2, &[1i64][..], false)?)?;
@@ -168,4 +171,29 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
         }
     }
     Ok(trials)
+}
+
+/// Spin models with Gibbs sampling: every trial runs natively on its own thread-pool task,
+/// with no per-step tensor work and no waiting for the slowest trial of a batch.
+fn spin_trials(model: &crate::energy::SpinModel, starts: &Tensor, targets: &Tensor, alphas: &[f64], opts: &AdOptions) -> Result<Vec<AdTrial>> {
+    let s = tensor::to_vec_f64(starts)?;
+    let t = tensor::to_vec_f64(targets)?;
+    if s.iter().chain(&t).any(|v| v.abs() != 1.0) {
+        return Err(invalid("AD on a spin model needs ±1 states"));
+    }
+    let native = model.ad_trials(&s, &t, alphas, opts.temperature, opts.delta, opts.improvement_limit, opts.max_steps, opts.thin, tensor::next_seed());
+    Ok(native
+        .into_iter()
+        .map(|n| AdTrial {
+            success: n.success,
+            steps: n.steps,
+            barrier: n.barrier,
+            final_distance: *n.distances.last().unwrap_or(&0.0),
+            best_distance: n.best_distance,
+            energies: n.energies,
+            distances: n.distances,
+            states: n.states,
+            final_state: n.final_state,
+        })
+        .collect())
 }
