@@ -2,4 +2,7 @@
 //! `import "stats" as stats;`.
 
 /// `(module name, source)` of every embedded module.
-pub const MODULES: &[(&str, &str)] = &[("stats", include_str!("../stdlib/stats.rhai"))];
+pub const MODULES: &[(&str, &str)] = &[
+    ("stats", include_str!("../stdlib/stats.rhai")),
+    ("latent_map", include_str!("../stdlib/latent_map.rhai")),
+];

@@ -45,13 +45,14 @@ fn every_example_script_runs() {
         let args: Vec<String> = match path.file_stem().and_then(|s| s.to_str()) {
             Some("sk_spin_glass") => vec!["20".into(), "40".into()],
             Some("demo") => vec![dir.display().to_string()],
+            Some("spots_stripes_latent") | Some("digits_latent") => vec!["1".into(), "8".into(), dir.display().to_string()],
             _ => vec![],
         };
         let out = telescope().current_dir(&dir).arg("run").arg(&path).args(&args).output().unwrap();
         assert!(out.status.success(), "{} failed:\n{}\n{}", path.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert!(ran >= 4, "expected the example scripts, ran {ran}");
+    assert!(ran >= 8, "expected the example scripts, ran {ran}");
 }
 
 #[test]

@@ -76,6 +76,15 @@ impl Proposer for RandomProposer {
     }
 }
 
+/// Standard normal states `N(0, I)`: a generator's latent prior (paper section 5.4).
+pub struct NormalProposer(pub usize);
+
+impl Proposer for NormalProposer {
+    fn propose(&mut self, n: usize) -> Result<Tensor> {
+        Ok(Tensor::f_randn([n as i64, self.0 as i64], (tensor::dtype(), tensor::device()))?)
+    }
+}
+
 /// Runs ADELM from scratch.
 pub fn adelm(e: &EnergyRef, proposer: &mut dyn Proposer, opts: &AdelmOptions) -> Result<LandscapeMap> {
     let map = LandscapeMap {

@@ -140,9 +140,14 @@ fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let ao = adelm_options(&mut o)?;
     o.finish()?;
     let mut proposer: Box<dyn Proposer> = match propose {
+        Some(v) if v.is_string() => match v.into_string().unwrap_or_default().as_str() {
+            "random" => Box::new(RandomProposer(u.0.clone())),
+            "normal" => Box::new(adelm::NormalProposer(u.0.dim().unwrap_or(0))),
+            other => return Err(err(format!("adelm: propose must be \"random\", \"normal\" or a function, not \"{other}\""))),
+        },
         Some(v) => match v.try_cast::<FnPtr>() {
             Some(f) => Box::new(ScriptProposer(f)),
-            None => return Err(err("adelm: option `propose` must be a function |n| -> Tensor")),
+            None => return Err(err("adelm: option `propose` must be \"random\", \"normal\" or a function |n| -> Tensor")),
         },
         None => Box::new(RandomProposer(u.0.clone())),
     };
@@ -252,7 +257,7 @@ pub fn register(api: &mut Api) {
         ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
         ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum"),
         ("batch", "32", "proposals minimized together"),
-        ("propose", "random", "function |n| -> Tensor [n, D] (or [D]) giving starting states"),
+        ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior) or a function |n| -> Tensor [n, D] (or [D])"),
         ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
         ("checkpoint_every", "100", "checkpoint period"),
         ("resume", "none", "continue the map in this checkpoint file when it exists"),
