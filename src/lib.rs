@@ -5,6 +5,9 @@
 //! plots and networks are plain Rust over libtorch tensors. The script layer is a thin,
 //! documented binding over it.
 
+// `!(x > 0.0)` is used on purpose: unlike `x <= 0.0` it also rejects NaN parameters.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod energy;
 pub mod error;
 pub mod interrupt;

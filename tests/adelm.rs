@@ -13,24 +13,40 @@ use telescope::tensor;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn mh(step: f64) -> SamplerSpec {
-    SamplerSpec { kind: "mh".into(), step, leapfrog: 1 }
+    SamplerSpec {
+        kind: "mh".into(),
+        step,
+        leapfrog: 1,
+    }
 }
 
 /// Four macroscopic basins, each made of two Gaussian components whose minima are separated
 /// by a shallow barrier (under 1), while basins are separated by barriers above 6.
 fn four_basin_gmm() -> (EnergyRef, Vec<[f64; 2]>) {
-    let means = vec![vec![-2.5, -1.9], vec![-1.2, -1.9], vec![1.9, -2.5], vec![1.9, -1.2], vec![-1.9, 2.5], vec![-1.9, 1.2], vec![2.5, 1.9], vec![1.2, 1.9]];
+    let means = vec![
+        vec![-2.5, -1.9],
+        vec![-1.2, -1.9],
+        vec![1.9, -2.5],
+        vec![1.9, -1.2],
+        vec![-1.9, 2.5],
+        vec![-1.9, 1.2],
+        vec![2.5, 1.9],
+        vec![1.2, 1.9],
+    ];
     let centers = vec![[-1.85, -1.9], [1.9, -1.85], [-1.9, 1.85], [1.85, 1.9]];
-    let e: EnergyRef = Rc::new(energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap());
+    let e: EnergyRef =
+        Rc::new(energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap());
     (e, centers)
 }
 
 fn cluster_of(s: &[f64], centers: &[[f64; 2]]) -> usize {
-    (0..centers.len()).min_by(|&a, &b| {
-        let da = (s[0] - centers[a][0]).powi(2) + (s[1] - centers[a][1]).powi(2);
-        let db = (s[0] - centers[b][0]).powi(2) + (s[1] - centers[b][1]).powi(2);
-        da.total_cmp(&db)
-    }).unwrap()
+    (0..centers.len())
+        .min_by(|&a, &b| {
+            let da = (s[0] - centers[a][0]).powi(2) + (s[1] - centers[a][1]).powi(2);
+            let db = (s[0] - centers[b][0]).powi(2) + (s[1] - centers[b][1]).powi(2);
+            da.total_cmp(&db)
+        })
+        .unwrap()
 }
 
 #[test]
@@ -38,12 +54,33 @@ fn gmm_groups_are_the_macroscopic_basins() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (e, centers) = four_basin_gmm();
     tensor::manual_seed(1);
-    let opts = AdelmOptions { ad: AdOptions { temperature: 0.3, alpha: 5.0, delta: 0.1, improvement_limit: 50, sampler: mh(0.1), ..Default::default() }, iters: 40, seed: 1, ..Default::default() };
+    let opts = AdelmOptions {
+        ad: AdOptions {
+            temperature: 0.3,
+            alpha: 5.0,
+            delta: 0.1,
+            improvement_limit: 50,
+            sampler: mh(0.1),
+            ..Default::default()
+        },
+        iters: 40,
+        seed: 1,
+        ..Default::default()
+    };
     let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
-    assert_eq!(map.groups.len(), 4, "expected the four basins, got {:?}", map.group_energies());
-    assert_eq!(map.minima.len(), 8, "all eight local minima should be found");
+    assert_eq!(
+        map.groups.len(),
+        4,
+        "expected the four basins, got {:?}",
+        map.group_energies()
+    );
+    assert_eq!(
+        map.minima.len(),
+        8,
+        "all eight local minima should be found"
+    );
     // Every group holds exactly the minima of one cluster, and clusters map to distinct groups.
-    let mut seen = vec![None; 4];
+    let mut seen = [None; 4];
     for m in &map.minima {
         let c = cluster_of(&m.state, &centers);
         match seen[c] {
@@ -57,7 +94,12 @@ fn gmm_groups_are_the_macroscopic_basins() {
     assert_eq!(groups.len(), 4);
     // Representatives are the lowest minimum of their group.
     for g in &map.groups {
-        let lowest = map.minima.iter().filter(|m| m.group == g.id).map(|m| m.energy).fold(f64::INFINITY, f64::min);
+        let lowest = map
+            .minima
+            .iter()
+            .filter(|m| m.group == g.id)
+            .map(|m| m.energy)
+            .fold(f64::INFINITY, f64::min);
         assert!((g.energy - lowest).abs() < 1e-9);
     }
 }
@@ -66,7 +108,19 @@ fn gmm_groups_are_the_macroscopic_basins() {
 fn muller_brown_groups_are_its_three_minima_and_merge_when_alpha_is_strong() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e: EnergyRef = Rc::new(energy::muller_brown());
-    let base = AdelmOptions { ad: AdOptions { temperature: 1.0, alpha: 3.0, delta: 0.02, improvement_limit: 50, sampler: mh(0.02), ..Default::default() }, iters: 30, seed: 1, ..Default::default() };
+    let base = AdelmOptions {
+        ad: AdOptions {
+            temperature: 1.0,
+            alpha: 3.0,
+            delta: 0.02,
+            improvement_limit: 50,
+            sampler: mh(0.02),
+            ..Default::default()
+        },
+        iters: 30,
+        seed: 1,
+        ..Default::default()
+    };
     let map = adelm(&e, &mut RandomProposer(e.clone()), &base).unwrap();
     let mut energies = map.group_energies();
     energies.sort_by(f64::total_cmp);
@@ -76,12 +130,21 @@ fn muller_brown_groups_are_its_three_minima_and_merge_when_alpha_is_strong() {
         assert!((u - r).abs() < 1e-3, "{u} vs {r}");
     }
     // A strong field overcomes the lowest barrier (C-B, 8.5 above C) first: C joins B's group.
-    let strong = AdelmOptions { ad: AdOptions { alpha: 60.0, ..base.ad.clone() }, ..base.clone() };
+    let strong = AdelmOptions {
+        ad: AdOptions {
+            alpha: 60.0,
+            ..base.ad.clone()
+        },
+        ..base.clone()
+    };
     let map = adelm(&e, &mut RandomProposer(e.clone()), &strong).unwrap();
     let mut energies = map.group_energies();
     energies.sort_by(f64::total_cmp);
     assert_eq!(energies.len(), 2);
-    assert!((energies[1] - reference[1]).abs() < 1e-3, "B keeps its group and absorbs C");
+    assert!(
+        (energies[1] - reference[1]).abs() < 1e-3,
+        "B keeps its group and absorbs C"
+    );
 }
 
 #[test]
@@ -93,11 +156,31 @@ fn ad_barriers_are_upper_bounds_of_the_true_saddles_and_below_the_straight_line(
     let a = tensor::from_vec(&[-0.558224, 1.441726], &[1, 2]).unwrap();
     let c = tensor::from_vec(&[-0.050011, 0.466694], &[1, 2]).unwrap();
     let line = barrier_1d(e.as_ref(), &a, &c, 400).unwrap().barrier;
-    let opts = RefineOptions { ad: AdOptions { temperature: 2.0, alpha: 40.0, delta: 0.03, improvement_limit: 60, sampler: mh(0.02), ..Default::default() }, trials: 8, shrink: 0.9, max_rounds: 40, both_directions: true };
+    let opts = RefineOptions {
+        ad: AdOptions {
+            temperature: 2.0,
+            alpha: 40.0,
+            delta: 0.03,
+            improvement_limit: 60,
+            sampler: mh(0.02),
+            ..Default::default()
+        },
+        trials: 8,
+        shrink: 0.9,
+        max_rounds: 40,
+        both_directions: true,
+    };
     let r = refine_barriers(&e, &a, &c, &opts).unwrap().remove(0);
     let b = r.barrier.expect("some trial reaches the target");
-    assert!(b >= -40.664844 - 1e-6, "AD barrier {b} below the true saddle");
-    assert!(b < line, "AD barrier {b} should beat the straight line {line}; rounds {:?}", r.rounds);
+    assert!(
+        b >= -40.664844 - 1e-6,
+        "AD barrier {b} below the true saddle"
+    );
+    assert!(
+        b < line,
+        "AD barrier {b} should beat the straight line {line}; rounds {:?}",
+        r.rounds
+    );
     assert!(b < -40.664844 + 15.0, "AD barrier {b} far above the saddle");
 }
 
@@ -109,18 +192,42 @@ fn batched_trials_equal_their_stop_rules() {
     tensor::manual_seed(2);
     let starts = tensor::from_vec(&[2.0, 0.0, 0.0, 2.0, 1.0, 1.0, 0.0, 0.0], &[4, 2]).unwrap();
     let targets = tensor::from_vec(&[-2.0, 0.0, 0.0, -2.0, 1.0, 1.0, 0.0, 0.0], &[4, 2]).unwrap();
-    let opts = AdOptions { temperature: 0.5, alpha: 5.0, delta: 0.3, improvement_limit: 50, sampler: mh(0.1), thin: 1, ..Default::default() };
+    let opts = AdOptions {
+        temperature: 0.5,
+        alpha: 5.0,
+        delta: 0.3,
+        improvement_limit: 50,
+        sampler: mh(0.1),
+        thin: 1,
+        ..Default::default()
+    };
     let trials = ad_trials(&e, &starts, &targets, &[20.0, 20.0, 20.0, 0.0001], &opts).unwrap();
     // Already at the target: success in zero steps.
     assert!(trials[2].success && trials[2].steps == 0);
     for t in &trials[..2] {
-        assert!(t.success, "a strong field crosses the bowl: steps {} best {} final {} energies {:?}", t.steps, t.best_distance, t.final_distance, &t.energies[..t.energies.len().min(30)]);
+        assert!(
+            t.success,
+            "a strong field crosses the bowl: steps {} best {} final {} energies {:?}",
+            t.steps,
+            t.best_distance,
+            t.final_distance,
+            &t.energies[..t.energies.len().min(30)]
+        );
         assert!(*t.distances.last().unwrap() <= 0.3);
-        assert!(t.distances[..t.distances.len() - 1].iter().all(|d| *d > 0.3), "stops at the first arrival");
+        assert!(
+            t.distances[..t.distances.len() - 1]
+                .iter()
+                .all(|d| *d > 0.3),
+            "stops at the first arrival"
+        );
         // Barrier is the max of the recorded path energies (x^2/2 along the path).
         let max = t.energies.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         assert!((t.barrier - max).abs() < 1e-9);
-        let recomputed: Vec<f64> = t.states.iter().map(|s| 0.5 * (s[0] * s[0] + s[1] * s[1])).collect();
+        let recomputed: Vec<f64> = t
+            .states
+            .iter()
+            .map(|s| 0.5 * (s[0] * s[0] + s[1] * s[1]))
+            .collect();
         for (a, b) in recomputed.iter().zip(&t.energies) {
             assert!((a - b).abs() < 1e-9);
         }
@@ -134,14 +241,43 @@ fn maps_round_trip_through_json_and_resume_continues() {
     let dir = std::env::temp_dir().join(format!("telescope-map-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("map.json");
-    let opts = AdelmOptions { ad: AdOptions { temperature: 0.3, alpha: 5.0, delta: 0.1, improvement_limit: 50, sampler: mh(0.1), ..Default::default() }, iters: 12, seed: 9, batch: 4, ..Default::default() };
-    let half = adelm(&e, &mut RandomProposer(e.clone()), &AdelmOptions { iters: 8, checkpoint: Some(path.clone()), ..opts.clone() }).unwrap();
+    let opts = AdelmOptions {
+        ad: AdOptions {
+            temperature: 0.3,
+            alpha: 5.0,
+            delta: 0.1,
+            improvement_limit: 50,
+            sampler: mh(0.1),
+            ..Default::default()
+        },
+        iters: 12,
+        seed: 9,
+        batch: 4,
+        ..Default::default()
+    };
+    let half = adelm(
+        &e,
+        &mut RandomProposer(e.clone()),
+        &AdelmOptions {
+            iters: 8,
+            checkpoint: Some(path.clone()),
+            ..opts.clone()
+        },
+    )
+    .unwrap();
     let loaded = LandscapeMap::load(&path).unwrap();
     assert_eq!(loaded.groups, half.groups);
     assert_eq!(loaded.minima, half.minima);
     assert_eq!(loaded.barriers, half.barriers);
     let text = std::fs::read_to_string(&path).unwrap();
-    for key in ["\"groups\"", "\"minima\"", "\"barriers\"", "\"params\"", "\"seed\"", "\"version\""] {
+    for key in [
+        "\"groups\"",
+        "\"minima\"",
+        "\"barriers\"",
+        "\"params\"",
+        "\"seed\"",
+        "\"version\"",
+    ] {
         assert!(text.contains(key), "JSON lacks {key}");
     }
     let resumed = resume(&e, &mut RandomProposer(e.clone()), loaded, &opts).unwrap();
@@ -149,7 +285,15 @@ fn maps_round_trip_through_json_and_resume_continues() {
     let total: usize = resumed.groups.iter().map(|g| g.members).sum();
     assert_eq!(total, 12, "every iteration's minimum is counted once");
     // Same seed, same map.
-    let again = adelm(&e, &mut RandomProposer(e.clone()), &AdelmOptions { iters: 8, ..opts.clone() }).unwrap();
+    let again = adelm(
+        &e,
+        &mut RandomProposer(e.clone()),
+        &AdelmOptions {
+            iters: 8,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(again.minima, half.minima);
     assert!(LandscapeMap::load(&dir.join("missing.json")).is_err());
 }

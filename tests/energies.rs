@@ -1,10 +1,10 @@
 //! Energies against independent truth: finite differences, reference values, recomputation.
 
 use std::rc::Rc;
+use tch::Tensor;
 use telescope::energy::{self, Energy, EnergyRef};
 use telescope::minimize::{minimize, unique_minima, MinimizeOptions};
 use telescope::tensor;
-use tch::Tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -17,10 +17,19 @@ fn fd_check(e: &dyn Energy, x: &Tensor, h: f64, tol: f64) {
             let (mut p, mut m) = (row.clone(), row.clone());
             p[j] += h;
             m[j] -= h;
-            let up = energy::energies_f64(e, &tensor::from_vec(&p, &[1, row.len() as i64]).unwrap()).unwrap()[0];
-            let um = energy::energies_f64(e, &tensor::from_vec(&m, &[1, row.len() as i64]).unwrap()).unwrap()[0];
+            let up =
+                energy::energies_f64(e, &tensor::from_vec(&p, &[1, row.len() as i64]).unwrap())
+                    .unwrap()[0];
+            let um =
+                energy::energies_f64(e, &tensor::from_vec(&m, &[1, row.len() as i64]).unwrap())
+                    .unwrap()[0];
             let fd = (up - um) / (2.0 * h);
-            assert!((fd - g[b][j]).abs() <= tol * (1.0 + fd.abs()), "{}: d/dx{j} autograd {} vs fd {fd}", e.name(), g[b][j]);
+            assert!(
+                (fd - g[b][j]).abs() <= tol * (1.0 + fd.abs()),
+                "{}: d/dx{j} autograd {} vs fd {fd}",
+                e.name(),
+                g[b][j]
+            );
         }
     }
 }
@@ -35,15 +44,31 @@ fn gradients_match_finite_differences_for_every_builtin() {
     fd_check(&q, &energy::random_states(&q, 3).unwrap(), 1e-6, 1e-6);
     let dw = energy::double_well();
     fd_check(&dw, &energy::random_states(&dw, 6).unwrap(), 1e-6, 1e-5);
-    let g = energy::gmm(&[vec![0.0, 0.0], vec![2.0, 1.0], vec![-1.0, 2.0]], &[0.5, 0.3, 0.2], 0.7).unwrap();
+    let g = energy::gmm(
+        &[vec![0.0, 0.0], vec![2.0, 1.0], vec![-1.0, 2.0]],
+        &[0.5, 0.3, 0.2],
+        0.7,
+    )
+    .unwrap();
     fd_check(&g, &energy::random_states(&g, 5).unwrap(), 1e-6, 1e-5);
     // Magnetized: U/T + alpha * ||x - target|| away from the target.
     let base: EnergyRef = Rc::new(energy::muller_brown());
-    let m = energy::Magnetized::new(base, 2.0, 3.0, Some(tensor::from_vec(&[0.3, 0.9], &[2]).unwrap())).unwrap();
+    let m = energy::Magnetized::new(
+        base,
+        2.0,
+        3.0,
+        Some(tensor::from_vec(&[0.3, 0.9], &[2]).unwrap()),
+    )
+    .unwrap();
     fd_check(&m, &energy::random_states(&m, 4).unwrap(), 1e-6, 1e-5);
     // Spin models: the gradient of the multilinear extension, checked at non-corner points.
     let sk = energy::sk(6, 1, 1.0).unwrap();
-    fd_check(&sk, &Tensor::f_rand([3, 6], (tch::Kind::Double, tch::Device::Cpu)).unwrap(), 1e-6, 1e-6);
+    fd_check(
+        &sk,
+        &Tensor::f_rand([3, 6], (tch::Kind::Double, tch::Device::Cpu)).unwrap(),
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]
@@ -52,12 +77,31 @@ fn muller_brown_minima_match_reference_values() {
     tensor::manual_seed(1);
     let e = energy::muller_brown();
     let x0 = energy::random_states(&e, 300).unwrap();
-    let m = minimize(&e, &x0, &MinimizeOptions { tol: 1e-9, ..Default::default() }).unwrap();
+    let m = minimize(
+        &e,
+        &x0,
+        &MinimizeOptions {
+            tol: 1e-9,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let (states, energies, _) = unique_minima(&m.x, &m.energy, 1e-3).unwrap();
-    let reference = [(-0.558224, 1.441726, -146.699517), (0.623499, 0.028038, -108.166724), (-0.050011, 0.466694, -80.767818)];
-    assert_eq!(states.len(), 3, "Müller-Brown has exactly three minima: {states:?}");
+    let reference = [
+        (-0.558224, 1.441726, -146.699517),
+        (0.623499, 0.028038, -108.166724),
+        (-0.050011, 0.466694, -80.767818),
+    ];
+    assert_eq!(
+        states.len(),
+        3,
+        "Müller-Brown has exactly three minima: {states:?}"
+    );
     for ((s, u), (x, y, v)) in states.iter().zip(&energies).zip(reference) {
-        assert!((s[0] - x).abs() < 1e-4 && (s[1] - y).abs() < 1e-4, "minimum {s:?} vs ({x}, {y})");
+        assert!(
+            (s[0] - x).abs() < 1e-4 && (s[1] - y).abs() < 1e-4,
+            "minimum {s:?} vs ({x}, {y})"
+        );
         assert!((u - v).abs() < 1e-4, "energy {u} vs {v}");
     }
 }
@@ -66,7 +110,9 @@ fn muller_brown_minima_match_reference_values() {
 fn sk_single_flip_change_equals_recomputation() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = energy::sk(30, 4, 1.0).unwrap();
-    let mut s: Vec<f64> = (0..30).map(|i| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 }).collect();
+    let mut s: Vec<f64> = (0..30)
+        .map(|i| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
     let mut fields = model.local_fields(&s);
     for step in 0..100 {
         let i = (step * 13) % 30;
@@ -74,7 +120,11 @@ fn sk_single_flip_change_equals_recomputation() {
         let delta = model.flip_delta(&s, &fields, i);
         model.flip(&mut s, &mut fields, i);
         let after = model.energy_of(&s);
-        assert!((after - before - delta).abs() < 1e-12, "flip {i}: delta {delta} vs {}", after - before);
+        assert!(
+            (after - before - delta).abs() < 1e-12,
+            "flip {i}: delta {delta} vs {}",
+            after - before
+        );
     }
     // Fields stay consistent with a fresh computation.
     let fresh = model.local_fields(&s);
@@ -97,7 +147,9 @@ fn ising_energy_counts_bonds() {
     let up = vec![1.0; 16];
     assert!((m.energy_of(&up) - (-16.0 - 8.0)).abs() < 1e-12);
     // A checkerboard breaks every bond: U = +32/T - 0.
-    let cb: Vec<f64> = (0..16).map(|i| if (i / 4 + i % 4) % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let cb: Vec<f64> = (0..16)
+        .map(|i| if (i / 4 + i % 4) % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
     assert!((m.energy_of(&cb) - 16.0).abs() < 1e-12);
 }
 
@@ -105,7 +157,9 @@ fn ising_energy_counts_bonds() {
 fn bad_inputs_are_errors_not_panics() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = energy::muller_brown();
-    assert!(e.energy(&Tensor::f_zeros([3, 5], (tch::Kind::Double, tch::Device::Cpu)).unwrap()).is_err());
+    assert!(e
+        .energy(&Tensor::f_zeros([3, 5], (tch::Kind::Double, tch::Device::Cpu)).unwrap())
+        .is_err());
     assert!(energy::gmm(&[vec![0.0]], &[1.0, 2.0], 1.0).is_err());
     assert!(energy::sk(1, 0, 1.0).is_err());
     assert!(energy::sk_from_couplings(&[0.0, 1.0, 2.0, 0.0], 2, 1.0).is_err());

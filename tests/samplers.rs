@@ -1,10 +1,10 @@
 //! Samplers against known distributions: Gaussian moments and an exact 2-spin distribution.
 
 use std::rc::Rc;
+use tch::Tensor;
 use telescope::energy::{self, tempered, Energy, EnergyRef};
 use telescope::sampler::{make_sampler, run, SamplerSpec};
 use telescope::tensor;
-use tch::Tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -15,25 +15,50 @@ fn gaussian_moments(kind: &str, step: f64, steps: usize) {
     let t = 2.0;
     let base: EnergyRef = Rc::new(energy::quadratic(3).unwrap());
     let e = tempered(base, t).unwrap();
-    let mut s = make_sampler(&SamplerSpec { kind: kind.into(), step, leapfrog: 8 }, &e_space()).unwrap();
+    let mut s = make_sampler(
+        &SamplerSpec {
+            kind: kind.into(),
+            step,
+            leapfrog: 8,
+        },
+        &e_space(),
+    )
+    .unwrap();
     let x0 = Tensor::f_zeros([512, 3], (tch::Kind::Double, tch::Device::Cpu)).unwrap();
     let burn = run(&e, s.as_mut(), &x0, steps / 2, 0).unwrap();
     let tr = run(&e, s.as_mut(), &burn.chains.x, steps, 10).unwrap();
-    let all = Tensor::f_stack(&tr.states.iter().collect::<Vec<_>>(), 0).unwrap().f_view([-1, 3]).unwrap();
-    let mean = tensor::to_vec_f64(&all.f_mean_dim(&[0i64][..], false, tch::Kind::Double).unwrap()).unwrap();
+    let all = Tensor::f_stack(&tr.states.iter().collect::<Vec<_>>(), 0)
+        .unwrap()
+        .f_view([-1, 3])
+        .unwrap();
+    let mean = tensor::to_vec_f64(
+        &all.f_mean_dim(&[0i64][..], false, tch::Kind::Double)
+            .unwrap(),
+    )
+    .unwrap();
     let var = tensor::to_vec_f64(&all.f_var_dim(&[0i64][..], false, false).unwrap()).unwrap();
     for j in 0..3 {
         // Chains are independent; correlated draws within a chain widen the error: loose but real bounds.
         assert!(mean[j].abs() < 0.15, "{kind}: mean {} not near 0", mean[j]);
-        assert!((var[j] - t).abs() < 0.25 * t, "{kind}: variance {} not near {t}", var[j]);
+        assert!(
+            (var[j] - t).abs() < 0.25 * t,
+            "{kind}: variance {} not near {t}",
+            var[j]
+        );
     }
     let acc = tr.chains.acceptance().unwrap();
     let mean_acc = acc.iter().sum::<f64>() / acc.len() as f64;
-    assert!(mean_acc > 0.05 && mean_acc <= 1.0, "{kind}: acceptance {mean_acc}");
+    assert!(
+        mean_acc > 0.05 && mean_acc <= 1.0,
+        "{kind}: acceptance {mean_acc}"
+    );
 }
 
 fn e_space() -> telescope::energy::Space {
-    telescope::energy::Space::Continuous { lo: vec![-3.0; 3], hi: vec![3.0; 3] }
+    telescope::energy::Space::Continuous {
+        lo: vec![-3.0; 3],
+        hi: vec![3.0; 3],
+    }
 }
 
 #[test]
@@ -80,20 +105,35 @@ fn gibbs_matches_the_exact_two_spin_distribution() {
     for kind in ["gibbs", "mh"] {
         tensor::manual_seed(7);
         let e: EnergyRef = Rc::new(energy::ising(1, 2, 1.5, 0.4).unwrap());
-        let mut s = make_sampler(&SamplerSpec { kind: kind.into(), step: 1.0, leapfrog: 1 }, &e.space()).unwrap();
+        let mut s = make_sampler(
+            &SamplerSpec {
+                kind: kind.into(),
+                step: 1.0,
+                leapfrog: 1,
+            },
+            &e.space(),
+        )
+        .unwrap();
         let x0 = Tensor::f_ones([2000, 2], (tch::Kind::Double, tch::Device::Cpu)).unwrap();
         let tr = run(e.as_ref(), s.as_mut(), &x0, 60, 3).unwrap();
         let mut counts = [0f64; 4];
         for st in &tr.states[5..] {
             for row in tensor::to_matrix(st).unwrap() {
-                let k = states.iter().position(|s| s[0] == row[0] && s[1] == row[1]).unwrap();
+                let k = states
+                    .iter()
+                    .position(|s| s[0] == row[0] && s[1] == row[1])
+                    .unwrap();
                 counts[k] += 1.0;
             }
         }
         let n: f64 = counts.iter().sum();
         for k in 0..4 {
             let p = counts[k] / n;
-            assert!((p - exact[k]).abs() < 0.02, "{kind}: state {k} frequency {p} vs exact {}", exact[k]);
+            assert!(
+                (p - exact[k]).abs() < 0.02,
+                "{kind}: state {k} frequency {p} vs exact {}",
+                exact[k]
+            );
         }
     }
 }
@@ -104,16 +144,40 @@ fn gibbs_on_a_tempered_spin_glass_matches_the_exact_mean_energy() {
     // Native local-field Gibbs at T = 0.2 against the exact Boltzmann mean over all 16 states.
     tensor::manual_seed(3);
     let model = energy::sk(4, 9, 1.0).unwrap();
-    let all: Vec<Vec<f64>> = (0..16).map(|s| (0..4).map(|i| if s >> i & 1 == 1 { 1.0 } else { -1.0 }).collect()).collect();
-    let w: Vec<f64> = all.iter().map(|s| (-model.energy_of(s) * 5.0).exp()).collect();
+    let all: Vec<Vec<f64>> = (0..16)
+        .map(|s| {
+            (0..4)
+                .map(|i| if s >> i & 1 == 1 { 1.0 } else { -1.0 })
+                .collect()
+        })
+        .collect();
+    let w: Vec<f64> = all
+        .iter()
+        .map(|s| (-model.energy_of(s) * 5.0).exp())
+        .collect();
     let z: f64 = w.iter().sum();
-    let exact_mean_energy: f64 = all.iter().zip(&w).map(|(s, w)| model.energy_of(s) * w / z).sum();
+    let exact_mean_energy: f64 = all
+        .iter()
+        .zip(&w)
+        .map(|(s, w)| model.energy_of(s) * w / z)
+        .sum();
     let base: EnergyRef = Rc::new(energy::sk(4, 9, 1.0).unwrap());
     let e = tempered(base, 0.2).unwrap();
-    let mut s = make_sampler(&SamplerSpec { kind: "gibbs".into(), step: 1.0, leapfrog: 1 }, &e.space()).unwrap();
+    let mut s = make_sampler(
+        &SamplerSpec {
+            kind: "gibbs".into(),
+            step: 1.0,
+            leapfrog: 1,
+        },
+        &e.space(),
+    )
+    .unwrap();
     let x0 = Tensor::f_ones([4000, 4], (tch::Kind::Double, tch::Device::Cpu)).unwrap();
     let tr = run(&e, s.as_mut(), &x0, 30, 0).unwrap();
     let u = tensor::to_vec_f64(&tr.chains.u).unwrap();
     let mean = u.iter().map(|v| v * 0.2).sum::<f64>() / u.len() as f64;
-    assert!((mean - exact_mean_energy).abs() < 0.01, "mean energy {mean} vs exact {exact_mean_energy}");
+    assert!(
+        (mean - exact_mean_energy).abs() < 0.01,
+        "mean energy {mean} vs exact {exact_mean_energy}"
+    );
 }

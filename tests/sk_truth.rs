@@ -2,8 +2,8 @@
 
 use std::rc::Rc;
 use telescope::energy::{sk, Energy, EnergyRef, SpinModel};
-use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
 use telescope::landscape::ad::AdOptions;
+use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
 use telescope::landscape::barrier::barrier_greedy;
 use telescope::sampler::SamplerSpec;
 use telescope::tensor;
@@ -21,18 +21,25 @@ struct Exact {
 }
 
 fn spins(state: usize, n: usize) -> Vec<f64> {
-    (0..n).map(|i| if state >> i & 1 == 1 { 1.0 } else { -1.0 }).collect()
+    (0..n)
+        .map(|i| if state >> i & 1 == 1 { 1.0 } else { -1.0 })
+        .collect()
 }
 
 fn index_of(s: &[f64]) -> usize {
-    s.iter().enumerate().map(|(i, &v)| if v > 0.0 { 1 << i } else { 0 }).sum()
+    s.iter()
+        .enumerate()
+        .map(|(i, &v)| if v > 0.0 { 1 << i } else { 0 })
+        .sum()
 }
 
 fn exact(model: &SpinModel) -> Exact {
     let n = model.n();
     let total = 1usize << n;
     let energy: Vec<f64> = (0..total).map(|s| model.energy_of(&spins(s, n))).collect();
-    let minima: Vec<usize> = (0..total).filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s])).collect();
+    let minima: Vec<usize> = (0..total)
+        .filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s]))
+        .collect();
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by(|&a, &b| energy[a].total_cmp(&energy[b]));
     let mut parent: Vec<usize> = (0..total).collect();
@@ -46,7 +53,8 @@ fn exact(model: &SpinModel) -> Exact {
     }
     let k = minima.len();
     let mut barrier = vec![vec![f64::INFINITY; k]; k];
-    let pos: std::collections::HashMap<usize, usize> = minima.iter().enumerate().map(|(i, &m)| (m, i)).collect();
+    let pos: std::collections::HashMap<usize, usize> =
+        minima.iter().enumerate().map(|(i, &m)| (m, i)).collect();
     let mut members: Vec<Vec<usize>> = vec![vec![]; total];
     for &s in &order {
         active[s] = true;
@@ -63,7 +71,10 @@ fn exact(model: &SpinModel) -> Exact {
             if ra == rb {
                 continue;
             }
-            let (ma, mb) = (std::mem::take(&mut members[ra]), std::mem::take(&mut members[rb]));
+            let (ma, mb) = (
+                std::mem::take(&mut members[ra]),
+                std::mem::take(&mut members[rb]),
+            );
             for &i in &ma {
                 for &j in &mb {
                     barrier[i][j] = energy[s];
@@ -74,7 +85,11 @@ fn exact(model: &SpinModel) -> Exact {
             members[ra] = ma.into_iter().chain(mb).collect();
         }
     }
-    Exact { minima, energy, barrier }
+    Exact {
+        minima,
+        energy,
+        barrier,
+    }
 }
 
 /// Small instances have larger single-flip energy changes than N = 100, so they are mapped
@@ -87,7 +102,18 @@ fn sk_opts(seed: u64, iters: usize) -> AdelmOptions {
 
 fn sk_opts_alpha(seed: u64, iters: usize, alpha: f64) -> AdelmOptions {
     AdelmOptions {
-        ad: AdOptions { temperature: 0.1, alpha, delta: 0.0, improvement_limit: 100, max_steps: 2000, sampler: SamplerSpec { kind: "gibbs".into(), ..Default::default() }, thin: 0 },
+        ad: AdOptions {
+            temperature: 0.1,
+            alpha,
+            delta: 0.0,
+            improvement_limit: 100,
+            max_steps: 2000,
+            sampler: SamplerSpec {
+                kind: "gibbs".into(),
+                ..Default::default()
+            },
+            thin: 0,
+        },
         iters,
         seed,
         same_tol: 0.0,
@@ -102,20 +128,30 @@ fn adelm_on_enumerable_sk_respects_exact_barriers() {
     let n = 14;
     let model = sk(n, 7, 1.0).unwrap();
     let truth = exact(&model);
-    let ground = *truth.minima.iter().min_by(|&&a, &&b| truth.energy[a].total_cmp(&truth.energy[b])).unwrap();
+    let ground = *truth
+        .minima
+        .iter()
+        .min_by(|&&a, &&b| truth.energy[a].total_cmp(&truth.energy[b]))
+        .unwrap();
     let e: EnergyRef = Rc::new(sk(n, 7, 1.0).unwrap());
     tensor::manual_seed(3);
     let map = adelm(&e, &mut RandomProposer(e.clone()), &sk_opts(3, 150)).unwrap();
     // Every group representative is an exact single-flip local minimum.
     let idx_of_rep: Vec<usize> = map.groups.iter().map(|g| index_of(&g.state)).collect();
     for (g, &s) in map.groups.iter().zip(&idx_of_rep) {
-        assert!(truth.minima.contains(&s), "representative is not a local minimum");
+        assert!(
+            truth.minima.contains(&s),
+            "representative is not a local minimum"
+        );
         assert!((g.energy - truth.energy[s]).abs() < 1e-9);
     }
     // The ground state pair (s and -s) is found.
     let mirror = (!ground) & ((1 << n) - 1);
     let found: Vec<usize> = map.minima.iter().map(|m| index_of(&m.state)).collect();
-    assert!(found.contains(&ground) && found.contains(&mirror), "ground state pair not found");
+    assert!(
+        found.contains(&ground) && found.contains(&mirror),
+        "ground state pair not found"
+    );
     // Every reported barrier is a real path's maximum: never below the exact minimax barrier.
     let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();
     for i in 0..map.groups.len() {
@@ -130,7 +166,12 @@ fn adelm_on_enumerable_sk_respects_exact_barriers() {
     for i in 0..truth.minima.len().min(8) {
         for j in i + 1..truth.minima.len().min(8) {
             let (a, b) = (spins(truth.minima[i], n), spins(truth.minima[j], n));
-            let g = barrier_greedy(&model, &tensor::from_vec(&a, &[n as i64]).unwrap(), &tensor::from_vec(&b, &[n as i64]).unwrap()).unwrap();
+            let g = barrier_greedy(
+                &model,
+                &tensor::from_vec(&a, &[n as i64]).unwrap(),
+                &tensor::from_vec(&b, &[n as i64]).unwrap(),
+            )
+            .unwrap();
             assert!(g.barrier >= truth.barrier[i][j] - 1e-9);
         }
     }
@@ -147,7 +188,10 @@ fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
     tensor::manual_seed(5);
     let mut map = adelm(&e, &mut RandomProposer(e.clone()), &sk_opts(5, 200)).unwrap();
     let opts = telescope::landscape::barrier::RefineOptions {
-        ad: AdOptions { alpha: 2.0, ..sk_opts(5, 0).ad },
+        ad: AdOptions {
+            alpha: 2.0,
+            ..sk_opts(5, 0).ad
+        },
         trials: 10,
         shrink: 0.9,
         max_rounds: 60,
@@ -156,23 +200,39 @@ fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
     telescope::landscape::barrier::refine_map_barriers(&e, &mut map, &opts).unwrap();
     let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();
     let reps: Vec<usize> = map.groups.iter().map(|g| pos(index_of(&g.state))).collect();
-    eprintln!("exact minima {}, groups {}, minima found {}, stats {:?}", truth.minima.len(), map.groups.len(), map.minima.len(), map.stats);
+    eprintln!(
+        "exact minima {}, groups {}, minima found {}, stats {:?}",
+        truth.minima.len(),
+        map.groups.len(),
+        map.minima.len(),
+        map.stats
+    );
     // Energy scale: the spread of minimum energies.
     let mut worst: f64 = 0.0;
     for i in 0..reps.len() {
         for j in 0..reps.len() {
-            if i == j { continue; }
+            if i == j {
+                continue;
+            }
             let exact_b = truth.barrier[reps[i]][reps[j]];
             let b = map.barriers[i][j].expect("refinement gives every pair a barrier");
-            eprintln!("groups {i}-{j}: AD {b:.4}, exact {exact_b:.4}, depth {:.4}", exact_b - map.groups[i].energy.max(map.groups[j].energy));
+            eprintln!(
+                "groups {i}-{j}: AD {b:.4}, exact {exact_b:.4}, depth {:.4}",
+                exact_b - map.groups[i].energy.max(map.groups[j].energy)
+            );
             assert!(b >= exact_b - 1e-9);
             // Stated tolerance: within 10% of the barrier's depth above the higher minimum.
             let depth = exact_b - map.groups[i].energy.max(map.groups[j].energy);
-            assert!(b - exact_b <= 0.1 * depth, "AD barrier {b} too far above exact {exact_b}");
+            assert!(
+                b - exact_b <= 0.1 * depth,
+                "AD barrier {b} too far above exact {exact_b}"
+            );
             worst = worst.max(b - exact_b);
         }
     }
     eprintln!("worst excess {worst}");
-    assert!(map.groups.len() >= 2, "expected the mirror basins as separate groups");
+    assert!(
+        map.groups.len() >= 2,
+        "expected the mirror basins as separate groups"
+    );
 }
-

@@ -56,18 +56,35 @@ impl Magnetized {
         })
     }
     /// One magnetization strength per chain (all `>= 0`), with one target per chain `[B, D]`.
-    pub fn with_alphas(base: EnergyRef, temperature: f64, alphas: &[f64], target: Tensor) -> Result<Self> {
+    pub fn with_alphas(
+        base: EnergyRef,
+        temperature: f64,
+        alphas: &[f64],
+        target: Tensor,
+    ) -> Result<Self> {
         let target = tensor::as_batch(&target)?;
         if alphas.len() as i64 != target.size()[0] {
-            return Err(invalid(format!("{} alphas for {} targets", alphas.len(), target.size()[0])));
+            return Err(invalid(format!(
+                "{} alphas for {} targets",
+                alphas.len(),
+                target.size()[0]
+            )));
         }
         if alphas.iter().any(|a| !(*a >= 0.0) || !a.is_finite()) {
             return Err(invalid("alpha must be >= 0"));
         }
         let max = alphas.iter().cloned().fold(0.0, f64::max);
         let mut m = Magnetized::new(base, temperature, max, Some(target))?;
-        let t = m.target.as_ref().map(|t| (t.kind(), t.device())).unwrap_or((tensor::dtype(), tensor::device()));
-        m.alphas = Some(tensor::from_vec(alphas, &[alphas.len() as i64])?.f_to_kind(t.0)?.f_to_device(t.1)?);
+        let t = m
+            .target
+            .as_ref()
+            .map(|t| (t.kind(), t.device()))
+            .unwrap_or((tensor::dtype(), tensor::device()));
+        m.alphas = Some(
+            tensor::from_vec(alphas, &[alphas.len() as i64])?
+                .f_to_kind(t.0)?
+                .f_to_device(t.1)?,
+        );
         Ok(m)
     }
     /// The magnetization strength of each of `b` chains.

@@ -220,13 +220,22 @@ impl SpinModel {
     /// its index, so results do not depend on the number of threads. Returns, per chain, the
     /// highest energy U met at any single flip along the way (start included): the barrier of
     /// the path, which a sweep-end energy would underestimate.
-    pub fn gibbs_sweeps(&self, states: &mut [f64], targets: Option<&[f64]>, t: f64, alphas: &[f64], sweeps: usize, seed: u64) -> Vec<f64> {
+    pub fn gibbs_sweeps(
+        &self,
+        states: &mut [f64],
+        targets: Option<&[f64]>,
+        t: f64,
+        alphas: &[f64],
+        sweeps: usize,
+        seed: u64,
+    ) -> Vec<f64> {
         let n = self.n;
         states
             .par_chunks_mut(n)
             .enumerate()
             .map(|(b, s)| {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+                let mut rng =
+                    rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
                 let target = targets.map(|t| &t[b * n..(b + 1) * n]);
                 let alpha = alphas.get(b).copied().unwrap_or(0.0);
                 self.gibbs_chain(s, target, t, alpha, sweeps, &mut rng)
@@ -234,7 +243,15 @@ impl SpinModel {
             .collect()
     }
 
-    fn gibbs_chain(&self, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, sweeps: usize, rng: &mut impl Rng) -> f64 {
+    fn gibbs_chain(
+        &self,
+        s: &mut [f64],
+        target: Option<&[f64]>,
+        t: f64,
+        alpha: f64,
+        sweeps: usize,
+        rng: &mut impl Rng,
+    ) -> f64 {
         let mut chain = SpinChain::new(self, s, target);
         let mut u_max = chain.u;
         for _ in 0..sweeps {
@@ -248,12 +265,24 @@ impl SpinModel {
     /// `m` sweeps without a closer approach (failure) or `max_steps` sweeps. `starts`,
     /// `targets` are `B*N`; each trial has its own alpha and RNG stream from `seed`.
     #[allow(clippy::too_many_arguments)]
-    pub fn ad_trials(&self, starts: &[f64], targets: &[f64], alphas: &[f64], t: f64, delta: f64, m: usize, max_steps: usize, thin: usize, seed: u64) -> Vec<SpinTrial> {
+    pub fn ad_trials(
+        &self,
+        starts: &[f64],
+        targets: &[f64],
+        alphas: &[f64],
+        t: f64,
+        delta: f64,
+        m: usize,
+        max_steps: usize,
+        thin: usize,
+        seed: u64,
+    ) -> Vec<SpinTrial> {
         let n = self.n;
         (0..alphas.len())
             .into_par_iter()
             .map(|b| {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
+                let mut rng =
+                    rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
                 let mut s = starts[b * n..(b + 1) * n].to_vec();
                 let target = &targets[b * n..(b + 1) * n];
                 let mut chain = SpinChain::new(self, &s, Some(target));
@@ -269,14 +298,18 @@ impl SpinModel {
                     final_state: vec![],
                 };
                 let mut stale = 0;
-                while !tr.success && stale < m && tr.steps < max_steps && !crate::interrupt::requested() {
+                while !tr.success
+                    && stale < m
+                    && tr.steps < max_steps
+                    && !crate::interrupt::requested()
+                {
                     let u_max = chain.sweep(self, &mut s, Some(target), t, alphas[b], &mut rng);
                     tr.steps += 1;
                     tr.barrier = tr.barrier.max(u_max);
                     let d = dist(chain.d);
                     tr.energies.push(chain.u);
                     tr.distances.push(d);
-                    if thin > 0 && tr.steps % thin == 0 {
+                    if thin > 0 && tr.steps.is_multiple_of(thin) {
                         tr.states.push(s.clone());
                     }
                     if d < tr.best_distance {
@@ -407,19 +440,37 @@ struct SpinChain {
 
 impl SpinChain {
     fn new(model: &SpinModel, s: &[f64], target: Option<&[f64]>) -> Self {
-        let d = target.map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count()).unwrap_or(0) as f64;
-        SpinChain { fields: model.local_fields(s), u: model.energy_of(s), d }
+        let d = target
+            .map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count())
+            .unwrap_or(0) as f64;
+        SpinChain {
+            fields: model.local_fields(s),
+            u: model.energy_of(s),
+            d,
+        }
     }
 
     /// One heat-bath sweep; returns the highest U met at any flip.
-    fn sweep(&mut self, model: &SpinModel, s: &mut [f64], target: Option<&[f64]>, t: f64, alpha: f64, rng: &mut impl Rng) -> f64 {
+    fn sweep(
+        &mut self,
+        model: &SpinModel,
+        s: &mut [f64],
+        target: Option<&[f64]>,
+        t: f64,
+        alpha: f64,
+        rng: &mut impl Rng,
+    ) -> f64 {
         let mut u_max = self.u;
         for i in 0..model.n {
             let du = model.flip_delta(s, &self.fields, i);
             let mut delta = du / t;
             let mut d_new = self.d;
             if let Some(tg) = target {
-                d_new = if s[i] == tg[i] { self.d + 1.0 } else { self.d - 1.0 };
+                d_new = if s[i] == tg[i] {
+                    self.d + 1.0
+                } else {
+                    self.d - 1.0
+                };
                 if alpha > 0.0 {
                     delta += 2.0 * alpha * (d_new.sqrt() - self.d.sqrt());
                 }

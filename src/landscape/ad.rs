@@ -28,7 +28,15 @@ pub struct AdOptions {
 
 impl Default for AdOptions {
     fn default() -> Self {
-        AdOptions { temperature: 0.1, alpha: 1.0, delta: 1e-2, improvement_limit: 40, max_steps: 5000, sampler: SamplerSpec::default(), thin: 0 }
+        AdOptions {
+            temperature: 0.1,
+            alpha: 1.0,
+            delta: 1e-2,
+            improvement_limit: 40,
+            max_steps: 5000,
+            sampler: SamplerSpec::default(),
+            thin: 0,
+        }
     }
 }
 
@@ -57,25 +65,47 @@ pub struct AdTrial {
 
 /// Runs one AD trial per row of `starts` toward the same row of `targets` with the per-trial
 /// strengths `alphas`. Stops every trial cleanly on Ctrl-C (those count as failures).
-pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64], opts: &AdOptions) -> Result<Vec<AdTrial>> {
+pub fn ad_trials(
+    e: &EnergyRef,
+    starts: &Tensor,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+) -> Result<Vec<AdTrial>> {
     let _g = tch::no_grad_guard();
     let starts = tensor::as_batch(starts)?.f_to_kind(tensor::dtype())?;
     let targets = tensor::as_batch(targets)?.f_to_kind(tensor::dtype())?;
     let b = starts.size()[0] as usize;
     if targets.size() != starts.size() || alphas.len() != b {
-        return Err(invalid(format!("AD needs as many targets and alphas as starts ({:?}, {:?}, {})", starts.size(), targets.size(), alphas.len())));
+        return Err(invalid(format!(
+            "AD needs as many targets and alphas as starts ({:?}, {:?}, {})",
+            starts.size(),
+            targets.size(),
+            alphas.len()
+        )));
     }
     if !(opts.temperature > 0.0) || opts.delta < 0.0 || opts.improvement_limit == 0 {
         return Err(invalid("AD needs T > 0, delta >= 0 and M >= 1"));
     }
     let t = opts.temperature;
-    if let (Some(model), true) = (e.spin_model(), matches!(opts.sampler.kind.as_str(), "gibbs" | "auto")) {
+    if let (Some(model), true) = (
+        e.spin_model(),
+        matches!(opts.sampler.kind.as_str(), "gibbs" | "auto"),
+    ) {
         return spin_trials(model, &starts, &targets, alphas, opts);
     }
     let mut trials: Vec<AdTrial> = Vec::with_capacity(b);
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
-    let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(2, &[1i64][..], false)?)?;
-    let rows0 = if opts.thin > 0 { tensor::to_matrix(&starts)? } else { vec![] };
+    let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(
+        2,
+        &[1i64][..],
+        false,
+    )?)?;
+    let rows0 = if opts.thin > 0 {
+        tensor::to_matrix(&starts)?
+    } else {
+        vec![]
+    };
     for i in 0..b {
         trials.push(AdTrial {
             success: d0[i] <= opts.delta,
@@ -85,7 +115,11 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
             best_distance: d0[i],
             energies: vec![u0[i]],
             distances: vec![d0[i]],
-            states: if opts.thin > 0 { vec![rows0[i].clone()] } else { vec![] },
+            states: if opts.thin > 0 {
+                vec![rows0[i].clone()]
+            } else {
+                vec![]
+            },
             final_state: vec![],
         });
     }
@@ -100,8 +134,16 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
     if active.is_empty() {
         return Ok(trials);
     }
-    let index = |ids: &[usize]| Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>()).f_to_device(starts.device());
-    let subset = |ids: &[usize]| -> Result<(Tensor, Vec<f64>)> { Ok((targets.f_index_select(0, &index(ids)?)?, ids.iter().map(|&i| alphas[i]).collect())) };
+    let index = |ids: &[usize]| {
+        Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>())
+            .f_to_device(starts.device())
+    };
+    let subset = |ids: &[usize]| -> Result<(Tensor, Vec<f64>)> {
+        Ok((
+            targets.f_index_select(0, &index(ids)?)?,
+            ids.iter().map(|&i| alphas[i]).collect(),
+        ))
+    };
     let (tg, al) = subset(&active)?;
     let mut density = Magnetized::with_alphas(e.clone(), t, &al, tg)?;
     let mut chains = Chains::new(&density, &starts.f_index_select(0, &index(&active)?)?)?;
@@ -116,8 +158,12 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
         let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
         let u = tensor::to_vec_f64(&chains.u)?;
         let al = density.alpha_values(active.len())?;
-        let record = opts.thin > 0 && step % opts.thin == 0;
-        let rows = if record { tensor::to_matrix(&chains.x)? } else { vec![] };
+        let record = opts.thin > 0 && step.is_multiple_of(opts.thin);
+        let rows = if record {
+            tensor::to_matrix(&chains.x)?
+        } else {
+            vec![]
+        };
         let mut finished = Vec::new();
         for (k, &i) in active.iter().enumerate() {
             let tr = &mut trials[i];
@@ -153,7 +199,9 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
                     tr.states.push(rows[k].clone());
                 }
             }
-            let keep: Vec<usize> = (0..active.len()).filter(|k| !finished.contains(k)).collect();
+            let keep: Vec<usize> = (0..active.len())
+                .filter(|k| !finished.contains(k))
+                .collect();
             active = keep.iter().map(|&k| active[k]).collect();
             if active.is_empty() {
                 break;
@@ -175,13 +223,29 @@ pub fn ad_trials(e: &EnergyRef, starts: &Tensor, targets: &Tensor, alphas: &[f64
 
 /// Spin models with Gibbs sampling: every trial runs natively on its own thread-pool task,
 /// with no per-step tensor work and no waiting for the slowest trial of a batch.
-fn spin_trials(model: &crate::energy::SpinModel, starts: &Tensor, targets: &Tensor, alphas: &[f64], opts: &AdOptions) -> Result<Vec<AdTrial>> {
+fn spin_trials(
+    model: &crate::energy::SpinModel,
+    starts: &Tensor,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+) -> Result<Vec<AdTrial>> {
     let s = tensor::to_vec_f64(starts)?;
     let t = tensor::to_vec_f64(targets)?;
     if s.iter().chain(&t).any(|v| v.abs() != 1.0) {
         return Err(invalid("AD on a spin model needs ±1 states"));
     }
-    let native = model.ad_trials(&s, &t, alphas, opts.temperature, opts.delta, opts.improvement_limit, opts.max_steps, opts.thin, tensor::next_seed());
+    let native = model.ad_trials(
+        &s,
+        &t,
+        alphas,
+        opts.temperature,
+        opts.delta,
+        opts.improvement_limit,
+        opts.max_steps,
+        opts.thin,
+        tensor::next_seed(),
+    );
     Ok(native
         .into_iter()
         .map(|n| AdTrial {

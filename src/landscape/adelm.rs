@@ -81,12 +81,19 @@ pub struct NormalProposer(pub usize);
 
 impl Proposer for NormalProposer {
     fn propose(&mut self, n: usize) -> Result<Tensor> {
-        Ok(Tensor::f_randn([n as i64, self.0 as i64], (tensor::dtype(), tensor::device()))?)
+        Ok(Tensor::f_randn(
+            [n as i64, self.0 as i64],
+            (tensor::dtype(), tensor::device()),
+        )?)
     }
 }
 
 /// Runs ADELM from scratch.
-pub fn adelm(e: &EnergyRef, proposer: &mut dyn Proposer, opts: &AdelmOptions) -> Result<LandscapeMap> {
+pub fn adelm(
+    e: &EnergyRef,
+    proposer: &mut dyn Proposer,
+    opts: &AdelmOptions,
+) -> Result<LandscapeMap> {
     let map = LandscapeMap {
         version: crate::version().to_string(),
         seed: opts.seed,
@@ -103,7 +110,12 @@ pub fn adelm(e: &EnergyRef, proposer: &mut dyn Proposer, opts: &AdelmOptions) ->
 }
 
 /// Continues a mapping (e.g. loaded from a checkpoint) up to `opts.iters` iterations.
-pub fn resume(e: &EnergyRef, proposer: &mut dyn Proposer, mut map: LandscapeMap, opts: &AdelmOptions) -> Result<LandscapeMap> {
+pub fn resume(
+    e: &EnergyRef,
+    proposer: &mut dyn Proposer,
+    mut map: LandscapeMap,
+    opts: &AdelmOptions,
+) -> Result<LandscapeMap> {
     validate(e, opts)?;
     map.params = opts.clone();
     map.interrupted = false;
@@ -142,10 +154,15 @@ pub fn resume(e: &EnergyRef, proposer: &mut dyn Proposer, mut map: LandscapeMap,
             }
             map.iterations = n + 1;
             let it = map.iterations;
-            if it == opts.burn_in || (opts.consolidate_every > 0 && it % opts.consolidate_every == 0) {
+            if it == opts.burn_in
+                || (opts.consolidate_every > 0 && it.is_multiple_of(opts.consolidate_every))
+            {
                 consolidate(e, &mut map, opts)?;
             }
-            if let (Some(path), true) = (&opts.checkpoint, opts.checkpoint_every > 0 && it % opts.checkpoint_every == 0) {
+            if let (Some(path), true) = (
+                &opts.checkpoint,
+                opts.checkpoint_every > 0 && it.is_multiple_of(opts.checkpoint_every),
+            ) {
                 map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
                 map.save(path)?;
             }
@@ -191,13 +208,28 @@ fn validate(e: &EnergyRef, opts: &AdelmOptions) -> Result<()> {
 }
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Sorts one new minimum into the map (Algorithm 3 step 3).
-fn place_minimum(e: &EnergyRef, map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: usize, opts: &AdelmOptions) -> Result<()> {
+fn place_minimum(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    y: Vec<f64>,
+    u: f64,
+    n: usize,
+    opts: &AdelmOptions,
+) -> Result<()> {
     // The same minimum found again joins its group without AD.
-    if let Some(m) = map.minima.iter_mut().find(|m| dist(&m.state, &y) <= opts.same_tol) {
+    if let Some(m) = map
+        .minima
+        .iter_mut()
+        .find(|m| dist(&m.state, &y) <= opts.same_tol)
+    {
         m.count += 1;
         map.groups[m.group].members += 1;
         map.stats.repeats += 1;
@@ -214,11 +246,16 @@ fn place_minimum(e: &EnergyRef, map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: 
     let zt = tensor::from_vec(&reps, &[g as i64, d])?;
     // Candidate groups, nearest first by a 10-point 1-D barrier.
     let lines = line_energies(e.as_ref(), &yt.f_expand([g as i64, d], false)?, &zt, 10)?;
-    let mut order: Vec<(usize, f64)> = lines.iter().enumerate().map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max))).collect();
+    let mut order: Vec<(usize, f64)> = lines
+        .iter()
+        .enumerate()
+        .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+        .collect();
     order.sort_by(|a, b| a.1.total_cmp(&b.1));
     let cand: Vec<usize> = order.iter().take(opts.max_checks).map(|c| c.0).collect();
     // Both directions for every candidate, one batch: rows 2k (Y -> Z_j) and 2k+1 (Z_j -> Y).
-    let idx = Tensor::from_slice(&cand.iter().map(|&j| j as i64).collect::<Vec<_>>()).f_to_device(zt.device())?;
+    let idx = Tensor::from_slice(&cand.iter().map(|&j| j as i64).collect::<Vec<_>>())
+        .f_to_device(zt.device())?;
     let zc = zt.f_index_select(0, &idx)?;
     let yc = yt.f_expand([cand.len() as i64, d], false)?;
     let starts = Tensor::f_stack(&[&yc, &zc], 1)?.f_view([2 * cand.len() as i64, d])?;
@@ -229,7 +266,11 @@ fn place_minimum(e: &EnergyRef, map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: 
     map.stats.ad_successes += trials.iter().filter(|t| t.success).count();
     let mut joined: Vec<(usize, f64)> = Vec::new();
     for (k, &j) in cand.iter().enumerate() {
-        let b = [&trials[2 * k], &trials[2 * k + 1]].iter().filter(|t| t.success).map(|t| t.barrier).fold(f64::INFINITY, f64::min);
+        let b = [&trials[2 * k], &trials[2 * k + 1]]
+            .iter()
+            .filter(|t| t.success)
+            .map(|t| t.barrier)
+            .fold(f64::INFINITY, f64::min);
         if b.is_finite() {
             joined.push((j, b));
         }
@@ -238,7 +279,10 @@ fn place_minimum(e: &EnergyRef, map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: 
         new_group(map, y, u, n);
         return Ok(());
     }
-    let &(label, b_label) = joined.iter().min_by(|a, b| a.1.total_cmp(&b.1)).expect("non-empty");
+    let &(label, b_label) = joined
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("non-empty");
     // Leakage to several groups gives an upper bound on their mutual barrier (a path through Y).
     for &(j, b) in &joined {
         map.offer_barrier(label, j, b.max(b_label));
@@ -250,20 +294,37 @@ fn place_minimum(e: &EnergyRef, map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: 
         grp.energy = u;
         map.barriers[label][label] = Some(u);
     }
-    map.minima.push(MinimumRecord { state: y, energy: u, group: label, count: 1, iteration: n });
+    map.minima.push(MinimumRecord {
+        state: y,
+        energy: u,
+        group: label,
+        count: 1,
+        iteration: n,
+    });
     Ok(())
 }
 
 fn new_group(map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: usize) {
     let id = map.groups.len();
-    map.groups.push(Group { id, state: y.clone(), energy: u, members: 1 });
+    map.groups.push(Group {
+        id,
+        state: y.clone(),
+        energy: u,
+        members: 1,
+    });
     for row in map.barriers.iter_mut() {
         row.push(None);
     }
     let mut row = vec![None; id + 1];
     row[id] = Some(u);
     map.barriers.push(row);
-    map.minima.push(MinimumRecord { state: y, energy: u, group: id, count: 1, iteration: n });
+    map.minima.push(MinimumRecord {
+        state: y,
+        energy: u,
+        group: id,
+        count: 1,
+        iteration: n,
+    });
 }
 
 /// Pairwise AD between all representatives (both directions, one batch); groups joined by a
@@ -280,9 +341,16 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
     let zt = tensor::from_vec(&reps, &[g as i64, d])?;
     let mut pairs = Vec::new();
     for i in 0..g {
-        let yi = zt.f_narrow(0, i as i64, 1)?.f_expand([g as i64, d], false)?;
+        let yi = zt
+            .f_narrow(0, i as i64, 1)?
+            .f_expand([g as i64, d], false)?;
         let lines = line_energies(e.as_ref(), &yi, &zt, 10)?;
-        let mut order: Vec<(usize, f64)> = lines.iter().enumerate().filter(|(j, _)| *j != i).map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max))).collect();
+        let mut order: Vec<(usize, f64)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+            .collect();
         order.sort_by(|a, b| a.1.total_cmp(&b.1));
         for &(j, _) in order.iter().take(opts.max_checks) {
             let p = (i.min(j), i.max(j));
@@ -300,7 +368,13 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
         t.extend(&map.groups[i].state);
     }
     let rows = 2 * pairs.len() as i64;
-    let trials = ad_trials(e, &tensor::from_vec(&s, &[rows, d])?, &tensor::from_vec(&t, &[rows, d])?, &vec![opts.ad.alpha; rows as usize], &opts.ad)?;
+    let trials = ad_trials(
+        e,
+        &tensor::from_vec(&s, &[rows, d])?,
+        &tensor::from_vec(&t, &[rows, d])?,
+        &vec![opts.ad.alpha; rows as usize],
+        &opts.ad,
+    )?;
     map.stats.ad_trials += trials.len();
     let mut parent: Vec<usize> = (0..g).collect();
     fn find(p: &mut [usize], mut x: usize) -> usize {
@@ -311,7 +385,11 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
         x
     }
     for (k, &(i, j)) in pairs.iter().enumerate() {
-        let best = [&trials[2 * k], &trials[2 * k + 1]].iter().filter(|t| t.success).map(|t| t.barrier).fold(f64::INFINITY, f64::min);
+        let best = [&trials[2 * k], &trials[2 * k + 1]]
+            .iter()
+            .filter(|t| t.success)
+            .map(|t| t.barrier)
+            .fold(f64::INFINITY, f64::min);
         if best.is_finite() {
             map.offer_barrier(i, j, best);
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
@@ -328,12 +406,25 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
         return Ok(());
     }
     map.stats.merges += g - distinct.len();
-    let new_id = |old: usize| distinct.iter().position(|&r| r == roots[old]).expect("root");
+    let new_id = |old: usize| {
+        distinct
+            .iter()
+            .position(|&r| r == roots[old])
+            .expect("root")
+    };
     let mut groups: Vec<Group> = Vec::with_capacity(distinct.len());
     for (id, &r) in distinct.iter().enumerate() {
         let members: Vec<usize> = (0..g).filter(|&i| roots[i] == r).collect();
-        let best = *members.iter().min_by(|&&a, &&b| map.groups[a].energy.total_cmp(&map.groups[b].energy)).expect("member");
-        groups.push(Group { id, state: map.groups[best].state.clone(), energy: map.groups[best].energy, members: members.iter().map(|&i| map.groups[i].members).sum() });
+        let best = *members
+            .iter()
+            .min_by(|&&a, &&b| map.groups[a].energy.total_cmp(&map.groups[b].energy))
+            .expect("member");
+        groups.push(Group {
+            id,
+            state: map.groups[best].state.clone(),
+            energy: map.groups[best].energy,
+            members: members.iter().map(|&i| map.groups[i].members).sum(),
+        });
     }
     let l = groups.len();
     let mut barriers = vec![vec![None; l]; l];

@@ -23,23 +23,48 @@ pub fn barrier_1d(e: &dyn Energy, a: &Tensor, b: &Tensor, points: usize) -> Resu
     let b = tensor::as_batch(b)?;
     let all = line_energies(e, &a, &b, points)?;
     let energies = all.into_iter().next().unwrap_or_default();
-    let (k, barrier) = energies.iter().enumerate().fold((0, f64::NEG_INFINITY), |acc, (k, &u)| if u > acc.1 { (k, u) } else { acc });
-    Ok(LineBarrier { barrier, at: k as f64 / (points.max(2) - 1) as f64, energies })
+    let (k, barrier) = energies
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |acc, (k, &u)| if u > acc.1 { (k, u) } else { acc },
+        );
+    Ok(LineBarrier {
+        barrier,
+        at: k as f64 / (points.max(2) - 1) as f64,
+        energies,
+    })
 }
 
 /// Energies along the lines between the rows of `a` `[P, D]` and `b` `[P, D]`, one batched call.
-pub fn line_energies(e: &dyn Energy, a: &Tensor, b: &Tensor, points: usize) -> Result<Vec<Vec<f64>>> {
+pub fn line_energies(
+    e: &dyn Energy,
+    a: &Tensor,
+    b: &Tensor,
+    points: usize,
+) -> Result<Vec<Vec<f64>>> {
     if points < 2 {
         return Err(invalid("a 1-D barrier needs at least 2 points"));
     }
     if a.size() != b.size() {
-        return Err(invalid(format!("endpoints differ in shape: {:?} vs {:?}", a.size(), b.size())));
+        return Err(invalid(format!(
+            "endpoints differ in shape: {:?} vs {:?}",
+            a.size(),
+            b.size()
+        )));
     }
     crate::energy::check_dim(e, a)?;
     let (p, d) = (a.size()[0], a.size()[1]);
     let _g = tch::no_grad_guard();
-    let ts = Tensor::f_linspace(0.0, 1.0, points as i64, (a.kind(), a.device()))?.f_view([1, points as i64, 1])?;
-    let pts = a.f_unsqueeze(1)?.f_add(&b.f_sub(a)?.f_unsqueeze(1)?.f_mul(&ts)?)?;
+    let ts = Tensor::f_linspace(0.0, 1.0, points as i64, (a.kind(), a.device()))?.f_view([
+        1,
+        points as i64,
+        1,
+    ])?;
+    let pts = a
+        .f_unsqueeze(1)?
+        .f_add(&b.f_sub(a)?.f_unsqueeze(1)?.f_mul(&ts)?)?;
     let u = tensor::to_vec_f64(&e.energy(&pts.f_view([p * points as i64, d])?)?)?;
     Ok(u.chunks(points).map(|c| c.to_vec()).collect())
 }
@@ -64,15 +89,30 @@ pub fn barrier_greedy(e: &dyn Energy, a: &Tensor, b: &Tensor) -> Result<GreedyBa
     let a = tensor::to_vec_f64(a)?;
     let b = tensor::to_vec_f64(b)?;
     if a.len() != b.len() || a.iter().chain(&b).any(|v| v.abs() != 1.0) {
-        return Err(invalid("barrier_greedy needs two ±1 states of the same length"));
+        return Err(invalid(
+            "barrier_greedy needs two ±1 states of the same length",
+        ));
     }
     let fwd = greedy_path(e, &a, &b)?;
     let bwd = greedy_path(e, &b, &a)?;
-    let (mf, mb) = (fwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max), bwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+    let (mf, mb) = (
+        fwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        bwd.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    );
     Ok(if mf <= mb {
-        GreedyBarrier { barrier: mf, forward: mf, backward: mb, energies: fwd }
+        GreedyBarrier {
+            barrier: mf,
+            forward: mf,
+            backward: mb,
+            energies: fwd,
+        }
     } else {
-        GreedyBarrier { barrier: mb, forward: mf, backward: mb, energies: bwd }
+        GreedyBarrier {
+            barrier: mb,
+            forward: mf,
+            backward: mb,
+            energies: bwd,
+        }
     })
 }
 
@@ -84,7 +124,10 @@ fn greedy_path(e: &dyn Energy, from: &[f64], to: &[f64]) -> Result<Vec<f64>> {
         let mut u = model.energy_of(&s);
         let mut path = vec![u];
         loop {
-            let best = (0..n).filter(|&i| s[i] != to[i]).map(|i| (i, model.flip_delta(&s, &fields, i))).min_by(|x, y| x.1.total_cmp(&y.1));
+            let best = (0..n)
+                .filter(|&i| s[i] != to[i])
+                .map(|i| (i, model.flip_delta(&s, &fields, i)))
+                .min_by(|x, y| x.1.total_cmp(&y.1));
             let Some((i, du)) = best else { break };
             model.flip(&mut s, &mut fields, i);
             u += du;
@@ -93,7 +136,9 @@ fn greedy_path(e: &dyn Energy, from: &[f64], to: &[f64]) -> Result<Vec<f64>> {
         return Ok(path);
     }
     let _g = tch::no_grad_guard();
-    let mut path = vec![tensor::scalar_f64(&e.energy(&tensor::from_vec(&s, &[1, n as i64])?)?)?];
+    let mut path = vec![tensor::scalar_f64(
+        &e.energy(&tensor::from_vec(&s, &[1, n as i64])?)?,
+    )?];
     loop {
         let diff: Vec<usize> = (0..n).filter(|&i| s[i] != to[i]).collect();
         if diff.is_empty() {
@@ -105,8 +150,14 @@ fn greedy_path(e: &dyn Energy, from: &[f64], to: &[f64]) -> Result<Vec<f64>> {
             c[i] = to[i];
             cands.extend(c);
         }
-        let u = tensor::to_vec_f64(&e.energy(&tensor::from_vec(&cands, &[diff.len() as i64, n as i64])?)?)?;
-        let (k, best) = u.iter().enumerate().fold((0, f64::INFINITY), |acc, (k, &v)| if v < acc.1 { (k, v) } else { acc });
+        let u = tensor::to_vec_f64(
+            &e.energy(&tensor::from_vec(&cands, &[diff.len() as i64, n as i64])?)?,
+        )?;
+        let (k, best) =
+            u.iter().enumerate().fold(
+                (0, f64::INFINITY),
+                |acc, (k, &v)| if v < acc.1 { (k, v) } else { acc },
+            );
         s[diff[k]] = to[diff[k]];
         path.push(best);
     }
@@ -130,7 +181,16 @@ pub struct RefineOptions {
 
 impl Default for RefineOptions {
     fn default() -> Self {
-        RefineOptions { ad: AdOptions { alpha: 5.0, ..AdOptions::default() }, trials: 10, shrink: 0.97, max_rounds: 200, both_directions: true }
+        RefineOptions {
+            ad: AdOptions {
+                alpha: 5.0,
+                ..AdOptions::default()
+            },
+            trials: 10,
+            shrink: 0.97,
+            max_rounds: 200,
+            both_directions: true,
+        }
     }
 }
 
@@ -151,17 +211,33 @@ pub struct Refined {
 /// alpha (doubled up to 8 times while nothing succeeds), run K trials per direction, lower
 /// alpha by `shrink` while any trial succeeds, and keep the lowest barrier seen. All pairs'
 /// trials of a round run as one batch.
-pub fn refine_barriers(e: &EnergyRef, a: &Tensor, b: &Tensor, opts: &RefineOptions) -> Result<Vec<Refined>> {
+pub fn refine_barriers(
+    e: &EnergyRef,
+    a: &Tensor,
+    b: &Tensor,
+    opts: &RefineOptions,
+) -> Result<Vec<Refined>> {
     let a = tensor::as_batch(a)?;
     let b = tensor::as_batch(b)?;
     if a.size() != b.size() {
-        return Err(invalid("refine_barriers needs endpoint batches of the same shape"));
+        return Err(invalid(
+            "refine_barriers needs endpoint batches of the same shape",
+        ));
     }
     if opts.trials == 0 || !(opts.shrink > 0.0 && opts.shrink < 1.0) || !(opts.ad.alpha > 0.0) {
-        return Err(invalid("refinement needs trials >= 1, 0 < shrink < 1 and a positive starting alpha"));
+        return Err(invalid(
+            "refinement needs trials >= 1, 0 < shrink < 1 and a positive starting alpha",
+        ));
     }
     let p = a.size()[0] as usize;
-    let mut out: Vec<Refined> = (0..p).map(|_| Refined { barrier: None, alpha: None, best: None, rounds: vec![] }).collect();
+    let mut out: Vec<Refined> = (0..p)
+        .map(|_| Refined {
+            barrier: None,
+            alpha: None,
+            best: None,
+            rounds: vec![],
+        })
+        .collect();
     let mut alpha = vec![opts.ad.alpha; p];
     let mut grown = vec![0usize; p];
     let mut active: Vec<usize> = (0..p).collect();
@@ -187,7 +263,10 @@ pub fn refine_barriers(e: &EnergyRef, a: &Tensor, b: &Tensor, opts: &RefineOptio
         }
         let idx = Tensor::from_slice(&starts_idx).f_to_device(a.device())?;
         let (ra, rb) = (a.f_index_select(0, &idx)?, b.f_index_select(0, &idx)?);
-        let mask = Tensor::from_slice(&from_a.iter().map(|&f| f as i64).collect::<Vec<_>>()).f_to_device(a.device())?.f_to_kind(tch::Kind::Bool)?.f_unsqueeze(1)?;
+        let mask = Tensor::from_slice(&from_a.iter().map(|&f| f as i64).collect::<Vec<_>>())
+            .f_to_device(a.device())?
+            .f_to_kind(tch::Kind::Bool)?
+            .f_unsqueeze(1)?;
         let starts = ra.f_where_self(&mask, &rb)?;
         let targets = rb.f_where_self(&mask, &ra)?;
         let trials = ad_trials(e, &starts, &targets, &alphas, &opts.ad)?;
@@ -219,7 +298,11 @@ pub fn refine_barriers(e: &EnergyRef, a: &Tensor, b: &Tensor, opts: &RefineOptio
 
 /// Fills a map's barrier matrix by AD refinement between every pair of group representatives
 /// (all pairs in one batch per round); each entry keeps the lower of the old and new estimate.
-pub fn refine_map_barriers(e: &EnergyRef, map: &mut super::map::LandscapeMap, opts: &RefineOptions) -> Result<()> {
+pub fn refine_map_barriers(
+    e: &EnergyRef,
+    map: &mut super::map::LandscapeMap,
+    opts: &RefineOptions,
+) -> Result<()> {
     let g = map.groups.len();
     if g < 2 {
         return Ok(());
@@ -235,7 +318,12 @@ pub fn refine_map_barriers(e: &EnergyRef, map: &mut super::map::LandscapeMap, op
         }
     }
     let p = pairs.len() as i64;
-    let refined = refine_barriers(e, &tensor::from_vec(&a, &[p, d])?, &tensor::from_vec(&b, &[p, d])?, opts)?;
+    let refined = refine_barriers(
+        e,
+        &tensor::from_vec(&a, &[p, d])?,
+        &tensor::from_vec(&b, &[p, d])?,
+        opts,
+    )?;
     for (&(i, j), r) in pairs.iter().zip(refined) {
         if let Some(v) = r.barrier {
             map.offer_barrier(i, j, v);

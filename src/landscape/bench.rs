@@ -13,7 +13,12 @@ pub fn run(args: &[String]) -> u8 {
     crate::interrupt::install_handler();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     tensor::manual_seed(0);
-    println!("telescope {} benchmarks (device {:?}, {} threads)", crate::version(), tensor::device(), rayon::current_num_threads());
+    println!(
+        "telescope {} benchmarks (device {:?}, {} threads)",
+        crate::version(),
+        tensor::device(),
+        rayon::current_num_threads()
+    );
     let mut status = 0;
     let mut report = |name: &str, r: Result<String>| match r {
         Ok(line) => println!("{name:28} {line}"),
@@ -42,8 +47,21 @@ pub fn run(args: &[String]) -> u8 {
 fn sampler_rate(kind: &str) -> Result<String> {
     let base: EnergyRef = Rc::new(energy::quadratic(100)?);
     let e = tempered(base, 1.0)?;
-    let mut s = make_sampler(&SamplerSpec { kind: kind.into(), step: 0.1, leapfrog: 5 }, &energy::Space::Continuous { lo: vec![], hi: vec![] })?;
-    let mut c = Chains::new(&e, &tch::Tensor::f_zeros([256, 100], (tensor::dtype(), tensor::device()))?)?;
+    let mut s = make_sampler(
+        &SamplerSpec {
+            kind: kind.into(),
+            step: 0.1,
+            leapfrog: 5,
+        },
+        &energy::Space::Continuous {
+            lo: vec![],
+            hi: vec![],
+        },
+    )?;
+    let mut c = Chains::new(
+        &e,
+        &tch::Tensor::f_zeros([256, 100], (tensor::dtype(), tensor::device()))?,
+    )?;
     let _g = tch::no_grad_guard();
     let steps = 300;
     let t = Instant::now();
@@ -51,17 +69,34 @@ fn sampler_rate(kind: &str) -> Result<String> {
         s.step(&e, &mut c)?;
     }
     let secs = t.elapsed().as_secs_f64();
-    Ok(format!("{:10.0} steps/s  ({:.1} us/step, {:.2e} chain-steps/s)", steps as f64 / secs, secs / steps as f64 * 1e6, 256.0 * steps as f64 / secs))
+    Ok(format!(
+        "{:10.0} steps/s  ({:.1} us/step, {:.2e} chain-steps/s)",
+        steps as f64 / secs,
+        secs / steps as f64 * 1e6,
+        256.0 * steps as f64 / secs
+    ))
 }
 
 fn sk_sweeps() -> Result<String> {
     let model = energy::sk(100, 1, 1.0)?;
-    let mut states: Vec<f64> = (0..256 * 100).map(|i| if (i * 2_654_435_761usize) % 7 < 3 { 1.0 } else { -1.0 }).collect();
+    let mut states: Vec<f64> = (0..256 * 100)
+        .map(|i| {
+            if (i * 2_654_435_761usize) % 7 < 3 {
+                1.0
+            } else {
+                -1.0
+            }
+        })
+        .collect();
     let sweeps = 200;
     let t = Instant::now();
     model.gibbs_sweeps(&mut states, None, 0.01, &vec![0.0; 256], sweeps, 1);
     let secs = t.elapsed().as_secs_f64();
-    Ok(format!("{:10.0} sweeps/s per chain  ({:.2e} chain-sweeps/s)", sweeps as f64 / secs, 256.0 * sweeps as f64 / secs))
+    Ok(format!(
+        "{:10.0} sweeps/s per chain  ({:.2e} chain-sweeps/s)",
+        sweeps as f64 / secs,
+        256.0 * sweeps as f64 / secs
+    ))
 }
 
 fn ad_batching() -> Result<String> {
@@ -69,7 +104,18 @@ fn ad_batching() -> Result<String> {
     let a = tensor::from_vec(&[-0.558224, 1.441726], &[1, 2])?;
     let c = tensor::from_vec(&[-0.050011, 0.466694], &[1, 2])?;
     let n = 64;
-    let opts = AdOptions { temperature: 2.0, alpha: 40.0, delta: 0.03, improvement_limit: 60, sampler: SamplerSpec { kind: "mh".into(), step: 0.02, leapfrog: 1 }, ..Default::default() };
+    let opts = AdOptions {
+        temperature: 2.0,
+        alpha: 40.0,
+        delta: 0.03,
+        improvement_limit: 60,
+        sampler: SamplerSpec {
+            kind: "mh".into(),
+            step: 0.02,
+            leapfrog: 1,
+        },
+        ..Default::default()
+    };
     let starts = a.f_expand([n, 2], false)?;
     let targets = c.f_expand([n, 2], false)?;
     let t = Instant::now();
@@ -95,7 +141,17 @@ fn ad_batching() -> Result<String> {
 fn adelm_rate() -> Result<String> {
     let e: EnergyRef = Rc::new(energy::sk(100, 1, 1.0)?);
     let opts = AdelmOptions {
-        ad: AdOptions { temperature: 0.001, alpha: 1.35, delta: 0.0, improvement_limit: 100, sampler: SamplerSpec { kind: "gibbs".into(), ..Default::default() }, ..Default::default() },
+        ad: AdOptions {
+            temperature: 0.001,
+            alpha: 1.35,
+            delta: 0.0,
+            improvement_limit: 100,
+            sampler: SamplerSpec {
+                kind: "gibbs".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         iters: 100,
         same_tol: 0.0,
         seed: 1,
@@ -104,5 +160,11 @@ fn adelm_rate() -> Result<String> {
     let t = Instant::now();
     let map = adelm(&e, &mut RandomProposer(e.clone()), &opts)?;
     let secs = t.elapsed().as_secs_f64();
-    Ok(format!("{:10.1} iterations/s  ({} groups, {} AD trials in {:.1} s)", map.iterations as f64 / secs, map.groups.len(), map.stats.ad_trials, secs))
+    Ok(format!(
+        "{:10.1} iterations/s  ({} groups, {} AD trials in {:.1} s)",
+        map.iterations as f64 / secs,
+        map.groups.len(),
+        map.stats.ad_trials,
+        secs
+    ))
 }

@@ -1,7 +1,7 @@
 //! One pair of minima, three barrier estimates (Figure 25): the straight line, the refined AD
 //! path, and (D)NEB started from the straight line and from the AD path.
 
-use super::barrier::{barrier_1d, refine_barriers, LineBarrier, Refined, RefineOptions};
+use super::barrier::{barrier_1d, refine_barriers, LineBarrier, RefineOptions, Refined};
 use super::neb::{neb, NebInit, NebOptions, NebResult};
 use crate::energy::EnergyRef;
 use crate::{tensor, Result};
@@ -23,15 +23,47 @@ impl PathComparison {
     /// A plain-text table of the barriers (max U along each path).
     pub fn table(&self) -> String {
         let mut s = format!("{:<22} {:>14}  {}\n", "method", "barrier (max U)", "notes");
-        s.push_str(&format!("{:<22} {:>14.6}  highest point at t = {:.2}\n", "1-D straight line", self.line.barrier, self.line.at));
+        s.push_str(&format!(
+            "{:<22} {:>14.6}  highest point at t = {:.2}\n",
+            "1-D straight line", self.line.barrier, self.line.at
+        ));
         match (&self.ad.barrier, &self.ad.alpha) {
-            (Some(b), Some(a)) => s.push_str(&format!("{:<22} {:>14.6}  lowest successful alpha {:.4}\n", "AD (refined)", b, a)),
-            _ => s.push_str(&format!("{:<22} {:>14}  no trial reached the target\n", "AD (refined)", "-")),
+            (Some(b), Some(a)) => s.push_str(&format!(
+                "{:<22} {:>14.6}  lowest successful alpha {:.4}\n",
+                "AD (refined)", b, a
+            )),
+            _ => s.push_str(&format!(
+                "{:<22} {:>14}  no trial reached the target\n",
+                "AD (refined)", "-"
+            )),
         }
-        let row = |name: &str, r: &NebResult| format!("{:<22} {:>14.6}  {} after {} iterations, max force {:.2e}\n", name, r.max_energy, if r.converged { "converged" } else { "not converged" }, r.iterations, r.max_force);
-        s.push_str(&row(&format!("{:?} (linear start)", self.neb_linear.method).to_uppercase().replace("(LINEAR START)", "(linear start)"), &self.neb_linear));
+        let row = |name: &str, r: &NebResult| {
+            format!(
+                "{:<22} {:>14.6}  {} after {} iterations, max force {:.2e}\n",
+                name,
+                r.max_energy,
+                if r.converged {
+                    "converged"
+                } else {
+                    "not converged"
+                },
+                r.iterations,
+                r.max_force
+            )
+        };
+        s.push_str(&row(
+            &format!("{:?} (linear start)", self.neb_linear.method)
+                .to_uppercase()
+                .replace("(LINEAR START)", "(linear start)"),
+            &self.neb_linear,
+        ));
         if let Some(r) = &self.neb_from_ad {
-            s.push_str(&row(&format!("{:?} (AD start)", r.method).to_uppercase().replace("(AD START)", "(AD start)"), r));
+            s.push_str(&row(
+                &format!("{:?} (AD start)", r.method)
+                    .to_uppercase()
+                    .replace("(AD START)", "(AD start)"),
+                r,
+            ));
         }
         s
     }
@@ -39,20 +71,47 @@ impl PathComparison {
 
 /// Runs the three estimates for `a` and `b`. The AD refinement records its paths (`thin` is
 /// raised to 1 when 0) so that the best one can start the band.
-pub fn compare_paths(e: &EnergyRef, a: &Tensor, b: &Tensor, refine: &RefineOptions, band: &NebOptions) -> Result<PathComparison> {
+pub fn compare_paths(
+    e: &EnergyRef,
+    a: &Tensor,
+    b: &Tensor,
+    refine: &RefineOptions,
+    band: &NebOptions,
+) -> Result<PathComparison> {
     let a = tensor::as_batch(a)?.f_to_kind(tensor::dtype())?;
     let b = tensor::as_batch(b)?.f_to_kind(tensor::dtype())?;
     let line = barrier_1d(e.as_ref(), &a, &b, 200)?;
     let mut r = refine.clone();
     r.ad.thin = r.ad.thin.max(1);
     let ad = refine_barriers(e, &a, &b, &r)?.remove(0);
-    let neb_linear = neb(e.as_ref(), &a.f_squeeze_dim(0)?, &b.f_squeeze_dim(0)?, &NebOptions { init: NebInit::Linear, ..band.clone() })?;
+    let neb_linear = neb(
+        e.as_ref(),
+        &a.f_squeeze_dim(0)?,
+        &b.f_squeeze_dim(0)?,
+        &NebOptions {
+            init: NebInit::Linear,
+            ..band.clone()
+        },
+    )?;
     let neb_from_ad = match &ad.best {
         Some(best) if best.states.len() >= 2 => {
             let path = tensor::from_matrix(&best.states)?;
-            Some(neb(e.as_ref(), &a.f_squeeze_dim(0)?, &b.f_squeeze_dim(0)?, &NebOptions { init: NebInit::Path(path), ..band.clone() })?)
+            Some(neb(
+                e.as_ref(),
+                &a.f_squeeze_dim(0)?,
+                &b.f_squeeze_dim(0)?,
+                &NebOptions {
+                    init: NebInit::Path(path),
+                    ..band.clone()
+                },
+            )?)
         }
         _ => None,
     };
-    Ok(PathComparison { line, ad, neb_linear, neb_from_ad })
+    Ok(PathComparison {
+        line,
+        ad,
+        neb_linear,
+        neb_from_ad,
+    })
 }

@@ -11,9 +11,14 @@ pub fn run() -> u8 {
         eprintln!("telescope demo: cannot create {}: {e}", out.display());
         return 1;
     }
-    println!("telescope demo — the script is scripts/demo.rhai; output goes to {}/\n", out.display());
+    println!(
+        "telescope demo — the script is scripts/demo.rhai; output goes to {}/\n",
+        out.display()
+    );
     let mut session = crate::script::new_session(None);
-    session.scope.push_constant("ARGS", vec![rhai::Dynamic::from(out.display().to_string())]);
+    session
+        .scope
+        .push_constant("ARGS", vec![rhai::Dynamic::from(out.display().to_string())]);
     match session.eval("scripts/demo.rhai", DEMO_SCRIPT) {
         Ok(_) => 0,
         Err(e) => {

@@ -82,8 +82,10 @@ impl LandscapeMap {
     }
     /// Reads a map written by [`LandscapeMap::save`].
     pub fn load(path: &Path) -> Result<LandscapeMap> {
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-        let m: LandscapeMap = serde_json::from_str(&text).map_err(|e| invalid(format!("{}: not a telescope map: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let m: LandscapeMap = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{}: not a telescope map: {e}", path.display())))?;
         m.check()?;
         Ok(m)
     }
@@ -94,7 +96,10 @@ impl LandscapeMap {
             return Err(invalid(format!("barrier matrix is not {g}x{g}")));
         }
         if let Some(m) = self.minima.iter().find(|m| m.group >= g) {
-            return Err(invalid(format!("a minimum refers to group {} of {g}", m.group)));
+            return Err(invalid(format!(
+                "a minimum refers to group {} of {g}",
+                m.group
+            )));
         }
         Ok(())
     }

@@ -19,11 +19,21 @@ pub struct TemperatureRow {
 }
 
 /// Runs `chains` unmagnetized chains from the minimum `x0` for `steps` steps at each temperature.
-pub fn tune_temperature(e: &EnergyRef, x0: &Tensor, temps: &[f64], steps: usize, chains: usize, spec: &SamplerSpec) -> Result<Vec<TemperatureRow>> {
+pub fn tune_temperature(
+    e: &EnergyRef,
+    x0: &Tensor,
+    temps: &[f64],
+    steps: usize,
+    chains: usize,
+    spec: &SamplerSpec,
+) -> Result<Vec<TemperatureRow>> {
     let _g = tch::no_grad_guard();
     let x0 = tensor::as_batch(x0)?.f_to_kind(tensor::dtype())?;
     let u0 = tensor::scalar_f64(&e.energy(&x0)?.f_select(0, 0)?)?;
-    let start = x0.f_narrow(0, 0, 1)?.f_expand([chains as i64, x0.size()[1]], false)?.f_contiguous()?;
+    let start = x0
+        .f_narrow(0, 0, 1)?
+        .f_expand([chains as i64, x0.size()[1]], false)?
+        .f_contiguous()?;
     let mut rows = Vec::new();
     for &t in temps {
         let density = tempered(e.clone(), t)?;
@@ -40,7 +50,11 @@ pub fn tune_temperature(e: &EnergyRef, x0: &Tensor, temps: &[f64], steps: usize,
                 count += 1;
             }
         }
-        rows.push(TemperatureRow { temperature: t, mean_change: sum / count.max(1) as f64, max_change: max });
+        rows.push(TemperatureRow {
+            temperature: t,
+            mean_change: sum / count.max(1) as f64,
+            max_change: max,
+        });
     }
     Ok(rows)
 }
@@ -50,7 +64,15 @@ pub fn log_grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>> {
     if !(lo > 0.0 && hi > lo) || n == 0 {
         return Err(invalid("a log grid needs 0 < lo < hi and n >= 1"));
     }
-    Ok((0..n).map(|i| if n == 1 { lo } else { (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (n - 1) as f64).exp() }).collect())
+    Ok((0..n)
+        .map(|i| {
+            if n == 1 {
+                lo
+            } else {
+                (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (n - 1) as f64).exp()
+            }
+        })
+        .collect())
 }
 
 /// Groups found by a short mapping at each alpha.
@@ -83,7 +105,13 @@ pub struct PhaseRow {
 }
 
 /// Metastable alpha threshold in both directions for each temperature (all in one batch per round).
-pub fn phase_diagram(e: &EnergyRef, a: &Tensor, b: &Tensor, temps: &[f64], opts: &RefineOptions) -> Result<Vec<PhaseRow>> {
+pub fn phase_diagram(
+    e: &EnergyRef,
+    a: &Tensor,
+    b: &Tensor,
+    temps: &[f64],
+    opts: &RefineOptions,
+) -> Result<Vec<PhaseRow>> {
     let mut rows = Vec::new();
     for &t in temps {
         let mut o = opts.clone();
@@ -92,7 +120,13 @@ pub fn phase_diagram(e: &EnergyRef, a: &Tensor, b: &Tensor, temps: &[f64], opts:
         let pa = Tensor::f_cat(&[a, b], 0)?;
         let pb = Tensor::f_cat(&[b, a], 0)?;
         let r = refine_barriers(e, &pa, &pb, &o)?;
-        rows.push(PhaseRow { temperature: t, alpha_ab: r[0].alpha, alpha_ba: r[1].alpha, barrier_ab: r[0].barrier, barrier_ba: r[1].barrier });
+        rows.push(PhaseRow {
+            temperature: t,
+            alpha_ab: r[0].alpha,
+            alpha_ba: r[1].alpha,
+            barrier_ab: r[0].barrier,
+            barrier_ba: r[1].barrier,
+        });
     }
     Ok(rows)
 }

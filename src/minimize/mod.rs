@@ -72,13 +72,12 @@ pub fn is_discrete(space: &Space) -> bool {
     space.is_discrete()
 }
 
+/// States, energies and counts of distinct minima.
+pub type UniqueMinima = (Vec<Vec<f64>>, Vec<f64>, Vec<usize>);
+
 /// Distinct minima: rows closer than `tol` (Euclidean) to a lower-energy row are dropped.
 /// Returns `(states, energies, counts)` sorted by energy; `counts` says how many rows each kept.
-pub fn unique_minima(
-    x: &Tensor,
-    energy: &Tensor,
-    tol: f64,
-) -> Result<(Vec<Vec<f64>>, Vec<f64>, Vec<usize>)> {
+pub fn unique_minima(x: &Tensor, energy: &Tensor, tol: f64) -> Result<UniqueMinima> {
     let rows = crate::tensor::to_matrix(x)?;
     let u = crate::tensor::to_vec_f64(energy)?;
     let mut order: Vec<usize> = (0..rows.len()).filter(|&i| u[i].is_finite()).collect();

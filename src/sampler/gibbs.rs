@@ -22,13 +22,19 @@ impl Gibbs {
 }
 
 /// The native spin model under `e`, with the temperature, magnetization and target it is sampled with.
-fn native_spin(e: &dyn Energy, b: usize) -> Option<Result<(&SpinModel, f64, Vec<f64>, Option<&Tensor>)>> {
+/// A spin model with the temperature, per-chain alphas and target it is sampled with.
+type NativeSpin<'a> = (&'a SpinModel, f64, Vec<f64>, Option<&'a Tensor>);
+
+fn native_spin(e: &dyn Energy, b: usize) -> Option<Result<NativeSpin<'_>>> {
     if let Some(m) = e.spin_model() {
         return Some(Ok((m, 1.0, vec![0.0; b], None)));
     }
     let mag = e.as_magnetized()?;
     let model = mag.base().spin_model()?;
-    Some(mag.alpha_values(b).map(|a| (model, mag.temperature(), a, mag.target())))
+    Some(
+        mag.alpha_values(b)
+            .map(|a| (model, mag.temperature(), a, mag.target())),
+    )
 }
 
 impl Sampler for Gibbs {
@@ -46,8 +52,17 @@ impl Sampler for Gibbs {
                 )?),
                 None => None,
             };
-            let path_max = model.gibbs_sweeps(&mut states, targets.as_deref(), t, &alphas, 1, tensor::next_seed());
-            c.x = tensor::from_vec(&states, &[b, model.n() as i64])?.f_to_kind(c.x.kind())?.f_to_device(c.x.device())?;
+            let path_max = model.gibbs_sweeps(
+                &mut states,
+                targets.as_deref(),
+                t,
+                &alphas,
+                1,
+                tensor::next_seed(),
+            );
+            c.x = tensor::from_vec(&states, &[b, model.n() as i64])?
+                .f_to_kind(c.x.kind())?
+                .f_to_device(c.x.device())?;
             c.path_max = Some(path_max);
         } else {
             match &self.space {

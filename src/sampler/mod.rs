@@ -129,10 +129,9 @@ pub const SAMPLER_NAMES: &[&str] = &["auto", "mh", "cmh", "mala", "langevin", "h
 
 /// Builds the sampler described by `spec` for states in `space`.
 pub fn make_sampler(spec: &SamplerSpec, space: &Space) -> Result<Box<dyn Sampler>> {
-    if !(spec.step > 0.0)
-        && !matches!(spec.kind.as_str(), "gibbs")
-        && !(spec.kind == "auto" && space.is_discrete())
-    {
+    let uses_step = !(spec.kind == "gibbs" || (spec.kind == "auto" && space.is_discrete()));
+    let step_ok = spec.step > 0.0;
+    if uses_step && !step_ok {
         return Err(invalid(format!(
             "sampler step must be positive, got {}",
             spec.step

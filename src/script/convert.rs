@@ -77,7 +77,7 @@ pub fn array_data(a: &Array) -> RhaiResult<(Vec<f64>, Vec<i64>)> {
                     return Err(err("ragged nested array: mixes numbers and arrays"));
                 }
                 data.push(x);
-            } else if let Some(b) = v.as_bool().ok() {
+            } else if let Ok(b) = v.as_bool() {
                 data.push(if b { 1.0 } else { 0.0 });
             } else if let Some(t) = v.clone().try_cast::<TensorValue>() {
                 return Err(err(format!(

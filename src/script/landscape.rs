@@ -43,9 +43,17 @@ const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
     ("T", "0.1", "temperature of the magnetized density"),
     ("alpha", "1.0", "magnetization strength"),
     ("delta", "0.01", "success distance to the target"),
-    ("M", "40", "improvement limit: failure after M steps without getting closer"),
+    (
+        "M",
+        "40",
+        "improvement limit: failure after M steps without getting closer",
+    ),
     ("max_steps", "5000", "hard cap on steps per trial"),
-    ("sampler", "\"auto\"", "mh, cmh, mala, langevin, hmc, gibbs (auto: gibbs for discrete, mh otherwise)"),
+    (
+        "sampler",
+        "\"auto\"",
+        "mh, cmh, mala, langevin, hmc, gibbs (auto: gibbs for discrete, mh otherwise)",
+    ),
     ("step", "0.05", "sampler step size"),
     ("leapfrog", "10", "HMC leapfrog steps"),
     ("thin", "0", "record every thin-th state of the path"),
@@ -56,20 +64,32 @@ fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
     m.insert("success".into(), Dynamic::from_bool(t.success));
     m.insert("steps".into(), Dynamic::from_int(t.steps as i64));
     m.insert("barrier".into(), Dynamic::from_float(t.barrier));
-    m.insert("final_distance".into(), Dynamic::from_float(t.final_distance));
+    m.insert(
+        "final_distance".into(),
+        Dynamic::from_float(t.final_distance),
+    );
     m.insert("best_distance".into(), Dynamic::from_float(t.best_distance));
     m.insert("energies".into(), farr(&t.energies));
     m.insert("distances".into(), farr(&t.distances));
     m.insert("final_state".into(), state_tensor(&t.final_state)?);
     if !t.states.is_empty() {
-        m.insert("states".into(), tv(tensor::from_matrix(&t.states).script()?));
+        m.insert(
+            "states".into(),
+            tv(tensor::from_matrix(&t.states).script()?),
+        );
     }
     Ok(m)
 }
 
 fn pair(a: &Dynamic, b: &Dynamic, e: &EnergyValue) -> RhaiResult<(Tensor, Tensor)> {
-    let a = tensor::as_batch(&to_tensor(a)?).script()?.f_to_kind(tensor::dtype()).script()?;
-    let b = tensor::as_batch(&to_tensor(b)?).script()?.f_to_kind(tensor::dtype()).script()?;
+    let a = tensor::as_batch(&to_tensor(a)?)
+        .script()?
+        .f_to_kind(tensor::dtype())
+        .script()?;
+    let b = tensor::as_batch(&to_tensor(b)?)
+        .script()?
+        .f_to_kind(tensor::dtype())
+        .script()?;
     energy::check_dim(e.0.as_ref(), &a).script()?;
     energy::check_dim(e.0.as_ref(), &b).script()?;
     Ok((a, b))
@@ -87,7 +107,10 @@ fn ad(u: EnergyValue, from: Dynamic, to: Dynamic, map: Map) -> RhaiResult<Dynami
     if k == 1 {
         return Ok(Dynamic::from_map(trial_map(&trials[0])?));
     }
-    let arr: RhaiResult<Array> = trials.iter().map(|t| trial_map(t).map(Dynamic::from_map)).collect();
+    let arr: RhaiResult<Array> = trials
+        .iter()
+        .map(|t| trial_map(t).map(Dynamic::from_map))
+        .collect();
     Ok(Dynamic::from_array(arr?))
 }
 
@@ -98,14 +121,16 @@ impl Proposer for ScriptProposer {
     fn propose(&mut self, n: usize) -> crate::Result<Tensor> {
         let mut rows = Vec::new();
         // Ask for the whole batch; a function that returns a single state is called n times.
-        let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)]).map_err(invalid)?;
+        let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)])
+            .map_err(invalid)?;
         let t = to_tensor(&out).map_err(|e| invalid(format!("propose: {e}")))?;
         if t.dim() == 2 {
             return Ok(t.f_to_kind(tensor::dtype())?);
         }
         rows.push(t);
         for _ in 1..n {
-            let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)]).map_err(invalid)?;
+            let out = super::host::call_fn_ptr(&self.0, vec![Dynamic::from_int(n as i64)])
+                .map_err(invalid)?;
             rows.push(to_tensor(&out).map_err(|e| invalid(format!("propose: {e}")))?);
         }
         let refs: Vec<&Tensor> = rows.iter().collect();
@@ -116,7 +141,11 @@ impl Proposer for ScriptProposer {
 fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
     let d = AdelmOptions::default();
     let ad = ad_options(o, &d.ad)?;
-    let same_default = if ad.delta == 0.0 { 0.0 } else { ad.delta.min(1e-3) };
+    let same_default = if ad.delta == 0.0 {
+        0.0
+    } else {
+        ad.delta.min(1e-3)
+    };
     Ok(AdelmOptions {
         iters: o.usize("iters", d.iters)?,
         burn_in: o.usize("burn_in", d.burn_in)?,
@@ -125,10 +154,17 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         consolidate_every: o.usize("consolidate_every", d.consolidate_every)?,
         same_tol: o.f64("same_tol", same_default)?,
         batch: o.usize("batch", d.batch)?,
-        checkpoint: o.value("checkpoint").and_then(|v| v.into_string().ok()).map(Into::into),
+        checkpoint: o
+            .value("checkpoint")
+            .and_then(|v| v.into_string().ok())
+            .map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
-        minimize: crate::minimize::MinimizeOptions { max_iter: o.usize("min_iter", d.minimize.max_iter)?, tol: o.f64("min_tol", d.minimize.tol)?, ..d.minimize },
+        minimize: crate::minimize::MinimizeOptions {
+            max_iter: o.usize("min_iter", d.minimize.max_iter)?,
+            tol: o.f64("min_tol", d.minimize.tol)?,
+            ..d.minimize
+        },
         ad,
     })
 }
@@ -177,35 +213,65 @@ fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Ma
     let ro = refine_options(&mut o)?;
     o.finish()?;
     let (a, b) = pair(&a, &b, &u)?;
-    let r = barrier::refine_barriers(&u.0, &a, &b, &ro).script()?.remove(0);
+    let r = barrier::refine_barriers(&u.0, &a, &b, &ro)
+        .script()?
+        .remove(0);
     let mut m = Map::new();
-    m.insert("barrier".into(), r.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
-    m.insert("alpha".into(), r.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
-    m.insert("path".into(), match &r.best { Some(t) => Dynamic::from_map(trial_map(t)?), None => Dynamic::UNIT });
-    let rounds: Array = r.rounds.iter().map(|(a, s, n)| {
-        let mut x = Map::new();
-        x.insert("alpha".into(), Dynamic::from_float(*a));
-        x.insert("successes".into(), Dynamic::from_int(*s as i64));
-        x.insert("trials".into(), Dynamic::from_int(*n as i64));
-        Dynamic::from_map(x)
-    }).collect();
+    m.insert(
+        "barrier".into(),
+        r.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
+    );
+    m.insert(
+        "alpha".into(),
+        r.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
+    );
+    m.insert(
+        "path".into(),
+        match &r.best {
+            Some(t) => Dynamic::from_map(trial_map(t)?),
+            None => Dynamic::UNIT,
+        },
+    );
+    let rounds: Array = r
+        .rounds
+        .iter()
+        .map(|(a, s, n)| {
+            let mut x = Map::new();
+            x.insert("alpha".into(), Dynamic::from_float(*a));
+            x.insert("successes".into(), Dynamic::from_int(*s as i64));
+            x.insert("trials".into(), Dynamic::from_int(*n as i64));
+            Dynamic::from_map(x)
+        })
+        .collect();
     m.insert("rounds".into(), Dynamic::from_array(rounds));
     Ok(m)
 }
 
 fn groups_of(m: &LandscapeMap) -> RhaiResult<Array> {
-    m.groups.iter().map(|g| {
-        let mut x = Map::new();
-        x.insert("id".into(), Dynamic::from_int(g.id as i64));
-        x.insert("state".into(), state_tensor(&g.state)?);
-        x.insert("energy".into(), Dynamic::from_float(g.energy));
-        x.insert("members".into(), Dynamic::from_int(g.members as i64));
-        Ok(Dynamic::from_map(x))
-    }).collect()
+    m.groups
+        .iter()
+        .map(|g| {
+            let mut x = Map::new();
+            x.insert("id".into(), Dynamic::from_int(g.id as i64));
+            x.insert("state".into(), state_tensor(&g.state)?);
+            x.insert("energy".into(), Dynamic::from_float(g.energy));
+            x.insert("members".into(), Dynamic::from_int(g.members as i64));
+            Ok(Dynamic::from_map(x))
+        })
+        .collect()
 }
 
 fn barriers_of(m: &LandscapeMap) -> Array {
-    m.barriers.iter().map(|r| Dynamic::from_array(r.iter().map(|v| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT)).collect())).collect()
+    m.barriers
+        .iter()
+        .map(|r| {
+            Dynamic::from_array(
+                r.iter()
+                    .map(|v| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT))
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 fn describe_map(m: &LandscapeMap) -> String {
@@ -219,7 +285,10 @@ fn describe_map(m: &LandscapeMap) -> String {
     let mut order: Vec<&crate::landscape::map::Group> = m.groups.iter().collect();
     order.sort_by(|a, b| a.energy.total_cmp(&b.energy));
     for g in order.iter().take(20) {
-        s.push_str(&format!("  group {:3}  energy {:12.6}  members {:5}\n", g.id, g.energy, g.members));
+        s.push_str(&format!(
+            "  group {:3}  energy {:12.6}  members {:5}\n",
+            g.id, g.energy, g.members
+        ));
     }
     if m.groups.len() > 20 {
         s.push_str(&format!("  ... {} more\n", m.groups.len() - 20));
@@ -237,11 +306,18 @@ fn temps_of(o: &mut Opts, key: &str, default: &[f64]) -> RhaiResult<Vec<f64>> {
 /// Registers the landscape functions.
 pub fn register(api: &mut Api) {
     api.engine.register_type_with_name::<MapValue>("Map");
-    api.engine.register_fn("to_string", |m: &mut MapValue| describe_map(&m.0));
-    api.engine.register_fn("to_debug", |m: &mut MapValue| describe_map(&m.0));
+    api.engine
+        .register_fn("to_string", |m: &mut MapValue| describe_map(&m.0));
+    api.engine
+        .register_fn("to_debug", |m: &mut MapValue| describe_map(&m.0));
 
     api.func("ad", "ad(U: Energy, from, to, opts: map) -> map", "One Attraction-Diffusion trial (or `trials` of them, batched) from a state toward a target on U/T + alpha*||x - target||. Returns #{success, steps, barrier (max U on the path), final_distance, best_distance, energies, distances, final_state, states (when thin > 0)}; an array of those when trials > 1.", ad);
-    api.func("ad", "ad(U: Energy, from, to) -> map", "", |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()));
+    api.func(
+        "ad",
+        "ad(U: Energy, from, to) -> map",
+        "",
+        |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()),
+    );
     let mut ad_docs = AD_OPTION_DOCS.to_vec();
     ad_docs.push(("trials", "1", "independent trials run as one batch"));
     api.options("ad", &ad_docs);
@@ -268,24 +344,85 @@ pub fn register(api: &mut Api) {
     api.options("adelm", &adelm_docs);
     api.example("adelm", "let m = adelm(sk(100, 1), #{T: 0.1, alpha: 1.35, delta: 0, M: 100, iters: 200});\nprint(m);\nm.save(\"sk_map.json\");");
 
-    api.func("load_map", "load_map(path: string) -> Map", "Reads a map saved with m.save(path).", |p: &str| -> RhaiResult<MapValue> { Ok(MapValue(LandscapeMap::load(Path::new(p)).script()?)) });
-    api.method("Map", "save", "m.save(path: string)", "Writes the map as JSON (schema in the README).", |m: &mut MapValue, p: &str| -> RhaiResult<()> { m.0.save(Path::new(p)).script() });
-    api.getter("Map", "groups", "Array of #{id, state, energy, members}.", |m: &mut MapValue| groups_of(&m.0).unwrap_or_default());
-    api.getter("Map", "n_groups", "Number of groups.", |m: &mut MapValue| m.0.groups.len() as i64);
-    api.getter("Map", "energies", "Group energies by id.", |m: &mut MapValue| farr(&m.0.group_energies()));
-    api.getter("Map", "members", "Member counts by id.", |m: &mut MapValue| Dynamic::from_array(m.0.member_counts().iter().map(|c| Dynamic::from_int(*c as i64)).collect()));
-    api.getter("Map", "barriers", "Group-by-group barrier matrix (() where unknown).", |m: &mut MapValue| barriers_of(&m.0));
-    api.getter("Map", "iterations", "Iterations completed.", |m: &mut MapValue| m.0.iterations as i64);
-    api.getter("Map", "minima", "Array of #{state, energy, group, count}.", |m: &mut MapValue| {
-        m.0.minima.iter().map(|r| {
-            let mut x = Map::new();
-            x.insert("state".into(), state_tensor(&r.state).unwrap_or(Dynamic::UNIT));
-            x.insert("energy".into(), Dynamic::from_float(r.energy));
-            x.insert("group".into(), Dynamic::from_int(r.group as i64));
-            x.insert("count".into(), Dynamic::from_int(r.count as i64));
-            Dynamic::from_map(x)
-        }).collect::<Array>()
-    });
+    api.func(
+        "load_map",
+        "load_map(path: string) -> Map",
+        "Reads a map saved with m.save(path).",
+        |p: &str| -> RhaiResult<MapValue> {
+            Ok(MapValue(LandscapeMap::load(Path::new(p)).script()?))
+        },
+    );
+    api.method(
+        "Map",
+        "save",
+        "m.save(path: string)",
+        "Writes the map as JSON (schema in the README).",
+        |m: &mut MapValue, p: &str| -> RhaiResult<()> { m.0.save(Path::new(p)).script() },
+    );
+    api.getter(
+        "Map",
+        "groups",
+        "Array of #{id, state, energy, members}.",
+        |m: &mut MapValue| groups_of(&m.0).unwrap_or_default(),
+    );
+    api.getter(
+        "Map",
+        "n_groups",
+        "Number of groups.",
+        |m: &mut MapValue| m.0.groups.len() as i64,
+    );
+    api.getter(
+        "Map",
+        "energies",
+        "Group energies by id.",
+        |m: &mut MapValue| farr(&m.0.group_energies()),
+    );
+    api.getter(
+        "Map",
+        "members",
+        "Member counts by id.",
+        |m: &mut MapValue| {
+            Dynamic::from_array(
+                m.0.member_counts()
+                    .iter()
+                    .map(|c| Dynamic::from_int(*c as i64))
+                    .collect(),
+            )
+        },
+    );
+    api.getter(
+        "Map",
+        "barriers",
+        "Group-by-group barrier matrix (() where unknown).",
+        |m: &mut MapValue| barriers_of(&m.0),
+    );
+    api.getter(
+        "Map",
+        "iterations",
+        "Iterations completed.",
+        |m: &mut MapValue| m.0.iterations as i64,
+    );
+    api.getter(
+        "Map",
+        "minima",
+        "Array of #{state, energy, group, count}.",
+        |m: &mut MapValue| {
+            m.0.minima
+                .iter()
+                .map(|r| {
+                    let mut x = Map::new();
+                    x.insert(
+                        "state".into(),
+                        state_tensor(&r.state).unwrap_or(Dynamic::UNIT),
+                    );
+                    x.insert("energy".into(), Dynamic::from_float(r.energy));
+                    x.insert("group".into(), Dynamic::from_int(r.group as i64));
+                    x.insert("count".into(), Dynamic::from_int(r.count as i64));
+                    Dynamic::from_map(x)
+                })
+                .collect::<Array>()
+        },
+    );
     api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barrier between every pair of group representatives with the AD refinement (all pairs batched) and stores it in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "barrier_matrix");
         let ro = refine_options(&mut o)?;
@@ -295,7 +432,12 @@ pub fn register(api: &mut Api) {
     });
 
     api.func("barrier_1d", "barrier_1d(U: Energy, a, b) -> map", "Max energy on the straight line from a to b (100 points). Returns #{barrier, at (0..1), energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_1d(u, a, b, 100));
-    api.func("barrier_1d", "barrier_1d(U: Energy, a, b, points: int) -> map", "", |u: EnergyValue, a: Dynamic, b: Dynamic, n: i64| barrier_1d(u, a, b, n.max(0) as usize));
+    api.func(
+        "barrier_1d",
+        "barrier_1d(U: Energy, a, b, points: int) -> map",
+        "",
+        |u: EnergyValue, a: Dynamic, b: Dynamic, n: i64| barrier_1d(u, a, b, n.max(0) as usize),
+    );
     api.func("barrier_greedy", "barrier_greedy(U: Energy, a, b) -> map", "Greedy discrete path between two ±1 states (section 5.1): flip the differing spin with the smallest energy increase; both directions, lower maximum kept. Returns #{barrier, forward, backward, energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| -> RhaiResult<Map> {
         let g = barrier::barrier_greedy(u.0.as_ref(), &to_tensor(&a)?, &to_tensor(&b)?).script()?;
         let mut m = Map::new();
@@ -307,8 +449,21 @@ pub fn register(api: &mut Api) {
     });
     api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
     let mut ref_docs = AD_OPTION_DOCS.to_vec();
-    ref_docs[1] = ("alpha", "5.0", "starting (high) alpha; doubled while nothing succeeds");
-    ref_docs.extend([("trials", "10", "trials per direction and alpha (K)"), ("shrink", "0.97", "alpha factor after a round with a success"), ("max_rounds", "200", "round limit"), ("both_directions", "true", "run a->b and b->a")]);
+    ref_docs[1] = (
+        "alpha",
+        "5.0",
+        "starting (high) alpha; doubled while nothing succeeds",
+    );
+    ref_docs.extend([
+        ("trials", "10", "trials per direction and alpha (K)"),
+        (
+            "shrink",
+            "0.97",
+            "alpha factor after a round with a success",
+        ),
+        ("max_rounds", "200", "round limit"),
+        ("both_directions", "true", "run a->b and b->a"),
+    ]);
     api.options("barrier_ad", &ref_docs);
     api.options("Map.barrier_matrix", &ref_docs);
 
@@ -328,7 +483,16 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
-    api.options("tune_temperature", &[("temps", "[0.01, 0.03, 0.1, 0.3, 1]", "temperatures"), ("steps", "1000", "steps per chain"), ("chains", "16", "chains per temperature"), ("sampler", "\"auto\"", "sampler"), ("step", "0.05", "step size")]);
+    api.options(
+        "tune_temperature",
+        &[
+            ("temps", "[0.01, 0.03, 0.1, 0.3, 1]", "temperatures"),
+            ("steps", "1000", "steps per chain"),
+            ("chains", "16", "chains per temperature"),
+            ("sampler", "\"auto\"", "sampler"),
+            ("step", "0.05", "step size"),
+        ],
+    );
     api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups}. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_alpha");
         let alphas = match o.value("alphas") {
@@ -396,8 +560,22 @@ fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Map> {
 /// `compare_paths(U, a, b, opts)`: 1-D, refined AD and (D)NEB barriers for one pair.
 fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
     let mut o = opts(map, "compare_paths");
-    let ad_map = o.value("ad").map(|v| v.try_cast::<Map>().ok_or_else(|| err("compare_paths: `ad` must be a map of barrier_ad options"))).transpose()?.unwrap_or_default();
-    let neb_map = o.value("neb").map(|v| v.try_cast::<Map>().ok_or_else(|| err("compare_paths: `neb` must be a map of neb options"))).transpose()?.unwrap_or_default();
+    let ad_map = o
+        .value("ad")
+        .map(|v| {
+            v.try_cast::<Map>()
+                .ok_or_else(|| err("compare_paths: `ad` must be a map of barrier_ad options"))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let neb_map = o
+        .value("neb")
+        .map(|v| {
+            v.try_cast::<Map>()
+                .ok_or_else(|| err("compare_paths: `neb` must be a map of neb options"))
+        })
+        .transpose()?
+        .unwrap_or_default();
     let print_table = o.bool("print", true)?;
     o.finish()?;
     let mut ro = opts(ad_map, "compare_paths ad");
@@ -422,10 +600,21 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     line.insert("path".into(), tv(Tensor::f_cat(&[&a, &b], 0).script()?));
     m.insert("line".into(), Dynamic::from_map(line));
     let mut adm = Map::new();
-    adm.insert("barrier".into(), c.ad.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
-    adm.insert("alpha".into(), c.ad.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT));
+    adm.insert(
+        "barrier".into(),
+        c.ad.barrier
+            .map(Dynamic::from_float)
+            .unwrap_or(Dynamic::UNIT),
+    );
+    adm.insert(
+        "alpha".into(),
+        c.ad.alpha.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
+    );
     if let Some(best) = &c.ad.best {
-        adm.insert("path".into(), tv(tensor::from_matrix(&best.states).script()?));
+        adm.insert(
+            "path".into(),
+            tv(tensor::from_matrix(&best.states).script()?),
+        );
         adm.insert("energies".into(), farr(&best.energies));
     }
     m.insert("ad".into(), Dynamic::from_map(adm));
@@ -439,5 +628,20 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
 /// Registers `compare_paths`.
 pub fn register_compare(api: &mut Api) {
     api.func("compare_paths", "compare_paths(U: Energy, a, b, opts: map) -> map", "Barriers between two minima by three methods in one call (Figure 25): the straight line, the refined AD path (barrier_ad), and DNEB started from the straight line and from the AD path. Prints a table; returns #{table, line, ad, neb, neb_from_ad}, each with barrier, path or images, and energies, ready for heatmap() and path_energy_plot().", compare_paths);
-    api.options("compare_paths", &[("ad", "#{}", "options of barrier_ad (T, alpha, delta, M, step, trials, shrink, ...)"), ("neb", "#{method: \"dneb\"}", "options of neb (images, k, method, climb, tol, max_iter, ...)"), ("print", "true", "print the table")]);
+    api.options(
+        "compare_paths",
+        &[
+            (
+                "ad",
+                "#{}",
+                "options of barrier_ad (T, alpha, delta, M, step, trials, shrink, ...)",
+            ),
+            (
+                "neb",
+                "#{method: \"dneb\"}",
+                "options of neb (images, k, method, climb, tol, max_iter, ...)",
+            ),
+            ("print", "true", "print the table"),
+        ],
+    );
 }

@@ -145,5 +145,7 @@ pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
     // Custom types print through their registered `to_string`, as `print` does.
     let mut scope = rhai::Scope::new();
     scope.push("__value", v.clone());
-    engine.eval_with_scope::<String>(&mut scope, "to_string(__value)").unwrap_or_else(|_| v.to_string())
+    engine
+        .eval_with_scope::<String>(&mut scope, "to_string(__value)")
+        .unwrap_or_else(|_| v.to_string())
 }
