@@ -633,7 +633,7 @@ fn readme_scripting_snippet_runs() {
         .nth(1)
         .expect("README has a Scripting section");
     let code = section
-        .split("```rust")
+        .split("```rhai")
         .nth(1)
         .and_then(|s| s.split("```").next())
         .expect("a code block");
