@@ -6,6 +6,9 @@ use tch::{Kind, Tensor};
 use telescope::energy::{Energy, Space};
 use telescope::models::{self, DeepFrameEnergy, ImageSpace, LatentEnergy, Net, Role};
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One libtorch thread: these tensors are tiny, and on a busy machine idle worker threads
 /// spinning for work cost far more than they give.
 fn init() {
@@ -30,6 +33,7 @@ fn convt_out(n: i64, k: i64, s: i64, p: i64, op: i64) -> i64 {
 
 #[test]
 fn layer_shapes_follow_conv_arithmetic() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     // Appendix A descriptor on 16x16: padding floor(5/2) = 2.
     let d = Net::descriptor("conv(50,5,2) fc(100) fc(1)", [1, 16, 16], "float32").unwrap();
@@ -102,6 +106,7 @@ fn layer_shapes_follow_conv_arithmetic() {
 
 #[test]
 fn malformed_specs_are_errors_not_panics() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     for spec in [
         "",
@@ -167,6 +172,7 @@ fn f64_nets() -> (Rc<Net>, Rc<Net>) {
 
 #[test]
 fn latent_energy_gradient_matches_central_differences() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let (d, g) = f64_nets();
     let e = LatentEnergy::new(d.clone(), g.clone(), 0.7, 0.0, 3.0).unwrap();
@@ -210,6 +216,7 @@ fn latent_energy_gradient_matches_central_differences() {
 
 #[test]
 fn deepframe_energy_has_the_gaussian_reference_term_and_converts_dtypes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let d = Rc::new(Net::descriptor("conv(4,3,2) fc(8) fc(1)", [1, 8, 8], "float32").unwrap());
     let e1 = DeepFrameEnergy::new(d.clone(), 1.0, ImageSpace::default()).unwrap();
@@ -254,6 +261,7 @@ fn deepframe_energy_has_the_gaussian_reference_term_and_converts_dtypes() {
 
 #[test]
 fn tiny_deepframe_training_lowers_data_energy_relative_to_noise() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     telescope::tensor::manual_seed(11);
     let data = models::digits(64, 8, &[1, 7], 5).unwrap();
@@ -314,6 +322,7 @@ fn tiny_deepframe_training_lowers_data_energy_relative_to_noise() {
 
 #[test]
 fn tiny_coop_training_runs_and_separates_data_from_noise() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     telescope::tensor::manual_seed(12);
     let data = models::spots_stripes(32, 8, 2).unwrap();
@@ -374,6 +383,7 @@ fn tiny_coop_training_runs_and_separates_data_from_noise() {
 
 #[test]
 fn save_load_round_trip_gives_identical_energies() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let (d, g) = f64_nets();
     let dir = tmpdir("saveload");
@@ -418,6 +428,7 @@ fn save_load_round_trip_gives_identical_energies() {
 
 #[test]
 fn datasets_have_shapes_ranges_and_are_reproducible() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let a = models::digits(40, 16, &[0, 1], 7).unwrap();
     let b = models::digits(40, 16, &[0, 1], 7).unwrap();
@@ -476,6 +487,7 @@ fn datasets_have_shapes_ranges_and_are_reproducible() {
 
 #[test]
 fn png_folders_and_npy_arrays_load_as_images() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let dir = tmpdir("png");
     for (k, class) in ["a", "b"].iter().enumerate() {
@@ -510,6 +522,7 @@ fn png_folders_and_npy_arrays_load_as_images() {
 
 #[test]
 fn gibbs_synthesis_matches_exact_enumeration() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     telescope::tensor::manual_seed(21);
     // Two pixels, three levels: 9 states, exact probabilities by enumeration.
@@ -555,6 +568,7 @@ fn gibbs_synthesis_matches_exact_enumeration() {
 
 #[test]
 fn deepframe_training_with_gibbs_keeps_samples_on_the_pixel_levels() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     telescope::tensor::manual_seed(41);
     let data = models::digits(16, 6, &[1], 2).unwrap();
@@ -585,6 +599,7 @@ fn deepframe_training_with_gibbs_keeps_samples_on_the_pixel_levels() {
 
 #[test]
 fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     telescope::tensor::manual_seed(31);
     // Zero weights: F = 0 and U(x) = ||x||^2 / (2 sigma^2), so unadjusted Langevin with step eps
@@ -615,6 +630,7 @@ fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
 
 #[test]
 fn script_functions_build_train_save_and_load() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let dir = tmpdir("script");
     let path = dir.join("d.safetensors");

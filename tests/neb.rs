@@ -11,6 +11,9 @@ use telescope::landscape::neb::{
 use telescope::script::{new_session, EnergyValue};
 use telescope::{tensor, Result};
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const MIN_A: [f64; 2] = [-0.558224, 1.441726];
 const MIN_B: [f64; 2] = [0.623499, 0.028038];
 const MIN_C: [f64; 2] = [-0.050011, 0.466694];
@@ -79,11 +82,13 @@ fn check_saddle(from: [f64; 2], to: [f64; 2], want: [f64; 3]) {
 
 #[test]
 fn climbing_image_finds_muller_brown_saddle_a_c() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     check_saddle(MIN_A, MIN_C, SADDLE_AC);
 }
 
 #[test]
 fn climbing_image_finds_muller_brown_saddle_c_b() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     check_saddle(MIN_C, MIN_B, SADDLE_CB);
 }
 
@@ -172,6 +177,7 @@ fn noisy_line(a: &[f64], b: &[f64], n: usize, amp: f64, seed: u64) -> Tensor {
 
 #[test]
 fn dneb_straightens_kinks_that_neb_keeps() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Few images, an AD-like noisy starting band, weakly constrained directions: plain NEB has
     // (almost) no force across the band in the weak directions and converges with the start's
     // zig-zag still in it; DNEB's doubly nudged spring term straightens it. "Kinks" measured as
@@ -230,6 +236,7 @@ fn dneb_straightens_kinks_that_neb_keeps() {
 
 #[test]
 fn dneb_equals_neb_in_two_dimensions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // In 2-D the space perpendicular to the tangent is a line, so the doubly nudged term vanishes.
     let e = muller_brown();
     let run = |method| {
@@ -250,6 +257,7 @@ fn dneb_equals_neb_in_two_dimensions() {
 
 #[test]
 fn saddle_refines_a_loosely_relaxed_band() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = muller_brown();
     let opts = NebOptions {
         images: 8,
@@ -320,6 +328,7 @@ fn line_max(e: &dyn Energy, a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn neb_barrier_never_above_straight_line_barrier_on_gmm() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let means = vec![
         vec![0.0, 0.0],
         vec![3.0, 0.5],
@@ -390,6 +399,7 @@ impl Energy for Ridge {
 
 #[test]
 fn path_around_the_ridge_beats_a_straight_start() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = Ridge;
     let a = descend(&e, &[-1.0, 0.0]);
     let b = descend(&e, &[1.0, 0.0]);
@@ -445,6 +455,7 @@ fn path_around_the_ridge_beats_a_straight_start() {
 
 #[test]
 fn resample_path_spaces_points_by_arc_length() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let p = tensor::from_vec(&[0.0, 0.0, 1.0, 0.0, 1.0, 1.0], &[3, 2]).unwrap();
     let r = tensor::to_vec_f64(&resample_path(&p, 5).unwrap()).unwrap();
     let want = [0.0, 0.0, 0.5, 0.0, 1.0, 0.0, 1.0, 0.5, 1.0, 1.0];
@@ -472,6 +483,7 @@ fn resample_path_spaces_points_by_arc_length() {
 
 #[test]
 fn bad_arguments_are_errors() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = muller_brown();
     let bad = |opts: NebOptions, a: &[f64]| neb(&e, &t(a), &t(&MIN_B), &opts).is_err();
     assert!(bad(
@@ -538,6 +550,7 @@ fn session() -> telescope::script::Session {
 
 #[test]
 fn script_neb_returns_a_path_with_a_saddle() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut s = session();
     let code = r#"
         let p = neb(U, [-0.050011, 0.466694], [0.623499, 0.028038], #{images: 10, method: "dneb", climb: true, climb_after: 0.2, tol: 1e-3, max_iter: 4000});
@@ -565,6 +578,7 @@ fn script_neb_returns_a_path_with_a_saddle() {
 
 #[test]
 fn script_neb_takes_a_path_as_init_and_rejects_bad_options() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut s = session();
     let v = s.eval("<test>", r#"let p = neb(U, [-0.558224, 1.441726], [-0.050011, 0.466694], #{init: [[-0.558224, 1.441726], [-0.9, 1.0], [-0.8, 0.6], [-0.050011, 0.466694]], images: 8}); p.images"#).unwrap();
     assert!(v.type_name().contains("Tensor"));
@@ -600,6 +614,7 @@ fn script_neb_takes_a_path_as_init_and_rejects_bad_options() {
 
 #[test]
 fn lbfgs_band_reaches_the_same_saddles() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = muller_brown();
     for (from, to, want) in [(MIN_A, MIN_C, SADDLE_AC), (MIN_C, MIN_B, SADDLE_CB)] {
         let opts = NebOptions {
@@ -621,6 +636,7 @@ fn lbfgs_band_reaches_the_same_saddles() {
 
 #[test]
 fn float32_endpoints_work() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // The band follows the endpoints' dtype; float32 gradients limit the saddle's accuracy.
     let e = muller_brown();
     let f = |v: &[f64]| t(v).to_kind(tch::Kind::Float);

@@ -6,6 +6,9 @@ use telescope::landscape::dg::Dg;
 use telescope::plot::{DgPicture, Figure, Heatmap, Image};
 use telescope::script::{new_session, EnergyValue};
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("telescope-plot-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -73,6 +76,7 @@ fn sample_line() -> Figure {
 
 #[test]
 fn png_has_the_requested_size_and_draws_text() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let f = sample_line();
     let (w, h, pixels) = decode_png(&f.to_png().unwrap());
     assert_eq!((w, h), (800, 600));
@@ -99,6 +103,7 @@ fn png_has_the_requested_size_and_draws_text() {
 
 #[test]
 fn dg_svg_has_one_circle_per_leaf() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dg = sample_dg();
     let f = Figure::dg(DgPicture::new(dg.clone())).unwrap();
     let svg = f.to_svg().unwrap();
@@ -118,6 +123,7 @@ fn dg_svg_has_one_circle_per_leaf() {
 
 #[test]
 fn dg_with_images_draws_representatives_and_members() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dg = sample_dg();
     let img = |k: usize| {
         Image::from_flat(
@@ -149,6 +155,7 @@ fn dg_with_images_draws_representatives_and_members() {
 
 #[test]
 fn images_from_flat_states() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Channels-first RGB 1 x 2: red then green pixel.
     let im = Image::from_flat(
         &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
@@ -187,6 +194,7 @@ fn check_snapshot(name: &str, text: &str) {
 
 #[test]
 fn text_rendering_matches_snapshots() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let line = sample_line().to_text(60, 18, false);
     assert_eq!(line, sample_line().to_text(60, 18, false));
     check_snapshot("line_plot.txt", &line);
@@ -207,6 +215,7 @@ fn text_rendering_matches_snapshots() {
 
 #[test]
 fn text_rendering_has_axes_and_fits_the_size() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let t = sample_line().to_text(60, 18, false);
     assert!(t.lines().count() <= 18);
     assert!(t.lines().all(|l| l.chars().count() <= 60));
@@ -243,6 +252,7 @@ fn mb_grid_value(x: f64, y: f64) -> f64 {
 
 #[test]
 fn script_heatmap_evaluates_the_energy_on_the_grid() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut s = new_session(None);
     s.scope.push(
         "U",
@@ -303,6 +313,7 @@ fn script_heatmap_evaluates_the_energy_on_the_grid() {
 
 #[test]
 fn script_dg_functions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut s = new_session(None);
     let r = s
         .eval("dg.rhai", "let d = dg([0.0, 1.0, 2.0], [[(), 3, 6], [3, (), 5], [6, 5, ()]], [10, 5, 1]);\n[d.merges[1].energy, d.order, d.roots.len(), d.leaves[0].members]")
@@ -334,6 +345,7 @@ fn script_dg_functions() {
 
 #[test]
 fn script_plots_save_and_show_to_a_file_when_not_a_terminal() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     std::env::set_var("TELESCOPE_PLOT", "file");
     let mut s = new_session(None);
     let dir = tmp_dir("show");
@@ -366,6 +378,7 @@ fn script_plots_save_and_show_to_a_file_when_not_a_terminal() {
 
 #[test]
 fn heatmap_core_contours_and_color_range() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let xs: Vec<f64> = (0..5).map(|i| i as f64).collect();
     let ys = xs.clone();
     let z: Vec<f64> = (0..25).map(|k| (k % 5) as f64).collect();
@@ -431,6 +444,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
 
 #[test]
 fn dg_of_a_map_uses_its_groups_and_images() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     use telescope::landscape::dg::DgOptions;
     use telescope::plot::MapImages;
     let map = sample_map();
@@ -471,6 +485,7 @@ fn dg_of_a_map_uses_its_groups_and_images() {
 
 #[test]
 fn script_dg_of_a_saved_map() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tmp_dir("map");
     let path = dir.join("map.json");
     sample_map().save(&path).unwrap();

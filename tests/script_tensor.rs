@@ -5,6 +5,9 @@
 
 use rhai::Dynamic;
 
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(code: &str) -> Result<Dynamic, String> {
     telescope::script::new_session(None).eval("<test>", code)
 }
@@ -77,6 +80,7 @@ fn fails(code: &str, at: &str, words: &[&str]) {
 
 #[test]
 fn creation_matches_closed_forms() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     close(
         &flat("tensor([[1, 2], [3, 4.5]])"),
         &[1.0, 2.0, 3.0, 4.5],
@@ -146,6 +150,7 @@ fn creation_matches_closed_forms() {
 
 #[test]
 fn to_array_round_trips() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let v = run("let a = [[1.5, -2.0, 3.0], [4.0, 5.0, 6.25]]; tensor(a).to_array() == a").unwrap();
     assert!(v.as_bool().unwrap());
     let v = run("let a = [[[1, 2]], [[3, 4]]]; tensor(a, \"int64\").to_array() == a").unwrap();
@@ -156,6 +161,7 @@ fn to_array_round_trips() {
 
 #[test]
 fn arithmetic_broadcasts() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     close(
         &flat("tensor([1, 2]) + tensor([10, 20])"),
         &[11.0, 22.0],
@@ -212,6 +218,7 @@ fn arithmetic_broadcasts() {
 
 #[test]
 fn comparisons_give_zero_one_tensors() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let x = "let x = tensor([1, 2, 3]);";
     close(&flat(&format!("{x} x == 2")), &[0.0, 1.0, 0.0], 0.0);
     close(&flat(&format!("{x} x != 2")), &[1.0, 0.0, 1.0], 0.0);
@@ -254,6 +261,7 @@ fn comparisons_give_zero_one_tensors() {
 
 #[test]
 fn reductions_along_dims() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // sum of 0..n-1 = n(n-1)/2; free function and method forms.
     assert_eq!(num("sum(arange(101)).item()"), 5050.0);
     assert_eq!(num("arange(101).sum().item()"), 5050.0);
@@ -306,6 +314,7 @@ fn reductions_along_dims() {
 
 #[test]
 fn elementwise_math() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let x = [0.5f64, 1.0, 2.0];
     let t = "let x = tensor([0.5, 1.0, 2.0]);";
     type Case = (&'static str, fn(f64) -> f64);
@@ -348,6 +357,7 @@ fn elementwise_math() {
 
 #[test]
 fn matmul_and_shapes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // [[1,2],[3,4]] @ [[5,6],[7,8]] = [[19,22],[43,50]]
     close(
         &flat("matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]))"),
@@ -406,6 +416,7 @@ fn matmul_and_shapes() {
 
 #[test]
 fn indexing_and_slicing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let m = "let m = arange(12).reshape([3, 4]);"; // m[i][j] = 4i + j
     close(&flat(&format!("{m} m[1]")), &[4.0, 5.0, 6.0, 7.0], 0.0);
     close(&flat(&format!("{m} m[-1]")), &[8.0, 9.0, 10.0, 11.0], 0.0);
@@ -460,6 +471,7 @@ fn indexing_and_slicing() {
 
 #[test]
 fn errors_are_located_and_do_not_panic() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     fails(
         "let a = 1;\nlet b = zeros([2, 3]) + zeros([4, 5]);",
         "2",
@@ -494,6 +506,7 @@ fn errors_are_located_and_do_not_panic() {
 
 #[test]
 fn printing_is_readable() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let s = run("tensor([[1, 2], [3, 4]]).to_string()")
         .unwrap()
         .into_string()
@@ -554,6 +567,7 @@ fn printing_is_readable() {
 
 #[test]
 fn every_tensor_function_is_documented() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let docs = telescope::script::docs();
     let names = [
         "tensor",
@@ -626,6 +640,7 @@ fn every_tensor_function_is_documented() {
 
 #[test]
 fn readme_scripting_snippet_runs() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = readme
@@ -644,6 +659,7 @@ fn readme_scripting_snippet_runs() {
 /// Runs only where CUDA is available (`make test` on a GPU machine).
 #[test]
 fn cuda_tensors_when_available() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !telescope::tensor::cuda_available() {
         return;
     }
