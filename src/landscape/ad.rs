@@ -101,14 +101,11 @@ pub fn ad_trials(
         &[1i64][..],
         false,
     )?)?;
-    let rows0 = if opts.thin > 0 {
-        tensor::to_matrix(&starts)?
-    } else {
-        vec![]
-    };
+    let start_rows = tensor::to_matrix(&starts)?;
     for i in 0..b {
+        let success = d0[i] <= opts.delta;
         trials.push(AdTrial {
-            success: d0[i] <= opts.delta,
+            success,
             steps: 0,
             barrier: u0[i],
             final_distance: d0[i],
@@ -116,21 +113,20 @@ pub fn ad_trials(
             energies: vec![u0[i]],
             distances: vec![d0[i]],
             states: if opts.thin > 0 {
-                vec![rows0[i].clone()]
+                vec![start_rows[i].clone()]
             } else {
                 vec![]
             },
-            final_state: vec![],
+            // A trial that starts within delta has already ended where it started.
+            final_state: if success {
+                start_rows[i].clone()
+            } else {
+                vec![]
+            },
         });
     }
     let mut stale = vec![0usize; b];
     let mut active: Vec<usize> = (0..b).filter(|&i| !trials[i].success).collect();
-    let start_rows = tensor::to_matrix(&starts)?;
-    for i in 0..b {
-        if trials[i].success {
-            trials[i].final_state = start_rows[i].clone();
-        }
-    }
     if active.is_empty() {
         return Ok(trials);
     }

@@ -168,8 +168,6 @@ pub fn resume(
             }
             if opts.progress && last_report.elapsed().as_secs_f64() > 1.0 {
                 last_report = Instant::now();
-                let rate = (it - n0.min(it)) as f64;
-                let _ = rate;
                 eprintln!(
                     "adelm: iteration {it}/{}  groups {}  minima {}  AD trials {}  {:.1} it/s",
                     opts.iters,

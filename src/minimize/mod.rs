@@ -9,7 +9,7 @@ pub use discrete::descend_discrete;
 pub use fire::fire;
 pub use gd::gradient_descent;
 
-use crate::energy::{Energy, Space};
+use crate::energy::Energy;
 use crate::{error::invalid, Result};
 use tch::Tensor;
 
@@ -65,11 +65,6 @@ pub fn minimize(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<M
             "unknown minimize method `{m}`; known: auto, fire, gd, descent"
         ))),
     }
-}
-
-/// True for discrete spaces.
-pub fn is_discrete(space: &Space) -> bool {
-    space.is_discrete()
 }
 
 /// States, energies and counts of distinct minima.

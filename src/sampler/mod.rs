@@ -206,11 +206,7 @@ pub fn run(
 ) -> Result<Trace> {
     let _g = tch::no_grad_guard();
     let mut chains = Chains::new(e, x0)?;
-    let mut trace = Trace {
-        states: Vec::new(),
-        energies: Vec::new(),
-        chains: Chains::new(e, x0)?,
-    };
+    let (mut states, mut energies) = (Vec::new(), Vec::new());
     for i in 0..steps {
         if crate::interrupt::requested() {
             break;
@@ -218,10 +214,13 @@ pub fn run(
         sampler.step(e, &mut chains)?;
         chains.steps += 1;
         if thin > 0 && (i + 1) % thin == 0 {
-            trace.states.push(chains.x.shallow_clone());
-            trace.energies.push(chains.u.shallow_clone());
+            states.push(chains.x.shallow_clone());
+            energies.push(chains.u.shallow_clone());
         }
     }
-    trace.chains = chains;
-    Ok(trace)
+    Ok(Trace {
+        chains,
+        states,
+        energies,
+    })
 }

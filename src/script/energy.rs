@@ -1,9 +1,7 @@
 //! Script functions: energies (built-ins, script-defined, magnetized), evaluation, gradients,
 //! minimum search.
 
-use super::convert::{
-    err, ev, num, opts, to_dynamic, to_f64s, to_tensor, tv, IntoScript, RhaiResult,
-};
+use super::convert::{err, ev, num, opts, to_f64s, to_tensor, tv, IntoScript, RhaiResult};
 use super::{Api, EnergyValue, TensorValue};
 use crate::energy::{self, Energy, EnergyRef, Space};
 use crate::minimize::{self, MinimizeOptions};
@@ -388,5 +386,4 @@ pub fn register(api: &mut Api) {
             ("step", "0.01", "initial step"),
         ],
     );
-    let _ = to_dynamic;
 }

@@ -3,7 +3,7 @@
 use super::convert::{err, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::sampler::sampler_spec;
 use super::{Api, EnergyValue};
-use crate::energy::{self, EnergyRef};
+use crate::energy;
 use crate::landscape::ad::{ad_trials, AdOptions, AdTrial};
 use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
 use crate::landscape::barrier::{self, RefineOptions};
@@ -503,7 +503,6 @@ pub fn register(api: &mut Api) {
             }
         };
         let mut ao = adelm_options(&mut o)?;
-        if !ao.progress { ao.progress = false; }
         ao.progress = false;
         o.finish()?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao).script()?;
@@ -534,7 +533,6 @@ pub fn register(api: &mut Api) {
         }).collect())
     });
     api.options("phase_diagram", &ref_docs);
-    let _: Option<EnergyRef> = None;
 }
 
 fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Map> {

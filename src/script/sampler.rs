@@ -6,7 +6,6 @@ use crate::energy::{self, Energy};
 use crate::sampler::{self, SamplerSpec};
 use crate::tensor;
 use rhai::{Dynamic, Map};
-use std::rc::Rc;
 
 /// Reads the sampler options shared by every function that runs chains.
 pub fn sampler_spec(o: &mut super::Opts, default_step: f64) -> RhaiResult<SamplerSpec> {
@@ -95,5 +94,4 @@ pub fn register(api: &mut Api) {
         ("burn_in", "0", "steps discarded before recording"),
     ]);
     api.example("sample", "let r = sample(quadratic(2), zeros([256, 2]), #{sampler: \"mala\", step: 0.5, steps: 2000});\nprint(r.acceptance);\nprint(r.x.mean(0));");
-    let _ = Rc::new(0);
 }

@@ -72,8 +72,3 @@ pub fn scalar_f64(t: &Tensor) -> Result<f64> {
     Ok(t.f_double_value(&[])
         .or_else(|_| t.f_reshape([-1]).and_then(|f| f.f_double_value(&[0])))?)
 }
-
-/// Zeros with the batch shape of `x` (same dtype and device).
-pub fn zeros_like_batch(x: &Tensor) -> Result<Tensor> {
-    Ok(x.f_zeros_like()?)
-}

@@ -7,6 +7,4 @@ pub use context::{
     cuda_available, device, dtype, manual_seed, next_seed, next_seed_for, session_seed, set_device,
     set_dtype, splitmix,
 };
-pub use convert::{
-    as_batch, from_matrix, from_vec, scalar_f64, to_matrix, to_vec_f64, zeros_like_batch,
-};
+pub use convert::{as_batch, from_matrix, from_vec, scalar_f64, to_matrix, to_vec_f64};
