@@ -114,7 +114,7 @@ impl Magnetized {
     pub fn distance(&self, x: &Tensor) -> Result<Tensor> {
         match &self.target {
             Some(t) => Ok(x
-                .f_sub(t)?
+                .f_sub(&per_row(t, x.size()[0])?)?
                 .f_square()?
                 .f_sum_dim_intlist(1, false, x.kind())?
                 .f_sqrt()?),
@@ -123,10 +123,28 @@ impl Magnetized {
     }
 }
 
+/// Per-chain values `t` `[B, ...]` for a batch of `n` rows. A batch of `r * B` rows holds `r`
+/// copies of the chains one after another (candidate states scored together by Gibbs sweeps
+/// and single-site descent), so `t` is repeated `r` times.
+fn per_row(t: &Tensor, n: i64) -> Result<Tensor> {
+    let b = t.size()[0];
+    if b == n || b == 1 {
+        return Ok(t.shallow_clone());
+    }
+    if b == 0 || n % b != 0 {
+        return Err(invalid(format!(
+            "a batch of {n} states for {b} magnetized chains"
+        )));
+    }
+    let mut reps = vec![1i64; t.dim()];
+    reps[0] = n / b;
+    Ok(t.f_repeat(&reps)?)
+}
+
 impl Magnetized {
     fn scale_by_alpha(&self, d: &Tensor) -> Result<Tensor> {
         Ok(match &self.alphas {
-            Some(a) => d.f_mul(a)?,
+            Some(a) => d.f_mul(&per_row(a, d.size()[0])?)?,
             None => d.f_mul_scalar(self.alpha)?,
         })
     }
@@ -161,17 +179,18 @@ impl Energy for Magnetized {
             g.f_div_scalar(self.temperature)?,
         );
         if let (Some(t), true) = (&self.target, self.alpha > 0.0) {
-            let diff = x.f_sub(t)?;
+            let diff = x.f_sub(&per_row(t, x.size()[0])?)?;
             let dist = diff
                 .f_square()?
                 .f_sum_dim_intlist(1, true, x.kind())?
                 .f_sqrt()?;
-            u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul_scalar(self.alpha)?)?;
+            let strength = self.scale_by_alpha(&dist.f_ones_like()?.f_squeeze_dim(1)?)?;
+            u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul(&strength)?)?;
             // The norm's gradient is a unit vector; at the target itself it is taken as zero.
             g = g.f_add(
                 &diff
                     .f_div(&dist.f_clamp_min(1e-12)?)?
-                    .f_mul_scalar(self.alpha)?,
+                    .f_mul(&strength.f_unsqueeze(1)?)?,
             )?;
         }
         Ok((u, g))

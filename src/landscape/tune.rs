@@ -1,6 +1,6 @@
 //! Tuning T and alpha (Figure 13) and the AD phase diagram (Figures 9-10).
 
-use super::adelm::{adelm, AdelmOptions, RandomProposer};
+use super::adelm::{adelm, AdelmOptions, Proposer};
 use super::barrier::{refine_barriers, RefineOptions};
 use crate::energy::{tempered, EnergyRef};
 use crate::sampler::{self, Chains, SamplerSpec};
@@ -75,15 +75,21 @@ pub fn log_grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>> {
         .collect())
 }
 
-/// Groups found by a short mapping at each alpha.
-pub fn tune_alpha(e: &EnergyRef, alphas: &[f64], base: &AdelmOptions) -> Result<Vec<(f64, usize)>> {
+/// Groups found by a short mapping at each alpha, every mapping drawing its starting states
+/// from `proposer` (use the proposals of the mapping being tuned).
+pub fn tune_alpha(
+    e: &EnergyRef,
+    alphas: &[f64],
+    base: &AdelmOptions,
+    proposer: &mut dyn Proposer,
+) -> Result<Vec<(f64, usize)>> {
     let mut out = Vec::new();
     for &a in alphas {
         crate::interrupt::check()?;
         let mut o = base.clone();
         o.ad.alpha = a;
         o.checkpoint = None;
-        let map = adelm(e, &mut RandomProposer(e.clone()), &o)?;
+        let map = adelm(e, proposer, &o)?;
         out.push((a, map.groups.len()));
     }
     Ok(out)

@@ -5,9 +5,10 @@ use crate::energy::{Energy, Space};
 use crate::{error::invalid, tensor, Result};
 use tch::Tensor;
 
-/// Greedy descent until no single-site change lowers the energy: native local-field sweeps
-/// for spin models; otherwise each iteration scores every single-site change of every chain
-/// in one batched call and applies the best one.
+/// Descent until no single-site change lowers the energy: native local-field sweeps for spin
+/// models; otherwise coordinate sweeps in which each site takes its lowest-energy value given
+/// the others (all values of all chains scored in one batched call per site). `max_iter`
+/// caps the sweeps; a chain is converged when a whole sweep left it unchanged.
 pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<Minima> {
     let (b, d) = (x0.size()[0], x0.size()[1]);
     let _g = tch::no_grad_guard();
@@ -24,7 +25,7 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
         });
     }
     let candidates: Vec<f64> = match e.space() {
-        Space::Spins => vec![],
+        Space::Spins => vec![1.0, -1.0],
         Space::Levels { k, lo, hi } => {
             let step = if k > 1 {
                 (hi - lo) / (k as f64 - 1.0)
@@ -37,55 +38,78 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
             return Err(invalid("single-site descent needs a discrete space"))
         }
     };
-    let mut x = x0.f_detach()?;
+    let k = candidates.len() as i64;
+    let values = tensor::from_vec(&candidates, &[k])?
+        .f_to_kind(x0.kind())?
+        .f_to_device(x0.device())?;
+    let mut x = snap_to_values(&x0.f_detach()?, &values)?;
     let mut u = e.energy(&x)?;
     let mut converged = vec![false; b as usize];
     let mut iterations = 0;
+    // Coordinate sweeps (iterated conditional modes): each site in turn takes its best value
+    // given the others, all K values of all chains scored in one call. A sweep that changes
+    // nothing has checked every single-site move of the final state: a local minimum.
     for it in 0..max_iter {
         iterations = it + 1;
         crate::interrupt::check()?;
-        // All single-site changes: [B, M, D] where M = D (flips) or D*K (levels).
-        let moves = if candidates.is_empty() {
-            let flips = Tensor::f_eye(d, (x.kind(), x.device()))?
-                .f_mul_scalar(-2.0)?
-                .f_add_scalar(1.0)?;
-            x.f_unsqueeze(1)?.f_mul(&flips.f_unsqueeze(0)?)?
-        } else {
-            let k = candidates.len() as i64;
-            let eye = Tensor::f_eye(d, (x.kind(), x.device()))?; // [D, D]
-            let lv = tensor::from_vec(&candidates, &[k])?.f_to_kind(x.kind())?;
-            // x with site j replaced by level l: x * (1 - e_j) + l * e_j
-            let keep = eye.f_neg()?.f_add_scalar(1.0)?.f_unsqueeze(1)?; // [D,1,D]
-            let put = eye.f_unsqueeze(1)?.f_mul(&lv.f_view([1, k, 1])?)?; // [D,K,D]
-            let cand = x
-                .f_view([b, 1, 1, d])?
-                .f_mul(&keep.f_unsqueeze(0)?)?
-                .f_add(&put.f_unsqueeze(0)?)?;
-            cand.f_view([b, d * k, d])?
-        };
-        let m = moves.size()[1];
-        let um = e.energy(&moves.f_view([b * m, d])?)?.f_view([b, m])?;
-        let (best, arg) = um.f_min_dim(1, false)?;
-        let improve = best.f_lt_tensor(&u.f_sub_scalar(1e-12)?)?;
-        let any = tensor::to_vec_f64(&improve.f_to_kind(tch::Kind::Double)?)?;
-        if any.iter().all(|v| *v == 0.0) {
-            converged = vec![true; b as usize];
+        let mut changed = Tensor::f_zeros([b], (tch::Kind::Bool, x.device()))?;
+        for j in 0..d {
+            let (best, pick) = best_site_value(e, &x, j, &values)?;
+            let improve = best.f_lt_tensor(&u.f_sub_scalar(1e-12)?)?;
+            let column = values.f_index_select(0, &pick)?;
+            let current = x.f_select(1, j)?;
+            let column = column.f_where_self(&improve, &current)?;
+            let idx = Tensor::from_slice(&[j]).f_to_device(x.device())?;
+            x = x.f_index_copy(1, &idx, &column.f_unsqueeze(1)?)?;
+            u = best.f_where_self(&improve, &u)?;
+            changed = changed.f_logical_or(&improve)?;
+        }
+        let changed = tensor::to_vec_f64(&changed.f_to_kind(tch::Kind::Double)?)?;
+        for (c, ch) in converged.iter_mut().zip(&changed) {
+            *c = *ch == 0.0;
+        }
+        if converged.iter().all(|c| *c) {
             break;
         }
-        let picked = moves
-            .f_gather(
-                1,
-                &arg.f_view([b, 1, 1])?.f_expand([b, 1, d], false)?,
-                false,
-            )?
-            .f_squeeze_dim(1)?;
-        x = picked.f_where_self(&improve.f_unsqueeze(1)?, &x)?;
-        u = best.f_where_self(&improve, &u)?;
     }
+    // Exact energies of the final states (the sweep's running values carry rounding).
+    let u = e.energy(&x)?;
     Ok(Minima {
         x,
         energy: u,
         iterations,
         converged,
     })
+}
+
+/// For site `j` of every chain in `x` `[B, D]`: the lowest energy over the site's `values` and
+/// the index of the value that reaches it.
+fn best_site_value(
+    e: &dyn Energy,
+    x: &Tensor,
+    j: i64,
+    values: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let (b, d) = (x.size()[0], x.size()[1]);
+    let k = values.size()[0];
+    let idx = Tensor::from_slice(&[j]).f_to_device(x.device())?;
+    let cand = x.f_unsqueeze(0)?.f_repeat([k, 1, 1])?; // [K, B, D]
+    let col = values.f_view([k, 1, 1])?.f_expand([k, b, 1], false)?;
+    let cand = cand.f_index_copy(2, &idx, &col.f_contiguous()?)?;
+    let u = e.energy(&cand.f_view([k * b, d])?)?.f_view([k, b])?;
+    let (best, pick) = u.f_min_dim(0, false)?;
+    Ok((best, pick))
+}
+
+/// Every entry of `x` replaced by the nearest of `values` (states off the grid start on it).
+fn snap_to_values(x: &Tensor, values: &Tensor) -> Result<Tensor> {
+    let k = values.size()[0];
+    let gap = x
+        .f_unsqueeze(-1)?
+        .f_sub(&values.f_view([1, 1, k])?)?
+        .f_abs()?;
+    let nearest = gap.f_argmin(-1, false)?;
+    Ok(values
+        .f_index_select(0, &nearest.f_flatten(0, -1)?)?
+        .f_view_as(x)?)
 }

@@ -5,11 +5,13 @@
 mod data;
 mod energy;
 mod net;
+mod proposer;
 mod train;
 
 pub use data::{digits, load_images, load_npy, spots_stripes, Dataset};
 pub use energy::{DeepFrameEnergy, ImageSpace, LatentEnergy};
 pub use net::{format_layers, infer_shapes, parse_layers, sidecar_path, Layer, Net, NetSpec, Role};
+pub use proposer::GeneratorProposer;
 pub use train::{
     gibbs_images, langevin_images, langevin_latent, quantize, train_coop, train_deepframe, Adam,
     EpochStats, Synthesis, TrainOptions, TrainReport,

@@ -65,6 +65,9 @@ pub struct TrainOptions {
     pub latent_steps: usize,
     /// Co-Op: latent Langevin step size.
     pub latent_step_size: f64,
+    /// Weight of the score penalty `reg * mean(F(data)^2 + F(synth)^2)` added to the descriptor
+    /// loss (Du & Mordatch 2019); keeps the energy scale bounded (0: the paper's loss).
+    pub reg: f64,
 }
 
 impl Default for TrainOptions {
@@ -90,6 +93,7 @@ impl Default for TrainOptions {
             tau: 0.3,
             latent_steps: 20,
             latent_step_size: 0.1,
+            reg: 0.0,
         }
     }
 }
@@ -108,6 +112,12 @@ impl TrainOptions {
             if !(v > 0.0 && v.is_finite()) {
                 return Err(invalid(format!("{name} must be positive, got {v}")));
             }
+        }
+        if self.reg.is_nan() || self.reg < 0.0 {
+            return Err(invalid(format!(
+                "reg must be non-negative, got {}",
+                self.reg
+            )));
         }
         if self.noise.is_nan()
             || self.noise < 0.0
@@ -405,6 +415,36 @@ fn batches(n: i64, m: i64, device: tch::Device) -> Result<Vec<Tensor>> {
     Ok(out)
 }
 
+/// One descriptor update (2.8): Adam on `mean U(data) - mean U(synth)` plus the optional score
+/// penalty; returns the (detached) energies of both batches.
+fn descriptor_step(
+    net: &Net,
+    adam: &mut Adam,
+    data: &Tensor,
+    synth: &Tensor,
+    o: &TrainOptions,
+) -> Result<(Tensor, Tensor)> {
+    let (u_data, u_syn, loss) = tch::with_grad(|| -> Result<(Tensor, Tensor, Tensor)> {
+        let u_data = deepframe_u(net, o.sigma, data)?;
+        let u_syn = deepframe_u(net, o.sigma, synth)?;
+        let mut loss = u_data
+            .f_mean(u_data.kind())?
+            .f_sub(&u_syn.f_mean(u_syn.kind())?)?;
+        if o.reg > 0.0 {
+            let f_data = net.score(data)?;
+            let f_syn = net.score(synth)?;
+            let penalty = f_data
+                .f_square()?
+                .f_mean(f_data.kind())?
+                .f_add(&f_syn.f_square()?.f_mean(f_syn.kind())?)?;
+            loss = loss.f_add(&penalty.f_mul_scalar(o.reg)?)?;
+        }
+        Ok((u_data, u_syn, loss))
+    })?;
+    adam.step(&loss)?;
+    Ok((u_data.f_detach()?, u_syn.f_detach()?))
+}
+
 /// Algorithm 1: trains descriptor `net` on images `data` `[N, C*H*W]` with persistent
 /// synthesized chains; updates the weights in place.
 pub fn train_deepframe(net: &Net, data: &Tensor, o: &TrainOptions) -> Result<TrainReport> {
@@ -433,18 +473,7 @@ pub fn train_deepframe(net: &Net, data: &Tensor, o: &TrainOptions) -> Result<Tra
                 y = noise_images(net, m, o)?;
             }
             y = synthesize(net, &y, o)?;
-            let (u_data, u_syn) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
-                Ok((
-                    deepframe_u(net, o.sigma, &batch)?,
-                    deepframe_u(net, o.sigma, &y)?,
-                ))
-            })?;
-            let loss = tch::with_grad(|| -> Result<Tensor> {
-                Ok(u_data
-                    .f_mean(u_data.kind())?
-                    .f_sub(&u_syn.f_mean(u_syn.kind())?)?)
-            })?;
-            adam.step(&loss)?;
+            let (u_data, u_syn) = descriptor_step(net, &mut adam, &batch, &y, o)?;
             ud += mean(&u_data)?;
             us += mean(&u_syn)?;
             count += 1.0;
@@ -590,18 +619,7 @@ pub fn train_coop(desc: &Net, gen: &Net, data: &Tensor, o: &TrainOptions) -> Res
             // 3. Revise Z towards the revised images (eq. 2.11).
             let z = langevin_latent(gen, &z0, &y, o.latent_steps, o.latent_step_size, o.tau)?;
             // 4. Descriptor step (2.8).
-            let (u_data, u_syn) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
-                Ok((
-                    deepframe_u(desc, o.sigma, &batch)?,
-                    deepframe_u(desc, o.sigma, &y)?,
-                ))
-            })?;
-            let loss = tch::with_grad(|| -> Result<Tensor> {
-                Ok(u_data
-                    .f_mean(u_data.kind())?
-                    .f_sub(&u_syn.f_mean(u_syn.kind())?)?)
-            })?;
-            adam_d.step(&loss)?;
+            let (u_data, u_syn) = descriptor_step(desc, &mut adam_d, &batch, &y, o)?;
             // 5. Generator step (2.12): fit g(Z) to the revised images.
             let yk = y.f_to_kind(gen.kind())?;
             let gloss = tch::with_grad(|| -> Result<Tensor> {

@@ -169,24 +169,41 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
     })
 }
 
+/// The proposer an `adelm` or `tune_alpha` call asked for: "random" (default), "normal", a
+/// generator network (images g(z), quantized to the energy's levels) or a script function.
+fn proposer_of(
+    propose: Option<Dynamic>,
+    u: &EnergyValue,
+    fname: &str,
+) -> RhaiResult<Box<dyn Proposer>> {
+    let Some(v) = propose else {
+        return Ok(Box::new(RandomProposer(u.0.clone())));
+    };
+    if v.is_string() {
+        return match v.into_string().unwrap_or_default().as_str() {
+            "random" => Ok(Box::new(RandomProposer(u.0.clone()))),
+            "normal" => Ok(Box::new(adelm::NormalProposer(u.0.dim().unwrap_or(0)))),
+            other => Err(err(format!("{fname}: propose must be \"random\", \"normal\", a generator network or a function, not \"{other}\""))),
+        };
+    }
+    if let Some(net) = v.clone().try_cast::<super::models::NetValue>() {
+        return Ok(Box::new(
+            crate::models::GeneratorProposer::new(net.0, &u.0.space(), u.0.dim()).script()?,
+        ));
+    }
+    match v.try_cast::<FnPtr>() {
+        Some(f) => Ok(Box::new(ScriptProposer(f))),
+        None => Err(err(format!("{fname}: option `propose` must be \"random\", \"normal\", a generator network or a function |n| -> Tensor"))),
+    }
+}
+
 fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let mut o = opts(map, "adelm");
     let propose = o.value("propose");
     let resume = o.value("resume").and_then(|v| v.into_string().ok());
     let ao = adelm_options(&mut o)?;
     o.finish()?;
-    let mut proposer: Box<dyn Proposer> = match propose {
-        Some(v) if v.is_string() => match v.into_string().unwrap_or_default().as_str() {
-            "random" => Box::new(RandomProposer(u.0.clone())),
-            "normal" => Box::new(adelm::NormalProposer(u.0.dim().unwrap_or(0))),
-            other => return Err(err(format!("adelm: propose must be \"random\", \"normal\" or a function, not \"{other}\""))),
-        },
-        Some(v) => match v.try_cast::<FnPtr>() {
-            Some(f) => Box::new(ScriptProposer(f)),
-            None => return Err(err("adelm: option `propose` must be \"random\", \"normal\" or a function |n| -> Tensor")),
-        },
-        None => Box::new(RandomProposer(u.0.clone())),
-    };
+    let mut proposer = proposer_of(propose, &u, "adelm")?;
     let result = match resume {
         Some(path) if Path::new(&path).exists() => {
             let m = LandscapeMap::load(Path::new(&path)).script()?;
@@ -333,7 +350,7 @@ pub fn register(api: &mut Api) {
         ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
         ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum"),
         ("batch", "32", "proposals minimized together"),
-        ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior) or a function |n| -> Tensor [n, D] (or [D])"),
+        ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
         ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
         ("checkpoint_every", "100", "checkpoint period"),
         ("resume", "none", "continue the map in this checkpoint file when it exists"),
@@ -502,10 +519,12 @@ pub fn register(api: &mut Api) {
                 tune::log_grid(lo, hi, n).script()?
             }
         };
+        let propose = o.value("propose");
         let mut ao = adelm_options(&mut o)?;
         ao.progress = false;
         o.finish()?;
-        let rows = tune::tune_alpha(&u.0, &alphas, &ao).script()?;
+        let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
+        let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;
         Ok(rows.iter().map(|(a, g)| {
             let mut m = Map::new();
             m.insert("alpha".into(), Dynamic::from_float(*a));

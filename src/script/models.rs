@@ -132,6 +132,7 @@ fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
         tau: o.f64("tau", d.tau)?,
         latent_steps: o.usize("latent_steps", d.latent_steps)?,
         latent_step_size: o.f64("latent_step_size", d.latent_step_size)?,
+        reg: o.f64("reg", d.reg)?,
     })
 }
 
@@ -186,6 +187,7 @@ const TRAIN_OPTIONS: &[(&str, &str, &str)] = &[
     ("sampler", "\"langevin\"", "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)"),
     ("levels", "8", "pixel levels for the Gibbs sampler"),
     ("persistent", "true", "keep synthesized chains between steps (PCD); false restarts them from noise"),
+    ("reg", "0.0", "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss"),
     ("print_every", "1", "print a progress line every this many epochs (0: silent)"),
     ("checkpoint", "\"\"", "path prefix for checkpoints: <prefix>_descriptor.safetensors (and _generator)"),
     ("checkpoint_every", "10", "checkpoint every this many epochs (0: only at the end)"),
