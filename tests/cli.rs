@@ -58,6 +58,12 @@ fn every_example_script_runs() {
             Some("spots_stripes_latent") | Some("digits_latent") => {
                 vec!["1".into(), "8".into(), dir.display().to_string()]
             }
+            Some("digits_image") => vec![
+                "1".into(),
+                "2".into(),
+                dir.display().to_string(),
+                "8".into(),
+            ],
             _ => vec![],
         };
         let out = telescope()
@@ -76,7 +82,7 @@ fn every_example_script_runs() {
         );
         ran += 1;
     }
-    assert!(ran >= 8, "expected the example scripts, ran {ran}");
+    assert!(ran >= 9, "expected the example scripts, ran {ran}");
 }
 
 #[test]
