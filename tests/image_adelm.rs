@@ -31,6 +31,18 @@ fn image_energy(desc: Net, sigma: f64) -> EnergyRef {
     Rc::new(DeepFrameEnergy::new(Rc::new(desc), sigma, space).unwrap())
 }
 
+/// A small random ConvNet energy on 8 x 8 images with weights scaled up, so that its
+/// landscape is rugged, with several single-pixel minima.
+fn rugged_image_energy() -> EnergyRef {
+    let desc = Net::descriptor("conv(6,3,2) fc(8) fc(1)", [1, 8, 8], "float64").unwrap();
+    tch::no_grad(|| {
+        for mut p in desc.parameters() {
+            let _ = p.f_mul_scalar_(6.0).unwrap();
+        }
+    });
+    image_energy(desc, 1.0)
+}
+
 fn gibbs_options(iters: usize) -> AdelmOptions {
     AdelmOptions {
         ad: AdOptions {
@@ -129,14 +141,7 @@ fn image_space_adelm_finds_single_pixel_minima_with_generator_proposals() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     tensor::manual_seed(5);
-    let desc = Net::descriptor("conv(6,3,2) fc(8) fc(1)", [1, 8, 8], "float64").unwrap();
-    // Larger weights make a rugged landscape with several minima.
-    tch::no_grad(|| {
-        for mut p in desc.parameters() {
-            let _ = p.f_mul_scalar_(6.0).unwrap();
-        }
-    });
-    let e = image_energy(desc, 1.0);
+    let e = rugged_image_energy();
     let gen = Rc::new(Net::generator("convT(8,4,1) convT(1,3,2)", 2, "float64").unwrap());
     let mut proposer = GeneratorProposer::new(gen.clone(), &e.space(), e.dim()).unwrap();
 
@@ -174,13 +179,7 @@ fn discrete_descent_stops_at_a_single_pixel_minimum_below_its_start() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     tensor::manual_seed(7);
-    let desc = Net::descriptor("conv(6,3,2) fc(8) fc(1)", [1, 8, 8], "float64").unwrap();
-    tch::no_grad(|| {
-        for mut p in desc.parameters() {
-            let _ = p.f_mul_scalar_(6.0).unwrap();
-        }
-    });
-    let e = image_energy(desc, 1.0);
+    let e = rugged_image_energy();
     // Off-grid starts are snapped to the nearest level first.
     let start = Tensor::rand([6, 64], (Kind::Double, tch::Device::Cpu)) * 2.0 - 1.0;
     let snapped: Vec<f64> = tensor::to_vec_f64(&start)
