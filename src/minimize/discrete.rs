@@ -43,7 +43,6 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
         .f_to_kind(x0.kind())?
         .f_to_device(x0.device())?;
     let mut x = snap_to_values(&x0.f_detach()?, &values)?;
-    let mut u = e.energy(&x)?;
     let mut converged = vec![false; b as usize];
     let mut iterations = 0;
     // Coordinate sweeps (iterated conditional modes): each site in turn takes its best value
@@ -54,14 +53,26 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
         crate::interrupt::check()?;
         let mut changed = Tensor::f_zeros([b], (tch::Kind::Bool, x.device()))?;
         for j in 0..d {
-            let (best, pick) = best_site_value(e, &x, j, &values)?;
-            let improve = best.f_lt_tensor(&u.f_sub_scalar(1e-12)?)?;
-            let column = values.f_index_select(0, &pick)?;
+            // Scores of every value of site j, the current one included, from the same call,
+            // so that rounding cannot make the current value look improvable.
+            let u_site = site_energies(e, &x, j, &values)?; // [K, B]
             let current = x.f_select(1, j)?;
-            let column = column.f_where_self(&improve, &current)?;
+            let current_idx = current
+                .f_unsqueeze(0)?
+                .f_sub(&values.f_unsqueeze(1)?)?
+                .f_abs()?
+                .f_argmin(0, false)?;
+            let u_current = u_site
+                .f_gather(0, &current_idx.f_unsqueeze(0)?, false)?
+                .f_squeeze_dim(0)?;
+            let (best, pick) = u_site.f_min_dim(0, false)?;
+            let margin = u_current.f_abs()?.f_add_scalar(1.0)?.f_mul_scalar(1e-9)?;
+            let improve = best.f_lt_tensor(&u_current.f_sub(&margin)?)?;
+            let column = values
+                .f_index_select(0, &pick)?
+                .f_where_self(&improve, &current)?;
             let idx = Tensor::from_slice(&[j]).f_to_device(x.device())?;
             x = x.f_index_copy(1, &idx, &column.f_unsqueeze(1)?)?;
-            u = best.f_where_self(&improve, &u)?;
             changed = changed.f_logical_or(&improve)?;
         }
         let changed = tensor::to_vec_f64(&changed.f_to_kind(tch::Kind::Double)?)?;
@@ -82,23 +93,15 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
     })
 }
 
-/// For site `j` of every chain in `x` `[B, D]`: the lowest energy over the site's `values` and
-/// the index of the value that reaches it.
-fn best_site_value(
-    e: &dyn Energy,
-    x: &Tensor,
-    j: i64,
-    values: &Tensor,
-) -> Result<(Tensor, Tensor)> {
+/// Energies `[K, B]` of every chain in `x` `[B, D]` with site `j` set to each of `values`.
+fn site_energies(e: &dyn Energy, x: &Tensor, j: i64, values: &Tensor) -> Result<Tensor> {
     let (b, d) = (x.size()[0], x.size()[1]);
     let k = values.size()[0];
     let idx = Tensor::from_slice(&[j]).f_to_device(x.device())?;
     let cand = x.f_unsqueeze(0)?.f_repeat([k, 1, 1])?; // [K, B, D]
     let col = values.f_view([k, 1, 1])?.f_expand([k, b, 1], false)?;
     let cand = cand.f_index_copy(2, &idx, &col.f_contiguous()?)?;
-    let u = e.energy(&cand.f_view([k * b, d])?)?.f_view([k, b])?;
-    let (best, pick) = u.f_min_dim(0, false)?;
-    Ok((best, pick))
+    Ok(e.energy(&cand.f_view([k * b, d])?)?.f_view([k, b])?)
 }
 
 /// Every entry of `x` replaced by the nearest of `values` (states off the grid start on it).
