@@ -89,6 +89,11 @@ impl DeepFrameEnergy {
 
 /// `-F(x) + ||x||^2/(2 sigma^2)` in the net's dtype.
 pub(crate) fn deepframe_u(net: &Net, sigma: f64, x: &Tensor) -> Result<Tensor> {
+    Ok(deepframe_u_and_score(net, sigma, x)?.0)
+}
+
+/// The energy `-F(x) + ||x||^2/(2 sigma^2)` and the score `F(x)` from one forward pass.
+pub(crate) fn deepframe_u_and_score(net: &Net, sigma: f64, x: &Tensor) -> Result<(Tensor, Tensor)> {
     let f = net.score(x)?;
     let xn = x.f_to_device(net.device())?.f_to_kind(net.kind())?;
     let b = xn.size()[0];
@@ -96,7 +101,7 @@ pub(crate) fn deepframe_u(net: &Net, sigma: f64, x: &Tensor) -> Result<Tensor> {
         .f_reshape([b, -1])?
         .f_square()?
         .f_sum_dim_intlist(1, false, net.kind())?;
-    Ok(sq.f_div_scalar(2.0 * sigma * sigma)?.f_sub(&f)?)
+    Ok((sq.f_div_scalar(2.0 * sigma * sigma)?.f_sub(&f)?, f))
 }
 
 fn back_to(u: Tensor, like: &Tensor) -> Result<Tensor> {

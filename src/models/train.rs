@@ -5,7 +5,7 @@
 //! Weights are updated in place: the networks' tensors are shared with every energy built on
 //! them. Randomness comes from libtorch's generator, so the session seed makes runs repeatable.
 
-use super::energy::deepframe_u;
+use super::energy::{deepframe_u, deepframe_u_and_score};
 use super::net::{Net, Role};
 use crate::{error::invalid, Result};
 use std::path::PathBuf;
@@ -425,14 +425,12 @@ fn descriptor_step(
     o: &TrainOptions,
 ) -> Result<(Tensor, Tensor)> {
     let (u_data, u_syn, loss) = tch::with_grad(|| -> Result<(Tensor, Tensor, Tensor)> {
-        let u_data = deepframe_u(net, o.sigma, data)?;
-        let u_syn = deepframe_u(net, o.sigma, synth)?;
+        let (u_data, f_data) = deepframe_u_and_score(net, o.sigma, data)?;
+        let (u_syn, f_syn) = deepframe_u_and_score(net, o.sigma, synth)?;
         let mut loss = u_data
             .f_mean(u_data.kind())?
             .f_sub(&u_syn.f_mean(u_syn.kind())?)?;
         if o.reg > 0.0 {
-            let f_data = net.score(data)?;
-            let f_syn = net.score(synth)?;
             let penalty = f_data
                 .f_square()?
                 .f_mean(f_data.kind())?
