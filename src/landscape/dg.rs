@@ -528,42 +528,13 @@ impl Dg {
                     .copied()
                     .filter(|&c| c != node)
                     .collect();
-                let (mut l, mut r) = (Vec::new(), Vec::new());
-                for s in siblings {
-                    if left < right {
-                        left += size[s];
-                        l.push(s);
-                    } else {
-                        right += size[s];
-                        r.push(s);
-                    }
-                }
-                // Siblings added first sit closest to the centre.
-                l.reverse();
-                let mut kids = l;
-                kids.push(node);
-                kids.extend(r);
-                self.merges[k].children = kids;
+                self.merges[k].children =
+                    place_around(node, siblings, &size, &mut left, &mut right);
                 node = p;
             }
             // Trees of a forest: the one holding the global minimum in the middle.
             let others: Vec<usize> = self.roots[1..].to_vec();
-            let (mut l, mut r) = (Vec::new(), Vec::new());
-            let (mut left, mut right) = (left, right);
-            for s in others {
-                if left < right {
-                    left += size[s];
-                    l.push(s);
-                } else {
-                    right += size[s];
-                    r.push(s);
-                }
-            }
-            l.reverse();
-            let mut roots = l;
-            roots.push(node);
-            roots.extend(r);
-            self.roots = roots;
+            self.roots = place_around(node, others, &size, &mut left, &mut right);
         }
         self.order = self
             .roots
@@ -571,6 +542,31 @@ impl Dg {
             .flat_map(|&r| self.subtree_leaves(r))
             .collect();
     }
+}
+
+/// `centre` with `others` placed on whichever side has fewer leaves so far (`left`, `right`
+/// count them and are updated); the first placed sit closest to the centre.
+fn place_around(
+    centre: usize,
+    others: Vec<usize>,
+    size: &[usize],
+    left: &mut usize,
+    right: &mut usize,
+) -> Vec<usize> {
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    for s in others {
+        if *left < *right {
+            *left += size[s];
+            l.push(s);
+        } else {
+            *right += size[s];
+            r.push(s);
+        }
+    }
+    l.reverse();
+    l.push(centre);
+    l.extend(r);
+    l
 }
 
 #[cfg(test)]

@@ -117,6 +117,11 @@ pub fn to_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
     )))
 }
 
+/// Numbers as a Rhai array of floats.
+pub fn float_array(v: &[f64]) -> Dynamic {
+    Dynamic::from_array(v.iter().map(|x| Dynamic::from_float(*x)).collect())
+}
+
 /// A tensor as nested Rhai arrays (scalars become a float).
 pub fn to_dynamic(t: &Tensor) -> RhaiResult<Dynamic> {
     let v = tensor::to_vec_f64(t).map_err(err)?;
@@ -124,7 +129,7 @@ pub fn to_dynamic(t: &Tensor) -> RhaiResult<Dynamic> {
     fn build(v: &[f64], shape: &[usize]) -> Dynamic {
         match shape {
             [] => Dynamic::from_float(v[0]),
-            [n] => Dynamic::from_array(v[..*n].iter().map(|x| Dynamic::from_float(*x)).collect()),
+            [n] => float_array(&v[..*n]),
             [n, rest @ ..] => {
                 let step: usize = rest.iter().product();
                 Dynamic::from_array(

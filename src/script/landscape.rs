@@ -1,6 +1,6 @@
 //! Script functions: Attraction-Diffusion, ADELM maps, barriers and tuning.
 
-use super::convert::{err, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
+use super::convert::{err, float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::sampler::sampler_spec;
 use super::{Api, EnergyValue};
 use crate::energy;
@@ -17,10 +17,6 @@ use tch::Tensor;
 /// An ADELM map as seen by scripts.
 #[derive(Clone)]
 pub struct MapValue(pub LandscapeMap);
-
-fn farr(v: &[f64]) -> Dynamic {
-    Dynamic::from_array(v.iter().map(|x| Dynamic::from_float(*x)).collect())
-}
 
 fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
     Ok(tv(tensor::from_vec(v, &[v.len() as i64]).script()?))
@@ -69,8 +65,8 @@ fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
         Dynamic::from_float(t.final_distance),
     );
     m.insert("best_distance".into(), Dynamic::from_float(t.best_distance));
-    m.insert("energies".into(), farr(&t.energies));
-    m.insert("distances".into(), farr(&t.distances));
+    m.insert("energies".into(), float_array(&t.energies));
+    m.insert("distances".into(), float_array(&t.distances));
     m.insert("final_state".into(), state_tensor(&t.final_state)?);
     if !t.states.is_empty() {
         m.insert(
@@ -392,7 +388,7 @@ pub fn register(api: &mut Api) {
         "Map",
         "energies",
         "Group energies by id.",
-        |m: &mut MapValue| farr(&m.0.group_energies()),
+        |m: &mut MapValue| float_array(&m.0.group_energies()),
     );
     api.getter(
         "Map",
@@ -461,7 +457,7 @@ pub fn register(api: &mut Api) {
         m.insert("barrier".into(), Dynamic::from_float(g.barrier));
         m.insert("forward".into(), Dynamic::from_float(g.forward));
         m.insert("backward".into(), Dynamic::from_float(g.backward));
-        m.insert("energies".into(), farr(&g.energies));
+        m.insert("energies".into(), float_array(&g.energies));
         Ok(m)
     });
     api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
@@ -560,7 +556,7 @@ fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResu
     let mut m = Map::new();
     m.insert("barrier".into(), Dynamic::from_float(l.barrier));
     m.insert("at".into(), Dynamic::from_float(l.at));
-    m.insert("energies".into(), farr(&l.energies));
+    m.insert("energies".into(), float_array(&l.energies));
     Ok(m)
 }
 
@@ -568,7 +564,7 @@ fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Map> {
     let mut m = Map::new();
     m.insert("barrier".into(), Dynamic::from_float(r.max_energy));
     m.insert("images".into(), tv(r.images.shallow_clone()));
-    m.insert("energies".into(), farr(&r.energies));
+    m.insert("energies".into(), float_array(&r.energies));
     m.insert("converged".into(), Dynamic::from_bool(r.converged));
     m.insert("iterations".into(), Dynamic::from_int(r.iterations as i64));
     Ok(m)
@@ -613,7 +609,7 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     m.insert("table".into(), Dynamic::from(table));
     let mut line = Map::new();
     line.insert("barrier".into(), Dynamic::from_float(c.line.barrier));
-    line.insert("energies".into(), farr(&c.line.energies));
+    line.insert("energies".into(), float_array(&c.line.energies));
     line.insert("path".into(), tv(Tensor::f_cat(&[&a, &b], 0).script()?));
     m.insert("line".into(), Dynamic::from_map(line));
     let mut adm = Map::new();
@@ -632,7 +628,7 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
             "path".into(),
             tv(tensor::from_matrix(&best.states).script()?),
         );
-        adm.insert("energies".into(), farr(&best.energies));
+        adm.insert("energies".into(), float_array(&best.energies));
     }
     m.insert("ad".into(), Dynamic::from_map(adm));
     m.insert("neb".into(), Dynamic::from_map(neb_summary(&c.neb_linear)?));

@@ -6,7 +6,7 @@ use crate::energy::EnergyRef;
 use crate::landscape::neb::{
     neb, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
 };
-use rhai::{Array, Dynamic, Map};
+use rhai::{Dynamic, Map};
 use std::rc::Rc;
 
 /// A relaxed band as scripts see it (script type `NebPath`): the result and its energy.
@@ -195,13 +195,7 @@ pub fn register(api: &mut Api) {
         "NebPath",
         "energies",
         "Energy of each image along the band (array of floats).",
-        |p: &mut NebPath| -> Array {
-            p.result
-                .energies
-                .iter()
-                .map(|&u| Dynamic::from_float(u))
-                .collect()
-        },
+        |p: &mut NebPath| -> Dynamic { super::convert::float_array(&p.result.energies) },
     );
     api.getter(
         "NebPath",
