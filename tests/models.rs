@@ -171,6 +171,51 @@ fn f64_nets() -> (Rc<Net>, Rc<Net>) {
 }
 
 #[test]
+fn latent_wall_adds_its_closed_form_and_matches_central_differences() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    init();
+    let (d, g) = f64_nets();
+    let plain = LatentEnergy::new(d.clone(), g.clone(), 0.7, 0.0, 3.0).unwrap();
+    let walled = LatentEnergy::new(d.clone(), g.clone(), 0.7, 0.0, 3.0)
+        .unwrap()
+        .with_wall(1.5, 40.0)
+        .unwrap();
+    // Rows inside and outside the radius: norms 0.5, 1.0, 2.0 and 3.0.
+    let dirs = Tensor::randn([4, 3], (Kind::Double, tch::Device::Cpu));
+    let unit = &dirs / dirs.square().sum_dim_intlist(1, true, Kind::Double).sqrt();
+    let norms = Tensor::from_slice(&[0.5f64, 1.0, 2.0, 3.0]).unsqueeze(1);
+    let z = &unit * &norms;
+    let diff = walled.energy(&z).unwrap() - plain.energy(&z).unwrap();
+    let expect = [0.0, 0.0, 40.0 * 0.25, 40.0 * 2.25];
+    for (k, want) in expect.iter().enumerate() {
+        let got = diff.double_value(&[k as i64]);
+        assert!(
+            (got - want).abs() < 1e-9,
+            "row {k}: wall adds {got}, expected {want}"
+        );
+    }
+    let (_, grad) = walled.energy_and_grad(&z).unwrap();
+    let h = 1e-6;
+    for i in 0..3 {
+        let dz = Tensor::zeros([4, 3], (Kind::Double, tch::Device::Cpu));
+        let _ = dz.select(1, i).fill_(h);
+        let fd =
+            (walled.energy(&(&z + &dz)).unwrap() - walled.energy(&(&z - &dz)).unwrap()) / (2.0 * h);
+        let an = grad.select(1, i);
+        let err = (&fd - &an).abs().max().double_value(&[]);
+        let scale = an.abs().max().double_value(&[]).max(1.0);
+        assert!(err < 1e-6 * scale, "coordinate {i}: {fd:?} vs {an:?}");
+    }
+    for (r, k) in [(0.0, 1.0), (-1.0, 1.0), (1.0, 0.0), (f64::NAN, 1.0)] {
+        let e = LatentEnergy::new(d.clone(), g.clone(), 0.7, 0.0, 3.0).unwrap();
+        assert!(
+            e.with_wall(r, k).is_err(),
+            "radius {r} stiffness {k} accepted"
+        );
+    }
+}
+
+#[test]
 fn latent_energy_gradient_matches_central_differences() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();

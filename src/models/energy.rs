@@ -135,13 +135,15 @@ impl Energy for DeepFrameEnergy {
 }
 
 /// `U(z) = U(g(z|W2)|W1) + prior * ||z||^2 / 2` (eq. 5.4; the paper uses `prior = 0`) over
-/// latent vectors `[B, d]`.
+/// latent vectors `[B, d]`, optionally plus a wall `stiffness * max(0, ||z|| - radius)^2` that
+/// keeps states where the generator was trained.
 pub struct LatentEnergy {
     desc: Rc<Net>,
     gen: Rc<Net>,
     sigma: f64,
     prior: f64,
     bound: f64,
+    wall: Option<(f64, f64)>,
 }
 
 impl LatentEnergy {
@@ -182,7 +184,20 @@ impl LatentEnergy {
             sigma,
             prior,
             bound,
+            wall: None,
         })
+    }
+    /// Adds the wall `stiffness * max(0, ||z|| - radius)^2`: the generator only learned
+    /// `g(z)` for `z` in the bulk of `N(0, I)`, and far outside it the descriptor may score its
+    /// extrapolated images lower than any training image.
+    pub fn with_wall(mut self, radius: f64, stiffness: f64) -> Result<LatentEnergy> {
+        if !(radius > 0.0 && radius.is_finite() && stiffness > 0.0 && stiffness.is_finite()) {
+            return Err(invalid(
+                "the latent wall needs a positive radius and a positive stiffness",
+            ));
+        }
+        self.wall = Some((radius, stiffness));
+        Ok(self)
     }
     /// The generator.
     pub fn generator(&self) -> &Rc<Net> {
@@ -227,6 +242,14 @@ impl Energy for LatentEnergy {
                 .f_sum_dim_intlist(1, false, u.kind())?;
             u = u.f_add(&zz.f_mul_scalar(0.5 * self.prior)?)?;
         }
+        if let Some((radius, stiffness)) = self.wall {
+            let outside = zn
+                .f_to_kind(u.kind())?
+                .f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?
+                .f_sub_scalar(radius)?
+                .f_relu()?;
+            u = u.f_add(&outside.f_square()?.f_mul_scalar(stiffness)?)?;
+        }
         back_to(u, &z)
     }
     fn describe(&self) -> serde_json::Value {
@@ -235,6 +258,7 @@ impl Energy for LatentEnergy {
             "dim": self.dim(),
             "sigma": self.sigma,
             "prior": self.prior,
+            "wall": self.wall.map(|(r, k)| serde_json::json!({"radius": r, "stiffness": k})),
             "descriptor": self.desc.spec(),
             "generator": self.gen.spec(),
         })

@@ -81,8 +81,13 @@ fn make_latent(d: &NetValue, g: &NetValue, map: Map) -> RhaiResult<Dynamic> {
     let sigma = o.f64("sigma", 1.0)?;
     let bound = o.f64("box", 3.0)?;
     let prior = o.f64("prior", 0.0)?;
+    let radius = o.f64("radius", 0.0)?;
+    let wall = o.f64("wall", 1000.0)?;
     o.finish()?;
-    let e = LatentEnergy::new(d.0.clone(), g.0.clone(), sigma, prior, bound).script()?;
+    let mut e = LatentEnergy::new(d.0.clone(), g.0.clone(), sigma, prior, bound).script()?;
+    if radius != 0.0 {
+        e = e.with_wall(radius, wall).script()?;
+    }
     Ok(ev(Rc::new(e)))
 }
 
@@ -387,6 +392,8 @@ pub fn register(api: &mut Api) {
                 "0.0",
                 "adds prior * ||z||^2 / 2 (0 as in the paper)",
             ),
+            ("radius", "0.0", "adds a wall wall * max(0, ||z|| - radius)^2 that keeps states where the generator was trained (0: no wall)"),
+            ("wall", "1000.0", "stiffness of that wall"),
         ],
     );
 
