@@ -39,6 +39,23 @@ fn four_basin_gmm() -> (EnergyRef, Vec<[f64; 2]>) {
     (e, centers)
 }
 
+/// ADELM settings that resolve the four macroscopic basins of `four_basin_gmm`.
+fn gmm_options(iters: usize, seed: u64) -> AdelmOptions {
+    AdelmOptions {
+        ad: AdOptions {
+            temperature: 0.3,
+            alpha: 5.0,
+            delta: 0.1,
+            improvement_limit: 50,
+            sampler: mh(0.1),
+            ..Default::default()
+        },
+        iters,
+        seed,
+        ..Default::default()
+    }
+}
+
 fn cluster_of(s: &[f64], centers: &[[f64; 2]]) -> usize {
     (0..centers.len())
         .min_by(|&a, &b| {
@@ -54,19 +71,7 @@ fn gmm_groups_are_the_macroscopic_basins() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (e, centers) = four_basin_gmm();
     tensor::manual_seed(1);
-    let opts = AdelmOptions {
-        ad: AdOptions {
-            temperature: 0.3,
-            alpha: 5.0,
-            delta: 0.1,
-            improvement_limit: 50,
-            sampler: mh(0.1),
-            ..Default::default()
-        },
-        iters: 40,
-        seed: 1,
-        ..Default::default()
-    };
+    let opts = gmm_options(40, 1);
     let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
     assert_eq!(
         map.groups.len(),
@@ -242,18 +247,8 @@ fn maps_round_trip_through_json_and_resume_continues() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("map.json");
     let opts = AdelmOptions {
-        ad: AdOptions {
-            temperature: 0.3,
-            alpha: 5.0,
-            delta: 0.1,
-            improvement_limit: 50,
-            sampler: mh(0.1),
-            ..Default::default()
-        },
-        iters: 12,
-        seed: 9,
         batch: 4,
-        ..Default::default()
+        ..gmm_options(12, 9)
     };
     let half = adelm(
         &e,
@@ -296,4 +291,63 @@ fn maps_round_trip_through_json_and_resume_continues() {
     .unwrap();
     assert_eq!(again.minima, half.minima);
     assert!(LandscapeMap::load(&dir.join("missing.json")).is_err());
+}
+
+#[test]
+fn kept_proposals_descend_into_their_own_basin_and_survive_json() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (e, _) = four_basin_gmm();
+    tensor::manual_seed(3);
+    let opts = AdelmOptions {
+        keep_proposals: true,
+        ..gmm_options(40, 3)
+    };
+    let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
+    assert_eq!(map.proposals.len(), 40, "one record per iteration");
+    // The basins are the four quadrants (each holds both components of one basin): a start
+    // clear of the axes descends to a minimum in its own quadrant.
+    let quadrant = |s: &[f64]| (s[0] > 0.0) as usize + 2 * (s[1] > 0.0) as usize;
+    let mut checked = 0;
+    for p in &map.proposals {
+        let m = &map.minima[p.minimum];
+        assert!(
+            e.energy(&tch::Tensor::from_slice(&p.state).unsqueeze(0))
+                .unwrap()
+                .double_value(&[0])
+                >= m.energy - 1e-9,
+            "a minimum above its start"
+        );
+        if p.state[0].abs() > 0.5 && p.state[1].abs() > 0.5 {
+            assert_eq!(
+                quadrant(&p.state),
+                quadrant(&m.state),
+                "start {:?}",
+                p.state
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} starts clear of the axes");
+    // Every minimum was reached by as many proposals as its count says.
+    for (i, m) in map.minima.iter().enumerate() {
+        let reached = map.proposals.iter().filter(|p| p.minimum == i).count();
+        assert_eq!(reached, m.count);
+    }
+    // JSON keeps them; a map written before proposals existed still loads.
+    let dir = std::env::temp_dir().join(format!("telescope-prop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("map.json");
+    map.save(&path).unwrap();
+    assert_eq!(LandscapeMap::load(&path).unwrap().proposals, map.proposals);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("proposals");
+    v["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("keep_proposals");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let old = LandscapeMap::load(&path).unwrap();
+    assert!(old.proposals.is_empty());
+    assert_eq!(old.minima, map.minima);
 }

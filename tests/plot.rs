@@ -436,6 +436,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         iterations: 8,
         groups,
         minima,
+        proposals: vec![],
         barriers,
         interrupted: false,
         stats: MapStats::default(),

@@ -4,7 +4,7 @@
 
 use super::ad::{ad_trials, AdOptions};
 use super::barrier::line_energies;
-use super::map::{Group, LandscapeMap, MapStats, MinimumRecord};
+use super::map::{Group, LandscapeMap, MapStats, MinimumRecord, Proposal};
 use crate::energy::{self, EnergyRef};
 use crate::minimize::{self, MinimizeOptions};
 use crate::{error::invalid, tensor, Result};
@@ -40,6 +40,9 @@ pub struct AdelmOptions {
     pub checkpoint_every: usize,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Keep every proposal with the minimum it reached (`LandscapeMap::proposals`).
+    #[serde(default)]
+    pub keep_proposals: bool,
 }
 
 impl Default for AdelmOptions {
@@ -57,6 +60,7 @@ impl Default for AdelmOptions {
             checkpoint: None,
             checkpoint_every: 100,
             progress: false,
+            keep_proposals: false,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn adelm(
         iterations: 0,
         groups: vec![],
         minima: vec![],
+        proposals: vec![],
         barriers: vec![],
         interrupted: false,
         stats: MapStats::default(),
@@ -142,6 +147,11 @@ pub fn resume(
         };
         let states = tensor::to_matrix(&mins.x)?;
         let energies = tensor::to_vec_f64(&mins.energy)?;
+        let starts = if opts.keep_proposals {
+            tensor::to_matrix(&x0)?
+        } else {
+            vec![]
+        };
         for (k, (y, u)) in states.into_iter().zip(energies).enumerate() {
             if crate::interrupt::requested() {
                 map.interrupted = true;
@@ -150,7 +160,13 @@ pub fn resume(
             let n = n0 + k;
             tensor::manual_seed(tensor::next_seed_for(opts.seed ^ 0x5eed, n as u64));
             if u.is_finite() {
-                place_minimum(e, &mut map, y, u, n, opts)?;
+                let minimum = place_minimum(e, &mut map, y, u, n, opts)?;
+                if let Some(start) = starts.get(k) {
+                    map.proposals.push(Proposal {
+                        state: start.clone(),
+                        minimum,
+                    });
+                }
             }
             map.iterations = n + 1;
             let it = map.iterations;
@@ -213,7 +229,7 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
         .sqrt()
 }
 
-/// Sorts one new minimum into the map (Algorithm 3 step 3).
+/// Sorts one new minimum into the map (Algorithm 3 step 3); returns its index in `minima`.
 fn place_minimum(
     e: &EnergyRef,
     map: &mut LandscapeMap,
@@ -221,21 +237,22 @@ fn place_minimum(
     u: f64,
     n: usize,
     opts: &AdelmOptions,
-) -> Result<()> {
+) -> Result<usize> {
     // The same minimum found again joins its group without AD.
-    if let Some(m) = map
+    if let Some(i) = map
         .minima
-        .iter_mut()
-        .find(|m| dist(&m.state, &y) <= opts.same_tol)
+        .iter()
+        .position(|m| dist(&m.state, &y) <= opts.same_tol)
     {
+        let m = &mut map.minima[i];
         m.count += 1;
         map.groups[m.group].members += 1;
         map.stats.repeats += 1;
-        return Ok(());
+        return Ok(i);
     }
     if map.groups.is_empty() {
         new_group(map, y, u, n);
-        return Ok(());
+        return Ok(map.minima.len() - 1);
     }
     let d = y.len() as i64;
     let yt = tensor::from_vec(&y, &[1, d])?;
@@ -275,7 +292,7 @@ fn place_minimum(
     }
     if joined.is_empty() {
         new_group(map, y, u, n);
-        return Ok(());
+        return Ok(map.minima.len() - 1);
     }
     let &(label, b_label) = joined
         .iter()
@@ -299,7 +316,7 @@ fn place_minimum(
         count: 1,
         iteration: n,
     });
-    Ok(())
+    Ok(map.minima.len() - 1)
 }
 
 fn new_group(map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: usize) {

@@ -33,6 +33,15 @@ pub struct MinimumRecord {
     pub iteration: usize,
 }
 
+/// A proposal (starting state) of the mapping and the minimum its search reached.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Proposal {
+    /// The starting state.
+    pub state: Vec<f64>,
+    /// Index into `minima` of the minimum it descended to.
+    pub minimum: usize,
+}
+
 /// Counters of the work done.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct MapStats {
@@ -65,6 +74,11 @@ pub struct LandscapeMap {
     pub groups: Vec<Group>,
     /// Distinct local minima found.
     pub minima: Vec<MinimumRecord>,
+    /// Every proposal with the minimum it reached, when the run kept them (`keep_proposals`):
+    /// colouring proposals by their minimum's group shows the basins in the proposal space
+    /// (Figure 19).
+    #[serde(default)]
+    pub proposals: Vec<Proposal>,
     /// Group-by-group barrier energies (max U along the best known path), `null` where unknown;
     /// the diagonal holds the group energies.
     pub barriers: Vec<Vec<Option<f64>>>,

@@ -156,6 +156,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
             .map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
+        keep_proposals: o.bool("keep_proposals", false)?,
         minimize: crate::minimize::MinimizeOptions {
             max_iter: o.usize("min_iter", d.minimize.max_iter)?,
             tol: o.f64("min_tol", d.minimize.tol)?,
@@ -351,6 +352,7 @@ pub fn register(api: &mut Api) {
         ("checkpoint_every", "100", "checkpoint period"),
         ("resume", "none", "continue the map in this checkpoint file when it exists"),
         ("progress", "true", "print progress to stderr"),
+        ("keep_proposals", "false", "keep every proposal with the minimum it reached (m.proposals; Figure 19 colours them by basin)"),
         ("min_iter", "5000", "minimizer iteration limit"),
         ("min_tol", "1e-6", "minimizer gradient tolerance"),
     ]);
@@ -431,6 +433,27 @@ pub fn register(api: &mut Api) {
                     x.insert("energy".into(), Dynamic::from_float(r.energy));
                     x.insert("group".into(), Dynamic::from_int(r.group as i64));
                     x.insert("count".into(), Dynamic::from_int(r.count as i64));
+                    Dynamic::from_map(x)
+                })
+                .collect::<Array>()
+        },
+    );
+    api.getter(
+        "Map",
+        "proposals",
+        "Array of #{state, minimum, group}: each proposal of a run with keep_proposals, the index of the minimum (in m.minima) its search reached and that minimum's group.",
+        |m: &mut MapValue| {
+            m.0.proposals
+                .iter()
+                .map(|p| {
+                    let mut x = Map::new();
+                    x.insert(
+                        "state".into(),
+                        state_tensor(&p.state).unwrap_or(Dynamic::UNIT),
+                    );
+                    x.insert("minimum".into(), Dynamic::from_int(p.minimum as i64));
+                    let group = m.0.minima.get(p.minimum).map_or(-1, |r| r.group as i64);
+                    x.insert("group".into(), Dynamic::from_int(group));
                     Dynamic::from_map(x)
                 })
                 .collect::<Array>()
