@@ -504,3 +504,19 @@ fn script_dg_of_a_saved_map() {
     assert!(svg.matches("<rect").count() >= 8 * 16);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn tick_labels_show_every_decimal_their_value_needs() {
+    use telescope::plot::format_tick;
+    // Ticks at half units under a spacing estimate of one unit stay distinct.
+    let labels: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0]
+        .iter()
+        .map(|&v| format_tick(v, 1.0))
+        .collect();
+    assert_eq!(labels, ["-1", "-0.5", "0", "0.5", "1"]);
+    // Float noise does not add digits, and the spacing still sets the minimum.
+    assert_eq!(format_tick(0.1 + 0.2, 0.1), "0.3");
+    assert_eq!(format_tick(2.0, 0.25), "2.0");
+    assert_eq!(format_tick(1.25, 0.5), "1.25");
+    assert_eq!(format_tick(2.5e7, 1e7), "2.5e7");
+}

@@ -702,7 +702,9 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// A tick label: as few decimals as the tick spacing needs; scientific for very large/small.
+/// A tick label: as few decimals as the tick spacing needs, more where the value itself needs
+/// them (the plotting backend may place ticks finer than `step`); scientific for very
+/// large/small values.
 pub fn format_tick(v: f64, step: f64) -> String {
     if v == 0.0 {
         return "0".to_string();
@@ -711,11 +713,18 @@ pub fn format_tick(v: f64, step: f64) -> String {
     if !(1e-4..1e6).contains(&a) {
         return format!("{v:.1e}");
     }
-    let decimals = if step > 0.0 {
+    let mut decimals = if step > 0.0 {
         (-step.log10().floor()).max(0.0) as usize
     } else {
         2
     };
+    while decimals < 6 {
+        let scaled = v * 10f64.powi(decimals as i32);
+        if (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0) {
+            break;
+        }
+        decimals += 1;
+    }
     format!("{v:.decimals$}")
 }
 
