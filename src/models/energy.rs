@@ -235,16 +235,14 @@ impl Energy for LatentEnergy {
             .f_to_kind(self.gen.kind())?;
         let img = self.gen.generate(&zn)?;
         let mut u = deepframe_u(&self.desc, self.sigma, &img)?;
+        let zu = zn.f_to_kind(u.kind())?;
         if self.prior != 0.0 {
-            let zz = zn
-                .f_to_kind(u.kind())?
-                .f_square()?
-                .f_sum_dim_intlist(1, false, u.kind())?;
+            let zz = zu.f_square()?.f_sum_dim_intlist(1, false, u.kind())?;
             u = u.f_add(&zz.f_mul_scalar(0.5 * self.prior)?)?;
         }
         if let Some((radius, stiffness)) = self.wall {
-            let outside = zn
-                .f_to_kind(u.kind())?
+            // The norm (not the square root of the sum of squares) has a zero gradient at z = 0.
+            let outside = zu
                 .f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?
                 .f_sub_scalar(radius)?
                 .f_relu()?;
