@@ -110,7 +110,32 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
     for v in data {
         out.extend(v.to_le_bytes());
     }
-    std::fs::write(path, out)?;
+    write_atomic(path, &out)
+}
+
+/// Writes `bytes` to `path` so that a crash never leaves a partial file: a temporary file in
+/// the same folder is written and synced, then renamed over `path` (the old file stays intact
+/// until the rename). Errors name the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| invalid(format!("{}: not a file name", path.display())))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
     Ok(())
 }
 

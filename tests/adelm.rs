@@ -45,7 +45,7 @@ fn gmm_options(iters: usize, seed: u64) -> AdelmOptions {
         ad: AdOptions {
             temperature: 0.3,
             alpha: 5.0,
-            delta: 0.1,
+            delta: telescope::landscape::ad::Delta::Fixed(0.1),
             improvement_limit: 50,
             sampler: mh(0.1),
             ..Default::default()
@@ -117,7 +117,7 @@ fn muller_brown_groups_are_its_three_minima_and_merge_when_alpha_is_strong() {
         ad: AdOptions {
             temperature: 1.0,
             alpha: 3.0,
-            delta: 0.02,
+            delta: telescope::landscape::ad::Delta::Fixed(0.02),
             improvement_limit: 50,
             sampler: mh(0.02),
             ..Default::default()
@@ -165,7 +165,7 @@ fn ad_barriers_are_upper_bounds_of_the_true_saddles_and_below_the_straight_line(
         ad: AdOptions {
             temperature: 2.0,
             alpha: 40.0,
-            delta: 0.03,
+            delta: telescope::landscape::ad::Delta::Fixed(0.03),
             improvement_limit: 60,
             sampler: mh(0.02),
             ..Default::default()
@@ -200,7 +200,7 @@ fn batched_trials_equal_their_stop_rules() {
     let opts = AdOptions {
         temperature: 0.5,
         alpha: 5.0,
-        delta: 0.3,
+        delta: telescope::landscape::ad::Delta::Fixed(0.3),
         improvement_limit: 50,
         sampler: mh(0.1),
         thin: 1,

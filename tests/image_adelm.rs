@@ -48,7 +48,7 @@ fn gibbs_options(iters: usize) -> AdelmOptions {
         ad: AdOptions {
             temperature: 1.0,
             alpha: 2.0,
-            delta: 0.0,
+            delta: telescope::landscape::ad::Delta::Fixed(0.0),
             improvement_limit: 20,
             max_steps: 200,
             sampler: SamplerSpec {

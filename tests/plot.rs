@@ -438,6 +438,8 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         minima,
         proposals: vec![],
         barriers,
+        barrier_kinds: vec![vec![None; 3]; 3],
+        consolidated_at: 8,
         interrupted: false,
         stats: MapStats::default(),
     }

@@ -105,7 +105,7 @@ fn sk_opts_alpha(seed: u64, iters: usize, alpha: f64) -> AdelmOptions {
         ad: AdOptions {
             temperature: 0.1,
             alpha,
-            delta: 0.0,
+            delta: telescope::landscape::ad::Delta::Fixed(0.0),
             improvement_limit: 100,
             max_steps: 2000,
             sampler: SamplerSpec {

@@ -14,8 +14,8 @@ pub struct AdOptions {
     pub temperature: f64,
     /// Magnetization strength alpha (per-trial strengths are given to [`ad_trials`] directly).
     pub alpha: f64,
-    /// Success when the distance to the target is at most delta.
-    pub delta: f64,
+    /// Success when the distance to the target is at most delta (a number, or `auto`).
+    pub delta: Delta,
     /// Failure after this many consecutive steps without improving the best distance (M).
     pub improvement_limit: usize,
     /// Hard cap on steps per trial.
@@ -31,13 +31,144 @@ impl Default for AdOptions {
         AdOptions {
             temperature: 0.1,
             alpha: 1.0,
-            delta: 1e-2,
+            delta: Delta::Auto,
             improvement_limit: 40,
             max_steps: 5000,
             sampler: SamplerSpec::default(),
             thin: 0,
         }
     }
+}
+
+/// The success radius of AD trials.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Delta {
+    /// A fixed distance.
+    Fixed(f64),
+    /// `"auto"`: per target and magnetization, the median distance to the target of a
+    /// magnetized chain held there ([`auto_deltas`]); 0 on spin spaces (success means reaching
+    /// the target itself, as the paper's SK runs use).
+    #[serde(with = "auto_tag")]
+    Auto,
+}
+
+mod auto_tag {
+    pub fn serialize<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        if text == "auto" {
+            Ok(())
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "delta must be a number or \"auto\", not \"{text}\""
+            )))
+        }
+    }
+}
+
+impl Delta {
+    /// The fixed value, if any.
+    pub fn fixed(&self) -> Option<f64> {
+        match self {
+            Delta::Fixed(d) => Some(*d),
+            Delta::Auto => None,
+        }
+    }
+    /// True for a fixed negative or non-finite value.
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Delta::Fixed(d) if !(*d >= 0.0) || !d.is_finite())
+    }
+}
+
+impl std::fmt::Display for Delta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delta::Fixed(d) => write!(f, "{d}"),
+            Delta::Auto => write!(f, "auto"),
+        }
+    }
+}
+
+/// Steps a chain held at its target runs before its distances are measured ([`auto_deltas`]).
+pub const AUTO_DELTA_BURN_IN: usize = 30;
+/// Steps whose distances are measured ([`auto_deltas`]).
+pub const AUTO_DELTA_STEPS: usize = 60;
+/// Chains held at each target ([`auto_deltas`]).
+pub const AUTO_DELTA_CHAINS: usize = 4;
+
+/// The `delta: "auto"` rule: for every distinct (target, alpha) pair, [`AUTO_DELTA_CHAINS`]
+/// chains start at the target and sample the magnetized density `U/T + alpha ||x - target||`
+/// with the AD sampler for [`AUTO_DELTA_BURN_IN`] + [`AUTO_DELTA_STEPS`] steps (all in one
+/// batch); the success radius is the median distance to the target over the measured steps.
+/// A chain that has arrived in the target's basin is then within delta about half of the
+/// time, so it succeeds within a few steps, while delta follows the thermal radius as the
+/// dimension, T and alpha change. Spin spaces get 0.
+pub fn auto_deltas(
+    e: &EnergyRef,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+) -> Result<Vec<f64>> {
+    let _g = tch::no_grad_guard();
+    let targets = tensor::as_batch(targets)?.f_to_kind(tensor::dtype())?;
+    let b = targets.size()[0] as usize;
+    if b == 0 || e.space() == crate::energy::Space::Spins {
+        return Ok(vec![0.0; b]);
+    }
+    // Distinct (target, alpha) pairs, in order of first appearance.
+    let rows = tensor::to_matrix(&targets)?;
+    let mut keys: Vec<(Vec<u64>, u64)> = Vec::new();
+    let mut slot = Vec::with_capacity(b);
+    for (row, &a) in rows.iter().zip(alphas) {
+        let key = (row.iter().map(|v| v.to_bits()).collect(), a.to_bits());
+        let k = match keys.iter().position(|k| *k == key) {
+            Some(k) => k,
+            None => {
+                keys.push(key);
+                keys.len() - 1
+            }
+        };
+        slot.push(k);
+    }
+    let mut first = vec![usize::MAX; keys.len()];
+    for (i, &k) in slot.iter().enumerate() {
+        if first[k] == usize::MAX {
+            first[k] = i;
+        }
+    }
+    let c = AUTO_DELTA_CHAINS;
+    let rows_idx: Vec<i64> = first
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(i as i64, c))
+        .collect();
+    let idx = Tensor::from_slice(&rows_idx).f_to_device(targets.device())?;
+    let held = targets.f_index_select(0, &idx)?;
+    let al: Vec<f64> = rows_idx.iter().map(|&i| alphas[i as usize]).collect();
+    let density = Magnetized::with_alphas(e.clone(), opts.temperature, &al, held.shallow_clone())?;
+    let mut chains = Chains::new(&density, &held)?;
+    let mut sampler = sampler::make_sampler(&opts.sampler, &e.space())?;
+    let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
+    for step in 0..AUTO_DELTA_BURN_IN + AUTO_DELTA_STEPS {
+        crate::interrupt::check()?;
+        sampler.step(&density, &mut chains)?;
+        if step >= AUTO_DELTA_BURN_IN {
+            let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
+            for (r, v) in d.into_iter().enumerate() {
+                seen[r / c].push(v);
+            }
+        }
+    }
+    let radius: Vec<f64> = seen
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    Ok(slot.iter().map(|&k| radius[k]).collect())
 }
 
 /// Outcome of one AD trial.
@@ -84,7 +215,7 @@ pub fn ad_trials(
             alphas.len()
         )));
     }
-    if !(opts.temperature > 0.0) || opts.delta < 0.0 || opts.improvement_limit == 0 {
+    if !(opts.temperature > 0.0) || opts.delta.is_invalid() || opts.improvement_limit == 0 {
         return Err(invalid("AD needs T > 0, delta >= 0 and M >= 1"));
     }
     let t = opts.temperature;
@@ -94,6 +225,10 @@ pub fn ad_trials(
     ) {
         return spin_trials(model, &starts, &targets, alphas, opts);
     }
+    let deltas = match opts.delta {
+        Delta::Fixed(d) => vec![d; b],
+        Delta::Auto => auto_deltas(e, &targets, alphas, opts)?,
+    };
     let mut trials: Vec<AdTrial> = Vec::with_capacity(b);
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
     let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(
@@ -103,7 +238,7 @@ pub fn ad_trials(
     )?)?;
     let start_rows = tensor::to_matrix(&starts)?;
     for i in 0..b {
-        let success = d0[i] <= opts.delta;
+        let success = d0[i] <= deltas[i];
         trials.push(AdTrial {
             success,
             steps: 0,
@@ -181,7 +316,7 @@ pub fn ad_trials(
             } else {
                 stale[i] += 1;
             }
-            tr.success = d[k] <= opts.delta;
+            tr.success = d[k] <= deltas[i];
             if tr.success || stale[i] >= opts.improvement_limit || step >= opts.max_steps {
                 finished.push(k);
             }
@@ -236,7 +371,7 @@ fn spin_trials(
         &t,
         alphas,
         opts.temperature,
-        opts.delta,
+        opts.delta.fixed().unwrap_or(0.0),
         opts.improvement_limit,
         opts.max_steps,
         opts.thin,

@@ -4,7 +4,7 @@
 
 use super::ad::{ad_trials, AdOptions};
 use super::barrier::line_energies;
-use super::map::{Group, LandscapeMap, MapStats, MinimumRecord, Proposal};
+use super::map::{BarrierKind, LandscapeMap, MinimumRecord, Proposal};
 use crate::energy::{self, EnergyRef};
 use crate::minimize::{self, MinimizeOptions};
 use crate::{error::invalid, tensor, Result};
@@ -98,23 +98,34 @@ pub fn adelm(
     proposer: &mut dyn Proposer,
     opts: &AdelmOptions,
 ) -> Result<LandscapeMap> {
-    let map = LandscapeMap {
-        version: crate::version().to_string(),
-        seed: opts.seed,
-        energy: e.describe(),
-        params: opts.clone(),
-        iterations: 0,
-        groups: vec![],
-        minima: vec![],
-        proposals: vec![],
-        barriers: vec![],
-        interrupted: false,
-        stats: MapStats::default(),
-    };
-    resume(e, proposer, map, opts)
+    resume(
+        e,
+        proposer,
+        LandscapeMap::empty(e.describe(), opts.clone()),
+        opts,
+    )
 }
 
+/// True when representatives are consolidated after iteration `it`.
+fn consolidation_due(it: usize, opts: &AdelmOptions) -> bool {
+    it > 0
+        && (it == opts.burn_in
+            || (opts.consolidate_every > 0 && it.is_multiple_of(opts.consolidate_every)))
+}
+
+/// Seed streams: proposals of the batch starting at an iteration, the placement of one
+/// iteration's minimum, the consolidation after an iteration, the completion of the map.
+const PLACE_STREAM: u64 = 0x5eed;
+const CONSOLIDATE_STREAM: u64 = 0xc0_5011;
+const COMPLETE_STREAM: u64 = 0xc0_3913;
+
 /// Continues a mapping (e.g. loaded from a checkpoint) up to `opts.iters` iterations.
+///
+/// Proposals come in batches of `opts.batch` that start at multiples of `batch`, each drawn
+/// and minimized whole from its own seed; a run resumed inside a batch redraws that batch and
+/// places only the minima not yet placed, and every placement and consolidation is reseeded
+/// from its iteration. So a map resumed from any checkpoint or interruption equals the
+/// uninterrupted run with the same seed and batch size.
 pub fn resume(
     e: &EnergyRef,
     proposer: &mut dyn Proposer,
@@ -127,79 +138,59 @@ pub fn resume(
     let started = Instant::now();
     let seconds_before = map.stats.seconds;
     let mut last_report = Instant::now();
-    while map.iterations < opts.iters {
+    let batch = opts.batch.max(1);
+    let mut stage = Stage::Mapping;
+    while stage != Stage::Done {
         if crate::interrupt::requested() {
             map.interrupted = true;
             break;
         }
-        let n0 = map.iterations;
-        let count = opts.batch.max(1).min(opts.iters - n0);
-        tensor::manual_seed(tensor::next_seed_for(opts.seed, n0 as u64));
-        let x0 = proposer.propose(count)?;
-        crate::energy::check_dim(e.as_ref(), &x0)?;
-        let mins = match minimize::minimize(e.as_ref(), &x0, &opts.minimize) {
-            Ok(m) => m,
-            Err(crate::Error::Interrupted) => {
+        let step = match stage {
+            Stage::Mapping if map.iterations >= opts.iters => Ok(true),
+            Stage::Mapping => map_batch(e, proposer, &mut map, opts, batch, &mut |map| {
+                if let (Some(path), true) = (
+                    &opts.checkpoint,
+                    opts.checkpoint_every > 0
+                        && map.iterations.is_multiple_of(opts.checkpoint_every),
+                ) {
+                    map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
+                    map.save(path)?;
+                }
+                if opts.progress && last_report.elapsed().as_secs_f64() > 1.0 {
+                    last_report = Instant::now();
+                    eprintln!(
+                        "adelm: iteration {}/{}  groups {}  minima {}  AD trials {}  {:.1} it/s",
+                        map.iterations,
+                        opts.iters,
+                        map.groups.len(),
+                        map.minima.len(),
+                        map.stats.ad_trials,
+                        map.iterations as f64
+                            / (seconds_before + started.elapsed().as_secs_f64()).max(1e-9)
+                    );
+                }
+                Ok(())
+            }),
+            Stage::Finishing => finish(e, &mut map, opts),
+            Stage::Done => unreachable!("the loop ends at Done"),
+        };
+        match step {
+            Ok(true) => {
+                stage = match stage {
+                    Stage::Mapping if map.iterations >= opts.iters => Stage::Finishing,
+                    Stage::Mapping => Stage::Mapping,
+                    _ => Stage::Done,
+                }
+            }
+            Ok(false) | Err(crate::Error::Interrupted) => {
                 map.interrupted = true;
                 break;
             }
             Err(err) => return Err(err),
-        };
-        let states = tensor::to_matrix(&mins.x)?;
-        let energies = tensor::to_vec_f64(&mins.energy)?;
-        let starts = if opts.keep_proposals {
-            tensor::to_matrix(&x0)?
-        } else {
-            vec![]
-        };
-        for (k, (y, u)) in states.into_iter().zip(energies).enumerate() {
-            if crate::interrupt::requested() {
-                map.interrupted = true;
-                break;
-            }
-            let n = n0 + k;
-            tensor::manual_seed(tensor::next_seed_for(opts.seed ^ 0x5eed, n as u64));
-            if u.is_finite() {
-                let minimum = place_minimum(e, &mut map, y, u, n, opts)?;
-                if let Some(start) = starts.get(k) {
-                    map.proposals.push(Proposal {
-                        state: start.clone(),
-                        minimum,
-                    });
-                }
-            }
-            map.iterations = n + 1;
-            let it = map.iterations;
-            if it == opts.burn_in
-                || (opts.consolidate_every > 0 && it.is_multiple_of(opts.consolidate_every))
-            {
-                consolidate(e, &mut map, opts)?;
-            }
-            if let (Some(path), true) = (
-                &opts.checkpoint,
-                opts.checkpoint_every > 0 && it.is_multiple_of(opts.checkpoint_every),
-            ) {
-                map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
-                map.save(path)?;
-            }
-            if opts.progress && last_report.elapsed().as_secs_f64() > 1.0 {
-                last_report = Instant::now();
-                eprintln!(
-                    "adelm: iteration {it}/{}  groups {}  minima {}  AD trials {}  {:.1} it/s",
-                    opts.iters,
-                    map.groups.len(),
-                    map.minima.len(),
-                    map.stats.ad_trials,
-                    it as f64 / (seconds_before + started.elapsed().as_secs_f64()).max(1e-9)
-                );
-            }
-        }
-        if map.interrupted {
-            break;
         }
     }
-    if !map.interrupted && map.iterations >= opts.iters && opts.iters > opts.burn_in {
-        consolidate(e, &mut map, opts)?;
+    if !map.interrupted && opts.progress && map.stats.ad_trials > 0 && map.stats.ad_successes == 0 {
+        eprintln!("{}", no_success_warning(&map));
     }
     map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
     if let Some(path) = &opts.checkpoint {
@@ -208,11 +199,140 @@ pub fn resume(
     Ok(map)
 }
 
+/// The warning for a map in which no AD trial succeeded: its groups say nothing about basins.
+pub fn no_success_warning(map: &LandscapeMap) -> String {
+    format!(
+        "warning: none of {} AD trials succeeded, so every new minimum started its own group; \
+         the {} groups reflect the success radius (delta {}) or too weak a magnetization \
+         (alpha {}), not the basins. Try delta: \"auto\", a larger alpha or a higher T.",
+        map.stats.ad_trials,
+        map.groups.len(),
+        map.params.ad.delta,
+        map.params.ad.alpha
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Mapping,
+    Finishing,
+    Done,
+}
+
+/// Proposes and minimizes the batch that holds iteration `map.iterations`, and places its
+/// minima not yet placed (running a consolidation wherever one is due). `after_each` runs
+/// after every iteration (checkpoints, progress). Ok(false) when interrupted; the map then
+/// holds every completed iteration and nothing of the interrupted one.
+fn map_batch(
+    e: &EnergyRef,
+    proposer: &mut dyn Proposer,
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    batch: usize,
+    after_each: &mut dyn FnMut(&mut LandscapeMap) -> Result<()>,
+) -> Result<bool> {
+    // A consolidation due at this iteration count that did not run (interrupted) runs first.
+    if consolidation_due(map.iterations, opts) && map.consolidated_at != map.iterations {
+        if !consolidate_at(e, map, opts)? {
+            return Ok(false);
+        }
+    }
+    let n0 = map.iterations - map.iterations % batch;
+    tensor::manual_seed(tensor::next_seed_for(opts.seed, n0 as u64));
+    let x0 = proposer.propose(batch)?;
+    let rows = tensor::as_batch(&x0)?.size()[0];
+    if rows != batch as i64 {
+        return Err(invalid(format!(
+            "the proposer returned {rows} states where {batch} were asked for"
+        )));
+    }
+    crate::energy::check_dim(e.as_ref(), &x0)?;
+    let mins = minimize::minimize(e.as_ref(), &x0, &opts.minimize)?;
+    let states = tensor::to_matrix(&mins.x)?;
+    let energies = tensor::to_vec_f64(&mins.energy)?;
+    let starts = if opts.keep_proposals {
+        tensor::to_matrix(&x0)?
+    } else {
+        vec![]
+    };
+    let end = (n0 + batch).min(opts.iters);
+    for n in map.iterations..end {
+        if crate::interrupt::requested() {
+            return Ok(false);
+        }
+        let k = n - n0;
+        tensor::manual_seed(tensor::next_seed_for(opts.seed ^ PLACE_STREAM, n as u64));
+        let (y, u) = (states[k].clone(), energies[k]);
+        if u.is_finite() {
+            let minimum = match place_minimum(e, map, y, u, n, opts) {
+                Ok(i) => i,
+                Err(crate::Error::Interrupted) => return Ok(false),
+                Err(err) => return Err(err),
+            };
+            if let Some(start) = starts.get(k) {
+                map.proposals.push(Proposal {
+                    state: start.clone(),
+                    minimum,
+                });
+            }
+        }
+        map.iterations = n + 1;
+        if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts)? {
+            return Ok(false);
+        }
+        after_each(map)?;
+    }
+    Ok(true)
+}
+
+/// Consolidates after iteration `map.iterations`, reseeded from it; all or nothing (an
+/// interrupted consolidation leaves the map as it was). Ok(false) when interrupted.
+fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
+    tensor::manual_seed(tensor::next_seed_for(
+        opts.seed ^ CONSOLIDATE_STREAM,
+        map.iterations as u64,
+    ));
+    let mut next = map.clone();
+    match consolidate(e, &mut next, opts) {
+        Ok(()) => {
+            next.consolidated_at = next.iterations;
+            *map = next;
+            Ok(true)
+        }
+        Err(crate::Error::Interrupted) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The end of a run: the final consolidation (when not already done at this iteration count)
+/// and the completion of the barrier graph into one tree. Ok(false) when interrupted.
+fn finish(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
+    if opts.iters > opts.burn_in
+        && map.consolidated_at != map.iterations
+        && !consolidate_at(e, map, opts)?
+    {
+        return Ok(false);
+    }
+    tensor::manual_seed(tensor::next_seed_for(
+        opts.seed ^ COMPLETE_STREAM,
+        map.iterations as u64,
+    ));
+    let mut next = map.clone();
+    match super::complete::connect_groups(e, &mut next, &opts.ad) {
+        Ok(()) => {
+            *map = next;
+            Ok(true)
+        }
+        Err(crate::Error::Interrupted) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
 fn validate(e: &EnergyRef, opts: &AdelmOptions) -> Result<()> {
     if e.dim().is_none() {
         return Err(invalid("adelm needs an energy with a fixed dimension"));
     }
-    if !(opts.ad.temperature > 0.0) || !(opts.ad.alpha > 0.0) || opts.ad.delta < 0.0 {
+    if !(opts.ad.temperature > 0.0) || !(opts.ad.alpha > 0.0) || opts.ad.delta.is_invalid() {
         return Err(invalid("adelm needs T > 0, alpha > 0 and delta >= 0"));
     }
     if opts.max_checks == 0 {
@@ -229,7 +349,80 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
         .sqrt()
 }
 
+/// Groups ordered by the 10-point 1-D barrier between `y` and their representatives, lowest
+/// first, at most `limit` of them, `skip` left out.
+fn nearest_groups(
+    e: &EnergyRef,
+    map: &LandscapeMap,
+    y: &[f64],
+    limit: usize,
+    skip: Option<usize>,
+) -> Result<Vec<usize>> {
+    let d = y.len() as i64;
+    let g = map.groups.len();
+    let yt = tensor::from_vec(y, &[1, d])?;
+    let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
+    let zt = tensor::from_vec(&reps, &[g as i64, d])?;
+    let lines = line_energies(e.as_ref(), &yt.f_expand([g as i64, d], false)?, &zt, 10)?;
+    let mut order: Vec<(usize, f64)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| Some(*j) != skip)
+        .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(order.iter().take(limit).map(|c| c.0).collect())
+}
+
+/// AD between the states of each pair, both directions in one batch: for every pair the lowest
+/// barrier of its successful trials (None: both failed). Err(Interrupted) when Ctrl-C cut
+/// the batch short (its failures would not be real).
+fn connect_pairs(
+    e: &EnergyRef,
+    pairs: &[(&[f64], &[f64])],
+    opts: &AdelmOptions,
+    stats: &mut super::map::MapStats,
+) -> Result<Vec<Option<f64>>> {
+    if pairs.is_empty() {
+        return Ok(vec![]);
+    }
+    let d = pairs[0].0.len() as i64;
+    let mut s = Vec::with_capacity(pairs.len() * 2 * d as usize);
+    let mut t = Vec::with_capacity(pairs.len() * 2 * d as usize);
+    for (a, b) in pairs {
+        s.extend(*a);
+        t.extend(*b);
+        s.extend(*b);
+        t.extend(*a);
+    }
+    let rows = 2 * pairs.len() as i64;
+    let trials = ad_trials(
+        e,
+        &tensor::from_vec(&s, &[rows, d])?,
+        &tensor::from_vec(&t, &[rows, d])?,
+        &vec![opts.ad.alpha; rows as usize],
+        &opts.ad,
+    )?;
+    if crate::interrupt::requested() {
+        return Err(crate::Error::Interrupted);
+    }
+    stats.ad_trials += trials.len();
+    stats.ad_successes += trials.iter().filter(|t| t.success).count();
+    Ok(trials
+        .chunks(2)
+        .map(|two| {
+            let b = two
+                .iter()
+                .filter(|t| t.success)
+                .map(|t| t.barrier)
+                .fold(f64::INFINITY, f64::min);
+            b.is_finite().then_some(b)
+        })
+        .collect())
+}
+
 /// Sorts one new minimum into the map (Algorithm 3 step 3); returns its index in `minima`.
+/// Leaves the map unchanged when interrupted.
 fn place_minimum(
     e: &EnergyRef,
     map: &mut LandscapeMap,
@@ -251,64 +444,44 @@ fn place_minimum(
         return Ok(i);
     }
     if map.groups.is_empty() {
-        new_group(map, y, u, n);
+        map.add_group(y, u, n);
         return Ok(map.minima.len() - 1);
     }
-    let d = y.len() as i64;
-    let yt = tensor::from_vec(&y, &[1, d])?;
-    let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
-    let g = map.groups.len();
-    let zt = tensor::from_vec(&reps, &[g as i64, d])?;
-    // Candidate groups, nearest first by a 10-point 1-D barrier.
-    let lines = line_energies(e.as_ref(), &yt.f_expand([g as i64, d], false)?, &zt, 10)?;
-    let mut order: Vec<(usize, f64)> = lines
+    // Candidate groups, nearest first by a 10-point 1-D barrier; both directions each.
+    let cand = nearest_groups(e, map, &y, opts.max_checks, None)?;
+    let pairs: Vec<(&[f64], &[f64])> = cand
         .iter()
-        .enumerate()
-        .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+        .map(|&j| (y.as_slice(), map.groups[j].state.as_slice()))
         .collect();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let cand: Vec<usize> = order.iter().take(opts.max_checks).map(|c| c.0).collect();
-    // Both directions for every candidate, one batch: rows 2k (Y -> Z_j) and 2k+1 (Z_j -> Y).
-    let idx = Tensor::from_slice(&cand.iter().map(|&j| j as i64).collect::<Vec<_>>())
-        .f_to_device(zt.device())?;
-    let zc = zt.f_index_select(0, &idx)?;
-    let yc = yt.f_expand([cand.len() as i64, d], false)?;
-    let starts = Tensor::f_stack(&[&yc, &zc], 1)?.f_view([2 * cand.len() as i64, d])?;
-    let targets = Tensor::f_stack(&[&zc, &yc], 1)?.f_view([2 * cand.len() as i64, d])?;
-    let alphas = vec![opts.ad.alpha; 2 * cand.len()];
-    let trials = ad_trials(e, &starts, &targets, &alphas, &opts.ad)?;
-    map.stats.ad_trials += trials.len();
-    map.stats.ad_successes += trials.iter().filter(|t| t.success).count();
-    let mut joined: Vec<(usize, f64)> = Vec::new();
-    for (k, &j) in cand.iter().enumerate() {
-        let b = [&trials[2 * k], &trials[2 * k + 1]]
-            .iter()
-            .filter(|t| t.success)
-            .map(|t| t.barrier)
-            .fold(f64::INFINITY, f64::min);
-        if b.is_finite() {
-            joined.push((j, b));
+    let mut stats = map.stats.clone();
+    let found = connect_pairs(e, &pairs, opts, &mut stats)?;
+    map.stats = stats;
+    let joined: Vec<(usize, f64)> = cand
+        .iter()
+        .zip(found)
+        .filter_map(|(&j, b)| b.map(|b| (j, b)))
+        .collect();
+    let Some(&(label, b_label)) = joined
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+    else {
+        map.add_group(y, u, n);
+        return Ok(map.minima.len() - 1);
+    };
+    if u < map.groups[label].energy {
+        // Y becomes the representative: its AD paths are direct bounds to the groups it
+        // reached; every other bound of the group now runs through the old representative.
+        map.replace_representative(label, y.clone(), u, b_label);
+        for &(j, b) in joined.iter().filter(|(j, _)| *j != label) {
+            map.offer_barrier(label, j, b, BarrierKind::Ad);
+        }
+    } else {
+        // A path from the representative through Y to every other group Y reached.
+        for &(j, b) in joined.iter().filter(|(j, _)| *j != label) {
+            map.offer_barrier(label, j, b.max(b_label), BarrierKind::Via);
         }
     }
-    if joined.is_empty() {
-        new_group(map, y, u, n);
-        return Ok(map.minima.len() - 1);
-    }
-    let &(label, b_label) = joined
-        .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("non-empty");
-    // Leakage to several groups gives an upper bound on their mutual barrier (a path through Y).
-    for &(j, b) in &joined {
-        map.offer_barrier(label, j, b.max(b_label));
-    }
-    let grp = &mut map.groups[label];
-    grp.members += 1;
-    if u < grp.energy {
-        grp.state = y.clone();
-        grp.energy = u;
-        map.barriers[label][label] = Some(u);
-    }
+    map.groups[label].members += 1;
     map.minima.push(MinimumRecord {
         state: y,
         energy: u,
@@ -319,150 +492,89 @@ fn place_minimum(
     Ok(map.minima.len() - 1)
 }
 
-fn new_group(map: &mut LandscapeMap, y: Vec<f64>, u: f64, n: usize) {
-    let id = map.groups.len();
-    map.groups.push(Group {
-        id,
-        state: y.clone(),
-        energy: u,
-        members: 1,
-    });
-    for row in map.barriers.iter_mut() {
-        row.push(None);
-    }
-    let mut row = vec![None; id + 1];
-    row[id] = Some(u);
-    map.barriers.push(row);
-    map.minima.push(MinimumRecord {
-        state: y,
-        energy: u,
-        group: id,
-        count: 1,
-        iteration: n,
-    });
-}
-
-/// Pairwise AD between all representatives (both directions, one batch); groups joined by a
-/// successful trial merge, keeping the lower-energy representative.
+/// Consolidation (Algorithm 3): AD between every representative and its `max_checks` nearest
+/// others by 1-D barrier (both directions, one batch). Successful pairs merge in order of
+/// their barrier, the lower-energy representative kept, but only while both are still
+/// representatives; a success whose end has meanwhile merged into another group is re-tested
+/// against the kept representative in the next batch. So two groups merge only when their
+/// current representatives connect by AD, never through a chain of stale pairs.
 pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<()> {
     let g = map.groups.len();
     if g < 2 {
         return Ok(());
     }
-    let d = map.groups[0].state.len() as i64;
-    // Each representative is tested against its `max_checks` nearest others by 1-D barrier,
-    // so consolidation costs O(G * max_checks) trials rather than O(G^2).
-    let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
-    let zt = tensor::from_vec(&reps, &[g as i64, d])?;
-    let mut pairs = Vec::new();
+    let mut queue: Vec<(usize, usize)> = Vec::new();
     for i in 0..g {
-        let yi = zt
-            .f_narrow(0, i as i64, 1)?
-            .f_expand([g as i64, d], false)?;
-        let lines = line_energies(e.as_ref(), &yi, &zt, 10)?;
-        let mut order: Vec<(usize, f64)> = lines
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
-            .collect();
-        order.sort_by(|a, b| a.1.total_cmp(&b.1));
-        for &(j, _) in order.iter().take(opts.max_checks) {
+        let near = nearest_groups(e, map, &map.groups[i].state, opts.max_checks, Some(i))?;
+        for j in near {
             let p = (i.min(j), i.max(j));
-            if !pairs.contains(&p) {
-                pairs.push(p);
+            if !queue.contains(&p) {
+                queue.push(p);
             }
         }
     }
-    let mut s = Vec::with_capacity(pairs.len() * 2 * d as usize);
-    let mut t = Vec::with_capacity(pairs.len() * 2 * d as usize);
-    for &(i, j) in &pairs {
-        s.extend(&map.groups[i].state);
-        t.extend(&map.groups[j].state);
-        s.extend(&map.groups[j].state);
-        t.extend(&map.groups[i].state);
-    }
-    let rows = 2 * pairs.len() as i64;
-    let trials = ad_trials(
-        e,
-        &tensor::from_vec(&s, &[rows, d])?,
-        &tensor::from_vec(&t, &[rows, d])?,
-        &vec![opts.ad.alpha; rows as usize],
-        &opts.ad,
-    )?;
-    map.stats.ad_trials += trials.len();
-    let mut parent: Vec<usize> = (0..g).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
+    let mut alive = vec![true; g];
+    // The group each merged group went into (itself while alive).
+    let mut into: Vec<usize> = (0..g).collect();
+    let resolve = |into: &[usize], mut i: usize| {
+        while into[i] != i {
+            i = into[i];
         }
-        x
-    }
-    for (k, &(i, j)) in pairs.iter().enumerate() {
-        let best = [&trials[2 * k], &trials[2 * k + 1]]
-            .iter()
-            .filter(|t| t.success)
-            .map(|t| t.barrier)
-            .fold(f64::INFINITY, f64::min);
-        if best.is_finite() {
-            map.offer_barrier(i, j, best);
-            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-            if a != b {
-                parent[a.max(b)] = a.min(b);
-            }
-        }
-    }
-    let roots: Vec<usize> = (0..g).map(|i| find(&mut parent, i)).collect();
-    let mut distinct: Vec<usize> = roots.clone();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.len() == g {
-        return Ok(());
-    }
-    map.stats.merges += g - distinct.len();
-    let new_id = |old: usize| {
-        distinct
-            .iter()
-            .position(|&r| r == roots[old])
-            .expect("root")
+        i
     };
-    let mut groups: Vec<Group> = Vec::with_capacity(distinct.len());
-    for (id, &r) in distinct.iter().enumerate() {
-        let members: Vec<usize> = (0..g).filter(|&i| roots[i] == r).collect();
-        let best = *members
+    let mut tested: std::collections::HashSet<(usize, usize)> = Default::default();
+    while !queue.is_empty() {
+        let pairs: Vec<(&[f64], &[f64])> = queue
             .iter()
-            .min_by(|&&a, &&b| map.groups[a].energy.total_cmp(&map.groups[b].energy))
-            .expect("member");
-        groups.push(Group {
-            id,
-            state: map.groups[best].state.clone(),
-            energy: map.groups[best].energy,
-            members: members.iter().map(|&i| map.groups[i].members).sum(),
-        });
-    }
-    let l = groups.len();
-    let mut barriers = vec![vec![None; l]; l];
-    for i in 0..g {
-        for j in 0..g {
-            let (a, b) = (new_id(i), new_id(j));
-            if a == b {
-                continue;
+            .map(|&(i, j)| {
+                (
+                    map.groups[i].state.as_slice(),
+                    map.groups[j].state.as_slice(),
+                )
+            })
+            .collect();
+        let mut stats = map.stats.clone();
+        let found = connect_pairs(e, &pairs, opts, &mut stats)?;
+        map.stats = stats;
+        tested.extend(queue.iter().copied());
+        let mut successes: Vec<(f64, usize, usize)> = queue
+            .iter()
+            .zip(found)
+            .filter_map(|(&(i, j), b)| b.map(|b| (b, i, j)))
+            .collect();
+        successes.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        // Every success is a direct bound between two representatives of this batch; stored
+        // first, so that merges below carry them over to the kept representatives.
+        for &(b, i, j) in &successes {
+            map.offer_barrier(i, j, b, BarrierKind::Ad);
+        }
+        let mut retest = Vec::new();
+        for (b, i, j) in successes {
+            if alive[i] && alive[j] {
+                let (keep, gone) = if map.groups[j].energy < map.groups[i].energy {
+                    (j, i)
+                } else {
+                    (i, j)
+                };
+                map.merge_groups(keep, gone, b);
+                alive[gone] = false;
+                into[gone] = keep;
+                map.stats.merges += 1;
+            } else {
+                retest.push((i, j));
             }
-            if let Some(v) = map.barriers[i][j] {
-                if barriers[a][b].is_none_or(|old: f64| v < old) {
-                    barriers[a][b] = Some(v);
-                }
+        }
+        queue.clear();
+        for (i, j) in retest {
+            let (a, b) = (resolve(&into, i), resolve(&into, j));
+            let p = (a.min(b), a.max(b));
+            if a != b && !tested.contains(&p) && !queue.contains(&p) {
+                queue.push(p);
             }
         }
     }
-    for (a, grp) in groups.iter().enumerate() {
-        barriers[a][a] = Some(grp.energy);
+    if alive.iter().any(|a| !a) {
+        map.retain_groups(&alive);
     }
-    for m in map.minima.iter_mut() {
-        m.group = new_id(m.group);
-    }
-    map.groups = groups;
-    map.barriers = barriers;
     Ok(())
 }

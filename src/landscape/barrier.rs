@@ -297,7 +297,8 @@ pub fn refine_barriers(
 }
 
 /// Fills a map's barrier matrix by AD refinement between every pair of group representatives
-/// (all pairs in one batch per round); each entry keeps the lower of the old and new estimate.
+/// (all pairs in one batch per round). Every stored barrier is already a path bound between
+/// the current representatives, so each entry keeps the lower of the old and new bound.
 pub fn refine_map_barriers(
     e: &EnergyRef,
     map: &mut super::map::LandscapeMap,
@@ -326,7 +327,7 @@ pub fn refine_map_barriers(
     )?;
     for (&(i, j), r) in pairs.iter().zip(refined) {
         if let Some(v) = r.barrier {
-            map.offer_barrier(i, j, v);
+            map.offer_barrier(i, j, v, super::map::BarrierKind::Refined);
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `telescope bench`: throughput of the batched kernels (timings live here, never in tests).
 
 use crate::energy::{self, tempered, EnergyRef};
-use crate::landscape::ad::{ad_trials, AdOptions};
+use crate::landscape::ad::{ad_trials, AdOptions, Delta};
 use crate::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
 use crate::sampler::{make_sampler, Chains, SamplerSpec};
 use crate::{tensor, Result};
@@ -107,7 +107,7 @@ fn ad_batching() -> Result<String> {
     let opts = AdOptions {
         temperature: 2.0,
         alpha: 40.0,
-        delta: 0.03,
+        delta: Delta::Fixed(0.03),
         improvement_limit: 60,
         sampler: SamplerSpec {
             kind: "mh".into(),
@@ -144,7 +144,7 @@ fn adelm_rate() -> Result<String> {
         ad: AdOptions {
             temperature: 0.001,
             alpha: 1.35,
-            delta: 0.0,
+            delta: Delta::Fixed(0.0),
             improvement_limit: 100,
             sampler: SamplerSpec {
                 kind: "gibbs".into(),

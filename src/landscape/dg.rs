@@ -101,6 +101,14 @@ pub struct Dg {
     pub leaf_order: LeafOrder,
 }
 
+/// Merges whose energies agree within a relative 1e-9 (rounding of the same barrier reached
+/// along different paths) are one node.
+pub const SAME_LEVEL_RTOL: f64 = 1e-9;
+
+fn same_level(a: f64, b: f64) -> bool {
+    (a - b).abs() <= SAME_LEVEL_RTOL * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
+}
+
 struct UnionFind {
     parent: Vec<usize>,
 }
@@ -198,7 +206,9 @@ impl Dg {
             let mut children = Vec::new();
             for t in [top[ri], top[rj]] {
                 match t.checked_sub(n).map(|k| &merges[k]) {
-                    Some(m) if m.energy == w => children.extend(m.children.iter().copied()),
+                    Some(m) if same_level(m.energy, w) => {
+                        children.extend(m.children.iter().copied())
+                    }
                     _ => children.push(t),
                 }
             }
@@ -343,8 +353,7 @@ impl Dg {
     /// Writes the tree as JSON.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_json()?)
-            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))
+        crate::tensor_io::write_atomic(path, self.to_json()?.as_bytes())
     }
 
     /// Reads a tree saved by [`Dg::save`].

@@ -42,6 +42,38 @@ pub struct Proposal {
     pub minimum: usize,
 }
 
+/// How a stored barrier was obtained. Every kind is the maximum of U along a real path between
+/// the two *current* representatives, so every stored barrier is an upper bound of their
+/// minimax barrier; the kinds differ in how close to it they tend to be.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BarrierKind {
+    /// A successful AD trial between the two representatives (placement or consolidation).
+    Ad,
+    /// Joined paths through another minimum: a new minimum that reached both groups, a
+    /// representative replaced by a lower member, or the representative of a merged group.
+    Via,
+    /// The AD refinement of sections 3.4 / 4.3 (`barrier_matrix`, map completion).
+    Refined,
+    /// A greedy single-flip path (section 5.1): the fallback between groups AD never connected.
+    Greedy,
+    /// The maximum on the straight line: the fallback for continuous and level spaces.
+    Line,
+}
+
+impl BarrierKind {
+    /// The name used in JSON and scripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BarrierKind::Ad => "ad",
+            BarrierKind::Via => "via",
+            BarrierKind::Refined => "refined",
+            BarrierKind::Greedy => "greedy",
+            BarrierKind::Line => "line",
+        }
+    }
+}
+
 /// Counters of the work done.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct MapStats {
@@ -82,6 +114,14 @@ pub struct LandscapeMap {
     /// Group-by-group barrier energies (max U along the best known path), `null` where unknown;
     /// the diagonal holds the group energies.
     pub barriers: Vec<Vec<Option<f64>>>,
+    /// How each barrier was obtained, same shape as `barriers` (`null` on the diagonal and
+    /// where unknown). Maps written before this field load with every kind unknown.
+    #[serde(default)]
+    pub barrier_kinds: Vec<Vec<Option<BarrierKind>>>,
+    /// Iteration count at which representatives were last consolidated (so a resumed run
+    /// neither skips nor repeats a consolidation).
+    #[serde(default)]
+    pub consolidated_at: usize,
     /// True when the run was stopped by Ctrl-C before finishing.
     pub interrupted: bool,
     /// Work counters.
@@ -89,18 +129,43 @@ pub struct LandscapeMap {
 }
 
 impl LandscapeMap {
-    /// Writes the map as pretty JSON.
+    /// An empty map of `energy` with these parameters.
+    pub fn empty(energy: serde_json::Value, params: AdelmOptions) -> LandscapeMap {
+        LandscapeMap {
+            version: crate::version().to_string(),
+            seed: params.seed,
+            energy,
+            params,
+            iterations: 0,
+            groups: vec![],
+            minima: vec![],
+            proposals: vec![],
+            barriers: vec![],
+            barrier_kinds: vec![],
+            consolidated_at: 0,
+            interrupted: false,
+            stats: MapStats::default(),
+        }
+    }
+    /// Writes the map as pretty JSON, atomically: a temporary file beside `path` is written,
+    /// synced and renamed over it, so a crash never leaves a partial file or loses the last
+    /// good one.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text).map_err(|e| invalid(format!("{}: {e}", path.display())))
+        crate::tensor_io::write_atomic(path, text.as_bytes())
     }
     /// Reads a map written by [`LandscapeMap::save`].
     pub fn load(path: &Path) -> Result<LandscapeMap> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-        let m: LandscapeMap = serde_json::from_str(&text)
+        let mut m: LandscapeMap = serde_json::from_str(&text)
             .map_err(|e| invalid(format!("{}: not a telescope map: {e}", path.display())))?;
-        m.check()?;
+        let g = m.groups.len();
+        if m.barrier_kinds.is_empty() {
+            m.barrier_kinds = vec![vec![None; g]; g];
+        }
+        m.check()
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         Ok(m)
     }
     /// Checks internal consistency (after loading).
@@ -109,10 +174,24 @@ impl LandscapeMap {
         if self.barriers.len() != g || self.barriers.iter().any(|r| r.len() != g) {
             return Err(invalid(format!("barrier matrix is not {g}x{g}")));
         }
+        if self.barrier_kinds.len() != g || self.barrier_kinds.iter().any(|r| r.len() != g) {
+            return Err(invalid(format!("barrier kind matrix is not {g}x{g}")));
+        }
         if let Some(m) = self.minima.iter().find(|m| m.group >= g) {
             return Err(invalid(format!(
                 "a minimum refers to group {} of {g}",
                 m.group
+            )));
+        }
+        if let Some(p) = self
+            .proposals
+            .iter()
+            .find(|p| p.minimum >= self.minima.len())
+        {
+            return Err(invalid(format!(
+                "a proposal refers to minimum {} of {}",
+                p.minimum,
+                self.minima.len()
             )));
         }
         Ok(())
@@ -125,15 +204,162 @@ impl LandscapeMap {
     pub fn member_counts(&self) -> Vec<usize> {
         self.groups.iter().map(|g| g.members).collect()
     }
-    /// Records a barrier estimate between two groups, keeping the lower.
-    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64) {
+    /// Records a barrier bound between the current representatives of groups `i` and `j`,
+    /// keeping the lower of the old and new bound; returns whether the new one was kept.
+    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64, kind: BarrierKind) -> bool {
         if i == j || !b.is_finite() {
-            return;
+            return false;
         }
         let lower = self.barriers[i][j].is_none_or(|old| b < old);
         if lower {
             self.barriers[i][j] = Some(b);
             self.barriers[j][i] = Some(b);
+            self.barrier_kinds[i][j] = Some(kind);
+            self.barrier_kinds[j][i] = Some(kind);
         }
+        lower
+    }
+    /// Adds a group whose representative is the new minimum `state`; returns its id.
+    pub fn add_group(&mut self, state: Vec<f64>, energy: f64, iteration: usize) -> usize {
+        let id = self.groups.len();
+        self.groups.push(Group {
+            id,
+            state: state.clone(),
+            energy,
+            members: 1,
+        });
+        for row in self.barriers.iter_mut() {
+            row.push(None);
+        }
+        for row in self.barrier_kinds.iter_mut() {
+            row.push(None);
+        }
+        let mut row = vec![None; id + 1];
+        row[id] = Some(energy);
+        self.barriers.push(row);
+        self.barrier_kinds.push(vec![None; id + 1]);
+        self.minima.push(MinimumRecord {
+            state,
+            energy,
+            group: id,
+            count: 1,
+            iteration,
+        });
+        id
+    }
+    /// Makes `state` (energy `energy`, connected to the old representative of group `g` by a
+    /// path whose maximum is `via`) the representative of `g`. Every bound of `g` stays a path
+    /// bound for the new representative only through the old one, so it becomes
+    /// `max(old bound, via)`.
+    pub fn replace_representative(&mut self, g: usize, state: Vec<f64>, energy: f64, via: f64) {
+        self.groups[g].state = state;
+        self.groups[g].energy = energy;
+        self.barriers[g][g] = Some(energy);
+        for k in 0..self.groups.len() {
+            if k == g {
+                continue;
+            }
+            if let Some(b) = self.barriers[g][k] {
+                if via > b {
+                    self.barriers[g][k] = Some(via);
+                    self.barriers[k][g] = Some(via);
+                    self.barrier_kinds[g][k] = Some(BarrierKind::Via);
+                    self.barrier_kinds[k][g] = Some(BarrierKind::Via);
+                }
+            }
+        }
+    }
+    /// Merges group `gone` into group `keep`, whose representatives are connected by a path
+    /// with maximum `b`; `keep`'s representative stays. A bound of `gone` to another group `k`
+    /// becomes the bound `max(b, bound)` of `keep` through `gone`'s representative, kept when
+    /// lower. `gone` keeps its row until [`LandscapeMap::retain_groups`] drops it.
+    pub fn merge_groups(&mut self, keep: usize, gone: usize, b: f64) {
+        for k in 0..self.groups.len() {
+            if k == keep || k == gone {
+                continue;
+            }
+            if let Some(bk) = self.barriers[gone][k] {
+                self.offer_barrier(keep, k, b.max(bk), BarrierKind::Via);
+            }
+        }
+        self.groups[keep].members += self.groups[gone].members;
+        self.groups[gone].members = 0;
+        for m in self.minima.iter_mut().filter(|m| m.group == gone) {
+            m.group = keep;
+        }
+    }
+    /// Drops the groups whose `keep` flag is false (after merges) and renumbers the rest.
+    pub fn retain_groups(&mut self, keep: &[bool]) {
+        let new_id: Vec<Option<usize>> = keep
+            .iter()
+            .scan(0usize, |next, &k| {
+                Some(k.then(|| {
+                    *next += 1;
+                    *next - 1
+                }))
+            })
+            .collect();
+        let pick = |row: &[Option<f64>]| -> Vec<Option<f64>> {
+            row.iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(v, _)| *v)
+                .collect()
+        };
+        self.barriers = self
+            .barriers
+            .iter()
+            .zip(keep)
+            .filter(|(_, &k)| k)
+            .map(|(r, _)| pick(r))
+            .collect();
+        self.barrier_kinds = self
+            .barrier_kinds
+            .iter()
+            .zip(keep)
+            .filter(|(_, &k)| k)
+            .map(|(r, _)| {
+                r.iter()
+                    .zip(keep)
+                    .filter(|(_, &k)| k)
+                    .map(|(v, _)| *v)
+                    .collect()
+            })
+            .collect();
+        let mut groups = Vec::new();
+        for (g, &k) in self.groups.iter().zip(keep) {
+            if k {
+                let mut g = g.clone();
+                g.id = groups.len();
+                groups.push(g);
+            }
+        }
+        self.groups = groups;
+        for m in self.minima.iter_mut() {
+            m.group = new_id[m.group].expect("minima were moved out of dropped groups");
+        }
+    }
+    /// Connected components of the groups under the known barriers: `component[i]` is the
+    /// smallest group id of `i`'s component. A map whose groups share one component has a
+    /// disconnectivity graph that is one tree.
+    pub fn components(&self) -> Vec<usize> {
+        let g = self.groups.len();
+        let mut parent: Vec<usize> = (0..g).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for i in 0..g {
+            for j in i + 1..g {
+                if self.barriers[i][j].is_some() {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+        (0..g).map(|i| find(&mut parent, i)).collect()
     }
 }

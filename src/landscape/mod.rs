@@ -5,6 +5,7 @@ pub mod adelm;
 pub mod barrier;
 pub mod bench;
 pub mod compare;
+pub mod complete;
 pub mod demo;
 pub mod dg;
 pub mod map;

@@ -4,7 +4,7 @@ use super::convert::{err, float_array, opts, to_tensor, tv, IntoScript, Opts, Rh
 use super::sampler::sampler_spec;
 use super::{Api, EnergyValue};
 use crate::energy;
-use crate::landscape::ad::{ad_trials, AdOptions, AdTrial};
+use crate::landscape::ad::{ad_trials, AdOptions, AdTrial, Delta};
 use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
 use crate::landscape::barrier::{self, RefineOptions};
 use crate::landscape::map::LandscapeMap;
@@ -27,7 +27,7 @@ fn ad_options(o: &mut Opts, base: &AdOptions) -> RhaiResult<AdOptions> {
     Ok(AdOptions {
         temperature: o.f64("T", base.temperature)?,
         alpha: o.f64("alpha", base.alpha)?,
-        delta: o.f64("delta", base.delta)?,
+        delta: delta_option(o, base.delta)?,
         improvement_limit: o.usize("M", base.improvement_limit)?,
         max_steps: o.usize("max_steps", base.max_steps)?,
         sampler: sampler_spec(o, base.sampler.step)?,
@@ -35,10 +35,32 @@ fn ad_options(o: &mut Opts, base: &AdOptions) -> RhaiResult<AdOptions> {
     })
 }
 
+/// Reads `delta`: a number >= 0 or "auto".
+fn delta_option(o: &mut Opts, default: Delta) -> RhaiResult<Delta> {
+    let Some(v) = o.value("delta") else {
+        return Ok(default);
+    };
+    if let Some(d) = super::convert::num(&v) {
+        if d >= 0.0 && d.is_finite() {
+            return Ok(Delta::Fixed(d));
+        }
+    }
+    if v.clone().into_string().is_ok_and(|s| s == "auto") {
+        return Ok(Delta::Auto);
+    }
+    Err(err(format!(
+        "option `delta` must be a number >= 0 or \"auto\", got {v}"
+    )))
+}
+
 const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
     ("T", "0.1", "temperature of the magnetized density"),
     ("alpha", "1.0", "magnetization strength"),
-    ("delta", "0.01", "success distance to the target"),
+    (
+        "delta",
+        "\"auto\"",
+        "success distance to the target; auto: median distance of a magnetized chain held at the target (0 on spins)",
+    ),
     (
         "M",
         "40",
@@ -137,10 +159,9 @@ impl Proposer for ScriptProposer {
 fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
     let d = AdelmOptions::default();
     let ad = ad_options(o, &d.ad)?;
-    let same_default = if ad.delta == 0.0 {
-        0.0
-    } else {
-        ad.delta.min(1e-3)
+    let same_default = match ad.delta {
+        Delta::Fixed(d) => d.min(1e-3),
+        Delta::Auto => 1e-3,
     };
     Ok(AdelmOptions {
         iters: o.usize("iters", d.iters)?,

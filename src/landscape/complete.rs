@@ -1,0 +1,198 @@
+//! Completing a map's barrier graph so that its disconnectivity graph is one tree.
+//!
+//! ADELM stores a barrier only between groups whose representatives (or members) connected
+//! by AD. Groups that never connected would be separate trees of the DG. For every such
+//! component, the representative of lowest energy is joined to those of the nearest other
+//! components by a path bound that always exists: the greedy single-flip path on spin spaces
+//! (section 5.1), the maximum over 64 points of the straight line otherwise. Then the edges of
+//! the spanning tree of those bounds are refined by a short batched AD refinement (sections
+//! 3.4 / 4.3), the lower bound kept. Each bound records its kind.
+
+use super::ad::AdOptions;
+use super::barrier::{barrier_greedy, line_energies, refine_barriers, RefineOptions};
+use super::map::{BarrierKind, LandscapeMap};
+use crate::energy::{EnergyRef, Space};
+use crate::{tensor, Result};
+
+/// Points on the straight line of the continuous fallback bound.
+pub const LINE_POINTS: usize = 64;
+/// Other components each component is joined to by a fallback bound.
+pub const NEAREST_COMPONENTS: usize = 8;
+
+/// Joins the components of `map`'s barrier graph (see the module doc); `ad` are the map's AD
+/// settings, from which the refinement starts at twice the map's alpha. Err(Interrupted) when
+/// Ctrl-C stopped the refinement (the caller discards the half-completed map).
+pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> Result<()> {
+    let comp = map.components();
+    let mut roots: Vec<usize> = comp.clone();
+    roots.sort();
+    roots.dedup();
+    if roots.len() < 2 {
+        return Ok(());
+    }
+    // The lowest representative of each component.
+    let lowest: Vec<usize> = roots
+        .iter()
+        .map(|&r| {
+            (0..map.groups.len())
+                .filter(|&i| comp[i] == r)
+                .min_by(|&a, &b| map.groups[a].energy.total_cmp(&map.groups[b].energy))
+                .expect("a component has a group")
+        })
+        .collect();
+    let c = lowest.len();
+    let d = map.groups[0].state.len() as i64;
+    let states: Vec<f64> = lowest
+        .iter()
+        .flat_map(|&i| map.groups[i].state.clone())
+        .collect();
+    let reps = tensor::from_vec(&states, &[c as i64, d])?;
+    // Nearest components by a 10-point line, then every pair needed to connect what is left.
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for a in 0..c {
+        let from = reps
+            .f_narrow(0, a as i64, 1)?
+            .f_expand([c as i64, d], false)?;
+        let lines = line_energies(e.as_ref(), &from, &reps, 10)?;
+        let mut order: Vec<(usize, f64)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| *b != a)
+            .map(|(b, l)| (b, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+            .collect();
+        order.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        for &(b, _) in order.iter().take(NEAREST_COMPONENTS) {
+            let p = (a.min(b), a.max(b));
+            if !pairs.contains(&p) {
+                pairs.push(p);
+            }
+        }
+    }
+    let mut bounds: Vec<(usize, usize, f64)> = Vec::new();
+    for &(a, b) in &pairs {
+        bounds.push((
+            a,
+            b,
+            fallback_bound(
+                e,
+                &map.groups[lowest[a]].state,
+                &map.groups[lowest[b]].state,
+            )?,
+        ));
+    }
+    // Any components the nearest pairs left apart are joined pairwise (rare).
+    let mut tree = spanning_tree(c, &bounds);
+    while tree.len() + 1 < c {
+        let mut parent: Vec<usize> = (0..c).collect();
+        for &(a, b, _) in &tree {
+            union(&mut parent, a, b);
+        }
+        let (a, b) = (0..c)
+            .flat_map(|a| (a + 1..c).map(move |b| (a, b)))
+            .find(|&(a, b)| find(&mut parent.clone(), a) != find(&mut parent.clone(), b))
+            .expect("a pair across two components");
+        bounds.push((
+            a,
+            b,
+            fallback_bound(
+                e,
+                &map.groups[lowest[a]].state,
+                &map.groups[lowest[b]].state,
+            )?,
+        ));
+        tree = spanning_tree(c, &bounds);
+    }
+    let kind = fallback_kind(e);
+    for &(a, b, v) in &bounds {
+        map.offer_barrier(lowest[a], lowest[b], v, kind);
+    }
+    // A short AD refinement of the spanning-tree edges, all in one batch per round.
+    let mut ra = Vec::new();
+    let mut rb = Vec::new();
+    for &(a, b, _) in &tree {
+        ra.extend(&map.groups[lowest[a]].state);
+        rb.extend(&map.groups[lowest[b]].state);
+    }
+    let p = tree.len() as i64;
+    let opts = completion_refinement(ad);
+    let refined = refine_barriers(
+        e,
+        &tensor::from_vec(&ra, &[p, d])?,
+        &tensor::from_vec(&rb, &[p, d])?,
+        &opts,
+    )?;
+    if crate::interrupt::requested() {
+        return Err(crate::Error::Interrupted);
+    }
+    for (&(a, b, _), r) in tree.iter().zip(refined) {
+        if let Some(v) = r.barrier {
+            map.offer_barrier(lowest[a], lowest[b], v, BarrierKind::Refined);
+        }
+    }
+    Ok(())
+}
+
+/// The refinement used to complete a map: from twice the map's alpha, 4 trials per direction,
+/// alpha lowered by 20% per successful round, at most 12 rounds.
+pub fn completion_refinement(ad: &AdOptions) -> RefineOptions {
+    RefineOptions {
+        ad: AdOptions {
+            alpha: 2.0 * ad.alpha,
+            thin: 0,
+            ..ad.clone()
+        },
+        trials: 4,
+        shrink: 0.8,
+        max_rounds: 12,
+        both_directions: true,
+    }
+}
+
+/// The kind of the fallback bound on `e`'s space.
+pub fn fallback_kind(e: &EnergyRef) -> BarrierKind {
+    if e.space() == Space::Spins {
+        BarrierKind::Greedy
+    } else {
+        BarrierKind::Line
+    }
+}
+
+/// A path bound between two states that always exists: the greedy single-flip path on spin
+/// spaces, the maximum over [`LINE_POINTS`] points of the straight line otherwise.
+pub fn fallback_bound(e: &EnergyRef, a: &[f64], b: &[f64]) -> Result<f64> {
+    let d = a.len() as i64;
+    let (ta, tb) = (tensor::from_vec(a, &[1, d])?, tensor::from_vec(b, &[1, d])?);
+    if e.space() == Space::Spins {
+        return Ok(barrier_greedy(e.as_ref(), &ta, &tb)?.barrier);
+    }
+    let line = line_energies(e.as_ref(), &ta, &tb, LINE_POINTS)?;
+    Ok(line[0].iter().cloned().fold(f64::NEG_INFINITY, f64::max))
+}
+
+fn find(p: &mut [usize], mut x: usize) -> usize {
+    while p[x] != x {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    x
+}
+
+fn union(p: &mut [usize], a: usize, b: usize) -> bool {
+    let (ra, rb) = (find(p, a), find(p, b));
+    if ra == rb {
+        return false;
+    }
+    p[ra.max(rb)] = ra.min(rb);
+    true
+}
+
+/// Minimum spanning forest (Kruskal) of `n` nodes under the weighted edges.
+fn spanning_tree(n: usize, edges: &[(usize, usize, f64)]) -> Vec<(usize, usize, f64)> {
+    let mut sorted = edges.to_vec();
+    sorted.sort_by(|x, y| x.2.total_cmp(&y.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let mut parent: Vec<usize> = (0..n).collect();
+    sorted
+        .into_iter()
+        .filter(|&(a, b, _)| union(&mut parent, a, b))
+        .collect()
+}
