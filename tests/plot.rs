@@ -439,6 +439,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         proposals: vec![],
         barriers,
         barrier_kinds: vec![vec![None; 3]; 3],
+        merges: vec![],
         consolidated_at: 8,
         interrupted: false,
         stats: MapStats::default(),

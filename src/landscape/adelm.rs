@@ -4,7 +4,7 @@
 
 use super::ad::{ad_trials, AdOptions};
 use super::barrier::line_energies;
-use super::map::{BarrierKind, LandscapeMap, MinimumRecord, Proposal};
+use super::map::{BarrierKind, LandscapeMap, MergeRecord, MinimumRecord, Proposal};
 use crate::energy::{self, EnergyRef};
 use crate::minimize::{self, MinimizeOptions};
 use crate::{error::invalid, tensor, Result};
@@ -556,6 +556,16 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
                 } else {
                     (i, j)
                 };
+                if let (Some(kept), Some(merged)) =
+                    (map.representative(keep), map.representative(gone))
+                {
+                    map.merges.push(MergeRecord {
+                        iteration: map.iterations,
+                        kept,
+                        merged,
+                        barrier: b,
+                    });
+                }
                 map.merge_groups(keep, gone, b);
                 alive[gone] = false;
                 into[gone] = keep;

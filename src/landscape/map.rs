@@ -74,6 +74,20 @@ impl BarrierKind {
     }
 }
 
+/// One merge of two groups by consolidation: the two representatives whose AD trial connected
+/// them (indices into `minima`) and that trial's barrier.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MergeRecord {
+    /// Iteration count when the consolidation ran.
+    pub iteration: usize,
+    /// The representative kept (the lower energy).
+    pub kept: usize,
+    /// The representative of the group merged into it.
+    pub merged: usize,
+    /// Barrier of the successful AD trial between them.
+    pub barrier: f64,
+}
+
 /// Counters of the work done.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct MapStats {
@@ -118,6 +132,9 @@ pub struct LandscapeMap {
     /// where unknown). Maps written before this field load with every kind unknown.
     #[serde(default)]
     pub barrier_kinds: Vec<Vec<Option<BarrierKind>>>,
+    /// Every merge made by consolidation, in order.
+    #[serde(default)]
+    pub merges: Vec<MergeRecord>,
     /// Iteration count at which representatives were last consolidated (so a resumed run
     /// neither skips nor repeats a consolidation).
     #[serde(default)]
@@ -142,6 +159,7 @@ impl LandscapeMap {
             proposals: vec![],
             barriers: vec![],
             barrier_kinds: vec![],
+            merges: vec![],
             consolidated_at: 0,
             interrupted: false,
             stats: MapStats::default(),
@@ -338,6 +356,11 @@ impl LandscapeMap {
         for m in self.minima.iter_mut() {
             m.group = new_id[m.group].expect("minima were moved out of dropped groups");
         }
+    }
+    /// Index into `minima` of group `g`'s representative.
+    pub fn representative(&self, g: usize) -> Option<usize> {
+        let state = &self.groups[g].state;
+        self.minima.iter().position(|m| &m.state == state)
     }
     /// Connected components of the groups under the known barriers: `component[i]` is the
     /// smallest group id of `i`'s component. A map whose groups share one component has a

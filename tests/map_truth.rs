@@ -1,0 +1,192 @@
+//! ADELM maps against independent truth, as a property suite: random small SK glasses scored
+//! against exact enumeration, and continuous landscapes against a fine-grid minimax.
+//!
+//! Hard rules on every map (see `common::check_spin_map`): representatives are true minima,
+//! the ground state is found, no stored barrier is below the exact minimax between the current
+//! representatives, the DG is one tree whose merges are never below exact single linkage, and
+//! every merge joined two representatives by a real AD path. Soft figures are printed.
+
+mod common;
+
+use common::{check_spin_map, exact, Fidelity};
+use rand::{Rng, SeedableRng};
+use std::rc::Rc;
+use telescope::energy::{sk, EnergyRef};
+use telescope::landscape::ad::{AdOptions, Delta};
+use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
+use telescope::sampler::SamplerSpec;
+use telescope::tensor;
+
+/// libtorch has one global RNG: tests that draw random numbers take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Random mapping settings for an n-spin glass: the hard rules must hold for all of them.
+fn random_spin_options(rng: &mut impl Rng, n: usize, seed: u64) -> AdelmOptions {
+    let iters = rng.random_range(120..=300);
+    let temperature = [0.02, 0.05, 0.1][rng.random_range(0..3)] / n as f64;
+    AdelmOptions {
+        ad: AdOptions {
+            temperature,
+            alpha: 10f64.powf(rng.random_range(-1.5..0.3)),
+            delta: Delta::Fixed(0.0),
+            improvement_limit: 100,
+            max_steps: 2000,
+            sampler: SamplerSpec {
+                kind: "gibbs".into(),
+                ..Default::default()
+            },
+            thin: 0,
+        },
+        iters,
+        burn_in: [0, 40, iters][rng.random_range(0..3)],
+        consolidate_every: [0, 50, 100][rng.random_range(0..3)],
+        max_checks: [3, 12, 20][rng.random_range(0..3)],
+        batch: [1, 7, 32][rng.random_range(0..3)],
+        seed,
+        same_tol: 0.0,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn sk_maps_keep_every_hard_rule_against_exact_enumeration() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261201);
+    let instances = 12;
+    let runs = 3;
+    let mut total = Fidelity::default();
+    let (mut maps, mut groups, mut minima, mut merges) = (0, 0, 0, 0);
+    let mut kinds = std::collections::BTreeMap::new();
+    for _ in 0..instances {
+        let n = rng.random_range(10..=18);
+        let instance = rng.random_range(0..1_000_000u64);
+        let model = sk(n, instance, 1.0).unwrap();
+        let truth = exact(&model);
+        let e: EnergyRef = Rc::new(sk(n, instance, 1.0).unwrap());
+        for _ in 0..runs {
+            let seed = rng.random_range(0..1_000_000u64);
+            let opts = random_spin_options(&mut rng, n, seed);
+            let what = format!(
+                "sk({n}, {instance}) seed {seed} T {} alpha {:.3} iters {} batch {} checks {} every {} burn-in {}",
+                opts.ad.temperature, opts.ad.alpha, opts.iters, opts.batch, opts.max_checks,
+                opts.consolidate_every, opts.burn_in
+            );
+            tensor::manual_seed(seed);
+            let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
+            let fid = check_spin_map(&map, &truth, &what);
+            maps += 1;
+            groups += map.groups.len();
+            minima += map.minima.len();
+            merges += map.merges.len();
+            for row in &map.barrier_kinds {
+                for k in row.iter().flatten() {
+                    *kinds.entry(k.name()).or_insert(0usize) += 1;
+                }
+            }
+            total.barriers += fid.barriers;
+            total.excess_sum += fid.excess_sum;
+            total.excess_max = total.excess_max.max(fid.excess_max);
+            total.lowest6 += fid.lowest6;
+            total.lowest6_found += fid.lowest6_found;
+        }
+    }
+    eprintln!(
+        "SK fidelity: {maps} maps, {groups} groups, {minima} minima, {merges} merges; \
+         lowest-6 coverage {}/{}; {} barriers, mean excess {:.5}, max excess {:.5}; kinds {kinds:?}",
+        total.lowest6_found,
+        total.lowest6,
+        total.barriers,
+        total.excess_sum / total.barriers.max(1) as f64,
+        total.excess_max
+    );
+    assert!(maps >= 30);
+}
+
+/// The map's bookkeeping primitives against exact truth, driven by random events: groups
+/// added, bounds offered, representatives replaced by lower members, groups merged and
+/// dropped. Each event's barrier is a real path's maximum (the exact minimax plus a random
+/// excess), so after every event each stored barrier must bound the exact minimax between
+/// the *current* representatives.
+#[test]
+fn map_bookkeeping_keeps_path_bounds_through_random_events() {
+    use telescope::landscape::map::{BarrierKind, LandscapeMap};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut events = 0;
+    for instance in 0..20u64 {
+        let n = 12 + (instance as usize % 5);
+        let model = sk(n, 100 + instance, 1.0).unwrap();
+        let truth = exact(&model);
+        let k = truth.minima.len();
+        if k < 4 {
+            continue;
+        }
+        let state = |m: usize| common::spins(truth.minima[m], n);
+        let energy = |m: usize| truth.energy[truth.minima[m]];
+        let mut map = LandscapeMap::empty(serde_json::json!({}), AdelmOptions::default());
+        // Which exact minimum each group's representative is.
+        let mut rep: Vec<usize> = Vec::new();
+        let mut excess = |rng: &mut rand::rngs::StdRng| {
+            if rng.random_bool(0.5) {
+                0.0
+            } else {
+                rng.random_range(0.0..0.05)
+            }
+        };
+        for _ in 0..200 {
+            let g = map.groups.len();
+            match rng.random_range(0..4) {
+                0 => {
+                    let m = rng.random_range(0..k);
+                    map.add_group(state(m), energy(m), 0);
+                    rep.push(m);
+                }
+                1 if g >= 2 => {
+                    let (i, j) = (rng.random_range(0..g), rng.random_range(0..g));
+                    let b = truth.barrier[rep[i]][rep[j]] + excess(&mut rng);
+                    map.offer_barrier(i, j, b, BarrierKind::Ad);
+                }
+                2 if g >= 1 => {
+                    // A lower minimum joins group i through its representative and replaces it.
+                    let i = rng.random_range(0..g);
+                    let lower: Vec<usize> =
+                        (0..k).filter(|&m| energy(m) < energy(rep[i])).collect();
+                    if let Some(&m) = lower.get(rng.random_range(0..lower.len().max(1))) {
+                        let via = truth.barrier[m][rep[i]] + excess(&mut rng);
+                        map.replace_representative(i, state(m), energy(m), via);
+                        rep[i] = m;
+                    }
+                }
+                3 if g >= 2 => {
+                    let (i, j) = (rng.random_range(0..g), rng.random_range(0..g));
+                    if i != j {
+                        let (keep, gone) = if energy(rep[j]) < energy(rep[i]) {
+                            (j, i)
+                        } else {
+                            (i, j)
+                        };
+                        let b = truth.barrier[rep[keep]][rep[gone]] + excess(&mut rng);
+                        map.merge_groups(keep, gone, b);
+                        let alive: Vec<bool> = (0..g).map(|x| x != gone).collect();
+                        map.retain_groups(&alive);
+                        rep.remove(gone);
+                    }
+                }
+                _ => continue,
+            }
+            events += 1;
+            map.check().unwrap();
+            for i in 0..map.groups.len() {
+                for j in 0..map.groups.len() {
+                    if let (Some(b), true) = (map.barriers[i][j], i != j) {
+                        let exact_b = truth.barrier[rep[i]][rep[j]];
+                        assert!(
+                            b >= exact_b - 1e-12,
+                            "instance {instance}: bound {b} below exact {exact_b} after {events} events"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(events > 1000);
+}
