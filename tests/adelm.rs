@@ -351,3 +351,68 @@ fn kept_proposals_descend_into_their_own_basin_and_survive_json() {
     assert!(old.proposals.is_empty());
     assert_eq!(old.minima, map.minima);
 }
+
+/// Median of the radius `r = ||x||` under `p(x) ∝ exp(-||x||²/(2T) - alpha ||x||)` in `d`
+/// dimensions, by quadrature of the radial density `r^(d-1) exp(-r²/(2T) - alpha r)`.
+fn thermal_median_radius(d: usize, t: f64, alpha: f64) -> f64 {
+    let log_p = |r: f64| (d as f64 - 1.0) * r.ln() - r * r / (2.0 * t) - alpha * r;
+    let hi = 10.0 * (t * d as f64).sqrt() + 10.0;
+    let n = 200_000;
+    let h = hi / n as f64;
+    let peak = (1..n)
+        .map(|k| log_p(k as f64 * h))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = (1..n).map(|k| (log_p(k as f64 * h) - peak).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mut acc = 0.0;
+    for (k, v) in w.iter().enumerate() {
+        acc += v;
+        if acc >= 0.5 * total {
+            return (k + 1) as f64 * h;
+        }
+    }
+    hi
+}
+
+#[test]
+fn auto_delta_is_the_median_thermal_radius_of_a_chain_held_at_the_target() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use telescope::landscape::ad::auto_deltas;
+    tensor::manual_seed(12);
+    for &(d, t, alpha) in &[
+        (2, 0.1, 1.0),
+        (10, 0.1, 1.0),
+        (10, 0.5, 10.0),
+        (40, 0.1, 0.5),
+        (40, 0.02, 20.0),
+    ] {
+        let e: EnergyRef = Rc::new(energy::quadratic(d).unwrap());
+        let opts = AdOptions {
+            temperature: t,
+            sampler: mh(0.5 * (t / d as f64).sqrt()),
+            ..Default::default()
+        };
+        // Two targets, the second twice: one radius per distinct target.
+        let targets = tch::Tensor::zeros([3, d as i64], (tch::Kind::Double, tch::Device::Cpu));
+        let deltas = auto_deltas(&e, &targets, &[alpha; 3], &opts).unwrap();
+        let truth = thermal_median_radius(d, t, alpha);
+        eprintln!(
+            "d {d} T {t} alpha {alpha}: auto delta {:.4}, exact median radius {truth:.4}",
+            deltas[0]
+        );
+        assert!(
+            deltas.iter().all(|&x| x == deltas[0]),
+            "one radius per distinct target"
+        );
+        assert!(
+            (deltas[0] - truth).abs() <= 0.15 * truth,
+            "d {d} T {t} alpha {alpha}: auto delta {} vs median thermal radius {truth}",
+            deltas[0]
+        );
+    }
+    // Spin spaces: success means reaching the target.
+    let s: EnergyRef = Rc::new(energy::sk(12, 1, 1.0).unwrap());
+    let x = energy::random_states(s.as_ref(), 2).unwrap();
+    let deltas = auto_deltas(&s, &x, &[1.0, 1.0], &AdOptions::default()).unwrap();
+    assert_eq!(deltas, vec![0.0, 0.0]);
+}

@@ -92,20 +92,23 @@ impl std::fmt::Display for Delta {
     }
 }
 
-/// Steps a chain held at its target runs before its distances are measured ([`auto_deltas`]).
-pub const AUTO_DELTA_BURN_IN: usize = 30;
-/// Steps whose distances are measured ([`auto_deltas`]).
-pub const AUTO_DELTA_STEPS: usize = 60;
+/// Steps per block of the `auto` delta measurement ([`auto_deltas`]).
+pub const AUTO_DELTA_BLOCK: usize = 25;
+/// Block limit of the `auto` delta measurement.
+pub const AUTO_DELTA_MAX_BLOCKS: usize = 40;
 /// Chains held at each target ([`auto_deltas`]).
-pub const AUTO_DELTA_CHAINS: usize = 4;
+pub const AUTO_DELTA_CHAINS: usize = 16;
 
 /// The `delta: "auto"` rule: for every distinct (target, alpha) pair, [`AUTO_DELTA_CHAINS`]
 /// chains start at the target and sample the magnetized density `U/T + alpha ||x - target||`
-/// with the AD sampler for [`AUTO_DELTA_BURN_IN`] + [`AUTO_DELTA_STEPS`] steps (all in one
-/// batch); the success radius is the median distance to the target over the measured steps.
-/// A chain that has arrived in the target's basin is then within delta about half of the
-/// time, so it succeeds within a few steps, while delta follows the thermal radius as the
-/// dimension, T and alpha change. Spin spaces get 0.
+/// with the AD sampler (all targets in one batch), in blocks of [`AUTO_DELTA_BLOCK`] steps
+/// until the mean distance over the last two blocks is within 3% of the two before them (the
+/// chains have spread to their thermal radius; at least 4 and at most
+/// [`AUTO_DELTA_MAX_BLOCKS`] blocks). The success radius is the median distance over the last
+/// two blocks: a chain that has arrived
+/// in the target's basin is then within delta about half of the time, so it succeeds within a
+/// few steps, while delta follows the thermal radius as the dimension, T and alpha change.
+/// Spin spaces get 0.
 pub fn auto_deltas(
     e: &EnergyRef,
     targets: &Tensor,
@@ -122,22 +125,18 @@ pub fn auto_deltas(
     let rows = tensor::to_matrix(&targets)?;
     let mut keys: Vec<(Vec<u64>, u64)> = Vec::new();
     let mut slot = Vec::with_capacity(b);
-    for (row, &a) in rows.iter().zip(alphas) {
+    let mut first = Vec::new();
+    for (i, (row, &a)) in rows.iter().zip(alphas).enumerate() {
         let key = (row.iter().map(|v| v.to_bits()).collect(), a.to_bits());
         let k = match keys.iter().position(|k| *k == key) {
             Some(k) => k,
             None => {
                 keys.push(key);
+                first.push(i);
                 keys.len() - 1
             }
         };
         slot.push(k);
-    }
-    let mut first = vec![usize::MAX; keys.len()];
-    for (i, &k) in slot.iter().enumerate() {
-        if first[k] == usize::MAX {
-            first[k] = i;
-        }
     }
     let c = AUTO_DELTA_CHAINS;
     let rows_idx: Vec<i64> = first
@@ -150,24 +149,40 @@ pub fn auto_deltas(
     let density = Magnetized::with_alphas(e.clone(), opts.temperature, &al, held.shallow_clone())?;
     let mut chains = Chains::new(&density, &held)?;
     let mut sampler = sampler::make_sampler(&opts.sampler, &e.space())?;
-    let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
-    for step in 0..AUTO_DELTA_BURN_IN + AUTO_DELTA_STEPS {
-        crate::interrupt::check()?;
-        sampler.step(&density, &mut chains)?;
-        if step >= AUTO_DELTA_BURN_IN {
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mean = |blocks: &[Vec<f64>]| {
+        let n: usize = blocks.iter().map(|b| b.len()).sum();
+        blocks.iter().flatten().sum::<f64>() / n.max(1) as f64
+    };
+    // Per key, the distances of every block so far.
+    let mut blocks: Vec<Vec<Vec<f64>>> = vec![Vec::new(); keys.len()];
+    for block in 0..AUTO_DELTA_MAX_BLOCKS {
+        let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
+        for _ in 0..AUTO_DELTA_BLOCK {
+            crate::interrupt::check()?;
+            sampler.step(&density, &mut chains)?;
             let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
             for (r, v) in d.into_iter().enumerate() {
                 seen[r / c].push(v);
             }
         }
+        for (b, s) in blocks.iter_mut().zip(seen) {
+            b.push(s);
+        }
+        // Settled: the last two blocks are on average within 3% of the two before them.
+        if block >= 3
+            && blocks
+                .iter()
+                .all(|b| mean(&b[block - 1..]) <= 1.03 * mean(&b[block - 3..block - 1]))
+        {
+            break;
+        }
     }
-    let radius: Vec<f64> = seen
-        .into_iter()
-        .map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        })
-        .collect();
+    let mut last: Vec<Vec<f64>> = blocks.iter().map(|b| b[b.len() - 2..].concat()).collect();
+    let radius: Vec<f64> = last.iter_mut().map(median).collect();
     Ok(slot.iter().map(|&k| radius[k]).collect())
 }
 

@@ -43,6 +43,14 @@ pub struct AdelmOptions {
     /// Keep every proposal with the minimum it reached (`LandscapeMap::proposals`).
     #[serde(default)]
     pub keep_proposals: bool,
+    /// At the end, join groups that AD never connected into one DG tree
+    /// ([`super::complete::connect_groups`]).
+    #[serde(default = "yes")]
+    pub complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for AdelmOptions {
@@ -61,6 +69,7 @@ impl Default for AdelmOptions {
             checkpoint_every: 100,
             progress: false,
             keep_proposals: false,
+            complete: true,
         }
     }
 }
@@ -312,6 +321,9 @@ fn finish(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<
         && !consolidate_at(e, map, opts)?
     {
         return Ok(false);
+    }
+    if !opts.complete {
+        return Ok(true);
     }
     tensor::manual_seed(tensor::next_seed_for(
         opts.seed ^ COMPLETE_STREAM,

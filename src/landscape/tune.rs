@@ -75,22 +75,42 @@ pub fn log_grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>> {
         .collect())
 }
 
+/// One alpha of an alpha sweep.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AlphaRow {
+    /// The magnetization.
+    pub alpha: f64,
+    /// Groups the short mapping found.
+    pub groups: usize,
+    /// AD trials run.
+    pub ad_trials: usize,
+    /// Of those, successful (none: the group count says nothing about basins).
+    pub ad_successes: usize,
+}
+
 /// Groups found by a short mapping at each alpha, every mapping drawing its starting states
-/// from `proposer` (use the proposals of the mapping being tuned).
+/// from `proposer` (use the proposals of the mapping being tuned). The short maps are not
+/// completed into one tree (only their group counts are used).
 pub fn tune_alpha(
     e: &EnergyRef,
     alphas: &[f64],
     base: &AdelmOptions,
     proposer: &mut dyn Proposer,
-) -> Result<Vec<(f64, usize)>> {
+) -> Result<Vec<AlphaRow>> {
     let mut out = Vec::new();
     for &a in alphas {
         crate::interrupt::check()?;
         let mut o = base.clone();
         o.ad.alpha = a;
         o.checkpoint = None;
+        o.complete = false;
         let map = adelm(e, proposer, &o)?;
-        out.push((a, map.groups.len()));
+        out.push(AlphaRow {
+            alpha: a,
+            groups: map.groups.len(),
+            ad_trials: map.stats.ad_trials,
+            ad_successes: map.stats.ad_successes,
+        });
     }
     Ok(out)
 }

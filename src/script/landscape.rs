@@ -178,6 +178,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
         keep_proposals: o.bool("keep_proposals", false)?,
+        complete: o.bool("complete", true)?,
         minimize: crate::minimize::MinimizeOptions {
             max_iter: o.usize("min_iter", d.minimize.max_iter)?,
             tol: o.f64("min_tol", d.minimize.tol)?,
@@ -373,6 +374,7 @@ pub fn register(api: &mut Api) {
         ("checkpoint_every", "100", "checkpoint period"),
         ("resume", "none", "continue the map in this checkpoint file when it exists"),
         ("progress", "true", "print progress to stderr"),
+        ("complete", "true", "join groups that AD never connected into one DG tree at the end (greedy or line bounds, then a short AD refinement); m.barrier_kinds says how each barrier was found"),
         ("keep_proposals", "false", "keep every proposal with the minimum it reached (m.proposals; Figure 19 colours them by basin)"),
         ("min_iter", "5000", "minimizer iteration limit"),
         ("min_tol", "1e-6", "minimizer gradient tolerance"),
@@ -550,7 +552,7 @@ pub fn register(api: &mut Api) {
             ("step", "0.05", "step size"),
         ],
     );
-    api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups}. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
+    api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups, ad_trials, ad_successes} and warns about alphas where no AD trial succeeded. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_alpha");
         let alphas = match o.value("alphas") {
             Some(v) => super::convert::to_f64s(&v)?,
@@ -565,10 +567,20 @@ pub fn register(api: &mut Api) {
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;
-        Ok(rows.iter().map(|(a, g)| {
+        let failed: Vec<String> = rows
+            .iter()
+            .filter(|r| r.ad_trials > 0 && r.ad_successes == 0)
+            .map(|r| format!("{}", r.alpha))
+            .collect();
+        if !failed.is_empty() {
+            eprintln!("tune_alpha: warning: no AD trial succeeded at alpha {}; those group counts reflect the success radius (delta {}), not the basins", failed.join(", "), ao.ad.delta);
+        }
+        Ok(rows.iter().map(|r| {
             let mut m = Map::new();
-            m.insert("alpha".into(), Dynamic::from_float(*a));
-            m.insert("groups".into(), Dynamic::from_int(*g as i64));
+            m.insert("alpha".into(), Dynamic::from_float(r.alpha));
+            m.insert("groups".into(), Dynamic::from_int(r.groups as i64));
+            m.insert("ad_trials".into(), Dynamic::from_int(r.ad_trials as i64));
+            m.insert("ad_successes".into(), Dynamic::from_int(r.ad_successes as i64));
             Dynamic::from_map(m)
         }).collect())
     });
