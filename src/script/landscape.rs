@@ -482,6 +482,46 @@ pub fn register(api: &mut Api) {
                 .collect::<Array>()
         },
     );
+    api.getter(
+        "Map",
+        "barrier_kinds",
+        "How each barrier was found, same shape as m.barriers: \"ad\" (an AD trial between the two representatives), \"via\" (AD paths joined through another minimum), \"refined\" (AD refinement), \"greedy\" or \"line\" (fallback paths), () where unknown. Every kind is the maximum of U along a real path, an upper bound of the true barrier.",
+        |m: &mut MapValue| -> Array {
+            m.0.barrier_kinds
+                .iter()
+                .map(|r| {
+                    Dynamic::from_array(
+                        r.iter()
+                            .map(|k| k.map_or(Dynamic::UNIT, |k| Dynamic::from(k.name().to_string())))
+                            .collect(),
+                    )
+                })
+                .collect()
+        },
+    );
+    api.getter(
+        "Map",
+        "merges",
+        "Array of #{iteration, kept, merged, barrier}: every merge made by consolidation, the two representatives (indices into m.minima) whose AD trial connected them and its barrier.",
+        |m: &mut MapValue| -> Array {
+            m.0.merges
+                .iter()
+                .map(|r| {
+                    let mut x = Map::new();
+                    x.insert("iteration".into(), Dynamic::from_int(r.iteration as i64));
+                    x.insert("kept".into(), Dynamic::from_int(r.kept as i64));
+                    x.insert("merged".into(), Dynamic::from_int(r.merged as i64));
+                    x.insert("barrier".into(), Dynamic::from_float(r.barrier));
+                    Dynamic::from_map(x)
+                })
+                .collect()
+        },
+    );
+    api.method("Map", "connect", "m.connect(U: Energy) -> Map", "Joins the groups that no barrier connects (an interrupted map, complete: false, an old file), as adelm does at the end: greedy (spins) or straight-line bounds between the lowest representatives of the parts, then a short AD refinement of the spanning-tree edges. Returns the map.", |m: &mut MapValue, u: EnergyValue| -> RhaiResult<MapValue> {
+        let ad = m.0.params.ad.clone();
+        crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad).script()?;
+        Ok(m.clone())
+    });
     api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barrier between every pair of group representatives with the AD refinement (all pairs batched) and stores it in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "barrier_matrix");
         let ro = refine_options(&mut o)?;

@@ -464,7 +464,25 @@ fn map_dg(m: &MapValue, map: Map) -> RhaiResult<DgValue> {
     let mut o = opts(map, "dg");
     let dgo = dg_options(&mut o)?;
     o.finish()?;
+    warn_if_forest(&m.0, "dg");
     Dg::from_map(&m.0, &dgo).map(DgValue).script()
+}
+
+/// Says so on stderr when a map's groups are not all connected by barriers (an interrupted
+/// run, a run with `complete: false`, or a map file from before completion existed): its DG
+/// is then a forest.
+fn warn_if_forest(m: &crate::landscape::map::LandscapeMap, what: &str) {
+    let mut roots = m.components();
+    roots.sort();
+    roots.dedup();
+    if roots.len() > 1 {
+        eprintln!(
+            "{what}: warning: {} of the map's {} groups are in {} parts that no barrier joins, so the graph is a forest; m.connect(U) joins them (greedy or line bounds, then a short AD refinement), m.barrier_matrix(U) refines every pair",
+            m.groups.len(),
+            m.groups.len(),
+            roots.len()
+        );
+    }
 }
 
 /// True when a state of length `n` can be shown as a square image without a shape.
@@ -492,6 +510,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     };
     let circles = o.bool("circles", true)?;
     let labels = o.bool("labels", true)?;
+    warn_if_forest(&m.0, "dg_plot");
     let dg = Dg::from_map(&m.0, &dgo).script()?;
     let pic = if images {
         DgPicture::from_map(
