@@ -125,7 +125,7 @@ fn map_bookkeeping_keeps_path_bounds_through_random_events() {
         let mut map = LandscapeMap::empty(serde_json::json!({}), AdelmOptions::default());
         // Which exact minimum each group's representative is.
         let mut rep: Vec<usize> = Vec::new();
-        let mut excess = |rng: &mut rand::rngs::StdRng| {
+        let excess = |rng: &mut rand::rngs::StdRng| {
             if rng.random_bool(0.5) {
                 0.0
             } else {
@@ -189,4 +189,103 @@ fn map_bookkeeping_keeps_path_bounds_through_random_events() {
         }
     }
     assert!(events > 1000);
+}
+
+/// Four macroscopic basins, each of two Gaussian components whose minima are separated by a
+/// shallow barrier (under 1), basins by barriers above 6 (as in tests/adelm.rs and the demo).
+fn four_basin_gmm() -> EnergyRef {
+    let means = vec![
+        vec![-2.5, -1.9],
+        vec![-1.2, -1.9],
+        vec![1.9, -2.5],
+        vec![1.9, -1.2],
+        vec![-1.9, 2.5],
+        vec![-1.9, 1.2],
+        vec![2.5, 1.9],
+        vec![1.2, 1.9],
+    ];
+    Rc::new(
+        telescope::energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap(),
+    )
+}
+
+/// Which macroscopic basin (quadrant) a state of the four-basin mixture is in.
+fn quadrant(s: &[f64]) -> usize {
+    (s[0] > 0.0) as usize + 2 * (s[1] > 0.0) as usize
+}
+
+#[test]
+fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let e = four_basin_gmm();
+    let grid = common::Grid2::new(e.as_ref(), [-4.5, -4.5], [4.5, 4.5], 901);
+    let minimax = |states: &[Vec<f64>]| {
+        let pts: Vec<[f64; 2]> = states.iter().map(|s| [s[0], s[1]]).collect();
+        grid.minimax(&pts)
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let (mut maps, mut four, mut pure, mut excess_sum, mut excess_max, mut barriers) =
+        (0, 0, 0, 0.0, 0.0f64, 0);
+    for _ in 0..8 {
+        let seed = rng.random_range(0..1_000_000u64);
+        let step = [0.02, 0.05][rng.random_range(0..2)];
+        let opts = AdelmOptions {
+            ad: AdOptions {
+                temperature: [0.2, 0.3, 0.5][rng.random_range(0..3)],
+                alpha: 10f64.powf(rng.random_range(0.3..1.2)),
+                delta: if rng.random_bool(0.5) {
+                    Delta::Auto
+                } else {
+                    Delta::Fixed(0.1)
+                },
+                improvement_limit: [30, 50][rng.random_range(0..2)],
+                sampler: SamplerSpec {
+                    kind: "mh".into(),
+                    step,
+                    leapfrog: 1,
+                },
+                ..Default::default()
+            },
+            iters: rng.random_range(30..=60),
+            batch: [4, 16][rng.random_range(0..2)],
+            consolidate_every: [0, 20][rng.random_range(0..2)],
+            seed,
+            ..Default::default()
+        };
+        let what = format!(
+            "gmm seed {seed} T {} alpha {:.2} delta {} M {} step {step} iters {} batch {}",
+            opts.ad.temperature,
+            opts.ad.alpha,
+            opts.ad.delta,
+            opts.ad.improvement_limit,
+            opts.iters,
+            opts.batch
+        );
+        tensor::manual_seed(seed);
+        let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
+        // On a continuous space an AD barrier is the maximum over the states a chain visited,
+        // so a move that jumps across a saddle can miss up to |lambda| l^2 / 8 of it (lambda
+        // the negative curvature there, l the move length). Between two components whose
+        // means are D apart, lambda is about 1/sigma^2 - (D / sigma^2)^2 / 4, -104 for the
+        // largest D = 3.7 here; MH moves of 3 standard deviations in 2-D are 3 step sqrt(2)
+        // long. Plus 0.02 for the grid.
+        let tol = 0.02 + 104.0 * 18.0 * step * step / 8.0;
+        let fid = common::check_continuous_map(&map, e.as_ref(), &minimax, tol, &what);
+        maps += 1;
+        four += (map.groups.len() == 4) as usize;
+        pure += map
+            .minima
+            .iter()
+            .all(|m| quadrant(&m.state) == quadrant(&map.groups[m.group].state))
+            as usize;
+        barriers += fid.barriers;
+        excess_sum += fid.excess_sum;
+        excess_max = excess_max.max(fid.excess_max);
+    }
+    eprintln!(
+        "GMM fidelity: {maps} maps, {four} with the 4 basins as groups, {pure} with every group inside one basin; \
+         {barriers} barriers, mean excess {:.4}, max excess {:.4}",
+        excess_sum / barriers.max(1) as f64,
+        excess_max
+    );
 }

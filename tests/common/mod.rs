@@ -42,31 +42,39 @@ fn find(p: &mut [usize], mut x: usize) -> usize {
     x
 }
 
-/// Enumerates every state of `model` (n up to about 20).
-pub fn exact(model: &SpinModel) -> Exact {
-    let n = model.n();
-    let total = 1usize << n;
-    let energy: Vec<f64> = (0..total).map(|s| model.energy_of(&spins(s, n))).collect();
-    let minima: Vec<usize> = (0..total)
-        .filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s]))
-        .collect();
+/// Minimax barriers on a finite graph: `energy[v]` per vertex, `neighbors(v)` its edges;
+/// `sources` the vertices of interest. Vertices are added in increasing energy and joined to
+/// their added neighbours (union-find); two sources are first connected at the energy of the
+/// vertex that joined them, which is the lowest possible maximum of a path between them.
+/// Returns `barrier[i][j]` over the sources (diagonal: their energies).
+pub fn minimax_on_graph(
+    energy: &[f64],
+    neighbors: impl Fn(usize) -> Vec<usize>,
+    sources: &[usize],
+) -> Vec<Vec<f64>> {
+    let total = energy.len();
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by(|&a, &b| energy[a].total_cmp(&energy[b]));
     let mut parent: Vec<usize> = (0..total).collect();
     let mut active = vec![false; total];
-    let k = minima.len();
+    let k = sources.len();
     let mut barrier = vec![vec![f64::INFINITY; k]; k];
-    let pos: std::collections::HashMap<usize, usize> =
-        minima.iter().enumerate().map(|(i, &m)| (m, i)).collect();
     let mut members: Vec<Vec<usize>> = vec![vec![]; total];
+    let mut source_at: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for (i, &s) in sources.iter().enumerate() {
+        source_at.entry(s).or_default().push(i);
+    }
     for &s in &order {
         active[s] = true;
-        if let Some(&i) = pos.get(&s) {
-            members[s].push(i);
-            barrier[i][i] = energy[s];
+        if let Some(ids) = source_at.get(&s) {
+            for &i in ids {
+                for &j in ids {
+                    barrier[i][j] = energy[s];
+                }
+            }
+            members[s].extend(ids);
         }
-        for b in 0..n {
-            let t = s ^ (1 << b);
+        for t in neighbors(s) {
             if !active[t] {
                 continue;
             }
@@ -88,11 +96,82 @@ pub fn exact(model: &SpinModel) -> Exact {
             members[ra] = ma.into_iter().chain(mb).collect();
         }
     }
+    barrier
+}
+
+/// Enumerates every state of `model` (n up to about 20).
+pub fn exact(model: &SpinModel) -> Exact {
+    let n = model.n();
+    let total = 1usize << n;
+    let energy: Vec<f64> = (0..total).map(|s| model.energy_of(&spins(s, n))).collect();
+    let minima: Vec<usize> = (0..total)
+        .filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s]))
+        .collect();
+    let barrier = minimax_on_graph(&energy, |s| (0..n).map(|b| s ^ (1 << b)).collect(), &minima);
     Exact {
         n,
         minima,
         energy,
         barrier,
+    }
+}
+
+/// A 2-D landscape on a fine grid: the minimax barrier between any two points, up to the
+/// grid's resolution (4-neighbour paths between the nearest grid points).
+pub struct Grid2 {
+    pub lo: [f64; 2],
+    pub hi: [f64; 2],
+    pub n: usize,
+    pub energy: Vec<f64>,
+}
+
+impl Grid2 {
+    /// Evaluates `e` (2-D) on an `n x n` grid over the box, in one batched call.
+    pub fn new(e: &dyn telescope::energy::Energy, lo: [f64; 2], hi: [f64; 2], n: usize) -> Grid2 {
+        let mut pts = Vec::with_capacity(2 * n * n);
+        for i in 0..n {
+            for j in 0..n {
+                pts.push(lo[0] + (hi[0] - lo[0]) * i as f64 / (n - 1) as f64);
+                pts.push(lo[1] + (hi[1] - lo[1]) * j as f64 / (n - 1) as f64);
+            }
+        }
+        let x = telescope::tensor::from_vec(&pts, &[(n * n) as i64, 2]).unwrap();
+        let energy = telescope::energy::energies_f64(e, &x).unwrap();
+        Grid2 { lo, hi, n, energy }
+    }
+    /// The grid vertex nearest a point.
+    pub fn vertex(&self, p: [f64; 2]) -> usize {
+        let at = |k: usize| {
+            let t = (p[k] - self.lo[k]) / (self.hi[k] - self.lo[k]) * (self.n - 1) as f64;
+            (t.round().max(0.0) as usize).min(self.n - 1)
+        };
+        at(0) * self.n + at(1)
+    }
+    /// Minimax barriers between the points.
+    pub fn minimax(&self, points: &[[f64; 2]]) -> Vec<Vec<f64>> {
+        let n = self.n;
+        let sources: Vec<usize> = points.iter().map(|&p| self.vertex(p)).collect();
+        minimax_on_graph(
+            &self.energy,
+            |v| {
+                let (i, j) = (v / n, v % n);
+                let mut out = Vec::with_capacity(4);
+                if i > 0 {
+                    out.push(v - n);
+                }
+                if i + 1 < n {
+                    out.push(v + n);
+                }
+                if j > 0 {
+                    out.push(v - 1);
+                }
+                if j + 1 < n {
+                    out.push(v + 1);
+                }
+                out
+            },
+            &sources,
+        )
     }
 }
 
@@ -253,5 +332,92 @@ pub fn check_spin_map(map: &LandscapeMap, truth: &Exact, what: &str) -> Fidelity
                 .any(|r| index_of(&r.state) == truth.minima[m])
         })
         .count();
+    fid
+}
+
+/// What a map of a continuous landscape scored against a minimax truth.
+#[derive(Default, Debug)]
+pub struct ContinuousFidelity {
+    pub barriers: usize,
+    pub excess_sum: f64,
+    pub excess_max: f64,
+}
+
+/// The hard rules for a finished map of a continuous landscape whose minimax barriers between
+/// any states are known (`minimax` over a list of states): representatives are stationary,
+/// no stored barrier, DG merge or consolidation merge is below the truth by more than `tol`
+/// (the resolution of the truth and of the sampler's path), and the DG is one tree.
+pub fn check_continuous_map(
+    map: &LandscapeMap,
+    e: &dyn telescope::energy::Energy,
+    minimax: &dyn Fn(&[Vec<f64>]) -> Vec<Vec<f64>>,
+    tol: f64,
+    what: &str,
+) -> ContinuousFidelity {
+    let g = map.groups.len();
+    let reps: Vec<Vec<f64>> = map.groups.iter().map(|g| g.state.clone()).collect();
+    let d = reps[0].len() as i64;
+    let flat: Vec<f64> = reps.concat();
+    let grad = e
+        .grad(&telescope::tensor::from_vec(&flat, &[g as i64, d]).unwrap())
+        .unwrap();
+    for (i, row) in telescope::tensor::to_matrix(&grad)
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!(
+            norm < 1e-3,
+            "{what}: representative {i} is not stationary (|grad| {norm})"
+        );
+    }
+    let truth = minimax(&reps);
+    let mut fid = ContinuousFidelity::default();
+    for i in 0..g {
+        for j in 0..g {
+            if let (Some(b), true) = (map.barriers[i][j], i != j) {
+                assert!(
+                    b >= truth[i][j] - tol,
+                    "{what}: stored barrier {b} ({:?}) between groups {i} and {j} is below the true minimax {}",
+                    map.barrier_kinds[i][j],
+                    truth[i][j]
+                );
+                if i < j {
+                    fid.barriers += 1;
+                    fid.excess_sum += b - truth[i][j];
+                    fid.excess_max = fid.excess_max.max(b - truth[i][j]);
+                }
+            }
+        }
+    }
+    let dg = Dg::from_map(map, &DgOptions::default()).unwrap();
+    assert_eq!(dg.roots.len(), 1, "{what}: the DG is not one tree");
+    let level = dg_pair_levels(&dg);
+    for i in 0..g {
+        for j in 0..g {
+            if i != j {
+                assert!(
+                    level[i][j] >= truth[i][j] - tol,
+                    "{what}: DG joins groups {i} and {j} at {} below the true {}",
+                    level[i][j],
+                    truth[i][j]
+                );
+            }
+        }
+    }
+    for r in &map.merges {
+        let pair = [
+            map.minima[r.kept].state.clone(),
+            map.minima[r.merged].state.clone(),
+        ];
+        let t = minimax(&pair);
+        assert!(
+            r.barrier >= t[0][1] - tol,
+            "{what}: a merge at {} is below the true minimax {} of its representatives",
+            r.barrier,
+            t[0][1]
+        );
+    }
     fid
 }
