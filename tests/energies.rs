@@ -211,3 +211,148 @@ fn per_chain_magnetization_gradient_and_candidate_batches() {
         .energy(&tensor::from_vec(&[0.0; 4], &[2, 2]).unwrap())
         .is_err());
 }
+
+#[test]
+fn embedded_energy_is_the_inner_energy_plus_the_quadratic_across_the_plane() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let inner: EnergyRef = Rc::new(energy::muller_brown());
+    let (dim, stiffness) = (10usize, 50.0);
+    let e = energy::embed(inner.clone(), dim, 7, stiffness).unwrap();
+    // Q is orthogonal: Q^T Q = I to rounding.
+    let q = tensor::to_matrix(&e.rotation()).unwrap();
+    for i in 0..dim {
+        for j in 0..dim {
+            let qtq: f64 = (0..dim).map(|r| q[r][i] * q[r][j]).sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((qtq - want).abs() < 1e-12, "(Q^T Q)[{i}][{j}] = {qtq}");
+        }
+    }
+    // The same seed gives the same Q, another seed another one; drawing Q leaves libtorch's
+    // stream alone.
+    tensor::manual_seed(5);
+    let before = Tensor::f_rand([3], (tch::Kind::Double, tch::Device::Cpu)).unwrap();
+    tensor::manual_seed(5);
+    let again = energy::embed(inner.clone(), dim, 7, stiffness).unwrap();
+    let after = Tensor::f_rand([3], (tch::Kind::Double, tch::Device::Cpu)).unwrap();
+    assert_eq!(
+        tensor::to_vec_f64(&before).unwrap(),
+        tensor::to_vec_f64(&after).unwrap()
+    );
+    assert_eq!(tensor::to_matrix(&again.rotation()).unwrap(), q);
+    let other = energy::embed(inner.clone(), dim, 8, stiffness).unwrap();
+    assert_ne!(tensor::to_matrix(&other.rotation()).unwrap(), q);
+    // Energies at arbitrary points, recomputed by hand: y = Q^T x, U = MB(y_0, y_1) + s |y_rest|^2.
+    tensor::manual_seed(2);
+    let x = energy::random_states(&e, 6).unwrap();
+    let u = energy::energies_f64(&e, &x).unwrap();
+    for (b, row) in tensor::to_matrix(&x).unwrap().iter().enumerate() {
+        let y: Vec<f64> = (0..dim)
+            .map(|j| (0..dim).map(|i| q[i][j] * row[i]).sum())
+            .collect();
+        let mb = energy::energies_f64(inner.as_ref(), &tensor::from_vec(&y[..2], &[1, 2]).unwrap())
+            .unwrap()[0];
+        let quad: f64 = stiffness * y[2..].iter().map(|v| v * v).sum::<f64>();
+        assert!(
+            (u[b] - (mb + quad)).abs() < 1e-9 * (1.0 + u[b].abs()),
+            "point {b}: {} vs {}",
+            u[b],
+            mb + quad
+        );
+    }
+    // Gradient (inner gradient rotated back) against central differences.
+    fd_check(&e, &x, 1e-6, 1e-5);
+    // Inner states map into the plane with their energies, and back.
+    let minima = tensor::from_vec(&[-0.558224, 1.441726, 0.623499, 0.028038], &[2, 2]).unwrap();
+    let xm = e.embed_state(&minima).unwrap();
+    assert_eq!(xm.size(), [2, dim as i64]);
+    let um = energy::energies_f64(&e, &xm).unwrap();
+    let ui = energy::energies_f64(inner.as_ref(), &minima).unwrap();
+    for (a, b) in um.iter().zip(&ui) {
+        assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+    }
+    let back = tensor::to_matrix(&e.inner_state(&xm).unwrap()).unwrap();
+    let want = tensor::to_matrix(&minima).unwrap();
+    for (r, w) in back.iter().zip(&want) {
+        assert!((r[0] - w[0]).abs() < 1e-12 && (r[1] - w[1]).abs() < 1e-12);
+    }
+    // The gradient vanishes at an embedded minimum (it is a minimum of the embedding).
+    let g = tensor::to_vec_f64(&e.grad(&xm).unwrap().abs().max()).unwrap()[0];
+    assert!(g < 1e-3, "gradient {g} at embedded minima");
+    // The box for random starts covers the inner box mapped through Q (all its corners).
+    let telescope::energy::Space::Continuous { lo, hi } = e.space() else {
+        panic!("continuous")
+    };
+    let telescope::energy::Space::Continuous { lo: ilo, hi: ihi } = inner.space() else {
+        panic!("continuous")
+    };
+    for corner in [
+        [ilo[0], ilo[1]],
+        [ilo[0], ihi[1]],
+        [ihi[0], ilo[1]],
+        [ihi[0], ihi[1]],
+    ] {
+        let c = tensor::to_vec_f64(
+            &e.embed_state(&tensor::from_vec(&corner, &[2]).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        for i in 0..dim {
+            assert!(c[i] >= lo[i] - 1e-12 && c[i] <= hi[i] + 1e-12);
+        }
+    }
+    // Errors: a dimension below the inner one, a discrete inner energy, wrong inner states.
+    assert!(energy::embed(inner.clone(), 1, 0, 1.0).is_err());
+    assert!(energy::embed(inner.clone(), 4, 0, -1.0).is_err());
+    let spins: EnergyRef = Rc::new(energy::ising(2, 2, 1.0, 0.0).unwrap());
+    assert!(energy::embed(spins, 8, 0, 1.0).is_err());
+    assert!(e
+        .embed_state(&tensor::from_vec(&[0.0; 3], &[3]).unwrap())
+        .is_err());
+}
+
+#[test]
+fn script_embed_places_muller_brown_in_ten_dimensions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = telescope::script::new_session(None);
+    let v = s
+        .eval(
+            "<test>",
+            r#"
+            let U = embed(muller_brown(), 10, #{seed: 3, stiffness: 20.0});
+            let a = U.embed_state([-0.558224, 1.441726]);
+            [U.dim, U.at(a), U.inner_state(a).to_array(), U.name, embed(muller_brown(), 4).dim]
+            "#,
+        )
+        .unwrap()
+        .into_array()
+        .unwrap();
+    assert_eq!(v[0].as_int().unwrap(), 10);
+    assert!((v[1].as_float().unwrap() - (-146.699517)).abs() < 1e-5);
+    let back: Vec<f64> = v[2]
+        .clone()
+        .into_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_float().unwrap())
+        .collect();
+    assert!((back[0] + 0.558224).abs() < 1e-12 && (back[1] - 1.441726).abs() < 1e-12);
+    assert!(v[3]
+        .clone()
+        .into_string()
+        .unwrap()
+        .starts_with("embed(muller_brown"));
+    assert_eq!(v[4].as_int().unwrap(), 4);
+    let e = s
+        .eval("<test>", "muller_brown().embed_state([0.0, 0.0])")
+        .unwrap_err();
+    assert!(e.contains("not an embedded energy"), "{e}");
+    let e = s
+        .eval("<test>", "embed(muller_brown(), 10, #{stifness: 1.0})")
+        .unwrap_err();
+    assert!(e.contains("stiffness"), "{e}");
+    let doc = s.docs.get("embed").unwrap().clone();
+    assert!(doc.options.iter().any(|o| o.name == "seed"));
+    assert!(!doc.example.is_empty());
+    // The documented example runs.
+    let _ = s.eval("<test>", &doc.example).unwrap();
+}

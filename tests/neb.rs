@@ -1,12 +1,13 @@
 //! Minimum energy paths: climbing-image NEB finds the Müller-Brown saddles, DNEB straightens
-//! kinks that plain NEB keeps, NEB barriers never exceed the straight-line barrier, and a path
-//! around a ridge as the starting band beats a straight start.
+//! kinks that plain NEB keeps, NEB barriers never exceed the straight-line barrier, a path
+//! around a ridge as the starting band beats a straight start, L-BFGS converges wherever FIRE
+//! does, and DNEB converges on Müller-Brown embedded in 10-D.
 
 use std::rc::Rc;
 use tch::Tensor;
-use telescope::energy::{gmm, muller_brown, Energy, Space};
+use telescope::energy::{embed, gmm, muller_brown, Embedded, Energy, EnergyRef, Space};
 use telescope::landscape::neb::{
-    neb, resample_path, NebInit, NebMethod, NebOptimizer, NebOptions, SaddleOptions,
+    neb, resample_path, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
 };
 use telescope::script::{new_session, EnergyValue};
 use telescope::{tensor, Result};
@@ -607,8 +608,20 @@ fn script_neb_takes_a_path_as_init_and_rejects_bad_options() {
         )
         .unwrap_err();
     assert!(e.contains("init"), "{e}");
+    // The DNEB switch: kept on with dneb_patience 0, reported as () then.
+    let v = s
+        .eval(
+            "<test>",
+            r#"let p = neb(U, [-0.558224, 1.441726], [-0.050011, 0.466694], #{method: "dneb", dneb_patience: 0, max_iter: 20}); [p.dneb_off_at == (), p.iterations]"#,
+        )
+        .unwrap()
+        .into_array()
+        .unwrap();
+    assert!(v[0].as_bool().unwrap() && v[1].as_int().unwrap() == 20);
     let doc = s.docs.get("neb").unwrap();
     assert!(doc.options.iter().any(|o| o.name == "climb_after"));
+    assert!(doc.options.iter().any(|o| o.name == "dneb_patience"));
+    assert!(s.docs.get("NebPath.dneb_off_at").is_some());
     assert!(s.docs.get("NebPath.saddle").is_some());
 }
 
@@ -663,4 +676,167 @@ fn float32_endpoints_work() {
         "{st:?}"
     );
     assert!((s.energy - SADDLE_CB[2]).abs() < 1e-2, "{}", s.energy);
+}
+
+/// One line of the measurement tables in the README (`cargo test --release --test neb --
+/// --nocapture` prints them).
+fn report(case: &str, what: &str, r: &NebResult) {
+    eprintln!(
+        "{case:<22} {what:<12} converged {:<5} iterations {:>5} max force {:.2e}{}",
+        r.converged,
+        r.iterations,
+        r.max_force,
+        r.dneb_off_at
+            .map(|i| format!(" (DNEB term off at {i})"))
+            .unwrap_or_default()
+    );
+}
+
+const LBFGS: NebOptimizer = NebOptimizer::Lbfgs { memory: 5 };
+
+#[test]
+fn lbfgs_converges_wherever_fire_does_on_muller_brown() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let e = muller_brown();
+    // The highest saddle on each path: A-B passes C, and its A-C saddle is the higher one.
+    let pairs = [
+        ("A-C", MIN_A, MIN_C, SADDLE_AC),
+        ("A-B", MIN_A, MIN_B, SADDLE_AC),
+        ("C-B", MIN_C, MIN_B, SADDLE_CB),
+    ];
+    let mut fire_converged = 0;
+    for (name, from, to, want) in pairs {
+        for images in [8, 16] {
+            for climb in [true, false] {
+                let case = format!("{name} {images} images{}", if climb { " CI" } else { "" });
+                let run = |optimizer| {
+                    let opts = NebOptions {
+                        images,
+                        climb,
+                        optimizer,
+                        ..Default::default()
+                    };
+                    neb(&e, &t(&from), &t(&to), &opts).unwrap()
+                };
+                let fire = run(NebOptimizer::Fire);
+                let lbfgs = run(LBFGS);
+                report(&case, "FIRE", &fire);
+                report(&case, "L-BFGS", &lbfgs);
+                if !fire.converged {
+                    continue;
+                }
+                fire_converged += 1;
+                assert!(
+                    lbfgs.converged,
+                    "{case}: FIRE converged, L-BFGS stopped at max force {} after {} iterations",
+                    lbfgs.max_force, lbfgs.iterations
+                );
+                let (top_f, top_l) = (
+                    row(&fire.images, fire.top as i64),
+                    row(&lbfgs.images, lbfgs.top as i64),
+                );
+                if climb {
+                    // Both climbing images sit on the saddle (force below 1e-3 there).
+                    for top in [&top_f, &top_l] {
+                        assert!(
+                            (top[0] - want[0]).abs() < 1e-4 && (top[1] - want[1]).abs() < 1e-4,
+                            "{case}: climbing image at {top:?}, saddle {want:?}"
+                        );
+                    }
+                    assert!((lbfgs.max_energy - want[2]).abs() < 1e-4);
+                } else {
+                    // The same relaxed band: the same highest image and barrier.
+                    assert!(
+                        (top_f[0] - top_l[0]).abs() < 5e-3 && (top_f[1] - top_l[1]).abs() < 5e-3,
+                        "{case}: FIRE top {top_f:?}, L-BFGS top {top_l:?}"
+                    );
+                    assert!((fire.max_energy - lbfgs.max_energy).abs() < 5e-2);
+                }
+            }
+        }
+    }
+    // The comparison is not vacuous.
+    assert!(
+        fire_converged >= 8,
+        "FIRE converged on {fire_converged} cases"
+    );
+}
+
+/// Müller-Brown in a random plane of R^10 (seeded rotation), 50 |w|^2 across it.
+fn muller_brown_10d() -> Embedded {
+    let inner: EnergyRef = Rc::new(muller_brown());
+    embed(inner, 10, 11, 50.0).unwrap()
+}
+
+#[test]
+fn dneb_converges_on_muller_brown_embedded_in_ten_dimensions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let e = muller_brown_10d();
+    let place = |p: [f64; 2]| e.embed_state(&t(&p)).unwrap();
+    let pairs = [
+        ("A-B", MIN_A, MIN_B, SADDLE_AC),
+        ("A-C", MIN_A, MIN_C, SADDLE_AC),
+        ("C-B", MIN_C, MIN_B, SADDLE_CB),
+    ];
+    for (name, from, to, want) in pairs {
+        let case = format!("10-D {name} 16 images CI");
+        let (a, b) = (place(from), place(to));
+        let mut dneb_fire = None;
+        for (method, optimizer, what) in [
+            (NebMethod::Neb, NebOptimizer::Fire, "NEB FIRE"),
+            (NebMethod::Dneb, NebOptimizer::Fire, "DNEB FIRE"),
+            (NebMethod::Neb, LBFGS, "NEB L-BFGS"),
+            (NebMethod::Dneb, LBFGS, "DNEB L-BFGS"),
+        ] {
+            let opts = NebOptions {
+                method,
+                optimizer,
+                ..Default::default()
+            };
+            let r = neb(&e, &a, &b, &opts).unwrap();
+            report(&case, what, &r);
+            assert!(
+                r.converged,
+                "{case} {what}: max force {} after {} iterations",
+                r.max_force, r.iterations
+            );
+            // The climbing image is the embedded saddle: on the plane, at the 2-D saddle.
+            let top = r.images.get(r.top as i64);
+            let inner = tensor::to_vec_f64(&e.inner_state(&top).unwrap()).unwrap();
+            assert!(
+                (inner[0] - want[0]).abs() < 1e-4 && (inner[1] - want[1]).abs() < 1e-4,
+                "{case} {what}: climbing image at {inner:?} in the plane, saddle {want:?}"
+            );
+            let off_plane = tensor::scalar_f64(
+                &(&top - e.embed_state(&e.inner_state(&top).unwrap()).unwrap()).norm(),
+            )
+            .unwrap();
+            assert!(off_plane < 1e-4, "{case} {what}: {off_plane} off the plane");
+            assert!((r.max_energy - want[2]).abs() < 1e-4);
+            if method == NebMethod::Dneb && optimizer == NebOptimizer::Fire {
+                dneb_fire = Some(r);
+            }
+        }
+        // saddle() refines the DNEB band's top image to the embedded saddle itself.
+        let r = dneb_fire.unwrap();
+        let s = r.saddle(&e, &SaddleOptions::default()).unwrap();
+        let inner = tensor::to_vec_f64(&e.inner_state(&s.state).unwrap()).unwrap();
+        assert!(
+            s.converged && s.negative_modes == Some(1),
+            "{case}: saddle()"
+        );
+        assert!(
+            (inner[0] - want[0]).abs() < 1e-5 && (inner[1] - want[1]).abs() < 1e-5,
+            "{case}: saddle() at {inner:?}, reference {want:?}"
+        );
+        assert!((s.energy - want[2]).abs() < 1e-5);
+    }
+    // Without the switch-off, DNEB hovers well above tol (the measured problem it solves).
+    let opts = NebOptions {
+        method: NebMethod::Dneb,
+        dneb_patience: 0,
+        ..Default::default()
+    };
+    let r = neb(&e, &place(MIN_A), &place(MIN_C), &opts).unwrap();
+    report("10-D A-C 16 images CI", "DNEB always", &r);
 }

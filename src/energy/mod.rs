@@ -5,12 +5,14 @@
 //! one site in O(N) with local fields instead of recomputing the whole energy.
 
 mod builtin;
+mod embedded;
 mod magnetized;
 mod spin;
 
 pub use builtin::{
     double_well, gmm, muller_brown, quadratic, DoubleWell, Gmm, MullerBrown, Quadratic,
 };
+pub use embedded::{embed, Embedded};
 pub use magnetized::{tempered, Magnetized};
 pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel, SpinTrial};
 
@@ -60,6 +62,10 @@ pub trait Energy {
     }
     /// The magnetized wrapper, when this energy is one (lets spin samplers see T, alpha, target).
     fn as_magnetized(&self) -> Option<&Magnetized> {
+        None
+    }
+    /// The embedding wrapper, when this energy is one (lets scripts map inner states into it).
+    fn as_embedded(&self) -> Option<&Embedded> {
         None
     }
     /// Parameters worth recording in saved results.

@@ -1,13 +1,16 @@
 //! Local minimum search: FIRE and gradient descent for continuous energies, zero-temperature
-//! single-site descent for discrete ones. All batched over chains.
+//! single-site descent for discrete ones. All batched over chains. [`stepper`] holds FIRE and
+//! L-BFGS as stateful steppers over a force, for loops that move one system (the NEB band).
 
 mod discrete;
 mod fire;
 mod gd;
+pub mod stepper;
 
 pub use discrete::descend_discrete;
 pub use fire::fire;
 pub use gd::gradient_descent;
+pub use stepper::{Fire, Lbfgs, Stepper};
 
 use crate::energy::Energy;
 use crate::{error::invalid, Result};

@@ -200,6 +200,28 @@ fn target_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
     to_tensor(v)?.f_to_kind(tensor::dtype()).script()
 }
 
+fn embed_script(u: EnergyValue, dim: i64, map: Map) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, "embed");
+    let seed = o.usize("seed", tensor::session_seed() as usize)? as u64;
+    let stiffness = o.f64("stiffness", 50.0)?;
+    o.finish()?;
+    if dim < 1 {
+        return Err(err("embed: dim must be >= 1"));
+    }
+    Ok(rc(
+        energy::embed(u.0, dim as usize, seed, stiffness).script()?
+    ))
+}
+
+fn embedded_of<'a>(u: &'a EnergyValue, what: &str) -> RhaiResult<&'a energy::Embedded> {
+    u.0.as_embedded().ok_or_else(|| {
+        err(format!(
+            "{what}: {} is not an embedded energy (make one with embed(U, dim))",
+            u.0.name()
+        ))
+    })
+}
+
 /// Registers the energy functions.
 pub fn register(api: &mut Api) {
     api.engine.register_fn("to_string", |e: &mut EnergyValue| {
@@ -296,6 +318,59 @@ pub fn register(api: &mut Api) {
             Ok(ev(Rc::new(
                 energy::Magnetized::new(u.0, t, a, Some(target_tensor(&target)?)).script()?,
             )))
+        },
+    );
+    api.func(
+        "embed",
+        "embed(U: Energy, dim: int) -> Energy",
+        "U placed in a random subspace of dim dimensions: with Q a seeded random orthogonal matrix and y = Q^T x, the energy is U(y_1..y_k) + stiffness * (y_{k+1}^2 + .. + y_dim^2), k = U.dim. Minima and saddles of U map to Q[:, :k] x_inner (U.embed_state) with the same energies. A test bed for paths and saddles in more dimensions (e.g. Müller-Brown in 10-D).",
+        |u: EnergyValue, dim: i64| embed_script(u, dim, Map::new()),
+    );
+    api.func(
+        "embed",
+        "embed(U: Energy, dim: int, opts: map) -> Energy",
+        "",
+        embed_script,
+    );
+    api.options(
+        "embed",
+        &[
+            (
+                "seed",
+                "session seed",
+                "seed of the random rotation Q (its own stream: other random draws are untouched)",
+            ),
+            (
+                "stiffness",
+                "50.0",
+                "s in s * |y_rest|^2, the quadratic across the embedded plane",
+            ),
+        ],
+    );
+    api.example(
+        "embed",
+        "let U = embed(muller_brown(), 10, #{seed: 3});\n\
+         let a = U.embed_state([-0.558224, 1.441726]);   // minimum A in 10-D\n\
+         print(U.at(a));                                 // -146.6995",
+    );
+    api.method(
+        "Energy",
+        "embed_state",
+        "U.embed_state(x) -> Tensor",
+        "For an energy made by embed: maps inner states [k] or [B, k] into the embedding, Q[:, :k] x (same energy).",
+        |u: &mut EnergyValue, x: Dynamic| -> RhaiResult<TensorValue> {
+            let e = embedded_of(u, "embed_state")?;
+            Ok(TensorValue(e.embed_state(&target_tensor(&x)?).script()?))
+        },
+    );
+    api.method(
+        "Energy",
+        "inner_state",
+        "U.inner_state(x) -> Tensor",
+        "For an energy made by embed: the inner coordinates (first k entries of Q^T x) of states [D] or [B, D].",
+        |u: &mut EnergyValue, x: Dynamic| -> RhaiResult<TensorValue> {
+            let e = embedded_of(u, "inner_state")?;
+            Ok(TensorValue(e.inner_state(&target_tensor(&x)?).script()?))
         },
     );
     api.method(

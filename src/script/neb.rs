@@ -6,6 +6,7 @@ use crate::energy::EnergyRef;
 use crate::landscape::neb::{
     neb, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
 };
+use crate::minimize::stepper::DEFAULT_LBFGS_MEMORY;
 use rhai::{Dynamic, Map};
 use std::rc::Rc;
 
@@ -52,9 +53,10 @@ const NEB_OPTIONS: &[(&str, &str, &str)] = &[
     ("tol", "1e-3", "converged when the largest force norm of an interior image is below tol"),
     ("max_iter", "3000", "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
     ("init", "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
-    ("optimizer", "\"fire\"", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search); both cap each image's step"),
+    ("optimizer", "\"fire\"", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search; memory dropped on a step against the force or when the largest force doubles); both cap each image's step"),
     ("memory", "5", "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
     ("max_step", "()", "largest move of one image per step; default half the mean spacing of the starting band"),
+    ("dneb_patience", "50", "method \"dneb\": the DNEB term is switched off (plain NEB from then on) once the largest force has gone this many iterations without a new low, as DNEB cannot converge on curved paths in 3+ dimensions; 0 keeps it on"),
 ];
 
 pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
@@ -87,7 +89,7 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         },
         Some(v) => NebInit::Path(to_tensor(&v)?),
     };
-    let memory = o.usize("memory", 5)?.max(1);
+    let memory = o.usize("memory", DEFAULT_LBFGS_MEMORY)?.max(1);
     let optimizer = match o.string("optimizer", "fire")?.as_str() {
         "fire" => NebOptimizer::Fire,
         "lbfgs" => NebOptimizer::Lbfgs { memory },
@@ -98,6 +100,7 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         }
     };
     let max_step = o.f64_opt("max_step")?;
+    let dneb_patience = o.usize("dneb_patience", d.dneb_patience)?;
     o.finish()?;
     Ok(NebOptions {
         images,
@@ -110,6 +113,7 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         init,
         optimizer,
         max_step,
+        dneb_patience,
     })
 }
 
@@ -262,6 +266,17 @@ pub fn register(api: &mut Api) {
         "climbing",
         "True when the climbing image was on at the end.",
         |p: &mut NebPath| p.result.climbing,
+    );
+    api.getter(
+        "NebPath",
+        "dneb_off_at",
+        "Method \"dneb\": the iteration at which the DNEB term was switched off, or () when it stayed on.",
+        |p: &mut NebPath| -> Dynamic {
+            p.result
+                .dneb_off_at
+                .map(|i| Dynamic::from_int(i as i64))
+                .unwrap_or(Dynamic::UNIT)
+        },
     );
 
     let sdoc = "Refines the highest image to the transition state: eigenvector following (uphill along the lowest \
