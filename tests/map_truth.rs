@@ -289,3 +289,138 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
         excess_max
     );
 }
+
+/// Most negative eigenvalue of the 2-D Hessian of `e` at `p`, by central differences.
+fn most_negative_curvature(e: &dyn telescope::energy::Energy, p: [f64; 2]) -> f64 {
+    let h = 1e-4;
+    let u = |x: f64, y: f64| {
+        telescope::energy::energies_f64(e, &tensor::from_vec(&[x, y], &[1, 2]).unwrap()).unwrap()[0]
+    };
+    let (x, y) = (p[0], p[1]);
+    let fxx = (u(x + h, y) - 2.0 * u(x, y) + u(x - h, y)) / (h * h);
+    let fyy = (u(x, y + h) - 2.0 * u(x, y) + u(x, y - h)) / (h * h);
+    let fxy =
+        (u(x + h, y + h) - u(x + h, y - h) - u(x - h, y + h) + u(x - h, y - h)) / (4.0 * h * h);
+    let (m, d) = (
+        0.5 * (fxx + fyy),
+        (0.25 * (fxx - fyy).powi(2) + fxy * fxy).sqrt(),
+    );
+    m - d
+}
+
+#[test]
+fn muller_brown_in_10d_maps_its_three_basins_with_auto_delta() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use telescope::energy::{embed, muller_brown};
+    let plane: EnergyRef = Rc::new(muller_brown());
+    let embedded = Rc::new(embed(plane.clone(), 10, 11, 50.0).unwrap());
+    let e: EnergyRef = embedded.clone();
+    let grid = common::Grid2::new(plane.as_ref(), [-1.6, -0.6], [1.3, 2.1], 1200);
+    let minimax = |states: &[Vec<f64>]| {
+        let flat: Vec<f64> = states.concat();
+        let x = tensor::from_vec(&flat, &[states.len() as i64, 10]).unwrap();
+        let inner = tensor::to_matrix(&embedded.inner_state(&x).unwrap()).unwrap();
+        let pts: Vec<[f64; 2]> = inner.iter().map(|s| [s[0], s[1]]).collect();
+        grid.minimax(&pts)
+    };
+    // The saddles' negative curvature bounds what a move across them can miss (see the GMM
+    // test): one MH coordinate of 3 standard deviations along the unstable direction.
+    let saddles = [[-0.822002, 0.624313], [0.212487, 0.292988]];
+    let lambda = saddles
+        .iter()
+        .map(|&s| most_negative_curvature(plane.as_ref(), s))
+        .fold(0.0, f64::min);
+    let reference = [-146.699517, -108.166724, -80.767818];
+    let mut successes = Vec::new();
+    for (seed, step) in [(1u64, 0.02), (2, 0.02), (3, 0.01)] {
+        let opts = AdelmOptions {
+            ad: AdOptions {
+                temperature: 1.0,
+                alpha: 3.0,
+                delta: Delta::Auto,
+                improvement_limit: 50,
+                sampler: SamplerSpec {
+                    kind: "mh".into(),
+                    step,
+                    leapfrog: 1,
+                },
+                ..Default::default()
+            },
+            iters: 30,
+            seed,
+            ..Default::default()
+        };
+        tensor::manual_seed(seed);
+        let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
+        let what = format!("Müller-Brown 10-D seed {seed} step {step}");
+        let tol = 0.02 + lambda.abs() * 9.0 * step * step / 8.0;
+        common::check_continuous_map(&map, e.as_ref(), &minimax, tol, &what);
+        let mut energies = map.group_energies();
+        energies.sort_by(f64::total_cmp);
+        assert_eq!(
+            energies.len(),
+            3,
+            "{what}: expected the three basins, got {energies:?}"
+        );
+        for (u, r) in energies.iter().zip(reference) {
+            assert!((u - r).abs() < 1e-3, "{what}: minimum {u} vs {r}");
+        }
+        successes.push(map.stats.ad_successes);
+    }
+    // A strong field overcomes the lowest barrier (C-B) as in 2-D: C joins B's group, which
+    // takes AD successes within delta of the target.
+    let strong = |delta: Delta| AdelmOptions {
+        ad: AdOptions {
+            temperature: 1.0,
+            alpha: 60.0,
+            delta,
+            improvement_limit: 50,
+            sampler: SamplerSpec {
+                kind: "mh".into(),
+                step: 0.02,
+                leapfrog: 1,
+            },
+            ..Default::default()
+        },
+        iters: 30,
+        seed: 1,
+        ..Default::default()
+    };
+    tensor::manual_seed(1);
+    let map = adelm(&e, &mut RandomProposer(e.clone()), &strong(Delta::Auto)).unwrap();
+    let tol = 0.02 + lambda.abs() * 9.0 * 0.02 * 0.02 / 8.0;
+    common::check_continuous_map(
+        &map,
+        e.as_ref(),
+        &minimax,
+        tol,
+        "Müller-Brown 10-D alpha 60",
+    );
+    let mut energies = map.group_energies();
+    energies.sort_by(f64::total_cmp);
+    eprintln!(
+        "Müller-Brown 10-D, delta auto: AD successes {successes:?} at alpha 3; at alpha 60 {} of {} trials, groups {energies:?}",
+        map.stats.ad_successes, map.stats.ad_trials
+    );
+    assert_eq!(energies.len(), 2, "C joins B at alpha 60: {energies:?}");
+    assert!((energies[1] - reference[1]).abs() < 1e-3);
+    // A fixed delta far below the thermal radius (about 0.28 at the target) never succeeds:
+    // three groups for a trivial reason, and the map says so.
+    let map = adelm(
+        &e,
+        &mut RandomProposer(e.clone()),
+        &AdelmOptions {
+            iters: 12,
+            complete: false,
+            ..strong(Delta::Fixed(0.02))
+        },
+    )
+    .unwrap();
+    assert!(map.stats.ad_trials > 0 && map.stats.ad_successes == 0);
+    assert_eq!(map.groups.len(), 3);
+    let warning = telescope::landscape::adelm::no_success_warning(&map);
+    assert!(
+        warning.contains("none of") && warning.contains("delta 0.02"),
+        "{warning}"
+    );
+}
