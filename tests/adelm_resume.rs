@@ -10,7 +10,7 @@ use telescope::landscape::ad::{AdOptions, Delta};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::map::LandscapeMap;
 use telescope::sampler::SamplerSpec;
-use telescope::{interrupt, tensor, Result};
+use telescope::{interrupt, Result};
 
 /// The Ctrl-C flag and libtorch's RNG are process-wide: the tests take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -1,7 +1,10 @@
 //! ADELM, AD and greedy barriers on small SK spin glasses against exact enumeration.
 
+mod common;
+
+use common::{exact, index_of, spins};
 use std::rc::Rc;
-use telescope::energy::{sk, Energy, EnergyRef, SpinModel};
+use telescope::energy::{sk, Energy, EnergyRef};
 use telescope::landscape::ad::AdOptions;
 use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
 use telescope::landscape::barrier::barrier_greedy;
@@ -10,87 +13,6 @@ use telescope::tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Exact landscape of an n-spin model: energies of all 2^n states, single-flip local minima,
-/// and the minimax barrier between every pair of minima (states added in increasing energy,
-/// union-find over single-flip neighbours).
-struct Exact {
-    minima: Vec<usize>,
-    energy: Vec<f64>,
-    barrier: Vec<Vec<f64>>,
-}
-
-fn spins(state: usize, n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| if state >> i & 1 == 1 { 1.0 } else { -1.0 })
-        .collect()
-}
-
-fn index_of(s: &[f64]) -> usize {
-    s.iter()
-        .enumerate()
-        .map(|(i, &v)| if v > 0.0 { 1 << i } else { 0 })
-        .sum()
-}
-
-fn exact(model: &SpinModel) -> Exact {
-    let n = model.n();
-    let total = 1usize << n;
-    let energy: Vec<f64> = (0..total).map(|s| model.energy_of(&spins(s, n))).collect();
-    let minima: Vec<usize> = (0..total)
-        .filter(|&s| (0..n).all(|i| energy[s ^ (1 << i)] > energy[s]))
-        .collect();
-    let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by(|&a, &b| energy[a].total_cmp(&energy[b]));
-    let mut parent: Vec<usize> = (0..total).collect();
-    let mut active = vec![false; total];
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    let k = minima.len();
-    let mut barrier = vec![vec![f64::INFINITY; k]; k];
-    let pos: std::collections::HashMap<usize, usize> =
-        minima.iter().enumerate().map(|(i, &m)| (m, i)).collect();
-    let mut members: Vec<Vec<usize>> = vec![vec![]; total];
-    for &s in &order {
-        active[s] = true;
-        if let Some(&i) = pos.get(&s) {
-            members[s].push(i);
-            barrier[i][i] = energy[s];
-        }
-        for b in 0..n {
-            let t = s ^ (1 << b);
-            if !active[t] {
-                continue;
-            }
-            let (ra, rb) = (find(&mut parent, s), find(&mut parent, t));
-            if ra == rb {
-                continue;
-            }
-            let (ma, mb) = (
-                std::mem::take(&mut members[ra]),
-                std::mem::take(&mut members[rb]),
-            );
-            for &i in &ma {
-                for &j in &mb {
-                    barrier[i][j] = energy[s];
-                    barrier[j][i] = energy[s];
-                }
-            }
-            parent[rb] = ra;
-            members[ra] = ma.into_iter().chain(mb).collect();
-        }
-    }
-    Exact {
-        minima,
-        energy,
-        barrier,
-    }
-}
 
 /// Small instances have larger single-flip energy changes than N = 100, so they are mapped
 /// colder than the paper's T = 0.1 (at T = 0.1 every minimum of an N = 16 glass merges).

@@ -241,10 +241,11 @@ fn map_batch(
     after_each: &mut dyn FnMut(&mut LandscapeMap) -> Result<()>,
 ) -> Result<bool> {
     // A consolidation due at this iteration count that did not run (interrupted) runs first.
-    if consolidation_due(map.iterations, opts) && map.consolidated_at != map.iterations {
-        if !consolidate_at(e, map, opts)? {
-            return Ok(false);
-        }
+    if consolidation_due(map.iterations, opts)
+        && map.consolidated_at != map.iterations
+        && !consolidate_at(e, map, opts)?
+    {
+        return Ok(false);
     }
     let n0 = map.iterations - map.iterations % batch;
     tensor::manual_seed(tensor::next_seed_for(opts.seed, n0 as u64));

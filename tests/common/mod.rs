@@ -1,6 +1,6 @@
 //! Independent truth shared by the test files: exact enumeration of small spin models and the
 //! checks every map must pass against it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use telescope::energy::SpinModel;
 use telescope::landscape::dg::{Dg, DgOptions};
@@ -335,6 +335,9 @@ pub fn check_spin_map(map: &LandscapeMap, truth: &Exact, what: &str) -> Fidelity
     fid
 }
 
+/// Minimax barriers between any list of states (the truth a continuous map is checked on).
+pub type Minimax<'a> = &'a dyn Fn(&[Vec<f64>]) -> Vec<Vec<f64>>;
+
 /// What a map of a continuous landscape scored against a minimax truth.
 #[derive(Default, Debug)]
 pub struct ContinuousFidelity {
@@ -350,7 +353,7 @@ pub struct ContinuousFidelity {
 pub fn check_continuous_map(
     map: &LandscapeMap,
     e: &dyn telescope::energy::Energy,
-    minimax: &dyn Fn(&[Vec<f64>]) -> Vec<Vec<f64>>,
+    minimax: Minimax,
     tol: f64,
     what: &str,
 ) -> ContinuousFidelity {
