@@ -87,17 +87,24 @@ fn sk_maps_keep_every_hard_rule_against_exact_enumeration() {
             total.excess_sum += fid.excess_sum;
             total.excess_max = total.excess_max.max(fid.excess_max);
             total.lowest6 += fid.lowest6;
+            total.dg_pairs += fid.dg_pairs;
+            total.dg_excess_sum += fid.dg_excess_sum;
+            total.dg_excess_max = total.dg_excess_max.max(fid.dg_excess_max);
             total.lowest6_found += fid.lowest6_found;
         }
     }
     eprintln!(
         "SK fidelity: {maps} maps, {groups} groups, {minima} minima, {merges} merges; \
-         lowest-6 coverage {}/{}; {} barriers, mean excess {:.5}, max excess {:.5}; kinds {kinds:?}",
+         lowest-6 coverage {}/{}; {} stored barriers, excess over exact mean {:.5} max {:.5}; \
+         DG levels of {} group pairs, excess over exact single linkage mean {:.5} max {:.5}; kinds {kinds:?}",
         total.lowest6_found,
         total.lowest6,
         total.barriers,
         total.excess_sum / total.barriers.max(1) as f64,
-        total.excess_max
+        total.excess_max,
+        total.dg_pairs,
+        total.dg_excess_sum / total.dg_pairs.max(1) as f64,
+        total.dg_excess_max
     );
     assert!(maps >= 30);
 }
@@ -224,8 +231,8 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
         grid.minimax(&pts)
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let (mut maps, mut four, mut pure, mut excess_sum, mut excess_max, mut barriers) =
-        (0, 0, 0, 0.0, 0.0f64, 0);
+    let (mut maps, mut four, mut pure) = (0, 0, 0);
+    let mut total = common::ContinuousFidelity::default();
     for _ in 0..8 {
         let seed = rng.random_range(0..1_000_000u64);
         let step = [0.02, 0.05][rng.random_range(0..2)];
@@ -278,15 +285,22 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
             .iter()
             .all(|m| quadrant(&m.state) == quadrant(&map.groups[m.group].state))
             as usize;
-        barriers += fid.barriers;
-        excess_sum += fid.excess_sum;
-        excess_max = excess_max.max(fid.excess_max);
+        total.barriers += fid.barriers;
+        total.excess_sum += fid.excess_sum;
+        total.excess_max = total.excess_max.max(fid.excess_max);
+        total.dg_pairs += fid.dg_pairs;
+        total.dg_excess_sum += fid.dg_excess_sum;
+        total.dg_excess_max = total.dg_excess_max.max(fid.dg_excess_max);
     }
     eprintln!(
         "GMM fidelity: {maps} maps, {four} with the 4 basins as groups, {pure} with every group inside one basin; \
-         {barriers} barriers, mean excess {:.4}, max excess {:.4}",
-        excess_sum / barriers.max(1) as f64,
-        excess_max
+         {} stored barriers, excess mean {:.4} max {:.4}; DG levels of {} pairs, excess mean {:.4} max {:.4}",
+        total.barriers,
+        total.excess_sum / total.barriers.max(1) as f64,
+        total.excess_max,
+        total.dg_pairs,
+        total.dg_excess_sum / total.dg_pairs.max(1) as f64,
+        total.dg_excess_max
     );
 }
 

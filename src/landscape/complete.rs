@@ -4,9 +4,9 @@
 //! by AD. Groups that never connected would be separate trees of the DG. For every such
 //! component, the representative of lowest energy is joined to those of the nearest other
 //! components by a path bound that always exists: the greedy single-flip path on spin spaces
-//! (section 5.1), the maximum over 64 points of the straight line otherwise. Then the edges of
-//! the spanning tree of those bounds are refined by a short batched AD refinement (sections
-//! 3.4 / 4.3), the lower bound kept. Each bound records its kind.
+//! (section 5.1), the maximum over 64 points of the straight line otherwise. The edges of the
+//! minimum spanning tree of those bounds are stored and refined by a short batched AD
+//! refinement (sections 3.4 / 4.3), the lower bound kept. Each bound records its kind.
 
 use super::ad::AdOptions;
 use super::barrier::{barrier_greedy, line_energies, refine_barriers, RefineOptions};
@@ -102,8 +102,10 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
         ));
         tree = spanning_tree(c, &bounds);
     }
+    // Only the spanning tree's bounds are stored: single linkage needs no others, and the
+    // other fallback paths would only fill the matrix with loose values.
     let kind = fallback_kind(e);
-    for &(a, b, v) in &bounds {
+    for &(a, b, v) in &tree {
         map.offer_barrier(lowest[a], lowest[b], v, kind);
     }
     // A short AD refinement of the spanning-tree edges, all in one batch per round.

@@ -477,8 +477,7 @@ fn warn_if_forest(m: &crate::landscape::map::LandscapeMap, what: &str) {
     roots.dedup();
     if roots.len() > 1 {
         eprintln!(
-            "{what}: warning: {} of the map's {} groups are in {} parts that no barrier joins, so the graph is a forest; m.connect(U) joins them (greedy or line bounds, then a short AD refinement), m.barrier_matrix(U) refines every pair",
-            m.groups.len(),
+            "{what}: warning: the map's {} groups fall into {} parts that no barrier joins, so the graph is a forest; m.connect(U) joins them (greedy or line bounds, then a short AD refinement), m.barrier_matrix(U) refines every pair",
             m.groups.len(),
             roots.len()
         );
