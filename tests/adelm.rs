@@ -410,6 +410,20 @@ fn auto_delta_is_the_median_thermal_radius_of_a_chain_held_at_the_target() {
             deltas[0]
         );
     }
+    // A field so strong that the held chain hardly moves: delta is one move of the sampler,
+    // step sqrt(d), not the near-zero median of a chain that rejects every proposal.
+    let e: EnergyRef = Rc::new(energy::quadratic(10).unwrap());
+    let opts = AdOptions {
+        temperature: 0.1,
+        sampler: mh(0.01),
+        ..Default::default()
+    };
+    let targets = tch::Tensor::zeros([1, 10], (tch::Kind::Double, tch::Device::Cpu));
+    let deltas = auto_deltas(&e, &targets, &[1e4], &opts).unwrap();
+    assert!(
+        (deltas[0] - 0.01 * 10f64.sqrt()).abs() < 1e-12,
+        "{deltas:?}"
+    );
     // Spin spaces: success means reaching the target.
     let s: EnergyRef = Rc::new(energy::sk(12, 1, 1.0).unwrap());
     let x = energy::random_states(s.as_ref(), 2).unwrap();

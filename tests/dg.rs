@@ -62,6 +62,41 @@ fn equal_barriers_give_one_node_with_all_children() {
 }
 
 #[test]
+fn barriers_equal_up_to_rounding_share_a_node_and_distinct_ones_do_not() {
+    // The same barrier reached along different paths differs in the last bits; within a
+    // relative 1e-9 the merges are one node, beyond it they stay apart.
+    for &level in &[-0.6, -146.69951720995405, 1e-3, 8.19] {
+        for &rel in &[1e-16, 1e-13, 1e-10] {
+            let nudged = level * (1.0 + rel);
+            let b = matrix(3, &[(0, 1, level), (1, 2, nudged)]);
+            let e = [level - 1.0, level - 0.5, level - 2.0];
+            let dg = Dg::build(&e, &b, &[]).unwrap();
+            assert_eq!(
+                dg.merges.len(),
+                1,
+                "level {level}, rel {rel}: {:?}",
+                merge_summary(&dg)
+            );
+            assert_eq!(dg.merges[0].children.len(), 3);
+        }
+        let apart = level * (1.0 + 1e-7) + 1e-7 * level.signum();
+        let (lo, hi) = if apart > level {
+            (level, apart)
+        } else {
+            (apart, level)
+        };
+        let b = matrix(3, &[(0, 1, lo), (1, 2, hi)]);
+        let dg = Dg::build(&[lo - 1.0, lo - 0.5, lo - 2.0], &b, &[]).unwrap();
+        assert_eq!(
+            dg.merges.len(),
+            2,
+            "level {level}: {:?}",
+            merge_summary(&dg)
+        );
+    }
+}
+
+#[test]
 fn tied_barriers_between_different_pairs_are_deterministic() {
     let b = matrix(4, &[(2, 3, 5.0), (0, 1, 5.0), (1, 2, 7.0)]);
     let dg = Dg::build(&[0.0, 1.0, 2.0, 3.0], &b, &[]).unwrap();

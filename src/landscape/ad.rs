@@ -182,7 +182,12 @@ pub fn auto_deltas(
         }
     }
     let mut last: Vec<Vec<f64>> = blocks.iter().map(|b| b[b.len() - 2..].concat()).collect();
-    let radius: Vec<f64> = last.iter_mut().map(median).collect();
+    // Never below one move of the sampler: a chain held so tightly that it hardly moves
+    // (a strong alpha) gives a median near 0, which an arriving chain could never meet.
+    let floor = opts
+        .sampler
+        .move_length(&e.space(), targets.size()[1] as usize);
+    let radius: Vec<f64> = last.iter_mut().map(|v| median(v).max(floor)).collect();
     Ok(slot.iter().map(|&k| radius[k]).collect())
 }
 

@@ -124,6 +124,30 @@ impl Default for SamplerSpec {
     }
 }
 
+impl SamplerSpec {
+    /// The typical length of one move in `dim` dimensions of `space`: `step sqrt(dim)` for the
+    /// random-walk and Langevin samplers (per-coordinate scale `step`), `step leapfrog
+    /// sqrt(dim)` for HMC, one level spacing on level spaces, 2 (one flip) on spins. A chain
+    /// cannot resolve distances much below it.
+    pub fn move_length(&self, space: &Space, dim: usize) -> f64 {
+        let root = (dim as f64).sqrt();
+        match space {
+            Space::Spins => 2.0,
+            Space::Levels { k, lo, hi } => {
+                if *k > 1 {
+                    (hi - lo) / (*k as f64 - 1.0)
+                } else {
+                    0.0
+                }
+            }
+            Space::Continuous { .. } => match self.kind.as_str() {
+                "hmc" => self.step * self.leapfrog.max(1) as f64 * root,
+                _ => self.step * root,
+            },
+        }
+    }
+}
+
 /// Names accepted by [`make_sampler`].
 pub const SAMPLER_NAMES: &[&str] = &["auto", "mh", "cmh", "mala", "langevin", "hmc", "gibbs"];
 

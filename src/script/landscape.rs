@@ -228,7 +228,11 @@ fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
             let m = LandscapeMap::load(Path::new(&path)).script()?;
             adelm::resume(&u.0, proposer.as_mut(), m, &ao)
         }
-        _ => adelm::adelm(&u.0, proposer.as_mut(), &ao),
+        Some(path) => {
+            eprintln!("adelm: resume: {path} does not exist yet; starting a new map");
+            adelm::adelm(&u.0, proposer.as_mut(), &ao)
+        }
+        None => adelm::adelm(&u.0, proposer.as_mut(), &ao),
     };
     Ok(MapValue(result.script()?))
 }
@@ -367,7 +371,7 @@ pub fn register(api: &mut Api) {
         ("max_checks", "12", "candidate groups tried per minimum, nearest by 1-D barrier"),
         ("seed", "session seed", "seed of the run"),
         ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
-        ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum"),
+        ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
         ("batch", "32", "proposals minimized together"),
         ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
         ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
@@ -380,7 +384,7 @@ pub fn register(api: &mut Api) {
         ("min_tol", "1e-6", "minimizer gradient tolerance"),
     ]);
     api.options("adelm", &adelm_docs);
-    api.example("adelm", "let m = adelm(sk(100, 1), #{T: 0.1, alpha: 1.35, delta: 0, M: 100, iters: 200});\nprint(m);\nm.save(\"sk_map.json\");");
+    api.example("adelm", "let m = adelm(sk(100, 1), #{T: 0.1 / 100, alpha: 1.35, delta: 0, M: 100, iters: 200});\nprint(m);\nm.save(\"sk_map.json\");");
 
     api.func(
         "load_map",
