@@ -1,42 +1,24 @@
 //! ADELM on continuous landscapes whose basins are known by construction; maps as data.
 
+mod common;
+
+use common::mh;
 use std::rc::Rc;
 use telescope::energy::{self, EnergyRef};
 use telescope::landscape::ad::{ad_trials, AdOptions};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::barrier::{barrier_1d, refine_barriers, RefineOptions};
 use telescope::landscape::map::LandscapeMap;
-use telescope::sampler::SamplerSpec;
 use telescope::tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn mh(step: f64) -> SamplerSpec {
-    SamplerSpec {
-        kind: "mh".into(),
-        step,
-        leapfrog: 1,
-    }
-}
-
 /// Four macroscopic basins, each made of two Gaussian components whose minima are separated
 /// by a shallow barrier (under 1), while basins are separated by barriers above 6.
 fn four_basin_gmm() -> (EnergyRef, Vec<[f64; 2]>) {
-    let means = vec![
-        vec![-2.5, -1.9],
-        vec![-1.2, -1.9],
-        vec![1.9, -2.5],
-        vec![1.9, -1.2],
-        vec![-1.9, 2.5],
-        vec![-1.9, 1.2],
-        vec![2.5, 1.9],
-        vec![1.2, 1.9],
-    ];
     let centers = vec![[-1.85, -1.9], [1.9, -1.85], [-1.9, 1.85], [1.85, 1.9]];
-    let e: EnergyRef =
-        Rc::new(energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap());
-    (e, centers)
+    (common::four_basin_gmm(), centers)
 }
 
 /// ADELM settings that resolve the four macroscopic basins of `four_basin_gmm`.

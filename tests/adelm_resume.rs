@@ -2,6 +2,8 @@
 //! and resumed from its saved file equals the uninterrupted run with the same seed. Its own
 //! test binary: the Ctrl-C flag is process-wide.
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 use tch::Tensor;
@@ -9,7 +11,6 @@ use telescope::energy::{self, Energy, EnergyRef, Space, SpinModel};
 use telescope::landscape::ad::{AdOptions, Delta};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::map::LandscapeMap;
-use telescope::sampler::SamplerSpec;
 use telescope::{interrupt, Result};
 
 /// The Ctrl-C flag and libtorch's RNG are process-wide: the tests take turns.
@@ -130,18 +131,7 @@ fn interrupted_runs_resume_to_the_same_map(e: &EnergyRef, opts: &AdelmOptions, c
 fn sk_maps_resumed_from_any_interruption_equal_the_uninterrupted_run() {
     let e: EnergyRef = Rc::new(energy::sk(14, 3, 1.0).unwrap());
     let opts = AdelmOptions {
-        ad: AdOptions {
-            temperature: 0.05 / 14.0,
-            alpha: 0.3,
-            delta: Delta::Fixed(0.0),
-            improvement_limit: 100,
-            max_steps: 2000,
-            sampler: SamplerSpec {
-                kind: "gibbs".into(),
-                ..Default::default()
-            },
-            thin: 0,
-        },
+        ad: common::gibbs_ad(0.05 / 14.0, 0.3),
         iters: 90,
         batch: 16,
         consolidate_every: 30,
@@ -166,11 +156,7 @@ fn continuous_maps_resumed_from_any_interruption_equal_the_uninterrupted_run() {
             delta: Delta::Auto,
             improvement_limit: 40,
             max_steps: 1500,
-            sampler: SamplerSpec {
-                kind: "mh".into(),
-                step: 0.1,
-                leapfrog: 1,
-            },
+            sampler: common::mh(0.1),
             thin: 0,
         },
         iters: 20,

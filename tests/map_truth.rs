@@ -25,18 +25,7 @@ fn random_spin_options(rng: &mut impl Rng, n: usize, seed: u64) -> AdelmOptions 
     let iters = rng.random_range(120..=300);
     let temperature = [0.02, 0.05, 0.1][rng.random_range(0..3)] / n as f64;
     AdelmOptions {
-        ad: AdOptions {
-            temperature,
-            alpha: 10f64.powf(rng.random_range(-1.5..0.3)),
-            delta: Delta::Fixed(0.0),
-            improvement_limit: 100,
-            max_steps: 2000,
-            sampler: SamplerSpec {
-                kind: "gibbs".into(),
-                ..Default::default()
-            },
-            thin: 0,
-        },
+        ad: common::gibbs_ad(temperature, 10f64.powf(rng.random_range(-1.5..0.3))),
         iters,
         burn_in: [0, 40, iters][rng.random_range(0..3)],
         consolidate_every: [0, 50, 100][rng.random_range(0..3)],
@@ -83,28 +72,17 @@ fn sk_maps_keep_every_hard_rule_against_exact_enumeration() {
                     *kinds.entry(k.name()).or_insert(0usize) += 1;
                 }
             }
-            total.barriers += fid.barriers;
-            total.excess_sum += fid.excess_sum;
-            total.excess_max = total.excess_max.max(fid.excess_max);
-            total.lowest6 += fid.lowest6;
-            total.dg_pairs += fid.dg_pairs;
-            total.dg_excess_sum += fid.dg_excess_sum;
-            total.dg_excess_max = total.dg_excess_max.max(fid.dg_excess_max);
-            total.lowest6_found += fid.lowest6_found;
+            total.merge(&fid);
         }
     }
     eprintln!(
         "SK fidelity: {maps} maps, {groups} groups, {minima} minima, {merges} merges; \
-         lowest-6 coverage {}/{}; {} stored barriers, excess over exact mean {:.5} max {:.5}; \
-         DG levels of {} group pairs, excess over exact single linkage mean {:.5} max {:.5}; kinds {kinds:?}",
+         lowest-6 coverage {}/{}; stored barriers over exact minimax: {}; \
+         DG levels over exact single linkage: {}; kinds {kinds:?}",
         total.lowest6_found,
         total.lowest6,
-        total.barriers,
-        total.excess_sum / total.barriers.max(1) as f64,
-        total.excess_max,
-        total.dg_pairs,
-        total.dg_excess_sum / total.dg_pairs.max(1) as f64,
-        total.dg_excess_max
+        total.barriers.summary(),
+        total.dg.summary()
     );
     assert!(maps >= 30);
 }
@@ -198,24 +176,6 @@ fn map_bookkeeping_keeps_path_bounds_through_random_events() {
     assert!(events > 1000);
 }
 
-/// Four macroscopic basins, each of two Gaussian components whose minima are separated by a
-/// shallow barrier (under 1), basins by barriers above 6 (as in tests/adelm.rs and the demo).
-fn four_basin_gmm() -> EnergyRef {
-    let means = vec![
-        vec![-2.5, -1.9],
-        vec![-1.2, -1.9],
-        vec![1.9, -2.5],
-        vec![1.9, -1.2],
-        vec![-1.9, 2.5],
-        vec![-1.9, 1.2],
-        vec![2.5, 1.9],
-        vec![1.2, 1.9],
-    ];
-    Rc::new(
-        telescope::energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap(),
-    )
-}
-
 /// Which macroscopic basin (quadrant) a state of the four-basin mixture is in.
 fn quadrant(s: &[f64]) -> usize {
     (s[0] > 0.0) as usize + 2 * (s[1] > 0.0) as usize
@@ -224,7 +184,7 @@ fn quadrant(s: &[f64]) -> usize {
 #[test]
 fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let e = four_basin_gmm();
+    let e = common::four_basin_gmm();
     let grid = common::Grid2::new(e.as_ref(), [-4.5, -4.5], [4.5, 4.5], 901);
     let minimax = |states: &[Vec<f64>]| {
         let pts: Vec<[f64; 2]> = states.iter().map(|s| [s[0], s[1]]).collect();
@@ -232,7 +192,7 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let (mut maps, mut four, mut pure) = (0, 0, 0);
-    let mut total = common::ContinuousFidelity::default();
+    let mut total = Fidelity::default();
     for _ in 0..8 {
         let seed = rng.random_range(0..1_000_000u64);
         let step = [0.02, 0.05][rng.random_range(0..2)];
@@ -246,11 +206,7 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
                     Delta::Fixed(0.1)
                 },
                 improvement_limit: [30, 50][rng.random_range(0..2)],
-                sampler: SamplerSpec {
-                    kind: "mh".into(),
-                    step,
-                    leapfrog: 1,
-                },
+                sampler: common::mh(step),
                 ..Default::default()
             },
             iters: rng.random_range(30..=60),
@@ -285,22 +241,13 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
             .iter()
             .all(|m| quadrant(&m.state) == quadrant(&map.groups[m.group].state))
             as usize;
-        total.barriers += fid.barriers;
-        total.excess_sum += fid.excess_sum;
-        total.excess_max = total.excess_max.max(fid.excess_max);
-        total.dg_pairs += fid.dg_pairs;
-        total.dg_excess_sum += fid.dg_excess_sum;
-        total.dg_excess_max = total.dg_excess_max.max(fid.dg_excess_max);
+        total.merge(&fid);
     }
     eprintln!(
         "GMM fidelity: {maps} maps, {four} with the 4 basins as groups, {pure} with every group inside one basin; \
-         {} stored barriers, excess mean {:.4} max {:.4}; DG levels of {} pairs, excess mean {:.4} max {:.4}",
-        total.barriers,
-        total.excess_sum / total.barriers.max(1) as f64,
-        total.excess_max,
-        total.dg_pairs,
-        total.dg_excess_sum / total.dg_pairs.max(1) as f64,
-        total.dg_excess_max
+         stored barriers over the grid minimax: {}; DG levels: {}",
+        total.barriers.summary(),
+        total.dg.summary()
     );
 }
 
@@ -353,11 +300,7 @@ fn muller_brown_in_10d_maps_its_three_basins_with_auto_delta() {
                 alpha: 3.0,
                 delta: Delta::Auto,
                 improvement_limit: 50,
-                sampler: SamplerSpec {
-                    kind: "mh".into(),
-                    step,
-                    leapfrog: 1,
-                },
+                sampler: common::mh(step),
                 ..Default::default()
             },
             iters: 30,

@@ -8,7 +8,6 @@ use telescope::energy::{sk, Energy, EnergyRef};
 use telescope::landscape::ad::AdOptions;
 use telescope::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
 use telescope::landscape::barrier::barrier_greedy;
-use telescope::sampler::SamplerSpec;
 use telescope::tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
@@ -24,18 +23,7 @@ fn sk_opts(seed: u64, iters: usize) -> AdelmOptions {
 
 fn sk_opts_alpha(seed: u64, iters: usize, alpha: f64) -> AdelmOptions {
     AdelmOptions {
-        ad: AdOptions {
-            temperature: 0.1,
-            alpha,
-            delta: telescope::landscape::ad::Delta::Fixed(0.0),
-            improvement_limit: 100,
-            max_steps: 2000,
-            sampler: SamplerSpec {
-                kind: "gibbs".into(),
-                ..Default::default()
-            },
-            thin: 0,
-        },
+        ad: common::gibbs_ad(0.1, alpha),
         iters,
         seed,
         same_tol: 0.0,

@@ -2,9 +2,12 @@
 //! checks every map must pass against it.
 #![allow(dead_code, clippy::needless_range_loop)]
 
-use telescope::energy::SpinModel;
+use std::rc::Rc;
+use telescope::energy::{EnergyRef, SpinModel};
+use telescope::landscape::ad::{AdOptions, Delta};
 use telescope::landscape::dg::{Dg, DgOptions};
 use telescope::landscape::map::LandscapeMap;
+use telescope::sampler::SamplerSpec;
 
 /// Exact landscape of an n-spin model: energies of all 2^n states, single-flip local minima,
 /// and the minimax barrier between every pair of minima (states added in increasing energy,
@@ -17,6 +20,50 @@ pub struct Exact {
     pub energy: Vec<f64>,
     /// `barrier[i][j]`: minimax barrier between minima i and j (diagonal: the energy).
     pub barrier: Vec<Vec<f64>>,
+}
+
+/// AD with native Gibbs sweeps as the SK tests use it: delta 0 (reach the target itself),
+/// M = 100, at most 2000 sweeps.
+pub fn gibbs_ad(temperature: f64, alpha: f64) -> AdOptions {
+    AdOptions {
+        temperature,
+        alpha,
+        delta: Delta::Fixed(0.0),
+        improvement_limit: 100,
+        max_steps: 2000,
+        sampler: SamplerSpec {
+            kind: "gibbs".into(),
+            ..Default::default()
+        },
+        thin: 0,
+    }
+}
+
+/// Random-walk Metropolis with this step.
+pub fn mh(step: f64) -> SamplerSpec {
+    SamplerSpec {
+        kind: "mh".into(),
+        step,
+        leapfrog: 1,
+    }
+}
+
+/// Four macroscopic basins, each of two Gaussian components whose minima are separated by a
+/// shallow barrier (under 1), basins by barriers above 6 (the demo's landscape).
+pub fn four_basin_gmm() -> EnergyRef {
+    let means = vec![
+        vec![-2.5, -1.9],
+        vec![-1.2, -1.9],
+        vec![1.9, -2.5],
+        vec![1.9, -1.2],
+        vec![-1.9, 2.5],
+        vec![-1.9, 1.2],
+        vec![2.5, 1.9],
+        vec![1.2, 1.9],
+    ];
+    Rc::new(
+        telescope::energy::gmm(&means, &[1.0, 0.8, 1.2, 0.7, 0.9, 0.6, 1.1, 0.7], 0.42).unwrap(),
+    )
 }
 
 /// Spins of a bit pattern (bit i set: spin i is +1).
@@ -208,21 +255,58 @@ pub fn dg_pair_levels(dg: &Dg) -> Vec<Vec<f64>> {
     level
 }
 
-/// What a map of an enumerable spin model scored against the truth.
+/// How far estimates lie above the truth: count, sum and maximum of (estimate - truth).
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Excess {
+    pub n: usize,
+    pub sum: f64,
+    pub max: f64,
+}
+
+impl Excess {
+    /// Records one estimate.
+    pub fn add(&mut self, estimate: f64, truth: f64) {
+        self.n += 1;
+        self.sum += estimate - truth;
+        self.max = self.max.max(estimate - truth);
+    }
+    /// Adds another tally to this one.
+    pub fn merge(&mut self, other: &Excess) {
+        self.n += other.n;
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+    }
+    /// `N pairs, excess mean M max X`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} pairs, excess mean {:.5} max {:.5}",
+            self.n,
+            self.sum / self.n.max(1) as f64,
+            self.max
+        )
+    }
+}
+
+/// What a map scored against the truth: its stored barriers and its DG levels.
 #[derive(Default, Debug)]
 pub struct Fidelity {
-    /// Stored barriers checked.
-    pub barriers: usize,
-    /// Sum and maximum of (stored - exact) over them.
-    pub excess_sum: f64,
-    pub excess_max: f64,
-    /// Of the 6 lowest exact minima, how many the map found.
+    /// Stored barriers against the minimax between the two representatives.
+    pub barriers: Excess,
+    /// DG merge levels of every pair of groups against the true single-linkage level.
+    pub dg: Excess,
+    /// Of the 6 lowest exact minima, how many the map found (spin maps).
     pub lowest6_found: usize,
     pub lowest6: usize,
-    /// Pairs of groups, and the sum and maximum of (DG merge level - exact level) over them.
-    pub dg_pairs: usize,
-    pub dg_excess_sum: f64,
-    pub dg_excess_max: f64,
+}
+
+impl Fidelity {
+    /// Adds another map's figures.
+    pub fn merge(&mut self, other: &Fidelity) {
+        self.barriers.merge(&other.barriers);
+        self.dg.merge(&other.dg);
+        self.lowest6_found += other.lowest6_found;
+        self.lowest6 += other.lowest6;
+    }
 }
 
 /// The hard rules every finished map of an enumerable spin model must keep; returns the soft
@@ -281,9 +365,7 @@ pub fn check_spin_map(map: &LandscapeMap, truth: &Exact, what: &str) -> Fidelity
                     "{what}: barrier {i}-{j} has no kind"
                 );
                 if i < j {
-                    fid.barriers += 1;
-                    fid.excess_sum += b - exact_b;
-                    fid.excess_max = fid.excess_max.max(b - exact_b);
+                    fid.barriers.add(b, exact_b);
                 }
             }
         }
@@ -302,9 +384,7 @@ pub fn check_spin_map(map: &LandscapeMap, truth: &Exact, what: &str) -> Fidelity
                     level[i][j]
                 );
                 if i < j {
-                    fid.dg_pairs += 1;
-                    fid.dg_excess_sum += level[i][j] - exact_level;
-                    fid.dg_excess_max = fid.dg_excess_max.max(level[i][j] - exact_level);
+                    fid.dg.add(level[i][j], exact_level);
                 }
             }
         }
@@ -347,17 +427,6 @@ pub fn check_spin_map(map: &LandscapeMap, truth: &Exact, what: &str) -> Fidelity
 /// Minimax barriers between any list of states (the truth a continuous map is checked on).
 pub type Minimax<'a> = &'a dyn Fn(&[Vec<f64>]) -> Vec<Vec<f64>>;
 
-/// What a map of a continuous landscape scored against a minimax truth.
-#[derive(Default, Debug)]
-pub struct ContinuousFidelity {
-    pub barriers: usize,
-    pub excess_sum: f64,
-    pub excess_max: f64,
-    pub dg_pairs: usize,
-    pub dg_excess_sum: f64,
-    pub dg_excess_max: f64,
-}
-
 /// The hard rules for a finished map of a continuous landscape whose minimax barriers between
 /// any states are known (`minimax` over a list of states): representatives are stationary,
 /// no stored barrier, DG merge or consolidation merge is below the truth by more than `tol`
@@ -368,7 +437,7 @@ pub fn check_continuous_map(
     minimax: Minimax,
     tol: f64,
     what: &str,
-) -> ContinuousFidelity {
+) -> Fidelity {
     let g = map.groups.len();
     let reps: Vec<Vec<f64>> = map.groups.iter().map(|g| g.state.clone()).collect();
     let d = reps[0].len() as i64;
@@ -388,7 +457,7 @@ pub fn check_continuous_map(
         );
     }
     let truth = minimax(&reps);
-    let mut fid = ContinuousFidelity::default();
+    let mut fid = Fidelity::default();
     for i in 0..g {
         for j in 0..g {
             if let (Some(b), true) = (map.barriers[i][j], i != j) {
@@ -399,9 +468,7 @@ pub fn check_continuous_map(
                     truth[i][j]
                 );
                 if i < j {
-                    fid.barriers += 1;
-                    fid.excess_sum += b - truth[i][j];
-                    fid.excess_max = fid.excess_max.max(b - truth[i][j]);
+                    fid.barriers.add(b, truth[i][j]);
                 }
             }
         }
@@ -419,9 +486,7 @@ pub fn check_continuous_map(
                     truth[i][j]
                 );
                 if i < j {
-                    fid.dg_pairs += 1;
-                    fid.dg_excess_sum += level[i][j] - truth[i][j];
-                    fid.dg_excess_max = fid.dg_excess_max.max(level[i][j] - truth[i][j]);
+                    fid.dg.add(level[i][j], truth[i][j]);
                 }
             }
         }
