@@ -211,9 +211,10 @@ pub fn resume(
 /// The warning for a map in which no AD trial succeeded: its groups say nothing about basins.
 pub fn no_success_warning(map: &LandscapeMap) -> String {
     format!(
-        "warning: none of {} AD trials succeeded, so every new minimum started its own group; \
-         the {} groups reflect the success radius (delta {}) or too weak a magnetization \
-         (alpha {}), not the basins. Try delta: \"auto\", a larger alpha or a higher T.",
+        "warning: none of {} AD trials succeeded, so each of the {} groups is one minimum. \
+         Unless every minimum really is its own basin at this T, the success radius (delta {}) \
+         or the magnetization (alpha {}) is too small: try delta: \"auto\", a larger alpha \
+         or a higher T.",
         map.stats.ad_trials,
         map.groups.len(),
         map.params.ad.delta,
