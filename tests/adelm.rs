@@ -412,3 +412,82 @@ fn auto_delta_is_the_median_thermal_radius_of_a_chain_held_at_the_target() {
     let deltas = auto_deltas(&s, &x, &[1.0, 1.0], &AdOptions::default()).unwrap();
     assert_eq!(deltas, vec![0.0, 0.0]);
 }
+
+/// Returns `rows` states whatever it is asked for.
+struct FixedRows(i64);
+
+impl telescope::landscape::adelm::Proposer for FixedRows {
+    fn propose(&mut self, _n: usize) -> telescope::Result<tch::Tensor> {
+        Ok(tch::Tensor::zeros(
+            [self.0, 2],
+            (tch::Kind::Double, tch::Device::Cpu),
+        ))
+    }
+}
+
+#[test]
+fn a_proposer_that_returns_the_wrong_number_of_states_is_an_error() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Zero rows used to loop forever; more rows than asked pushed iterations past `iters`.
+    let e: EnergyRef = Rc::new(energy::quadratic(2).unwrap());
+    for rows in [0, 3, 5] {
+        let opts = AdelmOptions {
+            iters: 3,
+            batch: 4,
+            ..Default::default()
+        };
+        let err = adelm(&e, &mut FixedRows(rows), &opts)
+            .err()
+            .expect("an error");
+        assert!(
+            err.to_string()
+                .contains(&format!("returned {rows} states where 4")),
+            "{err}"
+        );
+    }
+    let ok = adelm(
+        &e,
+        &mut FixedRows(4),
+        &AdelmOptions {
+            iters: 3,
+            batch: 4,
+            ..Default::default()
+        },
+    );
+    assert_eq!(ok.unwrap().iterations, 3);
+}
+
+#[test]
+fn maps_are_written_atomically() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("telescope-atomic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let e: EnergyRef = Rc::new(energy::quadratic(2).unwrap());
+    let map = adelm(
+        &e,
+        &mut RandomProposer(e.clone()),
+        &AdelmOptions {
+            iters: 2,
+            batch: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let path = dir.join("map.json");
+    std::fs::write(&path, "old").unwrap();
+    map.save(&path).unwrap();
+    assert_eq!(LandscapeMap::load(&path).unwrap().iterations, 2);
+    // A write that cannot be renamed into place (the target is a folder) fails with the path,
+    // leaves the target as it was and no temporary file behind.
+    let blocked = dir.join("taken");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    let err = map.save(&blocked).err().expect("an error");
+    assert!(err.to_string().contains("taken"), "{err}");
+    assert!(blocked.join("inside").is_dir());
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -375,6 +375,19 @@ fn muller_brown_in_10d_maps_its_three_basins_with_auto_delta() {
     .unwrap();
     assert!(map.stats.ad_trials > 0 && map.stats.ad_successes == 0);
     assert_eq!(map.groups.len(), 3);
+    // tune_alpha reports the same, per alpha.
+    let rows = telescope::landscape::tune::tune_alpha(
+        &e,
+        &[60.0],
+        &AdelmOptions {
+            iters: 12,
+            ..strong(Delta::Fixed(0.02))
+        },
+        &mut RandomProposer(e.clone()),
+    )
+    .unwrap();
+    assert!(rows[0].ad_trials > 0 && rows[0].ad_successes == 0);
+    assert!(telescope::landscape::tune::no_success_warning(&rows, &Delta::Fixed(0.02)).is_some());
     let warning = telescope::landscape::adelm::no_success_warning(&map);
     assert!(
         warning.contains("none of") && warning.contains("delta 0.02"),

@@ -123,19 +123,16 @@ pub fn auto_deltas(
     }
     // Distinct (target, alpha) pairs, in order of first appearance.
     let rows = tensor::to_matrix(&targets)?;
-    let mut keys: Vec<(Vec<u64>, u64)> = Vec::new();
+    let mut keys: std::collections::HashMap<(Vec<u64>, u64), usize> = Default::default();
     let mut slot = Vec::with_capacity(b);
     let mut first = Vec::new();
     for (i, (row, &a)) in rows.iter().zip(alphas).enumerate() {
         let key = (row.iter().map(|v| v.to_bits()).collect(), a.to_bits());
-        let k = match keys.iter().position(|k| *k == key) {
-            Some(k) => k,
-            None => {
-                keys.push(key);
-                first.push(i);
-                keys.len() - 1
-            }
-        };
+        let next = keys.len();
+        let k = *keys.entry(key).or_insert_with(|| {
+            first.push(i);
+            next
+        });
         slot.push(k);
     }
     let c = AUTO_DELTA_CHAINS;
@@ -160,14 +157,18 @@ pub fn auto_deltas(
     // Per key, the distances of every block so far.
     let mut blocks: Vec<Vec<Vec<f64>>> = vec![Vec::new(); keys.len()];
     for block in 0..AUTO_DELTA_MAX_BLOCKS {
-        let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
+        // The block's distances stay on the device until the block ends: one read per block.
+        let mut steps = Vec::with_capacity(AUTO_DELTA_BLOCK);
         for _ in 0..AUTO_DELTA_BLOCK {
             crate::interrupt::check()?;
             sampler.step(&density, &mut chains)?;
-            let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
-            for (r, v) in d.into_iter().enumerate() {
-                seen[r / c].push(v);
-            }
+            steps.push(density.distance(&chains.x)?);
+        }
+        let d = tensor::to_vec_f64(&Tensor::f_stack(&steps, 0)?)?; // [steps, chains] row-major
+        let chains_n = rows_idx.len();
+        let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
+        for (k, v) in d.into_iter().enumerate() {
+            seen[(k % chains_n) / c].push(v);
         }
         for (b, s) in blocks.iter_mut().zip(seen) {
             b.push(s);

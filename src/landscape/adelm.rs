@@ -3,7 +3,7 @@
 //! keep the lowest member as representative, consolidate representatives by pairwise AD.
 
 use super::ad::{ad_trials, AdOptions};
-use super::barrier::line_energies;
+use super::barrier::nearest_by_line;
 use super::map::{BarrierKind, LandscapeMap, MergeRecord, MinimumRecord, Proposal};
 use crate::energy::{self, EnergyRef};
 use crate::minimize::{self, MinimizeOptions};
@@ -296,23 +296,62 @@ fn map_batch(
     Ok(true)
 }
 
-/// Consolidates after iteration `map.iterations`, reseeded from it; all or nothing (an
-/// interrupted consolidation leaves the map as it was). Ok(false) when interrupted.
-fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
+/// What consolidation and completion change: the grouping of a map, without its minima's
+/// states (a snapshot costs the groups, not the thousands of minima of a large map).
+struct Grouping {
+    groups: Vec<super::map::Group>,
+    barriers: Vec<Vec<Option<f64>>>,
+    barrier_kinds: Vec<Vec<Option<BarrierKind>>>,
+    merges: Vec<MergeRecord>,
+    stats: super::map::MapStats,
+    labels: Vec<usize>,
+}
+
+/// Runs `step` on the map, reseeded from `stream` and the iteration count; when Ctrl-C
+/// interrupts it, the grouping is put back as it was and the result is Ok(false).
+fn all_or_nothing(
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    stream: u64,
+    step: impl FnOnce(&mut LandscapeMap) -> Result<()>,
+) -> Result<bool> {
     tensor::manual_seed(tensor::next_seed_for(
-        opts.seed ^ CONSOLIDATE_STREAM,
+        opts.seed ^ stream,
         map.iterations as u64,
     ));
-    let mut next = map.clone();
-    match consolidate(e, &mut next, opts) {
-        Ok(()) => {
-            next.consolidated_at = next.iterations;
-            *map = next;
-            Ok(true)
+    let before = Grouping {
+        groups: map.groups.clone(),
+        barriers: map.barriers.clone(),
+        barrier_kinds: map.barrier_kinds.clone(),
+        merges: map.merges.clone(),
+        stats: map.stats.clone(),
+        labels: map.minima.iter().map(|m| m.group).collect(),
+    };
+    match step(map) {
+        Ok(()) => Ok(true),
+        Err(crate::Error::Interrupted) => {
+            map.groups = before.groups;
+            map.barriers = before.barriers;
+            map.barrier_kinds = before.barrier_kinds;
+            map.merges = before.merges;
+            map.stats = before.stats;
+            for (m, g) in map.minima.iter_mut().zip(before.labels) {
+                m.group = g;
+            }
+            Ok(false)
         }
-        Err(crate::Error::Interrupted) => Ok(false),
         Err(err) => Err(err),
     }
+}
+
+/// Consolidates after iteration `map.iterations`, reseeded from it; all or nothing.
+/// Ok(false) when interrupted.
+fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
+    let done = all_or_nothing(map, opts, CONSOLIDATE_STREAM, |m| consolidate(e, m, opts))?;
+    if done {
+        map.consolidated_at = map.iterations;
+    }
+    Ok(done)
 }
 
 /// The end of a run: the final consolidation (when not already done at this iteration count)
@@ -327,19 +366,9 @@ fn finish(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<
     if !opts.complete {
         return Ok(true);
     }
-    tensor::manual_seed(tensor::next_seed_for(
-        opts.seed ^ COMPLETE_STREAM,
-        map.iterations as u64,
-    ));
-    let mut next = map.clone();
-    match super::complete::connect_groups(e, &mut next, &opts.ad) {
-        Ok(()) => {
-            *map = next;
-            Ok(true)
-        }
-        Err(crate::Error::Interrupted) => Ok(false),
-        Err(err) => Err(err),
-    }
+    all_or_nothing(map, opts, COMPLETE_STREAM, |m| {
+        super::complete::connect_groups(e, m, &opts.ad)
+    })
 }
 
 fn validate(e: &EnergyRef, opts: &AdelmOptions) -> Result<()> {
@@ -372,20 +401,9 @@ fn nearest_groups(
     limit: usize,
     skip: Option<usize>,
 ) -> Result<Vec<usize>> {
-    let d = y.len() as i64;
-    let g = map.groups.len();
-    let yt = tensor::from_vec(y, &[1, d])?;
     let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
-    let zt = tensor::from_vec(&reps, &[g as i64, d])?;
-    let lines = line_energies(e.as_ref(), &yt.f_expand([g as i64, d], false)?, &zt, 10)?;
-    let mut order: Vec<(usize, f64)> = lines
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| Some(*j) != skip)
-        .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
-        .collect();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    Ok(order.iter().take(limit).map(|c| c.0).collect())
+    let zt = tensor::from_vec(&reps, &[map.groups.len() as i64, y.len() as i64])?;
+    nearest_by_line(e.as_ref(), y, &zt, 10, limit, skip)
 }
 
 /// AD between the states of each pair, both directions in one batch: for every pair the lowest
@@ -467,9 +485,7 @@ fn place_minimum(
         .iter()
         .map(|&j| (y.as_slice(), map.groups[j].state.as_slice()))
         .collect();
-    let mut stats = map.stats.clone();
-    let found = connect_pairs(e, &pairs, opts, &mut stats)?;
-    map.stats = stats;
+    let found = connect_pairs(e, &pairs, opts, &mut map.stats)?;
     let joined: Vec<(usize, f64)> = cand
         .iter()
         .zip(found)
@@ -547,9 +563,7 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
                 )
             })
             .collect();
-        let mut stats = map.stats.clone();
-        let found = connect_pairs(e, &pairs, opts, &mut stats)?;
-        map.stats = stats;
+        let found = connect_pairs(e, &pairs, opts, &mut map.stats)?;
         tested.extend(queue.iter().copied());
         let mut successes: Vec<(f64, usize, usize)> = queue
             .iter()

@@ -69,6 +69,30 @@ pub fn line_energies(
     Ok(u.chunks(points).map(|c| c.to_vec()).collect())
 }
 
+/// The rows of `candidates` `[G, D]` ordered by the `points`-point 1-D barrier from the state
+/// `from` `[D]` (lowest first, ties by index), `skip` left out, at most `limit` of them: the
+/// cheap ranking ADELM uses to pick which groups to try AD against.
+pub fn nearest_by_line(
+    e: &dyn Energy,
+    from: &[f64],
+    candidates: &Tensor,
+    points: usize,
+    limit: usize,
+    skip: Option<usize>,
+) -> Result<Vec<usize>> {
+    let (g, d) = (candidates.size()[0], from.len() as i64);
+    let start = tensor::from_vec(from, &[1, d])?.f_expand([g, d], false)?;
+    let lines = line_energies(e, &start, candidates, points)?;
+    let mut order: Vec<(usize, f64)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| Some(*j) != skip)
+        .map(|(j, l)| (j, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(order.into_iter().take(limit).map(|c| c.0).collect())
+}
+
 /// A greedy discrete interpolation (section 5.1).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct GreedyBarrier {

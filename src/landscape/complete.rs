@@ -9,8 +9,11 @@
 //! refinement (sections 3.4 / 4.3), the lower bound kept. Each bound records its kind.
 
 use super::ad::AdOptions;
-use super::barrier::{barrier_greedy, line_energies, refine_barriers, RefineOptions};
+use super::barrier::{
+    barrier_greedy, line_energies, nearest_by_line, refine_barriers, RefineOptions,
+};
 use super::map::{BarrierKind, LandscapeMap};
+use super::union_find::UnionFind;
 use crate::energy::{EnergyRef, Space};
 use crate::{tensor, Result};
 
@@ -24,9 +27,7 @@ pub const NEAREST_COMPONENTS: usize = 8;
 /// Ctrl-C stopped the refinement (the caller discards the half-completed map).
 pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> Result<()> {
     let comp = map.components();
-    let mut roots: Vec<usize> = comp.clone();
-    roots.sort();
-    roots.dedup();
+    let roots: Vec<usize> = (0..comp.len()).filter(|&i| comp[i] == i).collect();
     if roots.len() < 2 {
         return Ok(());
     }
@@ -47,61 +48,40 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
         .flat_map(|&i| map.groups[i].state.clone())
         .collect();
     let reps = tensor::from_vec(&states, &[c as i64, d])?;
-    // Nearest components by a 10-point line, then every pair needed to connect what is left.
+    // Each component to its nearest others by a 10-point line.
     let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for a in 0..c {
-        let from = reps
-            .f_narrow(0, a as i64, 1)?
-            .f_expand([c as i64, d], false)?;
-        let lines = line_energies(e.as_ref(), &from, &reps, 10)?;
-        let mut order: Vec<(usize, f64)> = lines
-            .iter()
-            .enumerate()
-            .filter(|(b, _)| *b != a)
-            .map(|(b, l)| (b, l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
-            .collect();
-        order.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
-        for &(b, _) in order.iter().take(NEAREST_COMPONENTS) {
+    for (a, &low) in lowest.iter().enumerate() {
+        let near = nearest_by_line(
+            e.as_ref(),
+            &map.groups[low].state,
+            &reps,
+            10,
+            NEAREST_COMPONENTS,
+            Some(a),
+        )?;
+        for b in near {
             let p = (a.min(b), a.max(b));
             if !pairs.contains(&p) {
                 pairs.push(p);
             }
         }
     }
-    let mut bounds: Vec<(usize, usize, f64)> = Vec::new();
+    // Any components the nearest pairs leave apart are joined to component 0 (rare).
+    let mut uf = UnionFind::new(c);
     for &(a, b) in &pairs {
-        bounds.push((
-            a,
-            b,
-            fallback_bound(
-                e,
-                &map.groups[lowest[a]].state,
-                &map.groups[lowest[b]].state,
-            )?,
-        ));
+        uf.union(a, b);
     }
-    // Any components the nearest pairs left apart are joined pairwise (rare).
-    let mut tree = spanning_tree(c, &bounds);
-    while tree.len() + 1 < c {
-        let mut parent: Vec<usize> = (0..c).collect();
-        for &(a, b, _) in &tree {
-            union(&mut parent, a, b);
+    for a in 1..c {
+        if uf.union(0, a) {
+            pairs.push((0, a));
         }
-        let (a, b) = (0..c)
-            .flat_map(|a| (a + 1..c).map(move |b| (a, b)))
-            .find(|&(a, b)| find(&mut parent.clone(), a) != find(&mut parent.clone(), b))
-            .expect("a pair across two components");
-        bounds.push((
-            a,
-            b,
-            fallback_bound(
-                e,
-                &map.groups[lowest[a]].state,
-                &map.groups[lowest[b]].state,
-            )?,
-        ));
-        tree = spanning_tree(c, &bounds);
     }
+    let mut bounds: Vec<(usize, usize, f64)> = Vec::with_capacity(pairs.len());
+    for &(a, b) in &pairs {
+        let (sa, sb) = (&map.groups[lowest[a]].state, &map.groups[lowest[b]].state);
+        bounds.push((a, b, fallback_bound(e, sa, sb)?));
+    }
+    let tree = spanning_tree(c, &bounds);
     // Only the spanning tree's bounds are stored: single linkage needs no others, and the
     // other fallback paths would only fill the matrix with loose values.
     let kind = fallback_kind(e);
@@ -171,30 +151,13 @@ pub fn fallback_bound(e: &EnergyRef, a: &[f64], b: &[f64]) -> Result<f64> {
     Ok(line[0].iter().cloned().fold(f64::NEG_INFINITY, f64::max))
 }
 
-fn find(p: &mut [usize], mut x: usize) -> usize {
-    while p[x] != x {
-        p[x] = p[p[x]];
-        x = p[x];
-    }
-    x
-}
-
-fn union(p: &mut [usize], a: usize, b: usize) -> bool {
-    let (ra, rb) = (find(p, a), find(p, b));
-    if ra == rb {
-        return false;
-    }
-    p[ra.max(rb)] = ra.min(rb);
-    true
-}
-
 /// Minimum spanning forest (Kruskal) of `n` nodes under the weighted edges.
 fn spanning_tree(n: usize, edges: &[(usize, usize, f64)]) -> Vec<(usize, usize, f64)> {
     let mut sorted = edges.to_vec();
     sorted.sort_by(|x, y| x.2.total_cmp(&y.2).then((x.0, x.1).cmp(&(y.0, y.1))));
-    let mut parent: Vec<usize> = (0..n).collect();
+    let mut uf = UnionFind::new(n);
     sorted
         .into_iter()
-        .filter(|&(a, b, _)| union(&mut parent, a, b))
+        .filter(|&(a, b, _)| uf.union(a, b))
         .collect()
 }

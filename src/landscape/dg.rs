@@ -24,6 +24,7 @@
 //! Node numbering: nodes `0..leaves.len()` are the leaves (in input order), node
 //! `leaves.len() + k` is `merges[k]`. Merges are listed in merge order (increasing energy).
 
+use super::union_find::UnionFind;
 use crate::{error::invalid, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -109,20 +110,6 @@ fn same_level(a: f64, b: f64) -> bool {
     (a - b).abs() <= SAME_LEVEL_RTOL * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
 }
 
-struct UnionFind {
-    parent: Vec<usize>,
-}
-
-impl UnionFind {
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-}
-
 impl Dg {
     /// Builds the DG with default options (energy order, no trimming).
     ///
@@ -193,9 +180,7 @@ impl Dg {
             })
             .collect();
         let mut merges: Vec<DgMerge> = Vec::new();
-        let mut uf = UnionFind {
-            parent: (0..n).collect(),
-        };
+        let mut uf = UnionFind::new(n);
         // Top node of each union-find root.
         let mut top: Vec<usize> = (0..n).collect();
         for &(w, i, j) in &edges {
@@ -217,9 +202,8 @@ impl Dg {
                 children,
                 energy: w,
             });
-            let (lo, hi) = if ri < rj { (ri, rj) } else { (rj, ri) };
-            uf.parent[hi] = lo;
-            top[lo] = n + merges.len() - 1;
+            uf.union(ri, rj);
+            top[ri.min(rj)] = n + merges.len() - 1;
         }
         let mut roots: Vec<usize> = (0..n)
             .filter(|&i| uf.find(i) == i)

@@ -145,6 +145,22 @@ pub struct LandscapeMap {
     pub stats: MapStats,
 }
 
+/// The rows and columns of a square matrix whose `keep` flag is set.
+fn keep_square<T: Copy>(m: &[Vec<T>], keep: &[bool]) -> Vec<Vec<T>> {
+    let kept = |row: &[T]| -> Vec<T> {
+        row.iter()
+            .zip(keep)
+            .filter(|(_, &k)| k)
+            .map(|(v, _)| *v)
+            .collect()
+    };
+    m.iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(r, _)| kept(r))
+        .collect()
+}
+
 impl LandscapeMap {
     /// An empty map of `energy` with these parameters.
     pub fn empty(energy: serde_json::Value, params: AdelmOptions) -> LandscapeMap {
@@ -223,10 +239,10 @@ impl LandscapeMap {
         self.groups.iter().map(|g| g.members).collect()
     }
     /// Records a barrier bound between the current representatives of groups `i` and `j`,
-    /// keeping the lower of the old and new bound; returns whether the new one was kept.
-    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64, kind: BarrierKind) -> bool {
+    /// keeping the lower of the old and new bound.
+    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64, kind: BarrierKind) {
         if i == j || !b.is_finite() {
-            return false;
+            return;
         }
         let lower = self.barriers[i][j].is_none_or(|old| b < old);
         if lower {
@@ -235,7 +251,6 @@ impl LandscapeMap {
             self.barrier_kinds[i][j] = Some(kind);
             self.barrier_kinds[j][i] = Some(kind);
         }
-        lower
     }
     /// Adds a group whose representative is the new minimum `state`; returns its id.
     pub fn add_group(&mut self, state: Vec<f64>, energy: f64, iteration: usize) -> usize {
@@ -317,33 +332,8 @@ impl LandscapeMap {
                 }))
             })
             .collect();
-        let pick = |row: &[Option<f64>]| -> Vec<Option<f64>> {
-            row.iter()
-                .zip(keep)
-                .filter(|(_, &k)| k)
-                .map(|(v, _)| *v)
-                .collect()
-        };
-        self.barriers = self
-            .barriers
-            .iter()
-            .zip(keep)
-            .filter(|(_, &k)| k)
-            .map(|(r, _)| pick(r))
-            .collect();
-        self.barrier_kinds = self
-            .barrier_kinds
-            .iter()
-            .zip(keep)
-            .filter(|(_, &k)| k)
-            .map(|(r, _)| {
-                r.iter()
-                    .zip(keep)
-                    .filter(|(_, &k)| k)
-                    .map(|(v, _)| *v)
-                    .collect()
-            })
-            .collect();
+        self.barriers = keep_square(&self.barriers, keep);
+        self.barrier_kinds = keep_square(&self.barrier_kinds, keep);
         let mut groups = Vec::new();
         for (g, &k) in self.groups.iter().zip(keep) {
             if k {
@@ -367,22 +357,19 @@ impl LandscapeMap {
     /// disconnectivity graph that is one tree.
     pub fn components(&self) -> Vec<usize> {
         let g = self.groups.len();
-        let mut parent: Vec<usize> = (0..g).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
+        let mut uf = super::union_find::UnionFind::new(g);
         for i in 0..g {
             for j in i + 1..g {
                 if self.barriers[i][j].is_some() {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    parent[a.max(b)] = a.min(b);
+                    uf.union(i, j);
                 }
             }
         }
-        (0..g).map(|i| find(&mut parent, i)).collect()
+        (0..g).map(|i| uf.find(i)).collect()
+    }
+    /// How many connected components [`LandscapeMap::components`] finds (1: the DG is one tree).
+    pub fn component_count(&self) -> usize {
+        let c = self.components();
+        (0..c.len()).filter(|&i| c[i] == i).count()
     }
 }

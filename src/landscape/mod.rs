@@ -11,3 +11,4 @@ pub mod dg;
 pub mod map;
 pub mod neb;
 pub mod tune;
+pub mod union_find;

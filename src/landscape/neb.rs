@@ -46,7 +46,7 @@
 //! climbing is asked for, the band has converged only once the climbing image is on as well.
 
 use crate::energy::{check_dim, Energy};
-use crate::minimize::stepper::{Fire, Lbfgs, Stepper};
+use crate::minimize::stepper::{row_norms, Fire, Lbfgs, Stepper};
 use crate::{error::invalid, interrupt, tensor, Result};
 use tch::{Kind, Tensor};
 
@@ -225,10 +225,6 @@ fn rowdot(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(a.f_mul(b)?.f_sum_dim_intlist(1, true, a.kind())?)
 }
 
-fn rownorm(a: &Tensor) -> Result<Tensor> {
-    Ok(rowdot(a, a)?.f_sqrt()?)
-}
-
 /// Resamples a path `[m, D]` (m >= 1) to `n` points at equal arc length (linear interpolation).
 pub fn resample_path(path: &Tensor, n: usize) -> Result<Tensor> {
     if n < 2 {
@@ -363,10 +359,10 @@ fn tangents(x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     let ext = rising.f_where_self(&vp.f_gt_tensor(&vm)?, &falling)?;
     let tau = tp.f_where_self(&up, &tm.f_where_self(&down, &ext)?)?;
     // Degenerate (all energies equal, or coincident images): fall back to the bisector.
-    let norm = rownorm(&tau)?;
+    let norm = row_norms(&tau)?;
     let bis = tp.f_add(&tm)?;
     let tau = tau.f_where_self(&norm.f_gt(1e-300)?, &bis)?;
-    let tau = tau.f_div(&rownorm(&tau)?.f_clamp_min(1e-300)?)?;
+    let tau = tau.f_div(&row_norms(&tau)?.f_clamp_min(1e-300)?)?;
     Ok((tau, tp, tm))
 }
 
@@ -396,12 +392,12 @@ fn band_force(
     let gi = g.f_narrow(0, 1, m)?;
     let g_par = rowdot(&gi, &tau)?;
     let g_perp = gi.f_sub(&tau.f_mul(&g_par)?)?;
-    let spring_par = rownorm(&tp)?.f_sub(&rownorm(&tm)?)?.f_mul_scalar(k)?;
+    let spring_par = row_norms(&tp)?.f_sub(&row_norms(&tm)?)?.f_mul_scalar(k)?;
     let mut f = g_perp.f_neg()?.f_add(&tau.f_mul(&spring_par)?)?;
     if method == NebMethod::Dneb {
         let gs = tm.f_sub(&tp)?.f_mul_scalar(k)?;
         let gs_perp = gs.f_sub(&tau.f_mul(&rowdot(&gs, &tau)?)?)?;
-        let gn = rownorm(&g_perp)?;
+        let gn = row_norms(&g_perp)?;
         let ghat = g_perp.f_div(&gn.f_clamp_min(1e-300)?)?;
         let ghat = ghat.f_mul(&gn.f_gt(0.0)?.f_to_kind(ghat.kind())?)?;
         let star = gs_perp.f_sub(&ghat.f_mul(&rowdot(&gs_perp, &ghat)?)?)?;
@@ -474,7 +470,7 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
         return Err(invalid("neb: a and b are the same state"));
     }
     let mut x = initial_band(&a, &b, n, &opts.init)?.f_detach()?;
-    let spacing = tensor::to_vec_f64(&rownorm(
+    let spacing = tensor::to_vec_f64(&row_norms(
         &x.f_narrow(0, 1, n as i64 - 1)?
             .f_sub(&x.f_narrow(0, 0, n as i64 - 1)?)?,
     )?)?;
@@ -525,7 +521,7 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
             NebMethod::Neb
         };
         let f = band_force(&x, &v, &g, opts.k, method, climb_idx)?;
-        max_force = tensor::scalar_f64(&rownorm(&f)?.f_max()?)?;
+        max_force = tensor::scalar_f64(&row_norms(&f)?.f_max()?)?;
         if !max_force.is_finite() {
             return Err(invalid(format!(
                 "neb: the force is not finite (iteration {iterations})"

@@ -88,6 +88,22 @@ pub struct AlphaRow {
     pub ad_successes: usize,
 }
 
+/// The warning for a sweep in which some alphas had no successful AD trial (their group counts
+/// then say nothing about basins); None when every alpha had one.
+pub fn no_success_warning(rows: &[AlphaRow], delta: &super::ad::Delta) -> Option<String> {
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.ad_trials > 0 && r.ad_successes == 0)
+        .map(|r| r.alpha.to_string())
+        .collect();
+    (!failed.is_empty()).then(|| {
+        format!(
+            "tune_alpha: warning: no AD trial succeeded at alpha {}; unless every minimum is its own basin there, those group counts reflect the success radius (delta {delta}), not the basins",
+            failed.join(", ")
+        )
+    })
+}
+
 /// Groups found by a short mapping at each alpha, every mapping drawing its starting states
 /// from `proposer` (use the proposals of the mapping being tuned). The short maps are not
 /// completed into one tree (only their group counts are used).

@@ -26,7 +26,8 @@ pub trait Stepper {
 /// Default number of L-BFGS correction pairs.
 pub const DEFAULT_LBFGS_MEMORY: usize = 5;
 
-fn row_norms(a: &Tensor) -> Result<Tensor> {
+/// Euclidean norm of every row, `[n, 1]`.
+pub(crate) fn row_norms(a: &Tensor) -> Result<Tensor> {
     Ok(a.f_mul(a)?.f_sum_dim_intlist(1, true, a.kind())?.f_sqrt()?)
 }
 

@@ -611,13 +611,8 @@ pub fn register(api: &mut Api) {
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;
-        let failed: Vec<String> = rows
-            .iter()
-            .filter(|r| r.ad_trials > 0 && r.ad_successes == 0)
-            .map(|r| format!("{}", r.alpha))
-            .collect();
-        if !failed.is_empty() {
-            eprintln!("tune_alpha: warning: no AD trial succeeded at alpha {}; those group counts reflect the success radius (delta {}), not the basins", failed.join(", "), ao.ad.delta);
+        if let Some(w) = tune::no_success_warning(&rows, &ao.ad.delta) {
+            eprintln!("{w}");
         }
         Ok(rows.iter().map(|r| {
             let mut m = Map::new();

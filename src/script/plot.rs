@@ -472,14 +472,12 @@ fn map_dg(m: &MapValue, map: Map) -> RhaiResult<DgValue> {
 /// run, a run with `complete: false`, or a map file from before completion existed): its DG
 /// is then a forest.
 fn warn_if_forest(m: &crate::landscape::map::LandscapeMap, what: &str) {
-    let mut roots = m.components();
-    roots.sort();
-    roots.dedup();
-    if roots.len() > 1 {
+    let parts = m.component_count();
+    if parts > 1 {
         eprintln!(
             "{what}: warning: the map's {} groups fall into {} parts that no barrier joins, so the graph is a forest; m.connect(U) joins them (greedy or line bounds, then a short AD refinement), m.barrier_matrix(U) refines every pair",
             m.groups.len(),
-            roots.len()
+            parts
         );
     }
 }
