@@ -168,3 +168,74 @@ fn continuous_maps_resumed_from_any_interruption_equal_the_uninterrupted_run() {
     let cuts: Vec<usize> = (0..6).map(|k| 3 + 29 * k).collect();
     interrupted_runs_resume_to_the_same_map(&e, &opts, &cuts);
 }
+
+#[test]
+fn a_gwl_chain_stopped_by_ctrl_c_resumes_to_the_uninterrupted_map() {
+    use telescope::landscape::gwl::{gwl, gwl_resume, GwlOptions};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let model = energy::sk(40, 8, 1.0).unwrap();
+    let dir = std::env::temp_dir().join(format!("telescope-gwl-stop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gwl.json");
+    let opts = GwlOptions {
+        k: 40,
+        emax: -0.3,
+        iters: 400_000,
+        block: 2_000,
+        seed: 11,
+        checkpoint: Some(path.clone()),
+        ..GwlOptions::default()
+    };
+    let full = gwl(
+        &model,
+        &GwlOptions {
+            checkpoint: None,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    let mut stopped = 0;
+    for delay_ms in [30u64, 150, 400] {
+        let presser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            interrupt::request();
+        });
+        let part = gwl(&model, &opts);
+        presser.join().unwrap();
+        interrupt::clear();
+        let part = part.unwrap();
+        if !part.interrupted {
+            continue;
+        }
+        stopped += 1;
+        assert!(part.iterations < opts.iters);
+        assert_eq!(part.iterations % opts.block, 0, "stops between blocks");
+        assert_eq!(
+            LandscapeMap::load(&path).unwrap().iterations,
+            part.iterations
+        );
+        let resumed = gwl_resume(&model, &path, &opts).unwrap();
+        assert!(!resumed.interrupted);
+        assert!(
+            resumed.groups == full.groups,
+            "groups after a stop at {}",
+            part.iterations
+        );
+        assert!(
+            resumed.minima == full.minima,
+            "minima after a stop at {}",
+            part.iterations
+        );
+        assert!(
+            resumed.barriers == full.barriers,
+            "barriers after a stop at {}",
+            part.iterations
+        );
+        std::fs::remove_file(telescope::landscape::gwl::state_path(&path)).unwrap();
+    }
+    assert!(
+        stopped > 0,
+        "no run was stopped: the chain is faster than the presser"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

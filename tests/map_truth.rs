@@ -107,7 +107,7 @@ fn map_bookkeeping_keeps_path_bounds_through_random_events() {
         }
         let state = |m: usize| common::spins(truth.minima[m], n);
         let energy = |m: usize| truth.energy[truth.minima[m]];
-        let mut map = LandscapeMap::empty(serde_json::json!({}), AdelmOptions::default());
+        let mut map = LandscapeMap::empty("test", serde_json::json!({}), serde_json::json!({}), 0);
         // Which exact minimum each group's representative is.
         let mut rep: Vec<usize> = Vec::new();
         let excess = |rng: &mut rand::rngs::StdRng| {

@@ -432,6 +432,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         version: "test".into(),
         seed: 1,
         energy: serde_json::json!({"name": "test"}),
+        method: "test".into(),
         params: Default::default(),
         iterations: 8,
         groups,

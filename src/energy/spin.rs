@@ -350,6 +350,48 @@ impl SpinModel {
         });
     }
 
+    /// Steepest single-flip descent of one state in place, its local fields kept current:
+    /// flip the spin whose flip lowers U the most until no flip lowers it. Deterministic, so it
+    /// defines the basin of every state. Returns the energy change.
+    pub fn steepest_descent(&self, s: &mut [f64], fields: &mut [f64]) -> f64 {
+        let mut change = 0.0;
+        loop {
+            let (mut best, mut best_du) = (usize::MAX, -1e-12);
+            for i in 0..self.n {
+                let du = self.flip_delta(s, fields, i);
+                if du < best_du {
+                    (best, best_du) = (i, du);
+                }
+            }
+            if best == usize::MAX {
+                return change;
+            }
+            self.flip(s, fields, best);
+            change += best_du;
+        }
+    }
+
+    /// Energies along the greedy path of section 5.1 from `from` to `to` (both ±1): flip,
+    /// among the spins that still differ, the one whose flip raises U the least (or lowers it
+    /// the most), until the states agree. O(N) per flip through the local fields.
+    pub fn greedy_path(&self, from: &[f64], to: &[f64]) -> Vec<f64> {
+        let mut s = from.to_vec();
+        let mut fields = self.local_fields(&s);
+        let mut u = self.energy_of(&s);
+        let mut path = vec![u];
+        loop {
+            let best = (0..self.n)
+                .filter(|&i| s[i] != to[i])
+                .map(|i| (i, self.flip_delta(&s, &fields, i)))
+                .min_by(|x, y| x.1.total_cmp(&y.1));
+            let Some((i, du)) = best else { break };
+            self.flip(&mut s, &mut fields, i);
+            u += du;
+            path.push(u);
+        }
+        path
+    }
+
     fn states_of(&self, x: &Tensor) -> Result<(Vec<f64>, usize)> {
         let x = tensor::as_batch(x)?;
         if x.size()[1] != self.n as i64 {

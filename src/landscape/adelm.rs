@@ -110,7 +110,7 @@ pub fn adelm(
     resume(
         e,
         proposer,
-        LandscapeMap::empty(e.describe(), opts.clone()),
+        LandscapeMap::empty("adelm", e.describe(), params_json(opts), opts.seed),
         opts,
     )
 }
@@ -142,7 +142,8 @@ pub fn resume(
     opts: &AdelmOptions,
 ) -> Result<LandscapeMap> {
     validate(e, opts)?;
-    map.params = opts.clone();
+    map.method = "adelm".into();
+    map.params = params_json(opts);
     map.interrupted = false;
     let started = Instant::now();
     let seconds_before = map.stats.seconds;
@@ -217,9 +218,20 @@ pub fn no_success_warning(map: &LandscapeMap) -> String {
          or a higher T.",
         map.stats.ad_trials,
         map.groups.len(),
-        map.params.ad.delta,
-        map.params.ad.alpha
+        map.params["ad"]["delta"],
+        map.params["ad"]["alpha"]
     )
+}
+
+/// ADELM's options as stored in a map's `params`.
+fn params_json(opts: &AdelmOptions) -> serde_json::Value {
+    serde_json::to_value(opts).unwrap_or(serde_json::Value::Null)
+}
+
+/// The AD settings a map was made with (its `params.ad`), or the defaults for a map made
+/// without AD (GWL) or an old file.
+pub fn ad_options_of(map: &LandscapeMap) -> AdOptions {
+    serde_json::from_value(map.params["ad"].clone()).unwrap_or_default()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -144,20 +144,7 @@ fn greedy_path(e: &dyn Energy, from: &[f64], to: &[f64]) -> Result<Vec<f64>> {
     let mut s = from.to_vec();
     let n = s.len();
     if let Some(model) = e.spin_model() {
-        let mut fields = model.local_fields(&s);
-        let mut u = model.energy_of(&s);
-        let mut path = vec![u];
-        loop {
-            let best = (0..n)
-                .filter(|&i| s[i] != to[i])
-                .map(|i| (i, model.flip_delta(&s, &fields, i)))
-                .min_by(|x, y| x.1.total_cmp(&y.1));
-            let Some((i, du)) = best else { break };
-            model.flip(&mut s, &mut fields, i);
-            u += du;
-            path.push(u);
-        }
-        return Ok(path);
+        return Ok(model.greedy_path(from, to));
     }
     let _g = tch::no_grad_guard();
     let mut path = vec![tensor::scalar_f64(

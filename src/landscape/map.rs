@@ -1,6 +1,5 @@
 //! The result of a mapping as data: groups, minima, barriers, parameters; saved as JSON.
 
-use super::adelm::AdelmOptions;
 use crate::{error::invalid, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -59,6 +58,9 @@ pub enum BarrierKind {
     Greedy,
     /// The maximum on the straight line: the fallback for continuous and level spaces.
     Line,
+    /// Crossings between basins met by a GWL chain (lowered by ridge descent), possibly joined
+    /// through other minima: [`super::gwl`].
+    Transition,
 }
 
 impl BarrierKind {
@@ -70,6 +72,7 @@ impl BarrierKind {
             BarrierKind::Refined => "refined",
             BarrierKind::Greedy => "greedy",
             BarrierKind::Line => "line",
+            BarrierKind::Transition => "transition",
         }
     }
 }
@@ -112,8 +115,12 @@ pub struct LandscapeMap {
     pub seed: u64,
     /// Description of the energy.
     pub energy: serde_json::Value,
-    /// Mapping parameters.
-    pub params: AdelmOptions,
+    /// The mapping method that made it: `"adelm"` or `"gwl"`.
+    #[serde(default = "adelm_method")]
+    pub method: String,
+    /// The method's parameters, as the method wrote them (ADELM: its options; GWL: its
+    /// options and counts).
+    pub params: serde_json::Value,
     /// Iterations completed.
     pub iterations: usize,
     /// Basin groups, by id.
@@ -145,6 +152,10 @@ pub struct LandscapeMap {
     pub stats: MapStats,
 }
 
+fn adelm_method() -> String {
+    "adelm".into()
+}
+
 /// The rows and columns of a square matrix whose `keep` flag is set.
 fn keep_square<T: Copy>(m: &[Vec<T>], keep: &[bool]) -> Vec<Vec<T>> {
     let kept = |row: &[T]| -> Vec<T> {
@@ -162,12 +173,18 @@ fn keep_square<T: Copy>(m: &[Vec<T>], keep: &[bool]) -> Vec<Vec<T>> {
 }
 
 impl LandscapeMap {
-    /// An empty map of `energy` with these parameters.
-    pub fn empty(energy: serde_json::Value, params: AdelmOptions) -> LandscapeMap {
+    /// An empty map of `energy` made by `method` with these parameters and seed.
+    pub fn empty(
+        method: &str,
+        energy: serde_json::Value,
+        params: serde_json::Value,
+        seed: u64,
+    ) -> LandscapeMap {
         LandscapeMap {
             version: crate::version().to_string(),
-            seed: params.seed,
+            seed,
             energy,
+            method: method.into(),
             params,
             iterations: 0,
             groups: vec![],

@@ -1,4 +1,4 @@
-//! Attraction-Diffusion, ADELM mapping, barriers, tuning, NEB and disconnectivity graphs.
+//! Attraction-Diffusion, ADELM and GWL mapping, barriers, tuning, NEB and disconnectivity graphs.
 
 pub mod ad;
 pub mod adelm;
@@ -8,6 +8,7 @@ pub mod compare;
 pub mod complete;
 pub mod demo;
 pub mod dg;
+pub mod gwl;
 pub mod map;
 pub mod neb;
 pub mod tune;

@@ -522,7 +522,7 @@ pub fn register(api: &mut Api) {
         },
     );
     api.method("Map", "connect", "m.connect(U: Energy) -> Map", "Joins the groups that no barrier connects (an interrupted map, complete: false, an old file), as adelm does at the end: greedy (spins) or straight-line bounds between the lowest representatives of the parts, then a short AD refinement of the spanning-tree edges. Returns the map.", |m: &mut MapValue, u: EnergyValue| -> RhaiResult<MapValue> {
-        let ad = m.0.params.ad.clone();
+        let ad = crate::landscape::adelm::ad_options_of(&m.0);
         crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad).script()?;
         Ok(m.clone())
     });

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod docs;
 mod energy;
+mod gwl;
 mod host;
 mod landscape;
 mod models;
@@ -125,6 +126,7 @@ pub fn build_engine() -> (Engine, Docs) {
     energy::register(&mut Api::new(&mut engine, &mut docs, "energy"));
     sampler::register(&mut Api::new(&mut engine, &mut docs, "sampler"));
     landscape::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
+    gwl::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));

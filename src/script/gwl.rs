@@ -1,0 +1,137 @@
+//! Script functions: the Generalized Wang-Landau map (section 2.6) and a map's method and
+//! parameters.
+
+use super::convert::{err, opts, IntoScript, Opts, RhaiResult};
+use super::landscape::MapValue;
+use super::{Api, EnergyValue};
+use crate::landscape::gwl::{self, GwlOptions};
+use rhai::{Dynamic, Map};
+use std::path::Path;
+
+/// Reads the GWL options; the one table of their names, defaults and docs is [`GWL_DOCS`].
+fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
+    let d = GwlOptions::default();
+    let emax = o
+        .f64_opt("emax")?
+        .ok_or_else(|| err("gwl: option `emax` (the energy cutoff) is required, e.g. emax: -0.35 for sk(100, seed)"))?;
+    Ok(GwlOptions {
+        k: o.usize("K", d.k)?,
+        emin: o.f64_opt("emin")?,
+        emax,
+        bins: o.usize("bins", d.bins)?,
+        gamma: o.f64("gamma", d.gamma)?,
+        temperature: o.f64_opt("T")?,
+        iters: o.usize("iters", d.iters)?,
+        block: o.usize("block", d.block)?,
+        seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
+        ridge: o.bool("ridge", d.ridge)?,
+        greedy: o.bool("greedy", d.greedy)?,
+        checkpoint: match o.value("checkpoint") {
+            None => None,
+            Some(v) => Some(
+                v.into_string()
+                    .map_err(|t| {
+                        err(format!(
+                            "gwl: option `checkpoint` must be a path string, got {t}"
+                        ))
+                    })?
+                    .into(),
+            ),
+        },
+        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
+        progress: o.bool("progress", true)?,
+    })
+}
+
+const GWL_DOCS: &[(&str, &str, &str)] = &[
+    ("emax", "required", "energy cutoff: the chain never goes above it (the paper: -0.35 per spin)"),
+    ("emin", "lowest of 64 descents", "lower end of the binned energy range (lower energies fall in the first bin)"),
+    ("K", "500", "how many of the lowest minima the map keeps"),
+    ("bins", "20", "energy bins per basin"),
+    ("gamma", "0.01", "visit penalty of eq. 2.15"),
+    ("T", "none (uniform)", "temperature of the target exp(-U/T) below the cutoff"),
+    ("iters", "1000000", "chain steps (single-flip proposals)"),
+    ("block", "10000", "steps per block: the unit of checkpoints and Ctrl-C"),
+    ("seed", "session seed", "seed of the run"),
+    ("ridge", "true", "lower the crossings joining the kept minima by ridge descent"),
+    ("greedy", "true", "also join every pair of kept minima by a greedy path (section 5.1)"),
+    ("checkpoint", "none", "write the map here at the end and the chain state to <checkpoint>.state every checkpoint_every steps"),
+    ("checkpoint_every", "1000000", "checkpoint period in steps"),
+    ("resume", "none", "continue the chain saved by a run with checkpoint: <this path> when its .state file exists"),
+    ("progress", "true", "print progress to stderr"),
+];
+
+fn run_gwl(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
+    let mut o = opts(map, "gwl");
+    let resume = match o.value("resume") {
+        None => None,
+        Some(v) => Some(v.into_string().map_err(|t| {
+            err(format!(
+                "gwl: option `resume` must be a path string, got {t}"
+            ))
+        })?),
+    };
+    let go = gwl_options(&mut o)?;
+    o.finish()?;
+    let map = match resume {
+        Some(path) if gwl::state_path(Path::new(&path)).exists() => {
+            gwl::gwl_resume(u.0.as_ref(), Path::new(&path), &go)
+        }
+        Some(path) => {
+            eprintln!(
+                "gwl: resume: {} does not exist yet; starting a new chain",
+                gwl::state_path(Path::new(&path)).display()
+            );
+            gwl::gwl(u.0.as_ref(), &go)
+        }
+        None => gwl::gwl(u.0.as_ref(), &go),
+    };
+    Ok(MapValue(map.script()?))
+}
+
+/// A JSON value as a script value (objects as maps, arrays as arrays).
+pub fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Dynamic::UNIT,
+        J::Bool(b) => Dynamic::from_bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Dynamic::from(s.clone()),
+        J::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect()),
+        J::Object(o) => Dynamic::from_map(
+            o.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Registers `gwl` and the map's `method` and `params`.
+pub fn register(api: &mut Api) {
+    api.func(
+        "gwl",
+        "gwl(U: Energy, opts: map) -> Map",
+        "Maps a spin energy with Generalized Wang-Landau (section 2.6, eq. 2.15; Zhou 2011): one chain of single flips below emax, penalized by gamma for each earlier visit to its (basin, energy bin) cell; keeps the K lowest minima; barriers from the crossings between basins along the chain (ridge-descended) and greedy paths, the lower kept, joined by minimax. Progress, Ctrl-C (keeps what it found), checkpoint and resume as for adelm.",
+        run_gwl,
+    );
+    api.options("gwl", GWL_DOCS);
+    api.example(
+        "gwl",
+        "let U = sk(100, 1);\nlet g = gwl(U, #{K: 500, emax: -0.35, iters: 2000000});\nprint(g.params.lowest_set_stable_since);\ndg_plot(g).save(\"gwl_dg.png\");",
+    );
+    api.getter(
+        "Map",
+        "method",
+        "The method that made the map: \"adelm\" or \"gwl\".",
+        |m: &mut MapValue| m.0.method.clone(),
+    );
+    api.getter(
+        "Map",
+        "params",
+        "The method's parameters as a map (GWL adds its counts: steps, basins_found, lowest_set_stable_since, acceptance, ...).",
+        |m: &mut MapValue| json_to_dynamic(&m.0.params),
+    );
+}
