@@ -436,9 +436,7 @@ fn a_proposer_that_returns_the_wrong_number_of_states_is_an_error() {
             batch: 4,
             ..Default::default()
         };
-        let err = adelm(&e, &mut FixedRows(rows), &opts)
-            .err()
-            .expect("an error");
+        let err = adelm(&e, &mut FixedRows(rows), &opts).expect_err("an error");
         assert!(
             err.to_string()
                 .contains(&format!("returned {rows} states where 4")),
@@ -481,7 +479,7 @@ fn maps_are_written_atomically() {
     // leaves the target as it was and no temporary file behind.
     let blocked = dir.join("taken");
     std::fs::create_dir_all(blocked.join("inside")).unwrap();
-    let err = map.save(&blocked).err().expect("an error");
+    let err = map.save(&blocked).expect_err("an error");
     assert!(err.to_string().contains("taken"), "{err}");
     assert!(blocked.join("inside").is_dir());
     let left: Vec<String> = std::fs::read_dir(&dir)

@@ -53,7 +53,13 @@ fn every_example_script_runs() {
         }
         // Short arguments keep the suite fast; each script documents its full-size run.
         let args: Vec<String> = match path.file_stem().and_then(|s| s.to_str()) {
-            Some("sk_spin_glass") => vec!["20".into(), "40".into()],
+            Some("sk_spin_glass") => vec![
+                "20".into(),
+                "20000".into(),
+                "30".into(),
+                dir.display().to_string(),
+                "10".into(),
+            ],
             Some("demo") => vec![dir.display().to_string()],
             Some("spots_stripes_latent") | Some("digits_latent") => {
                 vec!["1".into(), "8".into(), dir.display().to_string()]

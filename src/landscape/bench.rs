@@ -41,6 +41,9 @@ pub fn run(args: &[String]) -> u8 {
     if want("adelm") {
         report("adelm sk N=100", adelm_rate());
     }
+    if want("gwl") {
+        report("gwl sk N=100 K=500", gwl_rate());
+    }
     status
 }
 
@@ -165,6 +168,29 @@ fn adelm_rate() -> Result<String> {
         map.iterations as f64 / secs,
         map.groups.len(),
         map.stats.ad_trials,
+        secs
+    ))
+}
+
+/// GWL on the section 5.1 glass: chain steps per second (basins by steepest descent at every
+/// proposal) and the cost of the final ridge descent and greedy paths over the 500 kept.
+fn gwl_rate() -> Result<String> {
+    use crate::landscape::gwl::{gwl, GwlOptions};
+    let e = energy::sk(100, 1, 1.0)?;
+    let opts = GwlOptions {
+        emax: -0.35,
+        iters: 1_000_000,
+        seed: 1,
+        ..GwlOptions::default()
+    };
+    let t = Instant::now();
+    let m = gwl(&e, &opts)?;
+    let secs = t.elapsed().as_secs_f64();
+    Ok(format!(
+        "{:.0} steps/s including the final refinement ({} basins met, {} kept, {:.1} s)",
+        opts.iters as f64 / secs,
+        m.params["basins_found"],
+        m.groups.len(),
         secs
     ))
 }

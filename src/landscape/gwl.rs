@@ -376,7 +376,7 @@ impl<'a> Walk<'a> {
         }
         for _ in 0..steps {
             let draw = crate::tensor::next_seed_for(stream, self.step as u64);
-            let i = ((draw >> 32) * n >> 32) as usize;
+            let i = (((draw >> 32) * n) >> 32) as usize;
             // 53 random bits in (0, 1].
             let uniform = ((crate::tensor::splitmix(draw) >> 11) + 1) as f64 / (1u64 << 53) as f64;
             let du = self.model.flip_delta(&self.s, &self.fields, i);

@@ -120,7 +120,7 @@ pub fn register(api: &mut Api) {
     api.options("gwl", GWL_DOCS);
     api.example(
         "gwl",
-        "let U = sk(100, 1);\nlet g = gwl(U, #{K: 500, emax: -0.35, iters: 2000000});\nprint(g.params.lowest_set_stable_since);\ndg_plot(g).save(\"gwl_dg.png\");",
+        "let U = sk(40, 1);\nlet g = gwl(U, #{K: 100, emax: -0.35, iters: 200000});\nprint(g.params.lowest_set_stable_since);\ndg_plot(g).save(\"gwl_dg.png\");",
     );
     api.getter(
         "Map",
