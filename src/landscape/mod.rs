@@ -9,6 +9,7 @@ pub mod complete;
 pub mod demo;
 pub mod dg;
 pub mod map;
+pub mod map_compare;
 pub mod neb;
 pub mod tune;
 pub mod union_find;

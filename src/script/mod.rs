@@ -7,6 +7,7 @@ pub mod docs;
 mod energy;
 mod host;
 mod landscape;
+mod map_compare;
 mod models;
 mod neb;
 mod plot;
@@ -128,6 +129,7 @@ pub fn build_engine() -> (Engine, Docs) {
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
+    map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
     (engine, docs)
 }
