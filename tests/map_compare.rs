@@ -216,7 +216,10 @@ fn mirror_found_reads_a_own_minima() {
         assert_eq!(m.mirror_found, g % 2 == 0, "group {g}");
     }
     assert_eq!(c.mirror_found, half.len().div_ceil(2));
-    assert_eq!(c.b_matched(Some(true)).len() + c.b_matched(Some(false)).len(), half.len());
+    assert_eq!(
+        c.b_matched(Some(true)).len() + c.b_matched(Some(false)).len(),
+        half.len()
+    );
 }
 
 #[test]
@@ -341,7 +344,11 @@ fn barrier_differences_and_merge_order_against_independent_truth() {
                     .iter()
                     .filter(|r| !inside.contains(r))
                     .all(|&r| inside.iter().all(|&p| lev(p, r) > l && !same(lev(p, r), l)));
-            assert_eq!(flag, truth, "seed {seed}: node {} sides {:?}", mc.node, mc.sides);
+            assert_eq!(
+                flag, truth,
+                "seed {seed}: node {} sides {:?}",
+                mc.node, mc.sides
+            );
         }
         assert_eq!(
             c.consistent_merges + c.inconsistent_merges,
@@ -456,7 +463,7 @@ fn script_compare_maps_and_figures() {
     assert_eq!(svg.matches("<circle").count(), b.groups.len() + k + 2);
     assert_eq!(png_size(&dir.join("marks.png")), (800, 600));
     let svg = std::fs::read_to_string(dir.join("pair.svg")).unwrap();
-    assert!(svg.contains("ADELM") && svg.contains("GWL") && svg.contains("in both maps"));
+    assert!(svg.contains("ADELM") && svg.contains("GWL") && svg.contains("in both"));
     assert_eq!(png_size(&dir.join("pair.png")), (1200, 650));
     // Options are checked.
     let e = s
@@ -487,11 +494,7 @@ fn spin_maps_draw_no_images_and_crowded_trees_thin_their_labels() {
     use telescope::plot::{DgPicture, Figure};
     // An N = 16 spin map: states of square length, but configurations, not pictures.
     let (_, t) = instances().remove(0);
-    let m = exact_map(
-        &t,
-        &(0..t.minima.len()).collect::<Vec<_>>(),
-        false,
-    );
+    let m = exact_map(&t, &(0..t.minima.len()).collect::<Vec<_>>(), false);
     let mut m16 = m.clone();
     for g in m16.groups.iter_mut() {
         g.state.extend(std::iter::repeat_n(1.0, 4));
@@ -526,12 +529,65 @@ fn spin_maps_draw_no_images_and_crowded_trees_thin_their_labels() {
     let dg = Dg::build(&e, &b, &[]).unwrap();
     let f = Figure::dg(DgPicture::new(dg)).unwrap();
     if std::env::var_os("TELESCOPE_KEEP_FIGURES").is_some() {
-        f.save(std::env::temp_dir().join("telescope-dg500.png")).unwrap();
+        f.save(std::env::temp_dir().join("telescope-dg500.png"))
+            .unwrap();
     }
     let svg = f.to_svg().unwrap();
-    let labels = svg.matches("<text").count();
+    // Only the axis texts: every k-th of 500 ids would name nothing.
+    let texts = svg.matches("<text").count();
+    assert!(texts < 20, "{texts} text elements for 500 leaves");
+    // 60 leaves: thinned to every other label or so, never overlapping.
+    let n = 60;
+    let e: Vec<f64> = (0..n).map(|_| rng.next()).collect();
+    let mut b = vec![vec![None; n]; n];
+    for i in 1..n {
+        let j = rng.below(i);
+        let v = Some(e[i].max(e[j]) + rng.next());
+        b[i][j] = v;
+        b[j][i] = v;
+    }
+    let dg = Dg::build(&e, &b, &[]).unwrap();
+    let svg = Figure::dg(DgPicture::new(dg)).unwrap().to_svg().unwrap();
+    let texts = svg.matches("<text").count();
     assert!(
-        (15..150).contains(&labels),
-        "{labels} text elements for 500 leaves"
+        (28..60).contains(&texts),
+        "{texts} text elements for 60 leaves"
     );
+}
+
+#[test]
+fn a_larger_comparison_figure_renders() {
+    use telescope::plot::{ComparisonStyle, Figure};
+    // N = 16: a holds every minimum with noisy upper-bound barriers (an ADELM-like map), b the
+    // lowest 70% with exact ones (a GWL-like map with an energy threshold).
+    let t = exact(&sk(16, 5, 1.0).unwrap());
+    let all = t.by_energy();
+    let mut a = exact_map(&t, &all, false);
+    let mut rng = Lcg(9);
+    let g = all.len();
+    for i in 0..g {
+        for j in i + 1..g {
+            let v = a.barriers[i][j].map(|x| x + 0.02 * rng.next());
+            a.barriers[i][j] = v;
+            a.barriers[j][i] = v;
+        }
+    }
+    let b = exact_map(&t, &all[..g * 7 / 10], false);
+    let c = compare_maps(&a, &b, &CompareOptions::default()).unwrap();
+    assert!(c.a_beyond_b > 0 && c.a_in_b == g * 7 / 10);
+    let style = ComparisonStyle {
+        titles: ["ADELM".into(), "GWL".into()],
+        ..Default::default()
+    };
+    let f = Figure::map_comparison(&c, &style).unwrap();
+    let png = f.to_png().unwrap();
+    let dir = std::env::temp_dir();
+    if std::env::var_os("TELESCOPE_KEEP_FIGURES").is_some() {
+        f.save(dir.join("telescope-compare16.png")).unwrap();
+    }
+    let dec = png::Decoder::new(std::io::Cursor::new(png));
+    let info = dec.read_info().unwrap();
+    assert_eq!((info.info().width, info.info().height), (1200, 650));
+    let text = f.to_text(120, 30, false);
+    assert!(text.contains("ADELM") && text.contains("GWL"), "{text}");
 }

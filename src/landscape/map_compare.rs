@@ -279,7 +279,10 @@ pub fn compare_maps(
     let b_of: Vec<Option<usize>> = matches.iter().map(|m| m.b_group).collect();
     let merges = merge_checks(&a_dg, &b_dg, &b_of);
     let consistent_merges = merges.iter().filter(|m| m.consistent == Some(true)).count();
-    let inconsistent_merges = merges.iter().filter(|m| m.consistent == Some(false)).count();
+    let inconsistent_merges = merges
+        .iter()
+        .filter(|m| m.consistent == Some(false))
+        .count();
 
     Ok(MapComparison {
         a_groups: a.groups.len(),
@@ -569,15 +572,15 @@ fn merge_checks(a: &Dg, b: &Dg, b_of: &[Option<usize>]) -> Vec<MergeCheck> {
         }
         let b_node = holds(v).then_some(v);
         let consistent = b_node.is_some_and(|u| {
-                let mut b_sides: Vec<Vec<usize>> = b
-                    .children(u)
-                    .iter()
-                    .map(|&c| sets[c].clone())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                b_sides.sort();
-                sets[u] == union && b_sides == sides
-            });
+            let mut b_sides: Vec<Vec<usize>> = b
+                .children(u)
+                .iter()
+                .map(|&c| sets[c].clone())
+                .filter(|s| !s.is_empty())
+                .collect();
+            b_sides.sort();
+            sets[u] == union && b_sides == sides
+        });
         out.push(MergeCheck {
             node,
             energy: m.energy,

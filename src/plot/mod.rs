@@ -769,11 +769,19 @@ impl Figure {
         a.marks.push(LeafMarks {
             groups: matched,
             color: style.matched,
-            label: format!("in both maps ({n_match})"),
+            label: format!("in both ({n_match})"),
         });
         for (status, color, what) in [
-            (MatchStatus::BeyondB, style.beyond, "a only, above b's range"),
-            (MatchStatus::MissedByB, style.missed, "a only, within b's range"),
+            (
+                MatchStatus::BeyondB,
+                style.beyond,
+                "not in b, above its range",
+            ),
+            (
+                MatchStatus::MissedByB,
+                style.missed,
+                "not in b, within its range",
+            ),
         ] {
             let g = c.a_with(status);
             if !g.is_empty() {
@@ -788,7 +796,7 @@ impl Figure {
         b.marks.push(LeafMarks {
             groups: c.b_matched(None),
             color: style.matched,
-            label: "in both maps".into(),
+            label: "in both".into(),
         });
         // b's leaves named after the a-group (lowest id) matched to them.
         let mut names = vec![String::new(); c.b_dg.leaves.len()];

@@ -552,19 +552,13 @@ fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draws one tree on `area` over energies `e0..e1` with its marks, legend and thinned labels.
-fn draw_tree<DB: DrawingBackend>(
-    fig: &Figure,
-    root: &DrawingArea<DB, Shift>,
-    area: &DrawingArea<DB, Shift>,
-    p: &DgPicture,
-    (e0, e1): (f64, f64),
-    y_desc: bool,
-) -> Result<TreeLayout> {
-    let dg = &p.dg;
-    let nl = dg.leaves.len();
-    // A legend strip above the tree when marks have labels.
-    let legend: Vec<(String, RGBColor, bool)> = p
+/// A legend entry: text, color, and whether it is a line (else a dot).
+type LegendEntry = (String, RGBColor, bool);
+
+/// The legend entries of a picture's marks, where each goes (pixel offset, row) when they flow
+/// left to right and wrap at width `aw`, and the height of the strip they need (0: none).
+fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, u32) {
+    let legend: Vec<LegendEntry> = p
         .marks
         .iter()
         .filter(|m| !m.label.is_empty())
@@ -576,10 +570,43 @@ fn draw_tree<DB: DrawingBackend>(
                 .map(|m| (m.label.clone(), rgb(m.color), true)),
         )
         .collect();
-    let (legend_area, tree_area) = if legend.is_empty() {
+    let mut slots: Vec<(i32, i32)> = Vec::new();
+    let (mut cx, mut row) = (85i32, 0i32);
+    for (text, _, _) in &legend {
+        let w = (text.chars().count() as f64 * 14.0 * 0.55) as i32 + 52;
+        if cx + w > aw as i32 - 10 && cx > 85 {
+            cx = 85;
+            row += 1;
+        }
+        slots.push((cx, row));
+        cx += w;
+    }
+    let strip = if legend.is_empty() {
+        0
+    } else {
+        24 * (row as u32 + 1) + 6
+    };
+    (legend, slots, strip)
+}
+
+/// Draws one tree on `area` over energies `e0..e1` with its marks, legend and thinned labels.
+fn draw_tree<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    p: &DgPicture,
+    (e0, e1): (f64, f64),
+    y_desc: bool,
+    legend_h: u32,
+) -> Result<TreeLayout> {
+    let dg = &p.dg;
+    let nl = dg.leaves.len();
+    let (aw, _) = area.dim_in_pixel();
+    let (legend, slots, strip) = legend_layout(p, aw);
+    let (legend_area, tree_area) = if legend.is_empty() && legend_h == 0 {
         (None, area.clone())
     } else {
-        let (l, t) = area.split_vertically(28);
+        let (l, t) = area.split_vertically(strip.max(legend_h));
         (Some(l), t)
     };
     let x = dg.node_x();
@@ -699,8 +726,11 @@ fn draw_tree<DB: DrawingBackend>(
             plotters::style::text_anchor::HPos::Center,
             plotters::style::text_anchor::VPos::Top,
         ));
-        // Labels left to right, each drawn only when it clears the last one drawn: a crowded
-        // tree gets every k-th label instead of an unreadable smear.
+        // Labels left to right, each kept only when it clears the last one kept: a crowded
+        // tree gets every k-th label; one so crowded that under a third would stay gets none
+        // (scattered ids among hundreds of leaves name nothing).
+        let mut kept = Vec::new();
+        let mut candidates = 0usize;
         let mut last_right = i32::MIN;
         for &l in &dg.order {
             let text = match &p.leaf_labels {
@@ -710,25 +740,30 @@ fn draw_tree<DB: DrawingBackend>(
             if text.is_empty() {
                 continue;
             }
+            candidates += 1;
             let (px, py) = chart.backend_coord(&(x[l], dg.leaves[l].energy));
             let half = (text.chars().count() as f64 * fs * 0.32).ceil() as i32 + 1;
             if px - half <= last_right {
                 continue;
             }
             last_right = px + half;
-            root.draw(&Text::new(
-                text,
-                (px, py + rmax as i32 + 3),
-                style.clone(),
-            ))
-            .map_err(pe)?;
+            kept.push((text, px, py));
+        }
+        if 3 * kept.len() >= candidates {
+            for (text, px, py) in kept {
+                root.draw(&Text::new(text, (px, py + rmax as i32 + 3), style.clone()))
+                    .map_err(pe)?;
+            }
         }
     }
     if let Some(la) = legend_area {
         let (ox, oy) = la.get_base_pixel();
-        let mut cx = ox + 85;
-        let cy = oy + 16;
-        for (text, c, is_line) in legend {
+        let style = font(14.0).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+        for ((text, c, is_line), (sx, row)) in legend.into_iter().zip(slots) {
+            let (cx, cy) = (ox + sx, oy + 16 + 24 * row);
             if is_line {
                 root.draw(&PathElement::new(
                     vec![(cx - 8, cy), (cx + 10, cy)],
@@ -739,14 +774,8 @@ fn draw_tree<DB: DrawingBackend>(
                 root.draw(&Circle::new((cx, cy), 5, c.filled()))
                     .map_err(pe)?;
             }
-            let style = font(14.0).pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Left,
-                plotters::style::text_anchor::VPos::Center,
-            ));
-            let w = (text.chars().count() as f64 * 14.0 * 0.6) as i32;
-            root.draw(&Text::new(text, (cx + 16, cy), style))
+            root.draw(&Text::new(text, (cx + 16, cy), style.clone()))
                 .map_err(pe)?;
-            cx += w + 44;
         }
     }
     Ok(TreeLayout { leaf_px, spacing })
@@ -776,6 +805,7 @@ fn draw_dg<DB: DrawingBackend>(
         p,
         dg_range(std::iter::once(&p.dg)),
         true,
+        0,
     )?;
     if with_images {
         let spacing = layout.spacing;
@@ -830,12 +860,22 @@ fn draw_dgs<DB: DrawingBackend>(
 ) -> Result<()> {
     let range = dg_range(panels.iter().map(|p| &p.dg));
     let parts = area.split_evenly((1, panels.len()));
+    // Every panel gets the tallest legend strip, so that one energy sits at one height.
+    let legend_h = panels
+        .iter()
+        .zip(&parts)
+        .map(|(p, a)| legend_layout(p, a.dim_in_pixel().0).2)
+        .max()
+        .unwrap_or(0);
+    let titled = titles.iter().any(|t| !t.is_empty());
     for (k, (p, part)) in panels.iter().zip(&parts).enumerate() {
-        let part = match titles.get(k) {
-            Some(t) if !t.is_empty() => part.titled(t, font(18.0)).map_err(pe)?,
-            _ => part.clone(),
+        let part = if titled {
+            part.titled(titles.get(k).map(String::as_str).unwrap_or(""), font(18.0))
+                .map_err(pe)?
+        } else {
+            part.clone()
         };
-        draw_tree(fig, root, &part, p, range, k == 0)?;
+        draw_tree(fig, root, &part, p, range, k == 0, legend_h)?;
     }
     Ok(())
 }

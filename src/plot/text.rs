@@ -528,7 +528,11 @@ fn render_dgs(
     };
     let mut out = String::new();
     if !fig.title.is_empty() {
-        out.push_str(&format!("{:^width$}\n", fig.title, width = w * panels.len()));
+        out.push_str(&format!(
+            "{:^width$}\n",
+            fig.title,
+            width = w * panels.len()
+        ));
     }
     for r in 0..height {
         let mut line = String::new();

@@ -118,11 +118,18 @@ fn merges_of(c: &MapComparison) -> Array {
             r.insert("energy".into(), Dynamic::from_float(m.energy));
             r.insert(
                 "sides".into(),
-                Dynamic::from_array(m.sides.iter().map(|s| Dynamic::from_array(ints(s))).collect()),
+                Dynamic::from_array(
+                    m.sides
+                        .iter()
+                        .map(|s| Dynamic::from_array(ints(s)))
+                        .collect(),
+                ),
             );
             r.insert(
                 "consistent".into(),
-                m.consistent.map(Dynamic::from_bool).unwrap_or(Dynamic::UNIT),
+                m.consistent
+                    .map(Dynamic::from_bool)
+                    .unwrap_or(Dynamic::UNIT),
             );
             r.insert("b_node".into(), opt_int(m.b_node));
             Dynamic::from_map(r)
@@ -165,7 +172,9 @@ fn compare_plot(
                 .map(|s| s.to_string())
                 .collect();
             if t.len() != 2 {
-                return Err(err("dg_compare_plot: titles must be an array of two strings"));
+                return Err(err(
+                    "dg_compare_plot: titles must be an array of two strings",
+                ));
             }
             t
         }
@@ -185,7 +194,6 @@ fn compare_plot(
         consistency: o.bool("consistency", d.consistency)?,
         circles: o.bool("circles", d.circles)?,
         labels: o.bool("labels", d.labels)?,
-        ..d
     };
     let owned;
     let c: &MapComparison = match cmp {
@@ -245,34 +253,149 @@ pub fn register(api: &mut Api) {
     );
 
     let t = "MapComparison";
-    api.getter(t, "a_groups", "Number of groups of a.", |c: &mut ComparisonValue| c.0.a_groups as i64);
-    api.getter(t, "b_groups", "Number of groups of b.", |c: &mut ComparisonValue| c.0.b_groups as i64);
-    api.getter(t, "mirror", "Whether mirror states were matched.", |c: &mut ComparisonValue| c.0.mirror);
-    api.getter(t, "tol", "Tolerance of continuous matches.", |c: &mut ComparisonValue| c.0.tol);
-    api.getter(t, "b_max_energy", "Highest energy among b's minima (the range b records).", |c: &mut ComparisonValue| c.0.b_max_energy);
-    api.getter(t, "a_in_b", "Groups of a whose representative (or mirror) is among b's minima.", |c: &mut ComparisonValue| c.0.a_in_b as i64);
-    api.getter(t, "a_in_b_by_mirror", "Of a_in_b, those found by their mirror state.", |c: &mut ComparisonValue| c.0.a_in_b_by_mirror as i64);
-    api.getter(t, "a_beyond_b", "Groups of a not in b and above b's highest minimum (beyond b's energy range).", |c: &mut ComparisonValue| c.0.a_beyond_b as i64);
-    api.getter(t, "a_missed_by_b", "Groups of a not in b though within its energy range.", |c: &mut ComparisonValue| c.0.a_missed_by_b as i64);
-    api.getter(t, "mirror_found", "Groups of a whose mirror -rep is among a's own minima.", |c: &mut ComparisonValue| c.0.mirror_found as i64);
+    api.getter(
+        t,
+        "a_groups",
+        "Number of groups of a.",
+        |c: &mut ComparisonValue| c.0.a_groups as i64,
+    );
+    api.getter(
+        t,
+        "b_groups",
+        "Number of groups of b.",
+        |c: &mut ComparisonValue| c.0.b_groups as i64,
+    );
+    api.getter(
+        t,
+        "mirror",
+        "Whether mirror states were matched.",
+        |c: &mut ComparisonValue| c.0.mirror,
+    );
+    api.getter(
+        t,
+        "tol",
+        "Tolerance of continuous matches.",
+        |c: &mut ComparisonValue| c.0.tol,
+    );
+    api.getter(
+        t,
+        "b_max_energy",
+        "Highest energy among b's minima (the range b records).",
+        |c: &mut ComparisonValue| c.0.b_max_energy,
+    );
+    api.getter(
+        t,
+        "a_in_b",
+        "Groups of a whose representative (or mirror) is among b's minima.",
+        |c: &mut ComparisonValue| c.0.a_in_b as i64,
+    );
+    api.getter(
+        t,
+        "a_in_b_by_mirror",
+        "Of a_in_b, those found by their mirror state.",
+        |c: &mut ComparisonValue| c.0.a_in_b_by_mirror as i64,
+    );
+    api.getter(
+        t,
+        "a_beyond_b",
+        "Groups of a not in b and above b's highest minimum (beyond b's energy range).",
+        |c: &mut ComparisonValue| c.0.a_beyond_b as i64,
+    );
+    api.getter(
+        t,
+        "a_missed_by_b",
+        "Groups of a not in b though within its energy range.",
+        |c: &mut ComparisonValue| c.0.a_missed_by_b as i64,
+    );
+    api.getter(
+        t,
+        "mirror_found",
+        "Groups of a whose mirror -rep is among a's own minima.",
+        |c: &mut ComparisonValue| c.0.mirror_found as i64,
+    );
     api.getter(t, "matches", "Per group of a, by id: #{a_group, energy, b_group (() if none), by (\"direct\", \"mirror\" or ()), status (\"in_b\", \"beyond_b\", \"missed_by_b\"), mirror_found}.", |c: &mut ComparisonValue| matches_of(&c.0));
     api.getter(t, "pairs", "Per pair of a-groups matched to distinct b-groups: #{i, j, a_level, b_level, diff = b_level - a_level} (DG merge levels; () where a tree never joins them).", |c: &mut ComparisonValue| pairs_of(&c.0));
     api.getter(t, "barrier_diff", "Summary of the pairs with both levels known: #{count, mean_abs, max_abs, b_lower_fraction}.", |c: &mut ComparisonValue| barrier_diff_of(&c.0));
     api.getter(t, "merges", "Per merge node of a's DG: #{node, energy, sides (matched b-groups under each child), consistent (true, false, or () when fewer than two sides hold matched leaves), b_node}.", |c: &mut ComparisonValue| merges_of(&c.0));
-    api.getter(t, "consistent_merges", "Merges of a's DG that b makes the same way.", |c: &mut ComparisonValue| c.0.consistent_merges as i64);
-    api.getter(t, "inconsistent_merges", "Merges of a's DG that b makes differently.", |c: &mut ComparisonValue| c.0.inconsistent_merges as i64);
-    api.getter(t, "b_matched", "b-groups matched by some group of a, sorted.", |c: &mut ComparisonValue| ints(&c.0.b_matched(None)));
-    api.getter(t, "b_with_mirror", "b-groups matched by a-groups whose mirror a also found (Figure 12's blue dots).", |c: &mut ComparisonValue| ints(&c.0.b_matched(Some(true))));
-    api.getter(t, "b_without_mirror", "b-groups matched by a-groups whose mirror a did not find (Figure 12's orange dots).", |c: &mut ComparisonValue| ints(&c.0.b_matched(Some(false))));
-    api.getter(t, "a_matched", "Groups of a found in b, by id.", |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::InB)));
-    api.getter(t, "a_beyond", "Groups of a beyond b's energy range, by id.", |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::BeyondB)));
-    api.getter(t, "a_missed", "Groups of a missed by b within its energy range, by id.", |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::MissedByB)));
-    api.getter(t, "a_levels", "Per pair in `pairs`, the level in a (numbers, () unknown).", |c: &mut ComparisonValue| -> Array { c.0.pairs.iter().map(|p| opt_float(p.a_level)).collect() });
-    api.getter(t, "b_levels", "Per pair in `pairs`, the level in b (numbers, () unknown).", |c: &mut ComparisonValue| -> Array { c.0.pairs.iter().map(|p| opt_float(p.b_level)).collect() });
-    api.getter(t, "table", "The summary table as text (what print shows).", |c: &mut ComparisonValue| c.0.table());
-    api.method(t, "to_json", "c.to_json() -> string", "The comparison as JSON text (both DGs included).", |c: &mut ComparisonValue| -> RhaiResult<String> {
-        serde_json::to_string_pretty(&*c.0).map_err(|e| err(e.to_string()))
-    });
+    api.getter(
+        t,
+        "consistent_merges",
+        "Merges of a's DG that b makes the same way.",
+        |c: &mut ComparisonValue| c.0.consistent_merges as i64,
+    );
+    api.getter(
+        t,
+        "inconsistent_merges",
+        "Merges of a's DG that b makes differently.",
+        |c: &mut ComparisonValue| c.0.inconsistent_merges as i64,
+    );
+    api.getter(
+        t,
+        "b_matched",
+        "b-groups matched by some group of a, sorted.",
+        |c: &mut ComparisonValue| ints(&c.0.b_matched(None)),
+    );
+    api.getter(
+        t,
+        "b_with_mirror",
+        "b-groups matched by a-groups whose mirror a also found (Figure 12's blue dots).",
+        |c: &mut ComparisonValue| ints(&c.0.b_matched(Some(true))),
+    );
+    api.getter(
+        t,
+        "b_without_mirror",
+        "b-groups matched by a-groups whose mirror a did not find (Figure 12's orange dots).",
+        |c: &mut ComparisonValue| ints(&c.0.b_matched(Some(false))),
+    );
+    api.getter(
+        t,
+        "a_matched",
+        "Groups of a found in b, by id.",
+        |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::InB)),
+    );
+    api.getter(
+        t,
+        "a_beyond",
+        "Groups of a beyond b's energy range, by id.",
+        |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::BeyondB)),
+    );
+    api.getter(
+        t,
+        "a_missed",
+        "Groups of a missed by b within its energy range, by id.",
+        |c: &mut ComparisonValue| ints(&c.0.a_with(MatchStatus::MissedByB)),
+    );
+    api.getter(
+        t,
+        "a_levels",
+        "Per pair in `pairs`, the level in a (numbers, () unknown).",
+        |c: &mut ComparisonValue| -> Array {
+            c.0.pairs.iter().map(|p| opt_float(p.a_level)).collect()
+        },
+    );
+    api.getter(
+        t,
+        "b_levels",
+        "Per pair in `pairs`, the level in b (numbers, () unknown).",
+        |c: &mut ComparisonValue| -> Array {
+            c.0.pairs.iter().map(|p| opt_float(p.b_level)).collect()
+        },
+    );
+    api.getter(
+        t,
+        "table",
+        "The summary table as text (what print shows).",
+        |c: &mut ComparisonValue| c.0.table(),
+    );
+    api.method(
+        t,
+        "to_json",
+        "c.to_json() -> string",
+        "The comparison as JSON text (both DGs included).",
+        |c: &mut ComparisonValue| -> RhaiResult<String> {
+            serde_json::to_string_pretty(&*c.0).map_err(|e| err(e.to_string()))
+        },
+    );
 
     const PLOT_DOC: &str = "Two disconnectivity graphs side by side on one energy scale (Figure 15): a's DG left, b's right.\n\
         Leaves of a found in b carry a dot of one color in both trees, and b's matched leaves are labelled with the id of the a-group that matched them, so a label names the same minimum in both panels; a's leaves beyond b's energy range and those missed by b get their own dots. With `consistency`, each merge of a's DG whose matched leaves b joins the same way is drawn blue, one b joins differently red (black: fewer than two sides with matched leaves).\n\
@@ -299,21 +422,51 @@ pub fn register(api: &mut Api) {
         "dg_compare_plot",
         "dg_compare_plot(a: Map, b: Map, c: MapComparison, opts: map) -> Plot",
         PLOT_DOC,
-        |a: MapValue, b: MapValue, c: ComparisonValue, m: Map| {
-            compare_plot(&a, &b, Some(&c), m)
-        },
+        |a: MapValue, b: MapValue, c: ComparisonValue, m: Map| compare_plot(&a, &b, Some(&c), m),
     );
     let mut plot_opts = vec![
-        ("titles", "[\"a\", \"b\"]", "panel titles, e.g. [\"ADELM\", \"GWL\"] (group counts are appended)"),
-        ("matched_color", "\"purple\"", "dot color of leaves found in both maps: a name or \"#rrggbb\""),
-        ("beyond_color", "\"gray\"", "dot color of a's leaves beyond b's energy range"),
-        ("missed_color", "\"orange\"", "dot color of a's leaves missed by b"),
-        ("consistency", "true", "color a's merges blue (consistent with b) or red (inconsistent)"),
-        ("circles", "true", "circles around leaves, area proportional to the member count"),
-        ("labels", "true", "leaf labels (a: group ids; b: the matching a-group id), thinned where crowded"),
+        (
+            "titles",
+            "[\"a\", \"b\"]",
+            "panel titles, e.g. [\"ADELM\", \"GWL\"] (group counts are appended)",
+        ),
+        (
+            "matched_color",
+            "\"purple\"",
+            "dot color of leaves found in both maps: a name or \"#rrggbb\"",
+        ),
+        (
+            "beyond_color",
+            "\"gray\"",
+            "dot color of a's leaves beyond b's energy range",
+        ),
+        (
+            "missed_color",
+            "\"orange\"",
+            "dot color of a's leaves missed by b",
+        ),
+        (
+            "consistency",
+            "true",
+            "color a's merges blue (consistent with b) or red (inconsistent)",
+        ),
+        (
+            "circles",
+            "true",
+            "circles around leaves, area proportional to the member count",
+        ),
+        (
+            "labels",
+            "true",
+            "leaf labels (a: group ids; b: the matching a-group id), thinned where crowded",
+        ),
     ];
     plot_opts.extend_from_slice(COMPARE_OPTION_DOCS);
-    plot_opts.extend_from_slice(&super::plot::COMMON);
+    plot_opts.extend(super::plot::COMMON.iter().map(|&(k, d, doc)| match k {
+        "width" => (k, "1200", doc),
+        "height" => (k, "650", doc),
+        _ => (k, d, doc),
+    }));
     api.options("dg_compare_plot", &plot_opts);
     api.example(
         "dg_compare_plot",

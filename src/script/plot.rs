@@ -516,13 +516,21 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
     };
     let a = v
         .read_lock::<Array>()
-        .ok_or_else(|| err(format!("{what}: marks must be an array of #{{groups, color, label}}")))?
+        .ok_or_else(|| {
+            err(format!(
+                "{what}: marks must be an array of #{{groups, color, label}}"
+            ))
+        })?
         .clone();
     let mut out = Vec::new();
     for (k, m) in a.iter().enumerate() {
         let mm = m
             .read_lock::<Map>()
-            .ok_or_else(|| err(format!("{what}: each mark must be a map #{{groups, color, label}}")))?
+            .ok_or_else(|| {
+                err(format!(
+                    "{what}: each mark must be a map #{{groups, color, label}}"
+                ))
+            })?
             .clone();
         let mut mo = opts(mm, &format!("{what} mark"));
         let groups = match mo.value("groups") {
@@ -533,7 +541,9 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
                     if x >= 0.0 && x.fract() == 0.0 {
                         Ok(x as usize)
                     } else {
-                        Err(err(format!("{what}: mark groups must be group ids (integers >= 0), got {x}")))
+                        Err(err(format!(
+                            "{what}: mark groups must be group ids (integers >= 0), got {x}"
+                        )))
                     }
                 })
                 .collect::<RhaiResult<Vec<usize>>>()?,
