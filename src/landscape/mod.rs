@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dg;
 pub mod gwl;
 pub mod map;
+pub mod map_compare;
 pub mod neb;
 pub mod tune;
 pub mod union_find;

@@ -256,6 +256,71 @@ pub struct DgPicture {
     /// Member images per leaf (indexed by leaf node id), lowest energy first; drawn in a column
     /// above the representative, lowest energy nearest to it.
     pub members: Vec<Vec<Image>>,
+    /// Sets of leaves marked with a filled dot of one color (Figure 12's blue and orange dots),
+    /// each with a legend entry; a leaf in several sets shows the last.
+    pub marks: Vec<LeafMarks>,
+    /// Sets of merge nodes whose horizontal line is drawn in one color (Figure 15's blue and red
+    /// lines), each with a legend entry; a merge in several sets shows the last.
+    pub merge_marks: Vec<MergeMarks>,
+    /// Text under each leaf (indexed by leaf node id) instead of the group id; `""` leaves a leaf
+    /// unlabelled.
+    pub leaf_labels: Option<Vec<String>>,
+}
+
+/// Leaves of a DG marked with a filled dot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeafMarks {
+    /// Group ids of the marked leaves (ids not in the tree are ignored).
+    pub groups: Vec<usize>,
+    /// Color as RGB.
+    pub color: (u8, u8, u8),
+    /// Legend text (empty: no legend entry).
+    pub label: String,
+}
+
+/// Merge nodes of a DG drawn in a color.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergeMarks {
+    /// Merge indices (node `leaves.len() + k` is merge `k`; indices out of range are ignored).
+    pub merges: Vec<usize>,
+    /// Color as RGB.
+    pub color: (u8, u8, u8),
+    /// Legend text (empty: no legend entry).
+    pub label: String,
+}
+
+/// A color by name (`"blue"`, `"orange"`, ... : the palette's colors, plus `"black"`, `"gray"`)
+/// or as `"#rrggbb"`.
+pub fn parse_color(s: &str) -> Result<(u8, u8, u8)> {
+    let named = [
+        ("blue", PALETTE[0]),
+        ("orange", PALETTE[1]),
+        ("green", PALETTE[2]),
+        ("red", PALETTE[3]),
+        ("purple", PALETTE[4]),
+        ("brown", PALETTE[5]),
+        ("pink", PALETTE[6]),
+        ("gray", PALETTE[7]),
+        ("grey", PALETTE[7]),
+        ("olive", PALETTE[8]),
+        ("cyan", PALETTE[9]),
+        ("black", (0, 0, 0)),
+    ];
+    let t = s.trim().to_ascii_lowercase();
+    if let Some(&(_, c)) = named.iter().find(|(n, _)| *n == t) {
+        return Ok(c);
+    }
+    if let Some(hex) = t.strip_prefix('#') {
+        if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+            return Ok((byte(0), byte(2), byte(4)));
+        }
+    }
+    let names: Vec<&str> = named.iter().map(|(n, _)| *n).collect();
+    Err(invalid(format!(
+        "unknown color `{s}`; use \"#rrggbb\" or one of {}",
+        names.join(", ")
+    )))
 }
 
 impl DgPicture {
@@ -267,6 +332,9 @@ impl DgPicture {
             labels: true,
             images: None,
             members: Vec::new(),
+            marks: Vec::new(),
+            merge_marks: Vec::new(),
+            leaf_labels: None,
         }
     }
 
@@ -352,6 +420,39 @@ impl DgPicture {
     }
 }
 
+/// Colors, titles and switches of [`Figure::map_comparison`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComparisonStyle {
+    /// Panel titles (a, b); the group counts are appended.
+    pub titles: [String; 2],
+    /// Dot color of leaves found in both maps.
+    pub matched: (u8, u8, u8),
+    /// Dot color of a's leaves beyond b's energy range.
+    pub beyond: (u8, u8, u8),
+    /// Dot color of a's leaves missed by b within its range.
+    pub missed: (u8, u8, u8),
+    /// Color a's merges by consistency with b (blue consistent, red inconsistent).
+    pub consistency: bool,
+    /// Circles sized by member count.
+    pub circles: bool,
+    /// Leaf labels (a: group ids; b: the id of the a-group matched to the leaf).
+    pub labels: bool,
+}
+
+impl Default for ComparisonStyle {
+    fn default() -> Self {
+        ComparisonStyle {
+            titles: ["a".into(), "b".into()],
+            matched: PALETTE[4],
+            beyond: PALETTE[7],
+            missed: PALETTE[1],
+            consistency: true,
+            circles: true,
+            labels: true,
+        }
+    }
+}
+
 /// What a figure shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plot {
@@ -385,6 +486,14 @@ pub enum Plot {
     },
     /// A disconnectivity graph.
     Dg(Box<DgPicture>),
+    /// Disconnectivity graphs side by side on one energy scale (Figure 15), each under its
+    /// title; images of the pictures are not drawn.
+    Dgs {
+        /// The trees, left to right.
+        panels: Vec<DgPicture>,
+        /// A title per panel (missing ones: none).
+        titles: Vec<String>,
+    },
 }
 
 /// A figure: title, axis labels, size in pixels, and what it shows.
@@ -626,6 +735,106 @@ impl Figure {
             f.height = 900;
         }
         Ok(f)
+    }
+
+    /// Disconnectivity graphs side by side on one energy scale (1200 x 650 for two).
+    pub fn dgs(panels: Vec<DgPicture>, titles: Vec<String>) -> Result<Figure> {
+        if panels.is_empty() {
+            return Err(invalid("dg panels: no trees given"));
+        }
+        let n = panels.len() as u32;
+        let mut f = Figure::new(Plot::Dgs { panels, titles }).with_labels("", "energy");
+        f.width = (600 * n).min(2400);
+        f.height = 650;
+        Ok(f)
+    }
+
+    /// Two maps' DGs side by side (Figure 15): a's leaves found in b dotted in both trees (b's
+    /// labelled with the matching a-group id), a's other leaves dotted by why b lacks them, and
+    /// with `style.consistency` a's merges blue where b joins the same matched leaves the same
+    /// way, red where it does not.
+    pub fn map_comparison(
+        c: &crate::landscape::map_compare::MapComparison,
+        style: &ComparisonStyle,
+    ) -> Result<Figure> {
+        use crate::landscape::map_compare::MatchStatus;
+        let mut a = DgPicture::new(c.a_dg.clone());
+        let mut b = DgPicture::new(c.b_dg.clone());
+        for p in [&mut a, &mut b] {
+            p.circles = style.circles;
+            p.labels = style.labels;
+        }
+        let matched = c.a_with(MatchStatus::InB);
+        let n_match = matched.len();
+        a.marks.push(LeafMarks {
+            groups: matched,
+            color: style.matched,
+            label: format!("in both ({n_match})"),
+        });
+        for (status, color, what) in [
+            (
+                MatchStatus::BeyondB,
+                style.beyond,
+                "not in b, above its range",
+            ),
+            (
+                MatchStatus::MissedByB,
+                style.missed,
+                "not in b, within its range",
+            ),
+        ] {
+            let g = c.a_with(status);
+            if !g.is_empty() {
+                let n = g.len();
+                a.marks.push(LeafMarks {
+                    groups: g,
+                    color,
+                    label: format!("{what} ({n})"),
+                });
+            }
+        }
+        b.marks.push(LeafMarks {
+            groups: c.b_matched(None),
+            color: style.matched,
+            label: "in both".into(),
+        });
+        // b's leaves named after the a-group (lowest id) matched to them.
+        let mut names = vec![String::new(); c.b_dg.leaves.len()];
+        for m in c.matches.iter().rev() {
+            if let Some(g) = m.b_group {
+                if let Some(l) = c.b_dg.leaves.iter().position(|l| l.id == g) {
+                    names[l] = m.a_group.to_string();
+                }
+            }
+        }
+        b.leaf_labels = Some(names);
+        if style.consistency {
+            let nl = c.a_dg.leaves.len();
+            let pick = |want: bool| -> Vec<usize> {
+                c.merges
+                    .iter()
+                    .filter(|m| m.consistent == Some(want))
+                    .map(|m| m.node - nl)
+                    .collect()
+            };
+            a.merge_marks.push(MergeMarks {
+                merges: pick(true),
+                color: PALETTE[0],
+                label: format!("merge as in b ({})", c.consistent_merges),
+            });
+            a.merge_marks.push(MergeMarks {
+                merges: pick(false),
+                color: PALETTE[3],
+                label: format!("merge unlike b ({})", c.inconsistent_merges),
+            });
+        }
+        Figure::dgs(
+            vec![a, b],
+            vec![
+                format!("{} ({} groups)", style.titles[0], c.a_groups),
+                format!("{} ({} groups)", style.titles[1], c.b_groups),
+            ],
+        )
     }
 
     /// Writes the figure: SVG or PNG by the file extension.

@@ -4,6 +4,7 @@ use super::{
     colormap, contour_segments, format_tick, nice_ticks, padded_range, DgPicture, Figure, Heatmap,
     Image, Marker, Plot, Series, PALETTE,
 };
+use crate::landscape::dg::Dg;
 use crate::{error::invalid, Error, Result};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -97,6 +98,7 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Resu
         Plot::Histogram { values, bins } => draw_histogram(fig, &area, values, *bins),
         Plot::Images { images, cols } => draw_images(&area, images, *cols),
         Plot::Dg(p) => draw_dg(fig, root, &area, p),
+        Plot::Dgs { panels, titles } => draw_dgs(fig, root, &area, panels, titles),
     }
 }
 
@@ -531,27 +533,84 @@ fn draw_images<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_dg<DB: DrawingBackend>(
+/// The energy range drawn for trees: all node energies, padded.
+fn dg_range<'a>(dgs: impl Iterator<Item = &'a Dg>) -> (f64, f64) {
+    padded_range(
+        dgs.flat_map(|dg| (0..dg.n_nodes()).map(move |i| dg.energy(i))),
+        0.08,
+    )
+}
+
+/// Where a drawn tree put its leaves: pixel x of each leaf (by leaf node id) in root
+/// coordinates, the pixel spacing between neighbouring leaves, and the bottom of the tree.
+struct TreeLayout {
+    leaf_px: Vec<i32>,
+    spacing: f64,
+}
+
+fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
+    RGBColor(r, g, b)
+}
+
+/// A legend entry: text, color, and whether it is a line (else a dot).
+type LegendEntry = (String, RGBColor, bool);
+
+/// The legend entries of a picture's marks, where each goes (pixel offset, row) when they flow
+/// left to right and wrap at width `aw`, and the height of the strip they need (0: none).
+fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, u32) {
+    let legend: Vec<LegendEntry> = p
+        .marks
+        .iter()
+        .filter(|m| !m.label.is_empty())
+        .map(|m| (m.label.clone(), rgb(m.color), false))
+        .chain(
+            p.merge_marks
+                .iter()
+                .filter(|m| !m.label.is_empty())
+                .map(|m| (m.label.clone(), rgb(m.color), true)),
+        )
+        .collect();
+    let mut slots: Vec<(i32, i32)> = Vec::new();
+    let (mut cx, mut row) = (85i32, 0i32);
+    for (text, _, _) in &legend {
+        let w = (text.chars().count() as f64 * 14.0 * 0.55) as i32 + 52;
+        if cx + w > aw as i32 - 10 && cx > 85 {
+            cx = 85;
+            row += 1;
+        }
+        slots.push((cx, row));
+        cx += w;
+    }
+    let strip = if legend.is_empty() {
+        0
+    } else {
+        24 * (row as u32 + 1) + 6
+    };
+    (legend, slots, strip)
+}
+
+/// Draws one tree on `area` over energies `e0..e1` with its marks, legend and thinned labels.
+fn draw_tree<DB: DrawingBackend>(
     fig: &Figure,
     root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
     p: &DgPicture,
-) -> Result<()> {
+    (e0, e1): (f64, f64),
+    y_desc: bool,
+    legend_h: u32,
+) -> Result<TreeLayout> {
     let dg = &p.dg;
     let nl = dg.leaves.len();
-    let with_images = p.images.is_some() || !p.members.is_empty();
-    let max_members = p.members.iter().map(|m| m.len()).max().unwrap_or(0);
-    let (_, ah) = area.dim_in_pixel();
-    // Room for images: a column of member images above a row of representatives.
-    let rows_img = usize::from(p.images.is_some()) + max_members;
-    let (tree_area, _) = if with_images {
-        area.split_vertically((ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 }) as u32)
+    let (aw, _) = area.dim_in_pixel();
+    let (legend, slots, strip) = legend_layout(p, aw);
+    let (legend_area, tree_area) = if legend.is_empty() && legend_h == 0 {
+        (None, area.clone())
     } else {
-        (area.clone(), area.clone())
+        let (l, t) = area.split_vertically(strip.max(legend_h));
+        (Some(l), t)
     };
     let x = dg.node_x();
     let xmax = x.iter().copied().fold(0.0, f64::max);
-    let (e0, e1) = padded_range((0..dg.n_nodes()).map(|i| dg.energy(i)), 0.08);
     let stub = (e1 - e0) * 0.04;
     let mut chart = ChartBuilder::on(&tree_area)
         .margin(15)
@@ -561,27 +620,47 @@ fn draw_dg<DB: DrawingBackend>(
         .build_cartesian_2d(-0.7..xmax + 0.7, e0..e1 + stub)
         .map_err(pe)?;
     let sy = step_of(e0, e1);
+    let desc = if y_desc { fig.y_label.as_str() } else { "" };
     chart
         .configure_mesh()
         .disable_x_mesh()
         .disable_x_axis()
-        .y_desc(fig.y_label.as_str())
+        .y_desc(desc)
         .label_style(font(14.0))
         .axis_desc_style(font(16.0))
         .y_label_formatter(&|v| format_tick(*v, sy))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(pe)?;
-    let line = BLACK.stroke_width(2);
+    // Pixel spacing between neighbouring leaves.
+    let spacing = {
+        let a = chart.backend_coord(&(0.0, e0));
+        let b = chart.backend_coord(&(1.0, e0));
+        (b.0 - a.0).abs().max(1) as f64
+    };
+    let width = if spacing < 4.0 { 1 } else { 2 };
+    let line = BLACK.stroke_width(width);
+    let mut merge_color: Vec<Option<RGBColor>> = vec![None; dg.merges.len()];
+    for mm in &p.merge_marks {
+        for &k in &mm.merges {
+            if let Some(c) = merge_color.get_mut(k) {
+                *c = Some(rgb(mm.color));
+            }
+        }
+    }
     let mut segs: Vec<[(f64, f64); 2]> = Vec::new();
-    for m in &dg.merges {
+    let mut bars: Vec<([(f64, f64); 2], RGBColor)> = Vec::new();
+    for (k, m) in dg.merges.iter().enumerate() {
         let (lo, hi) = m
             .children
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| {
                 (a.min(x[c]), b.max(x[c]))
             });
-        segs.push([(lo, m.energy), (hi, m.energy)]);
+        match merge_color[k] {
+            Some(c) => bars.push(([(lo, m.energy), (hi, m.energy)], c)),
+            None => segs.push([(lo, m.energy), (hi, m.energy)]),
+        }
         for &c in &m.children {
             segs.push([(x[c], dg.energy(c)), (x[c], m.energy)]);
         }
@@ -592,12 +671,14 @@ fn draw_dg<DB: DrawingBackend>(
     chart
         .draw_series(segs.into_iter().map(|s| PathElement::new(s.to_vec(), line)))
         .map_err(pe)?;
-    // Pixel spacing between neighbouring leaves.
-    let spacing = {
-        let a = chart.backend_coord(&(0.0, e0));
-        let b = chart.backend_coord(&(1.0, e0));
-        (b.0 - a.0).abs().max(1) as f64
-    };
+    // Coloured merges a little thicker, so they read over the black tree.
+    chart
+        .draw_series(
+            bars.into_iter()
+                .map(|(s, c)| PathElement::new(s.to_vec(), c.stroke_width(width + 1))),
+        )
+        .map_err(pe)?;
+    let rmax = (spacing * 0.45).clamp(3.0, 22.0);
     if p.circles {
         let most = dg
             .leaves
@@ -606,35 +687,128 @@ fn draw_dg<DB: DrawingBackend>(
             .max()
             .unwrap_or(1)
             .max(1) as f64;
-        let rmax = (spacing * 0.45).clamp(3.0, 22.0);
+        let rmin = if spacing < 4.0 { 1.0 } else { 2.0 };
         let circles = (0..nl).map(|l| {
             // Area proportional to the member count.
-            let r = (rmax * (dg.leaves[l].members as f64 / most).sqrt()).max(2.0);
+            let r = (rmax * (dg.leaves[l].members as f64 / most).sqrt()).max(rmin);
             Circle::new(
                 (x[l], dg.leaves[l].energy),
                 r.round() as i32,
-                RGBColor(200, 30, 30).stroke_width(2),
+                RGBColor(200, 30, 30).stroke_width(if spacing < 4.0 { 1 } else { 2 }),
             )
         });
         chart.draw_series(circles).map_err(pe)?;
     }
+    if !p.marks.is_empty() {
+        let mut mark: Vec<Option<RGBColor>> = vec![None; nl];
+        for mk in &p.marks {
+            for &g in &mk.groups {
+                for (l, leaf) in dg.leaves.iter().enumerate() {
+                    if leaf.id == g {
+                        mark[l] = Some(rgb(mk.color));
+                    }
+                }
+            }
+        }
+        let r = (spacing * 0.4).clamp(3.0, 7.0).round() as i32;
+        chart
+            .draw_series((0..nl).filter_map(|l| {
+                mark[l].map(|c| Circle::new((x[l], dg.leaves[l].energy), r, c.filled()))
+            }))
+            .map_err(pe)?;
+    }
+    let leaf_px: Vec<i32> = (0..nl)
+        .map(|l| chart.backend_coord(&(x[l], e0)).0)
+        .collect();
     if p.labels {
-        let fs = (spacing * 0.6).clamp(8.0, 14.0);
+        let fs = (spacing * 0.6).clamp(9.0, 14.0);
         let style = font(fs).pos(plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Center,
             plotters::style::text_anchor::VPos::Top,
         ));
-        for (l, leaf) in dg.leaves.iter().enumerate() {
-            let (px, py) = chart.backend_coord(&(x[l], leaf.energy));
-            root.draw(&Text::new(
-                format!("{}", leaf.id),
-                (px, py + (spacing * 0.45).clamp(3.0, 22.0) as i32 + 3),
-                style.clone(),
-            ))
-            .map_err(pe)?;
+        // Labels left to right, each kept only when it clears the last one kept: a crowded
+        // tree gets every k-th label; one so crowded that under a third would stay gets none
+        // (scattered ids among hundreds of leaves name nothing).
+        let mut kept = Vec::new();
+        let mut candidates = 0usize;
+        let mut last_right = i32::MIN;
+        for &l in &dg.order {
+            let text = match &p.leaf_labels {
+                Some(t) => t.get(l).cloned().unwrap_or_default(),
+                None => dg.leaves[l].id.to_string(),
+            };
+            if text.is_empty() {
+                continue;
+            }
+            candidates += 1;
+            let (px, py) = chart.backend_coord(&(x[l], dg.leaves[l].energy));
+            let half = (text.chars().count() as f64 * fs * 0.32).ceil() as i32 + 1;
+            if px - half <= last_right {
+                continue;
+            }
+            last_right = px + half;
+            kept.push((text, px, py));
+        }
+        if 3 * kept.len() >= candidates {
+            for (text, px, py) in kept {
+                root.draw(&Text::new(text, (px, py + rmax as i32 + 3), style.clone()))
+                    .map_err(pe)?;
+            }
         }
     }
+    if let Some(la) = legend_area {
+        let (ox, oy) = la.get_base_pixel();
+        let style = font(14.0).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+        for ((text, c, is_line), (sx, row)) in legend.into_iter().zip(slots) {
+            let (cx, cy) = (ox + sx, oy + 16 + 24 * row);
+            if is_line {
+                root.draw(&PathElement::new(
+                    vec![(cx - 8, cy), (cx + 10, cy)],
+                    c.stroke_width(3),
+                ))
+                .map_err(pe)?;
+            } else {
+                root.draw(&Circle::new((cx, cy), 5, c.filled()))
+                    .map_err(pe)?;
+            }
+            root.draw(&Text::new(text, (cx + 16, cy), style.clone()))
+                .map_err(pe)?;
+        }
+    }
+    Ok(TreeLayout { leaf_px, spacing })
+}
+
+fn draw_dg<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    p: &DgPicture,
+) -> Result<()> {
+    let nl = p.dg.leaves.len();
+    let with_images = p.images.is_some() || !p.members.is_empty();
+    let max_members = p.members.iter().map(|m| m.len()).max().unwrap_or(0);
+    let (_, ah) = area.dim_in_pixel();
+    // Room for images: a column of member images above a row of representatives.
+    let rows_img = usize::from(p.images.is_some()) + max_members;
+    let (tree_area, _) = if with_images {
+        area.split_vertically((ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 }) as u32)
+    } else {
+        (area.clone(), area.clone())
+    };
+    let layout = draw_tree(
+        fig,
+        root,
+        &tree_area,
+        p,
+        dg_range(std::iter::once(&p.dg)),
+        true,
+        0,
+    )?;
     if with_images {
+        let spacing = layout.spacing;
         let (_, h) = root.dim_in_pixel();
         let (_, top) = tree_area.get_base_pixel();
         let top_img = top + tree_area.dim_in_pixel().1 as i32 + 5;
@@ -652,7 +826,7 @@ fn draw_dg<DB: DrawingBackend>(
         };
         let inner = size as i32 - 2 * pad;
         for l in 0..nl {
-            let (px, _) = chart.backend_coord(&(x[l], e0));
+            let px = layout.leaf_px[l];
             let xa = px - (size / 2.0) as i32 + pad;
             // Representatives in the bottom row.
             let bottom = top_img + (rows_img as f64 * size) as i32 + gap;
@@ -672,6 +846,36 @@ fn draw_dg<DB: DrawingBackend>(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Trees side by side, each under its title, on one energy scale.
+fn draw_dgs<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    panels: &[DgPicture],
+    titles: &[String],
+) -> Result<()> {
+    let range = dg_range(panels.iter().map(|p| &p.dg));
+    let parts = area.split_evenly((1, panels.len()));
+    // Every panel gets the tallest legend strip, so that one energy sits at one height.
+    let legend_h = panels
+        .iter()
+        .zip(&parts)
+        .map(|(p, a)| legend_layout(p, a.dim_in_pixel().0).2)
+        .max()
+        .unwrap_or(0);
+    let titled = titles.iter().any(|t| !t.is_empty());
+    for (k, (p, part)) in panels.iter().zip(&parts).enumerate() {
+        let part = if titled {
+            part.titled(titles.get(k).map(String::as_str).unwrap_or(""), font(18.0))
+                .map_err(pe)?
+        } else {
+            part.clone()
+        };
+        draw_tree(fig, root, &part, p, range, k == 0, legend_h)?;
     }
     Ok(())
 }

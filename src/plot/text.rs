@@ -444,6 +444,7 @@ pub fn render(fig: &Figure, cols: usize, rows: usize, ansi: bool) -> String {
             images,
             cols: ncols,
         } => render_images(fig, cols, rows, images, *ncols),
+        Plot::Dgs { panels, titles } => render_dgs(fig, cols, rows, ansi, panels, titles),
         Plot::Dg(p) => {
             let dg = &p.dg;
             let x = dg.node_x();
@@ -485,6 +486,67 @@ pub fn render(fig: &Figure, cols: usize, rows: usize, ansi: bool) -> String {
             })
         }
     }
+}
+
+/// Trees side by side: each panel rendered as its own DG figure, joined line by line.
+fn render_dgs(
+    fig: &Figure,
+    cols: usize,
+    rows: usize,
+    ansi: bool,
+    panels: &[super::DgPicture],
+    titles: &[String],
+) -> String {
+    let w = (cols / panels.len().max(1)).max(20);
+    let blocks: Vec<Vec<String>> = panels
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let mut f = Figure::new(Plot::Dg(Box::new(p.clone())));
+            f.title = titles.get(k).cloned().unwrap_or_default();
+            f.y_label = fig.y_label.clone();
+            render(&f, w, rows, ansi)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let height = blocks.iter().map(|b| b.len()).max().unwrap_or(0);
+    let visible = |s: &str| {
+        let mut n = 0;
+        let mut esc = false;
+        for ch in s.chars() {
+            if esc {
+                esc = ch != 'm';
+            } else if ch == '\u{1b}' {
+                esc = true;
+            } else {
+                n += 1;
+            }
+        }
+        n
+    };
+    let mut out = String::new();
+    if !fig.title.is_empty() {
+        out.push_str(&format!(
+            "{:^width$}\n",
+            fig.title,
+            width = w * panels.len()
+        ));
+    }
+    for r in 0..height {
+        let mut line = String::new();
+        for (k, b) in blocks.iter().enumerate() {
+            let cell = b.get(r).map(String::as_str).unwrap_or("");
+            line.push_str(cell);
+            if k + 1 < blocks.len() {
+                line.push_str(&" ".repeat(w.saturating_sub(visible(cell))));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn render_heatmap(fig: &Figure, cols: usize, rows: usize, ansi: bool, h: &Heatmap) -> String {

@@ -8,6 +8,7 @@ mod energy;
 mod gwl;
 mod host;
 mod landscape;
+mod map_compare;
 mod models;
 mod neb;
 mod plot;
@@ -130,6 +131,7 @@ pub fn build_engine() -> (Engine, Docs) {
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
+    map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
     (engine, docs)
 }

@@ -6,7 +6,10 @@ use super::convert::{err, num, opts, to_f64s, to_tensor, IntoScript, Opts, RhaiR
 use super::landscape::MapValue;
 use super::{Api, EnergyValue, TensorValue};
 use crate::landscape::dg::{Dg, DgOptions, LeafOrder};
-use crate::plot::{terminal, DgPicture, Figure, Heatmap, Image, MapImages, Marker, Plot, Series};
+use crate::plot::{
+    parse_color, terminal, DgPicture, Figure, Heatmap, Image, LeafMarks, MapImages, Marker, Plot,
+    Series, PALETTE,
+};
 use crate::tensor;
 use rhai::{Array, Dynamic, Map};
 
@@ -18,7 +21,8 @@ pub struct PlotValue(pub Figure);
 #[derive(Clone)]
 pub struct DgValue(pub Dg);
 
-const COMMON: [(&str, &str, &str); 5] = [
+/// The options every plot takes: `(key, default, doc)`.
+pub(super) const COMMON: [(&str, &str, &str); 5] = [
     ("title", "\"\"", "title above the plot"),
     ("xlabel", "depends", "x axis label"),
     ("ylabel", "depends", "y axis label"),
@@ -31,7 +35,7 @@ const COMMON: [(&str, &str, &str); 5] = [
 ];
 
 /// Reads the options every plot takes.
-fn common(o: &mut Opts, mut f: Figure) -> RhaiResult<Figure> {
+pub(super) fn common(o: &mut Opts, mut f: Figure) -> RhaiResult<Figure> {
     f.title = o.string("title", &f.title)?;
     f.x_label = o.string("xlabel", &f.x_label)?;
     f.y_label = o.string("ylabel", &f.y_label)?;
@@ -491,13 +495,85 @@ fn looks_like_image(n: usize) -> bool {
     square(n) || (n.is_multiple_of(3) && square(n / 3))
 }
 
+/// True for maps of spin energies (`sk`, `ising`) or whose representatives are all ±1: their
+/// states are configurations, not pictures, so DG plots draw no images unless asked.
+fn spin_map(m: &crate::landscape::map::LandscapeMap) -> bool {
+    let named = matches!(
+        m.energy.get("name").and_then(|v| v.as_str()),
+        Some("sk" | "ising")
+    );
+    let pm1 = !m.groups.is_empty()
+        && m.groups
+            .iter()
+            .all(|g| g.state.iter().all(|&v| v == 1.0 || v == -1.0));
+    named || pm1
+}
+
+/// Reads `marks`: an array of #{groups: [ids], color, label} (Figure 12's dots).
+fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
+    let Some(v) = o.value("marks") else {
+        return Ok(vec![]);
+    };
+    let a = v
+        .read_lock::<Array>()
+        .ok_or_else(|| {
+            err(format!(
+                "{what}: marks must be an array of #{{groups, color, label}}"
+            ))
+        })?
+        .clone();
+    let mut out = Vec::new();
+    for (k, m) in a.iter().enumerate() {
+        let mm = m
+            .read_lock::<Map>()
+            .ok_or_else(|| {
+                err(format!(
+                    "{what}: each mark must be a map #{{groups, color, label}}"
+                ))
+            })?
+            .clone();
+        let mut mo = opts(mm, &format!("{what} mark"));
+        let groups = match mo.value("groups") {
+            None => return Err(err(format!("{what}: a mark needs `groups` (group ids)"))),
+            Some(g) => to_f64s(&g)?
+                .into_iter()
+                .map(|x| {
+                    if x >= 0.0 && x.fract() == 0.0 {
+                        Ok(x as usize)
+                    } else {
+                        Err(err(format!(
+                            "{what}: mark groups must be group ids (integers >= 0), got {x}"
+                        )))
+                    }
+                })
+                .collect::<RhaiResult<Vec<usize>>>()?,
+        };
+        let color = match mo.value("color") {
+            None => PALETTE[k % PALETTE.len()],
+            Some(c) => parse_color(&c.to_string()).script()?,
+        };
+        let label = mo.string("label", "")?;
+        mo.finish()?;
+        out.push(LeafMarks {
+            groups,
+            color,
+            label,
+        });
+    }
+    Ok(out)
+}
+
 fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "dg_plot");
     let dgo = dg_options(&mut o)?;
     let shape = shape_opt(&mut o)?;
     let range = range_opt(&mut o, "range")?;
     let dim = m.0.groups.first().map(|g| g.state.len()).unwrap_or(0);
-    let images = o.bool("images", shape.is_some() || looks_like_image(dim))?;
+    let images = o.bool(
+        "images",
+        shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)),
+    )?;
+    let marks = marks_opt(&mut o, "dg_plot")?;
     let max_members = o.usize("max_members", 5)?;
     let seed = match o.value("seed") {
         None => tensor::next_seed(),
@@ -527,6 +603,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let f = Figure::dg(DgPicture {
         circles,
         labels,
+        marks,
         ..pic
     })
     .script()?
@@ -621,9 +698,11 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
             Some(out)
         }
     };
+    let marks = marks_opt(&mut o, "Dg.plot")?;
     let pic = DgPicture {
         circles,
         labels,
+        marks,
         ..DgPicture::new(d.0.clone())
     }
     .with_group_images(reps, members)
@@ -645,6 +724,7 @@ fn describe_plot(p: &PlotValue) -> String {
         }
         Plot::Images { images, .. } => format!("{} images", images.len()),
         Plot::Dg(d) => format!("disconnectivity graph, {} leaves", d.dg.leaves.len()),
+        Plot::Dgs { panels, .. } => format!("{} disconnectivity graphs", panels.len()),
     };
     if p.0.title.is_empty() {
         format!("Plot({kind})")
@@ -662,6 +742,12 @@ fn describe_dg(d: &DgValue) -> String {
         if d.0.roots.len() == 1 { "" } else { "s" }
     )
 }
+
+const MARKS_DOC: (&str, &str, &str) = (
+    "marks",
+    "none",
+    "dots at chosen leaves: [#{groups: [ids], color: \"blue\" or \"#rrggbb\" (default: palette), label: \"...\" (legend entry)}, ...] (Figure 12's blue and orange dots)",
+);
 
 /// Registers the plot functions.
 pub fn register(api: &mut Api) {
@@ -1081,13 +1167,14 @@ pub fn register(api: &mut Api) {
             ("order", "\"energy\"", "leaf order: \"energy\" or \"center\""),
             ("max_leaves", "all", "keep only the lowest N groups"),
             ("max_energy", "none", "keep only groups at or below this energy"),
-            ("images", "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given)"),
+            ("images", "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given; never automatic for spin maps: energy sk or ising, or ±1 states)"),
             ("max_members", "5", "member images per group"),
             ("seed", "session", "seed of the random choice of members"),
             ("shape", "square", "image shape: [h, w], [3, h, w] or [h, w, 3]"),
             ("range", "each image's min..max", "[lo, hi] values mapped to black and white"),
             ("circles", "true", "circles around leaves, area proportional to the member count"),
-            ("labels", "true", "group ids under the leaves"),
+            ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
+            MARKS_DOC,
         ]),
     );
     api.example(
@@ -1105,7 +1192,8 @@ pub fn register(api: &mut Api) {
     api.method("Dg", "plot", "d.plot(opts: map) -> Plot", "The DG picture with options; for image landscapes, representatives in a row under the tree and member images above each (lowest energy nearest the representative).", |d: &mut DgValue, m: Map| dg_plot(d, m));
     let mut dgo = vec![
         ("circles", "true", "circles around leaves, area proportional to the member count"),
-        ("labels", "true", "group ids under the leaves"),
+        ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
+        MARKS_DOC,
         ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
         ("members", "none", "per group, a batch of member states [M, D] drawn above its representative"),
         ("member_energies", "none", "per group, energies of the member states: sorts them low to high"),
