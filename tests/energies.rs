@@ -356,3 +356,53 @@ fn script_embed_places_muller_brown_in_ten_dimensions() {
     // The documented example runs.
     let _ = s.eval("<test>", &doc.example).unwrap();
 }
+
+#[test]
+fn spin_line_energies_in_closed_form_equal_the_energy_at_each_point() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(41);
+    for case in 0..12u64 {
+        let model = if case % 3 == 2 {
+            telescope::energy::ising(3, 4, 0.7, 0.3).unwrap()
+        } else {
+            telescope::energy::sk(5 + case as usize, case, 0.5 + case as f64 * 0.1).unwrap()
+        };
+        let n = model.n();
+        let pairs = 4;
+        let draw = |rng: &mut rand::rngs::StdRng, spins: bool| -> Vec<f64> {
+            (0..n)
+                .map(|_| {
+                    if spins {
+                        if rng.random_bool(0.5) {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    } else {
+                        rng.random_range(-1.5..1.5)
+                    }
+                })
+                .collect()
+        };
+        let a: Vec<f64> = (0..pairs)
+            .flat_map(|k| draw(&mut rng, k % 2 == 0))
+            .collect();
+        let b: Vec<f64> = (0..pairs).flat_map(|_| draw(&mut rng, true)).collect();
+        let at = telescope::tensor::from_vec(&a, &[pairs as i64, n as i64]).unwrap();
+        let bt = telescope::tensor::from_vec(&b, &[pairs as i64, n as i64]).unwrap();
+        let lines = telescope::landscape::barrier::line_energies(&model, &at, &bt, 11).unwrap();
+        for (k, line) in lines.iter().enumerate() {
+            for (p, &u) in line.iter().enumerate() {
+                let t = p as f64 / 10.0;
+                let x: Vec<f64> = (0..n)
+                    .map(|i| a[k * n + i] + t * (b[k * n + i] - a[k * n + i]))
+                    .collect();
+                let want = model.energy_of(&x);
+                assert!(
+                    (u - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                    "case {case}, line {k}, point {p}: {u} vs {want}"
+                );
+            }
+        }
+    }
+}

@@ -115,10 +115,17 @@ fn dg_svg_has_one_circle_per_leaf() {
     }
     let no_circles = Figure::dg(DgPicture {
         circles: false,
-        ..DgPicture::new(dg)
+        ..DgPicture::new(dg.clone())
     })
     .unwrap();
     assert_eq!(no_circles.to_svg().unwrap().matches("<circle").count(), 0);
+    // One minimum per leaf (a GWL map): circles would all be alike, so none are drawn.
+    let mut single = dg;
+    for l in single.leaves.iter_mut() {
+        l.members = 1;
+    }
+    let f = Figure::dg(DgPicture::new(single)).unwrap();
+    assert_eq!(f.to_svg().unwrap().matches("<circle").count(), 0);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use super::ad::{ad_trials, AdOptions, AdTrial};
 use crate::energy::{Energy, EnergyRef};
 use crate::{error::invalid, tensor, Result};
+use rayon::prelude::*;
 use tch::Tensor;
 
 /// Energies on the straight line between two states.
@@ -56,6 +57,15 @@ pub fn line_energies(
     }
     crate::energy::check_dim(e, a)?;
     let (p, d) = (a.size()[0], a.size()[1]);
+    if let Some(model) = e.spin_model() {
+        let (av, bv) = (tensor::to_vec_f64(a)?, tensor::to_vec_f64(b)?);
+        let d = d as usize;
+        return Ok(av
+            .par_chunks(d.max(1))
+            .zip(bv.par_chunks(d.max(1)))
+            .map(|(x, y)| model.line_energies(x, y, points))
+            .collect());
+    }
     let _g = tch::no_grad_guard();
     let ts = Tensor::f_linspace(0.0, 1.0, points as i64, (a.kind(), a.device()))?.f_view([
         1,

@@ -679,7 +679,9 @@ fn draw_tree<DB: DrawingBackend>(
         )
         .map_err(pe)?;
     let rmax = (spacing * 0.45).clamp(3.0, 22.0);
-    if p.circles {
+    // Circles say how many minima each basin holds; when every leaf holds one (a GWL map, a
+    // DG of minima) they would all be alike and only hide the tree.
+    if p.circles && dg.leaves.iter().any(|l| l.members > 1) {
         let most = dg
             .leaves
             .iter()

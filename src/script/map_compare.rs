@@ -453,7 +453,7 @@ pub fn register(api: &mut Api) {
         (
             "circles",
             "true",
-            "circles around leaves, area proportional to the member count",
+            "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)",
         ),
         (
             "labels",

@@ -1172,7 +1172,7 @@ pub fn register(api: &mut Api) {
             ("seed", "session", "seed of the random choice of members"),
             ("shape", "square", "image shape: [h, w], [3, h, w] or [h, w, 3]"),
             ("range", "each image's min..max", "[lo, hi] values mapped to black and white"),
-            ("circles", "true", "circles around leaves, area proportional to the member count"),
+            ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
             ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
             MARKS_DOC,
         ]),
@@ -1191,7 +1191,7 @@ pub fn register(api: &mut Api) {
     api.method("Dg", "plot", "d.plot() -> Plot", "The DG picture: tree, energy axis, circles sized by member count, leaf labels (group ids).", |d: &mut DgValue| dg_plot(d, Map::new()));
     api.method("Dg", "plot", "d.plot(opts: map) -> Plot", "The DG picture with options; for image landscapes, representatives in a row under the tree and member images above each (lowest energy nearest the representative).", |d: &mut DgValue, m: Map| dg_plot(d, m));
     let mut dgo = vec![
-        ("circles", "true", "circles around leaves, area proportional to the member count"),
+        ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
         ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
         MARKS_DOC,
         ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
