@@ -489,3 +489,48 @@ fn maps_are_written_atomically() {
     assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn without_consolidation_the_map_is_placement_alone() {
+    // Placement is reseeded per iteration, so the two runs agree until the final
+    // consolidation, and every merge it makes removes exactly one group.
+    let e: EnergyRef = Rc::new(energy::sk(14, 21, 1.0).unwrap());
+    let mut merges = 0;
+    for alpha in [0.2, 0.4, 0.8] {
+        let opts = |consolidate: bool| AdelmOptions {
+            ad: AdOptions {
+                temperature: 0.05 / 14.0,
+                alpha,
+                delta: telescope::landscape::ad::Delta::Fixed(0.0),
+                improvement_limit: 50,
+                max_steps: 1000,
+                sampler: telescope::sampler::SamplerSpec {
+                    kind: "gibbs".into(),
+                    step: 0.05,
+                    leapfrog: 10,
+                },
+                thin: 0,
+            },
+            iters: 60,
+            same_tol: 0.0,
+            complete: false,
+            consolidate,
+            seed: 5,
+            ..Default::default()
+        };
+        let plain = adelm(&e, &mut RandomProposer(e.clone()), &opts(false)).unwrap();
+        assert!(plain.merges.is_empty() && plain.stats.merges == 0);
+        let merged = adelm(&e, &mut RandomProposer(e.clone()), &opts(true)).unwrap();
+        assert_eq!(
+            merged.groups.len() + merged.stats.merges,
+            plain.groups.len(),
+            "alpha {alpha}"
+        );
+        assert_eq!(merged.minima.len(), plain.minima.len());
+        merges += merged.stats.merges;
+    }
+    assert!(
+        merges > 0,
+        "consolidation never merged: the test shows nothing"
+    );
+}

@@ -28,6 +28,10 @@ pub struct AdelmOptions {
     pub seed: u64,
     /// Consolidate representatives every this many iterations (0: only after burn-in and at the end).
     pub consolidate_every: usize,
+    /// Consolidate at all (false: Algorithm 3 as printed, groups only ever made by placement,
+    /// as in the paper's SK run of section 5.1).
+    #[serde(default = "yes")]
+    pub consolidate: bool,
     /// Local minimum search.
     pub minimize: MinimizeOptions,
     /// Minima closer than this to a known minimum are the same minimum (no AD needed).
@@ -62,6 +66,7 @@ impl Default for AdelmOptions {
             max_checks: 12,
             seed: 0,
             consolidate_every: 0,
+            consolidate: true,
             minimize: MinimizeOptions::default(),
             same_tol: 1e-3,
             batch: 32,
@@ -117,7 +122,8 @@ pub fn adelm(
 
 /// True when representatives are consolidated after iteration `it`.
 fn consolidation_due(it: usize, opts: &AdelmOptions) -> bool {
-    it > 0
+    opts.consolidate
+        && it > 0
         && (it == opts.burn_in
             || (opts.consolidate_every > 0 && it.is_multiple_of(opts.consolidate_every)))
 }
@@ -369,7 +375,8 @@ fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) ->
 /// The end of a run: the final consolidation (when not already done at this iteration count)
 /// and the completion of the barrier graph into one tree. Ok(false) when interrupted.
 fn finish(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
-    if opts.iters > opts.burn_in
+    if opts.consolidate
+        && opts.iters > opts.burn_in
         && map.consolidated_at != map.iterations
         && !consolidate_at(e, map, opts)?
     {

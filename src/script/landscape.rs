@@ -169,6 +169,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         max_checks: o.usize("max_checks", d.max_checks)?,
         seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
         consolidate_every: o.usize("consolidate_every", d.consolidate_every)?,
+        consolidate: o.bool("consolidate", d.consolidate)?,
         same_tol: o.f64("same_tol", same_default)?,
         batch: o.usize("batch", d.batch)?,
         checkpoint: o
@@ -371,6 +372,7 @@ pub fn register(api: &mut Api) {
         ("max_checks", "12", "candidate groups tried per minimum, nearest by 1-D barrier"),
         ("seed", "session seed", "seed of the run"),
         ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
+        ("consolidate", "true", "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
         ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
         ("batch", "32", "proposals minimized together"),
         ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
