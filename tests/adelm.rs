@@ -534,3 +534,24 @@ fn without_consolidation_the_map_is_placement_alone() {
         "consolidation never merged: the test shows nothing"
     );
 }
+
+#[test]
+fn a_mapping_leaves_the_session_seed_as_it_found_it() {
+    // ADELM reseeds itself every iteration; afterwards the session seed is the script's again,
+    // so the same call twice (seed defaulting to the session seed) gives the same map.
+    let e: EnergyRef = Rc::new(energy::sk(12, 4, 1.0).unwrap());
+    tensor::manual_seed(7);
+    let run = || {
+        let opts = AdelmOptions {
+            ad: common::gibbs_ad(0.05 / 12.0, 0.4),
+            iters: 30,
+            seed: tensor::session_seed(),
+            ..Default::default()
+        };
+        adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap()
+    };
+    let a = run();
+    assert_eq!(tensor::session_seed(), 7);
+    let b = run();
+    assert!(a.groups == b.groups && a.minima == b.minima);
+}

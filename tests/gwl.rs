@@ -263,6 +263,46 @@ fn gwl_refuses_what_it_cannot_map() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("above emax"), "{e}");
+    for (bad, what) in [
+        (
+            GwlOptions {
+                block: 0,
+                ..options(0.0, 10, 100, 0)
+            },
+            "at least 1",
+        ),
+        (
+            GwlOptions {
+                block: 100_000_000,
+                ..options(0.0, 10, 100, 0)
+            },
+            "Ctrl-C",
+        ),
+        (
+            GwlOptions {
+                k: 5_000,
+                ..options(0.0, 10, 100, 0)
+            },
+            "greedy: false",
+        ),
+        (
+            GwlOptions {
+                gamma: f64::NAN,
+                ..options(0.0, 10, 100, 0)
+            },
+            "gamma",
+        ),
+        (
+            GwlOptions {
+                emin: Some(1.0),
+                ..options(0.0, 10, 100, 0)
+            },
+            "emin",
+        ),
+    ] {
+        let e = gwl(&model, &bad).unwrap_err().to_string();
+        assert!(e.contains(what), "{e}");
+    }
     let quad = telescope::energy::quadratic(3).unwrap();
     let e = gwl(&quad, &options(0.0, 10, 100, 0))
         .unwrap_err()

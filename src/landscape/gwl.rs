@@ -102,6 +102,11 @@ pub fn state_path(checkpoint: &Path) -> PathBuf {
 const BLOCK_STREAM: u64 = 0x6a1_b10c;
 const START_STREAM: u64 = 0x6a1_57a7;
 
+/// The longest block (Ctrl-C is seen between blocks).
+const MAX_BLOCK: usize = 10_000_000;
+/// The most kept minima that all get greedy paths to each other (K² / 2 paths).
+const MAX_GREEDY_K: usize = 2_000;
+
 type Key = Box<[u64]>;
 
 fn pack(s: &[f64]) -> Key {
@@ -502,6 +507,18 @@ fn spin_model_of<'a>(e: &'a dyn Energy, opts: &GwlOptions) -> Result<&'a SpinMod
     }
     if opts.k == 0 || opts.bins == 0 || opts.block == 0 {
         return Err(invalid("gwl: K, bins and block must be at least 1"));
+    }
+    if opts.block > MAX_BLOCK {
+        return Err(invalid(format!(
+            "gwl: block {} is too long to stop on Ctrl-C in good time; at most {MAX_BLOCK}",
+            opts.block
+        )));
+    }
+    if opts.greedy && opts.k > MAX_GREEDY_K {
+        return Err(invalid(format!(
+            "gwl: greedy paths between every pair of K = {} minima would take hours; K at most {MAX_GREEDY_K} with greedy, or greedy: false",
+            opts.k
+        )));
     }
     if !(opts.gamma >= 0.0 && opts.gamma.is_finite()) {
         return Err(invalid("gwl: gamma must be a finite number >= 0"));

@@ -71,6 +71,37 @@ pub fn manual_seed(seed: u64) {
     tch::manual_seed(seed as i64);
 }
 
+/// Restores the session seed and its counter when dropped: code that reseeds internally for
+/// its own reproducibility (ADELM reseeds every iteration) leaves the session as it found it,
+/// so a later call that defaults to the session seed gets the seed the script set.
+pub struct SessionSeedGuard {
+    seed: u64,
+    counter: u64,
+}
+
+impl SessionSeedGuard {
+    /// Remembers the current session seed and counter.
+    pub fn new() -> SessionSeedGuard {
+        SessionSeedGuard {
+            seed: SEED.load(Ordering::Relaxed),
+            counter: SEED_COUNTER.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Default for SessionSeedGuard {
+    fn default() -> Self {
+        SessionSeedGuard::new()
+    }
+}
+
+impl Drop for SessionSeedGuard {
+    fn drop(&mut self) {
+        SEED.store(self.seed, Ordering::Relaxed);
+        SEED_COUNTER.store(self.counter, Ordering::Relaxed);
+    }
+}
+
 /// The last seed given to [`manual_seed`].
 pub fn session_seed() -> u64 {
     SEED.load(Ordering::Relaxed)
