@@ -531,3 +531,28 @@ fn tick_labels_show_every_decimal_their_value_needs() {
     assert_eq!(format_tick(1.25, 0.5), "1.25");
     assert_eq!(format_tick(2.5e7, 1e7), "2.5e7");
 }
+
+#[test]
+fn a_short_log_axis_labels_its_ticks_with_two_significant_digits() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let alphas: Vec<f64> = (0..17).map(|k| 0.5 * 40f64.powf(k as f64 / 16.0)).collect();
+    let counts: Vec<f64> = (0..17).map(|k| 100.0 - 6.0 * k as f64).collect();
+    let svg = Figure::alpha_sweep(alphas, counts, Some(1.35))
+        .unwrap()
+        .to_svg()
+        .unwrap();
+    let labels: Vec<String> = svg
+        .split("</text>")
+        .filter_map(|t| t.rsplit('>').next())
+        .map(|t| t.trim().to_string())
+        .filter(|t| t.parse::<f64>().is_ok())
+        .collect();
+    assert!(labels.iter().any(|l| l == "1"), "{labels:?}");
+    for l in &labels {
+        let digits = l.trim_start_matches(['0', '.', '-']).replace('.', "");
+        assert!(
+            digits.len() <= 3,
+            "tick label {l} has too many digits: {labels:?}"
+        );
+    }
+}

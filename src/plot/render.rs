@@ -110,7 +110,8 @@ fn tr(v: f64, log: bool) -> f64 {
     }
 }
 
-/// Tick labels; on a log axis spanning two decades or more only powers of ten are labelled.
+/// Tick labels; on a log axis spanning two decades or more only powers of ten are labelled,
+/// on a shorter one every tick with two significant digits.
 fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
     move |v: &f64| {
         if log {
@@ -121,7 +122,10 @@ fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
             if span >= 2.0 {
                 return String::new();
             }
-            format_tick(10f64.powf(*v), 10f64.powf(v.floor()) / 10.0)
+            // Two significant digits: 1.6, 2.5, 0.63, not 1.584893.
+            let x = 10f64.powf(*v);
+            let unit = 10f64.powf(x.log10().floor() - 1.0);
+            format_tick((x / unit).round() * unit, unit)
         } else {
             format_tick(*v, step)
         }
