@@ -11,7 +11,7 @@ use telescope::energy::{self, Energy, EnergyRef, Space, SpinModel};
 use telescope::landscape::ad::{AdOptions, Delta};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::map::LandscapeMap;
-use telescope::{interrupt, Result};
+use telescope::{interrupt, tensor, Result};
 
 /// The Ctrl-C flag and libtorch's RNG are process-wide: the tests take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -238,4 +238,27 @@ fn a_gwl_chain_stopped_by_ctrl_c_resumes_to_the_uninterrupted_map() {
         "no run was stopped: the chain is faster than the presser"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_mapping_leaves_the_session_seed_as_it_found_it() {
+    // ADELM reseeds itself every iteration; afterwards the session seed is the script's again,
+    // so the same call twice (seed defaulting to the session seed) gives the same map. Here,
+    // not in tests/adelm.rs: the session seed is process-wide.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let e: EnergyRef = Rc::new(energy::sk(12, 4, 1.0).unwrap());
+    tensor::manual_seed(7);
+    let run = || {
+        let opts = AdelmOptions {
+            ad: common::gibbs_ad(0.05 / 12.0, 0.4),
+            iters: 30,
+            seed: tensor::session_seed(),
+            ..Default::default()
+        };
+        adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap()
+    };
+    let a = run();
+    assert_eq!(tensor::session_seed(), 7);
+    let b = run();
+    assert!(a.groups == b.groups && a.minima == b.minima);
 }

@@ -406,3 +406,88 @@ fn spin_line_energies_in_closed_form_equal_the_energy_at_each_point() {
         }
     }
 }
+
+#[test]
+fn a_closure_energy_must_return_one_floating_energy_per_state() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = telescope::script::new_session(None);
+    // A sum over the whole batch is one number: fine for one state, an error for more.
+    let one = s
+        .eval("<test>", "energy(|x| (x*x).sum(), 2).at([1.0, 2.0])")
+        .unwrap();
+    assert_eq!(one.as_float().unwrap(), 5.0);
+    let e = s
+        .eval(
+            "<test>",
+            "energy(|x| (x*x).sum(), 2).at([[1.0, 0.0], [0.0, 3.0]])",
+        )
+        .unwrap_err();
+    assert!(e.contains("one energy per row"), "{e}");
+    for bad in [
+        "x.sum(1).to_dtype(\"bool\")",
+        "x.sum(1).to_dtype(\"int64\")",
+    ] {
+        let code = format!("energy(|x| {bad}, 2).at([[1.0, 0.0], [0.0, 3.0]])");
+        match s.eval("<test>", &code) {
+            Err(e) => assert!(e.contains("floating point"), "{bad}: {e}"),
+            Ok(v) => panic!("{bad}: accepted, gave {v}"),
+        }
+    }
+}
+
+#[test]
+fn a_path_option_that_is_not_a_string_is_an_error_not_ignored() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = telescope::script::new_session(None);
+    for code in [
+        "adelm(quadratic(2), #{iters: 1, checkpoint: 5})",
+        "adelm(quadratic(2), #{iters: 1, resume: 5})",
+        "gwl(sk(10, 1), #{emax: 0.0, iters: 10, checkpoint: true})",
+        "gwl(sk(10, 1), #{emax: 0.0, iters: 10, resume: [1]})",
+    ] {
+        let e = s.eval("<test>", code).unwrap_err();
+        assert!(e.contains("must be a path string"), "{code}: {e}");
+    }
+}
+
+#[test]
+fn bad_couplings_and_impossible_sizes_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("telescope-couplings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (r#"{"n": 0, "J": []}"#, "n >= 2"),
+        (r#"{"n": 1000000000000000, "J": [[0]]}"#, "rows"),
+        (r#"{"n": 2, "J": [[0, 1], [1, 0], [0, 0]]}"#, "rows"),
+        (r#"{"J": [[0, 1], [2, 0]]}"#, "not symmetric"),
+    ];
+    for (k, (text, what)) in cases.iter().enumerate() {
+        let path = dir.join(format!("j{k}.json"));
+        std::fs::write(&path, text).unwrap();
+        let e = telescope::energy::sk_load(&path, 1.0)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains(what)),
+            "{text}: {e:?}"
+        );
+    }
+    let e = telescope::energy::sk(4_294_967_296, 1, 1.0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("GiB"), "{e}");
+    let e = telescope::energy::sk(100_000, 1, 1.0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("would allocate"), "{e}");
+    let mut j = vec![0.0, 1.0, 1.0, 0.0];
+    j[1] = f64::NAN;
+    j[2] = f64::NAN;
+    let e = telescope::energy::sk_from_couplings(&j, 2, 1.0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("finite"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

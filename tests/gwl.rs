@@ -280,13 +280,6 @@ fn gwl_refuses_what_it_cannot_map() {
         ),
         (
             GwlOptions {
-                k: 5_000,
-                ..options(0.0, 10, 100, 0)
-            },
-            "greedy: false",
-        ),
-        (
-            GwlOptions {
                 gamma: f64::NAN,
                 ..options(0.0, 10, 100, 0)
             },

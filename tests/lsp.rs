@@ -207,3 +207,80 @@ fn exit_without_shutdown_is_an_error() {
     c.notify("exit", Value::Null);
     assert_eq!(c.child.wait().unwrap().code(), Some(1));
 }
+
+impl Client {
+    fn raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+}
+
+#[test]
+fn hostile_frames_get_errors_and_the_server_stays_in_step() {
+    let mut c = Client::start();
+    // Before initialize: refused with -32002.
+    let early = c.request(1, "textDocument/hover", json!({}));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    let init = c.request(2, "initialize", json!({"capabilities": {}}));
+    assert!(init["result"]["capabilities"].is_object());
+    // Invalid JSON: a -32700 reply with a null id.
+    c.raw(b"Content-Length: 9\r\n\r\n{not json");
+    let bad = c.read();
+    assert_eq!(bad["error"]["code"], -32700, "{bad}");
+    assert!(bad["id"].is_null());
+    // A header line that is not UTF-8 is ignored.
+    c.raw(b"X-Junk: \xff\xfe\r\n");
+    let ok = c.request(
+        3,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 0}}),
+    );
+    assert!(ok.get("error").is_none(), "{ok}");
+    // A Content-Length that is too short: the rest of the body is junk before the next header,
+    // and the next message is still answered.
+    let body = json!({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover", "params": {}})
+        .to_string();
+    c.raw(format!("Content-Length: 10\r\n\r\n{body}").as_bytes());
+    let _ = c.read(); // the parse error of the 10-byte prefix
+    let after = c.request(5, "textDocument/completion", json!({"textDocument": {"uri": "file:///tmp/%aé.rhai"}, "position": {"line": 0, "character": 0}}));
+    assert_eq!(after["id"], 5, "{after}");
+    // After shutdown only exit is accepted.
+    let down = c.request(6, "shutdown", Value::Null);
+    assert!(down.get("error").is_none());
+    let late = c.request(7, "textDocument/hover", json!({}));
+    assert_eq!(late["error"]["code"], -32600, "{late}");
+    c.notify("exit", Value::Null);
+    assert_eq!(c.child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_content_length_beyond_any_sane_size_is_skipped_not_allocated() {
+    for len in [
+        "100000000000",
+        "18446744073709551615",
+        "99999999999999999999999",
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        write!(stdin, "Content-Length: {len}\r\n\r\n{{}}").unwrap();
+        drop(stdin);
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(out.contains("-32700"), "Content-Length {len}: {out}");
+        assert_eq!(
+            child.wait().unwrap().code(),
+            Some(1),
+            "Content-Length {len}"
+        );
+    }
+}

@@ -556,3 +556,28 @@ fn a_short_log_axis_labels_its_ticks_with_two_significant_digits() {
         );
     }
 }
+
+#[test]
+fn values_too_large_to_draw_are_refused_not_hung_on() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let figures = [
+        Figure::line(vec![0.0, 1.0], vec![0.0, 1.7e308], "").unwrap(),
+        Figure::histogram(vec![-1e308, 1e308], 10).unwrap(),
+        Figure::line(vec![-1e305, 1e305], vec![0.0, 1.0], "").unwrap(),
+    ];
+    for f in &figures {
+        let e = f.to_svg().unwrap_err().to_string();
+        assert!(e.contains("too large to draw"), "{e}");
+        assert!(f.to_png().is_err());
+        assert!(f.to_text(40, 10, false).contains("too large to draw"));
+    }
+    // Large but drawable values still draw, and NaN / inf are skipped as before.
+    let ok = Figure::line(
+        vec![0.0, 1.0, 2.0],
+        vec![1e299, f64::NAN, f64::INFINITY],
+        "",
+    )
+    .unwrap();
+    assert_well_formed_svg(&ok.to_svg().unwrap());
+    assert!(Figure::histogram(vec![1.0], 100_000_000_000).is_err());
+}

@@ -326,3 +326,17 @@ fn errors_and_bad_commands_do_not_end_the_session() {
         "{history}"
     );
 }
+
+#[test]
+fn bytes_that_are_not_utf8_drop_the_line_not_the_session() {
+    let mut p = Pty::spawn("utf8");
+    p.prompt();
+    p.master.write_all(b"\xff\xfe\xfd\r").unwrap();
+    p.master.flush().unwrap();
+    p.expect("not valid UTF-8");
+    p.prompt();
+    p.send("print(40 + 2)\r");
+    p.expect("42");
+    p.prompt();
+    p.finish();
+}

@@ -23,9 +23,7 @@ pub struct SpinModel {
 
 /// The SK spin glass of section 5.1: `J_ik ~ N(0, 1/N)` drawn from `seed`, `U = -(1/(T N)) sum_{i<k} J_ik s_i s_k`.
 pub fn sk(n: usize, seed: u64, temperature: f64) -> Result<SpinModel> {
-    if n < 2 {
-        return Err(invalid("an SK spin glass needs n >= 2"));
-    }
+    check_sk_size(n)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sd = (1.0 / n as f64).sqrt();
     let mut j = vec![0.0; n * n];
@@ -41,8 +39,38 @@ pub fn sk(n: usize, seed: u64, temperature: f64) -> Result<SpinModel> {
     Ok(m)
 }
 
+/// Memory an SK model of `n` spins takes (a dense `n x n` matrix while building, and each
+/// coupling stored twice as a (site, J) pair), checked against [`MAX_SK_BYTES`] before anything
+/// is allocated.
+fn check_sk_size(n: usize) -> Result<()> {
+    if n < 2 {
+        return Err(invalid("an SK spin glass needs n >= 2"));
+    }
+    let bytes = (n as f64) * (n as f64) * 24.0;
+    if bytes > MAX_SK_BYTES as f64 {
+        return Err(invalid(format!(
+            "an SK glass of {n} spins would allocate {:.1} GiB of couplings; the limit is {} GiB",
+            bytes / (1u64 << 30) as f64,
+            MAX_SK_BYTES >> 30
+        )));
+    }
+    Ok(())
+}
+
+/// The most memory an SK model may take (8 GiB: about 18,000 spins).
+pub const MAX_SK_BYTES: u64 = 8 << 30;
+
 /// An SK energy from a full symmetric coupling matrix (row-major `n*n`; the diagonal is ignored).
 pub fn sk_from_couplings(j: &[f64], n: usize, temperature: f64) -> Result<SpinModel> {
+    check_sk_size(n)?;
+    if let Some(bad) = j.iter().position(|v| !v.is_finite()) {
+        return Err(invalid(format!(
+            "coupling ({}, {}) is {}; couplings must be finite",
+            bad / n.max(1),
+            bad % n.max(1),
+            j[bad]
+        )));
+    }
     if j.len() != n * n {
         return Err(invalid(format!(
             "coupling matrix has {} entries, expected {n}x{n}",
@@ -98,7 +126,16 @@ pub fn sk_load(path: &Path, temperature: f64) -> Result<SpinModel> {
         let rows = v["J"]
             .as_array()
             .ok_or_else(|| invalid(format!("{}: no \"J\" matrix", path.display())))?;
-        let n = v["n"].as_u64().map(|n| n as usize).unwrap_or(rows.len());
+        let n = rows.len();
+        if let Some(declared) = v.get("n") {
+            if declared.as_u64() != Some(n as u64) {
+                return Err(invalid(format!(
+                    "{}: \"n\" is {declared} but \"J\" has {n} rows",
+                    path.display()
+                )));
+            }
+        }
+        check_sk_size(n).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let mut j = Vec::with_capacity(n * n);
         for r in rows {
             let r = r

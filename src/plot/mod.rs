@@ -513,6 +513,13 @@ pub struct Figure {
     pub plot: Plot,
 }
 
+/// The largest magnitude a picture can draw: axis ranges and tick steps of larger values
+/// overflow to infinity.
+pub const MAX_DRAWABLE: f64 = 1e300;
+
+/// The most bins a histogram draws.
+pub const MAX_BINS: usize = 1_000_000;
+
 fn check_xy(xs: &[f64], ys: &[f64]) -> Result<()> {
     if xs.len() != ys.len() {
         return Err(invalid(format!(
@@ -683,8 +690,10 @@ impl Figure {
 
     /// A histogram.
     pub fn histogram(values: Vec<f64>, bins: usize) -> Result<Figure> {
-        if bins == 0 {
-            return Err(invalid("histogram: bins must be positive"));
+        if bins == 0 || bins > MAX_BINS {
+            return Err(invalid(format!(
+                "histogram: bins must be between 1 and {MAX_BINS}, not {bins}"
+            )));
         }
         Ok(Figure::new(Plot::Histogram { values, bins }).with_labels("", "count"))
     }
@@ -837,6 +846,51 @@ impl Figure {
         )
     }
 
+    /// Checks that every value the figure draws is within [`MAX_DRAWABLE`] (non-finite values
+    /// are skipped when drawing): the one guard of every renderer.
+    pub fn check_drawable(&self) -> Result<()> {
+        fn dg_values(d: &Dg) -> impl Iterator<Item = f64> + '_ {
+            d.leaves
+                .iter()
+                .map(|l| l.energy)
+                .chain(d.merges.iter().map(|m| m.energy))
+        }
+        let series = |ss: &[Series]| -> Vec<f64> {
+            ss.iter()
+                .flat_map(|s| s.xs.iter().chain(&s.ys).copied())
+                .collect()
+        };
+        let values: Vec<f64> = match &self.plot {
+            Plot::Xy {
+                series: ss, vlines, ..
+            } => {
+                let mut v = series(ss);
+                v.extend(vlines);
+                v
+            }
+            Plot::Heatmap(h) => {
+                let mut v: Vec<f64> = h.xs.iter().chain(&h.ys).chain(&h.z).copied().collect();
+                v.extend(series(&h.paths));
+                v
+            }
+            Plot::Histogram { values, .. } => values.clone(),
+            Plot::Images { .. } => vec![],
+            Plot::Dg(p) => dg_values(&p.dg).collect(),
+            Plot::Dgs { panels, .. } => panels.iter().flat_map(|p| dg_values(&p.dg)).collect(),
+        };
+        match values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| v.abs())
+            .fold(0.0f64, f64::max)
+        {
+            big if big > MAX_DRAWABLE => Err(invalid(format!(
+                "plot: a value of magnitude {big:.3e} is too large to draw (at most {MAX_DRAWABLE:e})"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes the figure: SVG or PNG by the file extension.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
@@ -873,7 +927,10 @@ impl Figure {
     /// block bars, shaded maps, axes with tick labels, title and legend). Deterministic.
     /// With `color`, series are colored with ANSI escape codes.
     pub fn to_text(&self, cols: usize, rows: usize, color: bool) -> String {
-        text::render(self, cols.max(20), rows.max(8), color)
+        match self.check_drawable() {
+            Ok(()) => text::render(self, cols.max(20), rows.max(8), color),
+            Err(e) => format!("{e}\n"),
+        }
     }
 }
 

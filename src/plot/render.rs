@@ -41,6 +41,7 @@ fn pal(i: usize) -> RGBColor {
 
 /// SVG text of a figure.
 pub fn svg(fig: &Figure) -> Result<String> {
+    fig.check_drawable()?;
     ensure_font()?;
     let mut s = String::new();
     {
@@ -53,6 +54,7 @@ pub fn svg(fig: &Figure) -> Result<String> {
 
 /// PNG bytes of a figure.
 pub fn png(fig: &Figure) -> Result<Vec<u8>> {
+    fig.check_drawable()?;
     ensure_font()?;
     let (w, h) = (fig.width, fig.height);
     if w == 0 || h == 0 || w > 10000 || h > 10000 {

@@ -10,7 +10,7 @@ use super::analysis::{call_context, complete, diagnose, word_at, Catalog, Env, I
 use rhai::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 /// Runs the language server on stdin/stdout; returns the exit status.
@@ -21,14 +21,31 @@ pub fn run() -> u8 {
     serve(&mut server, &mut stdin.lock(), &mut stdout.lock())
 }
 
-/// Reads one framed message; `None` at end of input.
-pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Value>> {
-    let mut len: Option<usize> = None;
+/// The largest message body accepted (a larger `Content-Length` is skipped and answered with a
+/// parse error instead of being allocated).
+pub const MAX_MESSAGE: u64 = 64 << 20;
+
+/// One incoming frame: a parsed JSON body, or why it could not be read.
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    /// A JSON value.
+    Message(Value),
+    /// A frame that is not a JSON-RPC message (answered with error -32700).
+    Invalid(String),
+}
+
+/// Reads one framed message; `None` at end of input. Header lines are read as bytes (invalid
+/// UTF-8 is replaced, never fatal), a `Content-Length` header is found even when the end of a
+/// mis-framed body precedes it on the same line, and a body over [`MAX_MESSAGE`] is skipped,
+/// not allocated.
+pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Frame>> {
+    let mut len: Option<Result<u64, String>> = None;
     loop {
-        let mut line = String::new();
-        if input.read_line(&mut line)? == 0 {
+        let mut raw = Vec::new();
+        if input.read_until(b'\n', &mut raw)? == 0 {
             return Ok(None);
         }
+        let line = String::from_utf8_lossy(&raw);
         let line = line.trim_end();
         if line.is_empty() {
             if len.is_some() {
@@ -36,15 +53,33 @@ pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Value>> 
             }
             continue;
         }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().ok();
-            }
+        let lower = line.to_ascii_lowercase();
+        if let Some(at) = lower.rfind("content-length:") {
+            let v = line[at + "content-length:".len()..].trim();
+            len = Some(v.parse::<u64>().map_err(|_| v.to_string()));
         }
     }
-    let mut body = vec![0u8; len.unwrap_or(0)];
-    input.read_exact(&mut body)?;
-    Ok(Some(serde_json::from_slice(&body).unwrap_or(Value::Null)))
+    let n = match len {
+        Some(Ok(n)) => n,
+        Some(Err(v)) => return Ok(Some(Frame::Invalid(format!("bad Content-Length {v:?}")))),
+        None => 0,
+    };
+    if n > MAX_MESSAGE {
+        std::io::copy(&mut input.take(n), &mut std::io::sink())?;
+        return Ok(Some(Frame::Invalid(format!(
+            "a message of {n} bytes exceeds the limit of {MAX_MESSAGE}"
+        ))));
+    }
+    let mut body = Vec::new();
+    input.take(n).read_to_end(&mut body)?;
+    if (body.len() as u64) < n {
+        return Ok(None);
+    }
+    Ok(Some(match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v.is_object() => Frame::Message(v),
+        Ok(_) => Frame::Invalid("a JSON-RPC message must be an object".into()),
+        Err(e) => Frame::Invalid(format!("invalid JSON: {e}")),
+    }))
 }
 
 /// Writes one framed message.
@@ -58,7 +93,14 @@ pub fn write_message(out: &mut impl Write, msg: &Value) -> std::io::Result<()> {
 pub fn serve(server: &mut Server, input: &mut impl BufRead, out: &mut impl Write) -> u8 {
     loop {
         let msg = match read_message(input) {
-            Ok(Some(m)) => m,
+            Ok(Some(Frame::Message(m))) => m,
+            Ok(Some(Frame::Invalid(why))) => {
+                let reply = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("parse error: {why}")}});
+                if write_message(out, &reply).is_err() {
+                    return 1;
+                }
+                continue;
+            }
             Ok(None) | Err(_) => return u8::from(!server.shutdown),
         };
         if msg["method"] == "exit" {
@@ -77,6 +119,8 @@ pub struct Server {
     engine: Engine,
     catalog: Catalog,
     docs: HashMap<String, String>,
+    /// True once `initialize` was answered.
+    initialized: bool,
     /// True once `shutdown` was received.
     pub shutdown: bool,
 }
@@ -121,8 +165,9 @@ fn path_of_uri(uri: &str) -> PathBuf {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&p[i + 1..i + 3], 16) {
-                bytes.push(v);
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                bytes.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
@@ -141,6 +186,7 @@ impl Server {
             engine,
             catalog,
             docs: HashMap::new(),
+            initialized: false,
             shutdown: false,
         }
     }
@@ -150,16 +196,32 @@ impl Server {
         let method = msg["method"].as_str().unwrap_or("");
         let id = msg.get("id").cloned();
         let params = &msg["params"];
+        // The lifecycle: nothing but `initialize` before it, nothing but `exit` after `shutdown`.
+        let refuse = |code: i64, message: &str| match &id {
+            Some(id) => vec![
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+            ],
+            None => Vec::new(),
+        };
+        if self.shutdown {
+            return refuse(-32600, "the server is shut down; only exit is accepted");
+        }
+        if !self.initialized && method != "initialize" {
+            return refuse(-32002, "the server is not initialized yet");
+        }
         let result = match method {
-            "initialize" => Some(json!({
-                "capabilities": {
-                    "textDocumentSync": 1,
-                    "completionProvider": { "triggerCharacters": [".", "\"", "{", ","] },
-                    "hoverProvider": true,
-                    "signatureHelpProvider": { "triggerCharacters": ["(", ","] }
-                },
-                "serverInfo": { "name": "telescope", "version": crate::version() }
-            })),
+            "initialize" => Some({
+                self.initialized = true;
+                json!({
+                    "capabilities": {
+                        "textDocumentSync": 1,
+                        "completionProvider": { "triggerCharacters": [".", "\"", "{", ","] },
+                        "hoverProvider": true,
+                        "signatureHelpProvider": { "triggerCharacters": ["(", ","] }
+                    },
+                    "serverInfo": { "name": "telescope", "version": crate::version() }
+                })
+            }),
             "shutdown" => {
                 self.shutdown = true;
                 Some(Value::Null)

@@ -452,12 +452,22 @@ pub fn run() -> u8 {
         "telescope {} — Tab completes, ?name for help, :help for commands, Ctrl-D to leave",
         crate::version()
     );
+    // Bytes that are not UTF-8 (a bad paste, a binary file piped in) drop the line, not the
+    // session; a stream that never yields anything else still ends.
+    let mut bad_input = 0;
     loop {
         if let Some(h) = editor.helper_mut() {
             h.env = repl.env();
         }
         match editor.readline("telescope> ") {
+            Err(ReadlineError::Io(e))
+                if e.kind() == std::io::ErrorKind::InvalidData && bad_input < 1000 =>
+            {
+                bad_input += 1;
+                eprintln!("telescope: the input was not valid UTF-8 and was dropped");
+            }
             Ok(input) => {
+                bad_input = 0;
                 if !input.trim().is_empty() {
                     let _ = editor.add_history_entry(input.trim_end());
                     let _ = editor.append_history(&history);

@@ -243,6 +243,19 @@ impl Opts {
             }),
         }
     }
+    /// A path: a string, or absent (or `()`); anything else is an error, never ignored.
+    pub fn path(&mut self, key: &str) -> RhaiResult<Option<String>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) if v.is_unit() => Ok(None),
+            Some(v) => v.into_string().map(Some).map_err(|t| {
+                err(format!(
+                    "{}: option `{key}` must be a path string, got {t}",
+                    self.what
+                ))
+            }),
+        }
+    }
     /// A raw value if present.
     pub fn value(&mut self, key: &str) -> Option<Dynamic> {
         self.take(key)

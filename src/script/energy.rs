@@ -33,8 +33,16 @@ impl Energy for ScriptEnergy {
                 .map_err(invalid)?;
         let t = to_tensor(&out).map_err(|e| invalid(format!("energy closure: {e}")))?;
         let b = x.size()[0];
-        let t = if t.dim() == 0 {
-            t.f_expand([b], false)?
+        if !t.is_floating_point() {
+            return Err(invalid(format!(
+                "energy closure returned a {:?} tensor; energies must be floating point (e.g. (x*x).sum(1), not a comparison or an integer)",
+                t.kind()
+            )));
+        }
+        // A single number is one energy only for a batch of one state: for more it would be
+        // the same value for every chain (usually a sum over the whole batch).
+        let t = if t.dim() == 0 && b == 1 {
+            t.f_reshape([1])?
         } else {
             t
         };

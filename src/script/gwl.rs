@@ -26,18 +26,7 @@ fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
         seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
         ridge: o.bool("ridge", d.ridge)?,
         greedy: o.bool("greedy", d.greedy)?,
-        checkpoint: match o.value("checkpoint") {
-            None => None,
-            Some(v) => Some(
-                v.into_string()
-                    .map_err(|t| {
-                        err(format!(
-                            "gwl: option `checkpoint` must be a path string, got {t}"
-                        ))
-                    })?
-                    .into(),
-            ),
-        },
+        checkpoint: o.path("checkpoint")?.map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
     })
@@ -63,14 +52,7 @@ const GWL_DOCS: &[(&str, &str, &str)] = &[
 
 fn run_gwl(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let mut o = opts(map, "gwl");
-    let resume = match o.value("resume") {
-        None => None,
-        Some(v) => Some(v.into_string().map_err(|t| {
-            err(format!(
-                "gwl: option `resume` must be a path string, got {t}"
-            ))
-        })?),
-    };
+    let resume = o.path("resume")?;
     let go = gwl_options(&mut o)?;
     o.finish()?;
     let map = match resume {

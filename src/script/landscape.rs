@@ -172,10 +172,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         consolidate: o.bool("consolidate", d.consolidate)?,
         same_tol: o.f64("same_tol", same_default)?,
         batch: o.usize("batch", d.batch)?,
-        checkpoint: o
-            .value("checkpoint")
-            .and_then(|v| v.into_string().ok())
-            .map(Into::into),
+        checkpoint: o.path("checkpoint")?.map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
         keep_proposals: o.bool("keep_proposals", false)?,
@@ -220,7 +217,7 @@ fn proposer_of(
 fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let mut o = opts(map, "adelm");
     let propose = o.value("propose");
-    let resume = o.value("resume").and_then(|v| v.into_string().ok());
+    let resume = o.path("resume")?;
     let ao = adelm_options(&mut o)?;
     o.finish()?;
     let mut proposer = proposer_of(propose, &u, "adelm")?;
