@@ -491,3 +491,22 @@ fn bad_couplings_and_impossible_sizes_are_clear_errors() {
     assert!(e.contains("finite"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn libtorch_errors_in_ops_with_number_arguments_read_as_errors_not_crashes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = telescope::script::new_session(None);
+    for (code, what) in [
+        ("zeros([2, 3]).norm(5)", "Dimension out of range"),
+        ("arange(0, 10, -1)", "step sign"),
+    ] {
+        let e = s.eval("<test>", code).unwrap_err();
+        assert!(e.contains("libtorch: ") && e.contains(what), "{code}: {e}");
+        assert!(
+            !e.contains("frame #") && !e.contains("internal error"),
+            "{code}: {e}"
+        );
+    }
+    // The session goes on.
+    assert_eq!(s.eval("<test>", "1 + 1").unwrap().as_int().unwrap(), 2);
+}

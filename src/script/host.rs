@@ -34,9 +34,46 @@ pub struct Session {
     pub lib: AST,
 }
 
+/// The first line of a libtorch error carried by a panic (tch unwraps the error of an op with a
+/// number argument when it frees the number), without the C++ backtrace.
+fn libtorch_message(panic: &str) -> Option<String> {
+    let start = panic.find("Torch(\"")? + "Torch(\"".len();
+    let rest = &panic[start..];
+    let cut = rest
+        .find("\\nException raised")
+        .or_else(|| rest.find("\\n"))
+        .or_else(|| rest.find('\n'));
+    Some(match cut {
+        Some(end) => rest[..end].to_string(),
+        None => rest.strip_suffix("\")").unwrap_or(rest).to_string(),
+    })
+}
+
+/// Keeps the default panic report for real bugs, but not for libtorch errors that tch raises
+/// as panics: those become ordinary script errors (see [`Session::eval`]).
+fn install_quiet_torch_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            let from_tch = info.location().is_some_and(|l| l.file().contains("/tch-"));
+            if !(from_tch && libtorch_message(payload).is_some()) {
+                default(info);
+            }
+        }));
+    });
+}
+
 /// A new session with every telescope function and the embedded `stdlib/` modules.
 pub fn new_session(script_dir: Option<&Path>) -> Session {
     crate::interrupt::install_handler();
+    install_quiet_torch_panics();
     let (mut engine, docs) = build_engine();
     let mut resolvers = ModuleResolversCollection::new();
     if let Some(dir) = script_dir {
@@ -100,7 +137,10 @@ impl Session {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                Err(format!("{name}: internal error (please report): {msg}"))
+                Err(match libtorch_message(&msg) {
+                    Some(torch) => format!("{name}: libtorch: {torch}"),
+                    None => format!("{name}: internal error (please report): {msg}"),
+                })
             }
         }
     }
