@@ -302,3 +302,16 @@ fn gwl_refuses_what_it_cannot_map() {
         .to_string();
     assert!(e.contains("spin"), "{e}");
 }
+
+#[test]
+fn a_misspelt_gwl_option_is_named_before_the_missing_cutoff() {
+    let mut s = telescope::script::new_session(None);
+    let e = s
+        .eval("<test>", "gwl(sk(10, 1), #{emx: -0.3})")
+        .unwrap_err();
+    assert!(e.contains("did you mean `emax`"), "{e}");
+    let e = s
+        .eval("<test>", "gwl(sk(10, 1), #{iters: 10})")
+        .unwrap_err();
+    assert!(e.contains("emax"), "{e}");
+}

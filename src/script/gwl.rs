@@ -1,7 +1,7 @@
 //! Script functions: the Generalized Wang-Landau map (section 2.6) and a map's method and
 //! parameters.
 
-use super::convert::{err, opts, IntoScript, Opts, RhaiResult};
+use super::convert::{opts, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
 use super::{Api, EnergyValue};
 use crate::landscape::gwl::{self, GwlOptions};
@@ -11,9 +11,8 @@ use std::path::Path;
 /// Reads the GWL options; the one table of their names, defaults and docs is [`GWL_DOCS`].
 fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
     let d = GwlOptions::default();
-    let emax = o
-        .f64_opt("emax")?
-        .ok_or_else(|| err("gwl: option `emax` (the energy cutoff) is required, e.g. emax: -0.35 for sk(100, seed)"))?;
+    // Missing: NaN, refused by the core after unknown keys (a misspelt emax) are reported.
+    let emax = o.f64_opt("emax")?.unwrap_or(f64::NAN);
     Ok(GwlOptions {
         k: o.usize("K", d.k)?,
         emin: o.f64_opt("emin")?,
