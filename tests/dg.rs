@@ -2,6 +2,8 @@
 //! order, ties, disconnected groups, trimming, JSON; and single linkage checked against the
 //! minimax path energy on random matrices.
 
+mod common;
+
 use telescope::landscape::dg::{Dg, DgOptions, LeafOrder};
 
 /// A symmetric barrier matrix from `(i, j, b)` triples; everything else unknown.
@@ -285,25 +287,7 @@ fn single_linkage_equals_minimax_paths_on_random_matrices() {
             }
         }
         // Minimax path energy over weights max(b, E_i, E_j) by Floyd-Warshall.
-        let mut d = vec![vec![f64::INFINITY; n]; n];
-        for i in 0..n {
-            d[i][i] = e[i];
-            for j in 0..n {
-                if let Some(v) = b[i][j] {
-                    d[i][j] = v.max(e[i]).max(e[j]);
-                }
-            }
-        }
-        for k in 0..n {
-            for i in 0..n {
-                for j in 0..n {
-                    let via = d[i][k].max(d[k][j]);
-                    if via < d[i][j] {
-                        d[i][j] = via;
-                    }
-                }
-            }
-        }
+        let d = common::floyd_minimax(&e, &b);
         let dg = Dg::build(&e, &b, &[]).unwrap();
         for i in 0..n {
             for j in i + 1..n {

@@ -213,6 +213,19 @@ impl Client {
         self.stdin.write_all(bytes).unwrap();
         self.stdin.flush().unwrap();
     }
+
+    /// Closes the server's input; returns everything it wrote after that and its exit code.
+    fn close(self) -> (String, Option<i32>) {
+        let Client {
+            mut child,
+            stdin,
+            mut stdout,
+        } = self;
+        drop(stdin);
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).unwrap();
+        (out, child.wait().unwrap().code())
+    }
 }
 
 #[test]
@@ -260,27 +273,10 @@ fn a_content_length_beyond_any_sane_size_is_skipped_not_allocated() {
         "18446744073709551615",
         "99999999999999999999999",
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
-            .arg("lsp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        write!(stdin, "Content-Length: {len}\r\n\r\n{{}}").unwrap();
-        drop(stdin);
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        let mut c = Client::start();
+        c.raw(format!("Content-Length: {len}\r\n\r\n{{}}").as_bytes());
+        let (out, code) = c.close();
         assert!(out.contains("-32700"), "Content-Length {len}: {out}");
-        assert_eq!(
-            child.wait().unwrap().code(),
-            Some(1),
-            "Content-Length {len}"
-        );
+        assert_eq!(code, Some(1), "Content-Length {len}");
     }
 }

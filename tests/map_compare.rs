@@ -71,32 +71,8 @@ fn exact_map(t: &Exact, pick: &[usize], negate: bool) -> LandscapeMap {
 /// Minimax over edge weights `max(b_ij, E_i, E_j)` by Floyd-Warshall (an independent single
 /// linkage): `None` where no path of known barriers joins the two.
 fn minimax_levels(m: &LandscapeMap) -> Vec<Vec<Option<f64>>> {
-    let n = m.groups.len();
-    let e = m.group_energies();
-    let mut d = vec![vec![f64::INFINITY; n]; n];
-    for i in 0..n {
-        d[i][i] = e[i];
-        for j in 0..n {
-            let b = match (m.barriers[i][j], m.barriers[j][i]) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            };
-            if let (Some(b), true) = (b, i != j) {
-                d[i][j] = d[i][j].min(b.max(e[i]).max(e[j]));
-            }
-        }
-    }
-    for k in 0..n {
-        for i in 0..n {
-            for j in 0..n {
-                let via = d[i][k].max(d[k][j]);
-                if via < d[i][j] {
-                    d[i][j] = via;
-                }
-            }
-        }
-    }
-    d.into_iter()
+    common::floyd_minimax(&m.group_energies(), &m.barriers)
+        .into_iter()
         .map(|r| r.into_iter().map(|x| x.is_finite().then_some(x)).collect())
         .collect()
 }

@@ -548,6 +548,8 @@ fn a_short_log_axis_labels_its_ticks_with_two_significant_digits() {
         .filter(|t| t.parse::<f64>().is_ok())
         .collect();
     assert!(labels.iter().any(|l| l == "1"), "{labels:?}");
+    assert!(labels.iter().any(|l| l == "1.6"), "{labels:?}");
+    assert!(!labels.iter().any(|l| l.ends_with(".0")), "{labels:?}");
     for l in &labels {
         let digits = l.trim_start_matches(['0', '.', '-']).replace('.', "");
         assert!(

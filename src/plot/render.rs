@@ -127,7 +127,8 @@ fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
             // Two significant digits: 1.6, 2.5, 0.63, not 1.584893.
             let x = 10f64.powf(*v);
             let unit = 10f64.powf(x.log10().floor() - 1.0);
-            format_tick((x / unit).round() * unit, unit)
+            let r = (x / unit).round() * unit;
+            format_tick(r, if r == r.round() { 1.0 } else { unit })
         } else {
             format_tick(*v, step)
         }

@@ -146,6 +146,38 @@ pub fn minimax_on_graph(
     barrier
 }
 
+/// Minimax path energies over a barrier matrix by Floyd-Warshall, edge weights
+/// `max(b_ij, E_i, E_j)` (an independent single linkage): infinite where no path of known
+/// barriers joins two vertices; the diagonal holds the energies. A pair known in one direction
+/// only counts both ways; known both ways, the lower counts.
+pub fn floyd_minimax(e: &[f64], b: &[Vec<Option<f64>>]) -> Vec<Vec<f64>> {
+    let n = e.len();
+    let mut d = vec![vec![f64::INFINITY; n]; n];
+    for i in 0..n {
+        d[i][i] = e[i];
+        for j in 0..n {
+            let known = match (b[i][j], b[j][i]) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            if let (Some(v), true) = (known, i != j) {
+                d[i][j] = d[i][j].min(v.max(e[i]).max(e[j]));
+            }
+        }
+    }
+    for k in 0..n {
+        for i in 0..n {
+            for j in 0..n {
+                let via = d[i][k].max(d[k][j]);
+                if via < d[i][j] {
+                    d[i][j] = via;
+                }
+            }
+        }
+    }
+    d
+}
+
 /// Enumerates every state of `model` (n up to about 20).
 pub fn exact(model: &SpinModel) -> Exact {
     let n = model.n();

@@ -4,7 +4,7 @@
 use super::walk::{pack, sort_crossings, unpack, Crossing, Walk};
 use super::{GwlOptions, MAX_GREEDY_K};
 use crate::energy::{Energy, SpinModel};
-use crate::landscape::map::{BarrierKind, Group, LandscapeMap, MapStats, MinimumRecord};
+use crate::landscape::map::{BarrierKind, Group, LandscapeMap, MinimumRecord};
 use crate::landscape::union_find::UnionFind;
 use crate::Result;
 use rayon::prelude::*;
@@ -267,6 +267,5 @@ pub(super) fn finish(
     map.barriers = barriers;
     map.barrier_kinds = kinds;
     map.interrupted = interrupted;
-    map.stats = MapStats::default();
     Ok(map)
 }

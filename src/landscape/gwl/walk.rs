@@ -10,13 +10,20 @@ use std::collections::{BinaryHeap, HashMap};
 pub(super) type Key = Box<[u64]>;
 
 pub(super) fn pack(s: &[f64]) -> Key {
-    let mut k = vec![0u64; s.len().div_ceil(64)];
+    let mut k = Vec::new();
+    pack_into(s, &mut k);
+    k.into_boxed_slice()
+}
+
+/// Packs ±1 spins into bits (spin i set: +1), reusing `out`'s allocation.
+fn pack_into(s: &[f64], out: &mut Vec<u64>) {
+    out.clear();
+    out.resize(s.len().div_ceil(64), 0);
     for (i, &v) in s.iter().enumerate() {
         if v > 0.0 {
-            k[i / 64] |= 1 << (i % 64);
+            out[i / 64] |= 1 << (i % 64);
         }
     }
-    k.into_boxed_slice()
 }
 
 pub(super) fn unpack(k: &[u64], n: usize) -> Vec<f64> {
@@ -119,6 +126,8 @@ pub(super) struct Walk<'a> {
     pub(super) lowest_changed_at: usize,
     scratch_s: Vec<f64>,
     scratch_f: Vec<f64>,
+    /// The bits of the scratch state's minimum (reused every step: no allocation per proposal).
+    scratch_key: Vec<u64>,
 }
 
 impl<'a> Walk<'a> {
@@ -141,9 +150,10 @@ impl<'a> Walk<'a> {
             lowest_changed_at: 0,
             scratch_s: start.to_vec(),
             scratch_f: vec![0.0; start.len()],
+            scratch_key: Vec::new(),
         };
         w.scratch_f.copy_from_slice(&w.fields);
-        let (b, _) = w.basin_of_scratch();
+        let b = w.basin_of_scratch();
         w.basin = b;
         w
     }
@@ -169,7 +179,7 @@ impl<'a> Walk<'a> {
         w.lowest_changed_at = st.lowest_changed_at;
         w.scratch_f.copy_from_slice(&w.fields);
         w.scratch_s.copy_from_slice(&w.s);
-        w.basin = w.basin_of_scratch().0;
+        w.basin = w.basin_of_scratch();
         w
     }
 
@@ -211,27 +221,28 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Descends the scratch state and returns its basin (created when new) and whether new.
-    fn basin_of_scratch(&mut self) -> (u32, bool) {
+    /// Descends the scratch state and returns its basin (created when new).
+    fn basin_of_scratch(&mut self) -> u32 {
         self.model
             .steepest_descent(&mut self.scratch_s, &mut self.scratch_f);
-        let key = pack(&self.scratch_s);
-        if let Some(&b) = self.index.get(&key) {
-            return (b, false);
+        pack_into(&self.scratch_s, &mut self.scratch_key);
+        if let Some(&b) = self.index.get(self.scratch_key.as_slice()) {
+            return b;
         }
         let id = self.basins.len() as u32;
         let energy = self.model.energy_of(&self.scratch_s);
         self.basins.push(Basin {
-            key: key.to_vec(),
+            key: self.scratch_key.clone(),
             energy,
             visits: 0,
             found_at: self.step,
         });
-        self.index.insert(key, id);
+        self.index
+            .insert(self.scratch_key.clone().into_boxed_slice(), id);
         if self.push_lowest(Level(energy, id)) {
             self.lowest_changed_at = self.step;
         }
-        (id, true)
+        id
     }
 
     fn bin(&self, u: f64) -> u64 {
@@ -290,7 +301,7 @@ impl<'a> Walk<'a> {
                 self.scratch_s.copy_from_slice(&self.s);
                 self.scratch_f.copy_from_slice(&self.fields);
                 self.model.flip(&mut self.scratch_s, &mut self.scratch_f, i);
-                let (b, _) = self.basin_of_scratch();
+                let b = self.basin_of_scratch();
                 if b != self.basin {
                     self.record_crossing(self.basin, b, self.u.max(u_new), i);
                 }
