@@ -8,6 +8,7 @@
 // `!(x > 0.0)` is used on purpose: unlike `x <= 0.0` it also rejects NaN parameters.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod budget;
 pub mod energy;
 pub mod error;
 pub mod interrupt;

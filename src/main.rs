@@ -7,29 +7,60 @@ const USAGE: &str = "telescope — look inside energy landscapes
 
 Usage:
   telescope                      open the REPL
-  telescope run FILE.rhai [ARGS] run a script
+  telescope run [FLAGS] FILE.rhai [ARGS]
+                                 run a script
   telescope demo                 map a built-in landscape end to end
   telescope check FILE.rhai      report problems without running
   telescope doc [NAME]           reference of script functions
   telescope bench                benchmarks (samplers, SK sweeps, AD)
   telescope lsp                  language server on stdio
-  telescope --version | --help";
+  telescope --version | --help
+
+Flags of `run` (and of the REPL, before any command):
+  --limit NAME=VALUE             change a limit (see `limits()`: operations, string, array,
+                                 map, call_depth, native_depth, memory in GiB)";
+
+/// Scripts run on a thread with a large stack: deep but legitimate recursion (script
+/// functions, callbacks up to the `native_depth` limit) must end in a clear error, never
+/// in a stack overflow.
+const SCRIPT_STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
+    let worker = std::thread::Builder::new()
+        .name("telescope".into())
+        .stack_size(SCRIPT_STACK_BYTES)
+        .spawn(move || dispatch(&args));
+    let code = match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => 101,
+        Err(e) => {
+            eprintln!("telescope: could not start: {e}");
+            1
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn dispatch(args: &[String]) -> u8 {
+    let rest = match take_flags(args) {
+        Ok(rest) => rest,
+        Err(msg) => return usage_error(&msg),
+    };
+    match rest.first().map(String::as_str) {
         None => telescope::repl::run(),
-        Some("run") => match args.get(1) {
-            Some(file) => run_script(PathBuf::from(file), &args[2..]),
-            None => usage_error("run needs a script file"),
+        Some("run") => match take_flags(&rest[1..]) {
+            Ok(r) if !r.is_empty() => run_script(PathBuf::from(&r[0]), &r[1..]),
+            Ok(_) => usage_error("run needs a script file"),
+            Err(msg) => usage_error(&msg),
         },
         Some("demo") => telescope::landscape::demo::run(),
-        Some("check") => match args.get(1) {
+        Some("check") => match rest.get(1) {
             Some(file) => telescope::repl::check::run(&PathBuf::from(file)),
             None => usage_error("check needs a script file"),
         },
-        Some("doc") => telescope::repl::doc::run(args.get(1).map(String::as_str)),
-        Some("bench") => telescope::landscape::bench::run(&args[1..]),
+        Some("doc") => telescope::repl::doc::run(rest.get(1).map(String::as_str)),
+        Some("bench") => telescope::landscape::bench::run(&rest[1..]),
         Some("lsp") => telescope::repl::lsp::run(),
         Some("--version" | "-V" | "version") => {
             println!("telescope {}", telescope::version());
@@ -39,10 +70,33 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             0
         }
-        Some(f) if f.ends_with(".rhai") => run_script(PathBuf::from(f), &args[1..]),
+        Some(f) if f.ends_with(".rhai") => run_script(PathBuf::from(f), &rest[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
-    };
-    ExitCode::from(code)
+    }
+}
+
+/// Applies the leading `--limit NAME=VALUE` flags and returns the arguments after them.
+fn take_flags(args: &[String]) -> Result<&[String], String> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let value = match a.as_str() {
+            "--limit" => args
+                .get(i + 1)
+                .map(String::as_str)
+                .ok_or("--limit needs NAME=VALUE")?,
+            _ => match a.strip_prefix("--limit=") {
+                Some(v) => {
+                    telescope::script::limits::set_from_flag(v)?;
+                    i += 1;
+                    continue;
+                }
+                None => break,
+            },
+        };
+        telescope::script::limits::set_from_flag(value)?;
+        i += 2;
+    }
+    Ok(&args[i..])
 }
 
 fn run_script(path: PathBuf, args: &[String]) -> u8 {

@@ -46,14 +46,21 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<f64>, Vec<usize>), String
         );
     }
     let shape_text = field("shape").ok_or("no shape")?;
-    let inner = &shape_text[1..shape_text.find(')').ok_or("bad shape")?];
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|t| t.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or("bad shape")?;
     let shape: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| "bad shape".to_string()))
         .collect::<std::result::Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} is too large"))?;
     let data = &bytes[start + hlen..];
     let values: Vec<f64> = match descr {
         "<f8" => data

@@ -40,25 +40,18 @@ pub fn sk(n: usize, seed: u64, temperature: f64) -> Result<SpinModel> {
 }
 
 /// Memory an SK model of `n` spins takes (a dense `n x n` matrix while building, and each
-/// coupling stored twice as a (site, J) pair), checked against [`MAX_SK_BYTES`] before anything
-/// is allocated.
+/// coupling stored twice as a (site, J) pair), checked against the memory budget
+/// ([`crate::budget`]) before anything is allocated.
 fn check_sk_size(n: usize) -> Result<()> {
     if n < 2 {
         return Err(invalid("an SK spin glass needs n >= 2"));
     }
-    let bytes = (n as f64) * (n as f64) * 24.0;
-    if bytes > MAX_SK_BYTES as f64 {
-        return Err(invalid(format!(
-            "an SK glass of {n} spins would allocate {:.1} GiB of couplings; the limit is {} GiB",
-            bytes / (1u64 << 30) as f64,
-            MAX_SK_BYTES >> 30
-        )));
-    }
-    Ok(())
+    crate::budget::check(
+        &format!("an SK glass of {n} spins"),
+        (n as f64) * (n as f64),
+        24.0,
+    )
 }
-
-/// The most memory an SK model may take (8 GiB: about 18,000 spins).
-pub const MAX_SK_BYTES: u64 = 8 << 30;
 
 /// An SK energy from a full symmetric coupling matrix (row-major `n*n`; the diagonal is ignored).
 pub fn sk_from_couplings(j: &[f64], n: usize, temperature: f64) -> Result<SpinModel> {

@@ -127,6 +127,12 @@ pub fn barrier_greedy(e: &dyn Energy, a: &Tensor, b: &Tensor) -> Result<GreedyBa
             "barrier_greedy needs two ±1 states of the same length",
         ));
     }
+    if let Some(d) = e.dim().filter(|&d| d != a.len()) {
+        return Err(invalid(format!(
+            "barrier_greedy: the energy has {d} spins, the states {}",
+            a.len()
+        )));
+    }
     let fwd = greedy_path(e, &a, &b)?;
     let bwd = greedy_path(e, &b, &a)?;
     let (mf, mb) = (

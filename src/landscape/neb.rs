@@ -420,15 +420,25 @@ fn band_force(
     Ok(Tensor::f_cat(&[&zero, &f, &zero], 0)?)
 }
 
+/// The most images a band may have (endpoints included).
+pub const MAX_IMAGES: usize = 10_000;
+
 /// Relaxes a band between `a` and `b` (each a state `[D]` or `[1, D]`) on the NEB or DNEB force;
 /// see the module docs. Stops early on Ctrl-C and returns the band it reached (`interrupted`).
 pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<NebResult> {
     let n = opts.images;
-    if n < 3 {
+    if !(3..=MAX_IMAGES).contains(&n) {
         return Err(invalid(format!(
-            "neb needs at least 3 images (endpoints included), got {n}"
+            "neb needs between 3 and {MAX_IMAGES} images (endpoints included), got {n}"
         )));
     }
+    let dim = a.numel().max(b.numel());
+    // The band, its forces, tangents and the optimizer's state: about ten copies.
+    crate::budget::check(
+        &format!("a band of {n} images of dimension {dim}"),
+        (n * dim) as f64,
+        80.0,
+    )?;
     if !opts.k.is_finite() || opts.k < 0.0 {
         return Err(invalid(
             "neb: spring constant k must be a finite number >= 0",

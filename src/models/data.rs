@@ -42,6 +42,16 @@ fn build(
     })
 }
 
+/// Refuses `n` images of `c x h x w` pixels that would not fit the memory budget (pixels are
+/// built as f64 and copied once into the tensor).
+fn check_images_budget(n: usize, c: usize, h: usize, w: usize) -> Result<()> {
+    crate::budget::check(
+        &format!("a data set of {n} images of {c}x{h}x{w}"),
+        n as f64 * (c * h * w) as f64,
+        16.0,
+    )
+}
+
 fn check_size(size: usize) -> Result<()> {
     if !(4..=512).contains(&size) {
         return Err(invalid(format!(
@@ -56,6 +66,7 @@ fn check_size(size: usize) -> Result<()> {
 /// stripes: a soft-thresholded sinusoid of random frequency, phase and angle.
 pub fn spots_stripes(n: usize, size: usize, seed: u64) -> Result<Dataset> {
     check_size(size)?;
+    check_images_budget(n, 1, size, size)?;
     let s = size as f64;
     let imgs: Vec<Vec<f64>> = (0..n)
         .into_par_iter()
@@ -182,6 +193,7 @@ fn seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 /// the distance to the strokes.
 pub fn digits(n: usize, size: usize, classes: &[u8], seed: u64) -> Result<Dataset> {
     check_size(size)?;
+    check_images_budget(n, 1, size, size)?;
     if classes.is_empty() || classes.iter().any(|&c| c > 9) {
         return Err(invalid(
             "digit classes must be a non-empty list of digits 0-9",
@@ -249,6 +261,7 @@ pub fn load_images(folder: &Path, height: u32, width: u32, channels: u32) -> Res
     if height == 0 || width == 0 {
         return Err(invalid("image size must be positive"));
     }
+    check_images_budget(1, channels as usize, height as usize, width as usize)?;
     let list = |dir: &Path| -> Result<Vec<std::path::PathBuf>> {
         let mut v: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| invalid(format!("{}: {e}", dir.display())))?
@@ -297,6 +310,12 @@ pub fn load_images(folder: &Path, height: u32, width: u32, channels: u32) -> Res
             folder.display()
         )));
     }
+    check_images_budget(
+        files.len(),
+        channels as usize,
+        height as usize,
+        width as usize,
+    )?;
     let pixels: Vec<Vec<f64>> = files
         .iter()
         .map(|(p, _)| -> Result<Vec<f64>> {

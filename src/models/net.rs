@@ -308,6 +308,34 @@ fn kind_of(dtype: &str) -> Result<Kind> {
     }
 }
 
+/// Refuses a network whose weights would not fit the memory budget, before any is made
+/// (weights start as float32 and are converted when the network is float64).
+fn check_weight_budget(
+    layers: &[Layer],
+    shapes: &[[i64; 3]],
+    input: [i64; 3],
+    kind: Kind,
+) -> Result<()> {
+    let mut prev = input;
+    let mut weights = 0.0;
+    for (l, out) in layers.iter().zip(shapes) {
+        let per_output = match *l {
+            Layer::Conv { kernel, .. } | Layer::ConvT { kernel, .. } => {
+                prev[0] as f64 * (kernel as f64).powi(2)
+            }
+            Layer::Fc { .. } => prev.iter().map(|&d| d as f64).product(),
+        };
+        let outputs = match *l {
+            Layer::Conv { channels, .. } | Layer::ConvT { channels, .. } => channels as f64,
+            Layer::Fc { units } => units as f64,
+        };
+        weights += outputs * (per_output + 1.0);
+        prev = *out;
+    }
+    let bytes_each = if kind == Kind::Double { 12.0 } else { 4.0 };
+    crate::budget::check("the network's weights", weights, bytes_each)
+}
+
 fn dtype_name(kind: Kind) -> &'static str {
     if kind == Kind::Double {
         "float64"
@@ -331,6 +359,7 @@ impl Net {
         if role == Role::Generator && (input[1] != 1 || input[2] != 1) {
             return Err(invalid("a generator's input is a latent vector [d, 1, 1]"));
         }
+        check_weight_budget(&parsed, &shapes, input, kind)?;
         let mut vs = nn::VarStore::new(device);
         let mut params = Vec::with_capacity(parsed.len());
         {

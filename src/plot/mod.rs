@@ -878,6 +878,11 @@ impl Figure {
             Plot::Dg(p) => dg_values(&p.dg).collect(),
             Plot::Dgs { panels, .. } => panels.iter().flat_map(|p| dg_values(&p.dg)).collect(),
         };
+        if let Plot::Heatmap(h) = &self.plot {
+            if h.xs.iter().chain(&h.ys).any(|v| !v.is_finite()) {
+                return Err(invalid("heatmap: the grid coordinates must be finite"));
+            }
+        }
         match values
             .iter()
             .filter(|v| v.is_finite())

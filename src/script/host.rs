@@ -11,15 +11,39 @@ use std::rc::Rc;
 
 thread_local! {
     static CURRENT: RefCell<Option<(Rc<Engine>, AST)>> = const { RefCell::new(None) };
+    /// How many script callbacks are running inside one another on this thread.
+    static CALLBACK_DEPTH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// True while script code runs inside a computation (a closure energy, a proposer).
+pub fn in_callback() -> bool {
+    CALLBACK_DEPTH.with(|d| d.get() > 0)
 }
 
 /// Calls a script function pointer from native code (script-defined energies, user proposals),
-/// using the engine and functions of the session that is running on this thread.
+/// using the engine and functions of the session that is running on this thread. Callbacks
+/// nested deeper than the `native_depth` limit are refused: Rhai's call-depth limit restarts
+/// at each callback, so without this an energy that calls itself would overflow the stack.
 pub fn call_fn_ptr(f: &rhai::FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, String> {
     let current = CURRENT.with(|c| c.borrow().as_ref().map(|(e, a)| (e.clone(), a.clone())));
     let (engine, ast) = current.ok_or("no script session is running on this thread")?;
+    let depth = CALLBACK_DEPTH.with(|d| d.get()) + 1;
+    let limit = super::limits::native_depth();
+    if depth > limit {
+        return Err(format!(
+            "script callbacks nested {depth} deep (limit native_depth = {limit}): does an energy or proposer call itself?"
+        ));
+    }
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            CALLBACK_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+    CALLBACK_DEPTH.with(|d| d.set(depth));
+    let _leave = Leave;
     f.call::<Dynamic>(&engine, &ast, args)
-        .map_err(|e| e.to_string())
+        .map_err(|e| root_cause(&e).0)
 }
 
 /// An interactive or script session.
@@ -47,6 +71,20 @@ fn libtorch_message(panic: &str) -> Option<String> {
         Some(end) => rest[..end].to_string(),
         None => rest.strip_suffix("\")").unwrap_or(rest).to_string(),
     })
+}
+
+/// What a caught panic says: `libtorch: <message>` for a libtorch error that tch raised as a
+/// panic, otherwise `internal error (please report): <message>`.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let msg = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    match libtorch_message(&msg) {
+        Some(torch) => format!("libtorch: {torch}"),
+        None => format!("internal error (please report): {msg}"),
+    }
 }
 
 /// Keeps the default panic report for real bugs, but not for libtorch errors that tch raises
@@ -97,7 +135,7 @@ pub fn new_session(script_dir: Option<&Path>) -> Session {
     resolvers.push(stdlib);
     engine.set_module_resolver(resolvers);
     engine.on_progress(|_| {
-        if crate::interrupt::requested() {
+        if crate::interrupt::script_must_stop(in_callback()) {
             Some(Dynamic::from("interrupted by Ctrl-C"))
         } else {
             None
@@ -131,17 +169,7 @@ impl Session {
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(describe_error(name, &e)),
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Err(match libtorch_message(&msg) {
-                    Some(torch) => format!("{name}: libtorch: {torch}"),
-                    None => format!("{name}: internal error (please report): {msg}"),
-                })
-            }
+            Err(panic) => Err(format!("{name}: {}", panic_message(&panic))),
         }
     }
 
@@ -171,8 +199,9 @@ fn strip_position_suffix(m: &str) -> String {
     }
 }
 
-/// Describes a runtime error: the innermost message at the outermost known position.
-fn describe_error(file: &str, e: &EvalAltResult) -> String {
+/// The message of the innermost error under calls of script functions, and the outermost
+/// position known for it.
+fn root_cause(e: &EvalAltResult) -> (String, Position) {
     let mut inner = e;
     let mut pos = e.position();
     // Unwrap errors raised inside called script functions down to the root cause.
@@ -192,5 +221,11 @@ fn describe_error(file: &str, e: &EvalAltResult) -> String {
         EvalAltResult::ErrorTerminated(_, _) => "interrupted by Ctrl-C".to_string(),
         other => other.to_string(),
     };
+    (msg, p)
+}
+
+/// Describes a runtime error: the innermost message at the outermost known position.
+fn describe_error(file: &str, e: &EvalAltResult) -> String {
+    let (msg, p) = root_cause(e);
     located_message(file, &msg, p)
 }

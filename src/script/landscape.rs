@@ -445,6 +445,12 @@ pub fn register(api: &mut Api) {
     );
     api.getter(
         "Map",
+        "interrupted",
+        "True when Ctrl-C stopped the run that made this map: it holds what was found until then (resume it from a checkpoint, or m.connect(U) to join its groups).",
+        |m: &mut MapValue| m.0.interrupted,
+    );
+    api.getter(
+        "Map",
         "minima",
         "Array of #{state, energy, group, count}.",
         |m: &mut MapValue| {

@@ -8,6 +8,7 @@ mod energy;
 mod gwl;
 mod host;
 mod landscape;
+pub mod limits;
 mod map_compare;
 mod models;
 mod neb;
@@ -118,7 +119,7 @@ impl<'a> Api<'a> {
 pub fn build_engine() -> (Engine, Docs) {
     let mut engine = Engine::new();
     engine.set_max_expr_depths(256, 256);
-    engine.set_max_call_levels(256);
+    limits::apply(&mut engine);
     let mut docs = Docs::default();
     engine.register_type_with_name::<TensorValue>("Tensor");
     engine.register_type_with_name::<EnergyValue>("Energy");

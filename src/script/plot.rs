@@ -96,8 +96,10 @@ fn range_opt(o: &mut Opts, key: &str) -> RhaiResult<Option<(f64, f64)>> {
         Some(v) if v.is_unit() => Ok(None),
         Some(v) => {
             let r = to_f64s(&v)?;
-            if r.len() != 2 || r[0] >= r[1] {
-                return Err(err(format!("option `{key}` must be [lo, hi] with lo < hi")));
+            if r.len() != 2 || !(r[0] < r[1]) || !r[0].is_finite() || !r[1].is_finite() {
+                return Err(err(format!(
+                    "option `{key}` must be [lo, hi] with finite lo < hi, got {r:?}"
+                )));
             }
             Ok(Some((r[0], r[1])))
         }

@@ -55,6 +55,26 @@ pub fn register(api: &mut Api) {
         },
     );
     api.func(
+        "limits",
+        "limits() -> string",
+        "The limits this session runs under, one per line: name, value, what it bounds and how to change it.",
+        super::limits::describe,
+    );
+    api.func(
+        "set_limit",
+        "set_limit(name: string, value: number)",
+        "Changes a limit while the session runs: \"native_depth\" (script callbacks nested inside one another) or \"memory\" (GiB one allocation may take). The engine limits (operations, string, array, map, call_depth) are set before a session starts: `telescope run --limit NAME=VALUE`.",
+        |name: &str, value: rhai::Dynamic| -> RhaiResult<()> {
+            let v = super::convert::num(&value)
+                .ok_or_else(|| err(format!("set_limit: the value must be a number, got {}", value.type_name())))?;
+            super::limits::set(name, v, true).map_err(err)
+        },
+    );
+    api.example(
+        "set_limit",
+        "set_limit(\"memory\", 32);   // allow tensors up to 32 GiB\nprint(limits());",
+    );
+    api.func(
         "version",
         "version() -> string",
         "The telescope version.",

@@ -26,6 +26,16 @@ fn wrap(r: TchResult) -> RhaiResult<TV> {
     r.map(TensorValue).script()
 }
 
+/// [`wrap`] for libtorch calls that take plain numbers: tch reports their errors by panicking
+/// when it frees the number, so the panic is caught here and becomes an ordinary error
+/// (located at the call, like any other).
+fn guarded(f: impl FnOnce() -> TchResult) -> RhaiResult<TV> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => wrap(r),
+        Err(panic) => Err(err(super::host::panic_message(&panic))),
+    }
+}
+
 /// Dtype and device of new tensors: the session's.
 fn opts() -> (Kind, Device) {
     (ctx::dtype(), ctx::device())
@@ -145,6 +155,23 @@ fn shape_arg(v: &Dynamic, what: &str, infer: bool) -> RhaiResult<Vec<i64>> {
         return Err(err(format!("{what}: negative size {d} in shape {dims:?}")));
     }
     Ok(dims)
+}
+
+/// The shape of a new tensor of dtype `kind`, refused when it would not fit the memory budget.
+fn new_shape(v: &Dynamic, what: &str, kind: Kind) -> RhaiResult<Vec<i64>> {
+    let shape = shape_arg(v, what, false)?;
+    crate::budget::check_shape(what, &shape, kind.elt_size_in_bytes()).script()?;
+    Ok(shape)
+}
+
+/// Refuses an `arange(a, b, step)` whose values would not fit the memory budget (libtorch
+/// reports NaN, infinite and wrongly signed bounds itself).
+fn arange_budget(a: f64, b: f64, step: f64) -> RhaiResult<()> {
+    let count = ((b - a) / step).ceil();
+    if count.is_finite() && count > 0.0 {
+        crate::budget::check("arange", count, ctx::dtype().elt_size_in_bytes() as f64).script()?;
+    }
+    Ok(())
 }
 
 /// Tensors from an array of tensors (or of arrays / numbers).
@@ -325,21 +352,21 @@ fn reduction(
         name,
         &format!("{name}(x: Tensor) -> Tensor"),
         doc,
-        move |x: TV| wrap(all(&x.0)),
+        move |x: TV| guarded(|| all(&x.0)),
     );
     both(
         api,
         name,
         &format!("{name}(x: Tensor, dim: int) -> Tensor"),
         doc,
-        move |x: TV, d: i64| wrap(along(&x.0, d, false)),
+        move |x: TV, d: i64| guarded(|| along(&x.0, d, false)),
     );
     both(
         api,
         name,
         &format!("{name}(x: Tensor, dim: int, keepdim: bool) -> Tensor"),
         doc,
-        move |x: TV, d: i64, k: bool| wrap(along(&x.0, d, k)),
+        move |x: TV, d: i64, k: bool| guarded(|| along(&x.0, d, k)),
     );
 }
 
@@ -373,16 +400,22 @@ fn register_creation(api: &mut Api) {
         "zeros",
         "zeros(shape: int|array) -> Tensor",
         "A tensor of zeros; `shape` is an int or an array of ints.",
-        |s: Dynamic| wrap(Tensor::f_zeros(shape_arg(&s, "zeros", false)?, opts())),
+        |s: Dynamic| {
+            wrap(Tensor::f_zeros(
+                new_shape(&s, "zeros", ctx::dtype())?,
+                opts(),
+            ))
+        },
     );
     api.func(
         "zeros",
         "zeros(shape: int|array, dtype: string) -> Tensor",
         "",
         |s: Dynamic, k: &str| {
+            let kind = parse_kind(k)?;
             wrap(Tensor::f_zeros(
-                shape_arg(&s, "zeros", false)?,
-                (parse_kind(k)?, ctx::device()),
+                new_shape(&s, "zeros", kind)?,
+                (kind, ctx::device()),
             ))
         },
     );
@@ -390,16 +423,17 @@ fn register_creation(api: &mut Api) {
         "ones",
         "ones(shape: int|array) -> Tensor",
         "A tensor of ones; `shape` is an int or an array of ints.",
-        |s: Dynamic| wrap(Tensor::f_ones(shape_arg(&s, "ones", false)?, opts())),
+        |s: Dynamic| wrap(Tensor::f_ones(new_shape(&s, "ones", ctx::dtype())?, opts())),
     );
     api.func(
         "ones",
         "ones(shape: int|array, dtype: string) -> Tensor",
         "",
         |s: Dynamic, k: &str| {
+            let kind = parse_kind(k)?;
             wrap(Tensor::f_ones(
-                shape_arg(&s, "ones", false)?,
-                (parse_kind(k)?, ctx::device()),
+                new_shape(&s, "ones", kind)?,
+                (kind, ctx::device()),
             ))
         },
     );
@@ -410,7 +444,10 @@ fn register_creation(api: &mut Api) {
         |s: Dynamic, v: Dynamic| {
             let v = super::convert::num(&v)
                 .ok_or_else(|| err("full: the fill value must be a number"))?;
-            wrap(Tensor::f_full(shape_arg(&s, "full", false)?, v, opts()))
+            {
+                let shape = new_shape(&s, "full", ctx::dtype())?;
+                guarded(|| Tensor::f_full(shape, v, opts()))
+            }
         },
     );
     api.func(
@@ -420,27 +457,31 @@ fn register_creation(api: &mut Api) {
         |s: Dynamic, v: Dynamic, k: &str| {
             let v = super::convert::num(&v)
                 .ok_or_else(|| err("full: the fill value must be a number"))?;
-            wrap(Tensor::f_full(
-                shape_arg(&s, "full", false)?,
-                v,
-                (parse_kind(k)?, ctx::device()),
-            ))
+            let kind = parse_kind(k)?;
+            let shape = new_shape(&s, "full", kind)?;
+            guarded(|| Tensor::f_full(shape, v, (kind, ctx::device())))
         },
     );
     api.func(
         "randn",
         "randn(shape: int|array) -> Tensor",
         "Standard normal samples N(0, 1) of the given shape (session seed, dtype and device).",
-        |s: Dynamic| wrap(Tensor::f_randn(shape_arg(&s, "randn", false)?, opts())),
+        |s: Dynamic| {
+            wrap(Tensor::f_randn(
+                new_shape(&s, "randn", ctx::dtype())?,
+                opts(),
+            ))
+        },
     );
     api.func(
         "randn",
         "randn(shape: int|array, dtype: string) -> Tensor",
         "",
         |s: Dynamic, k: &str| {
+            let kind = parse_kind(k)?;
             wrap(Tensor::f_randn(
-                shape_arg(&s, "randn", false)?,
-                (parse_kind(k)?, ctx::device()),
+                new_shape(&s, "randn", kind)?,
+                (kind, ctx::device()),
             ))
         },
     );
@@ -448,16 +489,17 @@ fn register_creation(api: &mut Api) {
         "rand",
         "rand(shape: int|array) -> Tensor",
         "Uniform samples on [0, 1) of the given shape (session seed, dtype and device).",
-        |s: Dynamic| wrap(Tensor::f_rand(shape_arg(&s, "rand", false)?, opts())),
+        |s: Dynamic| wrap(Tensor::f_rand(new_shape(&s, "rand", ctx::dtype())?, opts())),
     );
     api.func(
         "rand",
         "rand(shape: int|array, dtype: string) -> Tensor",
         "",
         |s: Dynamic, k: &str| {
+            let kind = parse_kind(k)?;
             wrap(Tensor::f_rand(
-                shape_arg(&s, "rand", false)?,
-                (parse_kind(k)?, ctx::device()),
+                new_shape(&s, "rand", kind)?,
+                (kind, ctx::device()),
             ))
         },
     );
@@ -472,22 +514,28 @@ fn register_creation(api: &mut Api) {
                     "linspace: the number of points must be >= 0, got {n}"
                 )));
             }
-            wrap(Tensor::f_linspace(a, b, n, opts()))
+            crate::budget::check(
+                "linspace",
+                n as f64,
+                ctx::dtype().elt_size_in_bytes() as f64,
+            )
+            .script()?;
+            guarded(|| Tensor::f_linspace(a, b, n, opts()))
         },
     );
     api.func("arange", "arange(n: number) -> Tensor", "Values 0, 1, ..., below `n` (session dtype); also `arange(a, b)` and `arange(a, b, step)` for a, a+step, ... below b.", |n: Dynamic| {
-        wrap(Tensor::f_arange(num_arg(&n, "arange")?, opts()))
+        let n = num_arg(&n, "arange")?;
+        arange_budget(0.0, n, 1.0)?;
+        guarded(|| Tensor::f_arange(n, opts()))
     });
     api.func(
         "arange",
         "arange(a: number, b: number) -> Tensor",
         "",
         |a: Dynamic, b: Dynamic| {
-            wrap(Tensor::f_arange_start(
-                num_arg(&a, "arange")?,
-                num_arg(&b, "arange")?,
-                opts(),
-            ))
+            let (a, b) = (num_arg(&a, "arange")?, num_arg(&b, "arange")?);
+            arange_budget(a, b, 1.0)?;
+            guarded(|| Tensor::f_arange_start(a, b, opts()))
         },
     );
     api.func(
@@ -499,12 +547,9 @@ fn register_creation(api: &mut Api) {
             if step == 0.0 {
                 return Err(err("arange: step must not be zero"));
             }
-            wrap(Tensor::f_arange_start_step(
-                num_arg(&a, "arange")?,
-                num_arg(&b, "arange")?,
-                step,
-                opts(),
-            ))
+            let (a, b) = (num_arg(&a, "arange")?, num_arg(&b, "arange")?);
+            arange_budget(a, b, step)?;
+            guarded(|| Tensor::f_arange_start_step(a, b, step, opts()))
         },
     );
     api.func(
@@ -515,6 +560,7 @@ fn register_creation(api: &mut Api) {
             if n < 0 {
                 return Err(err(format!("eye: size must be >= 0, got {n}")));
             }
+            crate::budget::check("eye", (n as f64) * (n as f64), 8.0).script()?;
             wrap(Tensor::f_eye(n, opts()))
         },
     );
@@ -526,6 +572,7 @@ fn register_creation(api: &mut Api) {
             if n < 0 || m < 0 {
                 return Err(err(format!("eye: sizes must be >= 0, got {n} x {m}")));
             }
+            crate::budget::check("eye", (n as f64) * (m as f64), 8.0).script()?;
             wrap(Tensor::f_eye_m(n, m, opts()))
         },
     );
@@ -784,10 +831,13 @@ fn register_math(api: &mut Api) {
                     num_arg(v, "clamp").map(Some)
                 }
             };
-            wrap(match (bound(&lo)?, bound(&hi)?) {
-                (Some(l), Some(h)) if l > h => {
-                    return Err(err(format!("clamp: lo ({l}) is greater than hi ({h})")))
+            let (lo, hi) = (bound(&lo)?, bound(&hi)?);
+            if let (Some(l), Some(h)) = (lo, hi) {
+                if l > h {
+                    return Err(err(format!("clamp: lo ({l}) is greater than hi ({h})")));
                 }
+            }
+            guarded(|| match (lo, hi) {
                 (Some(l), Some(h)) => x.0.f_clamp(l, h),
                 (Some(l), None) => x.0.f_clamp_min(l),
                 (None, Some(h)) => x.0.f_clamp_max(h),

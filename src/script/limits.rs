@@ -1,0 +1,195 @@
+//! The limits a script runs under, in one table: Rhai's engine limits (operations, string,
+//! array and map sizes, call depth), the depth of native re-entry (an energy or proposer
+//! written in Rhai that calls back into telescope) and the memory budget. `limits()` shows
+//! them, `set_limit(name, value)` changes the ones that can change while a session runs, and
+//! `telescope run --limit name=value` sets any of them before the session starts.
+
+use rhai::Engine;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One limit: its name, default (as users write it) and what it bounds.
+pub struct Limit {
+    /// Name used by `set_limit`, `--limit` and `limits()`.
+    pub name: &'static str,
+    /// The default, as users write it.
+    pub default: &'static str,
+    /// What it bounds.
+    pub doc: &'static str,
+    /// True when it can change while a session runs (otherwise only before it starts).
+    pub live: bool,
+}
+
+/// Every limit, in the order `limits()` lists them.
+pub const LIMITS: &[Limit] = &[
+    Limit {
+        name: "operations",
+        default: "0",
+        doc: "Rhai operations per evaluation (0: unlimited); stops runaway script loops",
+        live: false,
+    },
+    Limit {
+        name: "string",
+        default: "268435456",
+        doc: "characters in one string",
+        live: false,
+    },
+    Limit {
+        name: "array",
+        default: "67108864",
+        doc: "items in one array, bytes in one blob",
+        live: false,
+    },
+    Limit {
+        name: "map",
+        default: "16777216",
+        doc: "entries in one object map",
+        live: false,
+    },
+    Limit {
+        name: "call_depth",
+        default: "256",
+        doc: "nested calls of script functions",
+        live: false,
+    },
+    Limit {
+        name: "native_depth",
+        default: "16",
+        doc: "script callbacks (closure energies, proposers) nested inside one another",
+        live: true,
+    },
+    Limit {
+        name: "memory",
+        default: "8",
+        doc: "GiB one tensor, data set, coupling matrix, network or band may take (also TELESCOPE_MEMORY_LIMIT)",
+        live: true,
+    },
+];
+
+/// Integer limits as set (u64::MAX: default not yet applied); memory lives in [`crate::budget`].
+static VALUES: [AtomicU64; 6] = [const { AtomicU64::new(u64::MAX) }; 6];
+
+fn index(name: &str) -> Option<usize> {
+    LIMITS.iter().position(|l| l.name == name)
+}
+
+fn unknown(name: &str) -> String {
+    let names: Vec<&str> = LIMITS.iter().map(|l| l.name).collect();
+    format!(
+        "unknown limit `{name}`; the limits are {}",
+        names.join(", ")
+    )
+}
+
+/// The current value of the integer limit `name` (not `memory`).
+fn get_int(i: usize) -> u64 {
+    match VALUES[i].load(Ordering::Relaxed) {
+        u64::MAX => LIMITS[i].default.parse().unwrap_or(0),
+        v => v,
+    }
+}
+
+/// The current value of `name` as a number (memory in GiB).
+pub fn get(name: &str) -> Result<f64, String> {
+    match index(name) {
+        Some(_) if name == "memory" => Ok(crate::budget::limit_gib()),
+        Some(i) => Ok(get_int(i) as f64),
+        None => Err(unknown(name)),
+    }
+}
+
+/// The maximum depth of native re-entry.
+pub fn native_depth() -> u64 {
+    get_int(index("native_depth").unwrap_or(0))
+}
+
+/// Sets `name` to `value`; `running` is true while a session runs, when only live limits may
+/// change.
+pub fn set(name: &str, value: f64, running: bool) -> Result<(), String> {
+    let i = index(name).ok_or_else(|| unknown(name))?;
+    if running && !LIMITS[i].live {
+        return Err(format!(
+            "`{name}` is fixed when a session starts; set it with `telescope run --limit {name}=N`"
+        ));
+    }
+    if name == "memory" {
+        return crate::budget::set_limit_gib(value).map_err(|e| e.to_string());
+    }
+    if !(value >= 0.0) || value.fract() != 0.0 || value > 1e15 {
+        return Err(format!(
+            "limit `{name}` must be a whole number >= 0, not {value}"
+        ));
+    }
+    if name == "native_depth" && value < 1.0 {
+        return Err("limit `native_depth` must be at least 1".into());
+    }
+    VALUES[i].store(value as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Parses `name=value` (the `--limit` flag) and sets it.
+pub fn set_from_flag(flag: &str) -> Result<(), String> {
+    let (name, value) = flag
+        .split_once('=')
+        .ok_or_else(|| format!("--limit takes NAME=VALUE, not `{flag}`"))?;
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("--limit {name}: `{value}` is not a number"))?;
+    set(name.trim(), v, false)
+}
+
+/// Applies the engine limits to `engine`.
+pub fn apply(engine: &mut Engine) {
+    let at = |n: &str| get_int(index(n).unwrap_or(0));
+    let size = |n: &str| usize::try_from(at(n)).unwrap_or(usize::MAX);
+    engine.set_max_operations(at("operations"));
+    engine.set_max_string_size(size("string"));
+    engine.set_max_array_size(size("array"));
+    engine.set_max_map_size(size("map"));
+    engine.set_max_call_levels(size("call_depth"));
+}
+
+/// Every limit with its current value, one per line, for `limits()`.
+pub fn describe() -> String {
+    let w = LIMITS.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for l in LIMITS {
+        let value = get(l.name)
+            .map(|v| format_value(l.name, v))
+            .unwrap_or_default();
+        let when = if l.live {
+            "set_limit or --limit"
+        } else {
+            "--limit only"
+        };
+        s.push_str(&format!(
+            "{:w$}  {value:>10}  {}  ({when})\n",
+            l.name, l.doc
+        ));
+    }
+    s
+}
+
+fn format_value(name: &str, v: f64) -> String {
+    if name == "memory" {
+        crate::budget::human(crate::budget::limit_bytes() as f64)
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_parses_and_unknown_names_are_listed() {
+        for l in LIMITS {
+            assert!(l.default.parse::<f64>().is_ok(), "{}", l.name);
+        }
+        let e = set("nosuch", 1.0, false).unwrap_err();
+        assert!(e.contains("native_depth"), "{e}");
+        assert!(set("array", 10.0, true).unwrap_err().contains("--limit"));
+        assert!(set_from_flag("native_depth").is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! Hostile input, kept as regression tests: every reproducer of the robustness report ends in a
+//! clear, located error (never a panic, abort or hang), sizes are checked against the memory
+//! budget before anything is allocated, callbacks cannot recurse without bound, and Ctrl-C
+//! keeps partial results in scripts.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Serialises the in-process tests: Ctrl-C presses and limits are process-wide.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `code` as a script file in a child process (so an abort or a stack overflow fails
+/// this test instead of ending the test binary) with `limit` seconds to finish.
+fn run_script(code: &str, extra_args: &[&str]) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("telescope-robust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = format!(
+        "case{}.rhai",
+        code.len() ^ (code.bytes().map(u64::from).sum::<u64>() as usize)
+    );
+    let file = dir.join(name);
+    std::fs::File::create(&file)
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .arg("run")
+        .args(extra_args)
+        .arg(&file)
+        .current_dir(&dir)
+        .env("OMP_NUM_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("hang: the script did not finish in 60 s:\n{code}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code(),
+        text.replace(&format!("{}/", dir.display()), ""),
+    )
+}
+
+/// Each reproducer of the report with the words its error must contain. All must fail with
+/// status 1 and a `file:line:col:` location, and none may be an internal error.
+const REPRODUCERS: &[(&str, &str)] = &[
+    // libtorch errors in ops with number arguments (tch raised them as panics).
+    ("zeros([2,3]).norm(5)", "Dimension out of range"),
+    ("arange(0, 10, -1)", "step sign"),
+    ("zeros([2,3]).sum(7)", "Dimension out of range"),
+    // Sizes refused before allocating.
+    ("arange(1e18)", "would allocate"),
+    ("full([100000000000], 1.0)", "would allocate"),
+    ("zeros([100000000000])", "would allocate"),
+    ("randn([4294967296, 4294967296])", "would allocate"),
+    ("linspace(0, 1, 10000000000)", "would allocate"),
+    ("eye(10000000)", "would allocate"),
+    (
+        "descriptor(\"fc(100000000) fc(1)\", #{shape: [1,16,16]})",
+        "would allocate",
+    ),
+    ("sk(100000, 1)", "would allocate"),
+    ("sk(4294967296, 1)", "would allocate"),
+    (
+        "dataset(\"spots_stripes\", #{n: 100000000000})",
+        "would allocate",
+    ),
+    ("histogram([1.0, 2.0], #{bins: 100000000000})", "bins"),
+    ("blob(100000000000)", "too large"),
+    (
+        "neb(quadratic(2), zeros([2]), ones([2]), #{images: 1000000})",
+        "images",
+    ),
+    // Wrong shapes and values.
+    (
+        "barrier_greedy(sk(10, 1), ones([7]), ones([7]))",
+        "10 spins",
+    ),
+    (
+        "heatmap(muller_brown(), #{xlim: [0.0/0.0, 1.0], n: 10})",
+        "finite",
+    ),
+    (
+        "line_plot([0.0, 1.7e308]).save(\"x.svg\")",
+        "too large to draw",
+    ),
+    (
+        "energy(|x| (x*x).sum(), 2).at([[1,0],[0,3]])",
+        "one energy per row",
+    ),
+    (
+        "adelm(quadratic(2), #{iters: 3, propose: |n| zeros([0, 2])})",
+        "0 states",
+    ),
+    (
+        "adelm(quadratic(2), #{iters: 3, propose: |n| randn([n + 5, 2])})",
+        "37 states",
+    ),
+    (
+        "adelm(quadratic(2), #{iters: 3, checkpoint: 5})",
+        "path string",
+    ),
+    // Recursion through native callbacks (used to overflow the stack and abort).
+    (
+        "fn g(x) { let U = energy(|y| g(y), 1); U.at(x) }\ng(zeros([1, 1]))",
+        "native_depth",
+    ),
+];
+
+#[test]
+fn every_reproducer_ends_in_a_located_error() {
+    let mut failures = Vec::new();
+    for (code, words) in REPRODUCERS {
+        let (status, text) = run_script(code, &[]);
+        let first = text.lines().last().unwrap_or("");
+        let located = regex_like_location(first);
+        if status != Some(1) || !located || !text.contains(words) || text.contains("internal error")
+        {
+            failures.push(format!(
+                "{code}\n  status {status:?}, expected a located error with `{words}`:\n  {}",
+                text.trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// True for `caseN.rhai:LINE:COL: message`.
+fn regex_like_location(line: &str) -> bool {
+    let mut parts = line.splitn(4, ':');
+    let (file, l, c) = (parts.next(), parts.next(), parts.next());
+    file.is_some_and(|f| f.ends_with(".rhai"))
+        && l.is_some_and(|l| !l.is_empty() && l.chars().all(|ch| ch.is_ascii_digit()))
+        && c.is_some_and(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit()))
+}
+
+#[test]
+fn limits_are_shown_and_changed_from_the_command_line() {
+    let (status, text) = run_script(
+        "print(limits());\nzeros([1000000])",
+        &["--limit", "memory=0.001"],
+    );
+    assert_eq!(status, Some(1), "{text}");
+    assert!(
+        text.contains("memory") && text.contains("1.0 MiB"),
+        "{text}"
+    );
+    assert!(
+        text.contains(":2:1:") && text.contains("would allocate 7.6 MiB"),
+        "{text}"
+    );
+    // Rhai's own limits: an array past the set size is refused.
+    let (status, text) = run_script(
+        "let a = []; for i in 0..100 { a.push(i); }",
+        &["--limit", "array=10"],
+    );
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains("too large"), "{text}");
+    // A limit fixed at the start cannot change later; a live one can.
+    let (status, text) = run_script(
+        "set_limit(\"native_depth\", 2);\nset_limit(\"array\", 5)",
+        &[],
+    );
+    assert_eq!(status, Some(1), "{text}");
+    assert!(
+        text.contains(":2:1:") && text.contains("--limit array="),
+        "{text}"
+    );
+    let (status, text) = run_script("", &["--limit", "nosuch=1"]);
+    assert_eq!(status, Some(2), "{text}");
+    assert!(text.contains("native_depth"), "{text}");
+}
+
+#[test]
+fn the_callback_depth_limit_counts_every_nesting() {
+    // Two nested callbacks (a proposer running an adelm over a closure energy) are legitimate
+    // under the default limit and refused under a limit of 1.
+    let code = "let U = energy(|x| (x * x).sum(1), 2);\n\
+                let m = adelm(quadratic(2), #{iters: 2, propose: |n| { adelm(U, #{iters: 1}); randn([n, 2]) }});\n\
+                print(`iterations ${m.iterations}`);";
+    let (status, text) = run_script(code, &[]);
+    assert_eq!(status, Some(0), "{text}");
+    assert!(text.contains("iterations 2"), "{text}");
+    let (status, text) = run_script(code, &["--limit", "native_depth=1"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains("nested 2 deep"), "{text}");
+}
+
+/// Evaluates `code` in a fresh session on a thread with a large stack while `press` runs
+/// beside it (it raises Ctrl-C as the signal handler would).
+fn eval_with_presses(code: &str, press: impl FnOnce() + Send + 'static) -> Result<String, String> {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    telescope::interrupt::clear();
+    let code = code.to_string();
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let mut s = telescope::script::new_session(None);
+            s.eval("ctrlc.rhai", &code).map(|v| v.to_string())
+        })
+        .unwrap();
+    let presser = std::thread::spawn(press);
+    let out = worker.join().unwrap();
+    presser.join().unwrap();
+    telescope::interrupt::clear();
+    out
+}
+
+/// Waits until the running ADELM has done some work, then presses Ctrl-C `times` times.
+fn press_after(delay_ms: u64, times: usize) -> impl FnOnce() + Send + 'static {
+    move || {
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        for _ in 0..times {
+            telescope::interrupt::request();
+        }
+    }
+}
+
+#[test]
+fn one_ctrl_c_stops_the_computation_and_the_script_goes_on() {
+    // A run that would never end by itself: only Ctrl-C stops it. The script then uses the map.
+    for energy in [
+        "quadratic(2)",
+        "energy(|x| ((x * x).sum(1) - 1.0).pow(2.0), 2)",
+    ] {
+        let code = format!(
+            "let m = adelm({energy}, #{{iters: 1000000000, seed: 1}});\n\
+             let after = 0;\n\
+             for i in 0..5 {{ after += 1; }}\n\
+             `${{m.interrupted}} ${{m.iterations > 0}} ${{after}}`"
+        );
+        let out = eval_with_presses(&code, press_after(1500, 1));
+        assert_eq!(out.as_deref(), Ok("true true 5"), "{energy}: {out:?}");
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_stops_the_script() {
+    let code = "let m = adelm(energy(|x| (x * x).sum(1), 2), #{iters: 1000000000});\nprint(\"went on\");\n1";
+    let out = eval_with_presses(code, press_after(1500, 2));
+    let e = out.expect_err("two presses must stop the script");
+    assert!(e.contains("interrupted by Ctrl-C"), "{e}");
+}
+
+#[test]
+fn ctrl_c_in_plain_script_code_stops_it_at_once() {
+    let out = eval_with_presses("let n = 0;\nloop { n += 1; }", press_after(300, 1));
+    let e = out.expect_err("a loop with no computation must stop on the first press");
+    assert!(
+        e.starts_with("ctrlc.rhai:2:") && e.contains("interrupted by Ctrl-C"),
+        "{e}"
+    );
+}
