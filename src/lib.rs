@@ -18,6 +18,7 @@ pub mod models;
 pub mod plot;
 pub mod repl;
 pub mod sampler;
+pub mod sandbox;
 pub mod script;
 pub mod stdlib;
 pub mod tensor;

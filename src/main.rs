@@ -18,7 +18,12 @@ Usage:
 
 Flags of `run` (and of the REPL, before any command):
   --limit NAME=VALUE             change a limit (see `limits()`: operations, string, array,
-                                 map, call_depth, native_depth, memory in GiB)";
+                                 map, call_depth, native_depth, memory in GiB)
+  --sandbox                      for a script someone else wrote: files are written only
+                                 under the working folder (or --out), imports come only
+                                 from the script's folder and the stdlib
+  --out DIR                      with --sandbox: the folder writes are confined to
+                                 (created if missing)";
 
 /// Scripts run on a thread with a large stack: deep but legitimate recursion (script
 /// functions, callbacks up to the `native_depth` limit) must end in a clear error, never
@@ -75,26 +80,43 @@ fn dispatch(args: &[String]) -> u8 {
     }
 }
 
-/// Applies the leading `--limit NAME=VALUE` flags and returns the arguments after them.
+/// Applies the leading flags (`--limit NAME=VALUE`, `--sandbox`, `--out DIR`) and returns the
+/// arguments after them.
 fn take_flags(args: &[String]) -> Result<&[String], String> {
     let mut i = 0;
+    let (mut sandbox, mut out) = (false, None);
     while let Some(a) = args.get(i) {
-        let value = match a.as_str() {
-            "--limit" => args
-                .get(i + 1)
-                .map(String::as_str)
-                .ok_or("--limit needs NAME=VALUE")?,
-            _ => match a.strip_prefix("--limit=") {
-                Some(v) => {
-                    telescope::script::limits::set_from_flag(v)?;
-                    i += 1;
-                    continue;
-                }
-                None => break,
-            },
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (a.as_str(), None),
         };
-        telescope::script::limits::set_from_flag(value)?;
-        i += 2;
+        let mut value = || -> Result<String, String> {
+            match inline {
+                Some(v) => Ok(v.to_string()),
+                None => {
+                    i += 1;
+                    args.get(i)
+                        .cloned()
+                        .ok_or_else(|| format!("{flag} needs a value"))
+                }
+            }
+        };
+        match flag {
+            "--limit" => telescope::script::limits::set_from_flag(&value()?)?,
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--sandbox" => sandbox = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    match (sandbox, out) {
+        (true, dir) => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+            telescope::sandbox::confine_writes(&dir).map_err(|e| e.to_string())?;
+        }
+        (false, Some(_)) => return Err("--out is a folder for --sandbox".into()),
+        (false, None) => {}
     }
     Ok(&args[i..])
 }

@@ -125,6 +125,7 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
 /// until the rename). Errors name the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    crate::sandbox::check_write(path)?;
     let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
     let name = path
         .file_name()

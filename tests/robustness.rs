@@ -267,3 +267,103 @@ fn ctrl_c_in_plain_script_code_stops_it_at_once() {
         "{e}"
     );
 }
+
+/// A fresh folder for one test's files.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("telescope-sandbox-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `telescope run ARGS...` in `dir`.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .arg("run")
+        .args(args)
+        .current_dir(dir)
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn a_sandboxed_script_writes_and_imports_only_where_allowed() {
+    let dir = fresh_dir("rules");
+    let outside = fresh_dir("outside");
+    std::fs::create_dir_all(dir.join("shared")).unwrap();
+    std::fs::write(dir.join("helper.rhai"), "fn f() { 41 }").unwrap();
+    std::fs::write(dir.join("shared/helper2.rhai"), "fn g() { 1 }").unwrap();
+    let target = outside.join("stolen.png");
+    // Writing inside the working folder works; outside it is refused with a location.
+    std::fs::write(
+        dir.join("writes.rhai"),
+        format!(
+            "import \"helper\" as h;\nimport \"stats\" as st;\nline_plot([1.0, 2.0]).save(\"inside.png\");\nprint(h::f() + 1);\nline_plot([1.0, 2.0]).save({:?});\n",
+            target.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (status, text) = run_in(&dir, &["--sandbox", "writes.rhai"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains("42"), "{text}");
+    assert!(
+        text.contains("writes.rhai:5:") && text.contains("outside"),
+        "{text}"
+    );
+    assert!(dir.join("inside.png").is_file() && !target.exists());
+    // `--out` moves the allowed folder: the working folder itself is now outside.
+    let (status, text) = run_in(&dir, &["--sandbox", "--out", "results", "writes.rhai"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains("writes.rhai:3:"), "{text}");
+    assert!(dir.join("results").is_dir());
+    // `..` cannot climb out of the allowed folder.
+    std::fs::write(
+        dir.join("climb.rhai"),
+        "line_plot([1.0]).save(\"results/../../up.png\");",
+    )
+    .unwrap();
+    let (status, text) = run_in(&dir, &["--sandbox", "--out", "results", "climb.rhai"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(!dir.parent().unwrap().join("up.png").exists());
+    // Imports come only from the script's own folder (and the stdlib).
+    std::fs::write(
+        dir.join("shared/up.rhai"),
+        "import \"../helper\" as h;\nprint(h::f());",
+    )
+    .unwrap();
+    let (status, text) = run_in(&dir, &["--sandbox", "shared/up.rhai"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(
+        text.contains("up.rhai:1:") && text.contains("outside the script's folder"),
+        "{text}"
+    );
+    // Without the sandbox both are allowed, as before.
+    let (status, text) = run_in(&dir, &["shared/up.rhai"]);
+    assert_eq!(status, Some(0), "{text}");
+    let (status, text) = run_in(&dir, &["climb.rhai"]);
+    assert_eq!(status, Some(0), "{text}");
+    let _ = std::fs::remove_file(dir.parent().unwrap().join("up.png"));
+}
+
+#[test]
+fn a_file_that_imports_itself_is_an_import_cycle_not_a_stack_overflow() {
+    let dir = fresh_dir("cycle");
+    std::fs::write(dir.join("a.rhai"), "import \"b\" as b;\n1").unwrap();
+    std::fs::write(dir.join("b.rhai"), "import \"a\" as a;\n2").unwrap();
+    std::fs::write(dir.join("me.rhai"), "import \"me\" as me;\n3").unwrap();
+    for file in ["a.rhai", "me.rhai"] {
+        let (status, text) = run_in(&dir, &[file]);
+        assert_eq!(status, Some(1), "{text}");
+        assert!(
+            text.contains(&format!("{file}:1:")) && text.contains("import cycle"),
+            "{text}"
+        );
+    }
+}

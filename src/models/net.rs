@@ -615,6 +615,7 @@ impl Net {
     /// as JSON beside it ([`sidecar_path`]).
     pub fn save(&self, path: &Path) -> Result<()> {
         let weights = weights_path(path)?;
+        crate::sandbox::check_write(&weights)?;
         self.vs.save(&weights)?;
         let side = serde_json::json!({
             "format": "telescope-net",
@@ -625,8 +626,10 @@ impl Net {
             "dtype": self.spec.dtype,
             "weights": weights.file_name().map(|f| f.to_string_lossy().to_string()),
         });
-        std::fs::write(sidecar_path(&weights), serde_json::to_string_pretty(&side)?)
-            .map_err(|e| invalid(format!("{}: {e}", sidecar_path(&weights).display())))?;
+        crate::tensor_io::write_atomic(
+            &sidecar_path(&weights),
+            serde_json::to_string_pretty(&side)?.as_bytes(),
+        )?;
         Ok(())
     }
 

@@ -393,8 +393,7 @@ fn checkpoint(o: &TrainOptions, nets: &[(&str, &Net)]) -> Result<()> {
             name.push(format!("_{tag}.safetensors"));
             let path = PathBuf::from(name);
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| invalid(format!("checkpoint folder {}: {e}", dir.display())))?;
+                crate::sandbox::create_dir_all(dir)?;
             }
             net.save(&path)?;
         }

@@ -914,8 +914,7 @@ impl Figure {
                 )))
             }
         };
-        std::fs::write(path, bytes)
-            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))
+        crate::tensor_io::write_atomic(path, &bytes)
     }
 
     /// The figure as SVG text.

@@ -111,13 +111,15 @@ pub fn iterm_sequence(png: &[u8]) -> String {
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Writes the figure as a PNG file in `dir` (default: the temp directory) with a fresh name.
+/// Writes the figure as a PNG file in `dir` (default: the temp directory, or the sandbox
+/// folder) with a fresh name.
 pub fn write_file(fig: &Figure, dir: Option<&Path>) -> Result<PathBuf> {
+    // A sandboxed script keeps even these files in its own folder.
     let dir = dir
         .map(Path::to_path_buf)
+        .or_else(|| crate::sandbox::root().map(Path::to_path_buf))
         .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| crate::Error::Io(format!("{}: {e}", dir.display())))?;
+    crate::sandbox::create_dir_all(&dir)?;
     let k = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = dir.join(format!("telescope-plot-{}-{k}.png", std::process::id()));
     fig.save(&path)?;

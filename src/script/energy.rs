@@ -423,8 +423,14 @@ pub fn register(api: &mut Api) {
         "U.random(n: int) -> Tensor",
         "n random states [n, D] drawn uniformly over the energy's domain (box, spins or levels).",
         |u: &mut EnergyValue, n: i64| -> RhaiResult<TensorValue> {
+            if n < 1 {
+                return Err(err(format!("U.random: n must be at least 1, got {n}")));
+            }
+            let dim = u.0.dim().unwrap_or(1);
+            crate::budget::check(&format!("{n} random states"), n as f64 * dim as f64, 8.0)
+                .script()?;
             Ok(TensorValue(
-                energy::random_states(u.0.as_ref(), n.max(1) as usize).script()?,
+                energy::random_states(u.0.as_ref(), n as usize).script()?,
             ))
         },
     );

@@ -3,7 +3,7 @@
 //! inside a native call becomes an error instead of ending the program.
 
 use super::{build_engine, Docs};
-use rhai::module_resolvers::{FileModuleResolver, ModuleResolversCollection, StaticModuleResolver};
+use rhai::module_resolvers::{ModuleResolversCollection, StaticModuleResolver};
 use rhai::{Dynamic, Engine, EvalAltResult, Module, Position, Scope, AST};
 use std::cell::RefCell;
 use std::path::Path;
@@ -108,17 +108,15 @@ fn install_quiet_torch_panics() {
     });
 }
 
-/// A new session with every telescope function and the embedded `stdlib/` modules.
+/// A new session with every telescope function and the embedded `stdlib/` modules; imports
+/// resolve from `script_dir` (only from there when a sandbox is active, see [`crate::sandbox`]).
 pub fn new_session(script_dir: Option<&Path>) -> Session {
     crate::interrupt::install_handler();
     install_quiet_torch_panics();
     let (mut engine, docs) = build_engine();
     let mut resolvers = ModuleResolversCollection::new();
-    if let Some(dir) = script_dir {
-        resolvers.push(FileModuleResolver::new_with_path(dir));
-    } else {
-        resolvers.push(FileModuleResolver::new());
-    }
+    let sandboxed = crate::sandbox::root().is_some();
+    resolvers.push(super::modules::ScriptFiles::new(script_dir, sandboxed));
     let mut stdlib = StaticModuleResolver::new();
     for (name, source) in crate::stdlib::MODULES {
         let module = engine
@@ -204,8 +202,14 @@ fn strip_position_suffix(m: &str) -> String {
 fn root_cause(e: &EvalAltResult) -> (String, Position) {
     let mut inner = e;
     let mut pos = e.position();
-    // Unwrap errors raised inside called script functions down to the root cause.
-    while let EvalAltResult::ErrorInFunctionCall(_, _, next, p) = inner {
+    // Unwrap errors raised inside called script functions and imported modules down to the
+    // root cause.
+    loop {
+        let (next, p) = match inner {
+            EvalAltResult::ErrorInFunctionCall(_, _, next, p) => (next, p),
+            EvalAltResult::ErrorInModule(_, next, p) => (next, p),
+            _ => break,
+        };
         if pos.is_none() {
             pos = *p;
         }

@@ -11,6 +11,7 @@ mod landscape;
 pub mod limits;
 mod map_compare;
 mod models;
+mod modules;
 mod neb;
 mod plot;
 mod sampler;
