@@ -340,3 +340,21 @@ fn bytes_that_are_not_utf8_drop_the_line_not_the_session() {
     p.prompt();
     p.finish();
 }
+
+#[test]
+fn a_long_paste_without_bracketed_paste_is_read_in_one_go() {
+    // 60,000 characters typed as one line: the editor used to redo colours, hints and bracket
+    // matching on every keystroke (quadratic; 50k characters never returned).
+    let mut p = Pty::spawn("paste");
+    p.prompt();
+    let line = format!("[{}1].len()", "1,".repeat(29_999));
+    p.send(&line);
+    p.send("\r");
+    let answered = p.expect_within("\n30000", Duration::from_secs(120));
+    assert!(
+        answered.is_some(),
+        "a 60,000-character line got no answer in 2 minutes"
+    );
+    p.prompt();
+    p.finish();
+}

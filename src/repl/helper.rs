@@ -106,11 +106,20 @@ impl Completer for ReplHelper {
     }
 }
 
+/// Lines longer than this (bytes) get no colours, hints or bracket matching: each keystroke
+/// would otherwise re-read the whole line, so a long paste without bracketed-paste mode took
+/// time quadratic in its length. Without them the editor appends each character directly.
+const LONG_LINE: usize = 2000;
+
 impl Hinter for ReplHelper {
     type Hint = SignatureHint;
 
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<SignatureHint> {
-        if pos < line.len() || line.starts_with(':') || line.starts_with('?') {
+        if pos < line.len()
+            || line.len() > LONG_LINE
+            || line.starts_with(':')
+            || line.starts_with('?')
+        {
             return None;
         }
         self.signature_hint(line).map(SignatureHint)
@@ -151,7 +160,7 @@ pub fn matching_bracket(line: &str, at: usize) -> Option<usize> {
 
 impl Highlighter for ReplHelper {
     fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
-        if !self.color || line.starts_with(':') {
+        if !self.color || line.len() > LONG_LINE || line.starts_with(':') {
             return Cow::Borrowed(line);
         }
         let brackets = self.bracket.get();
@@ -193,6 +202,10 @@ impl Highlighter for ReplHelper {
     }
 
     fn highlight_char(&self, line: &str, pos: usize, kind: CmdKind) -> bool {
+        if line.len() > LONG_LINE {
+            self.bracket.set(None);
+            return false;
+        }
         let pair = if kind == CmdKind::ForcedRefresh {
             None
         } else {

@@ -52,6 +52,13 @@ impl Energy for ScriptEnergy {
                 t.size()
             )));
         }
+        // Asked for a gradient (x tracks it), but the energies lost the link to x: every
+        // gradient would be zero and minimizers would stop at once, "converged".
+        if x.requires_grad() && !t.requires_grad() {
+            return Err(invalid(
+                "energy closure: the energies do not depend on x through tensor operations (detached, or rebuilt with tensor() / to_array()), so its gradient would be zero everywhere; compute them from x with tensor operations",
+            ));
+        }
         Ok(t)
     }
 }
