@@ -367,3 +367,12 @@ fn a_file_that_imports_itself_is_an_import_cycle_not_a_stack_overflow() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_minimization_where_it_is() {
+    // A linear energy has no minimum: only Ctrl-C ends the descent.
+    let code = "let m = minimize(energy(|x| x.sum(1), 2), [0.0, 0.0], #{max_iter: 1000000000});\n\
+                `${m.interrupted} ${m.converged} ${(m.x[0] < -1.0).item() == 1.0}`";
+    let out = eval_with_presses(code, press_after(800, 1));
+    assert_eq!(out.as_deref(), Ok("true false true"), "{out:?}");
+}

@@ -278,6 +278,10 @@ fn map_batch(
     }
     crate::energy::check_dim(e.as_ref(), &x0)?;
     let mins = minimize::minimize(e.as_ref(), &x0, &opts.minimize)?;
+    if mins.interrupted {
+        // Unfinished descents are not minima: the batch is dropped, as an interrupted AD is.
+        return Err(crate::Error::Interrupted);
+    }
     let states = tensor::to_matrix(&mins.x)?;
     let energies = tensor::to_vec_f64(&mins.energy)?;
     let starts = if opts.keep_proposals {

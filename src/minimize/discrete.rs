@@ -22,6 +22,7 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
             energy,
             iterations: 1,
             converged: vec![true; b as usize],
+            interrupted: false,
         });
     }
     let candidates: Vec<f64> = match e.space() {
@@ -45,12 +46,16 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
     let mut x = snap_to_values(&x0.f_detach()?, &values)?;
     let mut converged = vec![false; b as usize];
     let mut iterations = 0;
+    let mut interrupted = false;
     // Coordinate sweeps (iterated conditional modes): each site in turn takes its best value
     // given the others, all K values of all chains scored in one call. A sweep that changes
     // nothing has checked every single-site move of the final state: a local minimum.
     for it in 0..max_iter {
         iterations = it + 1;
-        crate::interrupt::check()?;
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let mut changed = Tensor::f_zeros([b], (tch::Kind::Bool, x.device()))?;
         for j in 0..d {
             // Scores of every value of site j, the current one included, from the same call,
@@ -86,6 +91,7 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
     // Exact energies of the final states (the sweep's running values carry rounding).
     let u = e.energy(&x)?;
     Ok(Minima {
+        interrupted,
         x,
         energy: u,
         iterations,

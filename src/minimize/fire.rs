@@ -17,10 +17,14 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
     let mut since_neg = vec![0usize; b];
     let mut done = vec![false; b];
     let mut iterations = 0;
+    let mut interrupted = false;
     let (mut u, mut g) = e.energy_and_grad(&x)?;
     for it in 0..opts.max_iter {
         iterations = it;
-        crate::interrupt::check()?;
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let gmax = tensor::to_vec_f64(&g.f_abs()?.f_amax(&[1i64][..], false)?)?;
         for i in 0..b {
             done[i] = done[i] || gmax[i] < opts.tol || !gmax[i].is_finite();
@@ -77,6 +81,7 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
     }
     let gmax = tensor::to_vec_f64(&g.f_abs()?.f_amax(&[1i64][..], false)?)?;
     Ok(Minima {
+        interrupted,
         x,
         energy: u,
         iterations: iterations + 1,

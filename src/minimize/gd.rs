@@ -12,9 +12,13 @@ pub fn gradient_descent(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> 
     let mut step = vec![opts.step; b];
     let (mut u, mut g) = e.energy_and_grad(&x)?;
     let mut iterations = 0;
+    let mut interrupted = false;
     for it in 0..opts.max_iter {
         iterations = it + 1;
-        crate::interrupt::check()?;
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let gmax = tensor::to_vec_f64(&g.f_abs()?.f_amax(&[1i64][..], false)?)?;
         if gmax.iter().all(|m| *m < opts.tol) {
             break;
@@ -43,6 +47,7 @@ pub fn gradient_descent(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> 
     }
     let gmax = tensor::to_vec_f64(&g.f_abs()?.f_amax(&[1i64][..], false)?)?;
     Ok(Minima {
+        interrupted,
         x,
         energy: u,
         iterations,

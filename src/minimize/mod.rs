@@ -50,6 +50,8 @@ pub struct Minima {
     pub iterations: usize,
     /// Per chain: converged within tolerance.
     pub converged: Vec<bool>,
+    /// Stopped early by Ctrl-C: `x` holds where the chains were.
+    pub interrupted: bool,
 }
 
 /// Finds a local minimum from every row of `x0`.

@@ -178,6 +178,7 @@ fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
         );
     }
     out.insert("iterations".into(), Dynamic::from_int(m.iterations as i64));
+    out.insert("interrupted".into(), Dynamic::from_bool(m.interrupted));
     Ok(out)
 }
 
@@ -192,6 +193,10 @@ fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
     o.finish()?;
     let x0 = energy::random_states(energy_of(&u), n.max(1)).script()?;
     let m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
+    if m.interrupted {
+        // Chains stopped half-way are not minima; there is no partial answer to keep.
+        return Err(err("find_minima: interrupted by Ctrl-C"));
+    }
     let (states, energies, counts) = minimize::unique_minima(&m.x, &m.energy, tol).script()?;
     let mut out = Array::new();
     for ((s, e), c) in states.iter().zip(&energies).zip(&counts) {
@@ -441,7 +446,7 @@ pub fn register(api: &mut Api) {
             ))
         },
     );
-    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Returns #{x, energy, converged, iterations}.", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
+    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
     api.func(
         "minimize",
         "minimize(U: Energy, x0, opts: map) -> map",
