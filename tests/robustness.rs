@@ -84,6 +84,22 @@ const REPRODUCERS: &[(&str, &str)] = &[
     ("histogram([1.0, 2.0], #{bins: 100000000000})", "bins"),
     ("blob(100000000000)", "too large"),
     (
+        "barrier_1d(quadratic(2), [0.0, 0.0], [1.0, 1.0], 100000000000)",
+        "would allocate",
+    ),
+    (
+        "let m = adelm(quadratic(8), #{iters: 2});\nm.barrier_matrix(sk(4, 1), #{})",
+        "another energy",
+    ),
+    ("embed(quadratic(2), 4294967296)", "would allocate"),
+    (
+        "energy(|x| x.square().sum(1), 4294967296)",
+        "would allocate",
+    ),
+    ("ising(100000000, 3)", "would allocate"),
+    ("ising(4294967296, 3)", "too large"),
+    ("ising(100000000000, 100000000000)", "too large"),
+    (
         "neb(quadratic(2), zeros([2]), ones([2]), #{images: 1000000})",
         "images",
     ),

@@ -56,6 +56,12 @@ pub fn embed(inner: EnergyRef, dim: usize, seed: u64, stiffness: f64) -> Result<
     if !stiffness.is_finite() || stiffness < 0.0 {
         return Err(invalid("embed: stiffness must be a finite number >= 0"));
     }
+    // The rotation is a dense dim x dim matrix (built, orthogonalised, stored as a tensor).
+    crate::budget::check(
+        &format!("embedding in dimension {dim}"),
+        (dim as f64) * (dim as f64),
+        24.0,
+    )?;
     let q = random_orthogonal(dim, seed);
     let mut lo = vec![0.0; dim];
     let mut hi = vec![0.0; dim];

@@ -162,7 +162,16 @@ pub fn ising(rows: usize, cols: usize, temperature: f64, h: f64) -> Result<SpinM
     if !(temperature > 0.0) {
         return Err(invalid("Ising temperature must be positive"));
     }
-    let n = rows * cols;
+    let n = rows
+        .checked_mul(cols)
+        .filter(|&n| n <= u32::MAX as usize)
+        .ok_or_else(|| {
+            invalid(format!(
+                "an Ising lattice of {rows} x {cols} spins is too large"
+            ))
+        })?;
+    // Four neighbours of 16 bytes per spin, each list's own header, fields and states.
+    crate::budget::check(&format!("an Ising lattice of {n} spins"), n as f64, 128.0)?;
     let mut neighbors: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     let mut add = |a: usize, b: usize| {
         if a != b && !neighbors[a].iter().any(|&(k, _)| k as usize == b) {

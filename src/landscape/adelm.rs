@@ -148,6 +148,7 @@ pub fn resume(
     opts: &AdelmOptions,
 ) -> Result<LandscapeMap> {
     validate(e, opts)?;
+    map.check_energy(e.as_ref())?;
     let _session = tensor::SessionSeedGuard::new();
     map.method = "adelm".into();
     map.params = params_json(opts);

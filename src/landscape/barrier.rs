@@ -48,6 +48,11 @@ pub fn line_energies(
     if points < 2 {
         return Err(invalid("a 1-D barrier needs at least 2 points"));
     }
+    crate::budget::check(
+        &format!("a line of {points} points"),
+        points as f64 * a.numel().max(1) as f64,
+        16.0,
+    )?;
     if a.size() != b.size() {
         return Err(invalid(format!(
             "endpoints differ in shape: {:?} vs {:?}",
@@ -331,6 +336,7 @@ pub fn refine_map_barriers(
     map: &mut super::map::LandscapeMap,
     opts: &RefineOptions,
 ) -> Result<()> {
+    map.check_energy(e.as_ref())?;
     let g = map.groups.len();
     if g < 2 {
         return Ok(());

@@ -26,6 +26,7 @@ pub const NEAREST_COMPONENTS: usize = 8;
 /// settings, from which the refinement starts at twice the map's alpha. Err(Interrupted) when
 /// Ctrl-C stopped the refinement (the caller discards the half-completed map).
 pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> Result<()> {
+    map.check_energy(e.as_ref())?;
     let comp = map.components();
     let roots: Vec<usize> = (0..comp.len()).filter(|&i| comp[i] == i).collect();
     if roots.len() < 2 {

@@ -219,6 +219,23 @@ impl LandscapeMap {
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         Ok(m)
     }
+    /// `Ok` when every state of the map (group representatives and minima) has the dimension
+    /// of `e`: a map made for another energy is refused before anything indexes its states.
+    pub fn check_energy(&self, e: &dyn crate::energy::Energy) -> Result<()> {
+        let Some(d) = e.dim() else { return Ok(()) };
+        let states = self
+            .groups
+            .iter()
+            .map(|g| &g.state)
+            .chain(self.minima.iter().map(|m| &m.state));
+        match states.map(Vec::len).find(|&len| len != d) {
+            Some(len) => Err(invalid(format!(
+                "the map's states have {len} coordinates but {} has {d}: was the map made for another energy?",
+                e.name()
+            ))),
+            None => Ok(()),
+        }
+    }
     /// Checks internal consistency (after loading).
     pub fn check(&self) -> Result<()> {
         let g = self.groups.len();

@@ -63,6 +63,12 @@ impl Energy for ScriptEnergy {
     }
 }
 
+/// A closure energy keeps a box of `dim` bounds and works on batches of `dim` values: a
+/// dimension past the memory budget is refused when the energy is made.
+fn check_closure_dim(dim: usize) -> RhaiResult<()> {
+    crate::budget::check(&format!("an energy of dimension {dim}"), dim as f64, 16.0).script()
+}
+
 fn energy_of(v: &EnergyValue) -> &dyn Energy {
     v.0.as_ref()
 }
@@ -300,6 +306,7 @@ pub fn register(api: &mut Api) {
             return Err(err("energy dimension must be >= 1"));
         }
         let d = dim as usize;
+        check_closure_dim(d)?;
         Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space: Space::Continuous { lo: vec![-3.0; d], hi: vec![3.0; d] } })))
     });
     api.func(
@@ -312,6 +319,7 @@ pub fn register(api: &mut Api) {
             if d < 1 {
                 return Err(err("energy: option `dim` (>= 1) is required"));
             }
+            check_closure_dim(d)?;
             let space = parse_space(&mut o, d)?;
             o.finish()?;
             Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space })))
