@@ -84,6 +84,14 @@ const REPRODUCERS: &[(&str, &str)] = &[
     ("histogram([1.0, 2.0], #{bins: 100000000000})", "bins"),
     ("blob(100000000000)", "too large"),
     (
+        "phase_diagram(quadratic(2), zeros([0, 2]), [0.0, 0.0], #{temps: [0.1], trials: 1, max_rounds: 1, max_steps: 10})",
+        "two single states",
+    ),
+    (
+        "train_coop(descriptor(\"fc(1)\", #{shape: [1, 8, 8]}), generator(\"convT(4,4,1) convT(1,5,2)\", #{latent: 2}), rand([8, 64]), #{epochs: 1, steps: 2, batch: 4, latent_steps: 2, hi: 1.0e308})",
+        "too wide",
+    ),
+    (
         "barrier_1d(quadratic(2), [0.0, 0.0], [1.0, 1.0], 100000000000)",
         "would allocate",
     ),

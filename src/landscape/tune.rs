@@ -154,6 +154,15 @@ pub fn phase_diagram(
     temps: &[f64],
     opts: &RefineOptions,
 ) -> Result<Vec<PhaseRow>> {
+    let (a, b) = (crate::tensor::as_batch(a)?, crate::tensor::as_batch(b)?);
+    if a.size()[0] != 1 || a.size() != b.size() {
+        return Err(crate::error::invalid(format!(
+            "phase_diagram needs two single states of the same dimension, got {:?} and {:?}",
+            a.size(),
+            b.size()
+        )));
+    }
+    let (a, b) = (&a, &b);
     let mut rows = Vec::new();
     for &t in temps {
         let mut o = opts.clone();

@@ -137,6 +137,13 @@ impl TrainOptions {
                 self.lo, self.hi
             )));
         }
+        // Pixels live in the networks' dtype: the range (and its width) must fit float32.
+        if !((self.hi - self.lo).abs() < f32::MAX as f64) {
+            return Err(invalid(format!(
+                "pixel range [{}, {}] is too wide for float32 networks",
+                self.lo, self.hi
+            )));
+        }
         if let Synthesis::Gibbs { levels } = self.synthesis {
             if levels < 2 {
                 return Err(invalid("Gibbs synthesis needs levels >= 2"));
