@@ -41,7 +41,10 @@ pub fn tune_temperature(
         let mut c = Chains::new(&density, &start)?;
         let (mut sum, mut max, mut count) = (0.0, f64::NEG_INFINITY, 0usize);
         for _ in 0..steps {
-            crate::interrupt::check()?;
+            if crate::interrupt::requested() {
+                // The temperatures done so far are the result; this one is unfinished.
+                return Ok(rows);
+            }
             s.step(&density, &mut c)?;
             for v in tensor::to_vec_f64(&c.u)? {
                 let du = v * t - u0;
@@ -115,12 +118,15 @@ pub fn tune_alpha(
 ) -> Result<Vec<AlphaRow>> {
     let mut out = Vec::new();
     for &a in alphas {
-        crate::interrupt::check()?;
         let mut o = base.clone();
         o.ad.alpha = a;
         o.checkpoint = None;
         o.complete = false;
         let map = adelm(e, proposer, &o)?;
+        if map.interrupted {
+            // The alphas done so far are the result; this one's map is unfinished.
+            break;
+        }
         out.push(AlphaRow {
             alpha: a,
             groups: map.groups.len(),

@@ -198,10 +198,22 @@ fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
     }
     o.finish()?;
     let x0 = energy::random_states(energy_of(&u), n.max(1)).script()?;
-    let m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
+    let mut m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
     if m.interrupted {
-        // Chains stopped half-way are not minima; there is no partial answer to keep.
-        return Err(err("find_minima: interrupted by Ctrl-C"));
+        // Chains stopped half-way are not minima: only the finished descents count.
+        let done: Vec<i64> = (0..m.converged.len() as i64)
+            .filter(|&i| m.converged[i as usize])
+            .collect();
+        eprintln!(
+            "find_minima: interrupted by Ctrl-C; {} of {} descents had finished",
+            done.len(),
+            m.converged.len()
+        );
+        let keep = Tensor::from_slice(&done)
+            .f_to_device(m.x.device())
+            .script()?;
+        m.x = m.x.f_index_select(0, &keep).script()?;
+        m.energy = m.energy.f_index_select(0, &keep).script()?;
     }
     let (states, energies, counts) = minimize::unique_minima(&m.x, &m.energy, tol).script()?;
     let mut out = Array::new();

@@ -186,6 +186,13 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
     })
 }
 
+/// Tells on stderr that Ctrl-C cut a scan short, and how much of it the result holds.
+fn say_if_interrupted(what: &str, done: usize, asked: usize, items: &str) {
+    if done < asked && crate::interrupt::requested() {
+        eprintln!("{what}: interrupted by Ctrl-C; the result holds {done} of {asked} {items}");
+    }
+}
+
 /// The proposer an `adelm` or `tune_alpha` call asked for: "random" (default), "normal", a
 /// generator network (images g(z), quantized to the energy's levels) or a script function.
 fn proposer_of(
@@ -583,6 +590,7 @@ pub fn register(api: &mut Api) {
         let spec = sampler_spec(&mut o, 0.05)?;
         o.finish()?;
         let rows = tune::tune_temperature(&u.0, &to_tensor(&x0)?, &temps, steps, chains.max(1), &spec).script()?;
+        say_if_interrupted("tune_temperature", rows.len(), temps.len(), "temperatures");
         Ok(rows.iter().map(|r| {
             let mut m = Map::new();
             m.insert("T".into(), Dynamic::from_float(r.temperature));
@@ -616,6 +624,7 @@ pub fn register(api: &mut Api) {
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;
+        say_if_interrupted("tune_alpha", rows.len(), alphas.len(), "alphas");
         if let Some(w) = tune::no_success_warning(&rows, &ao.ad.delta) {
             eprintln!("{w}");
         }
