@@ -60,13 +60,14 @@ pub const LIMITS: &[Limit] = &[
     Limit {
         name: "memory",
         default: "8",
-        doc: "GiB one tensor, data set, coupling matrix, network or band may take (also TELESCOPE_MEMORY_LIMIT)",
+        doc: "what one tensor, data set, coupling matrix, network or band may take, in GiB (also TELESCOPE_MEMORY_LIMIT)",
         live: true,
     },
 ];
 
-/// Integer limits as set (u64::MAX: default not yet applied); memory lives in [`crate::budget`].
-static VALUES: [AtomicU64; 6] = [const { AtomicU64::new(u64::MAX) }; 6];
+/// Limits as set, one slot per entry of [`LIMITS`] (u64::MAX: the default); `memory` lives in
+/// [`crate::budget`] and its slot stays unused.
+static VALUES: [AtomicU64; LIMITS.len()] = [const { AtomicU64::new(u64::MAX) }; LIMITS.len()];
 
 fn index(name: &str) -> Option<usize> {
     LIMITS.iter().position(|l| l.name == name)

@@ -560,7 +560,12 @@ fn register_creation(api: &mut Api) {
             if n < 0 {
                 return Err(err(format!("eye: size must be >= 0, got {n}")));
             }
-            crate::budget::check("eye", (n as f64) * (n as f64), 8.0).script()?;
+            crate::budget::check(
+                "eye",
+                (n as f64) * (n as f64),
+                ctx::dtype().elt_size_in_bytes() as f64,
+            )
+            .script()?;
             wrap(Tensor::f_eye(n, opts()))
         },
     );
@@ -572,7 +577,12 @@ fn register_creation(api: &mut Api) {
             if n < 0 || m < 0 {
                 return Err(err(format!("eye: sizes must be >= 0, got {n} x {m}")));
             }
-            crate::budget::check("eye", (n as f64) * (m as f64), 8.0).script()?;
+            crate::budget::check(
+                "eye",
+                (n as f64) * (m as f64),
+                ctx::dtype().elt_size_in_bytes() as f64,
+            )
+            .script()?;
             wrap(Tensor::f_eye_m(n, m, opts()))
         },
     );
