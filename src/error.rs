@@ -45,7 +45,7 @@ pub fn invalid(msg: impl Into<String>) -> Error {
 }
 
 /// Keeps the useful part of a libtorch message: drops the C++ backtrace and wrapper noise.
-fn clean_torch_message(raw: &str) -> String {
+pub fn clean_torch_message(raw: &str) -> String {
     let mut text = raw.trim();
     for prefix in ["Torch(\"", "Internal torch error: "] {
         if let Some(rest) = text.strip_prefix(prefix) {

@@ -127,13 +127,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     crate::sandbox::check_write(path)?;
     let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
-    let name = path
-        .file_name()
-        .ok_or_else(|| invalid(format!("{}: not a file name", path.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temporary_beside(path)?;
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -145,6 +139,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(fail(e));
     }
     Ok(())
+}
+
+/// A temporary path beside `path` (same folder, so a rename over `path` is atomic): the
+/// hidden name `.tmpPID.NAME`, which keeps the extension (libtorch picks formats by it).
+pub fn temporary_beside(path: &Path) -> Result<std::path::PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| invalid(format!("{}: not a file name", path.display())))?;
+    let mut tmp_name = std::ffi::OsString::from(format!(".tmp{}.", std::process::id()));
+    tmp_name.push(name);
+    Ok(path.with_file_name(tmp_name))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Energies defined by networks: the DeepFRAME image energy (2.4) and the latent energy (5.4).
+//! Energies defined by networks: the DeepFRAME image energy (2.4), the latent energy (5.4), and
+//! a TorchScript module that is itself an energy.
 //!
 //! Both are ordinary [`Energy`] implementations over flat batches (images `[B, C*H*W]`,
 //! latent vectors `[B, d]`), with autograd gradients, so every sampler, AD, ADELM, NEB and DG
@@ -7,6 +8,7 @@
 //! networks are usually float32).
 
 use super::net::{Net, Role};
+use super::torchscript::ScriptModule;
 use crate::energy::{check_dim, Energy, Space};
 use crate::{error::invalid, Result};
 use std::rc::Rc;
@@ -259,6 +261,103 @@ impl Energy for LatentEnergy {
             "wall": self.wall.map(|(r, k)| serde_json::json!({"radius": r, "stiffness": k})),
             "descriptor": self.desc.spec(),
             "generator": self.gen.spec(),
+        })
+    }
+}
+
+/// A TorchScript module exported from PyTorch that maps states `[B, D]` to energies `[B]`
+/// (`[B, 1]` is accepted), with autograd through the module. States are converted to the
+/// module's dtype and device; energies come back in the caller's.
+pub struct TorchEnergy {
+    module: ScriptModule,
+    dim: usize,
+    space: Space,
+}
+
+impl TorchEnergy {
+    /// Loads the module at `path` onto the session device as an energy over `dim`
+    /// coordinates of `space` (where random starts are drawn and samplers are picked). A probe
+    /// batch checks at load time that the module takes `[B, dim]` and returns one energy per
+    /// state.
+    pub fn load(path: &std::path::Path, dim: usize, space: Space) -> Result<TorchEnergy> {
+        if dim == 0 {
+            return Err(invalid("torch_energy needs dim >= 1"));
+        }
+        if let Space::Continuous { lo, hi } = &space {
+            let empty = lo.len() != dim
+                || hi.len() != dim
+                || lo
+                    .iter()
+                    .zip(hi)
+                    .any(|(l, h)| !(l.is_finite() && h.is_finite() && h > l));
+            if empty {
+                return Err(invalid(
+                    "torch_energy: the box of random starts needs lo < hi (finite) in every coordinate",
+                ));
+            }
+        }
+        crate::budget::check_shape("a probe batch", &[2, dim as i64], 8)?;
+        let module = ScriptModule::load(path, crate::tensor::device())?;
+        let e = TorchEnergy { module, dim, space };
+        let probe = Tensor::f_zeros([2, dim as i64], (e.module.kind(), e.module.device()))?;
+        let _guard = tch::no_grad_guard();
+        let _energies = e.run(&probe)?;
+        Ok(e)
+    }
+
+    /// The module's energies for `x` already in its dtype and device, shape `[B]`.
+    fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let b = x.size()[0];
+        let u = self.module.forward(x)?;
+        let u = match u.size().as_slice() {
+            [n] if *n == b => u,
+            [n, 1] if *n == b => u.f_reshape([b])?,
+            other => {
+                return Err(invalid(format!(
+                    "{}: the module returned {other:?} for states [{b}, {}]; an energy module returns [B] (one energy per state)",
+                    self.module.file_name(),
+                    self.dim
+                )))
+            }
+        };
+        if !matches!(
+            u.kind(),
+            tch::Kind::Float | tch::Kind::Double | tch::Kind::Half | tch::Kind::BFloat16
+        ) {
+            return Err(invalid(format!(
+                "{}: the module returned {:?} energies; an energy is floating point",
+                self.module.file_name(),
+                u.kind()
+            )));
+        }
+        Ok(u)
+    }
+}
+
+impl Energy for TorchEnergy {
+    fn name(&self) -> String {
+        format!("torch({})", self.module.file_name())
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.dim)
+    }
+    fn space(&self) -> Space {
+        self.space.clone()
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let x = crate::tensor::as_batch(x)?;
+        check_dim(self, &x)?;
+        let xn = x
+            .f_to_device(self.module.device())?
+            .f_to_kind(self.module.kind())?;
+        back_to(self.run(&xn)?, &x)
+    }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": "torch",
+            "dim": self.dim,
+            "module": self.module.path().display().to_string(),
+            "dtype": super::torchscript::dtype_name(self.module.kind()),
         })
     }
 }

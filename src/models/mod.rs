@@ -1,17 +1,20 @@
 //! Learned image energies: DeepFRAME descriptors and generators in the paper's Appendix A
 //! layer notation, the image energy (2.4) and latent energy (5.4), DeepFRAME (Algorithm 1) and
-//! Co-Op (Algorithm 2) training, and image datasets (procedural, PNG folders, `.npy`).
+//! Co-Op (Algorithm 2) training, image datasets (procedural, PNG folders, `.npy`), and
+//! TorchScript modules exported from PyTorch as energies or networks.
 
 mod data;
 mod energy;
 mod net;
 mod proposer;
+mod torchscript;
 mod train;
 
 pub use data::{digits, load_images, load_npy, spots_stripes, Dataset};
-pub use energy::{DeepFrameEnergy, ImageSpace, LatentEnergy};
+pub use energy::{DeepFrameEnergy, ImageSpace, LatentEnergy, TorchEnergy};
 pub use net::{format_layers, infer_shapes, parse_layers, sidecar_path, Layer, Net, NetSpec, Role};
 pub use proposer::GeneratorProposer;
+pub use torchscript::ScriptModule;
 pub use train::{
     gibbs_images, langevin_images, langevin_latent, quantize, train_coop, train_deepframe, Adam,
     EpochStats, Synthesis, TrainOptions, TrainReport,

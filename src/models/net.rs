@@ -1,5 +1,7 @@
 //! Networks in the paper's Appendix A layer notation: parsing, shape inference, forward
-//! passes, cloning, and saving/loading (safetensors weights plus a JSON sidecar).
+//! passes, cloning, and saving/loading (safetensors weights plus a JSON sidecar). A network can
+//! also be a TorchScript module exported from PyTorch ([`Net::torchscript`]): it then plays the
+//! same role (descriptor or generator) with the user's own layers.
 //!
 //! Layer notation (one layer per call, separated by spaces, commas or `->`):
 //!
@@ -15,6 +17,7 @@
 //! activation. A descriptor's score `F(I)` is the sum of its last layer's outputs (one value
 //! for the usual final `fc(1)`).
 
+use super::torchscript::{dtype_name as kind_name, ScriptModule};
 use crate::{error::invalid, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -281,6 +284,9 @@ pub struct NetSpec {
     pub input: [i64; 3],
     /// `"float32"` or `"float64"`.
     pub dtype: String,
+    /// The TorchScript file of a network loaded from PyTorch (its `layers` then only name it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 struct Params {
@@ -288,13 +294,23 @@ struct Params {
     b: Tensor,
 }
 
-/// A network built from a [`NetSpec`] with `tch::nn` variables.
+/// What computes a network's outputs.
+enum Body {
+    /// Appendix A layers with `tch::nn` variables.
+    Layers {
+        layers: Vec<Layer>,
+        vs: nn::VarStore,
+        params: Vec<Params>,
+    },
+    /// A TorchScript module; `flat` when it reads inputs `[B, C*H*W]` rather than `[B, C, H, W]`.
+    Script { module: ScriptModule, flat: bool },
+}
+
+/// A network: Appendix A layers built from a [`NetSpec`], or a TorchScript module.
 pub struct Net {
     spec: NetSpec,
-    layers: Vec<Layer>,
     shapes: Vec<[i64; 3]>,
-    vs: nn::VarStore,
-    params: Vec<Params>,
+    body: Body,
     kind: Kind,
 }
 
@@ -399,13 +415,89 @@ impl Net {
             layers: format_layers(&parsed),
             input,
             dtype: dtype_name(kind).into(),
+            module: None,
         };
         Ok(Net {
             spec,
-            layers: parsed,
             shapes,
-            vs,
-            params,
+            body: Body::Layers {
+                layers: parsed,
+                vs,
+                params,
+            },
+            kind,
+        })
+    }
+
+    /// A TorchScript module at `path` as a network with `role`, reading inputs of shape `input`
+    /// (`[C, H, W]` images for a descriptor, `[d, 1, 1]` for a generator's latent vectors).
+    /// The module may read flat `[B, C*H*W]` or shaped `[B, C, H, W]` batches (a generator
+    /// `[B, d]` or `[B, d, 1, 1]`): a probe batch finds which. A descriptor may return any
+    /// shape with the batch first (its score is the sum over the rest, as for layer nets); a
+    /// generator returns `[B, C, H, W]`, or `[B, D]` with `image` giving `[C, H, W]` (a square
+    /// gray or RGB image is recognised without it).
+    pub fn torchscript(
+        path: &Path,
+        role: Role,
+        input: [i64; 3],
+        image: Option<[i64; 3]>,
+        device: Device,
+    ) -> Result<Net> {
+        if input.iter().any(|&d| d < 1) {
+            return Err(invalid(format!("input shape {input:?} must be positive")));
+        }
+        if role == Role::Generator && (input[1] != 1 || input[2] != 1) {
+            return Err(invalid("a generator's input is a latent vector [d, 1, 1]"));
+        }
+        crate::budget::check_shape("a probe batch", &[2, input[0], input[1], input[2]], 8)?;
+        let module = ScriptModule::load(path, device)?;
+        let kind = module.kind();
+        let d: i64 = input.iter().product();
+        let opts = (kind, device);
+        let shaped = Tensor::f_zeros([2, input[0], input[1], input[2]], opts)?;
+        let flat = Tensor::f_zeros([2, d], opts)?;
+        // Generators usually read flat latent vectors, descriptors shaped images.
+        let tries: [(bool, &Tensor); 2] = match role {
+            Role::Generator => [(true, &flat), (false, &shaped)],
+            Role::Descriptor => [(false, &shaped), (true, &flat)],
+        };
+        let _guard = tch::no_grad_guard();
+        let mut failures = vec![];
+        let mut found = None;
+        for (is_flat, x) in tries {
+            match module.forward(x) {
+                Ok(out) => {
+                    found = Some((is_flat, out));
+                    break;
+                }
+                Err(e) => {
+                    let prefix = format!("{}: ", module.file_name());
+                    let msg = e.to_string();
+                    failures.push(msg.strip_prefix(&prefix).unwrap_or(&msg).to_string());
+                }
+            }
+        }
+        let Some((flat, out)) = found else {
+            return Err(invalid(format!(
+                "{}: the module takes neither {:?} nor {:?}: {}",
+                module.file_name(),
+                shaped.size(),
+                flat.size(),
+                failures.join("; ")
+            )));
+        };
+        let output = probe_output_shape(role, &module, &out, image)?;
+        let spec = NetSpec {
+            role,
+            layers: format!("torchscript({})", module.file_name()),
+            input,
+            dtype: kind_name(kind).into(),
+            module: Some(path.display().to_string()),
+        };
+        Ok(Net {
+            spec,
+            shapes: vec![output],
+            body: Body::Script { module, flat },
             kind,
         })
     }
@@ -440,9 +532,16 @@ impl Net {
     pub fn role(&self) -> Role {
         self.spec.role
     }
-    /// The parsed layers.
+    /// The parsed layers (none for a TorchScript module).
     pub fn layers(&self) -> &[Layer] {
-        &self.layers
+        match &self.body {
+            Body::Layers { layers, .. } => layers,
+            Body::Script { .. } => &[],
+        }
+    }
+    /// True for a network loaded from a TorchScript module.
+    pub fn is_torchscript(&self) -> bool {
+        matches!(self.body, Body::Script { .. })
     }
     /// Input shape `[C, H, W]` (`[d, 1, 1]` for a generator).
     pub fn input_shape(&self) -> [i64; 3] {
@@ -470,25 +569,45 @@ impl Net {
     }
     /// The weights' device.
     pub fn device(&self) -> Device {
-        self.vs.device()
+        match &self.body {
+            Body::Layers { vs, .. } => vs.device(),
+            Body::Script { module, .. } => module.device(),
+        }
     }
-    /// The trainable tensors (weights and biases, in layer order).
-    pub fn parameters(&self) -> Vec<Tensor> {
-        self.params
-            .iter()
-            .flat_map(|p| [p.w.shallow_clone(), p.b.shallow_clone()])
-            .collect()
+    /// The trainable tensors (weights and biases in layer order; a module's parameters).
+    pub fn parameters(&self) -> Result<Vec<Tensor>> {
+        match &self.body {
+            Body::Layers { params, .. } => Ok(params
+                .iter()
+                .flat_map(|p| [p.w.shallow_clone(), p.b.shallow_clone()])
+                .collect()),
+            Body::Script { module, .. } => module.parameters(),
+        }
     }
     /// The number of trainable values.
     pub fn num_params(&self) -> i64 {
-        self.params
-            .iter()
-            .map(|p| p.w.numel() as i64 + p.b.numel() as i64)
-            .sum()
+        self.parameters()
+            .map(|ps| ps.iter().map(|t| t.numel() as i64).sum())
+            .unwrap_or(0)
     }
 
     /// One line per layer: notation, padding, output shape and parameter count.
     pub fn describe(&self) -> String {
+        let (layers, params) = match &self.body {
+            Body::Layers { layers, params, .. } => (layers, params),
+            Body::Script { module, flat } => {
+                return format!(
+                    "{} TorchScript module {} on input {:?} ({}, {} parameters)\n  reads {}, returns {:?}\n",
+                    self.spec.role,
+                    module.path().display(),
+                    self.spec.input,
+                    self.spec.dtype,
+                    self.num_params(),
+                    if *flat { "flat batches [B, D]" } else { "shaped batches [B, C, H, W]" },
+                    self.output_shape()
+                )
+            }
+        };
         let mut out = format!(
             "{} on input {:?} ({}, {} parameters)\n",
             self.spec.role,
@@ -497,10 +616,10 @@ impl Net {
             self.num_params()
         );
         let mut prev = self.spec.input;
-        for (i, l) in self.layers.iter().enumerate() {
-            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)
+        for (i, l) in layers.iter().enumerate() {
+            let (p, op, shape) = layer_geometry(self.spec.role, i, layers, prev)
                 .expect("shapes were checked at build time");
-            let act = if i + 1 < self.layers.len() {
+            let act = if i + 1 < layers.len() {
                 "relu"
             } else if self.spec.role == Role::Generator {
                 "tanh"
@@ -512,7 +631,7 @@ impl Net {
                 Layer::ConvT { .. } => format!(" padding {p} output_padding {op}"),
                 Layer::Conv { .. } => format!(" padding {p}"),
             };
-            let n = self.params[i].w.numel() + self.params[i].b.numel();
+            let n = params[i].w.numel() + params[i].b.numel();
             out.push_str(&format!(
                 "  {}: {l}{pad} -> {shape:?}, {act}, {n} params\n",
                 i + 1
@@ -524,12 +643,29 @@ impl Net {
 
     /// Runs the layers on `x` `[B, C, H, W]` (already in the net's dtype and device).
     fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let (layers, params) = match &self.body {
+            Body::Layers { layers, params, .. } => (layers, params),
+            Body::Script { module, flat } => {
+                let b = x.size()[0];
+                let out = if *flat {
+                    module.forward(&x.f_reshape([b, -1])?)?
+                } else {
+                    module.forward(x)?
+                };
+                let per_sample = match self.spec.role {
+                    Role::Generator => Some(self.output_dim()),
+                    Role::Descriptor => None,
+                };
+                check_batch_output(module, &out, b, per_sample)?;
+                return Ok(out);
+            }
+        };
         let mut h = x.shallow_clone();
         let mut prev = self.spec.input;
-        let n = self.layers.len();
-        for (i, l) in self.layers.iter().enumerate() {
-            let (p, op, shape) = layer_geometry(self.spec.role, i, &self.layers, prev)?;
-            let Params { w, b } = &self.params[i];
+        let n = layers.len();
+        for (i, l) in layers.iter().enumerate() {
+            let (p, op, shape) = layer_geometry(self.spec.role, i, layers, prev)?;
+            let Params { w, b } = &params[i];
             h = match *l {
                 Layer::Conv { stride, .. } => {
                     h.f_conv2d(w, Some(b), [stride, stride], [p, p], [1, 1], 1)?
@@ -600,48 +736,93 @@ impl Net {
 
     /// An independent copy with the same weights.
     pub fn try_clone(&self) -> Result<Net> {
-        let mut n = Net::new(
-            self.spec.role,
-            &self.spec.layers,
-            self.spec.input,
-            &self.spec.dtype,
-            self.device(),
-        )?;
-        n.vs.copy(&self.vs)?;
-        Ok(n)
+        match &self.body {
+            Body::Script { module, flat } => Ok(Net {
+                spec: self.spec.clone(),
+                shapes: self.shapes.clone(),
+                body: Body::Script {
+                    module: module.try_clone()?,
+                    flat: *flat,
+                },
+                kind: self.kind,
+            }),
+            Body::Layers { vs, .. } => {
+                let mut n = Net::new(
+                    self.spec.role,
+                    &self.spec.layers,
+                    self.spec.input,
+                    &self.spec.dtype,
+                    self.device(),
+                )?;
+                if let Body::Layers { vs: copy, .. } = &mut n.body {
+                    copy.copy(vs)?;
+                }
+                Ok(n)
+            }
+        }
     }
 
-    /// Saves the weights as safetensors at `path` (which must end in `.safetensors`) and the spec
-    /// as JSON beside it ([`sidecar_path`]).
+    /// Saves the network atomically with its JSON sidecar ([`sidecar_path`]): layer nets as
+    /// safetensors weights (`path` must end in `.safetensors`), TorchScript nets as the module
+    /// with its current parameters (`path` must end in `.pt`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let weights = weights_path(path)?;
-        crate::sandbox::check_write(&weights)?;
-        self.vs.save(&weights)?;
-        let side = serde_json::json!({
+        let (file, module) = match &self.body {
+            Body::Layers { vs, .. } => {
+                let weights = weights_path(path)?;
+                crate::sandbox::check_write(&weights)?;
+                let tmp = crate::tensor_io::temporary_beside(&weights)?;
+                let saved = vs
+                    .save(&tmp)
+                    .map_err(crate::Error::from)
+                    .and_then(|_| std::fs::rename(&tmp, &weights).map_err(crate::Error::from));
+                if let Err(e) = saved {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(invalid(format!("{}: {e}", weights.display())));
+                }
+                (weights, false)
+            }
+            Body::Script { module, .. } => {
+                if path.extension().and_then(|e| e.to_str()) != Some("pt") {
+                    return Err(invalid(format!(
+                        "{}: a TorchScript network is saved as a module; use a path ending in .pt",
+                        path.display()
+                    )));
+                }
+                module.save(path)?;
+                (path.to_path_buf(), true)
+            }
+        };
+        let name = file.file_name().map(|f| f.to_string_lossy().to_string());
+        let mut side = serde_json::json!({
             "format": "telescope-net",
             "version": crate::version(),
             "role": self.spec.role,
             "layers": self.spec.layers,
             "input": self.spec.input,
             "dtype": self.spec.dtype,
-            "weights": weights.file_name().map(|f| f.to_string_lossy().to_string()),
         });
+        if module {
+            side["module"] = serde_json::json!(name);
+            side["output"] = serde_json::json!(self.output_shape());
+        } else {
+            side["weights"] = serde_json::json!(name);
+        }
         crate::tensor_io::write_atomic(
-            &sidecar_path(&weights),
+            &sidecar_path(&file),
             serde_json::to_string_pretty(&side)?.as_bytes(),
         )?;
         Ok(())
     }
 
-    /// Loads a network saved by [`Net::save`]: give the `.safetensors` file or its `.json` sidecar.
-    /// The weights go to the session device.
+    /// Loads a network saved by [`Net::save`]: give the `.safetensors` or `.pt` file or its
+    /// `.json` sidecar. The network goes to the session device.
     pub fn load(path: &Path) -> Result<Net> {
-        let weights = if path.extension().and_then(|e| e.to_str()) == Some("json") {
-            path.with_extension("safetensors")
-        } else {
-            weights_path(path)?
+        let ext = path.extension().and_then(|e| e.to_str());
+        let side = match ext {
+            Some("json") => path.to_path_buf(),
+            Some("pt") => sidecar_path(path),
+            _ => sidecar_path(&weights_path(path)?),
         };
-        let side = sidecar_path(&weights);
         let text = std::fs::read_to_string(&side).map_err(|e| {
             invalid(format!(
                 "{}: {e} (the layer specs of a saved network live there)",
@@ -654,6 +835,20 @@ impl Net {
                 side.display()
             ))
         })?;
+        let folder = side.parent().unwrap_or(Path::new("."));
+        if let Some(module) = &spec.module {
+            let output: Option<[i64; 3]> = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| serde_json::from_value(v["output"].clone()).ok());
+            return Net::torchscript(
+                &folder.join(module),
+                spec.role,
+                spec.input,
+                output,
+                crate::tensor::device(),
+            );
+        }
+        let weights = side.with_extension("safetensors");
         let mut net = Net::new(
             spec.role,
             &spec.layers,
@@ -664,11 +859,97 @@ impl Net {
         if !weights.exists() {
             return Err(invalid(format!("{}: no such file", weights.display())));
         }
-        net.vs
-            .load(&weights)
-            .map_err(|e| invalid(format!("{}: {}", weights.display(), crate::Error::from(e))))?;
+        if let Body::Layers { vs, .. } = &mut net.body {
+            vs.load(&weights).map_err(|e| {
+                invalid(format!("{}: {}", weights.display(), crate::Error::from(e)))
+            })?;
+        }
         Ok(net)
     }
+}
+
+/// The image shape `[C, H, W]` a probed module returns per sample, checked against `image`.
+fn probe_output_shape(
+    role: Role,
+    module: &ScriptModule,
+    out: &Tensor,
+    image: Option<[i64; 3]>,
+) -> Result<[i64; 3]> {
+    let size = out.size();
+    if size.first() != Some(&2) {
+        return Err(invalid(format!(
+            "{}: the module returned {size:?} for a batch of 2; the batch must come first",
+            module.file_name()
+        )));
+    }
+    let per: i64 = size[1..].iter().product();
+    if role == Role::Descriptor {
+        return Ok([per, 1, 1]);
+    }
+    let shape = match (&size[1..], image) {
+        ([c, h, w], given) => {
+            let got = [*c, *h, *w];
+            if given.is_some_and(|g| g != got) {
+                return Err(invalid(format!(
+                    "{}: the generator makes images {got:?}, not the {:?} given as shape",
+                    module.file_name(),
+                    given.unwrap_or(got)
+                )));
+            }
+            got
+        }
+        (_, Some(g)) if g.iter().product::<i64>() == per => g,
+        (_, Some(g)) => {
+            return Err(invalid(format!(
+                "{}: the generator makes {per} values per image, not the {} of shape {g:?}",
+                module.file_name(),
+                g.iter().product::<i64>()
+            )))
+        }
+        (_, None) => square_image(per).ok_or_else(|| {
+            invalid(format!(
+                "{}: the generator returns {size:?}; give the image shape [C, H, W] as shape",
+                module.file_name()
+            ))
+        })?,
+    };
+    Ok(shape)
+}
+
+/// `[1, s, s]` or `[3, s, s]` when `n` values make a square gray or RGB image.
+fn square_image(n: i64) -> Option<[i64; 3]> {
+    let side = |m: i64| {
+        let s = (m as f64).sqrt().round() as i64;
+        (s > 0 && s * s == m).then_some(s)
+    };
+    side(n).map(|s| [1, s, s]).or_else(|| {
+        (n % 3 == 0)
+            .then(|| side(n / 3))
+            .flatten()
+            .map(|s| [3, s, s])
+    })
+}
+
+/// Refuses a module output that lost the batch (or, for a generator, the image size).
+fn check_batch_output(
+    module: &ScriptModule,
+    out: &Tensor,
+    b: i64,
+    per_sample: Option<i64>,
+) -> Result<()> {
+    let size = out.size();
+    let ok = size.first() == Some(&b)
+        && per_sample.map_or(true, |p| size[1..].iter().product::<i64>() == p);
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "{}: the module returned {size:?} for a batch of {b}{}",
+        module.file_name(),
+        per_sample.map_or(String::new(), |p| format!(
+            " (expected {p} values per sample)"
+        ))
+    )))
 }
 
 fn weights_path(path: &Path) -> Result<PathBuf> {

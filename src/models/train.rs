@@ -459,7 +459,7 @@ pub fn train_deepframe(net: &Net, data: &Tensor, o: &TrainOptions) -> Result<Tra
     let data = prepare_data(net, data)?;
     let n = data.size()[0];
     let m = (o.batch as i64).min(n);
-    let mut adam = Adam::new(net.parameters(), o.lr, o.beta1)?;
+    let mut adam = Adam::new(net.parameters()?, o.lr, o.beta1)?;
     let mut y = noise_images(net, m, o)?;
     let start = Instant::now();
     let mut history = Vec::new();
@@ -598,8 +598,8 @@ pub fn train_coop(desc: &Net, gen: &Net, data: &Tensor, o: &TrainOptions) -> Res
     let n = data.size()[0];
     let m = (o.batch as i64).min(n);
     let d = gen.input_dim();
-    let mut adam_d = Adam::new(desc.parameters(), o.lr, o.beta1)?;
-    let mut adam_g = Adam::new(gen.parameters(), o.gen_lr, o.beta1)?;
+    let mut adam_d = Adam::new(desc.parameters()?, o.lr, o.beta1)?;
+    let mut adam_g = Adam::new(gen.parameters()?, o.gen_lr, o.beta1)?;
     let start = Instant::now();
     let mut history = Vec::new();
     let mut steps = 0;

@@ -108,7 +108,21 @@ fn grad(u: &mut EnergyValue, x: Dynamic) -> RhaiResult<TensorValue> {
     }))
 }
 
-fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> {
+/// The options of an energy the user defines: its dimension and its state space
+/// ([`parse_space`]).
+pub(super) fn energy_options() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("dim", "required", "state dimension D"),
+        ("space", "\"continuous\"", "\"continuous\", \"spins\" or \"levels\""),
+        ("lo", "-3 (continuous) / 0 (levels)", "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
+        ("hi", "3 (continuous) / 1 (levels)", "upper bound of the box; highest level"),
+        ("levels", "8", "number of levels K (space \"levels\")"),
+    ]
+}
+
+/// The state space named by the options `space`, `lo`, `hi` and `levels` (shared by every
+/// energy that the user defines).
+pub(super) fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> {
     let kind = o.string("space", "continuous")?;
     Ok(match kind.as_str() {
         "continuous" => {
@@ -337,13 +351,7 @@ pub fn register(api: &mut Api) {
             Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space })))
         },
     );
-    api.options("energy", &[
-        ("dim", "required", "state dimension D"),
-        ("space", "\"continuous\"", "\"continuous\", \"spins\" or \"levels\""),
-        ("lo", "-3 (continuous) / 0 (levels)", "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
-        ("hi", "3 (continuous) / 1 (levels)", "upper bound of the box; highest level"),
-        ("levels", "8", "number of levels K (space \"levels\")"),
-    ]);
+    api.options("energy", &energy_options());
     api.example(
         "energy",
         "let U = energy(|x| ((x*x - 1.0)**2).sum(1), 2);\nprint(U.at([1.0, -1.0]));   // 0.0",

@@ -65,6 +65,52 @@ fn make_generator(spec: &str, map: Map) -> RhaiResult<NetValue> {
     )))
 }
 
+fn make_torch_net(path: &str, map: Map) -> RhaiResult<NetValue> {
+    let mut o = opts(map, "torch_net");
+    let role = o.string("role", "")?;
+    let shape = o
+        .value("shape")
+        .map(|v| shape3(&v, "torch_net"))
+        .transpose()?;
+    let latent = o.usize("latent", 0)?;
+    o.finish()?;
+    let (role, input, image) = match role.as_str() {
+        "descriptor" => {
+            let shape = shape.ok_or_else(|| {
+                err("torch_net: a descriptor needs its image shape [C, H, W] as shape")
+            })?;
+            (models::Role::Descriptor, shape, None)
+        }
+        "generator" => {
+            if latent < 1 {
+                return Err(err(
+                    "torch_net: a generator needs its latent dimension as latent",
+                ));
+            }
+            (models::Role::Generator, [latent as i64, 1, 1], shape)
+        }
+        "" => {
+            return Err(err(
+                "torch_net: option `role` (\"descriptor\" or \"generator\") is required",
+            ))
+        }
+        other => {
+            return Err(err(format!(
+                "torch_net: role must be \"descriptor\" or \"generator\", got \"{other}\""
+            )))
+        }
+    };
+    let net = Net::torchscript(
+        std::path::Path::new(path),
+        role,
+        input,
+        image,
+        crate::tensor::device(),
+    )
+    .script()?;
+    Ok(NetValue(Rc::new(net)))
+}
+
 fn make_deepframe(d: &NetValue, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "deepframe_energy");
     let sigma = o.f64("sigma", 1.0)?;
@@ -328,7 +374,7 @@ pub fn register(api: &mut Api) {
             Ok(tv(session_kind(&s)?))
         },
     );
-    api.method("Net", "save", "Net.save(path: string)", "Saves the weights as safetensors (path must end in .safetensors) and the layer specs as JSON beside it (same name, .json).", |n: &mut NetValue, path: &str| -> RhaiResult<()> {
+    api.method("Net", "save", "Net.save(path: string)", "Saves the network and its description as JSON beside it (same name, .json): layer networks as safetensors weights (path must end in .safetensors), TorchScript networks as the module with its current parameters (path must end in .pt).", |n: &mut NetValue, path: &str| -> RhaiResult<()> {
         n.0.save(std::path::Path::new(path)).script()
     });
     api.method(
@@ -340,9 +386,50 @@ pub fn register(api: &mut Api) {
             Ok(NetValue(Rc::new(n.0.try_clone().script()?)))
         },
     );
-    api.func("load_model", "load_model(path: string) -> Net", "Loads a network saved with Net.save: give the .safetensors file (its .json sidecar holds the layer specs) or the .json.", |path: &str| -> RhaiResult<NetValue> {
+    api.func("load_model", "load_model(path: string) -> Net", "Loads a network saved with Net.save: give the .safetensors or .pt file (its .json sidecar holds the layer specs or the module's role and shapes) or the .json.", |path: &str| -> RhaiResult<NetValue> {
         Ok(NetValue(Rc::new(Net::load(std::path::Path::new(path)).script()?)))
     });
+
+    api.func(
+        "torch_energy",
+        "torch_energy(path: string, opts: map) -> Energy",
+        "A TorchScript module exported from PyTorch (torch.jit.script(model).save(path) or torch.jit.trace) as an energy: it maps states [B, dim] to energies [B]. Gradients come from autograd through the module; states are converted to the module's dtype and device (the session device) and energies come back in the session dtype. Works with every sampler, AD, ADELM, NEB and DG function.",
+        |path: &str, map: Map| -> RhaiResult<Dynamic> {
+            let mut o = opts(map, "torch_energy");
+            let d = o.usize("dim", 0)?;
+            if d < 1 {
+                return Err(err("torch_energy: option `dim` (>= 1) is required"));
+            }
+            let space = super::energy::parse_space(&mut o, d)?;
+            o.finish()?;
+            let e = models::TorchEnergy::load(std::path::Path::new(path), d, space).script()?;
+            Ok(ev(Rc::new(e)))
+        },
+    );
+    api.options("torch_energy", &super::energy::energy_options());
+    api.example(
+        "torch_energy",
+        "// In Python: torch.jit.script(model).save(\"energy.pt\"), model: [B, 2] -> [B]\nlet U = torch_energy(\"energy.pt\", #{dim: 2, lo: -3.0, hi: 3.0});\nlet ms = find_minima(U, #{starts: 32});",
+    );
+
+    api.func(
+        "torch_net",
+        "torch_net(path: string, opts: map) -> Net",
+        "A TorchScript module exported from PyTorch as a network: role \"descriptor\" (images [B, C, H, W] or [B, C*H*W] to scores; the score is the sum of the outputs per image) or \"generator\" (latent vectors [B, d] or [B, d, 1, 1] to images [B, C, H, W] or [B, C*H*W]). Use it in deepframe_energy, latent_energy, adelm's generator proposals and train_coop like a network from descriptor() or generator().",
+        make_torch_net,
+    );
+    api.options(
+        "torch_net",
+        &[
+            ("role", "required", "\"descriptor\" or \"generator\""),
+            ("shape", "descriptor: required; generator: from the output", "image shape [C, H, W]: what a descriptor reads, what a generator makes (needed when a generator returns flat [B, D] images that are not square)"),
+            ("latent", "generator: required", "latent dimension d of a generator"),
+        ],
+    );
+    api.example(
+        "torch_net",
+        "let d = torch_net(\"descriptor.pt\", #{role: \"descriptor\", shape: [3, 32, 32]});\nlet g = torch_net(\"generator.pt\", #{role: \"generator\", latent: 30});\nlet U = latent_energy(d, g);",
+    );
 
     api.func(
         "deepframe_energy",
