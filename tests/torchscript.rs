@@ -336,3 +336,46 @@ fn scripts_reach_modules_and_errors_carry_the_location() {
     let g = u.grad(&Tensor::from_slice(&state).reshape([1, 3])).unwrap();
     assert!(g.norm().double_value(&[]) < 1e-4, "{g:?}");
 }
+
+#[test]
+fn the_pytorch_energy_example_maps_the_four_blobs_it_was_trained_on() {
+    let _g = init();
+    let dir = exported().0.join("example");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("energy.pt");
+    let out = Command::new(".venv/bin/python")
+        .arg("examples/torch_energy/train_energy.py")
+        .arg(&model)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args(["run", "examples/torch_energy/map_energy.rhai"])
+        .arg(&model)
+        .arg(&dir)
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let map =
+        telescope::landscape::map::LandscapeMap::load(&dir.join("torch_energy_map.json")).unwrap();
+    // One basin per blob of the training data, its representative near the blob's centre.
+    assert_eq!(map.groups.len(), 4, "{:?}", map.groups);
+    for (cx, cy) in [(1.5, 1.5), (-1.5, 1.5), (-1.5, -1.5), (1.5, -1.5)] {
+        let near = map
+            .groups
+            .iter()
+            .filter(|g| (g.state[0] - cx).hypot(g.state[1] - cy) < 0.4);
+        assert_eq!(near.count(), 1, "blob ({cx}, {cy}): {:?}", map.groups);
+    }
+    assert!(dir.join("torch_energy_map.png").exists() && dir.join("torch_energy_dg.png").exists());
+}
