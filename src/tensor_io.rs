@@ -120,6 +120,96 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
     write_atomic(path, &out)
 }
 
+/// Length of the fixed header of an appendable row file ([`write_npy_rows`]): room for any
+/// shape, so that appending rows rewrites the header in place.
+const ROWS_HEADER: usize = 128;
+
+fn rows_header(rows: usize, dim: usize) -> Vec<u8> {
+    let mut dict =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    while 10 + dict.len() + 1 < ROWS_HEADER {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((dict.len() as u16).to_le_bytes());
+    out.extend(dict.as_bytes());
+    out
+}
+
+fn rows_bytes<'a>(rows: impl Iterator<Item = &'a [f64]>, dim: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for r in rows {
+        if r.len() != dim {
+            return Err(invalid(format!(
+                "a row of {} values in a file of rows of {dim}",
+                r.len()
+            )));
+        }
+        for v in r {
+            out.extend(v.to_le_bytes());
+        }
+    }
+    Ok(out)
+}
+
+/// Writes rows of `dim` float64 values as a `.npy` matrix `[rows, dim]` whose header has a
+/// fixed length, atomically (temporary file, sync, rename). [`append_npy_rows`] extends it.
+pub fn write_npy_rows<'a>(
+    path: &Path,
+    dim: usize,
+    rows: impl ExactSizeIterator<Item = &'a [f64]>,
+) -> Result<()> {
+    let mut out = rows_header(rows.len(), dim);
+    out.extend(rows_bytes(rows, dim)?);
+    write_atomic(path, &out)
+}
+
+/// Appends rows to a file written by [`write_npy_rows`] that its reader trusts for its first
+/// `have` rows: anything after them (an append cut short) is dropped, the new rows are
+/// written and synced, and only then does the header count them. A crash at any point leaves
+/// the first `have` rows intact.
+pub fn append_npy_rows<'a>(
+    path: &Path,
+    dim: usize,
+    have: usize,
+    rows: impl ExactSizeIterator<Item = &'a [f64]>,
+) -> Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    crate::sandbox::check_write(path)?;
+    let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
+    let added = rows.len();
+    let bytes = rows_bytes(rows, dim)?;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(fail)?;
+    let mut head = vec![0u8; ROWS_HEADER];
+    std::io::Read::read_exact(&mut f, &mut head).map_err(fail)?;
+    let dim_text = format!(", {dim}), }}");
+    if &head[..6] != b"\x93NUMPY" || !String::from_utf8_lossy(&head).contains(&dim_text) {
+        return Err(invalid(format!(
+            "{}: not a row file of dimension {dim}",
+            path.display()
+        )));
+    }
+    let end = (ROWS_HEADER + have * dim * 8) as u64;
+    if f.metadata().map_err(fail)?.len() < end {
+        return Err(invalid(format!(
+            "{}: holds fewer than {have} rows",
+            path.display()
+        )));
+    }
+    f.set_len(end).map_err(fail)?;
+    f.seek(SeekFrom::Start(end)).map_err(fail)?;
+    f.write_all(&bytes).map_err(fail)?;
+    f.sync_data().map_err(fail)?;
+    f.seek(SeekFrom::Start(0)).map_err(fail)?;
+    f.write_all(&rows_header(have + added, dim)).map_err(fail)?;
+    f.sync_data().map_err(fail)
+}
+
 /// Writes `bytes` to `path` so that a crash never leaves a partial file: a temporary file in
 /// the same folder is written and synced, then renamed over `path` (the old file stays intact
 /// until the rename). Errors name the path.

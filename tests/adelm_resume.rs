@@ -1,6 +1,6 @@
 //! A map interrupted anywhere (mid-batch, mid-placement, mid-consolidation, during completion)
-//! and resumed from its saved file equals the uninterrupted run with the same seed. Its own
-//! test binary: the Ctrl-C flag is process-wide.
+//! and resumed from its saved file (states in the JSON or in binary sidecars) equals the
+//! uninterrupted run with the same seed. Its own test binary: the Ctrl-C flag is process-wide.
 
 mod common;
 
@@ -11,6 +11,7 @@ use telescope::energy::{self, Energy, EnergyRef, Space, SpinModel};
 use telescope::landscape::ad::{AdOptions, Delta};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::map::LandscapeMap;
+use telescope::landscape::map_states::StateStorage;
 use telescope::{interrupt, tensor, Result};
 
 /// The Ctrl-C flag and libtorch's RNG are process-wide: the tests take turns.
@@ -97,7 +98,7 @@ fn interrupted_runs_resume_to_the_same_map(e: &EnergyRef, opts: &AdelmOptions, c
     let again = adelm(e, &mut RandomProposer(e.clone()), opts).unwrap();
     same_map(&again, &full, "a second uninterrupted run");
     let mut interrupted = 0;
-    for &cut in cuts {
+    for (k, &cut) in cuts.iter().enumerate() {
         let at = 1 + cut % calls;
         let wire: EnergyRef = Rc::new(Tripwire {
             inner: e.clone(),
@@ -108,7 +109,9 @@ fn interrupted_runs_resume_to_the_same_map(e: &EnergyRef, opts: &AdelmOptions, c
         interrupt::clear();
         let part = part.unwrap();
         interrupted += part.interrupted as usize;
-        part.save(&path).unwrap();
+        // Every other cut keeps its states in binary sidecars.
+        let storage = [StateStorage::Json, StateStorage::Binary][k % 2];
+        part.save_with(&path, storage).unwrap();
         let loaded = LandscapeMap::load(&path).unwrap();
         let resumed = resume(e, &mut RandomProposer(e.clone()), loaded, opts).unwrap();
         same_map(

@@ -451,6 +451,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         consolidated_at: 8,
         interrupted: false,
         stats: MapStats::default(),
+        written: Default::default(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The result of a mapping as data: groups, minima, barriers, parameters; saved as JSON.
+//! The result of a mapping as data: groups, minima, barriers, parameters; saved as JSON (with
+//! the states of large maps in binary sidecars: [`super::map_states`]).
 
 use crate::{error::invalid, Result};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,11 @@ use std::path::Path;
 pub struct Group {
     /// Group index (row of the barrier matrix).
     pub id: usize,
-    /// The representative minimum.
+    /// The representative minimum (in the JSON, or a row of the minima sidecar).
+    #[serde(
+        default,
+        skip_serializing_if = "super::map_states::group_state_elsewhere"
+    )]
     pub state: Vec<f64>,
     /// Its energy.
     pub energy: f64,
@@ -20,7 +25,11 @@ pub struct Group {
 /// A distinct local minimum found by the mapping.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MinimumRecord {
-    /// The minimum.
+    /// The minimum (in the JSON, or a row of the minima sidecar).
+    #[serde(
+        default,
+        skip_serializing_if = "super::map_states::record_state_elsewhere"
+    )]
     pub state: Vec<f64>,
     /// Its energy.
     pub energy: f64,
@@ -35,7 +44,11 @@ pub struct MinimumRecord {
 /// A proposal (starting state) of the mapping and the minimum its search reached.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Proposal {
-    /// The starting state.
+    /// The starting state (in the JSON, or a row of the proposals sidecar).
+    #[serde(
+        default,
+        skip_serializing_if = "super::map_states::record_state_elsewhere"
+    )]
     pub state: Vec<f64>,
     /// Index into `minima` of the minimum it descended to.
     pub minimum: usize,
@@ -150,6 +163,9 @@ pub struct LandscapeMap {
     pub interrupted: bool,
     /// Work counters.
     pub stats: MapStats,
+    /// The binary state files this map was last saved to or loaded from (not saved).
+    #[serde(skip)]
+    pub written: super::map_states::StatesWritten,
 }
 
 fn adelm_method() -> String {
@@ -196,14 +212,15 @@ impl LandscapeMap {
             consolidated_at: 0,
             interrupted: false,
             stats: MapStats::default(),
+            written: Default::default(),
         }
     }
     /// Writes the map as pretty JSON, atomically: a temporary file beside `path` is written,
     /// synced and renamed over it, so a crash never leaves a partial file or loses the last
-    /// good one.
+    /// good one. Large maps keep their states in binary sidecars
+    /// ([`super::map_states::StateStorage::Auto`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        crate::tensor_io::write_atomic(path, text.as_bytes())
+        self.save_with(path, super::map_states::StateStorage::Auto)
     }
     /// Reads a map written by [`LandscapeMap::save`].
     pub fn load(path: &Path) -> Result<LandscapeMap> {
@@ -211,6 +228,8 @@ impl LandscapeMap {
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let mut m: LandscapeMap = serde_json::from_str(&text)
             .map_err(|e| invalid(format!("{}: not a telescope map: {e}", path.display())))?;
+        m.read_state_files(path, &text)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let g = m.groups.len();
         if m.barrier_kinds.is_empty() {
             m.barrier_kinds = vec![vec![None; g]; g];

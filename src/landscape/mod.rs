@@ -11,6 +11,7 @@ pub mod dg;
 pub mod gwl;
 pub mod map;
 pub mod map_compare;
+pub mod map_states;
 pub mod neb;
 pub mod tune;
 pub mod union_find;

@@ -403,9 +403,27 @@ pub fn register(api: &mut Api) {
     api.method(
         "Map",
         "save",
-        "m.save(path: string)",
-        "Writes the map as JSON (schema in the README).",
+        "m.save(path: string, opts?: map)",
+        "Writes the map as JSON (schema in the README), atomically. A map of more than a million state values keeps its states in binary .npy files beside the JSON (NAME.minima.npy, NAME.proposals.npy), to which later saves of a growing map only append; load_map reads them back exactly.",
         |m: &mut MapValue, p: &str| -> RhaiResult<()> { m.0.save(Path::new(p)).script() },
+    );
+    api.engine.register_fn(
+        "save",
+        |m: &mut MapValue, p: &str, map: rhai::Map| -> RhaiResult<()> {
+            let mut o = opts(map, "Map.save");
+            let states = o.string("states", "auto")?;
+            o.finish()?;
+            let storage = crate::landscape::map_states::StateStorage::parse(&states).script()?;
+            m.0.save_with(Path::new(p), storage).script()
+        },
+    );
+    api.options(
+        "Map.save",
+        &[(
+            "states",
+            "\"auto\"",
+            "\"json\" (states in the JSON), \"binary\" (.npy files beside it) or \"auto\" (binary beyond a million state values)",
+        )],
     );
     api.getter(
         "Map",
