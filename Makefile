@@ -1,8 +1,13 @@
 # The two commands a new user needs:  make demo   and   make test
-.PHONY: setup build demo test bench lint doc clean
+.PHONY: setup data build demo test bench lint doc clean
 
 setup:
 	./scripts/setup.sh
+
+# Real image sets from scikit-learn and scikit-image (installed from PyPI into .venv) as
+# .npy and PNG files under data/: the paper scripts map them, the tests read small slices.
+data: setup
+	./scripts/setup.sh data
 
 build: setup
 	cargo build --release
@@ -10,9 +15,9 @@ build: setup
 demo: build
 	./target/release/telescope demo
 
-test: setup
+test: setup data
 	cargo build --release
-	cargo test --release
+	OMP_NUM_THREADS=1 cargo test --release
 
 bench: setup
 	cargo build --release

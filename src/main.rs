@@ -48,6 +48,9 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(args: &[String]) -> u8 {
+    if let Err(e) = telescope::tensor::threads_from_env() {
+        return usage_error(&e.to_string());
+    }
     let rest = match take_flags(args) {
         Ok(rest) => rest,
         Err(msg) => return usage_error(&msg),

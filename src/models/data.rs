@@ -24,6 +24,42 @@ pub struct Dataset {
     pub classes: Vec<String>,
 }
 
+impl Dataset {
+    /// The same images with labels read from the integer `.npy` file `path` (one per image,
+    /// each `>= 0`) and class names (`classes`, or the label values as text).
+    pub fn with_labels(mut self, path: &Path, classes: Option<Vec<String>>) -> Result<Dataset> {
+        let (values, _) = crate::tensor_io::read_npy(path)?;
+        let n = self.labels.len();
+        if values.len() != n {
+            return Err(invalid(format!(
+                "{}: {} labels for {n} images",
+                path.display(),
+                values.len()
+            )));
+        }
+        if values.iter().any(|v| v.fract() != 0.0 || *v < 0.0 || *v > 1e6) {
+            return Err(invalid(format!(
+                "{}: labels must be class indices 0, 1, 2, ...",
+                path.display()
+            )));
+        }
+        self.labels = values.iter().map(|&v| v as i64).collect();
+        let count = self.labels.iter().max().map_or(0, |&m| m as usize + 1);
+        self.classes = match classes {
+            Some(c) if c.len() < count => {
+                return Err(invalid(format!(
+                    "{} class names for labels up to {}",
+                    c.len(),
+                    count - 1
+                )))
+            }
+            Some(c) => c,
+            None => (0..count).map(|k| k.to_string()).collect(),
+        };
+        Ok(self)
+    }
+}
+
 fn build(
     pixels: Vec<Vec<f64>>,
     labels: Vec<i64>,

@@ -565,6 +565,8 @@ pub fn register(api: &mut Api) {
         &[
             ("shape", "from the array", "image shape [C, H, W]"),
             ("rescale", "true", "map values outside [-1, 1] into [-1, 1]"),
+            ("labels", "none", "a .npy file of integer class labels, one per image"),
+            ("classes", "the label values", "class names, indexed by label"),
         ],
     );
 
@@ -674,8 +676,23 @@ fn make_load_npy(path: &str, map: Map) -> RhaiResult<Dynamic> {
         None => None,
     };
     let rescale = o.bool("rescale", true)?;
+    let labels = o.string("labels", "")?;
+    let classes = match o.value("classes") {
+        Some(v) => Some(
+            v.into_typed_array::<rhai::ImmutableString>()
+                .map_err(|_| err("load_npy_images: classes must be an array of strings"))?
+                .into_iter()
+                .map(|c| c.to_string())
+                .collect(),
+        ),
+        None => None,
+    };
     o.finish()?;
-    Ok(dataset_map(
-        models::load_npy(std::path::Path::new(path), shape, rescale).script()?,
-    ))
+    let mut d = models::load_npy(std::path::Path::new(path), shape, rescale).script()?;
+    if !labels.is_empty() {
+        d = d.with_labels(std::path::Path::new(&labels), classes).script()?;
+    } else if classes.is_some() {
+        return Err(err("load_npy_images: classes name the labels; give labels too"));
+    }
+    Ok(dataset_map(d))
 }

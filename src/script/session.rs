@@ -1,4 +1,5 @@
-//! Script functions: session settings (seed, device, dtype) and printing helpers.
+//! Script functions: session settings (seed, device, dtype, threads, limits) and printing
+//! helpers.
 
 use super::convert::{err, IntoScript, RhaiResult};
 use super::Api;
@@ -52,6 +53,23 @@ pub fn register(api: &mut Api) {
                 }
             };
             tensor::set_dtype(k).script()
+        },
+    );
+    api.func(
+        "threads",
+        "threads() -> int",
+        "libtorch's intra-op threads for this process (TELESCOPE_THREADS sets them at start).",
+        || tensor::threads() as i64,
+    );
+    api.func(
+        "set_threads",
+        "set_threads(n: int)",
+        "Sets libtorch's intra-op threads (1 to 1024). On a busy machine with few cores one thread is often fastest: idle workers spin waiting for work.",
+        |n: i64| -> RhaiResult<()> {
+            if n < 1 {
+                return Err(err(format!("set_threads needs n >= 1, got {n}")));
+            }
+            tensor::set_threads(n as usize).script()
         },
     );
     api.func(

@@ -1,4 +1,4 @@
-//! Session-wide choices: device (CPU or CUDA), floating dtype and the seed.
+//! Session-wide choices: device (CPU or CUDA), floating dtype, libtorch threads and the seed.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use tch::{Device, Kind};
@@ -62,6 +62,40 @@ pub fn set_dtype(k: Kind) -> crate::Result<()> {
         }
     }
     Ok(())
+}
+
+/// libtorch's intra-op threads (shared by the whole process).
+pub fn threads() -> usize {
+    tch::get_num_threads().max(1) as usize
+}
+
+/// Sets libtorch's intra-op threads (1 to 1024). On a busy machine with few cores one thread
+/// is often fastest: idle workers spin waiting for work (two threads ran 10x slower than one
+/// on a loaded 2-core box).
+pub fn set_threads(n: usize) -> crate::Result<()> {
+    if !(1..=1024).contains(&n) {
+        return Err(crate::error::invalid(format!(
+            "threads must be between 1 and 1024, got {n}"
+        )));
+    }
+    tch::set_num_threads(n as i32);
+    Ok(())
+}
+
+/// Applies the environment variable `TELESCOPE_THREADS` when it is set (libtorch's own
+/// default, one thread per core, otherwise).
+pub fn threads_from_env() -> crate::Result<()> {
+    match std::env::var("TELESCOPE_THREADS") {
+        Ok(v) => {
+            let n = v.trim().parse::<usize>().map_err(|_| {
+                crate::error::invalid(format!(
+                    "TELESCOPE_THREADS must be a number of threads, not {v:?}"
+                ))
+            })?;
+            set_threads(n)
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 /// Seeds libtorch's generator and telescope's own streams; the same seed gives the same run.
