@@ -36,7 +36,7 @@ fn image_energy(desc: Net, sigma: f64) -> EnergyRef {
 fn rugged_image_energy() -> EnergyRef {
     let desc = Net::descriptor("conv(6,3,2) fc(8) fc(1)", [1, 8, 8], "float64").unwrap();
     tch::no_grad(|| {
-        for mut p in desc.parameters() {
+        for mut p in desc.parameters().unwrap() {
             let _ = p.f_mul_scalar_(6.0).unwrap();
         }
     });
@@ -105,7 +105,7 @@ fn separable_image_energy_maps_to_its_single_closed_form_minimum() {
     // -w_i v + v^2 / (2 sigma^2).
     let sigma = 0.7;
     let desc = Net::descriptor("fc(1)", [1, 8, 8], "float64").unwrap();
-    let params = desc.parameters();
+    let params = desc.parameters().unwrap();
     let w = Vec::<f64>::try_from(&params[0].flatten(0, -1).to_kind(Kind::Double)).unwrap();
     assert_eq!(w.len(), 64);
     let expected: Vec<f64> = w

@@ -648,7 +648,7 @@ fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
     // eps^2 / (1 - (1 - a)^2).
     let net = Net::descriptor("fc(3) fc(1)", [1, 2, 2], "float64").unwrap();
     tch::no_grad(|| {
-        for mut p in net.parameters() {
+        for mut p in net.parameters().unwrap() {
             let _ = p.zero_();
         }
     });

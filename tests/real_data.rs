@@ -12,7 +12,11 @@ fn python(code: &str) -> String {
         .args(["-W", "ignore", "-c", code])
         .output()
         .expect("run .venv/bin/python (make setup creates it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -24,7 +28,10 @@ fn numbers(text: &str) -> Vec<f64> {
 }
 
 fn rows(t: &Tensor, from: i64, count: i64) -> Vec<f64> {
-    let t = t.narrow(0, from, count).to_kind(tch::Kind::Double).flatten(0, -1);
+    let t = t
+        .narrow(0, from, count)
+        .to_kind(tch::Kind::Double)
+        .flatten(0, -1);
     Vec::<f64>::try_from(&t).unwrap()
 }
 
@@ -37,7 +44,10 @@ fn the_digits_are_scikit_learns_digits() {
         .unwrap();
     assert_eq!(d.shape, [1, 8, 8]);
     assert_eq!(d.labels.len(), 1797);
-    assert_eq!(d.classes, (0..10).map(|k| k.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        d.classes,
+        (0..10).map(|k| k.to_string()).collect::<Vec<_>>()
+    );
     // A slice of images from scikit-learn itself, scaled from 0..16 to [-1, 1].
     let truth = numbers(&python(
         "from sklearn.datasets import load_digits; d = load_digits(); \
@@ -57,7 +67,11 @@ fn the_digits_are_scikit_learns_digits() {
         let want = d.labels.iter().filter(|&&l| l == c).count();
         let name = c.to_string();
         let k = png.classes.iter().position(|n| *n == name).unwrap() as i64;
-        assert_eq!(png.labels.iter().filter(|&&l| l == k).count(), want, "digit {c}");
+        assert_eq!(
+            png.labels.iter().filter(|&&l| l == k).count(),
+            want,
+            "digit {c}"
+        );
     }
 }
 
@@ -72,7 +86,10 @@ fn texture_patches_are_crops_of_the_photograph() {
         let d = models::load_npy(std::path::Path::new(file), None, true).unwrap();
         assert_eq!(d.shape, shape, "{file}");
         let v = rows(&d.images, 0, 20);
-        assert!(v.iter().all(|x| (-1.0..=1.0).contains(x)), "{file}: pixels in [-1, 1]");
+        assert!(
+            v.iter().all(|x| (-1.0..=1.0).contains(x)),
+            "{file}: pixels in [-1, 1]"
+        );
         // Real photographs: neither constant nor noise-like within a patch.
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
@@ -87,15 +104,26 @@ fn texture_patches_are_crops_of_the_photograph() {
          c = img[ys[0]:ys[0] + 32, xs[0]:xs[0] + 32] / 255.0 * 2 - 1; \
          print(','.join(str(v) for v in c.transpose(2, 0, 1).ravel()))",
     ));
-    let d = models::load_npy(std::path::Path::new("data/textures/patches32.npy"), None, true).unwrap();
+    let d = models::load_npy(
+        std::path::Path::new("data/textures/patches32.npy"),
+        None,
+        true,
+    )
+    .unwrap();
     let ours = rows(&d.images, 0, 1);
     assert_eq!(ours.len(), truth.len());
     assert!(ours.iter().zip(&truth).all(|(a, b)| (a - b).abs() < 1e-5));
     // Multiscale labels: 500 patches per scale, scale by scale.
-    let m = models::load_npy(std::path::Path::new("data/multiscale/multiscale16.npy"), None, true)
-        .unwrap()
-        .with_labels(std::path::Path::new("data/multiscale/labels.npy"), None)
-        .unwrap();
+    let m = models::load_npy(
+        std::path::Path::new("data/multiscale/multiscale16.npy"),
+        None,
+        true,
+    )
+    .unwrap()
+    .with_labels(std::path::Path::new("data/multiscale/labels.npy"), None)
+    .unwrap();
     assert_eq!(m.labels.len(), 2000);
-    assert!((0..4).all(|s| m.labels[s * 500..(s + 1) * 500].iter().all(|&l| l == s as i64)));
+    assert!((0..4).all(|s| m.labels[s * 500..(s + 1) * 500]
+        .iter()
+        .all(|&l| l == s as i64)));
 }

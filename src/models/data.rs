@@ -37,7 +37,10 @@ impl Dataset {
                 values.len()
             )));
         }
-        if values.iter().any(|v| v.fract() != 0.0 || *v < 0.0 || *v > 1e6) {
+        if values
+            .iter()
+            .any(|v| v.fract() != 0.0 || *v < 0.0 || *v > 1e6)
+        {
             return Err(invalid(format!(
                 "{}: labels must be class indices 0, 1, 2, ...",
                 path.display()

@@ -565,8 +565,16 @@ pub fn register(api: &mut Api) {
         &[
             ("shape", "from the array", "image shape [C, H, W]"),
             ("rescale", "true", "map values outside [-1, 1] into [-1, 1]"),
-            ("labels", "none", "a .npy file of integer class labels, one per image"),
-            ("classes", "the label values", "class names, indexed by label"),
+            (
+                "labels",
+                "none",
+                "a .npy file of integer class labels, one per image",
+            ),
+            (
+                "classes",
+                "the label values",
+                "class names, indexed by label",
+            ),
         ],
     );
 
@@ -690,9 +698,13 @@ fn make_load_npy(path: &str, map: Map) -> RhaiResult<Dynamic> {
     o.finish()?;
     let mut d = models::load_npy(std::path::Path::new(path), shape, rescale).script()?;
     if !labels.is_empty() {
-        d = d.with_labels(std::path::Path::new(&labels), classes).script()?;
+        d = d
+            .with_labels(std::path::Path::new(&labels), classes)
+            .script()?;
     } else if classes.is_some() {
-        return Err(err("load_npy_images: classes name the labels; give labels too"));
+        return Err(err(
+            "load_npy_images: classes name the labels; give labels too",
+        ));
     }
     Ok(dataset_map(d))
 }
