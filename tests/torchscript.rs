@@ -296,6 +296,8 @@ fn scripts_reach_modules_and_errors_carry_the_location() {
              let g = torch_net(\"{}\", #{{role: \"generator\", latent: 4}});\n\
              let L = latent_energy(d, g, #{{sigma: 0.5}});\n\
              print(`latent ${{L.dim}}`);\n\
+             let m = adelm(deepframe_energy(d, #{{sigma: 0.5}}), #{{propose: g, iters: 4, batch: 4, max_steps: 50, min_iter: 200, progress: false}});\n\
+             print(`image map ${{m.n_groups}} ${{m.minima.len()}}`);\n\
              let bad = torch_energy(\"{}\", #{{dim: 4}});\n",
             energy.display(),
             desc.display(),
@@ -316,9 +318,16 @@ fn scripts_reach_modules_and_errors_carry_the_location() {
         stdout.contains("minima ") && stdout.contains("latent 4"),
         "{stdout}\n{stderr}"
     );
+    // ADELM over the module descriptor's image energy with the module generator's proposals.
+    let image_map = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("image map "))
+        .unwrap();
+    let counts: Vec<usize> = image_map.split(' ').map(|v| v.parse().unwrap()).collect();
+    assert!(counts[0] >= 1 && counts[1] >= counts[0], "{image_map}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("use.rhai:9:11") && stderr.contains("cannot be multiplied"),
+        stderr.contains("use.rhai:11:11") && stderr.contains("cannot be multiplied"),
         "{stderr}"
     );
     // The minimum the script found is a stationary point of PyTorch's energy.
