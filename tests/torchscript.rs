@@ -76,6 +76,16 @@ fn rel_err(a: &Tensor, b: &Tensor, scale: f64) -> f64 {
         .double_value(&[])
 }
 
+/// An exported module as a network on the CPU.
+fn module_net(
+    name: &str,
+    role: Role,
+    input: [i64; 3],
+    image: Option<[i64; 3]>,
+) -> telescope::Result<Net> {
+    Net::torchscript(&module(name), role, input, image, tch::Device::Cpu)
+}
+
 fn continuous(d: usize) -> Space {
     Space::Continuous {
         lo: vec![-3.0; d],
@@ -120,26 +130,8 @@ fn mlp_energies_and_gradients_equal_pytorch() {
 #[test]
 fn module_networks_give_pytorchs_image_and_latent_energies() {
     let _g = init();
-    let d = Rc::new(
-        Net::torchscript(
-            &module("conv_descriptor.pt"),
-            Role::Descriptor,
-            [1, 8, 8],
-            None,
-            tch::Device::Cpu,
-        )
-        .unwrap(),
-    );
-    let gen = Rc::new(
-        Net::torchscript(
-            &module("convT_generator.pt"),
-            Role::Generator,
-            [4, 1, 1],
-            None,
-            tch::Device::Cpu,
-        )
-        .unwrap(),
-    );
+    let d = Rc::new(module_net("conv_descriptor.pt", Role::Descriptor, [1, 8, 8], None).unwrap());
+    let gen = Rc::new(module_net("convT_generator.pt", Role::Generator, [4, 1, 1], None).unwrap());
     assert_eq!(gen.output_shape(), [1, 8, 8]);
     assert_eq!(d.kind(), Kind::Float);
     let r = reference("image");
@@ -165,15 +157,7 @@ fn module_networks_give_pytorchs_image_and_latent_energies() {
 #[test]
 fn flat_generators_get_their_image_shape() {
     let _g = init();
-    let load = |image| {
-        Net::torchscript(
-            &module("flat_generator.pt"),
-            Role::Generator,
-            [4, 1, 1],
-            image,
-            tch::Device::Cpu,
-        )
-    };
+    let load = |image| module_net("flat_generator.pt", Role::Generator, [4, 1, 1], image);
     // 48 values: a square RGB image 3x4x4 without being told.
     let g = load(None).unwrap();
     assert_eq!(g.output_shape(), [3, 4, 4]);
@@ -223,16 +207,10 @@ fn bad_modules_are_clear_errors() {
         assert!(err(&cut_path, 3).contains("not a TorchScript module"));
     }
     // A network with the wrong role or shape.
-    let e = Net::torchscript(
-        &module("conv_descriptor.pt"),
-        Role::Descriptor,
-        [1, 9, 9],
-        None,
-        tch::Device::Cpu,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = module_net("conv_descriptor.pt", Role::Descriptor, [1, 9, 9], None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("takes neither [2, 1, 9, 9] nor [2, 81]"), "{e}");
 }
 
@@ -240,14 +218,7 @@ fn bad_modules_are_clear_errors() {
 fn module_networks_save_load_and_copy_independently() {
     let _g = init();
     let dir = &exported().0;
-    let d = Net::torchscript(
-        &module("conv_descriptor.pt"),
-        Role::Descriptor,
-        [1, 8, 8],
-        None,
-        tch::Device::Cpu,
-    )
-    .unwrap();
+    let d = module_net("conv_descriptor.pt", Role::Descriptor, [1, 8, 8], None).unwrap();
     // Training a copy changes its parameters, not the original's.
     let copy = d.try_clone().unwrap();
     let data = Tensor::rand([32, 64], (Kind::Float, tch::Device::Cpu)) * 2.0 - 1.0;

@@ -107,6 +107,17 @@ struct Log {
     hash: u64,
 }
 
+impl Log {
+    /// The log of a file that holds exactly `rows`.
+    fn of(file: PathBuf, rows: &[Vec<f64>]) -> Log {
+        Log {
+            file,
+            rows: rows.len(),
+            hash: hash_rows(HASH_START, rows.iter().map(Vec::as_slice)),
+        }
+    }
+}
+
 /// The row files this map was last saved to or loaded from (not saved itself).
 #[derive(Clone, Debug, Default)]
 pub struct StatesWritten(RefCell<HashMap<&'static str, Log>>);
@@ -358,27 +369,13 @@ impl LandscapeMap {
         };
         let (file, minima) = rows(&files.minima, self.minima.len())?;
         let mut logs = self.written.0.borrow_mut();
-        logs.insert(
-            "minima",
-            Log {
-                file,
-                rows: minima.len(),
-                hash: hash_rows(HASH_START, minima.iter().map(Vec::as_slice)),
-            },
-        );
+        logs.insert("minima", Log::of(file, &minima));
         for (m, s) in self.minima.iter_mut().zip(minima) {
             m.state = s;
         }
         if let Some(name) = &files.proposals {
             let (file, proposals) = rows(name, self.proposals.len())?;
-            logs.insert(
-                "proposals",
-                Log {
-                    file,
-                    rows: proposals.len(),
-                    hash: hash_rows(HASH_START, proposals.iter().map(Vec::as_slice)),
-                },
-            );
+            logs.insert("proposals", Log::of(file, &proposals));
             for (p, s) in self.proposals.iter_mut().zip(proposals) {
                 p.state = s;
             }
