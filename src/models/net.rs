@@ -939,7 +939,7 @@ fn check_batch_output(
 ) -> Result<()> {
     let size = out.size();
     let ok = size.first() == Some(&b)
-        && per_sample.map_or(true, |p| size[1..].iter().product::<i64>() == p);
+        && per_sample.is_none_or(|p| size[1..].iter().product::<i64>() == p);
     if ok {
         return Ok(());
     }
