@@ -320,10 +320,7 @@ impl TorchEnergy {
                 )))
             }
         };
-        if !matches!(
-            u.kind(),
-            tch::Kind::Float | tch::Kind::Double | tch::Kind::Half | tch::Kind::BFloat16
-        ) {
+        if !super::torchscript::is_float(u.kind()) {
             return Err(invalid(format!(
                 "{}: the module returned {:?} energies; an energy is floating point",
                 self.module.file_name(),

@@ -74,7 +74,7 @@ impl ScriptModule {
         let kinds: Vec<Kind> = params
             .iter()
             .map(|(_, t)| t.kind())
-            .filter(|k| matches!(k, Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16))
+            .filter(|&k| is_float(k))
             .collect();
         let kind = match kinds.first() {
             None => crate::tensor::dtype(),
@@ -186,6 +186,14 @@ impl ScriptModule {
 
 thread_local! {
     static CLONES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// True for the floating-point dtypes a module may compute in.
+pub fn is_float(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+    )
 }
 
 /// `"float32"`, `"float64"`, ... for messages and specs.
