@@ -510,7 +510,7 @@ fn without_consolidation_the_map_is_placement_alone() {
                     step: 0.05,
                     leapfrog: 10,
                 },
-                thin: 0,
+                ..Default::default()
             },
             iters: 60,
             same_tol: 0.0,

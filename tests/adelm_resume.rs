@@ -160,7 +160,7 @@ fn continuous_maps_resumed_from_any_interruption_equal_the_uninterrupted_run() {
             improvement_limit: 40,
             max_steps: 1500,
             sampler: common::mh(0.1),
-            thin: 0,
+            ..Default::default()
         },
         iters: 20,
         batch: 6,

@@ -94,6 +94,17 @@ impl Magnetized {
             None => Ok(vec![self.alpha; b]),
         }
     }
+    /// The magnetization strength of each of `b` chains as a tensor `[b]` on the device.
+    pub fn alphas_tensor(&self, b: usize) -> Result<Tensor> {
+        match &self.alphas {
+            Some(a) => Ok(a.shallow_clone()),
+            None => Ok(Tensor::f_full(
+                [b as i64],
+                self.alpha,
+                (tensor::dtype(), tensor::device()),
+            )?),
+        }
+    }
     /// The unmagnetized energy U.
     pub fn base(&self) -> &EnergyRef {
         &self.base

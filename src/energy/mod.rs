@@ -14,7 +14,8 @@ pub use builtin::{
 };
 pub use embedded::{embed, Embedded};
 pub use magnetized::{tempered, Magnetized};
-pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel, SpinTrial};
+pub(crate) use spin::SpinChain;
+pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel};
 
 use crate::{error::invalid, tensor, Result};
 use std::rc::Rc;

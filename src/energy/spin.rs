@@ -299,75 +299,6 @@ impl SpinModel {
         u_max
     }
 
-    /// Attraction-Diffusion trials run natively, one chain per trial in parallel: heat-bath
-    /// sweeps on `U/T + alpha*||s - target||_2` until `||s - target|| <= delta` (success) or
-    /// `m` sweeps without a closer approach (failure) or `max_steps` sweeps. `starts`,
-    /// `targets` are `B*N`; each trial has its own alpha and RNG stream from `seed`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn ad_trials(
-        &self,
-        starts: &[f64],
-        targets: &[f64],
-        alphas: &[f64],
-        t: f64,
-        delta: f64,
-        m: usize,
-        max_steps: usize,
-        thin: usize,
-        seed: u64,
-    ) -> Vec<SpinTrial> {
-        let n = self.n;
-        (0..alphas.len())
-            .into_par_iter()
-            .map(|b| {
-                let mut rng =
-                    rand::rngs::StdRng::seed_from_u64(crate::tensor::next_seed_for(seed, b as u64));
-                let mut s = starts[b * n..(b + 1) * n].to_vec();
-                let target = &targets[b * n..(b + 1) * n];
-                let mut chain = SpinChain::new(self, &s, Some(target));
-                let dist = |d: f64| 2.0 * d.sqrt();
-                let mut tr = SpinTrial {
-                    success: dist(chain.d) <= delta,
-                    steps: 0,
-                    barrier: chain.u,
-                    best_distance: dist(chain.d),
-                    energies: vec![chain.u],
-                    distances: vec![dist(chain.d)],
-                    states: if thin > 0 { vec![s.clone()] } else { vec![] },
-                    final_state: vec![],
-                };
-                let mut stale = 0;
-                while !tr.success
-                    && stale < m
-                    && tr.steps < max_steps
-                    && !crate::interrupt::requested()
-                {
-                    let u_max = chain.sweep(self, &mut s, Some(target), t, alphas[b], &mut rng);
-                    tr.steps += 1;
-                    tr.barrier = tr.barrier.max(u_max);
-                    let d = dist(chain.d);
-                    tr.energies.push(chain.u);
-                    tr.distances.push(d);
-                    if thin > 0 && tr.steps.is_multiple_of(thin) {
-                        tr.states.push(s.clone());
-                    }
-                    if d < tr.best_distance {
-                        tr.best_distance = d;
-                        stale = 0;
-                    } else {
-                        stale += 1;
-                    }
-                    tr.success = d <= delta;
-                }
-                if thin > 0 && tr.states.last() != Some(&s) {
-                    tr.states.push(s.clone());
-                }
-                tr.final_state = s;
-                tr
-            })
-            .collect()
-    }
-
     /// Zero-temperature single-flip descent of every chain: sweep the sites, flip any spin whose
     /// flip lowers the energy, until a sweep flips none (a local minimum under single flips).
     pub fn descend(&self, states: &mut [f64]) {
@@ -518,35 +449,17 @@ impl Energy for SpinModel {
     }
 }
 
-/// One native AD trial (see [`SpinModel::ad_trials`]); distances are Euclidean, `2 sqrt(#differing spins)`.
-pub struct SpinTrial {
-    /// Reached the target within delta.
-    pub success: bool,
-    /// Sweeps taken.
-    pub steps: usize,
-    /// Highest U met at any single flip.
-    pub barrier: f64,
-    /// Closest approach.
-    pub best_distance: f64,
-    /// U after every sweep (index 0: the start).
-    pub energies: Vec<f64>,
-    /// Distance after every sweep.
-    pub distances: Vec<f64>,
-    /// Every `thin`-th state.
-    pub states: Vec<Vec<f64>>,
-    /// Where the chain stopped.
-    pub final_state: Vec<f64>,
-}
-
-/// A spin chain's running state: local fields, energy and Hamming distance to its target.
-struct SpinChain {
+/// A spin chain's running state: local fields, energy and Hamming distance to its target
+/// (the native backend of heat-bath sampling and of AD trials, `landscape::ad`).
+pub(crate) struct SpinChain {
     fields: Vec<f64>,
     u: f64,
     d: f64,
 }
 
 impl SpinChain {
-    fn new(model: &SpinModel, s: &[f64], target: Option<&[f64]>) -> Self {
+    /// The chain at state `s`, measuring its distance to `target` when given.
+    pub(crate) fn new(model: &SpinModel, s: &[f64], target: Option<&[f64]>) -> Self {
         let d = target
             .map(|tg| s.iter().zip(tg).filter(|(a, b)| a != b).count())
             .unwrap_or(0) as f64;
@@ -557,8 +470,18 @@ impl SpinChain {
         }
     }
 
+    /// Its energy U.
+    pub(crate) fn energy(&self) -> f64 {
+        self.u
+    }
+
+    /// Its Euclidean distance to the target: `2 sqrt(#differing spins)` for ±1 states.
+    pub(crate) fn distance(&self) -> f64 {
+        2.0 * self.d.sqrt()
+    }
+
     /// One heat-bath sweep; returns the highest U met at any flip.
-    fn sweep(
+    pub(crate) fn sweep(
         &mut self,
         model: &SpinModel,
         s: &mut [f64],

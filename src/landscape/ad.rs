@@ -2,7 +2,7 @@
 //! each with its own start, target and magnetization, run as one batch with per-trial stop
 //! rules; finished trials leave the batch.
 
-use crate::energy::{EnergyRef, Magnetized};
+use crate::energy::{EnergyRef, Magnetized, SpinChain, SpinModel};
 use crate::sampler::{self, Chains, SamplerSpec};
 use crate::{error::invalid, tensor, Result};
 use tch::Tensor;
@@ -24,6 +24,32 @@ pub struct AdOptions {
     pub sampler: SamplerSpec,
     /// Record every n-th state of the path (0: no states, energies only).
     pub thin: usize,
+    /// Steps between the host's reads of the stop rule's results (0: auto, 1 on the CPU and
+    /// [`AUTO_SYNC_CUDA`] on a GPU). Between reads the rule runs on the device; a trial that
+    /// ends inside a block keeps sampling until the read, its records cut at its last step.
+    #[serde(default)]
+    pub sync_every: usize,
+}
+
+/// Steps between host reads of AD's stop rule on a CUDA device (`sync_every: 0`).
+pub const AUTO_SYNC_CUDA: usize = 16;
+
+impl AdOptions {
+    /// The stop rule of these options' trials.
+    pub fn stop_rule(&self) -> StopRule {
+        StopRule {
+            patience: self.improvement_limit,
+            max_steps: self.max_steps,
+        }
+    }
+    /// Steps between host reads on `device` (resolving `sync_every: 0`).
+    pub fn sync_steps(&self, device: tch::Device) -> usize {
+        match (self.sync_every, device) {
+            (0, tch::Device::Cuda(_)) => AUTO_SYNC_CUDA,
+            (0, _) => 1,
+            (k, _) => k,
+        }
+    }
 }
 
 impl Default for AdOptions {
@@ -36,6 +62,7 @@ impl Default for AdOptions {
             max_steps: 5000,
             sampler: SamplerSpec::default(),
             thin: 0,
+            sync_every: 0,
         }
     }
 }
@@ -215,8 +242,138 @@ pub struct AdTrial {
     pub final_state: Vec<f64>,
 }
 
+
+/// AD's stop rule (Algorithm 3, step 3a), one definition for every backend: a trial succeeds
+/// when its distance to the target is at most its delta, fails after `patience` (M)
+/// consecutive steps without improving its best distance, and stops at `max_steps`. The
+/// host form ([`StopRule::observe`]) serves the native spin chains; the batch form runs the
+/// same rule on the device, so that the host needs to read it only every few steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopRule {
+    /// Steps without a closer approach before a trial fails (M).
+    pub patience: usize,
+    /// Hard cap on steps.
+    pub max_steps: usize,
+}
+
+/// One trial's standing under a [`StopRule`].
+#[derive(Clone, Copy, Debug)]
+pub struct Standing {
+    /// Best distance so far.
+    pub best: f64,
+    /// Steps since the best distance last improved.
+    pub stale: usize,
+}
+
+impl StopRule {
+    /// The standing of a trial that starts at distance `d0`, and whether it has already
+    /// succeeded (within `delta` at the start).
+    pub fn start(&self, d0: f64, delta: f64) -> (Standing, bool) {
+        (Standing { best: d0, stale: 0 }, d0 <= delta)
+    }
+    /// Takes the distance `d` after step `step`: `Some(success)` when the trial ends there.
+    pub fn observe(&self, s: &mut Standing, d: f64, delta: f64, step: usize) -> Option<bool> {
+        if d < s.best {
+            s.best = d;
+            s.stale = 0;
+        } else {
+            s.stale += 1;
+        }
+        let success = d <= delta;
+        (success || s.stale >= self.patience || step >= self.max_steps).then_some(success)
+    }
+    /// [`StopRule::observe`] for a batch of trials on the device; trials already done are
+    /// left as they are. `energy` (the unmagnetized U after the step) raises each running
+    /// trial's barrier; `x` is remembered as the final state of the trials that end here.
+    fn observe_batch(
+        &self,
+        b: &mut BatchStanding,
+        d: &Tensor,
+        energy: &Tensor,
+        x: &Tensor,
+        step: usize,
+    ) -> Result<()> {
+        let d = d.f_to_kind(tch::Kind::Double)?;
+        let running = b.done.f_logical_not()?;
+        b.barrier = b
+            .barrier
+            .f_where_self(&b.done, &b.barrier.f_maximum(&energy.f_to_kind(tch::Kind::Double)?)?)?;
+        let improved = d.f_lt_tensor(&b.best)?.f_logical_and(&running)?;
+        b.best = d.f_where_self(&improved, &b.best)?;
+        let next_stale = b.stale.f_add_scalar(1.0)?.f_masked_fill(&improved, 0.0)?;
+        b.stale = next_stale.f_where_self(&running, &b.stale)?;
+        let within = d.f_le_tensor(&b.delta)?;
+        let ends = within
+            .f_logical_or(&b.stale.f_ge(self.patience as f64)?)?
+            .f_logical_or_(&Tensor::from(step >= self.max_steps).f_to_device(d.device())?)?;
+        let newly = ends.f_logical_and(&running)?;
+        b.success = b.success.f_logical_or(&newly.f_logical_and(&within)?)?;
+        b.done_at = b.done_at.f_masked_fill(&newly, step as i64)?;
+        b.final_x = x.f_where_self(&newly.f_unsqueeze(1)?, &b.final_x)?;
+        b.done = b.done.f_logical_or(&newly)?;
+        Ok(())
+    }
+}
+
+/// The standing of a batch of running trials, on the device (float64 bookkeeping).
+struct BatchStanding {
+    best: Tensor,
+    stale: Tensor,
+    delta: Tensor,
+    barrier: Tensor,
+    done: Tensor,
+    done_at: Tensor,
+    success: Tensor,
+    final_x: Tensor,
+}
+
+impl BatchStanding {
+    fn new(best: &[f64], barrier: &[f64], delta: &[f64], x: &Tensor) -> Result<Self> {
+        let dev = x.device();
+        let vec = |v: &[f64]| -> Result<Tensor> { Ok(Tensor::from_slice(v).f_to_device(dev)?) };
+        let n = best.len() as i64;
+        Ok(BatchStanding {
+            best: vec(best)?,
+            stale: Tensor::f_zeros([n], (tch::Kind::Double, dev))?,
+            delta: vec(delta)?,
+            barrier: vec(barrier)?,
+            done: Tensor::f_zeros([n], (tch::Kind::Bool, dev))?,
+            done_at: Tensor::f_zeros([n], (tch::Kind::Int64, dev))?,
+            success: Tensor::f_zeros([n], (tch::Kind::Bool, dev))?,
+            final_x: x.shallow_clone(),
+        })
+    }
+    /// Keeps the trials at `idx`.
+    fn keep(&mut self, idx: &Tensor) -> Result<()> {
+        for t in [
+            &mut self.best,
+            &mut self.stale,
+            &mut self.delta,
+            &mut self.barrier,
+            &mut self.done,
+            &mut self.done_at,
+            &mut self.success,
+            &mut self.final_x,
+        ] {
+            *t = t.f_index_select(0, idx)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-step records of the running trials since the host last read them.
+#[derive(Default)]
+struct Block {
+    first_step: usize,
+    energies: Vec<Tensor>,
+    distances: Vec<Tensor>,
+    /// (step, states) every `thin` steps.
+    states: Vec<(usize, Tensor)>,
+}
+
 /// Runs one AD trial per row of `starts` toward the same row of `targets` with the per-trial
-/// strengths `alphas`. Stops every trial cleanly on Ctrl-C (those count as failures).
+/// strengths `alphas`. Stops every trial cleanly on Ctrl-C (those count as failures and end
+/// where they are).
 pub fn ad_trials(
     e: &EnergyRef,
     starts: &Tensor,
@@ -239,7 +396,6 @@ pub fn ad_trials(
     if !(opts.temperature > 0.0) || opts.delta.is_invalid() || opts.improvement_limit == 0 {
         return Err(invalid("AD needs T > 0, delta >= 0 and M >= 1"));
     }
-    let t = opts.temperature;
     if let (Some(model), true) = (
         e.spin_model(),
         matches!(opts.sampler.kind.as_str(), "gibbs" | "auto"),
@@ -250,7 +406,7 @@ pub fn ad_trials(
         Delta::Fixed(d) => vec![d; b],
         Delta::Auto => auto_deltas(e, &targets, alphas, opts)?,
     };
-    let mut trials: Vec<AdTrial> = Vec::with_capacity(b);
+    let rule = opts.stop_rule();
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
     let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(
         2,
@@ -258,158 +414,297 @@ pub fn ad_trials(
         false,
     )?)?;
     let start_rows = tensor::to_matrix(&starts)?;
-    for i in 0..b {
-        let success = d0[i] <= deltas[i];
-        trials.push(AdTrial {
-            success,
-            steps: 0,
-            barrier: u0[i],
-            final_distance: d0[i],
-            best_distance: d0[i],
-            energies: vec![u0[i]],
-            distances: vec![d0[i]],
-            states: if opts.thin > 0 {
-                vec![start_rows[i].clone()]
-            } else {
-                vec![]
-            },
-            // A trial that starts within delta has already ended where it started.
-            final_state: if success {
-                start_rows[i].clone()
-            } else {
-                vec![]
-            },
-        });
-    }
-    let mut stale = vec![0usize; b];
-    let mut active: Vec<usize> = (0..b).filter(|&i| !trials[i].success).collect();
+    let mut trials: Vec<AdTrial> = (0..b)
+        .map(|i| {
+            let success = rule.start(d0[i], deltas[i]).1;
+            AdTrial {
+                success,
+                steps: 0,
+                barrier: u0[i],
+                final_distance: d0[i],
+                best_distance: d0[i],
+                energies: vec![u0[i]],
+                distances: vec![d0[i]],
+                states: if opts.thin > 0 {
+                    vec![start_rows[i].clone()]
+                } else {
+                    vec![]
+                },
+                // A trial that starts within delta has already ended where it started.
+                final_state: if success {
+                    start_rows[i].clone()
+                } else {
+                    vec![]
+                },
+            }
+        })
+        .collect();
+    let active: Vec<usize> = (0..b).filter(|&i| !trials[i].success).collect();
     if active.is_empty() {
         return Ok(trials);
     }
-    let index = |ids: &[usize]| {
-        Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>())
-            .f_to_device(starts.device())
-    };
-    let subset = |ids: &[usize]| -> Result<(Tensor, Vec<f64>)> {
-        Ok((
-            targets.f_index_select(0, &index(ids)?)?,
-            ids.iter().map(|&i| alphas[i]).collect(),
-        ))
-    };
-    let (tg, al) = subset(&active)?;
-    let mut density = Magnetized::with_alphas(e.clone(), t, &al, tg)?;
-    let mut chains = Chains::new(&density, &starts.f_index_select(0, &index(&active)?)?)?;
-    let mut sampler = sampler::make_sampler(&opts.sampler, &e.space())?;
-    let mut step = 0usize;
-    while !active.is_empty() {
-        if crate::interrupt::requested() {
-            break;
-        }
-        sampler.step(&density, &mut chains)?;
-        step += 1;
-        let d = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
-        let u = tensor::to_vec_f64(&chains.u)?;
-        let al = density.alpha_values(active.len())?;
-        let record = opts.thin > 0 && step.is_multiple_of(opts.thin);
-        let rows = if record {
-            tensor::to_matrix(&chains.x)?
-        } else {
-            vec![]
-        };
-        let mut finished = Vec::new();
-        for (k, &i) in active.iter().enumerate() {
-            let tr = &mut trials[i];
-            let energy = t * (u[k] - al[k] * d[k]);
-            tr.steps = step;
-            tr.barrier = tr.barrier.max(energy);
-            if let Some(pm) = &chains.path_max {
-                tr.barrier = tr.barrier.max(pm[k]);
-            }
-            tr.energies.push(energy);
-            tr.distances.push(d[k]);
-            tr.final_distance = d[k];
-            if record {
-                tr.states.push(rows[k].clone());
-            }
-            if d[k] < tr.best_distance {
-                tr.best_distance = d[k];
-                stale[i] = 0;
-            } else {
-                stale[i] += 1;
-            }
-            tr.success = d[k] <= deltas[i];
-            if tr.success || stale[i] >= opts.improvement_limit || step >= opts.max_steps {
-                finished.push(k);
-            }
-        }
-        if !finished.is_empty() {
-            let rows = tensor::to_matrix(&chains.x)?;
-            for &k in &finished {
-                let tr = &mut trials[active[k]];
-                tr.final_state = rows[k].clone();
-                if opts.thin > 0 && tr.states.last() != Some(&rows[k]) {
-                    tr.states.push(rows[k].clone());
-                }
-            }
-            let keep: Vec<usize> = (0..active.len())
-                .filter(|k| !finished.contains(k))
-                .collect();
-            active = keep.iter().map(|&k| active[k]).collect();
-            if active.is_empty() {
-                break;
-            }
-            chains.keep(&index(&keep)?)?;
-            let (tg, al) = subset(&active)?;
-            density = Magnetized::with_alphas(e.clone(), t, &al, tg)?;
-        }
-    }
-    // Interrupted trials end where they are.
-    if !active.is_empty() {
-        let rows = tensor::to_matrix(&chains.x)?;
-        for (k, &i) in active.iter().enumerate() {
-            trials[i].final_state = rows[k].clone();
-        }
-    }
+    TensorTrials::new(e, &starts, &targets, alphas, &deltas, opts, active)?.run(&mut trials)?;
     Ok(trials)
 }
 
-/// Spin models with Gibbs sampling: every trial runs natively on its own thread-pool task,
-/// with no per-step tensor work and no waiting for the slowest trial of a batch.
+/// The running trials of the tensor backend: chains on the magnetized density, their
+/// standing on the device, and the records not yet read.
+struct TensorTrials<'a> {
+    e: &'a EnergyRef,
+    targets: &'a Tensor,
+    alphas: &'a [f64],
+    opts: &'a AdOptions,
+    rule: StopRule,
+    /// Trial index of each running chain.
+    active: Vec<usize>,
+    density: Magnetized,
+    chains: Chains,
+    standing: BatchStanding,
+    block: Block,
+    step: usize,
+}
+
+impl<'a> TensorTrials<'a> {
+    fn new(
+        e: &'a EnergyRef,
+        starts: &Tensor,
+        targets: &'a Tensor,
+        alphas: &'a [f64],
+        deltas: &[f64],
+        opts: &'a AdOptions,
+        active: Vec<usize>,
+    ) -> Result<Self> {
+        let idx = index_tensor(&active, starts.device())?;
+        let density = magnetized_subset(e, opts, targets, alphas, &active)?;
+        let chains = Chains::new(&density, &starts.f_index_select(0, &idx)?)?;
+        let d0 = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
+        let u0: Vec<f64> = tensor::to_vec_f64(&e.energy(&chains.x)?)?;
+        let delta: Vec<f64> = active.iter().map(|&i| deltas[i]).collect();
+        let standing = BatchStanding::new(&d0, &u0, &delta, &chains.x)?;
+        Ok(TensorTrials {
+            e,
+            targets,
+            alphas,
+            opts,
+            rule: opts.stop_rule(),
+            active,
+            density,
+            chains,
+            standing,
+            block: Block::default(),
+            step: 0,
+        })
+    }
+
+    /// Steps every running trial until all have ended (or Ctrl-C), reading the stop rule's
+    /// results every `sync_steps` steps.
+    fn run(mut self, trials: &mut [AdTrial]) -> Result<()> {
+        let every = self.opts.sync_steps(self.chains.x.device());
+        let mut sampler = sampler::make_sampler(&self.opts.sampler, &self.e.space())?;
+        let t = self.opts.temperature;
+        self.block.first_step = 1;
+        while !self.active.is_empty() {
+            if crate::interrupt::requested() {
+                break;
+            }
+            sampler.step(&self.density, &mut self.chains)?;
+            self.step += 1;
+            let d = self.density.distance(&self.chains.x)?;
+            let alpha = self.density.alphas_tensor(self.active.len())?;
+            // The unmagnetized energy U = T (U/T + alpha d - alpha d).
+            let mut energy = self.chains.u.f_sub(&alpha.f_mul(&d)?)?.f_mul_scalar(t)?;
+            if let Some(pm) = &self.chains.path_max {
+                let pm = Tensor::from_slice(pm).f_to_device(energy.device())?;
+                energy = energy.f_maximum(&pm.f_to_kind(energy.kind())?)?;
+            }
+            self.rule
+                .observe_batch(&mut self.standing, &d, &energy, &self.chains.x, self.step)?;
+            self.block.energies.push(energy);
+            self.block.distances.push(d);
+            if self.opts.thin > 0 && self.step.is_multiple_of(self.opts.thin) {
+                self.block
+                    .states
+                    .push((self.step, self.chains.x.shallow_clone()));
+            }
+            if self.block.energies.len() >= every || self.step >= self.opts.max_steps {
+                self.read(trials, false)?;
+            }
+        }
+        if !self.active.is_empty() {
+            // Interrupted: the running trials end where they are.
+            self.read(trials, true)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the block into the trials (one transfer of the standing and the records, and
+    /// one of the final states of the trials that ended), then drops the ended trials from
+    /// the batch. `stop_all` ends every trial (Ctrl-C).
+    fn read(&mut self, trials: &mut [AdTrial], stop_all: bool) -> Result<()> {
+        let n = self.active.len();
+        let s = self.block.energies.len();
+        let dbl = |t: &Tensor| t.f_to_kind(tch::Kind::Double);
+        let mut parts = vec![
+            dbl(&self.standing.done)?,
+            dbl(&self.standing.done_at)?,
+            dbl(&self.standing.success)?,
+            self.standing.barrier.shallow_clone(),
+            self.standing.best.shallow_clone(),
+        ];
+        for t in self.block.energies.iter().chain(&self.block.distances) {
+            parts.push(dbl(t)?);
+        }
+        let packed = tensor::to_vec_f64(&Tensor::f_cat(&parts, 0)?)?;
+        let row = |r: usize| &packed[r * n..(r + 1) * n];
+        let (done, done_at, success) = (row(0), row(1), row(2));
+        let (barrier, best) = (row(3), row(4));
+        let first = self.block.first_step;
+        let recorded: Vec<(usize, Vec<Vec<f64>>)> = self
+            .block
+            .states
+            .iter()
+            .map(|(step, x)| Ok((*step, tensor::to_matrix(x)?)))
+            .collect::<Result<_>>()?;
+        let mut ended = Vec::new();
+        for (k, &i) in self.active.iter().enumerate() {
+            let finished = done[k] != 0.0;
+            let last = if finished { done_at[k] as usize } else { self.step };
+            let tr = &mut trials[i];
+            for r in 0..s.min(last + 1 - first) {
+                tr.energies.push(row(5 + r)[k]);
+                tr.distances.push(row(5 + s + r)[k]);
+            }
+            for (step, rows) in &recorded {
+                if *step <= last {
+                    tr.states.push(rows[k].clone());
+                }
+            }
+            tr.steps = last;
+            tr.barrier = barrier[k];
+            tr.best_distance = best[k];
+            tr.final_distance = *tr.distances.last().unwrap_or(&tr.final_distance);
+            tr.success = success[k] != 0.0;
+            if finished || stop_all {
+                ended.push(k);
+            }
+        }
+        self.block = Block {
+            first_step: self.step + 1,
+            ..Block::default()
+        };
+        if ended.is_empty() {
+            return Ok(());
+        }
+        let dev = self.chains.x.device();
+        let finals = if stop_all {
+            self.chains.x.shallow_clone()
+        } else {
+            self.standing
+                .final_x
+                .f_index_select(0, &index_tensor(&ended, dev)?)?
+        };
+        for (&k, state) in ended.iter().zip(tensor::to_matrix(&finals)?) {
+            let tr = &mut trials[self.active[k]];
+            if self.opts.thin > 0 && tr.states.last() != Some(&state) {
+                tr.states.push(state.clone());
+            }
+            tr.final_state = state;
+        }
+        let keep: Vec<usize> = (0..n).filter(|k| !ended.contains(k)).collect();
+        self.active = keep.iter().map(|&k| self.active[k]).collect();
+        if self.active.is_empty() {
+            return Ok(());
+        }
+        let idx = index_tensor(&keep, dev)?;
+        self.chains.keep(&idx)?;
+        self.standing.keep(&idx)?;
+        self.density = magnetized_subset(self.e, self.opts, self.targets, self.alphas, &self.active)?;
+        Ok(())
+    }
+}
+
+/// The rows `ids` as an index tensor on `device`.
+fn index_tensor(ids: &[usize], device: tch::Device) -> Result<Tensor> {
+    let v: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+    Ok(Tensor::from_slice(&v).f_to_device(device)?)
+}
+
+/// The magnetized density of the trials `ids`: their targets and strengths.
+fn magnetized_subset(
+    e: &EnergyRef,
+    opts: &AdOptions,
+    targets: &Tensor,
+    alphas: &[f64],
+    ids: &[usize],
+) -> Result<Magnetized> {
+    let tg = targets.f_index_select(0, &index_tensor(ids, targets.device())?)?;
+    let al: Vec<f64> = ids.iter().map(|&i| alphas[i]).collect();
+    Magnetized::with_alphas(e.clone(), opts.temperature, &al, tg)
+}
+
+/// Spin models with Gibbs sampling: every trial runs natively (heat-bath sweeps over local
+/// fields, O(N) per flip) on its own thread-pool task, with its own RNG stream, no per-step
+/// tensor work and no waiting for the slowest trial of a batch.
 fn spin_trials(
-    model: &crate::energy::SpinModel,
+    model: &SpinModel,
     starts: &Tensor,
     targets: &Tensor,
     alphas: &[f64],
     opts: &AdOptions,
 ) -> Result<Vec<AdTrial>> {
+    use rand::SeedableRng;
+    use rayon::prelude::*;
     let s = tensor::to_vec_f64(starts)?;
     let t = tensor::to_vec_f64(targets)?;
     if s.iter().chain(&t).any(|v| v.abs() != 1.0) {
         return Err(invalid("AD on a spin model needs ±1 states"));
     }
-    let native = model.ad_trials(
-        &s,
-        &t,
-        alphas,
-        opts.temperature,
-        opts.delta.fixed().unwrap_or(0.0),
-        opts.improvement_limit,
-        opts.max_steps,
-        opts.thin,
-        tensor::next_seed(),
-    );
-    Ok(native
-        .into_iter()
-        .map(|n| AdTrial {
-            success: n.success,
-            steps: n.steps,
-            barrier: n.barrier,
-            final_distance: *n.distances.last().unwrap_or(&0.0),
-            best_distance: n.best_distance,
-            energies: n.energies,
-            distances: n.distances,
-            states: n.states,
-            final_state: n.final_state,
+    let n = model.n();
+    let rule = opts.stop_rule();
+    let delta = opts.delta.fixed().unwrap_or(0.0);
+    let seed = tensor::next_seed();
+    Ok((0..alphas.len())
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(tensor::next_seed_for(seed, b as u64));
+            let mut x = s[b * n..(b + 1) * n].to_vec();
+            let target = &t[b * n..(b + 1) * n];
+            let mut chain = SpinChain::new(model, &x, Some(target));
+            let (mut standing, success) = rule.start(chain.distance(), delta);
+            let mut tr = AdTrial {
+                success,
+                steps: 0,
+                barrier: chain.energy(),
+                final_distance: chain.distance(),
+                best_distance: chain.distance(),
+                energies: vec![chain.energy()],
+                distances: vec![chain.distance()],
+                states: if opts.thin > 0 { vec![x.clone()] } else { vec![] },
+                final_state: vec![],
+            };
+            while !tr.success && !crate::interrupt::requested() {
+                let u_max = chain.sweep(model, &mut x, Some(target), opts.temperature, alphas[b], &mut rng);
+                tr.steps += 1;
+                let d = chain.distance();
+                tr.barrier = tr.barrier.max(u_max);
+                tr.energies.push(chain.energy());
+                tr.distances.push(d);
+                tr.final_distance = d;
+                if opts.thin > 0 && tr.steps.is_multiple_of(opts.thin) {
+                    tr.states.push(x.clone());
+                }
+                let verdict = rule.observe(&mut standing, d, delta, tr.steps);
+                tr.best_distance = standing.best;
+                if let Some(success) = verdict {
+                    tr.success = success;
+                    break;
+                }
+            }
+            if opts.thin > 0 && tr.states.last() != Some(&x) {
+                tr.states.push(x.clone());
+            }
+            tr.final_state = x;
+            tr
         })
         .collect())
 }

@@ -4,7 +4,8 @@
 
 use super::ad::{ad_trials, AdOptions};
 use super::barrier::nearest_by_line;
-use super::map::{BarrierKind, LandscapeMap, MergeRecord, MinimumRecord, Proposal};
+use super::map::{BarrierKind, LandscapeMap, MergeRecord, Proposal};
+use super::placement::{place_segment, NewMinimum};
 use crate::energy::{self, EnergyRef};
 use crate::minimize::{self, MinimizeOptions};
 use crate::{error::invalid, tensor, Result};
@@ -38,6 +39,10 @@ pub struct AdelmOptions {
     pub same_tol: f64,
     /// Proposals minimized together in one batch.
     pub batch: usize,
+    /// How new minima are sorted into groups: a proposal batch at a time (two AD batches, see
+    /// [`super::placement`]) or one at a time (Algorithm 3 as printed).
+    #[serde(default)]
+    pub placement: Placement,
     /// Write the map here every `checkpoint_every` iterations (and at the end).
     pub checkpoint: Option<PathBuf>,
     /// Checkpoint period in iterations.
@@ -57,6 +62,31 @@ fn yes() -> bool {
     true
 }
 
+/// How ADELM sorts the minima of a proposal batch into groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// All new minima of a batch in one AD batch against the known groups, then the unjoined
+    /// ones among themselves in one more ([`super::placement`]).
+    #[default]
+    Batched,
+    /// One minimum at a time against the groups as they are after the previous one.
+    Sequential,
+}
+
+impl Placement {
+    /// Every choice, by its script name.
+    pub const NAMES: [&'static str; 2] = ["batched", "sequential"];
+    /// The placement called `name` in scripts and map files.
+    pub fn parse(name: &str) -> Option<Placement> {
+        match name {
+            "batched" => Some(Placement::Batched),
+            "sequential" => Some(Placement::Sequential),
+            _ => None,
+        }
+    }
+}
+
 impl Default for AdelmOptions {
     fn default() -> Self {
         AdelmOptions {
@@ -70,6 +100,7 @@ impl Default for AdelmOptions {
             minimize: MinimizeOptions::default(),
             same_tol: 1e-3,
             batch: 32,
+            placement: Placement::Batched,
             checkpoint: None,
             checkpoint_every: 100,
             progress: false,
@@ -128,8 +159,8 @@ fn consolidation_due(it: usize, opts: &AdelmOptions) -> bool {
             || (opts.consolidate_every > 0 && it.is_multiple_of(opts.consolidate_every)))
 }
 
-/// Seed streams: proposals of the batch starting at an iteration, the placement of one
-/// iteration's minimum, the consolidation after an iteration, the completion of the map.
+/// Seed streams: proposals of the batch starting at an iteration, the placement of the
+/// segment starting at an iteration, the consolidation after an iteration, the completion of the map.
 const PLACE_STREAM: u64 = 0x5eed;
 const CONSOLIDATE_STREAM: u64 = 0xc0_5011;
 const COMPLETE_STREAM: u64 = 0xc0_3913;
@@ -165,11 +196,12 @@ pub fn resume(
         }
         let step = match stage {
             Stage::Mapping if map.iterations >= opts.iters => Ok(true),
-            Stage::Mapping => map_batch(e, proposer, &mut map, opts, batch, &mut |map| {
+            Stage::Mapping => map_batch(e, proposer, &mut map, opts, batch, &mut |map, first| {
+                // A checkpoint whenever a multiple of checkpoint_every was reached or passed.
+                let every = opts.checkpoint_every;
                 if let (Some(path), true) = (
                     &opts.checkpoint,
-                    opts.checkpoint_every > 0
-                        && map.iterations.is_multiple_of(opts.checkpoint_every),
+                    every > 0 && map.iterations / every > first / every,
                 ) {
                     map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
                     map.save(path)?;
@@ -250,16 +282,17 @@ enum Stage {
 }
 
 /// Proposes and minimizes the batch that holds iteration `map.iterations`, and places its
-/// minima not yet placed (running a consolidation wherever one is due). `after_each` runs
-/// after every iteration (checkpoints, progress). Ok(false) when interrupted; the map then
-/// holds every completed iteration and nothing of the interrupted one.
+/// minima not yet placed, a segment at a time (running a consolidation wherever one is due).
+/// `after_each` runs after every segment with the iteration it started at (checkpoints,
+/// progress). Ok(false) when interrupted; the map then holds every completed segment and
+/// nothing of the interrupted one.
 fn map_batch(
     e: &EnergyRef,
     proposer: &mut dyn Proposer,
     map: &mut LandscapeMap,
     opts: &AdelmOptions,
     batch: usize,
-    after_each: &mut dyn FnMut(&mut LandscapeMap) -> Result<()>,
+    after_each: &mut dyn FnMut(&mut LandscapeMap, usize) -> Result<()>,
 ) -> Result<bool> {
     // A consolidation due at this iteration count that did not run (interrupted) runs first.
     if consolidation_due(map.iterations, opts)
@@ -291,33 +324,54 @@ fn map_batch(
         vec![]
     };
     let end = (n0 + batch).min(opts.iters);
-    for n in map.iterations..end {
+    while map.iterations < end {
         if crate::interrupt::requested() {
             return Ok(false);
         }
-        let k = n - n0;
-        tensor::manual_seed(tensor::next_seed_for(opts.seed ^ PLACE_STREAM, n as u64));
-        let (y, u) = (states[k].clone(), energies[k]);
-        if u.is_finite() {
-            let minimum = match place_minimum(e, map, y, u, n, opts) {
-                Ok(i) => i,
-                Err(crate::Error::Interrupted) => return Ok(false),
-                Err(err) => return Err(err),
-            };
-            if let Some(start) = starts.get(k) {
+        let first = map.iterations;
+        let last = segment_end(first, end, opts);
+        tensor::manual_seed(tensor::next_seed_for(opts.seed ^ PLACE_STREAM, first as u64));
+        let segment: Vec<NewMinimum> = (first..last)
+            .filter(|&n| energies[n - n0].is_finite())
+            .map(|n| NewMinimum {
+                iteration: n,
+                state: states[n - n0].clone(),
+                energy: energies[n - n0],
+            })
+            .collect();
+        let placed = match place_segment(e, map, &segment, opts) {
+            Ok(placed) => placed,
+            Err(crate::Error::Interrupted) => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        for (m, minimum) in segment.iter().zip(placed) {
+            if let Some(start) = starts.get(m.iteration - n0) {
                 map.proposals.push(Proposal {
                     state: start.clone(),
                     minimum,
                 });
             }
         }
-        map.iterations = n + 1;
+        map.iterations = last;
         if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts)? {
             return Ok(false);
         }
-        after_each(map)?;
+        after_each(map, first)?;
     }
     Ok(true)
+}
+
+/// The end of the placement segment that starts at iteration `first` (the batch ends at
+/// `end`): the next iteration after which a consolidation is due, or `first + 1` for
+/// sequential placement. Segments depend only on the schedule, so a run resumed at a segment
+/// boundary cuts the same segments as the uninterrupted one.
+fn segment_end(first: usize, end: usize, opts: &AdelmOptions) -> usize {
+    if opts.placement == Placement::Sequential {
+        return first + 1;
+    }
+    (first + 1..end)
+        .find(|&n| consolidation_due(n, opts))
+        .unwrap_or(end)
 }
 
 /// What consolidation and completion change: the grouping of a map, without its minima's
@@ -409,14 +463,6 @@ fn validate(e: &EnergyRef, opts: &AdelmOptions) -> Result<()> {
     Ok(())
 }
 
-fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
-}
-
 /// Groups ordered by the 10-point 1-D barrier between `y` and their representatives, lowest
 /// first, at most `limit` of them, `skip` left out.
 fn nearest_groups(
@@ -434,7 +480,7 @@ fn nearest_groups(
 /// AD between the states of each pair, both directions in one batch: for every pair the lowest
 /// barrier of its successful trials (None: both failed). Err(Interrupted) when Ctrl-C cut
 /// the batch short (its failures would not be real).
-fn connect_pairs(
+pub(super) fn connect_pairs(
     e: &EnergyRef,
     pairs: &[(&[f64], &[f64])],
     opts: &AdelmOptions,
@@ -476,75 +522,6 @@ fn connect_pairs(
             b.is_finite().then_some(b)
         })
         .collect())
-}
-
-/// Sorts one new minimum into the map (Algorithm 3 step 3); returns its index in `minima`.
-/// Leaves the map unchanged when interrupted.
-fn place_minimum(
-    e: &EnergyRef,
-    map: &mut LandscapeMap,
-    y: Vec<f64>,
-    u: f64,
-    n: usize,
-    opts: &AdelmOptions,
-) -> Result<usize> {
-    // The same minimum found again joins its group without AD.
-    if let Some(i) = map
-        .minima
-        .iter()
-        .position(|m| dist(&m.state, &y) <= opts.same_tol)
-    {
-        let m = &mut map.minima[i];
-        m.count += 1;
-        map.groups[m.group].members += 1;
-        map.stats.repeats += 1;
-        return Ok(i);
-    }
-    if map.groups.is_empty() {
-        map.add_group(y, u, n);
-        return Ok(map.minima.len() - 1);
-    }
-    // Candidate groups, nearest first by a 10-point 1-D barrier; both directions each.
-    let cand = nearest_groups(e, map, &y, opts.max_checks, None)?;
-    let pairs: Vec<(&[f64], &[f64])> = cand
-        .iter()
-        .map(|&j| (y.as_slice(), map.groups[j].state.as_slice()))
-        .collect();
-    let found = connect_pairs(e, &pairs, opts, &mut map.stats)?;
-    let joined: Vec<(usize, f64)> = cand
-        .iter()
-        .zip(found)
-        .filter_map(|(&j, b)| b.map(|b| (j, b)))
-        .collect();
-    let Some(&(label, b_label)) = joined
-        .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
-    else {
-        map.add_group(y, u, n);
-        return Ok(map.minima.len() - 1);
-    };
-    if u < map.groups[label].energy {
-        // Y becomes the representative: its AD paths are direct bounds to the groups it
-        // reached; every other bound of the group now runs through the old representative.
-        map.replace_representative(label, y.clone(), u, b_label);
-        for &(j, b) in joined.iter().filter(|(j, _)| *j != label) {
-            map.offer_barrier(label, j, b, BarrierKind::Ad);
-        }
-    } else {
-        // A path from the representative through Y to every other group Y reached.
-        for &(j, b) in joined.iter().filter(|(j, _)| *j != label) {
-            map.offer_barrier(label, j, b.max(b_label), BarrierKind::Via);
-        }
-    }
-    map.groups[label].members += 1;
-    map.minima.push(MinimumRecord {
-        state: y,
-        energy: u,
-        group: label,
-        count: 1,
-        iteration: n,
-    });
-    Ok(map.minima.len() - 1)
 }
 
 /// Consolidation (Algorithm 3): AD between every representative and its `max_checks` nearest

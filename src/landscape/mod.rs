@@ -13,5 +13,6 @@ pub mod map;
 pub mod map_compare;
 pub mod map_states;
 pub mod neb;
+pub mod placement;
 pub mod tune;
 pub mod union_find;

@@ -32,6 +32,7 @@ fn ad_options(o: &mut Opts, base: &AdOptions) -> RhaiResult<AdOptions> {
         max_steps: o.usize("max_steps", base.max_steps)?,
         sampler: sampler_spec(o, base.sampler.step)?,
         thin: o.usize("thin", base.thin)?,
+        sync_every: o.usize("sync_every", base.sync_every)?,
     })
 }
 
@@ -75,6 +76,11 @@ const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
     ("step", "0.05", "sampler step size"),
     ("leapfrog", "10", "HMC leapfrog steps"),
     ("thin", "0", "record every thin-th state of the path"),
+    (
+        "sync_every",
+        "0",
+        "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
+    ),
 ];
 
 fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
@@ -172,6 +178,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         consolidate: o.bool("consolidate", d.consolidate)?,
         same_tol: o.f64("same_tol", same_default)?,
         batch: o.usize("batch", d.batch)?,
+        placement: placement_option(o)?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         progress: o.bool("progress", true)?,
@@ -183,6 +190,17 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
             ..d.minimize
         },
         ad,
+    })
+}
+
+/// Reads `placement`: "batched" (default) or "sequential".
+fn placement_option(o: &mut Opts) -> RhaiResult<adelm::Placement> {
+    let name = o.string("placement", adelm::Placement::NAMES[0])?;
+    adelm::Placement::parse(&name).ok_or_else(|| {
+        err(format!(
+            "unknown placement `{name}`; known: {}",
+            adelm::Placement::NAMES.join(", ")
+        ))
     })
 }
 
@@ -378,7 +396,8 @@ pub fn register(api: &mut Api) {
         ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
         ("consolidate", "true", "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
         ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
-        ("batch", "32", "proposals minimized together"),
+        ("batch", "32", "proposals minimized together, and placed together (see placement)"),
+        ("placement", "\"batched\"", "\"batched\": the new minima of a batch run AD against the known groups in one batch, the unjoined ones among themselves in one more (chains per AD step grow with batch); \"sequential\": one minimum at a time (Algorithm 3 as printed)"),
         ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
         ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
         ("checkpoint_every", "100", "checkpoint period"),

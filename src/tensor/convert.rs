@@ -72,3 +72,12 @@ pub fn scalar_f64(t: &Tensor) -> Result<f64> {
     Ok(t.f_double_value(&[])
         .or_else(|_| t.f_reshape([-1]).and_then(|f| f.f_double_value(&[0])))?)
 }
+
+/// Euclidean distance between two states given as rows of numbers.
+pub fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
+}

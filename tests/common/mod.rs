@@ -35,7 +35,7 @@ pub fn gibbs_ad(temperature: f64, alpha: f64) -> AdOptions {
             kind: "gibbs".into(),
             ..Default::default()
         },
-        thin: 0,
+        ..Default::default()
     }
 }
 
