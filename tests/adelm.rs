@@ -221,6 +221,81 @@ fn batched_trials_equal_their_stop_rules() {
     }
 }
 
+/// Trials whose stop rule runs on the device and is read by the host only every k steps end
+/// exactly where the rule says: replaying the host form of the one `StopRule` over each
+/// trial's recorded distances ends it at its last record, with the same verdict; its records
+/// stop there (no step of the block after it), its barrier is the maximum of its energies and
+/// its final state is the last state of its path. Random landscapes, strengths and block
+/// lengths, with step caps that bind.
+#[test]
+fn trials_read_every_k_steps_stop_exactly_by_the_rule() {
+    use rand::{Rng, SeedableRng};
+    use telescope::landscape::ad::{Delta, StopRule};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(31);
+    let mut ended_early = 0;
+    for case in 0..24 {
+        let d = rng.random_range(1..=4usize);
+        let e: EnergyRef = Rc::new(energy::quadratic(d).unwrap());
+        let b = rng.random_range(1..=12usize);
+        let draw = |rng: &mut rand::rngs::StdRng| -> Vec<f64> {
+            (0..b * d).map(|_| rng.random_range(-2.0..2.0)).collect()
+        };
+        let (s, t) = (draw(&mut rng), draw(&mut rng));
+        let alphas: Vec<f64> = (0..b).map(|_| 10f64.powf(rng.random_range(-1.0..1.5))).collect();
+        let k = [1, 2, 5, 16][case % 4];
+        let opts = AdOptions {
+            temperature: rng.random_range(0.1..1.0),
+            delta: Delta::Fixed(rng.random_range(0.05..0.5)),
+            improvement_limit: rng.random_range(3..40),
+            max_steps: rng.random_range(5..300),
+            sampler: mh(rng.random_range(0.02..0.3)),
+            thin: 1,
+            sync_every: k,
+            ..Default::default()
+        };
+        tensor::manual_seed(case as u64);
+        let shape = [b as i64, d as i64];
+        let trials = ad_trials(
+            &e,
+            &tensor::from_vec(&s, &shape).unwrap(),
+            &tensor::from_vec(&t, &shape).unwrap(),
+            &alphas,
+            &opts,
+        )
+        .unwrap();
+        let rule: StopRule = opts.stop_rule();
+        let delta = opts.delta.fixed().unwrap();
+        for (i, tr) in trials.iter().enumerate() {
+            let what = format!("case {case} trial {i} (sync every {k})");
+            assert_eq!(tr.distances.len(), tr.steps + 1, "{what}: one record per step");
+            assert_eq!(tr.energies.len(), tr.steps + 1, "{what}");
+            let (mut standing, at_start) = rule.start(tr.distances[0], delta);
+            let mut verdict = at_start.then_some(true);
+            let mut end = 0;
+            for (step, &dist) in tr.distances.iter().enumerate().skip(1) {
+                assert!(verdict.is_none(), "{what}: records go on after the rule ended the trial");
+                verdict = rule.observe(&mut standing, dist, delta, step);
+                end = step;
+            }
+            assert_eq!(verdict, Some(tr.success), "{what}: the trial ends at step {end}");
+            assert_eq!(end, tr.steps, "{what}");
+            ended_early += (tr.steps < opts.max_steps) as usize;
+            let max = tr.energies.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            assert!((tr.barrier - max).abs() < 1e-12, "{what}: barrier");
+            assert!((tr.best_distance - standing.best).abs() < 1e-12, "{what}: best");
+            // The final state is where the path ended: its energy and distance are the last.
+            let x = &tr.final_state;
+            assert_eq!(tr.states.last(), Some(x), "{what}: the path ends at the final state");
+            let u: f64 = 0.5 * x.iter().map(|v| v * v).sum::<f64>();
+            assert!((u - tr.energies[tr.steps]).abs() < 1e-9, "{what}: final energy");
+            let dist = tensor::distance(x, &t[i * d..(i + 1) * d]);
+            assert!((dist - tr.final_distance).abs() < 1e-9, "{what}: final distance");
+        }
+    }
+    assert!(ended_early > 20, "most trials end by success or patience, not the cap");
+}
+
 #[test]
 fn maps_round_trip_through_json_and_resume_continues() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -87,6 +87,71 @@ fn sk_maps_keep_every_hard_rule_against_exact_enumeration() {
     assert!(maps >= 30);
 }
 
+/// Batched placement (a proposal batch in two AD batches) against sequential Algorithm 3 on
+/// the same random glasses and settings: both keep every hard rule, and the batched maps are
+/// as good by the soft figures (the lowest minima found, how far stored barriers and DG
+/// levels lie above the exact minimax), while their AD batches hold more chains.
+#[test]
+fn batched_placement_maps_as_well_as_sequential_placement() {
+    use telescope::landscape::adelm::Placement;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+    let mut fid = [Fidelity::default(), Fidelity::default()];
+    let mut groups = [0usize; 2];
+    let mut trials = [0usize; 2];
+    let mut scale = 0.0;
+    for _ in 0..10 {
+        let n = rng.random_range(12..=18);
+        let instance = rng.random_range(0..1_000_000u64);
+        let model = sk(n, instance, 1.0).unwrap();
+        let truth = exact(&model);
+        let order = truth.by_energy();
+        scale += truth.energy[truth.minima[*order.last().unwrap()]]
+            - truth.energy[truth.minima[order[0]]];
+        let e: EnergyRef = Rc::new(sk(n, instance, 1.0).unwrap());
+        let seed = rng.random_range(0..1_000_000u64);
+        let mut opts = random_spin_options(&mut rng, n, seed);
+        opts.batch = 32;
+        for (k, placement) in [Placement::Sequential, Placement::Batched].into_iter().enumerate() {
+            opts.placement = placement;
+            let what = format!("sk({n}, {instance}) seed {seed} {placement:?}");
+            tensor::manual_seed(seed);
+            let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();
+            fid[k].merge(&check_spin_map(&map, &truth, &what));
+            groups[k] += map.groups.len();
+            trials[k] += map.stats.ad_trials;
+        }
+    }
+    let mean = |x: &common::Excess| x.sum / x.n.max(1) as f64;
+    for (k, name) in ["sequential", "batched"].iter().enumerate() {
+        eprintln!(
+            "{name:10}: {} groups, {} AD trials, lowest-6 {}/{}, stored barriers {}, DG {}",
+            groups[k],
+            trials[k],
+            fid[k].lowest6_found,
+            fid[k].lowest6,
+            fid[k].barriers.summary(),
+            fid[k].dg.summary()
+        );
+    }
+    let scale = scale / 10.0;
+    let [seq, bat] = &fid;
+    assert!(
+        bat.lowest6_found + 2 >= seq.lowest6_found,
+        "batched placement found fewer of the lowest minima"
+    );
+    assert!(
+        mean(&bat.dg) <= 1.5 * mean(&seq.dg) + 0.02 * scale,
+        "batched DG levels lie further above the exact ones: {} against {}",
+        mean(&bat.dg),
+        mean(&seq.dg)
+    );
+    assert!(
+        mean(&bat.barriers) <= 1.5 * mean(&seq.barriers) + 0.02 * scale,
+        "batched stored barriers lie further above the exact ones"
+    );
+}
+
 /// The map's bookkeeping primitives against exact truth, driven by random events: groups
 /// added, bounds offered, representatives replaced by lower members, groups merged and
 /// dropped. Each event's barrier is a real path's maximum (the exact minimax plus a random

@@ -509,6 +509,8 @@ impl<'a> TensorTrials<'a> {
             }
             sampler.step(&self.density, &mut self.chains)?;
             self.step += 1;
+            STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            CHAIN_STEPS.fetch_add(self.active.len() as u64, std::sync::atomic::Ordering::Relaxed);
             let d = self.density.distance(&self.chains.x)?;
             let alpha = self.density.alphas_tensor(self.active.len())?;
             // The unmagnetized energy U = T (U/T + alpha d - alpha d).
@@ -621,6 +623,17 @@ impl<'a> TensorTrials<'a> {
         self.density = magnetized_subset(self.e, self.opts, self.targets, self.alphas, &self.active)?;
         Ok(())
     }
+}
+
+/// Work done by AD's tensor backend since the process started: batch steps and chain-steps
+/// (their ratio is the mean number of chains per step, what fills a GPU).
+static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CHAIN_STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// (batch steps, chain-steps) of AD's tensor backend so far, for benchmarks.
+pub fn work_done() -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (STEPS.load(Relaxed), CHAIN_STEPS.load(Relaxed))
 }
 
 /// The rows `ids` as an index tensor on `device`.

@@ -3,8 +3,19 @@
 use crate::{error::invalid, Result};
 use tch::{Kind, Tensor};
 
+/// Reads of tensor data by the host through [`to_vec_f64`] (and so [`to_matrix`]) since the
+/// process started: on a GPU each one waits for the device (a host synchronisation).
+static HOST_READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times the host has read tensor data through [`to_vec_f64`] (benchmarks report
+/// host synchronisations per step with it).
+pub fn host_reads() -> u64 {
+    HOST_READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// All elements as `f64`, in row-major order (moves to CPU when needed).
 pub fn to_vec_f64(t: &Tensor) -> Result<Vec<f64>> {
+    HOST_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let flat = t
         .f_detach()?
         .f_to_device(tch::Device::Cpu)?

@@ -7,4 +7,6 @@ pub use context::{
     cuda_available, device, dtype, manual_seed, next_seed, next_seed_for, session_seed, set_device,
     set_dtype, set_threads, splitmix, threads, threads_from_env, SessionSeedGuard,
 };
-pub use convert::{as_batch, distance, from_matrix, from_vec, scalar_f64, to_matrix, to_vec_f64};
+pub use convert::{
+    as_batch, distance, from_matrix, host_reads, from_vec, scalar_f64, to_matrix, to_vec_f64,
+};
