@@ -242,7 +242,9 @@ fn trials_read_every_k_steps_stop_exactly_by_the_rule() {
             (0..b * d).map(|_| rng.random_range(-2.0..2.0)).collect()
         };
         let (s, t) = (draw(&mut rng), draw(&mut rng));
-        let alphas: Vec<f64> = (0..b).map(|_| 10f64.powf(rng.random_range(-1.0..1.5))).collect();
+        let alphas: Vec<f64> = (0..b)
+            .map(|_| 10f64.powf(rng.random_range(-1.0..1.5)))
+            .collect();
         let k = [1, 2, 5, 16][case % 4];
         let opts = AdOptions {
             temperature: rng.random_range(0.1..1.0),
@@ -268,32 +270,63 @@ fn trials_read_every_k_steps_stop_exactly_by_the_rule() {
         let delta = opts.delta.fixed().unwrap();
         for (i, tr) in trials.iter().enumerate() {
             let what = format!("case {case} trial {i} (sync every {k})");
-            assert_eq!(tr.distances.len(), tr.steps + 1, "{what}: one record per step");
+            assert_eq!(
+                tr.distances.len(),
+                tr.steps + 1,
+                "{what}: one record per step"
+            );
             assert_eq!(tr.energies.len(), tr.steps + 1, "{what}");
             let (mut standing, at_start) = rule.start(tr.distances[0], delta);
             let mut verdict = at_start.then_some(true);
             let mut end = 0;
             for (step, &dist) in tr.distances.iter().enumerate().skip(1) {
-                assert!(verdict.is_none(), "{what}: records go on after the rule ended the trial");
+                assert!(
+                    verdict.is_none(),
+                    "{what}: records go on after the rule ended the trial"
+                );
                 verdict = rule.observe(&mut standing, dist, delta, step);
                 end = step;
             }
-            assert_eq!(verdict, Some(tr.success), "{what}: the trial ends at step {end}");
+            assert_eq!(
+                verdict,
+                Some(tr.success),
+                "{what}: the trial ends at step {end}"
+            );
             assert_eq!(end, tr.steps, "{what}");
             ended_early += (tr.steps < opts.max_steps) as usize;
-            let max = tr.energies.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let max = tr
+                .energies
+                .iter()
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
             assert!((tr.barrier - max).abs() < 1e-12, "{what}: barrier");
-            assert!((tr.best_distance - standing.best).abs() < 1e-12, "{what}: best");
+            assert!(
+                (tr.best_distance - standing.best).abs() < 1e-12,
+                "{what}: best"
+            );
             // The final state is where the path ended: its energy and distance are the last.
             let x = &tr.final_state;
-            assert_eq!(tr.states.last(), Some(x), "{what}: the path ends at the final state");
+            assert_eq!(
+                tr.states.last(),
+                Some(x),
+                "{what}: the path ends at the final state"
+            );
             let u: f64 = 0.5 * x.iter().map(|v| v * v).sum::<f64>();
-            assert!((u - tr.energies[tr.steps]).abs() < 1e-9, "{what}: final energy");
+            assert!(
+                (u - tr.energies[tr.steps]).abs() < 1e-9,
+                "{what}: final energy"
+            );
             let dist = tensor::distance(x, &t[i * d..(i + 1) * d]);
-            assert!((dist - tr.final_distance).abs() < 1e-9, "{what}: final distance");
+            assert!(
+                (dist - tr.final_distance).abs() < 1e-9,
+                "{what}: final distance"
+            );
         }
     }
-    assert!(ended_early > 20, "most trials end by success or patience, not the cap");
+    assert!(
+        ended_early > 20,
+        "most trials end by success or patience, not the cap"
+    );
 }
 
 #[test]

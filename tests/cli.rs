@@ -41,64 +41,139 @@ fn a_bad_script_gives_a_located_error_and_exit_status_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{}:2:", file.display())));
 }
 
-#[test]
-fn every_example_script_runs() {
+/// The scripts under `scripts/` that a test below runs (with short arguments: each script
+/// documents its full-size run).
+const SCRIPT_TESTS: &[&str] = &[
+    "closure_energy",
+    "demo",
+    "digits09_latent",
+    "digits_image",
+    "digits_latent",
+    "gpu_check",
+    "ivy_latent_map",
+    "muller_brown_minima",
+    "muller_brown_paths",
+    "multiscale_latent",
+    "sk_sampling",
+    "sk_spin_glass",
+    "spots_stripes_latent",
+    "texture_latent",
+];
+
+/// Runs `scripts/NAME.rhai` with `args` (`{dir}` stands for a fresh output folder) from the
+/// output folder, or from the project root when it reads `data/`; fails with its output.
+fn script_runs(name: &str, args: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = temp_dir("scripts");
-    let mut ran = 0;
-    for entry in std::fs::read_dir(root.join("scripts")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("rhai") {
-            continue;
-        }
-        // Short arguments keep the suite fast; each script documents its full-size run.
-        let args: Vec<String> = match path.file_stem().and_then(|s| s.to_str()) {
-            Some("sk_spin_glass") => vec![
-                "20".into(),
-                "20000".into(),
-                "30".into(),
-                dir.display().to_string(),
-                "10".into(),
-            ],
-            Some("demo") => vec![dir.display().to_string()],
-            Some("spots_stripes_latent") | Some("digits_latent") => {
-                vec!["1".into(), "8".into(), dir.display().to_string()]
-            }
-            Some("digits_image") => vec![
-                "1".into(),
-                "2".into(),
-                dir.display().to_string(),
-                "8".into(),
-            ],
-            // The real-data scripts read data/ (make data) from the project root.
-            Some("digits09_latent") | Some("texture_latent") | Some("multiscale_latent") => vec![
-                "tiny".into(),
-                "1".into(),
-                "4".into(),
-                dir.display().to_string(),
-                "40".into(),
-            ],
-            _ => vec![],
-        };
-        let reads_data = args.first().map(String::as_str) == Some("tiny");
-        let out = telescope()
-            .current_dir(if reads_data { root } else { dir.as_path() })
-            .env("OMP_NUM_THREADS", "1")
-            .arg("run")
-            .arg(&path)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{} failed:\n{}\n{}",
-            path.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        ran += 1;
-    }
-    assert!(ran >= 12, "expected the example scripts, ran {ran}");
+    let dir = temp_dir(&format!("script-{name}"));
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("{dir}", &dir.display().to_string()))
+        .collect();
+    let reads_data = args.first().map(String::as_str) == Some("tiny");
+    let path = root.join("scripts").join(format!("{name}.rhai"));
+    let out = telescope()
+        .current_dir(if reads_data { root } else { dir.as_path() })
+        .env("OMP_NUM_THREADS", "1")
+        .arg("run")
+        .arg(&path)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} failed:\n{}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_example_script_has_a_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found: Vec<String> = std::fs::read_dir(root.join("scripts"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension().and_then(|e| e.to_str()) == Some("rhai"))
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, SCRIPT_TESTS, "scripts/ and the script tests differ");
+}
+
+#[test]
+fn script_closure_energy_runs() {
+    script_runs("closure_energy", &[]);
+}
+
+#[test]
+fn script_demo_runs() {
+    script_runs("demo", &["{dir}"]);
+}
+
+#[test]
+fn script_muller_brown_minima_runs() {
+    script_runs("muller_brown_minima", &[]);
+}
+
+#[test]
+fn script_muller_brown_paths_runs() {
+    script_runs("muller_brown_paths", &[]);
+}
+
+#[test]
+fn script_sk_sampling_runs() {
+    script_runs("sk_sampling", &[]);
+}
+
+#[test]
+fn script_sk_spin_glass_runs() {
+    script_runs("sk_spin_glass", &["20", "20000", "30", "{dir}", "10"]);
+}
+
+#[test]
+fn script_digits_latent_runs() {
+    script_runs("digits_latent", &["1", "8", "{dir}"]);
+}
+
+#[test]
+fn script_spots_stripes_latent_runs() {
+    script_runs("spots_stripes_latent", &["1", "8", "{dir}"]);
+}
+
+#[test]
+fn script_digits_image_runs() {
+    script_runs("digits_image", &["1", "2", "{dir}", "8"]);
+}
+
+// The real-data scripts read data/ (make data) from the project root.
+#[test]
+fn script_digits09_latent_runs() {
+    script_runs("digits09_latent", &["tiny", "1", "4", "{dir}", "40"]);
+}
+
+#[test]
+fn script_texture_latent_runs() {
+    script_runs("texture_latent", &["tiny", "1", "4", "{dir}", "40"]);
+}
+
+#[test]
+fn script_multiscale_latent_runs() {
+    script_runs("multiscale_latent", &["tiny", "1", "4", "{dir}", "40"]);
+}
+
+/// Without a GPU the check compares the CPU with itself: every area, the same seeds.
+#[test]
+fn script_gpu_check_runs() {
+    script_runs("gpu_check", &["cuda", "{dir}"]);
+}
+
+#[test]
+fn script_ivy_latent_map_runs() {
+    script_runs("ivy_latent_map", &["2", "cpu", "{dir}"]);
 }
 
 #[test]

@@ -112,7 +112,10 @@ fn batched_placement_maps_as_well_as_sequential_placement() {
         let seed = rng.random_range(0..1_000_000u64);
         let mut opts = random_spin_options(&mut rng, n, seed);
         opts.batch = 32;
-        for (k, placement) in [Placement::Sequential, Placement::Batched].into_iter().enumerate() {
+        for (k, placement) in [Placement::Sequential, Placement::Batched]
+            .into_iter()
+            .enumerate()
+        {
             opts.placement = placement;
             let what = format!("sk({n}, {instance}) seed {seed} {placement:?}");
             tensor::manual_seed(seed);

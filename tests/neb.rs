@@ -840,3 +840,65 @@ fn dneb_converges_on_muller_brown_embedded_in_ten_dimensions() {
     let r = neb(&e, &place(MIN_A), &place(MIN_C), &opts).unwrap();
     report("10-D A-C 16 images CI", "DNEB always", &r);
 }
+
+/// Many bands relaxed together (one energy-and-gradient call per iteration for all of them)
+/// end exactly as each band relaxed alone: the same images, iterations, convergence,
+/// climbing and DNEB switch, over random endpoint pairs, methods, optimizers and image
+/// counts, on Müller-Brown and on Müller-Brown embedded in 10-D. Bands converge at different
+/// iterations and leave the batch one by one.
+#[test]
+fn bands_relaxed_together_equal_bands_relaxed_alone() {
+    use rand::{Rng, SeedableRng};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let flat: Rc<dyn Energy> = Rc::new(muller_brown());
+    let deep: Rc<dyn Energy> = Rc::new(embed(Rc::new(muller_brown()), 10, 3, 1.0).unwrap());
+    let mut iteration_counts = std::collections::BTreeSet::new();
+    for case in 0..8 {
+        let e = if case % 2 == 0 { &flat } else { &deep };
+        let dim = e.dim().unwrap();
+        let opts = NebOptions {
+            images: rng.random_range(5..14),
+            method: [NebMethod::Neb, NebMethod::Dneb][rng.random_range(0..2)],
+            optimizer: [NebOptimizer::Fire, NebOptimizer::Lbfgs { memory: 5 }]
+                [rng.random_range(0..2)],
+            climb: rng.random_bool(0.7),
+            tol: 1e-3,
+            max_iter: rng.random_range(50..600),
+            ..Default::default()
+        };
+        let pairs: Vec<(Tensor, Tensor)> = (0..rng.random_range(1..6))
+            .map(|_| {
+                let mut p = || -> Vec<f64> {
+                    let xy = [rng.random_range(-1.5..1.0), rng.random_range(-0.3..2.0)];
+                    let mut v = vec![0.0; dim];
+                    v[..2].copy_from_slice(&xy);
+                    v
+                };
+                (t(&p()), t(&p()))
+            })
+            .collect();
+        let together = telescope::landscape::neb::neb_many(e.as_ref(), &pairs, &opts).unwrap();
+        assert_eq!(together.len(), pairs.len());
+        for (k, ((a, b), band)) in pairs.iter().zip(&together).enumerate() {
+            let alone = neb(e.as_ref(), a, b, &opts).unwrap();
+            let what = format!(
+                "case {case} band {k} ({:?}, {:?})",
+                opts.method, opts.optimizer
+            );
+            assert_eq!(band.iterations, alone.iterations, "{what}: iterations");
+            assert_eq!(band.converged, alone.converged, "{what}: converged");
+            assert_eq!(band.climbing, alone.climbing, "{what}: climbing");
+            assert_eq!(band.dneb_off_at, alone.dneb_off_at, "{what}: DNEB switch");
+            let gap =
+                tensor::scalar_f64(&band.images.f_sub(&alone.images).unwrap().abs().max()).unwrap();
+            assert!(gap <= 1e-12, "{what}: images differ by {gap}");
+            assert_eq!(band.top, alone.top, "{what}: top image");
+            iteration_counts.insert(band.iterations);
+        }
+    }
+    assert!(
+        iteration_counts.len() > 4,
+        "bands should end at different iterations"
+    );
+}

@@ -242,7 +242,6 @@ pub struct AdTrial {
     pub final_state: Vec<f64>,
 }
 
-
 /// AD's stop rule (Algorithm 3, step 3a), one definition for every backend: a trial succeeds
 /// when its distance to the target is at most its delta, fails after `patience` (M)
 /// consecutive steps without improving its best distance, and stops at `max_steps`. The
@@ -295,9 +294,10 @@ impl StopRule {
     ) -> Result<()> {
         let d = d.f_to_kind(tch::Kind::Double)?;
         let running = b.done.f_logical_not()?;
-        b.barrier = b
-            .barrier
-            .f_where_self(&b.done, &b.barrier.f_maximum(&energy.f_to_kind(tch::Kind::Double)?)?)?;
+        b.barrier = b.barrier.f_where_self(
+            &b.done,
+            &b.barrier.f_maximum(&energy.f_to_kind(tch::Kind::Double)?)?,
+        )?;
         let improved = d.f_lt_tensor(&b.best)?.f_logical_and(&running)?;
         b.best = d.f_where_self(&improved, &b.best)?;
         let next_stale = b.stale.f_add_scalar(1.0)?.f_masked_fill(&improved, 0.0)?;
@@ -510,7 +510,10 @@ impl<'a> TensorTrials<'a> {
             sampler.step(&self.density, &mut self.chains)?;
             self.step += 1;
             STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            CHAIN_STEPS.fetch_add(self.active.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            CHAIN_STEPS.fetch_add(
+                self.active.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             let d = self.density.distance(&self.chains.x)?;
             let alpha = self.density.alphas_tensor(self.active.len())?;
             // The unmagnetized energy U = T (U/T + alpha d - alpha d).
@@ -570,7 +573,11 @@ impl<'a> TensorTrials<'a> {
         let mut ended = Vec::new();
         for (k, &i) in self.active.iter().enumerate() {
             let finished = done[k] != 0.0;
-            let last = if finished { done_at[k] as usize } else { self.step };
+            let last = if finished {
+                done_at[k] as usize
+            } else {
+                self.step
+            };
             let tr = &mut trials[i];
             for r in 0..s.min(last + 1 - first) {
                 tr.energies.push(row(5 + r)[k]);
@@ -620,7 +627,8 @@ impl<'a> TensorTrials<'a> {
         let idx = index_tensor(&keep, dev)?;
         self.chains.keep(&idx)?;
         self.standing.keep(&idx)?;
-        self.density = magnetized_subset(self.e, self.opts, self.targets, self.alphas, &self.active)?;
+        self.density =
+            magnetized_subset(self.e, self.opts, self.targets, self.alphas, &self.active)?;
         Ok(())
     }
 }
@@ -692,11 +700,22 @@ fn spin_trials(
                 best_distance: chain.distance(),
                 energies: vec![chain.energy()],
                 distances: vec![chain.distance()],
-                states: if opts.thin > 0 { vec![x.clone()] } else { vec![] },
+                states: if opts.thin > 0 {
+                    vec![x.clone()]
+                } else {
+                    vec![]
+                },
                 final_state: vec![],
             };
             while !tr.success && !crate::interrupt::requested() {
-                let u_max = chain.sweep(model, &mut x, Some(target), opts.temperature, alphas[b], &mut rng);
+                let u_max = chain.sweep(
+                    model,
+                    &mut x,
+                    Some(target),
+                    opts.temperature,
+                    alphas[b],
+                    &mut rng,
+                );
                 tr.steps += 1;
                 let d = chain.distance();
                 tr.barrier = tr.barrier.max(u_max);

@@ -330,7 +330,10 @@ fn map_batch(
         }
         let first = map.iterations;
         let last = segment_end(first, end, opts);
-        tensor::manual_seed(tensor::next_seed_for(opts.seed ^ PLACE_STREAM, first as u64));
+        tensor::manual_seed(tensor::next_seed_for(
+            opts.seed ^ PLACE_STREAM,
+            first as u64,
+        ));
         let segment: Vec<NewMinimum> = (first..last)
             .filter(|&n| energies[n - n0].is_finite())
             .map(|n| NewMinimum {

@@ -1,17 +1,65 @@
 //! `telescope bench`: throughput of the batched kernels (timings live here, never in tests).
 
 use crate::energy::{self, tempered, EnergyRef};
-use crate::landscape::ad::{ad_trials, AdOptions, Delta};
-use crate::landscape::adelm::{adelm, AdelmOptions, RandomProposer};
+use crate::landscape::ad::{self, ad_trials, AdOptions, Delta};
+use crate::landscape::adelm::{adelm, AdelmOptions, Placement, RandomProposer};
+use crate::models::{DeepFrameEnergy, ImageSpace, LatentEnergy, Net};
 use crate::sampler::{make_sampler, Chains, SamplerSpec};
 use crate::{tensor, Result};
 use std::rc::Rc;
 use std::time::Instant;
 
-/// Runs the benchmarks named in `args` (all when empty); returns the exit status.
+/// The benchmarks, by the names `telescope bench NAME` takes; those marked `false` run only
+/// when named (they take minutes on a CPU).
+pub const BENCHMARKS: [(&str, bool); 7] = [
+    ("samplers", true),
+    ("sk", true),
+    ("ad", true),
+    ("adelm", true),
+    ("gwl", true),
+    ("latent", false),
+    ("image", false),
+];
+
+/// Runs the benchmarks named in `args` (the quick ones when none is named) on the device
+/// given by `--device cpu|cuda`; returns the exit status.
 pub fn run(args: &[String]) -> u8 {
     crate::interrupt::install_handler();
-    let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    let mut names: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let device = match a.as_str() {
+            "--device" => it.next().map(String::as_str),
+            other => other.strip_prefix("--device="),
+        };
+        if a.starts_with("--device") {
+            let chosen = match device {
+                Some("cpu") => tensor::set_device(tch::Device::Cpu),
+                Some("cuda") => tensor::set_device(tch::Device::Cuda(0)),
+                other => Err(crate::error::invalid(format!(
+                    "--device takes cpu or cuda, not {}",
+                    other.unwrap_or("nothing")
+                ))),
+            };
+            if let Err(e) = chosen {
+                eprintln!("telescope bench: {e}");
+                return 2;
+            }
+        } else if BENCHMARKS.iter().any(|(n, _)| n == a) {
+            names.push(a);
+        } else {
+            let known: Vec<&str> = BENCHMARKS.iter().map(|(n, _)| *n).collect();
+            eprintln!(
+                "telescope bench: unknown benchmark `{a}`; known: {} (and --device cpu|cuda)",
+                known.join(", ")
+            );
+            return 2;
+        }
+    }
+    let want = |name: &str| {
+        names.contains(&name)
+            || (names.is_empty() && BENCHMARKS.iter().any(|&(n, quick)| n == name && quick))
+    };
     tensor::manual_seed(0);
     println!(
         "telescope {} benchmarks (device {:?}, {} threads)",
@@ -44,7 +92,182 @@ pub fn run(args: &[String]) -> u8 {
     if want("gwl") {
         report("gwl sk N=100 K=500", gwl_rate());
     }
+    if want("latent") {
+        for placement in [Placement::Batched, Placement::Sequential] {
+            report(
+                &format!("latent ivy Z=30 ({placement:?})").to_lowercase(),
+                latent_bench_energy().and_then(|e| map_rate(&e, &latent_bench_options(placement))),
+            );
+        }
+    }
+    if want("image") {
+        report(
+            "image gibbs 16x16x8",
+            image_bench_energy().and_then(|e| map_rate(&e, &image_bench_options())),
+        );
+    }
     status
+}
+
+/// The Appendix A ivy networks (descriptor over 32x32x3 images, generator from Z = 30) with
+/// random weights from seed 0, float32, as a latent energy (sigma 3: with the default 1 the
+/// prior term flattens the random landscape into one valley).
+fn latent_bench_energy() -> Result<EnergyRef> {
+    tensor::manual_seed(0);
+    let d = Net::descriptor("conv(100,5,2) conv(200,5,2) fc(1)", [3, 32, 32], "float32")?;
+    let g = Net::generator(
+        "convT(200,4,1) convT(100,5,2) convT(50,5,2) convT(3,5,2)",
+        30,
+        "float32",
+    )?;
+    Ok(Rc::new(LatentEnergy::new(
+        Rc::new(d),
+        Rc::new(g),
+        3.0,
+        0.0,
+        3.0,
+    )?))
+}
+
+/// ADELM settings of `bench latent`: two proposal batches of 32, AD at most 100 steps.
+fn latent_bench_options(placement: Placement) -> AdelmOptions {
+    AdelmOptions {
+        ad: AdOptions {
+            temperature: 0.01,
+            alpha: 100.0,
+            delta: Delta::Fixed(0.5),
+            improvement_limit: 20,
+            max_steps: 100,
+            sampler: SamplerSpec {
+                kind: "mh".into(),
+                step: 0.05,
+                leapfrog: 1,
+            },
+            ..Default::default()
+        },
+        iters: 64,
+        batch: 32,
+        placement,
+        minimize: crate::minimize::MinimizeOptions {
+            max_iter: 100,
+            ..Default::default()
+        },
+        complete: false,
+        seed: 1,
+        ..Default::default()
+    }
+}
+
+/// The section 5.2 descriptor (conv(50,5,2) fc(100) fc(1)) over 16x16 images with 8 pixel
+/// levels, random weights, as an image energy.
+fn image_bench_energy() -> Result<EnergyRef> {
+    tensor::manual_seed(0);
+    let d = Net::descriptor("conv(50,5,2) fc(100) fc(1)", [1, 16, 16], "float32")?;
+    let space = ImageSpace {
+        levels: 8,
+        ..Default::default()
+    };
+    Ok(Rc::new(DeepFrameEnergy::new(Rc::new(d), 1.0, space)?))
+}
+
+/// ADELM settings of `bench image`: Gibbs sweeps, one proposal batch of 16.
+fn image_bench_options() -> AdelmOptions {
+    AdelmOptions {
+        ad: AdOptions {
+            temperature: 1.0,
+            alpha: 2.0,
+            delta: Delta::Fixed(0.6),
+            improvement_limit: 10,
+            max_steps: 20,
+            sampler: SamplerSpec {
+                kind: "gibbs".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        iters: 16,
+        batch: 16,
+        max_checks: 6,
+        complete: false,
+        seed: 1,
+        ..Default::default()
+    }
+}
+
+/// Maps `e` with `opts` and reports iterations/s, chain-steps/s, mean chains per AD step and
+/// host reads per AD step; on CUDA also the GPU's peak memory and mean utilisation as
+/// `nvidia-smi` saw them.
+fn map_rate(e: &EnergyRef, opts: &AdelmOptions) -> Result<String> {
+    let watch = GpuWatch::start();
+    let (steps0, chain_steps0) = ad::work_done();
+    let reads0 = tensor::host_reads();
+    let t = Instant::now();
+    let map = adelm(e, &mut RandomProposer(e.clone()), opts)?;
+    let secs = t.elapsed().as_secs_f64();
+    let (steps1, chain_steps1) = ad::work_done();
+    let steps = (steps1 - steps0).max(1) as f64;
+    let chain_steps = (chain_steps1 - chain_steps0) as f64;
+    let reads = (tensor::host_reads() - reads0) as f64;
+    Ok(format!(
+        "{:8.2} iterations/s  {:10.0} chain-steps/s  {:6.1} chains/step  {:.3} host reads/step  ({} groups, {} AD trials, {:.1} s{})",
+        map.iterations as f64 / secs,
+        chain_steps / secs,
+        chain_steps / steps,
+        reads / steps,
+        map.groups.len(),
+        map.stats.ad_trials,
+        secs,
+        watch.finish()
+    ))
+}
+
+/// Polls `nvidia-smi` while a CUDA benchmark runs (nothing on the CPU).
+struct GpuWatch(Option<std::process::Child>);
+
+impl GpuWatch {
+    fn start() -> GpuWatch {
+        if !matches!(tensor::device(), tch::Device::Cuda(_)) {
+            return GpuWatch(None);
+        }
+        let child = std::process::Command::new("nvidia-smi")
+            .args([
+                "--query-gpu=utilization.gpu,memory.used",
+                "--format=csv,noheader,nounits",
+                "-lms",
+                "200",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok();
+        GpuWatch(child)
+    }
+    /// `, GPU busy X% (mean), peak Y MiB`, or nothing.
+    fn finish(self) -> String {
+        let Some(mut child) = self.0 else {
+            return String::new();
+        };
+        let _ = child.kill();
+        let Ok(out) = child.wait_with_output() else {
+            return ", nvidia-smi gave nothing".into();
+        };
+        let rows: Vec<(f64, f64)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (u, m) = l.split_once(',')?;
+                Some((u.trim().parse().ok()?, m.trim().parse().ok()?))
+            })
+            .collect();
+        if rows.is_empty() {
+            return ", nvidia-smi gave nothing".into();
+        }
+        let busy = rows.iter().map(|r| r.0).sum::<f64>() / rows.len() as f64;
+        let peak = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+        format!(
+            ", GPU busy {busy:.0}% (mean of {} reads), peak {peak:.0} MiB",
+            rows.len()
+        )
+    }
 }
 
 fn sampler_rate(kind: &str) -> Result<String> {

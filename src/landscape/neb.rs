@@ -426,19 +426,96 @@ pub const MAX_IMAGES: usize = 10_000;
 /// Relaxes a band between `a` and `b` (each a state `[D]` or `[1, D]`) on the NEB or DNEB force;
 /// see the module docs. Stops early on Ctrl-C and returns the band it reached (`interrupted`).
 pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<NebResult> {
+    let mut bands = neb_many(e, &[(a.shallow_clone(), b.shallow_clone())], opts)?;
+    Ok(bands.remove(0))
+}
+
+/// Relaxes one band per pair of endpoints `(a, b)` at once, as batched NEB does: every
+/// iteration evaluates the energy and gradient of all running bands in one
+/// [`Energy::energy_and_grad`] call, while each band keeps its own optimizer, climbing image,
+/// DNEB switch and convergence, and leaves the batch when it has converged or used its
+/// `max_iter` iterations. Each band ends exactly as [`neb`] alone would end it (for energies
+/// whose value at a state does not depend on the rest of the batch). Stops early on Ctrl-C.
+pub fn neb_many(
+    e: &dyn Energy,
+    pairs: &[(Tensor, Tensor)],
+    opts: &NebOptions,
+) -> Result<Vec<NebResult>> {
     let n = opts.images;
     if !(3..=MAX_IMAGES).contains(&n) {
         return Err(invalid(format!(
             "neb needs between 3 and {MAX_IMAGES} images (endpoints included), got {n}"
         )));
     }
-    let dim = a.numel().max(b.numel());
-    // The band, its forces, tangents and the optimizer's state: about ten copies.
+    let dim = pairs
+        .iter()
+        .map(|(a, b)| a.numel().max(b.numel()))
+        .max()
+        .unwrap_or(0);
+    // The bands, their forces, tangents and the optimizers' state: about ten copies.
     crate::budget::check(
-        &format!("a band of {n} images of dimension {dim}"),
-        (n * dim) as f64,
+        &format!("{} band(s) of {n} images of dimension {dim}", pairs.len()),
+        (pairs.len() * n * dim) as f64,
         80.0,
     )?;
+    check_options(e, opts)?;
+    let which = |i: usize, err: crate::Error| match pairs.len() {
+        1 => err,
+        _ => invalid(format!("band {i}: {err}")),
+    };
+    let mut bands = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| Band::new(e, a, b, opts).map_err(|err| which(i, err)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut running: Vec<usize> = (0..bands.len()).collect();
+    loop {
+        running.retain(|&i| !bands[i].finished && bands[i].iterations < opts.max_iter);
+        if running.is_empty() {
+            break;
+        }
+        if interrupt::requested() {
+            for &i in &running {
+                bands[i].interrupted = true;
+            }
+            break;
+        }
+        let parts: Vec<&Tensor> = running.iter().map(|&i| &bands[i].x).collect();
+        let x = Tensor::f_cat(&parts, 0)?;
+        let (v, g) = e.energy_and_grad(&x)?;
+        let (v, g) = (v.f_detach()?, g.f_detach()?);
+        let vs = tensor::to_vec_f64(&v)?;
+        let forces = running
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let rows = (k * n) as i64;
+                let (vk, gk) = (
+                    v.f_narrow(0, rows, n as i64)?,
+                    g.f_narrow(0, rows, n as i64)?,
+                );
+                bands[i]
+                    .force(&vk, &vs[k * n..(k + 1) * n], &gk, opts)
+                    .map_err(|err| which(i, err))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The largest image force of every band, read in one transfer.
+        let maxima = forces
+            .iter()
+            .map(|f| Ok(row_norms(f)?.f_max()?))
+            .collect::<Result<Vec<_>>>()?;
+        let maxima = tensor::to_vec_f64(&Tensor::f_stack(&maxima, 0)?)?;
+        for ((&i, f), max_force) in running.iter().zip(&forces).zip(maxima) {
+            bands[i]
+                .advance(f, max_force, opts)
+                .map_err(|err| which(i, err))?;
+        }
+    }
+    bands.into_iter().map(|band| band.result(e, opts)).collect()
+}
+
+/// Refuses options no band can run with.
+fn check_options(e: &dyn Energy, opts: &NebOptions) -> Result<()> {
     if !opts.k.is_finite() || opts.k < 0.0 {
         return Err(invalid(
             "neb: spring constant k must be a finite number >= 0",
@@ -461,125 +538,164 @@ pub fn neb(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<
             e.name()
         )));
     }
-    let a = as_state(a, "a")?;
-    let b = as_state(b, "b")?
-        .f_to_kind(a.kind())?
-        .f_to_device(a.device())?;
-    if a.size() != b.size() {
-        return Err(invalid(format!(
-            "neb: endpoints have different shapes {:?} and {:?}",
-            a.size(),
-            b.size()
-        )));
-    }
-    check_dim(e, &a)?;
-    if !a.is_floating_point() {
-        return Err(invalid("neb: endpoints must be floating point"));
-    }
-    if tensor::scalar_f64(&a.f_sub(&b)?.f_norm()?)? == 0.0 {
-        return Err(invalid("neb: a and b are the same state"));
-    }
-    let mut x = initial_band(&a, &b, n, &opts.init)?.f_detach()?;
-    let spacing = tensor::to_vec_f64(&row_norms(
-        &x.f_narrow(0, 1, n as i64 - 1)?
-            .f_sub(&x.f_narrow(0, 0, n as i64 - 1)?)?,
-    )?)?;
-    let mean_spacing = spacing.iter().sum::<f64>() / spacing.len() as f64;
-    let max_step = opts.max_step.unwrap_or(0.5 * mean_spacing).max(1e-300);
+    Ok(())
+}
 
-    let climb_start = (opts.climb_after * opts.max_iter as f64).ceil() as usize;
-    let mut climbing = false;
-    let mut stepper: Box<dyn Stepper> = match opts.optimizer {
-        NebOptimizer::Fire => Box::new(Fire::new(max_step)),
-        NebOptimizer::Lbfgs { memory } => Box::new(Lbfgs::new(memory, max_step)),
-    };
-    // The DNEB term stays on until the largest force has gone `dneb_patience` iterations
-    // without a new low (see the module docs).
-    let mut dneb = opts.method == NebMethod::Dneb;
-    let mut dneb_off_at = None;
-    let mut best_force = f64::INFINITY;
-    let mut best_at = 0;
-    let mut converged = false;
-    let mut interrupted = false;
-    let mut iterations = 0;
-    let mut max_force = f64::INFINITY;
-    while iterations < opts.max_iter {
-        if interrupt::requested() {
-            interrupted = true;
-            break;
-        }
-        let (v, g) = e.energy_and_grad(&x)?;
-        let (v, g) = (v.f_detach()?, g.f_detach()?);
-        let vs = tensor::to_vec_f64(&v)?;
-        if vs.iter().any(|u| !u.is_finite()) {
+/// One band being relaxed: its images, optimizer and switches.
+struct Band {
+    x: Tensor,
+    stepper: Box<dyn Stepper>,
+    climb_start: usize,
+    climbing: bool,
+    /// The DNEB term stays on until the largest force has gone `dneb_patience` iterations
+    /// without a new low (see the module docs).
+    dneb: bool,
+    dneb_off_at: Option<usize>,
+    best_force: f64,
+    best_at: usize,
+    converged: bool,
+    interrupted: bool,
+    /// Converged, or waiting for no more iterations.
+    finished: bool,
+    iterations: usize,
+    max_force: f64,
+}
+
+impl Band {
+    /// The starting band between `a` and `b`, with its optimizer.
+    fn new(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<Band> {
+        let n = opts.images;
+        let a = as_state(a, "a")?;
+        let b = as_state(b, "b")?
+            .f_to_kind(a.kind())?
+            .f_to_device(a.device())?;
+        if a.size() != b.size() {
             return Err(invalid(format!(
-                "neb: the energy is not finite along the band (iteration {iterations})"
+                "neb: endpoints have different shapes {:?} and {:?}",
+                a.size(),
+                b.size()
             )));
         }
-        if opts.climb && !climbing && iterations >= climb_start {
-            climbing = true;
-            stepper.reset();
+        check_dim(e, &a)?;
+        if !a.is_floating_point() {
+            return Err(invalid("neb: endpoints must be floating point"));
         }
-        let climb_idx = if climbing {
-            Some(top_interior(&vs))
-        } else {
-            None
+        if tensor::scalar_f64(&a.f_sub(&b)?.f_norm()?)? == 0.0 {
+            return Err(invalid("neb: a and b are the same state"));
+        }
+        let x = initial_band(&a, &b, n, &opts.init)?.f_detach()?;
+        let spacing = tensor::to_vec_f64(&row_norms(
+            &x.f_narrow(0, 1, n as i64 - 1)?
+                .f_sub(&x.f_narrow(0, 0, n as i64 - 1)?)?,
+        )?)?;
+        let mean_spacing = spacing.iter().sum::<f64>() / spacing.len() as f64;
+        let max_step = opts.max_step.unwrap_or(0.5 * mean_spacing).max(1e-300);
+        let stepper: Box<dyn Stepper> = match opts.optimizer {
+            NebOptimizer::Fire => Box::new(Fire::new(max_step)),
+            NebOptimizer::Lbfgs { memory } => Box::new(Lbfgs::new(memory, max_step)),
         };
-        let method = if dneb {
+        Ok(Band {
+            x,
+            stepper,
+            climb_start: (opts.climb_after * opts.max_iter as f64).ceil() as usize,
+            climbing: false,
+            dneb: opts.method == NebMethod::Dneb,
+            dneb_off_at: None,
+            best_force: f64::INFINITY,
+            best_at: 0,
+            converged: false,
+            interrupted: false,
+            finished: false,
+            iterations: 0,
+            max_force: f64::INFINITY,
+        })
+    }
+
+    /// The band force at the current images, given their energies `v` (`vs` on the host) and
+    /// gradients `g`; switches the climbing image on when its time has come.
+    fn force(&mut self, v: &Tensor, vs: &[f64], g: &Tensor, opts: &NebOptions) -> Result<Tensor> {
+        if vs.iter().any(|u| !u.is_finite()) {
+            return Err(invalid(format!(
+                "neb: the energy is not finite along the band (iteration {})",
+                self.iterations
+            )));
+        }
+        if opts.climb && !self.climbing && self.iterations >= self.climb_start {
+            self.climbing = true;
+            self.stepper.reset();
+        }
+        let climb_idx = self.climbing.then(|| top_interior(vs));
+        let method = if self.dneb {
             NebMethod::Dneb
         } else {
             NebMethod::Neb
         };
-        let f = band_force(&x, &v, &g, opts.k, method, climb_idx)?;
-        max_force = tensor::scalar_f64(&row_norms(&f)?.f_max()?)?;
+        band_force(&self.x, v, g, opts.k, method, climb_idx)
+    }
+
+    /// One iteration from the force `f` (largest image force `max_force`): converged, or the
+    /// climbing image switched on (the force is evaluated again), or one optimizer step.
+    fn advance(&mut self, f: &Tensor, max_force: f64, opts: &NebOptions) -> Result<()> {
+        self.max_force = max_force;
         if !max_force.is_finite() {
             return Err(invalid(format!(
-                "neb: the force is not finite (iteration {iterations})"
+                "neb: the force is not finite (iteration {})",
+                self.iterations
             )));
         }
         if max_force < opts.tol {
-            if opts.climb && !climbing {
-                climbing = true;
-                stepper.reset();
-                continue;
+            if opts.climb && !self.climbing {
+                self.climbing = true;
+                self.stepper.reset();
+                return Ok(());
             }
-            converged = true;
-            break;
+            self.converged = true;
+            self.finished = true;
+            return Ok(());
         }
-        if max_force < best_force {
-            best_force = max_force;
-            best_at = iterations;
-        } else if dneb && opts.dneb_patience > 0 && iterations - best_at >= opts.dneb_patience {
-            dneb = false;
-            dneb_off_at = Some(iterations);
+        if max_force < self.best_force {
+            self.best_force = max_force;
+            self.best_at = self.iterations;
+        } else if self.dneb
+            && opts.dneb_patience > 0
+            && self.iterations - self.best_at >= opts.dneb_patience
+        {
+            self.dneb = false;
+            self.dneb_off_at = Some(self.iterations);
         }
-        iterations += 1;
-        x = stepper.step(&x, &f)?;
+        self.iterations += 1;
+        self.x = self.stepper.step(&self.x, f)?;
+        Ok(())
     }
-    let energies = crate::energy::energies_f64(e, &x)?;
-    let (top, max_energy) =
-        energies
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f64::NEG_INFINITY),
-                |acc, (i, &u)| if u > acc.1 { (i, u) } else { acc },
-            );
-    Ok(NebResult {
-        images: x,
-        barrier: max_energy - energies[0],
-        barrier_back: max_energy - energies[n - 1],
-        energies,
-        top,
-        max_energy,
-        converged,
-        interrupted,
-        climbing,
-        iterations,
-        max_force,
-        method: opts.method,
-        dneb_off_at,
-    })
+
+    /// The relaxed band as a result.
+    fn result(self, e: &dyn Energy, opts: &NebOptions) -> Result<NebResult> {
+        let n = opts.images;
+        let energies = crate::energy::energies_f64(e, &self.x)?;
+        let (top, max_energy) =
+            energies
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |acc, (i, &u)| if u > acc.1 { (i, u) } else { acc },
+                );
+        Ok(NebResult {
+            images: self.x,
+            barrier: max_energy - energies[0],
+            barrier_back: max_energy - energies[n - 1],
+            energies,
+            top,
+            max_energy,
+            converged: self.converged,
+            interrupted: self.interrupted,
+            climbing: self.climbing,
+            iterations: self.iterations,
+            max_force: self.max_force,
+            method: opts.method,
+            dneb_off_at: self.dneb_off_at,
+        })
+    }
 }
 
 impl NebResult {

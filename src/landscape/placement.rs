@@ -98,7 +98,14 @@ pub fn place_segment(
         let zt = tensor::from_vec(&reps, &[known as i64, dim])?;
         let mut tests: Vec<(usize, usize)> = Vec::new();
         for &k in &distinct {
-            for g in nearest_by_line(e.as_ref(), &segment[k].state, &zt, 10, opts.max_checks, None)? {
+            for g in nearest_by_line(
+                e.as_ref(),
+                &segment[k].state,
+                &zt,
+                10,
+                opts.max_checks,
+                None,
+            )? {
                 tests.push((k, g));
             }
         }
@@ -128,7 +135,14 @@ pub fn place_segment(
                 .flat_map(|&q| segment[q].state.clone())
                 .collect();
             let zt = tensor::from_vec(&earlier, &[p as i64, dim])?;
-            for q in nearest_by_line(e.as_ref(), &segment[k].state, &zt, 10, opts.max_checks, None)? {
+            for q in nearest_by_line(
+                e.as_ref(),
+                &segment[k].state,
+                &zt,
+                10,
+                opts.max_checks,
+                None,
+            )? {
                 tests.push((k, known + q));
             }
         }
@@ -244,7 +258,11 @@ fn place_one(
         // it reached; every other bound of the group now runs through the old representative.
         map.replace_representative(label, m.state.clone(), m.energy, b_label);
         for &(g, b, direct) in reached.iter().filter(|r| r.0 != label) {
-            let kind = if direct { BarrierKind::Ad } else { BarrierKind::Via };
+            let kind = if direct {
+                BarrierKind::Ad
+            } else {
+                BarrierKind::Via
+            };
             map.offer_barrier(label, g, b, kind);
         }
         // The group's anchors now reach the representative through the old one, or directly.

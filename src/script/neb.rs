@@ -4,10 +4,10 @@ use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
 use super::{Api, EnergyValue};
 use crate::energy::EnergyRef;
 use crate::landscape::neb::{
-    neb, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
+    neb, neb_many, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
 };
 use crate::minimize::stepper::DEFAULT_LBFGS_MEMORY;
-use rhai::{Dynamic, Map};
+use rhai::{Array, Dynamic, Map};
 use std::rc::Rc;
 
 /// A relaxed band as scripts see it (script type `NebPath`): the result and its energy.
@@ -127,6 +127,33 @@ fn run(u: EnergyValue, a: Dynamic, b: Dynamic, options: NebOptions) -> RhaiResul
     })
 }
 
+/// `neb_pairs`: one band per `[a, b]` pair of the array, relaxed together.
+fn run_pairs(u: EnergyValue, pairs: Array, options: NebOptions) -> RhaiResult<Array> {
+    let pairs = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let two = p.clone().into_array().ok().filter(|two| two.len() == 2);
+            let two = two.ok_or_else(|| {
+                err(format!(
+                    "neb_pairs: pair {i} must be an array [a, b] of two states"
+                ))
+            })?;
+            Ok((to_tensor(&two[0])?, to_tensor(&two[1])?))
+        })
+        .collect::<RhaiResult<Vec<_>>>()?;
+    let bands = neb_many(u.0.as_ref(), &pairs, &options).script()?;
+    Ok(bands
+        .into_iter()
+        .map(|r| {
+            Dynamic::from(NebPath {
+                result: Rc::new(r),
+                energy: u.0.clone(),
+            })
+        })
+        .collect())
+}
+
 fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Map> {
     let d = SaddleOptions::default();
     let mut o = opts(map, "saddle");
@@ -186,6 +213,35 @@ pub fn register(api: &mut Api) {
         },
     );
     api.options("neb", NEB_OPTIONS);
+    let pairs_doc = "Relaxes one NEB band per pair [a, b] of the array at once: every iteration \
+        takes the energy and gradient of all running bands in one call (what fills a GPU), \
+        while each band keeps its own optimizer, climbing image and convergence, and leaves the \
+        batch when done. Each band ends as `neb(U, a, b, opts)` alone would end it. Takes the \
+        options of `neb`; returns an array of NebPath, one per pair.";
+    api.func(
+        "neb_pairs",
+        "neb_pairs(U: Energy, pairs: array) -> array",
+        pairs_doc,
+        |u: EnergyValue, pairs: Array| run_pairs(u, pairs, NebOptions::default()),
+    );
+    api.func(
+        "neb_pairs",
+        "neb_pairs(U: Energy, pairs: array, opts: map) -> array",
+        pairs_doc,
+        |u: EnergyValue, pairs: Array, m: Map| -> RhaiResult<Array> {
+            run_pairs(u, pairs, parse_options(m)?)
+        },
+    );
+    api.options("neb_pairs", NEB_OPTIONS);
+    api.example(
+        "neb_pairs",
+        "let U = muller_brown();\n\
+         let m = adelm(U, #{T: 5.0, alpha: 10.0, step: 0.02, iters: 24, progress: false});\n\
+         let reps = m.groups.map(|g| g.state);\n\
+         let pairs = [];\n\
+         for i in 0..reps.len() { for j in i + 1..reps.len() { pairs.push([reps[i], reps[j]]); } }\n\
+         for p in neb_pairs(U, pairs, #{images: 12}) { print(p.max_energy); }",
+    );
     api.example(
         "neb",
         "let U = muller_brown();\n\

@@ -8,5 +8,5 @@ pub use context::{
     set_dtype, set_threads, splitmix, threads, threads_from_env, SessionSeedGuard,
 };
 pub use convert::{
-    as_batch, distance, from_matrix, host_reads, from_vec, scalar_f64, to_matrix, to_vec_f64,
+    as_batch, distance, from_matrix, from_vec, host_reads, scalar_f64, to_matrix, to_vec_f64,
 };
