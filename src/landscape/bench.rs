@@ -11,12 +11,13 @@ use std::time::Instant;
 
 /// The benchmarks, by the names `telescope bench NAME` takes; those marked `false` run only
 /// when named (they take minutes on a CPU).
-pub const BENCHMARKS: [(&str, bool); 7] = [
+pub const BENCHMARKS: [(&str, bool); 8] = [
     ("samplers", true),
     ("sk", true),
     ("ad", true),
     ("adelm", true),
     ("gwl", true),
+    ("neb", true),
     ("latent", false),
     ("image", false),
 ];
@@ -92,6 +93,9 @@ pub fn run(args: &[String]) -> u8 {
     if want("gwl") {
         report("gwl sk N=100 K=500", gwl_rate());
     }
+    if want("neb") {
+        report("neb 24 bands, muller-brown", neb_bands());
+    }
     if want("latent") {
         for placement in [Placement::Batched, Placement::Sequential] {
             report(
@@ -107,6 +111,48 @@ pub fn run(args: &[String]) -> u8 {
         );
     }
     status
+}
+
+/// 24 NEB bands between the Müller-Brown minima (A-B, A-C, C-B, each endpoint moved by up to
+/// 0.02): relaxed together (one energy-and-gradient call per iteration for all bands) against
+/// one at a time.
+fn neb_bands() -> Result<String> {
+    use crate::landscape::neb::{neb, neb_many, NebOptions};
+    let e = energy::muller_brown();
+    let minima = [[-0.558224, 1.441726], [0.623499, 0.028038], [-0.050011, 0.466694]];
+    let jitter = |i: usize| 0.02 * (((i * 2_654_435_761usize) % 1000) as f64 / 500.0 - 1.0);
+    let pairs: Vec<(tch::Tensor, tch::Tensor)> = (0..24)
+        .map(|i| {
+            let (p, q) = [(0, 1), (0, 2), (2, 1)][i % 3];
+            let at = |m: usize, k: usize| {
+                let v = [minima[m][0] + jitter(4 * i + k), minima[m][1] + jitter(4 * i + k + 1)];
+                tensor::from_vec(&v, &[2])
+            };
+            Ok((at(p, 0)?, at(q, 2)?))
+        })
+        .collect::<Result<_>>()?;
+    let opts = NebOptions {
+        images: 12,
+        tol: 1e-2,
+        max_iter: 1500,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let together = neb_many(&e, &pairs, &opts)?;
+    let tb = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for (a, b) in &pairs {
+        neb(&e, a, b, &opts)?;
+    }
+    let ts = t.elapsed().as_secs_f64();
+    let iterations: usize = together.iter().map(|r| r.iterations).sum();
+    Ok(format!(
+        "{:8.0} band-iterations/s together, {:8.0} one at a time ({:.1}x; {} converged of 24)",
+        iterations as f64 / tb,
+        iterations as f64 / ts,
+        ts / tb,
+        together.iter().filter(|r| r.converged).count()
+    ))
 }
 
 /// The Appendix A ivy networks (descriptor over 32x32x3 images, generator from Z = 30) with
