@@ -12,7 +12,9 @@ Usage:
   telescope demo                 map a built-in landscape end to end
   telescope check FILE.rhai      report problems without running
   telescope doc [NAME]           reference of script functions
-  telescope bench                benchmarks (samplers, SK sweeps, AD)
+  telescope bench [NAMES] [--device cpu|cuda]
+                                 benchmarks: samplers sk ad adelm gwl neb (the default
+                                 set), latent image (minutes on a CPU, only when named)
   telescope lsp                  language server on stdio
   telescope --version | --help
 

@@ -136,12 +136,12 @@ fn script_sk_spin_glass_runs() {
 
 #[test]
 fn script_digits_latent_runs() {
-    script_runs("digits_latent", &["1", "8", "{dir}"]);
+    script_runs("digits_latent", &["1", "8", "{dir}", "quick"]);
 }
 
 #[test]
 fn script_spots_stripes_latent_runs() {
-    script_runs("spots_stripes_latent", &["1", "8", "{dir}"]);
+    script_runs("spots_stripes_latent", &["1", "8", "{dir}", "quick"]);
 }
 
 #[test]
@@ -230,4 +230,20 @@ fn doc_prints_the_reference_and_unknown_commands_fail() {
     }
     let out = telescope().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_refuses_unknown_names_and_a_device_it_does_not_have() {
+    let out = telescope().args(["bench", "nosuch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown benchmark `nosuch`") && err.contains("latent"), "{err}");
+    let out = telescope().args(["bench", "--device", "tpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--device takes cpu or cuda"));
+    if !tch::Cuda::is_available() {
+        let out = telescope().args(["bench", "--device", "cuda", "sk"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("CUDA is not available"));
+    }
 }
