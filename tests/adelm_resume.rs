@@ -170,6 +170,10 @@ fn continuous_maps_resumed_from_any_interruption_equal_the_uninterrupted_run() {
     };
     let cuts: Vec<usize> = (0..6).map(|k| 3 + 29 * k).collect();
     interrupted_runs_resume_to_the_same_map(&e, &opts, &cuts);
+    // The same with the stop rule read every 16 steps, as on a GPU.
+    let mut blocks = opts.clone();
+    blocks.ad.sync_every = 16;
+    interrupted_runs_resume_to_the_same_map(&e, &blocks, &cuts);
 }
 
 #[test]

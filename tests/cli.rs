@@ -237,12 +237,21 @@ fn bench_refuses_unknown_names_and_a_device_it_does_not_have() {
     let out = telescope().args(["bench", "nosuch"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown benchmark `nosuch`") && err.contains("latent"), "{err}");
-    let out = telescope().args(["bench", "--device", "tpu"]).output().unwrap();
+    assert!(
+        err.contains("unknown benchmark `nosuch`") && err.contains("latent"),
+        "{err}"
+    );
+    let out = telescope()
+        .args(["bench", "--device", "tpu"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--device takes cpu or cuda"));
     if !tch::Cuda::is_available() {
-        let out = telescope().args(["bench", "--device", "cuda", "sk"]).output().unwrap();
+        let out = telescope()
+            .args(["bench", "--device", "cuda", "sk"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("CUDA is not available"));
     }

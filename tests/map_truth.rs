@@ -275,6 +275,8 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
                 },
                 improvement_limit: [30, 50][rng.random_range(0..2)],
                 sampler: common::mh(step),
+                // Stop rules read every 1 (the CPU's default), 4 or 16 steps (a GPU's).
+                sync_every: [0, 4, 16][rng.random_range(0..3)],
                 ..Default::default()
             },
             iters: rng.random_range(30..=60),
@@ -284,13 +286,14 @@ fn gaussian_mixture_maps_keep_every_hard_rule_against_the_grid_minimax() {
             ..Default::default()
         };
         let what = format!(
-            "gmm seed {seed} T {} alpha {:.2} delta {} M {} step {step} iters {} batch {}",
+            "gmm seed {seed} T {} alpha {:.2} delta {} M {} step {step} iters {} batch {} sync every {}",
             opts.ad.temperature,
             opts.ad.alpha,
             opts.ad.delta,
             opts.ad.improvement_limit,
             opts.iters,
-            opts.batch
+            opts.batch,
+            opts.ad.sync_every
         );
         tensor::manual_seed(seed);
         let map = adelm(&e, &mut RandomProposer(e.clone()), &opts).unwrap();

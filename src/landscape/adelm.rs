@@ -1,6 +1,7 @@
 //! ADELM (paper Algorithm 3): propose, minimize, group new minima by Attraction-Diffusion
-//! against the known group representatives (both directions, all candidates in one batch),
-//! keep the lowest member as representative, consolidate representatives by pairwise AD.
+//! against the known group representatives (both directions; a proposal batch at a time, see
+//! [`super::placement`]), keep the lowest member as representative, consolidate
+//! representatives by pairwise AD.
 
 use super::ad::{ad_trials, AdOptions};
 use super::barrier::nearest_by_line;

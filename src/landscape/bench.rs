@@ -119,13 +119,20 @@ pub fn run(args: &[String]) -> u8 {
 fn neb_bands() -> Result<String> {
     use crate::landscape::neb::{neb, neb_many, NebOptions};
     let e = energy::muller_brown();
-    let minima = [[-0.558224, 1.441726], [0.623499, 0.028038], [-0.050011, 0.466694]];
+    let minima = [
+        [-0.558224, 1.441726],
+        [0.623499, 0.028038],
+        [-0.050011, 0.466694],
+    ];
     let jitter = |i: usize| 0.02 * (((i * 2_654_435_761usize) % 1000) as f64 / 500.0 - 1.0);
     let pairs: Vec<(tch::Tensor, tch::Tensor)> = (0..24)
         .map(|i| {
             let (p, q) = [(0, 1), (0, 2), (2, 1)][i % 3];
             let at = |m: usize, k: usize| {
-                let v = [minima[m][0] + jitter(4 * i + k), minima[m][1] + jitter(4 * i + k + 1)];
+                let v = [
+                    minima[m][0] + jitter(4 * i + k),
+                    minima[m][1] + jitter(4 * i + k + 1),
+                ];
                 tensor::from_vec(&v, &[2])
             };
             Ok((at(p, 0)?, at(q, 2)?))
