@@ -86,36 +86,9 @@ pub fn place_segment(
         .collect();
     // Step 1: every distinct new minimum against its nearest known representatives.
     let known = map.groups.len();
-    let mut anchors: Vec<Anchor> = (0..known)
-        .map(|g| Anchor {
-            group: g,
-            to_rep: f64::NEG_INFINITY,
-        })
-        .collect();
-    if known > 0 && !distinct.is_empty() {
-        let reps: Vec<f64> = map.groups.iter().flat_map(|g| g.state.clone()).collect();
-        let dim = segment[0].state.len() as i64;
-        let zt = tensor::from_vec(&reps, &[known as i64, dim])?;
-        let mut tests: Vec<(usize, usize)> = Vec::new();
-        for &k in &distinct {
-            for g in nearest_by_line(
-                e.as_ref(),
-                &segment[k].state,
-                &zt,
-                10,
-                opts.max_checks,
-                None,
-            )? {
-                tests.push((k, g));
-            }
-        }
-        let pairs: Vec<(&[f64], &[f64])> = tests
-            .iter()
-            .map(|&(k, g)| (segment[k].state.as_slice(), map.groups[g].state.as_slice()))
-            .collect();
-        let found = connect_pairs(e, &pairs, opts, &mut stats)?;
-        add_links(&mut fates, &tests, &found);
-    }
+    let reps: Vec<&[f64]> = map.groups.iter().map(|g| g.state.as_slice()).collect();
+    let linker = Linker { e, segment, opts };
+    linker.link(&mut fates, &reps, &distinct, &|_| 0..known, &mut stats)?;
     // Step 2: the unjoined ones against the earlier unjoined ones.
     let unjoined: Vec<usize> = distinct
         .iter()
@@ -126,38 +99,24 @@ pub fn place_segment(
     for (p, &k) in unjoined.iter().enumerate() {
         anchor_of_new[k] = known + p;
     }
-    if unjoined.len() > 1 {
-        let dim = segment[0].state.len() as i64;
-        let mut tests: Vec<(usize, usize)> = Vec::new();
-        for (p, &k) in unjoined.iter().enumerate().skip(1) {
-            let earlier: Vec<f64> = unjoined[..p]
-                .iter()
-                .flat_map(|&q| segment[q].state.clone())
-                .collect();
-            let zt = tensor::from_vec(&earlier, &[p as i64, dim])?;
-            for q in nearest_by_line(
-                e.as_ref(),
-                &segment[k].state,
-                &zt,
-                10,
-                opts.max_checks,
-                None,
-            )? {
-                tests.push((k, known + q));
-            }
-        }
-        let pairs: Vec<(&[f64], &[f64])> = tests
-            .iter()
-            .map(|&(k, a)| {
-                (
-                    segment[k].state.as_slice(),
-                    segment[unjoined[a - known]].state.as_slice(),
-                )
-            })
-            .collect();
-        let found = connect_pairs(e, &pairs, opts, &mut stats)?;
-        add_links(&mut fates, &tests, &found);
-    }
+    let all: Vec<&[f64]> = reps
+        .iter()
+        .copied()
+        .chain(unjoined.iter().map(|&k| segment[k].state.as_slice()))
+        .collect();
+    linker.link(
+        &mut fates,
+        &all,
+        &unjoined,
+        &|k| known..anchor_of_new[k],
+        &mut stats,
+    )?;
+    let mut anchors: Vec<Anchor> = (0..known)
+        .map(|g| Anchor {
+            group: g,
+            to_rep: f64::NEG_INFINITY,
+        })
+        .collect();
     // Nothing can be interrupted from here on: apply in proposal order.
     let mut index = Vec::with_capacity(segment.len());
     for (k, (m, fate)) in segment.iter().zip(fates).enumerate() {
@@ -178,6 +137,60 @@ pub fn place_segment(
     map.stats.ad_trials += stats.ad_trials;
     map.stats.ad_successes += stats.ad_successes;
     Ok(index)
+}
+
+/// What the AD batches of one segment share.
+struct Linker<'a> {
+    e: &'a EnergyRef,
+    segment: &'a [NewMinimum],
+    opts: &'a AdelmOptions,
+}
+
+impl Linker<'_> {
+    /// Runs AD (both directions, one batch) from each minimum `k` of `who` to the anchors
+    /// nearest it by the 10-point line barrier among `anchors[choices(k)]` (at most
+    /// `max_checks`), and adds the successes to its links. Err(Interrupted) when Ctrl-C cut
+    /// the batch short.
+    fn link(
+        &self,
+        fates: &mut [Fate],
+        anchors: &[&[f64]],
+        who: &[usize],
+        choices: &dyn Fn(usize) -> std::ops::Range<usize>,
+        stats: &mut MapStats,
+    ) -> Result<()> {
+        let (e, segment, opts) = (self.e, self.segment, self.opts);
+        let mut tests: Vec<(usize, usize)> = Vec::new();
+        for &k in who {
+            let range = choices(k);
+            if range.is_empty() {
+                continue;
+            }
+            let from = &segment[k].state;
+            let flat: Vec<f64> = anchors[range.clone()]
+                .iter()
+                .flat_map(|a| a.iter().copied())
+                .collect();
+            let zt = tensor::from_vec(&flat, &[range.len() as i64, from.len() as i64])?;
+            for j in nearest_by_line(e.as_ref(), from, &zt, 10, opts.max_checks, None)? {
+                tests.push((k, range.start + j));
+            }
+        }
+        let pairs: Vec<(&[f64], &[f64])> = tests
+            .iter()
+            .map(|&(k, a)| (segment[k].state.as_slice(), anchors[a]))
+            .collect();
+        let found = connect_pairs(e, &pairs, opts, stats)?;
+        for (&(k, anchor), b) in tests.iter().zip(&found) {
+            if let (Fate::Distinct(links), Some(barrier)) = (&mut fates[k], b) {
+                links.push(Link {
+                    anchor,
+                    barrier: *barrier,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Marks the minima that were found before, in the map or earlier in the segment.
@@ -201,18 +214,6 @@ fn find_repeats(map: &LandscapeMap, segment: &[NewMinimum], tol: f64) -> Vec<Fat
         fates.push(fate);
     }
     fates
-}
-
-/// Adds the successful pairs of an AD batch (`tests[i]` = (minimum, anchor)) as links.
-fn add_links(fates: &mut [Fate], tests: &[(usize, usize)], found: &[Option<f64>]) {
-    for (&(k, anchor), b) in tests.iter().zip(found) {
-        if let (Fate::Distinct(links), Some(barrier)) = (&mut fates[k], b) {
-            links.push(Link {
-                anchor,
-                barrier: *barrier,
-            });
-        }
-    }
 }
 
 fn count_repeat(map: &mut LandscapeMap, i: usize) -> usize {
