@@ -1,6 +1,6 @@
 //! telescope: look inside the energy landscapes of learned and physical models.
 //!
-//! The core library (everything but [`script`] and [`repl`]) has no Rhai in it: energies,
+//! The core library (everything but [`script`], [`repl`] and [`cli`]) has no Rhai in it: energies,
 //! samplers, minimizers, Attraction-Diffusion, ADELM, barriers, NEB, disconnectivity graphs,
 //! plots and networks are plain Rust over libtorch tensors. The script layer is a thin,
 //! documented binding over it.
@@ -9,6 +9,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod budget;
+pub mod cli;
 pub mod energy;
 pub mod error;
 pub mod interrupt;
@@ -20,7 +21,6 @@ pub mod repl;
 pub mod sampler;
 pub mod sandbox;
 pub mod script;
-pub mod stdlib;
 pub mod tensor;
 pub mod tensor_io;
 

@@ -64,13 +64,13 @@ fn dispatch(args: &[String]) -> u8 {
             Ok(_) => usage_error("run needs a script file"),
             Err(msg) => usage_error(&msg),
         },
-        Some("demo") => telescope::landscape::demo::run(),
+        Some("demo") => telescope::cli::demo::run(),
         Some("check") => match rest.get(1) {
             Some(file) => telescope::repl::check::run(&PathBuf::from(file)),
             None => usage_error("check needs a script file"),
         },
         Some("doc") => telescope::repl::doc::run(rest.get(1).map(String::as_str)),
-        Some("bench") => telescope::landscape::bench::run(&rest[1..]),
+        Some("bench") => telescope::cli::bench::run(&rest[1..]),
         Some("lsp") => telescope::repl::lsp::run(),
         Some("--version" | "-V" | "version") => {
             println!("telescope {}", telescope::version());

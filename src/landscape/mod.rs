@@ -3,10 +3,8 @@
 pub mod ad;
 pub mod adelm;
 pub mod barrier;
-pub mod bench;
 pub mod compare;
 pub mod complete;
-pub mod demo;
 pub mod dg;
 pub mod gwl;
 pub mod map;

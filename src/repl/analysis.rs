@@ -968,7 +968,7 @@ pub fn method_items(cat: &Catalog, ty: Option<&str>) -> Vec<Item> {
 }
 
 fn module_items(env: &Env, prefix: &str, in_string: bool) -> Vec<Item> {
-    let mut names: Vec<String> = crate::stdlib::MODULES
+    let mut names: Vec<String> = crate::script::stdlib::MODULES
         .iter()
         .map(|(n, _)| n.to_string())
         .collect();
@@ -1181,7 +1181,7 @@ mod tests {
             base_dir: dir.clone(),
             ..Default::default()
         };
-        let module = crate::stdlib::MODULES[0].0;
+        let module = crate::script::stdlib::MODULES[0].0;
         let text = format!("import \"{}", &module[..1]);
         let (start, items) = complete(&cat, &env, &text);
         assert_eq!(start, 8);

@@ -118,7 +118,7 @@ pub fn new_session(script_dir: Option<&Path>) -> Session {
     let sandboxed = crate::sandbox::root().is_some();
     resolvers.push(super::modules::ScriptFiles::new(script_dir, sandboxed));
     let mut stdlib = StaticModuleResolver::new();
-    for (name, source) in crate::stdlib::MODULES {
+    for (name, source) in crate::script::stdlib::MODULES {
         let module = engine
             .compile(*source)
             .map_err(|e| e.to_string())

@@ -16,6 +16,7 @@ mod neb;
 mod plot;
 mod sampler;
 mod session;
+pub mod stdlib;
 mod tensor;
 
 pub use convert::{err, opts, Opts, RhaiResult};
@@ -138,9 +139,14 @@ pub fn build_engine() -> (Engine, Docs) {
     (engine, docs)
 }
 
-/// The docs alone (builds a throwaway engine).
+thread_local! {
+    /// The docs catalogue, built once per thread (with a throwaway engine) on first use.
+    static DOCS: std::cell::OnceCell<Rc<Docs>> = const { std::cell::OnceCell::new() };
+}
+
+/// The docs catalogue of every script function (built on the first call, then shared).
 pub fn docs() -> Rc<Docs> {
-    Rc::new(build_engine().1)
+    DOCS.with(|d| d.get_or_init(|| Rc::new(build_engine().1)).clone())
 }
 
 /// A value as the REPL prints it (tensors and results readable).

@@ -3,6 +3,6 @@
 
 /// `(module name, source)` of every embedded module.
 pub const MODULES: &[(&str, &str)] = &[
-    ("stats", include_str!("../stdlib/stats.rhai")),
-    ("latent_map", include_str!("../stdlib/latent_map.rhai")),
+    ("stats", include_str!("../../stdlib/stats.rhai")),
+    ("latent_map", include_str!("../../stdlib/latent_map.rhai")),
 ];
