@@ -80,7 +80,7 @@ impl Repl {
             return self.command(cmd.trim());
         }
         if let Some(name) = help_request(trimmed) {
-            match doc::help_text(&self.session.docs, &name) {
+            match crate::script::help::help_text(&self.session.docs, &name) {
                 Ok(s) => print!("{s}"),
                 Err(s) => eprint!("{s}"),
             }
@@ -139,7 +139,8 @@ impl Repl {
             .all()
             .filter(|d| !d.method)
             .map(|d| d.name.as_str());
-        let close = analysis::close_names(&name, docs.chain(fns.iter().map(String::as_str)), 3);
+        let close =
+            crate::script::names::close_names(&name, docs.chain(fns.iter().map(String::as_str)), 3);
         if close.is_empty() {
             String::new()
         } else {
@@ -249,7 +250,7 @@ impl Repl {
                     .filter_map(|(c, _)| c.strip_prefix(':'))
                     .map(|c| c.split(' ').next().unwrap_or(c))
                     .collect();
-                let close = analysis::close_names(other, names.into_iter(), 2);
+                let close = crate::script::names::close_names(other, names.into_iter(), 2);
                 let hint = close
                     .first()
                     .map(|c| format!(" (did you mean :{c}?)"))

@@ -267,8 +267,8 @@ impl Opts {
                 let hint = self
                     .used
                     .iter()
-                    .min_by_key(|u| edit_distance(u, k))
-                    .filter(|u| edit_distance(u, k) <= 2)
+                    .min_by_key(|u| super::names::edit_distance(u, k))
+                    .filter(|u| super::names::edit_distance(u, k) <= 2)
                     .map(|u| format!(" (did you mean `{u}`?)"))
                     .unwrap_or_default();
                 let known = self.used.join(", ");
@@ -280,22 +280,4 @@ impl Opts {
         }
         Ok(())
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j]))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

@@ -103,7 +103,7 @@ pub fn register(api: &mut Api) {
         "help(name: string) -> string",
         "The help text of a function, method (`Tensor.sum`), type or area, as `telescope doc NAME` prints it.\nIn the REPL, `?name` and `help(name)` print it directly.",
         |name: &str| -> String {
-            match crate::repl::doc::help_text(&super::docs(), name) {
+            match super::help::help_text(&super::docs(), name) {
                 Ok(s) | Err(s) => s,
             }
         },
