@@ -7,13 +7,13 @@ use super::ad::{ad_trials, AdOptions};
 use super::barrier::nearest_by_line;
 use super::map::{BarrierKind, LandscapeMap, MergeRecord, Proposal};
 use super::placement::{place_segment, NewMinimum};
-use crate::energy::{self, EnergyRef};
+pub use super::proposer::{NormalProposer, Proposer, RandomProposer};
+use crate::energy::EnergyRef;
 use crate::minimize::{self, MinimizeOptions};
 use crate::{error::invalid, tensor, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
-use tch::Tensor;
 
 /// Parameters of an ADELM run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -108,33 +108,6 @@ impl Default for AdelmOptions {
             keep_proposals: false,
             complete: true,
         }
-    }
-}
-
-/// Where new starting states come from (Algorithm 3 step 1).
-pub trait Proposer {
-    /// `n` starting states `[n, D]`.
-    fn propose(&mut self, n: usize) -> Result<Tensor>;
-}
-
-/// Uniform random states over the energy's domain.
-pub struct RandomProposer(pub EnergyRef);
-
-impl Proposer for RandomProposer {
-    fn propose(&mut self, n: usize) -> Result<Tensor> {
-        energy::random_states(self.0.as_ref(), n)
-    }
-}
-
-/// Standard normal states `N(0, I)`: a generator's latent prior (paper section 5.4).
-pub struct NormalProposer(pub usize);
-
-impl Proposer for NormalProposer {
-    fn propose(&mut self, n: usize) -> Result<Tensor> {
-        Ok(Tensor::f_randn(
-            [n as i64, self.0 as i64],
-            (tensor::dtype(), tensor::device()),
-        )?)
     }
 }
 

@@ -12,5 +12,6 @@ pub mod map_compare;
 pub mod map_states;
 pub mod neb;
 pub mod placement;
+pub mod proposer;
 pub mod tune;
 pub mod union_find;

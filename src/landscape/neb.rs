@@ -237,12 +237,7 @@ pub fn resample_path(path: &Tensor, n: usize) -> Result<Tensor> {
     let d = rows[0].len();
     let mut cum = vec![0.0];
     for w in rows.windows(2) {
-        let s: f64 = w[0]
-            .iter()
-            .zip(&w[1])
-            .map(|(p, q)| (q - p) * (q - p))
-            .sum::<f64>()
-            .sqrt();
+        let s = tensor::distance(&w[0], &w[1]);
         cum.push(cum.last().copied().unwrap_or(0.0) + s);
     }
     let total = *cum.last().unwrap_or(&0.0);

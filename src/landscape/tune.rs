@@ -1,7 +1,8 @@
 //! Tuning T and alpha (Figure 13) and the AD phase diagram (Figures 9-10).
 
-use super::adelm::{adelm, AdelmOptions, Proposer};
+use super::adelm::{adelm, AdelmOptions};
 use super::barrier::{refine_barriers, RefineOptions};
+use super::proposer::Proposer;
 use crate::energy::{tempered, EnergyRef};
 use crate::sampler::{self, Chains, SamplerSpec};
 use crate::{error::invalid, tensor, Result};

@@ -85,15 +85,9 @@ pub fn unique_minima(x: &Tensor, energy: &Tensor, tol: f64) -> Result<UniqueMini
     let mut kept: Vec<usize> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     for i in order {
-        let near = kept.iter().position(|&k| {
-            rows[k]
-                .iter()
-                .zip(&rows[i])
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt()
-                <= tol
-        });
+        let near = kept
+            .iter()
+            .position(|&k| crate::tensor::distance(&rows[k], &rows[i]) <= tol);
         match near {
             Some(p) => counts[p] += 1,
             None => {

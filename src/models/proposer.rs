@@ -4,7 +4,7 @@
 use super::net::{Net, Role};
 use super::train::quantize;
 use crate::energy::Space;
-use crate::landscape::adelm::Proposer;
+use crate::landscape::proposer::Proposer;
 use crate::{error::invalid, tensor, Result};
 use std::rc::Rc;
 use tch::Tensor;
