@@ -902,3 +902,53 @@ fn bands_relaxed_together_equal_bands_relaxed_alone() {
         "bands should end at different iterations"
     );
 }
+
+/// `compare_paths` returns every path oriented from `a` to `b`: the straight line as the
+/// points where its energies were taken (so its profile is the sampled line, whose maximum
+/// is the table's 1-D barrier), and the AD path reversed when the best trial ran from `b` to
+/// `a`. Both directions of the pair give mirror-image lines and AD paths that start at their
+/// own `a`.
+#[test]
+fn compare_paths_orients_every_path_from_a_to_b() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = session();
+    for (from, to) in [(MIN_A, MIN_C), (MIN_C, MIN_A)] {
+        let code = format!(
+            r#"seed(4);
+            let r = compare_paths(U, {from:?}, {to:?}, #{{"print": false,
+                ad: #{{T: 5.0, alpha: 20.0, delta: 0.03, M: 100, step: 0.02, trials: 8, shrink: 0.9, max_rounds: 20}},
+                neb: #{{images: 10, max_iter: 200}}}});
+            let line = r.line.path;
+            let ad = r.ad.path;
+            [line.shape[0], r.line.energies.len(), U.at(line).max().item(), r.line.barrier,
+             line[0].to_array(), line[-1].to_array(), ad[0].to_array(), ad[-1].to_array(),
+             r.ad.energies[0], U.at(ad[0])]"#
+        );
+        let v = s.eval("<test>", &code).unwrap().into_array().unwrap();
+        let n = v[0].as_int().unwrap();
+        assert!(n > 100, "the line is sampled, not its two ends: {n} points");
+        assert_eq!(n, v[1].as_int().unwrap());
+        // The sampled line's own energies reach the table's 1-D barrier.
+        assert!((v[2].as_float().unwrap() - v[3].as_float().unwrap()).abs() < 1e-9);
+        let point = |k: usize| -> Vec<f64> {
+            v[k].clone()
+                .into_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_float().unwrap())
+                .collect()
+        };
+        let near = |p: &[f64], q: [f64; 2]| tensor::distance(p, &q);
+        assert!(near(&point(4), from) < 1e-9 && near(&point(5), to) < 1e-9);
+        // The AD path starts near `a` and ends near `b` (within the success radius).
+        assert!(
+            near(&point(6), from) < near(&point(6), to),
+            "AD path starts at b"
+        );
+        assert!(
+            near(&point(7), to) < near(&point(7), from),
+            "AD path ends at a"
+        );
+        assert!((v[8].as_float().unwrap() - v[9].as_float().unwrap()).abs() < 1e-9);
+    }
+}

@@ -11,7 +11,10 @@ use tch::Tensor;
 pub struct PathComparison {
     /// Max U on the straight line.
     pub line: LineBarrier,
-    /// AD refinement (its best path has its states recorded).
+    /// The points of the line where `line.energies` were taken, from `a` to `b`, `[n, D]`.
+    pub line_path: Tensor,
+    /// AD refinement (its best path has its states recorded, oriented from `a` to `b` like
+    /// every other path here, whichever direction the trial ran).
     pub ad: Refined,
     /// (D)NEB from the straight line.
     pub neb_linear: NebResult,
@@ -83,7 +86,13 @@ pub fn compare_paths(
     let line = barrier_1d(e.as_ref(), &a, &b, 200)?;
     let mut r = refine.clone();
     r.ad.thin = r.ad.thin.max(1);
-    let ad = refine_barriers(e, &a, &b, &r)?.remove(0);
+    let mut ad = refine_barriers(e, &a, &b, &r)?.remove(0);
+    if let Some(best) = ad.best.as_mut() {
+        orient_from(best, &tensor::to_vec_f64(&a)?, &tensor::to_vec_f64(&b)?);
+    }
+    let n = line.energies.len().max(2) as i64;
+    let t = Tensor::f_linspace(0.0, 1.0, n, (a.kind(), a.device()))?.f_unsqueeze(1)?;
+    let line_path = a.f_add(&b.f_sub(&a)?.f_mul(&t)?)?;
     let neb_linear = neb(
         e.as_ref(),
         &a.f_squeeze_dim(0)?,
@@ -110,8 +119,24 @@ pub fn compare_paths(
     };
     Ok(PathComparison {
         line,
+        line_path,
         ad,
         neb_linear,
         neb_from_ad,
     })
+}
+
+/// Reverses a trial's recorded path (states and energies) when it ran from `b` to `a`, so that
+/// it starts at the end nearer `a`.
+fn orient_from(trial: &mut crate::landscape::ad::AdTrial, a: &[f64], b: &[f64]) {
+    let (Some(first), Some(last)) = (trial.states.first(), trial.states.last()) else {
+        return;
+    };
+    let forward = tensor::distance(first, a) + tensor::distance(last, b);
+    let backward = tensor::distance(first, b) + tensor::distance(last, a);
+    if backward < forward {
+        trial.states.reverse();
+        trial.energies.reverse();
+        trial.distances.reverse();
+    }
 }

@@ -298,6 +298,41 @@ fn legend_mark<DB: DrawingBackend>(
     }
 }
 
+/// The part of the segment from `p` to `q` inside `[x0, x1] x [y0, y1]` (Liang-Barsky), if any.
+fn clip_segment(
+    p: (f64, f64),
+    q: (f64, f64),
+    [x0, x1, y0, y1]: [f64; 4],
+) -> Option<[(f64, f64); 2]> {
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (den, num) in [
+        (-dx, p.0 - x0),
+        (dx, x1 - p.0),
+        (-dy, p.1 - y0),
+        (dy, y1 - p.1),
+    ] {
+        if den == 0.0 {
+            if num < 0.0 {
+                return None;
+            }
+        } else {
+            let t = num / den;
+            if den < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+        }
+    }
+    (t0 <= t1).then(|| {
+        [
+            (p.0 + t0 * dx, p.1 + t0 * dy),
+            (p.0 + t1 * dx, p.1 + t1 * dy),
+        ]
+    })
+}
+
 fn draw_heatmap<DB: DrawingBackend>(
     fig: &Figure,
     area: &DrawingArea<DB, Shift>,
@@ -367,11 +402,27 @@ fn draw_heatmap<DB: DrawingBackend>(
     for s in &h.paths {
         let c = pal(s.color);
         let pts: Vec<(f64, f64)> = s.xs.iter().zip(&s.ys).map(|(&x, &y)| (x, y)).collect();
+        let bounds = [x0, x1, y0, y1];
+        // Segment by segment, clipped to the plot (a point outside is not pulled to the
+        // edge), with a dot at every inside vertex: round joins instead of miter spikes at
+        // sharp turns of a diffusion path.
+        let segments: Vec<[(f64, f64); 2]> = pts
+            .windows(2)
+            .filter_map(|w| clip_segment(w[0], w[1], bounds))
+            .collect();
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|&&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+                    .map(|&p| Circle::new(p, 1, c.filled())),
+            )
+            .map_err(pe)?;
         let anno = chart
-            .draw_series(std::iter::once(PathElement::new(
-                pts.clone(),
-                c.stroke_width(3),
-            )))
+            .draw_series(
+                segments
+                    .iter()
+                    .map(|sg| PathElement::new(sg.to_vec(), c.stroke_width(3))),
+            )
             .map_err(pe)?;
         if !s.name.is_empty() {
             any_label = true;
@@ -887,4 +938,57 @@ fn draw_dgs<DB: DrawingBackend>(
         draw_tree(fig, root, &part, p, range, k == 0, legend_h)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip_segment;
+
+    /// Against dense sampling of the segment: the clipped part holds exactly the sampled
+    /// points inside the box, and its ends lie on the segment and inside the box.
+    #[test]
+    fn clipping_keeps_exactly_the_part_inside_the_box() {
+        let bounds = [-1.0, 2.0, 0.0, 1.5];
+        let inside = |(x, y): (f64, f64)| {
+            x >= -1.0 - 1e-12 && x <= 2.0 + 1e-12 && y >= -1e-12 && y <= 1.5 + 1e-12
+        };
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 2.5
+        };
+        for _ in 0..2000 {
+            let (p, q) = ((next(), next()), (next(), next()));
+            let clipped = clip_segment(p, q, bounds);
+            let samples: Vec<(f64, f64)> = (0..=400)
+                .map(|k| {
+                    let t = k as f64 / 400.0;
+                    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
+                })
+                .collect();
+            match clipped {
+                // Nothing inside (a sample may touch the box where the segment grazes it).
+                None => assert!(samples.iter().filter(|&&s| inside(s)).count() <= 1),
+                Some([a, b]) => {
+                    assert!(inside(a) && inside(b), "{p:?} {q:?} -> {a:?} {b:?}");
+                    let along = |r: (f64, f64)| {
+                        let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+                        ((r.0 - p.0) * dx + (r.1 - p.1) * dy) / (dx * dx + dy * dy).max(1e-300)
+                    };
+                    let (ta, tb) = (along(a), along(b));
+                    for (k, &s) in samples.iter().enumerate() {
+                        let t = k as f64 / 400.0;
+                        if inside(s) {
+                            assert!(
+                                t >= ta - 1e-9 && t <= tb + 1e-9,
+                                "an inside point was cut off"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

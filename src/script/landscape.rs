@@ -756,7 +756,7 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     let mut line = Map::new();
     line.insert("barrier".into(), Dynamic::from_float(c.line.barrier));
     line.insert("energies".into(), float_array(&c.line.energies));
-    line.insert("path".into(), tv(Tensor::f_cat(&[&a, &b], 0).script()?));
+    line.insert("path".into(), tv(c.line_path.shallow_clone()));
     m.insert("line".into(), Dynamic::from_map(line));
     let mut adm = Map::new();
     adm.insert(

@@ -335,8 +335,34 @@ fn path_energy(
     let mut o = opts(map, "path_energy_plot");
     let labels = strings(o.value("labels"), "labels")?;
     let xmode = o.string("x", "fraction")?;
+    // Cumulative Euclidean length along each path.
+    let arc = |rows: &Vec<Vec<f64>>| -> Vec<f64> {
+        let mut acc = 0.0;
+        let mut out = vec![0.0];
+        for w in rows.windows(2) {
+            acc += tensor::distance(&w[0], &w[1]);
+            out.push(acc);
+        }
+        out.truncate(rows.len());
+        out
+    };
     let xs: Option<Vec<Vec<f64>>> = match xmode.as_str() {
-        "fraction" => None,
+        // With the paths known: the fraction of each path's length; otherwise of its points.
+        "fraction" => paths.map(|p| {
+            p.iter()
+                .map(|rows| {
+                    let s = arc(rows);
+                    let total = s.last().copied().unwrap_or(0.0);
+                    if total > 0.0 {
+                        s.iter().map(|v| v / total).collect()
+                    } else {
+                        (0..rows.len())
+                            .map(|i| i as f64 / (rows.len().max(2) - 1) as f64)
+                            .collect()
+                    }
+                })
+                .collect()
+        }),
         "index" => Some(
             energies
                 .iter()
@@ -345,25 +371,7 @@ fn path_energy(
         ),
         "distance" => {
             let p = paths.ok_or_else(|| err("path_energy_plot: x: \"distance\" needs the paths (call it with an energy and paths)"))?;
-            Some(
-                p.iter()
-                    .map(|rows| {
-                        let mut acc = 0.0;
-                        let mut out = vec![0.0];
-                        for w in rows.windows(2) {
-                            acc += w[0]
-                                .iter()
-                                .zip(&w[1])
-                                .map(|(a, b)| (a - b) * (a - b))
-                                .sum::<f64>()
-                                .sqrt();
-                            out.push(acc);
-                        }
-                        out.truncate(rows.len());
-                        out
-                    })
-                    .collect(),
-            )
+            Some(p.iter().map(arc).collect())
         }
         other => {
             return Err(err(format!(
@@ -922,7 +930,7 @@ pub fn register(api: &mut Api) {
         "path_energy_plot",
         &with_common(&[
             ("labels", "\"path 1\", ...", "legend names of the paths"),
-            ("x", "\"fraction\"", "x axis: \"fraction\" (0..1 along each path), \"index\" (image number) or \"distance\" (cumulative Euclidean length; needs U and paths)"),
+            ("x", "\"fraction\"", "x axis: \"fraction\" (0..1 along each path: of its length when called with U and paths, of its points otherwise), \"index\" (image number) or \"distance\" (cumulative Euclidean length; needs U and paths)"),
         ]),
     );
     api.example(
