@@ -325,12 +325,10 @@ fn clip_segment(
             }
         }
     }
-    (t0 <= t1).then(|| {
-        [
-            (p.0 + t0 * dx, p.1 + t0 * dy),
-            (p.0 + t1 * dx, p.1 + t1 * dy),
-        ]
-    })
+    (t0 <= t1).then_some([
+        (p.0 + t0 * dx, p.1 + t0 * dy),
+        (p.0 + t1 * dx, p.1 + t1 * dy),
+    ])
 }
 
 fn draw_heatmap<DB: DrawingBackend>(
@@ -950,7 +948,7 @@ mod clip_tests {
     fn clipping_keeps_exactly_the_part_inside_the_box() {
         let bounds = [-1.0, 2.0, 0.0, 1.5];
         let inside = |(x, y): (f64, f64)| {
-            x >= -1.0 - 1e-12 && x <= 2.0 + 1e-12 && y >= -1e-12 && y <= 1.5 + 1e-12
+            (-1.0 - 1e-12..=2.0 + 1e-12).contains(&x) && (-1e-12..=1.5 + 1e-12).contains(&y)
         };
         let mut state = 7u64;
         let mut next = || {
