@@ -256,3 +256,42 @@ fn bench_refuses_unknown_names_and_a_device_it_does_not_have() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("CUDA is not available"));
     }
 }
+
+/// A text plot written to a pipe carries no colour escapes, even when TELESCOPE_PLOT=text
+/// forces the text display; an unknown TELESCOPE_PLOT value is said once, not ignored.
+#[test]
+fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
+    let dir = temp_dir("show");
+    let file = dir.join("show.rhai");
+    std::fs::write(
+        &file,
+        "let p = histogram([1.0, 2.0, 2.5, 3.0, 3.5]);\np.show();\np.show();\n",
+    )
+    .unwrap();
+    let out = telescope()
+        .current_dir(&dir)
+        .env("TELESCOPE_PLOT", "text")
+        .args(["run", "show.rhai"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains('│') || text.contains('|'),
+        "a text plot: {text}"
+    );
+    assert!(!text.contains('\x1b'), "colour escapes in a pipe: {text:?}");
+    let out = telescope()
+        .current_dir(&dir)
+        .env("TELESCOPE_PLOT", "sixels")
+        .args(["run", "show.rhai"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("TELESCOPE_PLOT=sixels is none of").count(),
+        1,
+        "{err}"
+    );
+}

@@ -584,3 +584,56 @@ fn values_too_large_to_draw_are_refused_not_hung_on() {
     assert_well_formed_svg(&ok.to_svg().unwrap());
     assert!(Figure::histogram(vec![1.0], 100_000_000_000).is_err());
 }
+
+/// The y tick labels of an SVG figure: the text elements right-aligned left of the plot.
+fn svg_y_labels(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let (head, body) = t.split_once('>')?;
+            if !head.contains("text-anchor=\"end\"") {
+                return None;
+            }
+            Some(body.split_once("</text>")?.0.trim().to_string())
+        })
+        .collect()
+}
+
+/// Counts (an alpha sweep's basins) get whole-number ticks only, however small their range;
+/// real values keep decimal ticks.
+#[test]
+fn count_axes_have_whole_number_ticks() {
+    for counts in [
+        vec![2.0, 2.0, 1.0, 1.0],
+        vec![40.0, 31.0, 12.0, 5.0],
+        vec![3.0, 3.0, 3.0, 3.0],
+    ] {
+        let f = Figure::alpha_sweep(vec![0.3, 1.0, 3.0, 10.0], counts.clone(), None).unwrap();
+        let texts = svg_y_labels(&f.to_svg().unwrap());
+        let numbers: Vec<f64> = texts.iter().filter_map(|t| t.parse().ok()).collect();
+        assert!(!numbers.is_empty(), "{counts:?}: tick labels {texts:?}");
+        let mut distinct = numbers.clone();
+        distinct.dedup();
+        assert_eq!(
+            distinct, numbers,
+            "{counts:?}: a tick label repeats: {texts:?}"
+        );
+        for t in &texts {
+            if let Ok(v) = t.parse::<f64>() {
+                assert_eq!(
+                    v.fract(),
+                    0.0,
+                    "{counts:?}: a tick label {t} is not a whole number"
+                );
+            }
+        }
+    }
+    let real = Figure::alpha_sweep(vec![1.0, 10.0], vec![1.0, 1.5], None).unwrap();
+    let texts = svg_y_labels(&real.to_svg().unwrap());
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.parse::<f64>().is_ok_and(|v| v.fract() != 0.0)),
+        "{texts:?}"
+    );
+}

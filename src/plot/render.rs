@@ -174,7 +174,24 @@ fn draw_xy<DB: DrawingBackend>(
         .map_err(pe)?;
     let (sx, sy) = (step_of(x0, x1), step_of(y0, y1));
     let fx = tick_fmt(log_x, sx, x1 - x0);
-    let fy = tick_fmt(log_y, sy, y1 - y0);
+    // Counts (every y a whole number, as in an alpha sweep) get whole-number ticks only.
+    let counts = !log_y
+        && series
+            .iter()
+            .all(|s| s.ys.iter().all(|v| !v.is_finite() || v.fract() == 0.0));
+    let fy_plain = tick_fmt(log_y, sy, y1 - y0);
+    let fy = |v: &f64| -> String {
+        match counts {
+            true if (v - v.round()).abs() > 1e-9 => String::new(),
+            true => format_tick(v.round(), 1.0),
+            false => fy_plain(v),
+        }
+    };
+    let y_ticks = if counts {
+        ((y1 - y0).floor() as usize + 1).clamp(2, 10)
+    } else {
+        10
+    };
     chart
         .configure_mesh()
         .x_desc(fig.x_label.as_str())
@@ -183,6 +200,7 @@ fn draw_xy<DB: DrawingBackend>(
         .axis_desc_style(font(16.0))
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
+        .y_labels(y_ticks)
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(pe)?;

@@ -52,9 +52,30 @@ pub fn detect_from(get: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> Displa
     Display::Text
 }
 
-/// The display for this process.
+/// The values `TELESCOPE_PLOT` takes.
+pub const DISPLAY_NAMES: [&str; 4] = ["kitty", "iterm", "text", "file"];
+
+/// The display for this process. An unknown `TELESCOPE_PLOT` value is said once on stderr
+/// (detection then decides, as without it).
 pub fn detect() -> Display {
+    if let Ok(v) = std::env::var("TELESCOPE_PLOT") {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        if !DISPLAY_NAMES.contains(&v.as_str()) {
+            SAID.call_once(|| {
+                eprintln!(
+                    "telescope: TELESCOPE_PLOT={v} is none of {}; detecting the terminal instead",
+                    DISPLAY_NAMES.join(", ")
+                )
+            });
+        }
+    }
     detect_from(&|k| std::env::var(k).ok(), std::io::stdout().is_terminal())
+}
+
+/// Whether a text rendering may colour its series with ANSI escapes: only on a terminal,
+/// and never when `NO_COLOR` is set to anything but the empty string (no-color.org).
+pub fn color_from(get: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> bool {
+    is_tty && get("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Standard base64 (with padding) of `data`.
@@ -156,7 +177,8 @@ pub fn show_as(fig: &Figure, display: Display, dir: Option<&Path>) -> Result<Opt
         }
         Display::Text => {
             let (c, r) = text_size();
-            out.write_all(fig.to_text(c, r, true).as_bytes())
+            let color = color_from(&|k| std::env::var(k).ok(), std::io::stdout().is_terminal());
+            out.write_all(fig.to_text(c, r, color).as_bytes())
                 .map_err(io)?;
         }
         Display::File => {
@@ -187,6 +209,22 @@ mod tests {
         ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
+    }
+
+    #[test]
+    fn text_is_coloured_only_on_a_terminal_without_no_color() {
+        let get = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(color_from(&get(&[]), true));
+        assert!(!color_from(&get(&[]), false));
+        assert!(!color_from(&get(&[("NO_COLOR", "1")]), true));
+        assert!(color_from(&get(&[("NO_COLOR", "")]), true));
     }
 
     #[test]
