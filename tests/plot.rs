@@ -637,3 +637,24 @@ fn count_axes_have_whole_number_ticks() {
         "{texts:?}"
     );
 }
+
+/// `p.add_line(...)` and `p.add_points(...)` as statements change `p` (they used to return a
+/// changed copy and leave `p` as it was, silently).
+#[test]
+fn adding_a_series_as_a_statement_changes_the_plot() {
+    let mut s = new_session(None);
+    let code = r#"
+        let p = line_plot([0, 1, 2], [0, 1, 4], #{label: "first"});
+        p.add_line([0, 1, 2], [4, 1, 0], "second");
+        p.add_points([0, 2], [2, 2], "third");
+        let chained = line_plot([0, 1], [0, 1], #{label: "a"}).add_line([0, 1], [1, 0], "b");
+        [p.text(70, 20), chained.text(70, 20)]
+    "#;
+    let v = s.eval("add.rhai", code).unwrap().into_array().unwrap();
+    let p = v[0].clone().into_string().unwrap();
+    for label in ["first", "second", "third"] {
+        assert!(p.contains(label), "{label} missing from the legend:\n{p}");
+    }
+    let chained = v[1].clone().into_string().unwrap();
+    assert!(chained.contains('a') && chained.contains('b'), "{chained}");
+}

@@ -200,8 +200,10 @@ fn line_plot(xs: Vec<f64>, ys: Vec<f64>, map: Map) -> RhaiResult<PlotValue> {
     Ok(PlotValue(f))
 }
 
+/// Adds a series to the plot `p` in place (so that `p.add_line(...)` as a statement changes
+/// `p`, as in matplotlib) and returns the plot.
 fn add_series(
-    p: &PlotValue,
+    p: &mut PlotValue,
     xs: Vec<f64>,
     ys: Vec<f64>,
     label: &str,
@@ -223,7 +225,8 @@ fn add_series(
             } else {
                 Series::points(label, xs, ys, color)
             });
-            Ok(PlotValue(f))
+            p.0 = f;
+            Ok(p.clone())
         }
         _ => Err(err(
             "add_line/add_points work on line, scatter, path energy, alpha sweep and phase plots",
@@ -811,7 +814,7 @@ pub fn register(api: &mut Api) {
         "Plot",
         "add_line",
         "p.add_line(xs, ys, label: string) -> Plot",
-        "A copy of an x-y plot with one more line series (next palette color).",
+        "Adds a line series (next palette color) to an x-y plot, in place, and returns the plot: `p.add_line(...)` as a statement changes p.",
         |p: &mut PlotValue, xs: Dynamic, ys: Dynamic, label: &str| {
             add_series(p, to_f64s(&xs)?, to_f64s(&ys)?, label, true)
         },
@@ -820,7 +823,7 @@ pub fn register(api: &mut Api) {
         "Plot",
         "add_points",
         "p.add_points(xs, ys, label: string) -> Plot",
-        "A copy of an x-y plot with one more point series (next palette color).",
+        "Adds a point series (next palette color) to an x-y plot, in place, and returns the plot: `p.add_points(...)` as a statement changes p.",
         |p: &mut PlotValue, xs: Dynamic, ys: Dynamic, label: &str| {
             add_series(p, to_f64s(&xs)?, to_f64s(&ys)?, label, false)
         },
