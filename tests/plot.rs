@@ -658,3 +658,43 @@ fn adding_a_series_as_a_statement_changes_the_plot() {
     let chained = v[1].clone().into_string().unwrap();
     assert!(chained.contains('a') && chained.contains('b'), "{chained}");
 }
+
+/// An image grid with fewer images than columns uses only the columns it needs, and the
+/// block of images sits in the middle of the picture (it used to shrink to the left edge).
+#[test]
+fn image_grids_are_centred_and_no_wider_than_their_images() {
+    for (n, cols) in [(2usize, 8usize), (5, 3), (3, 2), (8, 8)] {
+        let images: Vec<Image> = (0..n)
+            .map(|k| {
+                let data: Vec<f64> = (0..64).map(|i| ((i * 7 + k * 3) % 11) as f64).collect();
+                Image::from_flat(&data, None, None).unwrap()
+            })
+            .collect();
+        let (w, h, px) = decode_png(&Figure::images(images, cols).unwrap().to_png().unwrap());
+        let channels = px.len() / (w * h) as usize;
+        // The bounding box of non-white pixels.
+        let (mut x0, mut x1, mut y0, mut y1) = (w, 0, h, 0);
+        for y in 0..h {
+            for x in 0..w {
+                let i = (y * w + x) as usize * channels;
+                if px[i..i + 3].iter().any(|&v| v < 250) {
+                    (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+                }
+            }
+        }
+        let (left, right) = (x0 as i64, (w - 1 - x1) as i64);
+        let (top, bottom) = (y0 as i64, (h - 1 - y1) as i64);
+        assert!(
+            (left - right).abs() <= 3,
+            "{n} images in {cols} columns: margins {left} and {right}"
+        );
+        assert!(
+            (top - bottom).abs() <= 3,
+            "{n} images in {cols} columns: margins {top} and {bottom}"
+        );
+        assert!(
+            x1 - x0 > w / 2 || y1 - y0 > h / 2,
+            "{n} images fill the picture one way"
+        );
+    }
+}

@@ -584,16 +584,20 @@ fn draw_images<DB: DrawingBackend>(
     images: &[Image],
     cols: usize,
 ) -> Result<()> {
-    let cols = cols.max(1);
+    // No wider than the images need (two images asked for 8 columns take 2), the block
+    // centred in the area.
+    let cols = cols.clamp(1, images.len().max(1));
     let rows = images.len().div_ceil(cols);
     let (w, h) = area.dim_in_pixel();
     let cell = ((w as f64 - 20.0) / cols as f64)
         .min((h as f64 - 20.0) / rows as f64)
         .max(1.0);
+    let left = ((w as f64 - cols as f64 * cell) / 2.0).max(0.0);
+    let top = ((h as f64 - rows as f64 * cell) / 2.0).max(0.0);
     for (k, img) in images.iter().enumerate() {
         let (r, c) = (k / cols, k % cols);
-        let x = 10 + (c as f64 * cell) as i32;
-        let y = 10 + (r as f64 * cell) as i32;
+        let x = (left + c as f64 * cell) as i32;
+        let y = (top + r as f64 * cell) as i32;
         let pad = (cell * 0.05).max(1.0) as i32;
         blit(
             area,
