@@ -698,3 +698,19 @@ fn image_grids_are_centred_and_no_wider_than_their_images() {
         );
     }
 }
+
+/// The text heatmap says what its shades mean (darkest to brightest character and the
+/// energies at both ends of the colour range) and still fits the size asked for.
+#[test]
+fn text_heatmaps_have_a_shading_legend() {
+    let mut s = new_session(None);
+    let code = r#"
+        let p = heatmap(muller_brown(), #{xlim: [-1.5, 1.2], ylim: [-0.3, 2.0], zmax: 50.0});
+        p.text(60, 20)
+    "#;
+    let t = s.eval("hm.rhai", code).unwrap().into_string().unwrap();
+    assert!(t.lines().count() <= 20, "{t}");
+    let last = t.lines().last().unwrap();
+    assert!(last.starts_with("shades \" .:-=+*#%@\" from -14"), "{last}");
+    assert!(last.ends_with("to 50"), "{last}");
+}

@@ -560,36 +560,57 @@ fn render_heatmap(fig: &Figure, cols: usize, rows: usize, ansi: bool, h: &Heatma
         .filter(|s| !s.name.is_empty())
         .map(|s| (s.name.clone(), '⠒', s.color))
         .collect();
-    framed(fig, cols, rows, ansi, xr, yr, None, &legend, &|c, f| {
-        let nearest = |v: &[f64], t: f64| -> usize {
-            let mut best = 0;
-            for (i, &g) in v.iter().enumerate() {
-                if (g - t).abs() < (v[best] - t).abs() {
-                    best = i;
+    // The shading scale takes the last line.
+    let mut text = framed(
+        fig,
+        cols,
+        rows.saturating_sub(1).max(4),
+        ansi,
+        xr,
+        yr,
+        None,
+        &legend,
+        &|c, f| {
+            let nearest = |v: &[f64], t: f64| -> usize {
+                let mut best = 0;
+                for (i, &g) in v.iter().enumerate() {
+                    if (g - t).abs() < (v[best] - t).abs() {
+                        best = i;
+                    }
+                }
+                best
+            };
+            for cy in 0..f.h {
+                for cx in 0..f.w {
+                    let xc = f.x0 + (cx as f64 + 0.5) / f.w as f64 * (f.x1 - f.x0);
+                    let yc = f.y1 - (cy as f64 + 0.5) / f.h as f64 * (f.y1 - f.y0);
+                    let z = h.z[nearest(&h.ys, yc) * nx + nearest(&h.xs, xc)];
+                    let t = if z.is_finite() {
+                        ((z - zlo) / (zhi - zlo)).clamp(0.0, 1.0)
+                    } else {
+                        1.0
+                    };
+                    c.base[cy * f.w + cx] =
+                        RAMP[((t * (RAMP.len() - 1) as f64).round() as usize).min(RAMP.len() - 1)];
                 }
             }
-            best
-        };
-        for cy in 0..f.h {
-            for cx in 0..f.w {
-                let xc = f.x0 + (cx as f64 + 0.5) / f.w as f64 * (f.x1 - f.x0);
-                let yc = f.y1 - (cy as f64 + 0.5) / f.h as f64 * (f.y1 - f.y0);
-                let z = h.z[nearest(&h.ys, yc) * nx + nearest(&h.xs, xc)];
-                let t = if z.is_finite() {
-                    ((z - zlo) / (zhi - zlo)).clamp(0.0, 1.0)
-                } else {
-                    1.0
-                };
-                c.base[cy * f.w + cx] =
-                    RAMP[((t * (RAMP.len() - 1) as f64).round() as usize).min(RAMP.len() - 1)];
+            for (i, s) in h.paths.iter().enumerate() {
+                let mut s = s.clone();
+                s.line = true;
+                draw_series(c, f, &s, i, &|v| v, &|v| v);
             }
-        }
-        for (i, s) in h.paths.iter().enumerate() {
-            let mut s = s.clone();
-            s.line = true;
-            draw_series(c, f, &s, i, &|v| v, &|v| v);
-        }
-    })
+        },
+    );
+    let short = |v: f64| format!("{}", (v * 1000.0).round() / 1000.0);
+    let scale = format!(
+        "shades \"{}\" from {} to {}",
+        RAMP.iter().collect::<String>(),
+        short(zlo),
+        short(zhi)
+    );
+    text.push_str(&scale.chars().take(cols).collect::<String>());
+    text.push('\n');
+    text
 }
 
 fn render_images(fig: &Figure, cols: usize, rows: usize, images: &[Image], ncols: usize) -> String {
