@@ -295,3 +295,33 @@ fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
         "{err}"
     );
 }
+
+/// A documented function called with arguments of the wrong types says what it takes (the
+/// docs' signatures) and what it was given, not Rhai's Rust type names.
+#[test]
+fn wrong_argument_types_say_what_the_function_takes() {
+    let dir = temp_dir("types");
+    for (code, want) in [
+        ("seed(\"x\");", "seed takes seed(n: int), not (string)"),
+        (
+            "let U = muller_brown();\nneb(U, 1, \"a\", 3);",
+            "not (Energy, int, string, int)",
+        ),
+        ("zeros([2]).reshape(1.5, 2);", "reshape takes"),
+    ] {
+        let file = dir.join("types.rhai");
+        std::fs::write(&file, code).unwrap();
+        let out = telescope().arg("run").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{code}: {err}");
+        assert!(
+            !err.contains("ImmutableString") && !err.contains("i64"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{}:", file.display())),
+            "located: {err}"
+        );
+    }
+}

@@ -223,9 +223,75 @@ fn root_cause(e: &EvalAltResult) -> (String, Position) {
     let msg = match inner {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
         EvalAltResult::ErrorTerminated(_, _) => "interrupted by Ctrl-C".to_string(),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            not_found_message(sig).unwrap_or_else(|| inner.to_string())
+        }
         other => other.to_string(),
     };
     (msg, p)
+}
+
+/// For a documented function called with arguments of the wrong types (`seed("x")`), what it
+/// was given and what it takes, from the docs: `seed takes seed(n: int), not (string)`.
+fn not_found_message(sig: &str) -> Option<String> {
+    let (name, args) = sig.split_once(" (")?;
+    let args = args.strip_suffix(')')?;
+    let bare = name.rsplit("::").next().unwrap_or(name);
+    let docs = super::docs();
+    let takes: Vec<String> = docs
+        .all()
+        .filter(|d| d.name == bare || (d.method && d.bare_name() == bare))
+        .flat_map(|d| d.signatures.iter().cloned())
+        .collect();
+    if takes.is_empty() {
+        return None;
+    }
+    let given: Vec<String> = split_types(args).iter().map(|t| script_type(t)).collect();
+    Some(format!(
+        "{bare} takes {}, not ({})",
+        takes.join(" or "),
+        given.join(", ")
+    ))
+}
+
+/// The argument types of a Rhai signature, split at top-level commas.
+fn split_types(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !args[start..].trim().is_empty() {
+        out.push(args[start..].trim());
+    }
+    out
+}
+
+/// A Rust type name as Rhai reports it, in the words of the docs.
+fn script_type(t: &str) -> String {
+    let t = t.trim();
+    let last = t.rsplit("::").next().unwrap_or(t);
+    match last {
+        _ if t.contains("ImmutableString") || t.contains("&str") || last == "String" => "string",
+        "i64" | "i32" | "INT" => "int",
+        "f64" | "f32" | "FLOAT" => "float",
+        "bool" => "bool",
+        "char" => "char",
+        "()" => "()",
+        _ if last.starts_with("Vec<Dynamic>") || last.starts_with("Array") => "array",
+        _ if last.contains("Map") => "map",
+        "FnPtr" => "function",
+        _ => last,
+    }
+    .to_string()
 }
 
 /// Describes a runtime error: the innermost message at the outermost known position.
