@@ -211,32 +211,26 @@ mod tests {
         }
     }
 
+    /// An environment of fixed variables.
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(a, _)| *a == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
     #[test]
     fn text_is_coloured_only_on_a_terminal_without_no_color() {
-        let get = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(a, _)| *a == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert!(color_from(&get(&[]), true));
-        assert!(!color_from(&get(&[]), false));
-        assert!(!color_from(&get(&[("NO_COLOR", "1")]), true));
-        assert!(color_from(&get(&[("NO_COLOR", "")]), true));
+        assert!(color_from(&env(&[]), true));
+        assert!(!color_from(&env(&[]), false));
+        assert!(!color_from(&env(&[("NO_COLOR", "1")]), true));
+        assert!(color_from(&env(&[("NO_COLOR", "")]), true));
     }
 
     #[test]
     fn detection_follows_the_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(a, _)| *a == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         assert_eq!(
             detect_from(&env(&[("TERM", "xterm-kitty")]), true),
             Display::Kitty
