@@ -95,6 +95,9 @@ impl Pty {
         cmd.env("HOME", &home)
             .env("TERM", "xterm")
             .env_remove("NO_COLOR")
+            .env_remove("TELESCOPE_PLOT")
+            .env_remove("KITTY_WINDOW_ID")
+            .env_remove("TERM_PROGRAM")
             .env_remove("TELESCOPE_HISTORY")
             .current_dir(&home);
         cmd.stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
@@ -222,6 +225,19 @@ fn tab_completes_functions_and_methods_and_help_shows_docs() {
     p.prompt();
     p.send("help(set_device)\r");
     p.expect(docs.get("set_device").unwrap().summary());
+    p.prompt();
+    p.finish();
+}
+
+/// A Plot value typed at the prompt shows itself (here as text: an xterm without image
+/// support), as IPython shows a figure, instead of printing its summary.
+#[test]
+fn a_plot_typed_at_the_prompt_shows_itself() {
+    let mut p = Pty::spawn("plot");
+    p.prompt();
+    p.send("line_plot([0, 1, 2], [0, 1, 4], #{label: \"squares\"})\r");
+    p.expect("squares");
+    p.expect("└");
     p.prompt();
     p.finish();
 }

@@ -106,7 +106,12 @@ impl Repl {
         crate::interrupt::clear();
         match result {
             Ok(v) => {
-                if !v.is_unit() {
+                // A plot shows itself, as IPython shows a figure.
+                if let Some(fig) = crate::script::figure_of(&v) {
+                    if let Err(e) = crate::plot::terminal::show(&fig, None) {
+                        eprintln!("{e}");
+                    }
+                } else if !v.is_unit() {
                     println!("{}", crate::script::display_value(&self.session.engine, &v));
                 }
                 true

@@ -151,6 +151,11 @@ pub fn docs() -> Rc<Docs> {
     DOCS.with(|d| d.get_or_init(|| Rc::new(build_engine().1)).clone())
 }
 
+/// The figure in `v` when it is a `Plot` (the REPL shows it instead of printing it).
+pub fn figure_of(v: &rhai::Dynamic) -> Option<crate::plot::Figure> {
+    v.clone().try_cast::<plot::PlotValue>().map(|p| p.0)
+}
+
 /// A value as the REPL prints it (tensors and results readable).
 pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
     if let Some(t) = v.clone().try_cast::<TensorValue>() {
