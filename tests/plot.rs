@@ -714,3 +714,34 @@ fn text_heatmaps_have_a_shading_legend() {
     assert!(last.starts_with("shades \" .:-=+*#%@\" from -14"), "{last}");
     assert!(last.ends_with("to 50"), "{last}");
 }
+
+/// A heatmap path is clipped at the plot's edge: a path that lies wholly outside the limits
+/// adds no pixel of its colour (it used to be drawn along the edge), while a path inside does.
+#[test]
+fn heatmap_paths_outside_the_limits_are_not_drawn() {
+    let mut s = new_session(None);
+    let dir = tmp_dir("clip");
+    let count = |s: &mut telescope::script::Session, paths: &str| -> usize {
+        let file = dir.join("h.png");
+        let code = format!(
+            "heatmap(muller_brown(), #{{xlim: [-1.5, 1.2], ylim: [-0.3, 2.0], zmax: 50.0, levels: 0, paths: {paths}}}).save(\"{}\")",
+            file.display()
+        );
+        let _ = s.eval("clip.rhai", &code).unwrap();
+        let (_, _, px) = decode_png(&std::fs::read(&file).unwrap());
+        // The first palette colour, (31, 119, 180), in RGB or RGBA rows.
+        let channels = if px.len() % 4 == 0 { 4 } else { 3 };
+        px.chunks(channels)
+            .filter(|c| c[0] == 31 && c[1] == 119 && c[2] == 180)
+            .count()
+    };
+    // The legend's swatch has the colour too: a one-point path (no segment) is the baseline.
+    let baseline = count(&mut s, "[tensor([[3.0, 3.0]])]");
+    let outside = count(&mut s, "[tensor([[3.0, 3.0], [4.0, 4.5], [5.0, 3.5]])]");
+    let inside = count(&mut s, "[tensor([[-1.0, 0.5], [0.0, 1.5], [0.8, 0.2]])]");
+    assert_eq!(outside, baseline, "a path outside the limits was drawn");
+    assert!(
+        inside > baseline + 100,
+        "the same path inside draws {inside} pixels"
+    );
+}

@@ -303,10 +303,14 @@ impl StopRule {
         let next_stale = b.stale.f_add_scalar(1.0)?.f_masked_fill(&improved, 0.0)?;
         b.stale = next_stale.f_where_self(&running, &b.stale)?;
         let within = d.f_le_tensor(&b.delta)?;
-        let ends = within
-            .f_logical_or(&b.stale.f_ge(self.patience as f64)?)?
-            .f_logical_or_(&Tensor::from(step >= self.max_steps).f_to_device(d.device())?)?;
-        let newly = ends.f_logical_and(&running)?;
+        // At the step cap every running trial ends (decided on the host: no transfer).
+        let newly = if step >= self.max_steps {
+            running
+        } else {
+            within
+                .f_logical_or(&b.stale.f_ge(self.patience as f64)?)?
+                .f_logical_and(&running)?
+        };
         b.success = b.success.f_logical_or(&newly.f_logical_and(&within)?)?;
         b.done_at = b.done_at.f_masked_fill(&newly, step as i64)?;
         b.final_x = x.f_where_self(&newly.f_unsqueeze(1)?, &b.final_x)?;
@@ -443,7 +447,13 @@ pub fn ad_trials(
     if active.is_empty() {
         return Ok(trials);
     }
-    TensorTrials::new(e, &starts, &targets, alphas, &deltas, opts, active)?.run(&mut trials)?;
+    let start = Start {
+        x: &starts,
+        u: &u0,
+        d: &d0,
+        deltas: &deltas,
+    };
+    TensorTrials::new(e, start, &targets, alphas, opts, active)?.run(&mut trials)?;
     Ok(trials)
 }
 
@@ -464,23 +474,30 @@ struct TensorTrials<'a> {
     step: usize,
 }
 
+/// Where the trials start: states, their energies U and distances to the targets (already
+/// read by the caller), and the success radii.
+struct Start<'s> {
+    x: &'s Tensor,
+    u: &'s [f64],
+    d: &'s [f64],
+    deltas: &'s [f64],
+}
+
 impl<'a> TensorTrials<'a> {
     fn new(
         e: &'a EnergyRef,
-        starts: &Tensor,
+        start: Start,
         targets: &'a Tensor,
         alphas: &'a [f64],
-        deltas: &[f64],
         opts: &'a AdOptions,
         active: Vec<usize>,
     ) -> Result<Self> {
-        let idx = index_tensor(&active, starts.device())?;
+        let idx = index_tensor(&active, start.x.device())?;
         let density = magnetized_subset(e, opts, targets, alphas, &active)?;
-        let chains = Chains::new(&density, &starts.f_index_select(0, &idx)?)?;
-        let d0 = tensor::to_vec_f64(&density.distance(&chains.x)?)?;
-        let u0: Vec<f64> = tensor::to_vec_f64(&e.energy(&chains.x)?)?;
-        let delta: Vec<f64> = active.iter().map(|&i| deltas[i]).collect();
-        let standing = BatchStanding::new(&d0, &u0, &delta, &chains.x)?;
+        let chains = Chains::new(&density, &start.x.f_index_select(0, &idx)?)?;
+        let of = |v: &[f64]| -> Vec<f64> { active.iter().map(|&i| v[i]).collect() };
+        let standing =
+            BatchStanding::new(&of(start.d), &of(start.u), &of(start.deltas), &chains.x)?;
         Ok(TensorTrials {
             e,
             targets,
@@ -564,12 +581,17 @@ impl<'a> TensorTrials<'a> {
         let (done, done_at, success) = (row(0), row(1), row(2));
         let (barrier, best) = (row(3), row(4));
         let first = self.block.first_step;
-        let recorded: Vec<(usize, Vec<Vec<f64>>)> = self
-            .block
-            .states
-            .iter()
-            .map(|(step, x)| Ok((*step, tensor::to_matrix(x)?)))
-            .collect::<Result<_>>()?;
+        // The recorded states of the block, read in one transfer: `[records, n, D]`.
+        let recorded_steps: Vec<usize> = self.block.states.iter().map(|(s, _)| *s).collect();
+        let recorded_flat = if recorded_steps.is_empty() {
+            vec![]
+        } else {
+            let xs: Vec<&Tensor> = self.block.states.iter().map(|(_, x)| x).collect();
+            tensor::to_vec_f64(&Tensor::f_stack(&xs, 0)?)?
+        };
+        let dim = self.chains.x.size()[1] as usize;
+        let recorded_row =
+            |r: usize, k: usize| recorded_flat[(r * n + k) * dim..(r * n + k + 1) * dim].to_vec();
         let mut ended = Vec::new();
         for (k, &i) in self.active.iter().enumerate() {
             let finished = done[k] != 0.0;
@@ -583,9 +605,9 @@ impl<'a> TensorTrials<'a> {
                 tr.energies.push(row(5 + r)[k]);
                 tr.distances.push(row(5 + s + r)[k]);
             }
-            for (step, rows) in &recorded {
-                if *step <= last {
-                    tr.states.push(rows[k].clone());
+            for (r, &step) in recorded_steps.iter().enumerate() {
+                if step <= last {
+                    tr.states.push(recorded_row(r, k));
                 }
             }
             tr.steps = last;
@@ -619,7 +641,11 @@ impl<'a> TensorTrials<'a> {
             }
             tr.final_state = state;
         }
-        let keep: Vec<usize> = (0..n).filter(|k| !ended.contains(k)).collect();
+        let mut gone = vec![false; n];
+        for &k in &ended {
+            gone[k] = true;
+        }
+        let keep: Vec<usize> = (0..n).filter(|&k| !gone[k]).collect();
         self.active = keep.iter().map(|&k| self.active[k]).collect();
         if self.active.is_empty() {
             return Ok(());

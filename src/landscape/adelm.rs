@@ -65,7 +65,7 @@ fn yes() -> bool {
 
 /// How ADELM sorts the minima of a proposal batch into groups.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(into = "String", try_from = "String")]
 pub enum Placement {
     /// All new minima of a batch in one AD batch against the known groups, then the unjoined
     /// ones among themselves in one more ([`super::placement`]).
@@ -76,15 +76,34 @@ pub enum Placement {
 }
 
 impl Placement {
-    /// Every choice, by its script name.
-    pub const NAMES: [&'static str; 2] = ["batched", "sequential"];
-    /// The placement called `name` in scripts and map files.
+    /// Every choice with its name in scripts and map files.
+    pub const ALL: [(&'static str, Placement); 2] = [
+        ("batched", Placement::Batched),
+        ("sequential", Placement::Sequential),
+    ];
+    /// The placement called `name`.
     pub fn parse(name: &str) -> Option<Placement> {
-        match name {
-            "batched" => Some(Placement::Batched),
-            "sequential" => Some(Placement::Sequential),
-            _ => None,
-        }
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+    }
+    /// Its name in scripts and map files.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("", |(n, _)| n)
+    }
+}
+
+impl From<Placement> for String {
+    fn from(p: Placement) -> String {
+        p.name().to_string()
+    }
+}
+
+impl TryFrom<String> for Placement {
+    type Error = String;
+    fn try_from(name: String) -> std::result::Result<Placement, String> {
+        Placement::parse(&name).ok_or_else(|| format!("unknown placement \"{name}\""))
     }
 }
 

@@ -161,17 +161,20 @@ impl Linker<'_> {
     ) -> Result<()> {
         let (e, segment, opts) = (self.e, self.segment, self.opts);
         let mut tests: Vec<(usize, usize)> = Vec::new();
+        if who.is_empty() || anchors.is_empty() {
+            return Ok(());
+        }
+        // Every anchor as one tensor, built once; each minimum ranks a slice of its rows.
+        let flat: Vec<f64> = anchors.iter().flat_map(|a| a.iter().copied()).collect();
+        let dim = anchors[0].len() as i64;
+        let all = tensor::from_vec(&flat, &[anchors.len() as i64, dim])?;
         for &k in who {
             let range = choices(k);
             if range.is_empty() {
                 continue;
             }
             let from = &segment[k].state;
-            let flat: Vec<f64> = anchors[range.clone()]
-                .iter()
-                .flat_map(|a| a.iter().copied())
-                .collect();
-            let zt = tensor::from_vec(&flat, &[range.len() as i64, from.len() as i64])?;
+            let zt = all.f_narrow(0, range.start as i64, range.len() as i64)?;
             for j in nearest_by_line(e.as_ref(), from, &zt, 10, opts.max_checks, None)? {
                 tests.push((k, range.start + j));
             }

@@ -426,12 +426,13 @@ fn draw_heatmap<DB: DrawingBackend>(
             .windows(2)
             .filter_map(|w| clip_segment(w[0], w[1], bounds))
             .collect();
+        let inside: Vec<(f64, f64)> = pts
+            .iter()
+            .copied()
+            .filter(|&(x, y)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y))
+            .collect();
         chart
-            .draw_series(
-                pts.iter()
-                    .filter(|&&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
-                    .map(|&p| Circle::new(p, 1, c.filled())),
-            )
+            .draw_series(inside.iter().map(|&p| Circle::new(p, 1, c.filled())))
             .map_err(pe)?;
         let anno = chart
             .draw_series(
@@ -449,7 +450,8 @@ fn draw_heatmap<DB: DrawingBackend>(
         if s.marker != Marker::None {
             chart
                 .draw_series(
-                    pts.iter()
+                    inside
+                        .iter()
                         .map(|&p| Rectangle::new([p, p], c.stroke_width(5))),
                 )
                 .map_err(pe)?;

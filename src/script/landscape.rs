@@ -195,11 +195,12 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
 
 /// Reads `placement`: "batched" (default) or "sequential".
 fn placement_option(o: &mut Opts) -> RhaiResult<adelm::Placement> {
-    let name = o.string("placement", adelm::Placement::NAMES[0])?;
+    let name = o.string("placement", adelm::Placement::default().name())?;
     adelm::Placement::parse(&name).ok_or_else(|| {
+        let known: Vec<&str> = adelm::Placement::ALL.iter().map(|(n, _)| *n).collect();
         err(format!(
             "unknown placement `{name}`; known: {}",
-            adelm::Placement::NAMES.join(", ")
+            known.join(", ")
         ))
     })
 }
