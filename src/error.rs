@@ -39,6 +39,31 @@ impl From<serde_json::Error> for Error {
     }
 }
 
+/// Names the file a failure concerns: `path: reason`, keeping the failure's kind (an I/O
+/// failure stays [`Error::Io`], bad content stays [`Error::Invalid`]).
+pub trait WithPath<T> {
+    /// The result, with `path` in front of its error message.
+    fn with_path(self, path: &std::path::Path) -> Result<T>;
+}
+
+impl<T> WithPath<T> for std::result::Result<T, std::io::Error> {
+    fn with_path(self, path: &std::path::Path) -> Result<T> {
+        self.map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+    }
+}
+
+impl<T> WithPath<T> for Result<T> {
+    fn with_path(self, path: &std::path::Path) -> Result<T> {
+        let at = |m: String| format!("{}: {m}", path.display());
+        self.map_err(|e| match e {
+            Error::Torch(m) => Error::Torch(at(m)),
+            Error::Invalid(m) => Error::Invalid(at(m)),
+            Error::Io(m) => Error::Io(at(m)),
+            Error::Interrupted => Error::Interrupted,
+        })
+    }
+}
+
 /// Builds an [`Error::Invalid`] from anything printable.
 pub fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())

@@ -3,7 +3,10 @@
 //! checkpoints, networks) and every folder it creates must lie under one folder. Without it
 //! nothing is checked.
 
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -70,5 +73,5 @@ pub fn check_write(path: &Path) -> Result<()> {
 /// `std::fs::create_dir_all` after [`check_write`].
 pub fn create_dir_all(dir: &Path) -> Result<()> {
     check_write(dir)?;
-    std::fs::create_dir_all(dir).map_err(|e| crate::Error::Io(format!("{}: {e}", dir.display())))
+    std::fs::create_dir_all(dir).with_path(dir)
 }

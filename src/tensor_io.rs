@@ -1,12 +1,13 @@
 //! Reading and writing `.npy` arrays (float64/float32/int, C order), with no extra crate.
 
-use crate::{error::invalid, Result};
+use crate::error::{invalid, WithPath};
+use crate::Result;
 use std::path::Path;
 
 /// Reads a `.npy` file into `f64` values and its shape.
 pub fn read_npy(path: &Path) -> Result<(Vec<f64>, Vec<usize>)> {
-    let bytes = std::fs::read(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-    parse_npy(&bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    let bytes = std::fs::read(path).with_path(path)?;
+    parse_npy(&bytes).map_err(invalid).with_path(path)
 }
 
 fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<f64>, Vec<usize>), String> {
@@ -177,16 +178,15 @@ pub fn append_npy_rows<'a>(
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     crate::sandbox::check_write(path)?;
-    let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
     let added = rows.len();
     let bytes = rows_bytes(rows, dim)?;
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
-        .map_err(fail)?;
+        .with_path(path)?;
     let mut head = vec![0u8; ROWS_HEADER];
-    std::io::Read::read_exact(&mut f, &mut head).map_err(fail)?;
+    std::io::Read::read_exact(&mut f, &mut head).with_path(path)?;
     let dim_text = format!(", {dim}), }}");
     if &head[..6] != b"\x93NUMPY" || !String::from_utf8_lossy(&head).contains(&dim_text) {
         return Err(invalid(format!(
@@ -195,19 +195,20 @@ pub fn append_npy_rows<'a>(
         )));
     }
     let end = (ROWS_HEADER + have * dim * 8) as u64;
-    if f.metadata().map_err(fail)?.len() < end {
+    if f.metadata().with_path(path)?.len() < end {
         return Err(invalid(format!(
             "{}: holds fewer than {have} rows",
             path.display()
         )));
     }
-    f.set_len(end).map_err(fail)?;
-    f.seek(SeekFrom::Start(end)).map_err(fail)?;
-    f.write_all(&bytes).map_err(fail)?;
-    f.sync_data().map_err(fail)?;
-    f.seek(SeekFrom::Start(0)).map_err(fail)?;
-    f.write_all(&rows_header(have + added, dim)).map_err(fail)?;
-    f.sync_data().map_err(fail)
+    f.set_len(end).with_path(path)?;
+    f.seek(SeekFrom::Start(end)).with_path(path)?;
+    f.write_all(&bytes).with_path(path)?;
+    f.sync_data().with_path(path)?;
+    f.seek(SeekFrom::Start(0)).with_path(path)?;
+    f.write_all(&rows_header(have + added, dim))
+        .with_path(path)?;
+    f.sync_data().with_path(path)
 }
 
 /// Writes `bytes` to `path` so that a crash never leaves a partial file: a temporary file in
@@ -216,7 +217,6 @@ pub fn append_npy_rows<'a>(
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     crate::sandbox::check_write(path)?;
-    let fail = |e: std::io::Error| crate::Error::Io(format!("{}: {e}", path.display()));
     let tmp = temporary_beside(path)?;
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -226,7 +226,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+        return Err(e).with_path(path);
     }
     Ok(())
 }

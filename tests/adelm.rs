@@ -619,7 +619,7 @@ fn without_consolidation_the_map_is_placement_alone() {
                 improvement_limit: 50,
                 max_steps: 1000,
                 sampler: telescope::sampler::SamplerSpec {
-                    kind: "gibbs".into(),
+                    kind: telescope::sampler::SamplerKind::Gibbs,
                     step: 0.05,
                     leapfrog: 10,
                 },

@@ -6,51 +6,49 @@ use telescope::energy::{self, Energy, EnergyRef};
 use telescope::minimize::{minimize, unique_minima, MinimizeOptions};
 use telescope::tensor;
 
+mod common;
+use common::gradient::assert_gradient_matches_central_differences;
+
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn fd_check(e: &dyn Energy, x: &Tensor, h: f64, tol: f64) {
-    let g = tensor::to_matrix(&e.grad(x).unwrap()).unwrap();
-    let rows = tensor::to_matrix(x).unwrap();
-    for (b, row) in rows.iter().enumerate() {
-        for j in 0..row.len() {
-            let (mut p, mut m) = (row.clone(), row.clone());
-            p[j] += h;
-            m[j] -= h;
-            let up =
-                energy::energies_f64(e, &tensor::from_vec(&p, &[1, row.len() as i64]).unwrap())
-                    .unwrap()[0];
-            let um =
-                energy::energies_f64(e, &tensor::from_vec(&m, &[1, row.len() as i64]).unwrap())
-                    .unwrap()[0];
-            let fd = (up - um) / (2.0 * h);
-            assert!(
-                (fd - g[b][j]).abs() <= tol * (1.0 + fd.abs()),
-                "{}: d/dx{j} autograd {} vs fd {fd}",
-                e.name(),
-                g[b][j]
-            );
-        }
-    }
-}
 
 #[test]
 fn gradients_match_finite_differences_for_every_builtin() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tensor::manual_seed(0);
     let mb = energy::muller_brown();
-    fd_check(&mb, &energy::random_states(&mb, 5).unwrap(), 1e-6, 1e-5);
+    assert_gradient_matches_central_differences(
+        &mb,
+        &energy::random_states(&mb, 5).unwrap(),
+        1e-6,
+        1e-5,
+    );
     let q = energy::quadratic(4).unwrap();
-    fd_check(&q, &energy::random_states(&q, 3).unwrap(), 1e-6, 1e-6);
+    assert_gradient_matches_central_differences(
+        &q,
+        &energy::random_states(&q, 3).unwrap(),
+        1e-6,
+        1e-6,
+    );
     let dw = energy::double_well();
-    fd_check(&dw, &energy::random_states(&dw, 6).unwrap(), 1e-6, 1e-5);
+    assert_gradient_matches_central_differences(
+        &dw,
+        &energy::random_states(&dw, 6).unwrap(),
+        1e-6,
+        1e-5,
+    );
     let g = energy::gmm(
         &[vec![0.0, 0.0], vec![2.0, 1.0], vec![-1.0, 2.0]],
         &[0.5, 0.3, 0.2],
         0.7,
     )
     .unwrap();
-    fd_check(&g, &energy::random_states(&g, 5).unwrap(), 1e-6, 1e-5);
+    assert_gradient_matches_central_differences(
+        &g,
+        &energy::random_states(&g, 5).unwrap(),
+        1e-6,
+        1e-5,
+    );
     // Magnetized: U/T + alpha * ||x - target|| away from the target.
     let base: EnergyRef = Rc::new(energy::muller_brown());
     let m = energy::Magnetized::new(
@@ -60,10 +58,15 @@ fn gradients_match_finite_differences_for_every_builtin() {
         Some(tensor::from_vec(&[0.3, 0.9], &[2]).unwrap()),
     )
     .unwrap();
-    fd_check(&m, &energy::random_states(&m, 4).unwrap(), 1e-6, 1e-5);
+    assert_gradient_matches_central_differences(
+        &m,
+        &energy::random_states(&m, 4).unwrap(),
+        1e-6,
+        1e-5,
+    );
     // Spin models: the gradient of the multilinear extension, checked at non-corner points.
     let sk = energy::sk(6, 1, 1.0).unwrap();
-    fd_check(
+    assert_gradient_matches_central_differences(
         &sk,
         &Tensor::f_rand([3, 6], (tch::Kind::Double, tch::Device::Cpu)).unwrap(),
         1e-6,
@@ -182,24 +185,8 @@ fn per_chain_magnetization_gradient_and_candidate_batches() {
         let d = ((pts[2 * b] - tg[b][0]).powi(2) + (pts[2 * b + 1] - tg[b][1]).powi(2)).sqrt();
         assert!((u[b] - (u_base[b] / 5.0 + alphas[b] * d)).abs() < 1e-9);
     }
-    // Each chain's gradient uses its own alpha: central differences row by row.
-    let g = tensor::to_matrix(&m.grad(&x).unwrap()).unwrap();
-    let h = 1e-6;
-    for b in 0..3 {
-        for j in 0..2 {
-            let (mut p, mut q) = (pts.clone(), pts.clone());
-            p[2 * b + j] += h;
-            q[2 * b + j] -= h;
-            let up = energy::energies_f64(&m, &tensor::from_vec(&p, &[3, 2]).unwrap()).unwrap();
-            let um = energy::energies_f64(&m, &tensor::from_vec(&q, &[3, 2]).unwrap()).unwrap();
-            let fd = (up[b] - um[b]) / (2.0 * h);
-            assert!(
-                (fd - g[b][j]).abs() < 1e-5 * (1.0 + fd.abs()),
-                "chain {b}: {fd} vs {}",
-                g[b][j]
-            );
-        }
-    }
+    // Each chain's gradient uses its own alpha.
+    assert_gradient_matches_central_differences(&m, &x, 1e-6, 1e-5);
     // Candidate batches hold copies of the chains one after another (Gibbs, single-site
     // descent): two copies score exactly like the chains themselves.
     let twice = Tensor::cat(&[&x, &x], 0);
@@ -260,7 +247,7 @@ fn embedded_energy_is_the_inner_energy_plus_the_quadratic_across_the_plane() {
         );
     }
     // Gradient (inner gradient rotated back) against central differences.
-    fd_check(&e, &x, 1e-6, 1e-5);
+    assert_gradient_matches_central_differences(&e, &x, 1e-6, 1e-5);
     // Inner states map into the plane with their energies, and back.
     let minima = tensor::from_vec(&[-0.558224, 1.441726, 0.623499, 0.028038], &[2, 2]).unwrap();
     let xm = e.embed_state(&minima).unwrap();

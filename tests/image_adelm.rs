@@ -52,7 +52,7 @@ fn gibbs_options(iters: usize) -> AdelmOptions {
             improvement_limit: 20,
             max_steps: 200,
             sampler: SamplerSpec {
-                kind: "gibbs".into(),
+                kind: telescope::sampler::SamplerKind::Gibbs,
                 ..Default::default()
             },
             ..Default::default()

@@ -404,7 +404,7 @@ fn muller_brown_in_10d_maps_its_three_basins_with_auto_delta() {
             delta,
             improvement_limit: 50,
             sampler: SamplerSpec {
-                kind: "mh".into(),
+                kind: telescope::sampler::SamplerKind::Mh,
                 step: 0.02,
                 leapfrog: 1,
             },

@@ -6,6 +6,9 @@ use tch::{Kind, Tensor};
 use telescope::energy::{Energy, Space};
 use telescope::models::{self, DeepFrameEnergy, ImageSpace, LatentEnergy, Net, Role};
 
+mod common;
+use common::gradient::assert_gradient_matches_central_differences;
+
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -170,25 +173,6 @@ fn f64_nets() -> (Rc<Net>, Rc<Net>) {
     (Rc::new(d), Rc::new(g))
 }
 
-/// Autograd gradient of `e` at the rows of `z` `[B, D]` (float64) against central differences
-/// with step `h`, coordinate by coordinate, to a relative 1e-6.
-fn assert_gradient_matches_central_differences(e: &dyn Energy, z: &Tensor, h: f64) {
-    let (_, grad) = e.energy_and_grad(z).unwrap();
-    let (b, d) = (z.size()[0], z.size()[1]);
-    for i in 0..d {
-        let dz = Tensor::zeros([b, d], (Kind::Double, tch::Device::Cpu));
-        let _ = dz.select(1, i).fill_(h);
-        let fd = (e.energy(&(z + &dz)).unwrap() - e.energy(&(z - &dz)).unwrap()) / (2.0 * h);
-        let an = grad.select(1, i);
-        let err = (&fd - &an).abs().max().double_value(&[]);
-        let scale = an.abs().max().double_value(&[]).max(1.0);
-        assert!(
-            err < 1e-6 * scale,
-            "coordinate {i}: finite differences {fd:?} vs autograd {an:?}"
-        );
-    }
-}
-
 #[test]
 fn latent_wall_adds_its_closed_form_and_matches_central_differences() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -213,7 +197,7 @@ fn latent_wall_adds_its_closed_form_and_matches_central_differences() {
             "row {k}: wall adds {got}, expected {want}"
         );
     }
-    assert_gradient_matches_central_differences(&walled, &z, 1e-6);
+    assert_gradient_matches_central_differences(&walled, &z, 1e-6, 1e-6);
     for (r, k) in [(0.0, 1.0), (-1.0, 1.0), (1.0, 0.0), (f64::NAN, 1.0)] {
         let e = LatentEnergy::new(d.clone(), g.clone(), 0.7, 0.0, 3.0).unwrap();
         assert!(
@@ -233,7 +217,7 @@ fn latent_energy_gradient_matches_central_differences() {
     let z = Tensor::randn([4, 3], (Kind::Double, tch::Device::Cpu));
     let u = e.energy(&z).unwrap();
     assert_eq!(u.size(), vec![4]);
-    assert_gradient_matches_central_differences(&e, &z, 1e-5);
+    assert_gradient_matches_central_differences(&e, &z, 1e-5, 1e-6);
     // The energy is the image energy of the generated images.
     let img = g.generate(&z).unwrap();
     let ui = DeepFrameEnergy::new(d.clone(), 0.7, ImageSpace::default())

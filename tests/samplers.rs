@@ -17,7 +17,7 @@ fn gaussian_moments(kind: &str, step: f64, steps: usize) {
     let e = tempered(base, t).unwrap();
     let mut s = make_sampler(
         &SamplerSpec {
-            kind: kind.into(),
+            kind: telescope::sampler::SamplerKind::parse(kind).unwrap(),
             step,
             leapfrog: 8,
         },
@@ -107,7 +107,7 @@ fn gibbs_matches_the_exact_two_spin_distribution() {
         let e: EnergyRef = Rc::new(energy::ising(1, 2, 1.5, 0.4).unwrap());
         let mut s = make_sampler(
             &SamplerSpec {
-                kind: kind.into(),
+                kind: telescope::sampler::SamplerKind::parse(kind).unwrap(),
                 step: 1.0,
                 leapfrog: 1,
             },
@@ -165,7 +165,7 @@ fn gibbs_on_a_tempered_spin_glass_matches_the_exact_mean_energy() {
     let e = tempered(base, 0.2).unwrap();
     let mut s = make_sampler(
         &SamplerSpec {
-            kind: "gibbs".into(),
+            kind: telescope::sampler::SamplerKind::Gibbs,
             step: 1.0,
             leapfrog: 1,
         },

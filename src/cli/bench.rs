@@ -4,7 +4,7 @@ use crate::energy::{self, tempered, EnergyRef};
 use crate::landscape::ad::{self, ad_trials, AdOptions, Delta};
 use crate::landscape::adelm::{adelm, AdelmOptions, Placement, RandomProposer};
 use crate::models::{DeepFrameEnergy, ImageSpace, LatentEnergy, Net};
-use crate::sampler::{make_sampler, Chains, SamplerSpec};
+use crate::sampler::{make_sampler, Chains, SamplerKind, SamplerSpec};
 use crate::{tensor, Result};
 use std::rc::Rc;
 use std::time::Instant;
@@ -77,8 +77,8 @@ pub fn run(args: &[String]) -> u8 {
         }
     };
     if want("samplers") {
-        for kind in ["mh", "mala", "hmc"] {
-            report(&format!("{kind} B=256 D=100"), sampler_rate(kind));
+        for kind in [SamplerKind::Mh, SamplerKind::Mala, SamplerKind::Hmc] {
+            report(&format!("{} B=256 D=100", kind.name()), sampler_rate(kind));
         }
     }
     if want("sk") {
@@ -192,7 +192,7 @@ fn latent_bench_options(placement: Placement) -> AdelmOptions {
             improvement_limit: 20,
             max_steps: 100,
             sampler: SamplerSpec {
-                kind: "mh".into(),
+                kind: SamplerKind::Mh,
                 step: 0.05,
                 leapfrog: 1,
             },
@@ -233,7 +233,7 @@ fn image_bench_options() -> AdelmOptions {
             improvement_limit: 10,
             max_steps: 20,
             sampler: SamplerSpec {
-                kind: "gibbs".into(),
+                kind: SamplerKind::Gibbs,
                 ..Default::default()
             },
             ..Default::default()
@@ -323,12 +323,12 @@ impl GpuWatch {
     }
 }
 
-fn sampler_rate(kind: &str) -> Result<String> {
+fn sampler_rate(kind: SamplerKind) -> Result<String> {
     let base: EnergyRef = Rc::new(energy::quadratic(100)?);
     let e = tempered(base, 1.0)?;
     let mut s = make_sampler(
         &SamplerSpec {
-            kind: kind.into(),
+            kind,
             step: 0.1,
             leapfrog: 5,
         },
@@ -389,7 +389,7 @@ fn ad_batching() -> Result<String> {
         delta: Delta::Fixed(0.03),
         improvement_limit: 60,
         sampler: SamplerSpec {
-            kind: "mh".into(),
+            kind: SamplerKind::Mh,
             step: 0.02,
             leapfrog: 1,
         },
@@ -426,7 +426,7 @@ fn adelm_rate() -> Result<String> {
             delta: Delta::Fixed(0.0),
             improvement_limit: 100,
             sampler: SamplerSpec {
-                kind: "gibbs".into(),
+                kind: SamplerKind::Gibbs,
                 ..Default::default()
             },
             ..Default::default()

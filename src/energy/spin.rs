@@ -3,7 +3,10 @@
 //! single-site updates through local fields.
 
 use super::{Energy, Space};
-use crate::{error::invalid, tensor, Result};
+use crate::{
+    error::{invalid, WithPath},
+    tensor, Result,
+};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -113,8 +116,7 @@ pub fn sk_load(path: &Path, temperature: f64) -> Result<SpinModel> {
         }
         (data, shape[0])
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).with_path(path)?;
         let v: serde_json::Value = serde_json::from_str(&text)?;
         let rows = v["J"]
             .as_array()
@@ -128,7 +130,7 @@ pub fn sk_load(path: &Path, temperature: f64) -> Result<SpinModel> {
                 )));
             }
         }
-        check_sk_size(n).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        check_sk_size(n).with_path(path)?;
         let mut j = Vec::with_capacity(n * n);
         for r in rows {
             let r = r

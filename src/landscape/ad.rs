@@ -3,7 +3,7 @@
 //! rules; finished trials leave the batch.
 
 use crate::energy::{EnergyRef, Magnetized, SpinChain, SpinModel};
-use crate::sampler::{self, Chains, SamplerSpec};
+use crate::sampler::{self, Chains, SamplerKind, SamplerSpec};
 use crate::{error::invalid, tensor, Result};
 use tch::Tensor;
 
@@ -402,7 +402,7 @@ pub fn ad_trials(
     }
     if let (Some(model), true) = (
         e.spin_model(),
-        matches!(opts.sampler.kind.as_str(), "gibbs" | "auto"),
+        matches!(opts.sampler.kind, SamplerKind::Gibbs | SamplerKind::Auto),
     ) {
         return spin_trials(model, &starts, &targets, alphas, opts);
     }

@@ -48,8 +48,10 @@ pub struct AdelmOptions {
     pub checkpoint: Option<PathBuf>,
     /// Checkpoint period in iterations.
     pub checkpoint_every: usize,
-    /// Print progress to stderr.
-    pub progress: bool,
+    /// Receives progress lines (about one a second) and the warning for a map without a
+    /// successful AD trial; not stored with the map.
+    #[serde(skip)]
+    pub progress: crate::progress::Progress,
     /// Keep every proposal with the minimum it reached (`LandscapeMap::proposals`).
     #[serde(default)]
     pub keep_proposals: bool,
@@ -123,7 +125,7 @@ impl Default for AdelmOptions {
             placement: Placement::Batched,
             checkpoint: None,
             checkpoint_every: 100,
-            progress: false,
+            progress: crate::progress::Progress::silent(),
             keep_proposals: false,
             complete: true,
         }
@@ -199,9 +201,9 @@ pub fn resume(
                     map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
                     map.save(path)?;
                 }
-                if opts.progress && last_report.elapsed().as_secs_f64() > 1.0 {
+                if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
                     last_report = Instant::now();
-                    eprintln!(
+                    opts.progress.line(&format!(
                         "adelm: iteration {}/{}  groups {}  minima {}  AD trials {}  {:.1} it/s",
                         map.iterations,
                         opts.iters,
@@ -210,7 +212,7 @@ pub fn resume(
                         map.stats.ad_trials,
                         map.iterations as f64
                             / (seconds_before + started.elapsed().as_secs_f64()).max(1e-9)
-                    );
+                    ));
                 }
                 Ok(())
             }),
@@ -232,8 +234,8 @@ pub fn resume(
             Err(err) => return Err(err),
         }
     }
-    if !map.interrupted && opts.progress && map.stats.ad_trials > 0 && map.stats.ad_successes == 0 {
-        eprintln!("{}", no_success_warning(&map));
+    if !map.interrupted && map.stats.ad_trials > 0 && map.stats.ad_successes == 0 {
+        opts.progress.warn(&no_success_warning(&map));
     }
     map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
     if let Some(path) = &opts.checkpoint {

@@ -25,7 +25,10 @@
 //! `leaves.len() + k` is `merges[k]`. Merges are listed in merge order (increasing energy).
 
 use super::union_find::UnionFind;
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -343,8 +346,7 @@ impl Dg {
     /// Reads a tree saved by [`Dg::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<Dg> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).with_path(path)?;
         Dg::from_json(&text)
     }
 

@@ -1,7 +1,10 @@
 //! The result of a mapping as data: groups, minima, barriers, parameters; saved as JSON (with
 //! the states of large maps in binary sidecars: [`super::map_states`]).
 
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -224,18 +227,15 @@ impl LandscapeMap {
     }
     /// Reads a map written by [`LandscapeMap::save`].
     pub fn load(path: &Path) -> Result<LandscapeMap> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).with_path(path)?;
         let mut m: LandscapeMap = serde_json::from_str(&text)
             .map_err(|e| invalid(format!("{}: not a telescope map: {e}", path.display())))?;
-        m.read_state_files(path, &text)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        m.read_state_files(path, &text).with_path(path)?;
         let g = m.groups.len();
         if m.barrier_kinds.is_empty() {
             m.barrier_kinds = vec![vec![None; g]; g];
         }
-        m.check()
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        m.check().with_path(path)?;
         Ok(m)
     }
     /// `Ok` when every state of the map (group representatives and minima) has the dimension

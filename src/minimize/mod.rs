@@ -10,17 +10,64 @@ pub mod stepper;
 pub use discrete::descend_discrete;
 pub use fire::fire;
 pub use gd::gradient_descent;
-pub use stepper::{Fire, Lbfgs, Stepper};
+pub use stepper::{Fire, FireSystems, Lbfgs, Stepper};
 
 use crate::energy::Energy;
 use crate::{error::invalid, Result};
 use tch::Tensor;
 
+/// How minima are searched for, by the names scripts and map files use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MinimizeMethod {
+    /// FIRE for continuous spaces, single-site descent for discrete ones.
+    Auto,
+    /// FIRE, one system per chain (continuous spaces).
+    Fire,
+    /// Gradient descent with a backtracking step (continuous spaces).
+    Gd,
+    /// Zero-temperature single-site descent (discrete spaces).
+    Descent,
+}
+
+impl MinimizeMethod {
+    /// Every method, in the order help lists them.
+    pub const ALL: [MinimizeMethod; 4] = [
+        MinimizeMethod::Auto,
+        MinimizeMethod::Fire,
+        MinimizeMethod::Gd,
+        MinimizeMethod::Descent,
+    ];
+
+    /// The script name, e.g. `fire`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MinimizeMethod::Auto => "auto",
+            MinimizeMethod::Fire => "fire",
+            MinimizeMethod::Gd => "gd",
+            MinimizeMethod::Descent => "descent",
+        }
+    }
+
+    /// The method named `name`; the error lists the known names.
+    pub fn parse(name: &str) -> Result<MinimizeMethod> {
+        MinimizeMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "unknown minimize method `{name}`; known: {}",
+                    MinimizeMethod::ALL.map(MinimizeMethod::name).join(", ")
+                ))
+            })
+    }
+}
+
 /// Options of a minimum search.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MinimizeOptions {
-    /// `fire`, `gd`, or `auto` (FIRE for continuous spaces, single-site descent for discrete).
-    pub method: String,
+    /// The search method.
+    pub method: MinimizeMethod,
     /// Stop when the largest gradient component of a chain is below this.
     pub tol: f64,
     /// Iteration limit.
@@ -32,7 +79,7 @@ pub struct MinimizeOptions {
 impl Default for MinimizeOptions {
     fn default() -> Self {
         MinimizeOptions {
-            method: "auto".into(),
+            method: MinimizeMethod::Auto,
             tol: 1e-6,
             max_iter: 5000,
             step: 0.01,
@@ -59,16 +106,18 @@ pub fn minimize(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<M
     let x0 = crate::tensor::as_batch(x0)?.f_to_kind(crate::tensor::dtype())?;
     crate::energy::check_dim(e, &x0)?;
     let discrete = e.space().is_discrete();
-    match (opts.method.as_str(), discrete) {
-        ("auto", true) | ("descent", true) => descend_discrete(e, &x0, opts.max_iter),
-        ("auto", false) | ("fire", false) => fire(e, &x0, opts),
-        ("gd", false) => gradient_descent(e, &x0, opts),
-        (m, true) if m == "fire" || m == "gd" => Err(invalid(format!(
-            "`{m}` needs a continuous space; discrete energies use single-site descent"
+    use MinimizeMethod::*;
+    match (opts.method, discrete) {
+        (Auto | Descent, true) => descend_discrete(e, &x0, opts.max_iter),
+        (Auto | Fire, false) => fire(e, &x0, opts),
+        (Gd, false) => gradient_descent(e, &x0, opts),
+        (m @ (Fire | Gd), true) => Err(invalid(format!(
+            "`{}` needs a continuous space; discrete energies use single-site descent",
+            m.name()
         ))),
-        (m, _) => Err(invalid(format!(
-            "unknown minimize method `{m}`; known: auto, fire, gd, descent"
-        ))),
+        (Descent, false) => Err(invalid(
+            "`descent` needs a discrete space; continuous energies use fire or gd",
+        )),
     }
 }
 

@@ -7,8 +7,8 @@
 //! a projected force with no objective behind it, such as the NEB force). Both steppers cap the
 //! move of every row at `max_step`.
 //!
-//! [`minimize::fire`](super::fire) is a separate, batched FIRE: there every row is its own chain
-//! with its own time step, and it stops rows one by one.
+//! FIRE moves the rows as one system (a band) or each row as its own system (a batch of
+//! chains, as [`minimize::fire`](super::fire) drives it).
 
 use crate::{tensor, Result};
 use std::collections::VecDeque;
@@ -48,19 +48,32 @@ pub fn cap_rows(step: &Tensor, max_step: f64) -> Result<Tensor> {
     Ok(step.f_mul(&scale)?)
 }
 
-/// FIRE (Bitzek et al. 2006) over the whole state: one velocity, time step and mixing factor
-/// for all rows. The velocity is mixed towards the force while the power `F·v` stays positive
-/// (the time step grows by 1.1 after 5 such steps, up to 10 times the first, and the mixing
-/// factor decays from 0.1 by 0.99), and is zeroed with the time step halved when the power
-/// turns negative. The first time step is `sqrt(0.1 max_step / max|F_row|)`; each row moves
-/// at most `max_step` per step.
+/// Which rows of a state FIRE treats as one system: one velocity, time step and mixing factor
+/// per system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FireSystems {
+    /// All rows move as one system (the images of a band).
+    Whole,
+    /// Every row is its own system (a batch of independent chains).
+    EachRow,
+}
+
+/// FIRE (Bitzek et al. 2006). Per system, the velocity is mixed towards the force while the
+/// power `F·v` stays positive (the time step grows by 1.1 after 5 such steps, up to 10 times the
+/// first, and the mixing factor decays from 0.1 by 0.99), and is zeroed with the time step
+/// halved when the power turns negative. The first time step is given, or
+/// `sqrt(0.1 max_step / max|F_row|)`; each row moves at most `max_step` per step. A row whose
+/// force is zero does not move (a converged chain is frozen by zeroing its force).
 pub struct Fire {
+    systems: FireSystems,
     max_step: f64,
+    first_dt: Option<f64>,
     vel: Option<Tensor>,
-    alpha: f64,
-    dt: f64,
-    dt_max: f64,
-    n_pos: usize,
+    /// Per system (one entry for `Whole`); empty before the first step.
+    alpha: Vec<f64>,
+    dt: Vec<f64>,
+    dt_max: Vec<f64>,
+    n_pos: Vec<usize>,
 }
 
 const FIRE_ALPHA0: f64 = 0.1;
@@ -70,56 +83,121 @@ const FIRE_F_DEC: f64 = 0.5;
 const FIRE_N_MIN: usize = 5;
 
 impl Fire {
-    /// A FIRE stepper whose rows move at most `max_step` per step.
+    /// A FIRE stepper over one system whose rows move at most `max_step` per step; the first
+    /// time step is set from the first force.
     pub fn new(max_step: f64) -> Fire {
         Fire {
+            systems: FireSystems::Whole,
             max_step,
+            first_dt: None,
             vel: None,
-            alpha: FIRE_ALPHA0,
-            dt: 0.0,
-            dt_max: 0.0,
-            n_pos: 0,
+            alpha: Vec::new(),
+            dt: Vec::new(),
+            dt_max: Vec::new(),
+            n_pos: Vec::new(),
         }
+    }
+
+    /// A FIRE stepper over `systems` with first time step `dt` (the largest is `10 dt`) whose
+    /// rows move at most `max_step` per step.
+    pub fn with_time_step(systems: FireSystems, dt: f64, max_step: f64) -> Fire {
+        Fire {
+            systems,
+            first_dt: Some(dt),
+            ..Fire::new(max_step)
+        }
+    }
+
+    /// `t` reduced per system by `per_row` (row values `[n, 1]`): `[n, 1]` for `EachRow`,
+    /// `[1, 1]` for `Whole` (where `whole` reduces the rows' values).
+    fn per_system(
+        &self,
+        rows: Tensor,
+        whole: impl Fn(&Tensor) -> tch::Result<Tensor>,
+    ) -> Result<Tensor> {
+        Ok(match self.systems {
+            FireSystems::EachRow => rows,
+            FireSystems::Whole => whole(&rows)?.f_reshape([1, 1])?,
+        })
+    }
+
+    /// A column `[k, 1]` of per-system values, in the state's kind and device.
+    fn column(values: &[f64], like: &Tensor) -> Result<Tensor> {
+        Ok(tensor::from_vec(values, &[values.len() as i64, 1])?
+            .f_to_kind(like.kind())?
+            .f_to_device(like.device())?)
     }
 }
 
 impl Stepper for Fire {
     fn step(&mut self, x: &Tensor, f: &Tensor) -> Result<Tensor> {
-        if self.dt == 0.0 {
-            let fmax = max_row_norm(f)?.max(1e-300);
-            self.dt = (0.1 * self.max_step / fmax).sqrt();
-            self.dt_max = 10.0 * self.dt;
+        let force_rows = row_norms(f)?;
+        if self.dt.is_empty() {
+            let first: Vec<f64> = match self.first_dt {
+                Some(dt) => vec![dt],
+                None => {
+                    let norms = tensor::to_vec_f64(
+                        &self.per_system(force_rows.shallow_clone(), |r| r.f_max())?,
+                    )?;
+                    norms
+                        .iter()
+                        .map(|n| (0.1 * self.max_step / n.max(1e-300)).sqrt())
+                        .collect()
+                }
+            };
+            let k = match self.systems {
+                FireSystems::Whole => 1,
+                FireSystems::EachRow => x.size()[0] as usize,
+            };
+            self.dt = if first.len() == k {
+                first
+            } else {
+                vec![first[0]; k]
+            };
+            self.dt_max = self.dt.iter().map(|dt| 10.0 * dt).collect();
+            self.alpha = vec![FIRE_ALPHA0; k];
+            self.n_pos = vec![0; k];
         }
         let vel = match self.vel.take() {
             Some(v) => v,
             None => x.f_zeros_like()?,
         };
-        let power = dot(f, &vel)?;
-        let vel = if power > 0.0 {
-            let vnorm = tensor::scalar_f64(&vel.f_norm()?)?;
-            let ftot = tensor::scalar_f64(&f.f_norm()?)?.max(1e-300);
-            let mixed = vel
-                .f_mul_scalar(1.0 - self.alpha)?
-                .f_add(&f.f_mul_scalar(self.alpha * vnorm / ftot)?)?;
-            if self.n_pos > FIRE_N_MIN {
-                self.dt = (self.dt * FIRE_F_INC).min(self.dt_max);
-                self.alpha *= FIRE_F_ALPHA;
+        let row_power = f.f_mul(&vel)?.f_sum_dim_intlist(1, true, f.kind())?;
+        let power = tensor::to_vec_f64(&self.per_system(row_power, |r| r.f_sum(r.kind()))?)?;
+        let mut keep = vec![1.0; power.len()];
+        for (i, p) in power.iter().enumerate() {
+            if *p > 0.0 {
+                if self.n_pos[i] > FIRE_N_MIN {
+                    self.dt[i] = (self.dt[i] * FIRE_F_INC).min(self.dt_max[i]);
+                    self.alpha[i] *= FIRE_F_ALPHA;
+                }
+                self.n_pos[i] += 1;
+            } else {
+                self.dt[i] *= FIRE_F_DEC;
+                self.alpha[i] = FIRE_ALPHA0;
+                self.n_pos[i] = 0;
+                keep[i] = 0.0;
             }
-            self.n_pos += 1;
-            mixed
-        } else {
-            self.dt *= FIRE_F_DEC;
-            self.alpha = FIRE_ALPHA0;
-            self.n_pos = 0;
-            vel.f_zeros_like()?
-        };
-        let vel = vel.f_add(&f.f_mul_scalar(self.dt)?)?;
-        let step = vel.f_mul_scalar(self.dt)?;
+        }
+        let sq_sum = |r: &Tensor| r.f_square()?.f_sum(r.kind())?.f_sqrt();
+        let vnorm = self.per_system(row_norms(&vel)?, sq_sum)?;
+        let fnorm = self.per_system(force_rows, sq_sum)?.f_clamp_min(1e-300)?;
+        let alpha = Fire::column(&self.alpha, x)?;
+        let dt = Fire::column(&self.dt, x)?;
+        let keep = Fire::column(&keep, x)?;
+        // Mix the velocity towards the force direction; zero it after an uphill step.
+        let mixed = vel
+            .f_mul(&alpha.f_neg()?.f_add_scalar(1.0)?)?
+            .f_add(&f.f_div(&fnorm)?.f_mul(&vnorm)?.f_mul(&alpha)?)?
+            .f_mul(&keep)?;
+        // Semi-implicit Euler with unit mass.
+        let vel = mixed.f_add(&f.f_mul(&dt)?)?;
+        let step = vel.f_mul(&dt)?;
         self.vel = Some(vel);
         Ok(x.f_add(&cap_rows(&step, self.max_step)?)?)
     }
 
-    /// Zeroes the velocity; the time step and mixing factor are kept.
+    /// Zeroes the velocity; the time steps and mixing factors are kept.
     fn reset(&mut self) {
         self.vel = None;
     }

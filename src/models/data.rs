@@ -4,7 +4,10 @@
 //! Images are rows of a `[N, C*H*W]` tensor (session dtype and device) with pixel values in
 //! `[-1, 1]` (background -1), so they are states of the image energies as they are.
 
-use crate::{error::invalid, tensor, Result};
+use crate::{
+    error::{invalid, WithPath},
+    tensor, Result,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -303,7 +306,7 @@ pub fn load_images(folder: &Path, height: u32, width: u32, channels: u32) -> Res
     check_images_budget(1, channels as usize, height as usize, width as usize)?;
     let list = |dir: &Path| -> Result<Vec<std::path::PathBuf>> {
         let mut v: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| invalid(format!("{}: {e}", dir.display())))?
+            .with_path(dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         v.sort();

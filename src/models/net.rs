@@ -18,7 +18,10 @@
 //! for the usual final `fc(1)`).
 
 use super::torchscript::{dtype_name as kind_name, ScriptModule};
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::{nn, Device, Kind, Tensor};
@@ -777,7 +780,7 @@ impl Net {
                     .and_then(|_| std::fs::rename(&tmp, &weights).map_err(crate::Error::from));
                 if let Err(e) = saved {
                     let _ = std::fs::remove_file(&tmp);
-                    return Err(invalid(format!("{}: {e}", weights.display())));
+                    return Err(e).with_path(&weights);
                 }
                 (weights, false)
             }

@@ -6,7 +6,10 @@
 //! call goes through [`ScriptModule::forward`], which turns TorchScript errors (wrong input
 //! shape, a module returning a tuple) into clear errors naming the file.
 
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use std::path::{Path, PathBuf};
 use tch::{CModule, Device, Kind, Tensor};
 
@@ -152,10 +155,11 @@ impl ScriptModule {
             let _ = std::fs::remove_file(&tmp);
             return Err(invalid(format!("{}: {}", path.display(), torch_reason(&e))));
         }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::Error::Io(format!("{}: {e}", path.display()))
-        })
+        std::fs::rename(&tmp, path)
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })
+            .with_path(path)
     }
 
     /// An independent copy with the same parameters (written to a temporary file and loaded

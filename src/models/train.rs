@@ -51,8 +51,10 @@ pub struct TrainOptions {
     pub synthesis: Synthesis,
     /// Keep the synthesized chains between steps (PCD, Algorithm 1); otherwise restart from noise.
     pub persistent: bool,
-    /// Print a progress line every this many epochs (0: silent).
+    /// Report a progress line every this many epochs (0: none).
     pub print_every: usize,
+    /// Receives the progress lines.
+    pub progress: crate::progress::Progress,
     /// Path prefix for checkpoints (`<prefix>_descriptor.safetensors`, `<prefix>_generator.safetensors`).
     pub checkpoint: Option<PathBuf>,
     /// Write a checkpoint every this many epochs (0: only at the end) when `checkpoint` is set.
@@ -87,6 +89,7 @@ impl Default for TrainOptions {
             synthesis: Synthesis::Langevin,
             persistent: true,
             print_every: 1,
+            progress: crate::progress::Progress::silent(),
             checkpoint: None,
             checkpoint_every: 10,
             gen_lr: 1e-3,
@@ -523,10 +526,10 @@ fn finish_epoch(
     };
     if o.print_every > 0 && (epoch.is_multiple_of(o.print_every) || epoch == o.epochs) {
         let g = gl.map(|g| format!("  gen loss {g:.4}")).unwrap_or_default();
-        println!(
+        o.progress.line(&format!(
             "epoch {epoch}/{}: U(data) {ud:.4}  U(synth) {us:.4}{g}  [{:.1}s]",
             o.epochs, st.seconds
-        );
+        ));
     }
     history.push(st);
     if o.checkpoint_every > 0 && epoch.is_multiple_of(o.checkpoint_every) {

@@ -103,11 +103,79 @@ pub trait Sampler {
     fn step(&mut self, e: &dyn Energy, c: &mut Chains) -> Result<()>;
 }
 
+/// The local MCMC kernels, by the names scripts and map files use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerKind {
+    /// Gibbs for discrete spaces, random-walk MH otherwise.
+    Auto,
+    /// Random-walk Metropolis-Hastings, all coordinates at once.
+    Mh,
+    /// Component-wise Metropolis-Hastings, one coordinate at a time.
+    Cmh,
+    /// Metropolis-adjusted Langevin.
+    Mala,
+    /// Unadjusted Langevin.
+    Langevin,
+    /// Hamiltonian Monte Carlo.
+    Hmc,
+    /// Site-by-site heat bath on spins or levels.
+    Gibbs,
+}
+
+impl SamplerKind {
+    /// Every kind, in the order help lists them.
+    pub const ALL: [SamplerKind; 7] = [
+        SamplerKind::Auto,
+        SamplerKind::Mh,
+        SamplerKind::Cmh,
+        SamplerKind::Mala,
+        SamplerKind::Langevin,
+        SamplerKind::Hmc,
+        SamplerKind::Gibbs,
+    ];
+
+    /// The script name, e.g. `mh`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SamplerKind::Auto => "auto",
+            SamplerKind::Mh => "mh",
+            SamplerKind::Cmh => "cmh",
+            SamplerKind::Mala => "mala",
+            SamplerKind::Langevin => "langevin",
+            SamplerKind::Hmc => "hmc",
+            SamplerKind::Gibbs => "gibbs",
+        }
+    }
+
+    /// The kind named `name`; the error lists the known names.
+    pub fn parse(name: &str) -> Result<SamplerKind> {
+        SamplerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "unknown sampler `{name}`; known: {}",
+                    SamplerKind::ALL.map(SamplerKind::name).join(", ")
+                ))
+            })
+    }
+
+    /// The kind that runs in `space`: `auto` becomes gibbs on discrete spaces, mh otherwise.
+    pub fn resolve(self, space: &Space) -> SamplerKind {
+        match self {
+            SamplerKind::Auto if space.is_discrete() => SamplerKind::Gibbs,
+            SamplerKind::Auto => SamplerKind::Mh,
+            k => k,
+        }
+    }
+}
+
 /// Which sampler to build, with its step size.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SamplerSpec {
-    /// `mh`, `cmh`, `mala`, `langevin`, `hmc` or `gibbs` (`auto`: gibbs for discrete spaces, mh otherwise).
-    pub kind: String,
+    /// The kernel.
+    pub kind: SamplerKind,
     /// Proposal scale (MH, component-wise MH), time step (MALA/Langevin, HMC).
     pub step: f64,
     /// Leapfrog steps per HMC step.
@@ -117,7 +185,7 @@ pub struct SamplerSpec {
 impl Default for SamplerSpec {
     fn default() -> Self {
         SamplerSpec {
-            kind: "auto".into(),
+            kind: SamplerKind::Auto,
             step: 0.05,
             leapfrog: 10,
         }
@@ -140,50 +208,41 @@ impl SamplerSpec {
                     0.0
                 }
             }
-            Space::Continuous { .. } => match self.kind.as_str() {
-                "hmc" => self.step * self.leapfrog.max(1) as f64 * root,
+            Space::Continuous { .. } => match self.kind {
+                SamplerKind::Hmc => self.step * self.leapfrog.max(1) as f64 * root,
                 _ => self.step * root,
             },
         }
     }
 }
 
-/// Names accepted by [`make_sampler`].
-pub const SAMPLER_NAMES: &[&str] = &["auto", "mh", "cmh", "mala", "langevin", "hmc", "gibbs"];
-
 /// Builds the sampler described by `spec` for states in `space`.
 pub fn make_sampler(spec: &SamplerSpec, space: &Space) -> Result<Box<dyn Sampler>> {
-    let uses_step = !(spec.kind == "gibbs" || (spec.kind == "auto" && space.is_discrete()));
-    let step_ok = spec.step > 0.0;
-    if uses_step && !step_ok {
+    let kind = spec.kind.resolve(space);
+    let step_ok = spec.step > 0.0; // false for NaN too
+    if kind != SamplerKind::Gibbs && !step_ok {
         return Err(invalid(format!(
             "sampler step must be positive, got {}",
             spec.step
         )));
     }
-    let kind = match spec.kind.as_str() {
-        "auto" if space.is_discrete() => "gibbs",
-        "auto" => "mh",
-        k => k,
-    };
-    if space.is_discrete() && kind != "gibbs" && kind != "cmh" && kind != "mh" {
+    let discrete_ok = matches!(
+        kind,
+        SamplerKind::Gibbs | SamplerKind::Cmh | SamplerKind::Mh
+    );
+    if space.is_discrete() && !discrete_ok {
         return Err(invalid(format!(
-            "sampler `{kind}` needs a continuous space; use gibbs for discrete states"
+            "sampler `{}` needs a continuous space; use gibbs for discrete states",
+            kind.name()
         )));
     }
     Ok(match kind {
-        "mh" => Box::new(RandomWalkMh::new(spec.step)),
-        "cmh" => Box::new(ComponentMh::new(spec.step)),
-        "mala" => Box::new(Mala::new(spec.step, true)),
-        "langevin" => Box::new(Mala::new(spec.step, false)),
-        "hmc" => Box::new(Hmc::new(spec.step, spec.leapfrog.max(1))),
-        "gibbs" => Box::new(Gibbs::new(space.clone())?),
-        other => {
-            return Err(invalid(format!(
-                "unknown sampler `{other}`; known: {}",
-                SAMPLER_NAMES.join(", ")
-            )))
-        }
+        SamplerKind::Mh => Box::new(RandomWalkMh::new(spec.step)),
+        SamplerKind::Cmh => Box::new(ComponentMh::new(spec.step)),
+        SamplerKind::Mala => Box::new(Mala::new(spec.step, true)),
+        SamplerKind::Langevin => Box::new(Mala::new(spec.step, false)),
+        SamplerKind::Hmc => Box::new(Hmc::new(spec.step, spec.leapfrog.max(1))),
+        SamplerKind::Gibbs | SamplerKind::Auto => Box::new(Gibbs::new(space.clone())?),
     })
 }
 

@@ -281,3 +281,13 @@ impl Opts {
         Ok(())
     }
 }
+
+/// The observer scripts give long runs when their `progress` option is on: progress lines and
+/// warnings on stderr, so that stdout keeps only what the script prints.
+pub fn stderr_progress(on: bool) -> crate::progress::Progress {
+    if on {
+        crate::progress::Progress::new(|_, line| eprintln!("{line}"))
+    } else {
+        crate::progress::Progress::silent()
+    }
+}

@@ -4,7 +4,7 @@
 use super::convert::{err, ev, num, opts, to_f64s, to_tensor, tv, IntoScript, RhaiResult};
 use super::{Api, EnergyValue, TensorValue};
 use crate::energy::{self, Energy, EnergyRef, Space};
-use crate::minimize::{self, MinimizeOptions};
+use crate::minimize::{self, MinimizeMethod, MinimizeOptions};
 use crate::{error::invalid, tensor};
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::rc::Rc;
@@ -167,7 +167,7 @@ fn box_bound(v: &Dynamic, dim: usize) -> RhaiResult<Vec<f64>> {
 fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
     let d = MinimizeOptions::default();
     Ok(MinimizeOptions {
-        method: o.string("method", &d.method)?,
+        method: MinimizeMethod::parse(&o.string("method", d.method.name())?).script()?,
         tol: o.f64("tol", d.tol)?,
         max_iter: o.usize("max_iter", d.max_iter)?,
         step: o.f64("step", d.step)?,

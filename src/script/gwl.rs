@@ -27,7 +27,7 @@ fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
         greedy: o.bool("greedy", d.greedy)?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        progress: o.bool("progress", true)?,
+        progress: super::convert::stderr_progress(o.bool("progress", true)?),
     })
 }
 

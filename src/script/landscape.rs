@@ -181,7 +181,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         placement: placement_option(o)?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        progress: o.bool("progress", true)?,
+        progress: super::convert::stderr_progress(o.bool("progress", true)?),
         keep_proposals: o.bool("keep_proposals", false)?,
         complete: o.bool("complete", true)?,
         minimize: crate::minimize::MinimizeOptions {
@@ -658,7 +658,7 @@ pub fn register(api: &mut Api) {
         };
         let propose = o.value("propose");
         let mut ao = adelm_options(&mut o)?;
-        ao.progress = false;
+        ao.progress = crate::progress::Progress::silent();
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;

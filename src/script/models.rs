@@ -177,6 +177,7 @@ fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
         synthesis,
         persistent: o.bool("persistent", d.persistent)?,
         print_every: o.usize("print_every", d.print_every)?,
+        progress: crate::progress::Progress::new(|_, line| println!("{line}")),
         checkpoint: (!checkpoint.is_empty()).then(|| PathBuf::from(checkpoint)),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
         gen_lr: o.f64("gen_lr", d.gen_lr)?,

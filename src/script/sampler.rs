@@ -1,22 +1,16 @@
 //! Script functions: batched MCMC sampling.
 
-use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
+use super::convert::{opts, to_tensor, tv, IntoScript, RhaiResult};
 use super::{Api, EnergyValue};
 use crate::energy::{self, Energy};
-use crate::sampler::{self, SamplerSpec};
+use crate::sampler::{self, SamplerKind, SamplerSpec};
 use crate::tensor;
 use rhai::{Dynamic, Map};
 
 /// Reads the sampler options shared by every function that runs chains.
 pub fn sampler_spec(o: &mut super::Opts, default_step: f64) -> RhaiResult<SamplerSpec> {
     let d = SamplerSpec::default();
-    let kind = o.string("sampler", &d.kind)?;
-    if !sampler::SAMPLER_NAMES.contains(&kind.as_str()) {
-        return Err(err(format!(
-            "unknown sampler `{kind}`; known: {}",
-            sampler::SAMPLER_NAMES.join(", ")
-        )));
-    }
+    let kind = SamplerKind::parse(&o.string("sampler", d.kind.name())?).script()?;
     Ok(SamplerSpec {
         kind,
         step: o.f64("step", default_step)?,

@@ -2,6 +2,8 @@
 //! checks every map must pass against it.
 #![allow(dead_code, clippy::needless_range_loop)]
 
+pub mod gradient;
+
 use std::rc::Rc;
 use telescope::energy::{EnergyRef, SpinModel};
 use telescope::landscape::ad::{AdOptions, Delta};
@@ -32,7 +34,7 @@ pub fn gibbs_ad(temperature: f64, alpha: f64) -> AdOptions {
         improvement_limit: 100,
         max_steps: 2000,
         sampler: SamplerSpec {
-            kind: "gibbs".into(),
+            kind: telescope::sampler::SamplerKind::Gibbs,
             ..Default::default()
         },
         ..Default::default()
@@ -42,7 +44,7 @@ pub fn gibbs_ad(temperature: f64, alpha: f64) -> AdOptions {
 /// Random-walk Metropolis with this step.
 pub fn mh(step: f64) -> SamplerSpec {
     SamplerSpec {
-        kind: "mh".into(),
+        kind: telescope::sampler::SamplerKind::Mh,
         step,
         leapfrog: 1,
     }

@@ -27,7 +27,10 @@ mod walk;
 
 use super::map::LandscapeMap;
 use crate::energy::{Energy, SpinModel};
-use crate::{error::invalid, tensor_io, Result};
+use crate::{
+    error::{invalid, WithPath},
+    tensor_io, Result,
+};
 use finish::finish;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -69,8 +72,9 @@ pub struct GwlOptions {
     pub checkpoint: Option<PathBuf>,
     /// Checkpoint period in steps (rounded up to whole blocks).
     pub checkpoint_every: usize,
-    /// Print progress to stderr.
-    pub progress: bool,
+    /// Receives a progress line about once a second; not stored with the map.
+    #[serde(skip)]
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for GwlOptions {
@@ -89,7 +93,7 @@ impl Default for GwlOptions {
             greedy: true,
             checkpoint: None,
             checkpoint_every: 1_000_000,
-            progress: false,
+            progress: crate::progress::Progress::silent(),
         }
     }
 }
@@ -206,8 +210,7 @@ pub fn gwl(e: &dyn Energy, opts: &GwlOptions) -> Result<LandscapeMap> {
 pub fn gwl_resume(e: &dyn Energy, checkpoint: &Path, opts: &GwlOptions) -> Result<LandscapeMap> {
     let model = spin_model_of(e, opts)?;
     let path = state_path(checkpoint);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|err| crate::Error::Io(format!("{}: {err}", path.display())))?;
+    let text = std::fs::read_to_string(&path).with_path(&path)?;
     let st: ChainState = serde_json::from_str(&text)
         .map_err(|err| invalid(format!("{}: not a gwl chain state: {err}", path.display())))?;
     if st.energy != e.describe() {
@@ -275,14 +278,14 @@ fn run(
                 save_state(&walk, e, path, elapsed(&started))?;
             }
         }
-        if opts.progress && last_report.elapsed().as_secs_f64() > 1.0 {
+        if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
             last_report = Instant::now();
             let kept = walk.kept();
             let top = kept
                 .last()
                 .map(|&b| walk.basins[b as usize].energy)
                 .unwrap_or(f64::NAN);
-            eprintln!(
+            opts.progress.line(&format!(
                 "gwl: step {}/{}  basins {}  lowest {} up to {:.4}  unchanged since {}  acceptance {:.2}  {:.0} steps/s",
                 walk.step,
                 opts.iters,
@@ -292,7 +295,7 @@ fn run(
                 walk.lowest_changed_at,
                 walk.accepted as f64 / walk.step.max(1) as f64,
                 (walk.step as f64) / elapsed(&started).max(1e-9)
-            );
+            ));
         }
     }
     walk.prune_crossings(true);
