@@ -159,6 +159,26 @@ fn language_server_session() {
         "{text}"
     );
 
+    // Hover over a variable says it is one; over a Rhai keyword function gives its doc.
+    let h = c.request(
+        20,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 6}}),
+    );
+    let text = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("let ver_count"), "{text}");
+    change(&mut c, 4, "seed(1);\nlet ver_count = 2;\nprint(ver_count);\nlet v = ver");
+    let _ = c.diagnostics();
+    let h = c.request(
+        21,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 2}}),
+    );
+    let text = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("print(value)") && text.contains("stdout"), "{text}");
+    change(&mut c, 5, "seed(1);\nlet ver_count = 2;\nlet v = ver");
+    let _ = c.diagnostics();
+
     // Completion at `ver|` offers the documented function and the variable.
     let r = c.request(
         3,

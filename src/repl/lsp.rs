@@ -6,7 +6,10 @@
 //! `textDocument/completion`, `textDocument/hover`, `textDocument/signatureHelp`,
 //! `shutdown` and `exit`. Positions use UTF-16 columns as the protocol requires.
 
-use super::analysis::{call_context, complete, diagnose, word_at, Catalog, Env, ItemKind};
+use super::analysis::{
+    call_context, complete, describe, diagnose, word_at, Catalog, Description, Env, ItemKind,
+};
+use crate::script::FnDoc;
 use rhai::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -347,33 +350,14 @@ impl Server {
             return Value::Null;
         };
         let word = &text[s..e];
-        let value = if let Some(d) = self.catalog.doc(word, method) {
-            let mut md = format!("```rhai\n{}\n```\n\n{}", d.signatures.join("\n"), d.doc);
-            if !d.options.is_empty() {
-                md.push_str("\n\n**Options**\n");
-                for o in &d.options {
-                    md.push_str(&format!(
-                        "\n- `{}` (default `{}`): {}",
-                        o.name, o.default, o.doc
-                    ));
-                }
-            }
-            if !d.example.is_empty() {
-                md.push_str(&format!("\n\n**Example**\n```rhai\n{}\n```", d.example));
-            }
-            md
-        } else if let Some((n, p)) = Env::scan(&text, std::path::Path::new("."))
-            .script_fns
-            .into_iter()
-            .find(|(n, _)| n == word)
-        {
-            format!("```rhai\nfn {n}({})\n```", p.join(", "))
-        } else {
-            let sigs = self.catalog.signatures(word, method);
-            if sigs.is_empty() {
-                return Value::Null;
-            }
-            format!("```rhai\n{}\n```", sigs.join("\n"))
+        let env = Env::scan(&text, std::path::Path::new("."));
+        let value = match describe(&self.catalog, &env, word, method) {
+            Some(Description::Function(d)) => markdown(&d),
+            Some(Description::Variable { name, type_name }) => match type_name {
+                Some(t) => format!("```rhai\nlet {name}: {t}\n```"),
+                None => format!("```rhai\nlet {name}\n```\n\nA variable of this script."),
+            },
+            None => return Value::Null,
         };
         json!({"contents": {"kind": "markdown", "value": value}})
     }
@@ -419,6 +403,24 @@ impl Server {
 }
 
 /// Splits a parameter list at top-level commas.
+/// A function's description as the markdown an editor shows on hover.
+fn markdown(d: &FnDoc) -> String {
+    let mut md = format!("```rhai\n{}\n```\n\n{}", d.signatures.join("\n"), d.doc);
+    if !d.options.is_empty() {
+        md.push_str("\n\n**Options**\n");
+        for o in &d.options {
+            md.push_str(&format!(
+                "\n- `{}` (default `{}`): {}",
+                o.name, o.default, o.doc
+            ));
+        }
+    }
+    if !d.example.is_empty() {
+        md.push_str(&format!("\n\n**Example**\n```rhai\n{}\n```", d.example));
+    }
+    md
+}
+
 fn split_params(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;

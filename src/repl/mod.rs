@@ -18,6 +18,7 @@ use helper::ReplHelper;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Config, Editor};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
@@ -48,8 +49,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
 pub struct Repl {
     /// The script session.
     pub session: Session,
-    /// Accepted inputs, in order.
+    /// Accepted inputs, in order (what `:save` writes).
     pub accepted: Vec<String>,
+    /// The accepted input whose value `ans` holds, when it is one expression that `:save` can
+    /// bind to `ans` should a later input read it.
+    ans_input: Option<usize>,
 }
 
 /// What to do after an input.
@@ -67,6 +71,7 @@ impl Repl {
         Repl {
             session: new_session(Some(Path::new("."))),
             accepted: Vec::new(),
+            ans_input: None,
         }
     }
 
@@ -80,20 +85,98 @@ impl Repl {
             return self.command(cmd.trim());
         }
         if let Some(name) = help_request(trimmed) {
-            match crate::script::help::help_text(&self.session.docs, &name) {
+            match self.help(&name) {
                 Ok(s) => print!("{s}"),
                 Err(s) => eprint!("{s}"),
             }
             return Flow::Continue;
         }
-        if self.eval_and_print(input) {
-            self.accepted.push(input.trim_end().to_string());
+        let before: BTreeSet<String> = self.variable_names();
+        let produced = self.eval_and_print(input);
+        match produced {
+            Some(value) => {
+                self.record(input);
+                if value {
+                    self.ans_input =
+                        analysis::is_one_expression(input).then_some(self.accepted.len() - 1);
+                }
+            }
+            None => {
+                // What ran before the failure stays defined in the session: keep the definitions
+                // that later inputs may use, so that the saved script still runs.
+                let made: BTreeSet<String> =
+                    self.variable_names().difference(&before).cloned().collect();
+                let kept = analysis::definitions(input, &made);
+                if !kept.is_empty() {
+                    self.record(&format!(
+                        "// definitions made by an input that failed or was interrupted\n{}",
+                        kept.join("\n")
+                    ));
+                }
+            }
         }
         Flow::Continue
     }
 
-    /// Evaluates code and prints its value or error; true when it succeeded.
-    pub fn eval_and_print(&mut self, input: &str) -> bool {
+    /// Records an accepted input for `:save`; when it reads `ans`, the input that set `ans` is
+    /// saved as `let ans = ...;` so the script computes the same value.
+    fn record(&mut self, input: &str) {
+        if analysis::mentions(input, "ans") {
+            if let Some(i) = self.ans_input.take() {
+                let code = self.accepted[i]
+                    .trim_end()
+                    .trim_end_matches(';')
+                    .to_string();
+                self.accepted[i] = format!("let ans = {code};");
+            }
+        }
+        self.accepted.push(input.trim_end().to_string());
+    }
+
+    /// Names of the session's variables.
+    fn variable_names(&self) -> BTreeSet<String> {
+        self.session
+            .scope
+            .iter()
+            .map(|(n, _, _)| n.to_string())
+            .collect()
+    }
+
+    /// Help for `name`: what a variable of the session holds (its type and value, and where to
+    /// read about its methods), else the reference of a telescope function, method, type or
+    /// area, else a function the session defines or one of Rhai's own. `Err` says it was not
+    /// found, with close names.
+    pub fn help(&self, name: &str) -> Result<String, String> {
+        let name = name.trim().trim_matches('"');
+        if let Some(value) = self.session.scope.get_value::<rhai::Dynamic>(name) {
+            let ty = self
+                .session
+                .engine
+                .map_type_name(value.type_name())
+                .to_string();
+            let shown = crate::script::display_value(&self.session.engine, &value);
+            let mut s = format!("{name}: {ty}\n{shown}\n");
+            if self.session.docs.methods_of(&ty).next().is_some() {
+                s.push_str(&format!("?{ty} lists its methods\n"));
+            }
+            return Ok(s);
+        }
+        let not_found = match crate::script::help::help_text(&self.session.docs, name) {
+            Ok(s) => return Ok(s),
+            Err(s) => s,
+        };
+        let cat = Catalog::new(&self.session.engine, self.session.docs.clone());
+        match analysis::describe(&cat, &self.env(), name, false) {
+            Some(analysis::Description::Function(d)) => {
+                Ok(format!("{} ({})\n{}", d.name, d.area, d.render()))
+            }
+            _ => Err(not_found),
+        }
+    }
+
+    /// Evaluates code and prints its value or error: `Some(true)` when it succeeded with a value
+    /// (which `ans` now holds), `Some(false)` when it succeeded without one, `None` on failure.
+    pub fn eval_and_print(&mut self, input: &str) -> Option<bool> {
         crate::interrupt::clear();
         let result = {
             let _sigint = sigint::Guard::install();
@@ -114,11 +197,15 @@ impl Repl {
                 } else if !v.is_unit() {
                     println!("{}", crate::script::display_value(&self.session.engine, &v));
                 }
-                true
+                let has_value = !v.is_unit();
+                if has_value {
+                    self.session.scope.set_value("ans", v);
+                }
+                Some(has_value)
             }
             Err(e) => {
                 eprintln!("{e}{}", self.suggestion(&e));
-                false
+                None
             }
         }
     }
@@ -177,8 +264,8 @@ impl Repl {
                     let t0 = Instant::now();
                     let ok = self.eval_and_print(arg);
                     println!("time: {}", format_duration(t0.elapsed().as_secs_f64()));
-                    if ok {
-                        self.accepted.push(arg.to_string());
+                    if ok.is_some() {
+                        self.record(arg);
                     }
                 }
             }
@@ -187,7 +274,7 @@ impl Repl {
                 if arg.is_empty() {
                     eprintln!(":save needs a file name");
                 } else {
-                    match std::fs::write(arg, script_of(&self.accepted)) {
+                    match std::fs::write(arg, script_of(&self.session.engine, &self.accepted)) {
                         Ok(()) => println!(
                             "saved {} input{} to {arg}",
                             self.accepted.len(),
@@ -204,13 +291,17 @@ impl Repl {
                     match std::fs::read_to_string(arg) {
                         Ok(code) => {
                             crate::interrupt::clear();
+                            if !self.session.scope.contains("ARGS") {
+                                // Scripts read their command-line arguments; here there are none.
+                                self.session.scope.push_constant("ARGS", rhai::Array::new());
+                            }
                             let result = {
                                 let _sigint = sigint::Guard::install();
                                 self.session.eval(arg, &code)
                             };
                             match result {
                                 Ok(v) => {
-                                    self.accepted.push(code.trim_end().to_string());
+                                    self.record(&code);
                                     if !v.is_unit() {
                                         println!(
                                             "{}",
@@ -244,7 +335,7 @@ impl Repl {
             "seed" => match arg.parse::<i64>() {
                 Ok(n) => {
                     crate::tensor::manual_seed(n as u64);
-                    self.accepted.push(format!("seed({n})"));
+                    self.record(&format!("seed({n})"));
                     println!("seeded with {n}");
                 }
                 Err(_) => eprintln!(":seed needs an integer, e.g. :seed 42"),
@@ -356,13 +447,17 @@ pub fn help_request(input: &str) -> Option<String> {
     }
 }
 
-/// The accepted inputs as a script: each ends with `;` so they run in sequence.
-pub fn script_of(inputs: &[String]) -> String {
+/// The accepted inputs as a script that runs them in sequence: each statement is terminated
+/// with `;` unless it already is or the terminated form does not parse (a definition or block
+/// that stands alone).
+pub fn script_of(engine: &rhai::Engine, inputs: &[String]) -> String {
     let mut s = String::from("// saved from the telescope REPL\n");
     for i in inputs {
         let t = i.trim_end();
         s.push_str(t);
-        if !t.ends_with(';') && !t.ends_with('}') {
+        let last_line = t.lines().last().unwrap_or("");
+        let commented = last_line.trim_start().starts_with("//");
+        if !t.ends_with(';') && !commented && engine.compile(format!("{t};")).is_ok() {
             s.push(';');
         }
         s.push('\n');
@@ -575,7 +670,7 @@ mod tests {
         );
         assert_eq!(r.suggestion("<repl>:1:1: Division by zero"), "");
         assert_eq!(r.accepted.len(), 5);
-        let script = script_of(&r.accepted);
+        let script = script_of(&r.session.engine, &r.accepted);
         let mut s = new_session(None);
         let v = s.eval("<saved>", &(script + "b")).unwrap();
         assert_eq!(v.as_int().unwrap(), 51);
@@ -589,5 +684,78 @@ mod tests {
             .script_fns
             .iter()
             .any(|(n, p)| n == "sq" && p == &["x".to_string()]));
+    }
+
+    #[test]
+    fn ans_holds_the_last_value_and_the_saved_script_computes_it_again() {
+        let mut r = Repl::new();
+        for input in ["let a = 20", "a + 1", "ans * 2", "#{k: ans}", "let m = ans"] {
+            assert_eq!(r.handle(input), Flow::Continue);
+        }
+        assert_eq!(
+            r.session.scope.get_value::<rhai::Map>("m").unwrap()["k"]
+                .as_int()
+                .unwrap(),
+            42
+        );
+        let script = script_of(&r.session.engine, &r.accepted);
+        assert!(script.contains("let ans = a + 1;"), "{script}");
+        let mut s = new_session(None);
+        let v = s.eval("<saved>", &(script + "m.k")).unwrap();
+        assert_eq!(
+            v.as_int().unwrap(),
+            42,
+            "{}",
+            script_of(&r.session.engine, &r.accepted)
+        );
+    }
+
+    #[test]
+    fn definitions_of_a_failed_input_are_saved_and_the_script_runs() {
+        let mut r = Repl::new();
+        r.handle("fn twice(x) { 2 * x } let n = 5; let unused = 1; throw \"stop\"");
+        r.handle("let total = twice(n)");
+        r.handle("if total > 3 { total += 1 }");
+        let script = script_of(&r.session.engine, &r.accepted);
+        assert!(
+            script.contains("let n = 5;") && script.contains("fn twice"),
+            "{script}"
+        );
+        assert!(!script.contains("throw"), "{script}");
+        let mut s = new_session(None);
+        let v = s.eval("<saved>", &(script.clone() + "total")).unwrap();
+        assert_eq!(v.as_int().unwrap(), 11, "{script}");
+    }
+
+    #[test]
+    fn loaded_scripts_see_an_empty_args() {
+        let dir = std::env::temp_dir().join(format!("telescope_load_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("args.rhai");
+        std::fs::write(&path, "let count = ARGS.len();\nlet label = if ARGS.len() > 0 { ARGS[0] } else { \"none\" };\n").unwrap();
+        let mut r = Repl::new();
+        r.handle(&format!(":load {}", path.display()));
+        assert_eq!(r.session.scope.get_value::<i64>("count"), Some(0));
+        assert_eq!(
+            r.session.scope.get_value::<String>("label").as_deref(),
+            Some("none")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn help_tells_about_variables_and_rhai_builtins() {
+        let mut r = Repl::new();
+        r.handle("let x = [1, 2, 3]");
+        let h = r.help("x").unwrap();
+        assert!(h.starts_with("x: array"), "{h}");
+        let h = r.help("print").unwrap();
+        assert!(h.contains("print(value)") && h.contains("stdout"), "{h}");
+        let h = r.help("to_upper").unwrap();
+        assert!(h.contains("to_upper("), "{h}");
+        r.handle("fn area(w, h) { w * h }");
+        let h = r.help("area").unwrap();
+        assert!(h.contains("fn area(w, h)"), "{h}");
+        assert!(r.help("no_such_thing_at_all").is_err());
     }
 }

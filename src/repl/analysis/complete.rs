@@ -1,0 +1,421 @@
+//! Completion items, the completion environment and the call around the cursor.
+
+use super::catalog::{normalize_type, Catalog};
+use super::lex::{lex, significant, Tok, Token, KEYWORDS, KEYWORD_FNS};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// What a completion item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A function.
+    Function,
+    /// A method or property after a `.`.
+    Method,
+    /// A variable in scope.
+    Variable,
+    /// A language keyword.
+    Keyword,
+    /// A key of a function's options map.
+    OptionKey,
+    /// A module name after `import`.
+    Module,
+    /// A file or directory name inside a string.
+    File,
+}
+
+/// One completion candidate.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The name shown and matched.
+    pub label: String,
+    /// Text that replaces the word being completed.
+    pub insert: String,
+    /// Signature, type or default shown beside the label.
+    pub detail: String,
+    /// Kind of item.
+    pub kind: ItemKind,
+}
+
+/// What the completer knows about the surroundings: variables (with their types when known),
+/// functions defined by the user, and the directory for file and module names.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// Variables: name and type name (as `type_of` gives it, custom types by their script name).
+    pub vars: Vec<(String, Option<String>)>,
+    /// User-defined functions: name and parameter names.
+    pub script_fns: Vec<(String, Vec<String>)>,
+    /// Directory that relative paths and `.rhai` modules are looked up in.
+    pub base_dir: PathBuf,
+}
+
+impl Env {
+    /// Scans source text for `let`/`const` variables, `for` loop variables and `fn` definitions
+    /// (works on unfinished code, for the language server).
+    pub fn scan(src: &str, base_dir: &Path) -> Env {
+        let toks: Vec<Token> = lex(src)
+            .into_iter()
+            .filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. }))
+            .collect();
+        let text = |t: &Token| &src[t.start..t.end];
+        let mut env = Env {
+            base_dir: base_dir.to_path_buf(),
+            ..Default::default()
+        };
+        for (i, t) in toks.iter().enumerate() {
+            if t.kind != Tok::Keyword {
+                continue;
+            }
+            let Some(next) = toks.get(i + 1).filter(|n| n.kind == Tok::Ident) else {
+                continue;
+            };
+            match text(t) {
+                "let" | "const" | "for" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
+                    env.vars.push((text(next).to_string(), None));
+                }
+                "fn" => {
+                    let mut params = Vec::new();
+                    let mut j = i + 3;
+                    while let Some(p) = toks.get(j) {
+                        match p.kind {
+                            Tok::Ident => params.push(text(p).to_string()),
+                            Tok::Punct(',') => {}
+                            _ => break,
+                        }
+                        j += 1;
+                    }
+                    env.script_fns.push((text(next).to_string(), params));
+                }
+                _ => {}
+            }
+        }
+        env
+    }
+}
+
+/// The call that encloses the cursor: function name, whether it is a method call, the index
+/// of the argument being typed, and the byte offset of the name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallContext {
+    /// Name of the function or method.
+    pub name: String,
+    /// Called as `x.name(...)`.
+    pub method: bool,
+    /// 0-based index of the argument under the cursor.
+    pub arg_index: usize,
+}
+/// The innermost unclosed call around the end of `text`.
+pub fn call_context(text: &str) -> Option<CallContext> {
+    let toks = significant(&lex(text));
+    // Stack of open brackets: (char, index into toks, commas seen at that level).
+    let mut stack: Vec<(char, usize, usize)> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            Tok::Punct(c @ ('(' | '[' | '{')) => stack.push((c, i, 0)),
+            Tok::Punct(')' | ']' | '}') => {
+                stack.pop();
+            }
+            Tok::Punct(',') => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    for &(c, i, commas) in stack.iter().rev() {
+        if c != '(' {
+            continue;
+        }
+        let name_tok = i.checked_sub(1).map(|j| toks[j])?;
+        if name_tok.kind != Tok::Ident {
+            return None;
+        }
+        let method = i >= 2 && toks[i - 2].kind == Tok::Punct('.');
+        return Some(CallContext {
+            name: text[name_tok.start..name_tok.end].to_string(),
+            method,
+            arg_index: commas,
+        });
+    }
+    None
+}
+
+/// Completion of the text before the cursor: the byte offset where the replaced word starts,
+/// and the candidates whose label starts with that word.
+pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
+    let all = lex(text);
+    let last = all.last().copied();
+    // Inside a string: module names after `import`, else file paths.
+    if let Some(t) =
+        last.filter(|t| matches!(t.kind, Tok::Str { closed: false }) && t.end == text.len())
+    {
+        let content = &text[t.start + 1..];
+        let sig = significant(&all[..all.len() - 1]);
+        if sig
+            .last()
+            .is_some_and(|p| &text[p.start..p.end] == "import")
+        {
+            let start = t.start + 1;
+            return (start, module_items(env, content, true));
+        }
+        return complete_path(env, text, content);
+    }
+    let (word, start) = match last {
+        Some(t) if matches!(t.kind, Tok::Ident | Tok::Keyword) && t.end == text.len() => {
+            (&text[t.start..], t.start)
+        }
+        _ => ("", text.len()),
+    };
+    let before = significant(&lex(&text[..start]));
+    let prev = before.last().copied();
+    let prev_text = prev.map(|p| &text[p.start..p.end]).unwrap_or("");
+    let mut items = Vec::new();
+    if prev_text == "." {
+        let recv = before
+            .len()
+            .checked_sub(2)
+            .map(|j| before[j])
+            .filter(|t| t.kind == Tok::Ident)
+            .map(|t| &text[t.start..t.end]);
+        let ty = recv
+            .and_then(|r| env.vars.iter().find(|(n, _)| n == r))
+            .and_then(|(_, t)| t.clone());
+        items = method_items(cat, ty.as_deref());
+    } else if prev_text == "import" {
+        items = module_items(env, word, false);
+    } else if let Some(f) = options_context(text, &before) {
+        if let Some(d) = cat.docs.get(&f) {
+            for o in &d.options {
+                items.push(Item {
+                    label: o.name.clone(),
+                    insert: format!("{}: ", o.name),
+                    detail: format!("default {} — {}", o.default, o.doc),
+                    kind: ItemKind::OptionKey,
+                });
+            }
+        }
+    } else {
+        for (n, t) in &env.vars {
+            items.push(Item {
+                label: n.clone(),
+                insert: n.clone(),
+                detail: t.clone().unwrap_or_default(),
+                kind: ItemKind::Variable,
+            });
+        }
+        for (n, params) in &env.script_fns {
+            items.push(Item {
+                label: n.clone(),
+                insert: format!("{n}("),
+                detail: format!("fn {n}({})", params.join(", ")),
+                kind: ItemKind::Function,
+            });
+        }
+        for d in cat.docs.all().filter(|d| !d.method) {
+            let detail = d
+                .signatures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| d.name.clone());
+            items.push(Item {
+                label: d.name.clone(),
+                insert: format!("{}(", d.name),
+                detail,
+                kind: ItemKind::Function,
+            });
+        }
+        for k in KEYWORDS {
+            items.push(Item {
+                label: k.to_string(),
+                insert: k.to_string(),
+                detail: "keyword".into(),
+                kind: ItemKind::Keyword,
+            });
+        }
+        for k in KEYWORD_FNS {
+            items.push(Item {
+                label: k.name.to_string(),
+                insert: format!("{}(", k.name),
+                detail: k.signature.into(),
+                kind: ItemKind::Function,
+            });
+        }
+    }
+    items.retain(|i| i.label.starts_with(word));
+    let mut seen = BTreeSet::new();
+    items.retain(|i| seen.insert(i.label.clone()));
+    (start, items)
+}
+
+/// The function whose options map the cursor is in, when it is at a key position
+/// (`f(x, #{` or `f(x, #{a: 1, `).
+fn options_context(text: &str, before: &[Token]) -> Option<String> {
+    let prev = before.last()?;
+    if !matches!(prev.kind, Tok::Punct('{' | ',')) {
+        return None;
+    }
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, t) in before.iter().enumerate() {
+        match t.kind {
+            Tok::Punct('(' | '[' | '{') => stack.push(i),
+            Tok::Punct(')' | ']' | '}') => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    let &brace = stack.last()?;
+    if before[brace].kind != Tok::Punct('{')
+        || brace == 0
+        || before[brace - 1].kind != Tok::Punct('#')
+    {
+        return None;
+    }
+    let &paren = stack.get(stack.len().checked_sub(2)?)?;
+    if before[paren].kind != Tok::Punct('(') || paren == 0 || before[paren - 1].kind != Tok::Ident {
+        return None;
+    }
+    let f = before[paren - 1];
+    Some(text[f.start..f.end].to_string())
+}
+
+/// Methods and properties of values of type `ty` (all documented methods when unknown).
+pub fn method_items(cat: &Catalog, ty: Option<&str>) -> Vec<Item> {
+    let mut items = Vec::new();
+    for d in cat.docs.all().filter(|d| d.method) {
+        let on = d.name.rsplit_once('.').map(|(t, _)| t).unwrap_or("");
+        if ty.is_some_and(|t| t != on) {
+            continue;
+        }
+        let getter = d.signatures.iter().all(|s| !s.contains('('));
+        let insert = if getter {
+            d.bare_name().to_string()
+        } else {
+            format!("{}(", d.bare_name())
+        };
+        let detail = d.signatures.first().cloned().unwrap_or_default();
+        items.push(Item {
+            label: d.bare_name().to_string(),
+            insert,
+            detail,
+            kind: ItemKind::Method,
+        });
+    }
+    if let Some(t) = ty {
+        let t = normalize_type(t);
+        for b in cat
+            .builtins
+            .iter()
+            .filter(|b| b.arity >= 1 && b.receiver.as_deref() == Some(t.as_str()))
+        {
+            let insert = if b.getter {
+                b.name.clone()
+            } else {
+                format!("{}(", b.name)
+            };
+            items.push(Item {
+                label: b.name.clone(),
+                insert,
+                detail: b.signature.clone(),
+                kind: ItemKind::Method,
+            });
+        }
+    }
+    items.sort_by(|a, b| a.label.cmp(&b.label));
+    items
+}
+
+fn module_items(env: &Env, prefix: &str, in_string: bool) -> Vec<Item> {
+    let mut names: Vec<String> = crate::script::stdlib::MODULES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(if env.base_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &env.base_dir
+    }) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "rhai") {
+                if let Some(s) = p.file_stem().and_then(|s| s.to_str()) {
+                    names.push(s.to_string());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(|n| {
+            let insert = if in_string {
+                format!("{n}\"")
+            } else {
+                format!("\"{n}\"")
+            };
+            Item {
+                label: n,
+                insert,
+                detail: "module".into(),
+                kind: ItemKind::Module,
+            }
+        })
+        .collect()
+}
+
+fn complete_path(env: &Env, text: &str, content: &str) -> (usize, Vec<Item>) {
+    let (dir_part, file_part) = match content.rfind('/') {
+        Some(i) => (&content[..=i], &content[i + 1..]),
+        None => ("", content),
+    };
+    let start = text.len() - file_part.len();
+    let dir = if dir_part.starts_with('/') {
+        PathBuf::from(dir_part)
+    } else if let Some(rest) = dir_part.strip_prefix("~/") {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(rest)
+    } else {
+        let base = if env.base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            env.base_dir.clone()
+        };
+        base.join(dir_part)
+    };
+    let mut items = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let Some(name) = e.file_name().to_str().map(String::from) else {
+                continue;
+            };
+            if !name.starts_with(file_part)
+                || (name.starts_with('.') && !file_part.starts_with('.'))
+            {
+                continue;
+            }
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let insert = if is_dir {
+                format!("{name}/")
+            } else {
+                name.clone()
+            };
+            items.push(Item {
+                label: insert.clone(),
+                insert,
+                detail: if is_dir {
+                    "directory".into()
+                } else {
+                    "file".into()
+                },
+                kind: ItemKind::File,
+            });
+        }
+    }
+    items.sort_by(|a, b| a.label.cmp(&b.label));
+    (start, items)
+}

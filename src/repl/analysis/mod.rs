@@ -1,0 +1,278 @@
+//! Source analysis shared by the REPL, `telescope check` and the language server: a small
+//! lexer, the catalog of callable functions (from the docs metadata and the engine's own
+//! function metadata), diagnostics over the Rhai AST, completion and signature context.
+//!
+//! Nothing here knows a telescope function by name: everything comes from [`Docs`] and from
+//! the engine, so functions added anywhere show up in completion, help and checks.
+
+mod catalog;
+mod complete;
+mod diagnostics;
+mod lex;
+
+pub use catalog::*;
+pub use complete::*;
+pub use diagnostics::*;
+pub use lex::*;
+
+use crate::script::FnDoc;
+
+/// What `?name` in the REPL and hovering in an editor tell about a name, as data that each
+/// front end renders (the REPL as text, the language server as markdown).
+#[derive(Clone, Debug)]
+pub enum Description {
+    /// A telescope function or method, a Rhai built-in or a function defined in the script:
+    /// its signatures and doc (options and example for telescope's own).
+    Function(FnDoc),
+    /// A variable in scope, with its type when known.
+    Variable {
+        /// The variable's name.
+        name: String,
+        /// Its type as `type_of` gives it, when known.
+        type_name: Option<String>,
+    },
+}
+
+/// Describes `name` (called as a method after a `.` when `method`): a variable of `env` first,
+/// then a documented function, a function the script defines, a Rhai keyword function, a Rhai
+/// library function. `None` for an unknown name.
+pub fn describe(cat: &Catalog, env: &Env, name: &str, method: bool) -> Option<Description> {
+    if !method {
+        if let Some((n, t)) = env.vars.iter().find(|(n, _)| n == name) {
+            return Some(Description::Variable {
+                name: n.clone(),
+                type_name: t.clone(),
+            });
+        }
+    }
+    if let Some(d) = cat.doc(name, method) {
+        return Some(Description::Function(d.clone()));
+    }
+    let function = |signatures: Vec<String>, doc: String| {
+        Some(Description::Function(FnDoc {
+            name: name.to_string(),
+            area: "rhai".into(),
+            signatures,
+            doc,
+            method,
+            ..FnDoc::default()
+        }))
+    };
+    if let Some((n, p)) = env.script_fns.iter().find(|(n, _)| n == name) {
+        return function(
+            vec![format!("fn {n}({})", p.join(", "))],
+            "Defined in this script.".into(),
+        );
+    }
+    if let Some(k) = KEYWORD_FNS.iter().find(|k| k.name == name) {
+        return function(vec![k.signature.to_string()], k.doc.to_string());
+    }
+    let signatures = cat.signatures(name, method);
+    if signatures.is_empty() {
+        return None;
+    }
+    let doc = cat
+        .builtins
+        .iter()
+        .filter(|b| b.name == name && !b.summary.is_empty())
+        .map(|b| b.summary.clone())
+        .next()
+        .unwrap_or_else(|| "A function of Rhai's standard library.".into());
+    function(signatures, doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhai::Engine;
+    use std::path::Path;
+    use crate::script::Docs;
+    use std::rc::Rc;
+
+    #[test]
+    fn unfinished_inputs() {
+        assert!(is_unfinished("let x = [1,"));
+        assert!(is_unfinished("fn f() {"));
+        assert!(is_unfinished("let s = \"abc"));
+        assert!(is_unfinished("let x = 1 +"));
+        assert!(is_unfinished("/* open"));
+        assert!(!is_unfinished("let x = [1, 2]"));
+        assert!(!is_unfinished("let s = \"(\"; // ("));
+        assert!(!is_unfinished("x)"));
+    }
+
+    #[test]
+    fn call_context_finds_innermost_call_and_argument() {
+        let c = call_context("foo(1, bar(2, [3, 4], ").unwrap();
+        assert_eq!(
+            c,
+            CallContext {
+                name: "bar".into(),
+                method: false,
+                arg_index: 2
+            }
+        );
+        let c = call_context("x.baz(").unwrap();
+        assert!(c.method);
+        assert_eq!(call_context("foo(1)"), None);
+    }
+
+    #[test]
+    fn completes_from_docs_and_env() {
+        let (_, cat) = Catalog::standard();
+        let env = Env {
+            vars: vec![("seedling".into(), Some("i64".into()))],
+            ..Default::default()
+        };
+        let (start, items) = complete(&cat, &env, "let a = see");
+        assert_eq!(start, 8);
+        let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+        assert!(
+            labels.contains(&"seed") && labels.contains(&"seedling"),
+            "{labels:?}"
+        );
+        let seed = items.iter().find(|i| i.label == "seed").unwrap();
+        assert_eq!(seed.detail, cat.docs.get("seed").unwrap().signatures[0]);
+        // String methods come from the engine's metadata.
+        let env = Env {
+            vars: vec![("s".into(), Some("string".into()))],
+            ..Default::default()
+        };
+        let (_, items) = complete(&cat, &env, "s.to_up");
+        assert!(items.iter().any(|i| i.label == "to_upper"), "{items:?}");
+    }
+
+    #[test]
+    fn completes_option_keys_of_the_called_function() {
+        let (engine, _) = Catalog::standard();
+        let mut docs = Docs::default();
+        docs.add(
+            "test",
+            "mapper",
+            "mapper(U: Energy, opts: map) -> map",
+            2,
+            "Maps.",
+            false,
+        );
+        docs.set_options(
+            "mapper",
+            &[
+                ("alpha", "1.0", "magnetization"),
+                ("temperature", "1.0", "T"),
+            ],
+        );
+        let cat = Catalog::new(&engine, Rc::new(docs));
+        let (start, items) = complete(&cat, &Env::default(), "mapper(U, #{al");
+        assert_eq!(start, 12);
+        assert_eq!(
+            items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(),
+            ["alpha"]
+        );
+        let (_, items) = complete(&cat, &Env::default(), "mapper(U, #{alpha: 2, ");
+        assert_eq!(items.len(), 2);
+        // A value position is not a key position.
+        let (_, items) = complete(&cat, &Env::default(), "mapper(U, #{alpha: ");
+        assert!(items.iter().all(|i| i.kind != ItemKind::OptionKey));
+    }
+
+    #[test]
+    fn completes_modules_after_import_and_paths_in_strings() {
+        let (_, cat) = Catalog::standard();
+        let dir = std::env::temp_dir().join(format!("telescope-complete-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join("mymod.rhai"), "fn f() { 1 }").unwrap();
+        std::fs::write(dir.join("data/points.csv"), "1,2").unwrap();
+        let env = Env {
+            base_dir: dir.clone(),
+            ..Default::default()
+        };
+        let module = crate::script::stdlib::MODULES[0].0;
+        let text = format!("import \"{}", &module[..1]);
+        let (start, items) = complete(&cat, &env, &text);
+        assert_eq!(start, 8);
+        assert!(
+            items
+                .iter()
+                .any(|i| i.label == module && i.insert == format!("{module}\"")),
+            "{items:?}"
+        );
+        let (_, items) = complete(&cat, &env, "import \"my");
+        assert_eq!(
+            items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(),
+            ["mymod"]
+        );
+        let (start, items) = complete(&cat, &env, "let p = load(\"da");
+        assert_eq!((start, items[0].insert.as_str()), (14, "data/"));
+        let (start, items) = complete(&cat, &env, "let p = load(\"data/po");
+        assert_eq!((start, items[0].insert.as_str()), (19, "points.csv"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn builtin_signatures_use_script_type_names() {
+        let (_, cat) = Catalog::standard();
+        let b = cat
+            .builtins
+            .iter()
+            .find(|b| b.name == "to_upper" && b.receiver.as_deref() == Some("string"))
+            .unwrap();
+        assert_eq!(b.signature, "to_upper(string: string) -> string");
+        assert!(cat
+            .builtins
+            .iter()
+            .all(|b| !b.signature.contains("EvalAltResult")));
+    }
+
+    #[test]
+    fn unknown_option_keys_are_reported() {
+        let mut engine = Engine::new();
+        engine.set_optimization_level(rhai::OptimizationLevel::None);
+        engine.register_fn("mapper", |_: i64, _: rhai::Map| 0_i64);
+        let mut docs = Docs::default();
+        docs.add(
+            "test",
+            "mapper",
+            "mapper(n: int, opts: map) -> int",
+            2,
+            "Maps.",
+            false,
+        );
+        docs.set_options(
+            "mapper",
+            &[
+                ("alpha", "1.0", "magnetization"),
+                ("temperature", "1.0", "T"),
+            ],
+        );
+        let cat = Catalog::new(&engine, Rc::new(docs));
+        let d = diagnose(
+            &engine,
+            &cat,
+            "let a = mapper(1, #{alpha: 2});\nmapper(2, #{ alfa: 1, temperature: 2 });",
+        );
+        assert_eq!(
+            d,
+            vec![Diagnostic {
+                line: 2,
+                col: 14,
+                message: "`mapper` has no option `alfa` (did you mean `alpha`?)".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn env_scan_finds_definitions() {
+        let env = Env::scan(
+            "let a = 1;\nfn g(x, y) { x }\nfor i in 0..3 {}",
+            Path::new("."),
+        );
+        assert_eq!(
+            env.vars.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(),
+            ["a", "i"]
+        );
+        assert_eq!(
+            env.script_fns,
+            vec![("g".to_string(), vec!["x".to_string(), "y".to_string()])]
+        );
+    }
+}
