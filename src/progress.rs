@@ -16,7 +16,10 @@ pub enum Report {
 /// results, so two options that differ only in their observers compare equal and it is not
 /// stored with a map.
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(Report, &str) + Send + Sync>>);
+pub struct Progress(Option<Arc<Listener>>);
+
+/// What an observer does with a report.
+type Listener = dyn Fn(Report, &str) + Send + Sync;
 
 impl Progress {
     /// An observer that hands every report to `f`.

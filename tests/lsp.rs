@@ -167,7 +167,11 @@ fn language_server_session() {
     );
     let text = h["result"]["contents"]["value"].as_str().unwrap();
     assert!(text.contains("let ver_count"), "{text}");
-    change(&mut c, 4, "seed(1);\nlet ver_count = 2;\nprint(ver_count);\nlet v = ver");
+    change(
+        &mut c,
+        4,
+        "seed(1);\nlet ver_count = 2;\nprint(ver_count);\nlet v = ver",
+    );
     let _ = c.diagnostics();
     let h = c.request(
         21,
@@ -175,7 +179,10 @@ fn language_server_session() {
         json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 2}}),
     );
     let text = h["result"]["contents"]["value"].as_str().unwrap();
-    assert!(text.contains("print(value)") && text.contains("stdout"), "{text}");
+    assert!(
+        text.contains("print(value)") && text.contains("stdout"),
+        "{text}"
+    );
     change(&mut c, 5, "seed(1);\nlet ver_count = 2;\nlet v = ver");
     let _ = c.diagnostics();
 

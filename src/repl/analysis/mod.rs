@@ -84,9 +84,9 @@ pub fn describe(cat: &Catalog, env: &Env, name: &str, method: bool) -> Option<De
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::script::Docs;
     use rhai::Engine;
     use std::path::Path;
-    use crate::script::Docs;
     use std::rc::Rc;
 
     #[test]

@@ -1,0 +1,433 @@
+//! Script functions: disconnectivity graphs from barrier matrices and maps, and their pictures.
+
+use super::*;
+
+/// Reads the DG construction options (order, max_leaves, max_energy).
+fn dg_options(o: &mut Opts) -> RhaiResult<DgOptions> {
+    let order = LeafOrder::parse(&o.string("order", "energy")?).script()?;
+    let max_leaves = if o.has("max_leaves") {
+        Some(o.usize("max_leaves", 0)?)
+    } else {
+        None
+    };
+    let max_energy = o.f64_opt("max_energy")?;
+    Ok(DgOptions {
+        order,
+        max_leaves,
+        max_energy,
+    })
+}
+
+fn map_dg(m: &MapValue, map: Map) -> RhaiResult<DgValue> {
+    let mut o = opts(map, "dg");
+    let dgo = dg_options(&mut o)?;
+    o.finish()?;
+    warn_if_forest(&m.0, "dg");
+    Dg::from_map(&m.0, &dgo).map(DgValue).script()
+}
+
+/// Says so on stderr when a map's groups are not all connected by barriers (an interrupted
+/// run, a run with `complete: false`, or a map file from before completion existed): its DG
+/// is then a forest.
+fn warn_if_forest(m: &crate::landscape::map::LandscapeMap, what: &str) {
+    let parts = m.component_count();
+    if parts > 1 {
+        eprintln!(
+            "{what}: warning: the map's {} groups fall into {} parts that no barrier joins, so the graph is a forest; m.connect(U) joins them (greedy or line bounds, then a short AD refinement), m.barrier_matrix(U) refines every pair",
+            m.groups.len(),
+            parts
+        );
+    }
+}
+
+/// True when a state of length `n` can be shown as a square image without a shape.
+fn looks_like_image(n: usize) -> bool {
+    let square = |k: usize| {
+        let r = (k as f64).sqrt().round() as usize;
+        r * r == k && k >= 16
+    };
+    square(n) || (n.is_multiple_of(3) && square(n / 3))
+}
+
+/// True for maps of spin energies (`sk`, `ising`) or whose representatives are all ±1: their
+/// states are configurations, not pictures, so DG plots draw no images unless asked.
+fn spin_map(m: &crate::landscape::map::LandscapeMap) -> bool {
+    let named = matches!(
+        m.energy.get("name").and_then(|v| v.as_str()),
+        Some("sk" | "ising")
+    );
+    let pm1 = !m.groups.is_empty()
+        && m.groups
+            .iter()
+            .all(|g| g.state.iter().all(|&v| v == 1.0 || v == -1.0));
+    named || pm1
+}
+
+/// Reads `marks`: an array of #{groups: [ids], color, label} (Figure 12's dots).
+fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
+    let Some(v) = o.value("marks") else {
+        return Ok(vec![]);
+    };
+    let a = v
+        .read_lock::<Array>()
+        .ok_or_else(|| {
+            err(format!(
+                "{what}: marks must be an array of #{{groups, color, label}}"
+            ))
+        })?
+        .clone();
+    let mut out = Vec::new();
+    for (k, m) in a.iter().enumerate() {
+        let mm = m
+            .read_lock::<Map>()
+            .ok_or_else(|| {
+                err(format!(
+                    "{what}: each mark must be a map #{{groups, color, label}}"
+                ))
+            })?
+            .clone();
+        let mut mo = opts(mm, &format!("{what} mark"));
+        let groups = match mo.value("groups") {
+            None => return Err(err(format!("{what}: a mark needs `groups` (group ids)"))),
+            Some(g) => to_f64s(&g)?
+                .into_iter()
+                .map(|x| {
+                    if x >= 0.0 && x.fract() == 0.0 {
+                        Ok(x as usize)
+                    } else {
+                        Err(err(format!(
+                            "{what}: mark groups must be group ids (integers >= 0), got {x}"
+                        )))
+                    }
+                })
+                .collect::<RhaiResult<Vec<usize>>>()?,
+        };
+        let color = match mo.value("color") {
+            None => PALETTE[k % PALETTE.len()],
+            Some(c) => parse_color(&c.to_string()).script()?,
+        };
+        let label = mo.string("label", "")?;
+        mo.finish()?;
+        out.push(LeafMarks {
+            groups,
+            color,
+            label,
+        });
+    }
+    Ok(out)
+}
+
+fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
+    let mut o = opts(map, "dg_plot");
+    let dgo = dg_options(&mut o)?;
+    let shape = shape_opt(&mut o)?;
+    let range = range_opt(&mut o, "range")?;
+    let dim = m.0.groups.first().map(|g| g.state.len()).unwrap_or(0);
+    let images = o.bool(
+        "images",
+        shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)),
+    )?;
+    let marks = marks_opt(&mut o, "dg_plot")?;
+    let max_members = o.usize("max_members", 5)?;
+    let seed = match o.value("seed") {
+        None => tensor::next_seed(),
+        Some(v) => v
+            .as_int()
+            .map_err(|_| err("dg_plot: seed must be an integer"))? as u64,
+    };
+    let circles = o.bool("circles", true)?;
+    let labels = o.bool("labels", true)?;
+    warn_if_forest(&m.0, "dg_plot");
+    let dg = Dg::from_map(&m.0, &dgo).script()?;
+    let pic = if images {
+        DgPicture::from_map(
+            dg,
+            &m.0,
+            &MapImages {
+                shape,
+                range,
+                max_members,
+                seed,
+            },
+        )
+        .script()?
+    } else {
+        DgPicture::new(dg)
+    };
+    let f = Figure::dg(DgPicture {
+        circles,
+        labels,
+        marks,
+        ..pic
+    })
+    .script()?
+    .with_title("disconnectivity graph");
+    let f = common(&mut o, f)?;
+    o.finish()?;
+    Ok(PlotValue(f))
+}
+
+fn build_dg(
+    energies: &Dynamic,
+    barriers: &Dynamic,
+    members: Option<&Dynamic>,
+    map: Map,
+) -> RhaiResult<DgValue> {
+    let e = to_f64s(energies)?;
+    let b = barriers_of(barriers)?;
+    let m: Vec<usize> = match members {
+        None => vec![],
+        Some(m) => to_f64s(m)?
+            .into_iter()
+            .map(|x| x.max(0.0).round() as usize)
+            .collect(),
+    };
+    let mut o = opts(map, "dg");
+    let dgo = dg_options(&mut o)?;
+    o.finish()?;
+    Dg::build_with(&e, &b, &m, &dgo).map(DgValue).script()
+}
+
+fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
+    let mut o = opts(map, "Dg.plot");
+    let shape = shape_opt(&mut o)?;
+    let range = range_opt(&mut o, "range")?;
+    let circles = o.bool("circles", true)?;
+    let labels = o.bool("labels", true)?;
+    let max_members = o.usize("max_members", 5)?;
+    let reps = match o.value("images") {
+        None => None,
+        Some(v) => Some(images_of(&v, shape.as_deref(), range)?),
+    };
+    let energies: Option<Array> = match o.value("member_energies") {
+        None => None,
+        Some(e) => Some(
+            e.read_lock::<Array>()
+                .ok_or_else(|| err("Dg.plot: member_energies must be an array of lists"))?
+                .clone(),
+        ),
+    };
+    let members = match o.value("members") {
+        None => None,
+        Some(v) => {
+            let a = v
+                .read_lock::<Array>()
+                .ok_or_else(|| {
+                    err("Dg.plot: members must be an array with one [M, D] batch per group")
+                })?
+                .clone();
+            let mut out = Vec::new();
+            for (k, g) in a.iter().enumerate() {
+                let rows = if g.is_array()
+                    && g.read_lock::<Array>()
+                        .map(|x| x.is_empty())
+                        .unwrap_or(false)
+                {
+                    vec![]
+                } else {
+                    rows_of(g)?
+                };
+                let mut idx: Vec<usize> = (0..rows.len()).collect();
+                if let Some(es) = &energies {
+                    let e = to_f64s(es.get(k).ok_or_else(|| {
+                        err("Dg.plot: member_energies must have one list per group")
+                    })?)?;
+                    if e.len() != rows.len() {
+                        return Err(err(format!(
+                            "Dg.plot: group {k} has {} member images but {} energies",
+                            rows.len(),
+                            e.len()
+                        )));
+                    }
+                    idx.sort_by(|&i, &j| e[i].total_cmp(&e[j]));
+                }
+                idx.truncate(max_members);
+                out.push(
+                    idx.iter()
+                        .map(|&i| Image::from_flat(&rows[i], shape.as_deref(), range))
+                        .collect::<crate::Result<Vec<_>>>()
+                        .script()?,
+                );
+            }
+            Some(out)
+        }
+    };
+    let marks = marks_opt(&mut o, "Dg.plot")?;
+    let pic = DgPicture {
+        circles,
+        labels,
+        marks,
+        ..DgPicture::new(d.0.clone())
+    }
+    .with_group_images(reps, members)
+    .script()?;
+    let f = Figure::dg(pic)
+        .script()?
+        .with_title("disconnectivity graph");
+    let f = common(&mut o, f)?;
+    o.finish()?;
+    Ok(PlotValue(f))
+}
+
+const MARKS_DOC: (&str, &str, &str) = (
+    "marks",
+    "none",
+    "dots at chosen leaves: [#{groups: [ids], color: \"blue\" or \"#rrggbb\" (default: palette), label: \"...\" (legend entry)}, ...] (Figure 12's blue and orange dots)",
+);
+
+/// Registers the disconnectivity-graph functions and the Dg methods.
+pub(super) fn register(api: &mut Api) {
+    // ---- disconnectivity graphs
+    const DG_DOC: &str = "A disconnectivity graph by single linkage over a barrier matrix.\n\
+        energies: one per minimum; barriers: n x n (arrays with () for unknown, or a Tensor with inf/NaN for unknown; asymmetric matrices use the lower direction); members: basin sizes (circle areas, default 1).\n\
+        Leaves sit at the minima; a merge sits at the lowest barrier joining two groups, raised to the energies of both sides so the tree stays monotone; equal-energy merges share one node. Groups never joined are separate trees.";
+    api.func(
+        "dg",
+        "dg(energies, barriers) -> Dg",
+        DG_DOC,
+        |e: Dynamic, b: Dynamic| build_dg(&e, &b, None, Map::new()),
+    );
+    api.func(
+        "dg",
+        "dg(energies, barriers, members) -> Dg",
+        DG_DOC,
+        |e: Dynamic, b: Dynamic, m: Dynamic| build_dg(&e, &b, Some(&m), Map::new()),
+    );
+    api.func(
+        "dg",
+        "dg(energies, barriers, members, opts: map) -> Dg",
+        DG_DOC,
+        |e: Dynamic, b: Dynamic, m: Dynamic, o: Map| {
+            let m = if m.is_unit() { None } else { Some(m) };
+            build_dg(&e, &b, m.as_ref(), o)
+        },
+    );
+    api.options(
+        "dg",
+        &[
+            ("order", "\"energy\"", "leaf order: \"energy\" (global minimum leftmost, children by lowest leaf) or \"center\" (global minimum centered)"),
+            ("max_leaves", "all", "keep only the lowest N minima (merge energies come from the full tree)"),
+            ("max_energy", "none", "keep only minima at or below this energy"),
+        ],
+    );
+    api.example("dg", "let d = dg([0.0, 1.0, 2.0], [[(), 3, 6], [3, (), 5], [6, 5, ()]], [10, 5, 1]);\nd.plot().save(\"dg.svg\");\nd.save(\"dg.json\");");
+    api.func("dg", "dg(m: Map) -> Dg", "The disconnectivity graph of an ADELM map: its groups are the leaves (group energies, member counts, barrier matrix).", |m: MapValue| map_dg(&m, Map::new()));
+    api.func("dg", "dg(m: Map, opts: map) -> Dg", "The disconnectivity graph of an ADELM map with options (order, max_leaves, max_energy, as for dg(energies, barriers)).", |m: MapValue, o: Map| map_dg(&m, o));
+    const DG_PLOT_DOC: &str = "The DG picture of an ADELM map in one call: tree, circles sized by member count, group labels, and for image landscapes each group's representative under its leaf with randomly chosen members (sorted low to high energy) above it.";
+    api.func(
+        "dg_plot",
+        "dg_plot(m: Map) -> Plot",
+        DG_PLOT_DOC,
+        |m: MapValue| map_dg_plot(&m, Map::new()),
+    );
+    api.func(
+        "dg_plot",
+        "dg_plot(m: Map, opts: map) -> Plot",
+        DG_PLOT_DOC,
+        |m: MapValue, o: Map| map_dg_plot(&m, o),
+    );
+    api.options(
+        "dg_plot",
+        &with_common(&[
+            ("order", "\"energy\"", "leaf order: \"energy\" or \"center\""),
+            ("max_leaves", "all", "keep only the lowest N groups"),
+            ("max_energy", "none", "keep only groups at or below this energy"),
+            ("images", "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given; never automatic for spin maps: energy sk or ising, or ±1 states)"),
+            ("max_members", "5", "member images per group"),
+            ("seed", "session", "seed of the random choice of members"),
+            ("shape", "square", "image shape: [h, w], [3, h, w] or [h, w, 3]"),
+            ("range", "each image's min..max", "[lo, hi] values mapped to black and white"),
+            ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
+            ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
+            MARKS_DOC,
+        ]),
+    );
+    api.example(
+        "dg_plot",
+        "let m = adelm(U, #{iterations: 50});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
+    );
+    api.func(
+        "load_dg",
+        "load_dg(path: string) -> Dg",
+        "Reads a disconnectivity graph saved with d.save(path).",
+        |path: &str| Dg::load(path).map(DgValue).script(),
+    );
+
+    api.method("Dg", "plot", "d.plot() -> Plot", "The DG picture: tree, energy axis, circles sized by member count, leaf labels (group ids).", |d: &mut DgValue| dg_plot(d, Map::new()));
+    api.method("Dg", "plot", "d.plot(opts: map) -> Plot", "The DG picture with options; for image landscapes, representatives in a row under the tree and member images above each (lowest energy nearest the representative).", |d: &mut DgValue, m: Map| dg_plot(d, m));
+    let mut dgo = vec![
+        ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
+        ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
+        MARKS_DOC,
+        ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
+        ("members", "none", "per group, a batch of member states [M, D] drawn above its representative"),
+        ("member_energies", "none", "per group, energies of the member states: sorts them low to high"),
+        ("max_members", "5", "member images drawn per group"),
+    ];
+    dgo.extend_from_slice(&IMAGE_OPTIONS);
+    api.options("Dg.plot", &with_common(&dgo));
+    api.method(
+        "Dg",
+        "save",
+        "d.save(path: string)",
+        "Writes the tree as JSON (leaves, merges, roots, order).",
+        |d: &mut DgValue, path: &str| d.0.save(path).script(),
+    );
+    api.method(
+        "Dg",
+        "to_json",
+        "d.to_json() -> string",
+        "The tree as JSON text.",
+        |d: &mut DgValue| d.0.to_json().script(),
+    );
+    api.getter("Dg", "leaves", "Leaves in input order: array of #{node, id, energy, members} (id = group index given to dg).", |d: &mut DgValue| -> Array {
+        d.0.leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut m = Map::new();
+                m.insert("node".into(), Dynamic::from_int(i as i64));
+                m.insert("id".into(), Dynamic::from_int(l.id as i64));
+                m.insert("energy".into(), Dynamic::from_float(l.energy));
+                m.insert("members".into(), Dynamic::from_int(l.members as i64));
+                Dynamic::from_map(m)
+            })
+            .collect()
+    });
+    api.getter("Dg", "merges", "Merge nodes in merge order: array of #{node, children, energy} (children are node ids; leaves are nodes 0..n-1).", |d: &mut DgValue| -> Array {
+        let nl = d.0.leaves.len();
+        d.0.merges
+            .iter()
+            .enumerate()
+            .map(|(k, mg)| {
+                let mut m = Map::new();
+                m.insert("node".into(), Dynamic::from_int((nl + k) as i64));
+                m.insert("children".into(), Dynamic::from_array(mg.children.iter().map(|&c| Dynamic::from_int(c as i64)).collect()));
+                m.insert("energy".into(), Dynamic::from_float(mg.energy));
+                Dynamic::from_map(m)
+            })
+            .collect()
+    });
+    api.getter(
+        "Dg",
+        "roots",
+        "Root node ids, left to right (several when some groups are never connected).",
+        |d: &mut DgValue| -> Array {
+            d.0.roots
+                .iter()
+                .map(|&r| Dynamic::from_int(r as i64))
+                .collect()
+        },
+    );
+    api.getter(
+        "Dg",
+        "order",
+        "Group ids of the leaves from left to right, as drawn.",
+        |d: &mut DgValue| -> Array {
+            d.0.leaf_ids()
+                .into_iter()
+                .map(|r| Dynamic::from_int(r as i64))
+                .collect()
+        },
+    );
+}
