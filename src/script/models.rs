@@ -511,7 +511,7 @@ pub fn register(api: &mut Api) {
     let mut all: Vec<(&str, &str, &str)> = TRAIN_OPTIONS.to_vec();
     all.extend_from_slice(COOP_OPTIONS);
     api.options("train_coop", &all);
-    api.example("train_coop", "let data = dataset(\"spots_stripes\", #{n: 400, size: 16});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 4});\nlet r = train_coop(d, g, data, #{epochs: 20});\nlet u = latent_energy(r.descriptor, r.generator);");
+    api.example("train_coop", "let data = dataset(\"spots_stripes\", #{n: 200, size: 16});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 4});\nlet r = train_coop(d, g, data, #{epochs: 8});\nlet u = latent_energy(r.descriptor, r.generator);");
 
     api.func(
         "dataset",

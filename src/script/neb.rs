@@ -376,6 +376,6 @@ pub fn register(api: &mut Api) {
     );
     api.example(
         "NebPath.saddle",
-        "let s = neb(U, a, b).saddle();\nprint(`saddle at ${s.state}, energy ${s.energy}`);",
+        "let U = muller_brown();\nlet s = neb(U, [-0.558, 1.442], [-0.050, 0.467]).saddle();   // minima A and C\nprint(`saddle at ${s.state}, energy ${s.energy}`);",
     );
 }

@@ -344,7 +344,7 @@ pub(super) fn register(api: &mut Api) {
     );
     api.example(
         "dg_plot",
-        "let m = adelm(U, #{iterations: 50});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
+        "let U = muller_brown();\nlet m = adelm(U, #{T: 5.0, alpha: 10.0, step: 0.02, iters: 24, progress: false});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
     );
     api.func(
         "load_dg",

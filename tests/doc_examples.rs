@@ -1,0 +1,89 @@
+//! Every example in the reference (`telescope doc`, `?name`, hover) runs, so the docs cannot
+//! drift from the code. One test in its own binary: it runs the examples inside a temporary
+//! working directory, where the files they write land.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// TorchScript modules with the names and shapes the `torch_energy` and `torch_net` examples
+/// use, exported by PyTorch from the project's `.venv`.
+const EXPORT_MODULES: &str = r#"
+import torch, torch.nn as nn
+class Energy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 16), nn.Linear(16, 1)
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x))).squeeze(-1) + (x * x).sum(-1)
+class Descriptor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 4, 4, stride=4), nn.Linear(4 * 8 * 8, 1)
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).flatten(1)).squeeze(-1)
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(30, 3 * 32 * 32)
+    def forward(self, z):
+        return torch.tanh(self.fc(z)).view(-1, 3, 32, 32)
+torch.manual_seed(0)
+torch.jit.script(Energy()).save("energy.pt")
+torch.jit.script(Descriptor()).save("descriptor.pt")
+torch.jit.script(Generator()).save("generator.pt")
+"#;
+
+/// The files the examples read, made here: the TorchScript modules, and an ADELM and a GWL
+/// map of one spin glass (the `compare_maps` examples).
+fn make_example_inputs(dir: &Path) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    // TorchScript reads the classes' source, so the exporter must be a file.
+    std::fs::write(dir.join("export_modules.py"), EXPORT_MODULES).unwrap();
+    let out = Command::new(&python)
+        .arg("export_modules.py")
+        .current_dir(dir)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("run .venv/bin/python (make setup creates it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut session = telescope::script::new_session(Some(dir));
+    let _ = session
+        .eval(
+            "<example inputs>",
+            "let U = sk(12, 1);\n\
+             adelm(U, #{iters: 30, progress: false}).save(\"adelm.json\");\n\
+             gwl(U, #{emax: 0.0, iters: 20000, K: 10, progress: false}).save(\"gwl.json\");",
+        )
+        .unwrap();
+}
+
+#[test]
+fn every_documented_example_runs() {
+    tch::set_num_threads(1);
+    let dir = std::env::temp_dir().join(format!("telescope_doc_examples_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::env::set_current_dir(&dir).unwrap();
+    make_example_inputs(&dir);
+    let docs = telescope::script::docs();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for d in docs.all().filter(|d| !d.example.is_empty()) {
+        telescope::tensor::manual_seed(0);
+        let mut session = telescope::script::new_session(Some(&dir));
+        let t0 = Instant::now();
+        if let Err(e) = session.eval(&format!("<example of {}>", d.name), &d.example) {
+            failures.push(format!("{}:\n{}\n  -> {e}", d.name, d.example));
+        }
+        ran += 1;
+        eprintln!("{:6.2}s  {}", t0.elapsed().as_secs_f64(), d.name);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ran >= 20, "only {ran} documented examples");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} documented examples fail:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
