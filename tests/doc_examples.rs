@@ -46,7 +46,11 @@ fn make_example_inputs(dir: &Path) {
         .env("PYTHONWARNINGS", "ignore")
         .output()
         .expect("run .venv/bin/python (make setup creates it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut session = telescope::script::new_session(Some(dir));
     let _ = session
         .eval(

@@ -745,3 +745,87 @@ fn heatmap_paths_outside_the_limits_are_not_drawn() {
         "the same path inside draws {inside} pixels"
     );
 }
+
+/// The leaves (node ids) under `node` of `dg`.
+fn leaves_under(dg: &Dg, node: usize, out: &mut Vec<usize>) {
+    if node < dg.leaves.len() {
+        out.push(node);
+    } else {
+        for &c in &dg.merges[node - dg.leaves.len()].children {
+            leaves_under(dg, c, out);
+        }
+    }
+}
+
+#[test]
+fn dg_branches_take_the_colour_of_the_one_class_under_them() {
+    use rand::{Rng, SeedableRng};
+    use telescope::plot::{LeafMarks, PALETTE};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for case in 0..12 {
+        let n = rng.random_range(2..9);
+        let energies: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..1.0)).collect();
+        let mut b = vec![vec![None; n]; n];
+        for i in 0..n {
+            for j in 0..i {
+                if rng.random_bool(0.6) {
+                    let v = energies[i].max(energies[j]) + rng.random_range(0.1..2.0);
+                    b[i][j] = Some(v);
+                    b[j][i] = Some(v);
+                }
+            }
+        }
+        let dg = Dg::build(&energies, &b, &vec![1; n]).unwrap();
+        // Three classes over the group ids; some groups stay unclassified.
+        let mut classes: Vec<LeafMarks> = (0..3)
+            .map(|k| LeafMarks {
+                groups: vec![],
+                color: PALETTE[k],
+                label: format!("class {k}"),
+            })
+            .collect();
+        let mut class_of = vec![None; n];
+        for (g, slot) in class_of.iter_mut().enumerate() {
+            let k = rng.random_range(0..4);
+            if k < 3 {
+                classes[k].groups.push(g);
+                *slot = Some(k);
+            }
+        }
+        // Brute force: a node has class k when every leaf under it has class k.
+        let mut expected = [0usize; 3];
+        for node in 0..dg.n_nodes() {
+            let mut under = Vec::new();
+            leaves_under(&dg, node, &mut under);
+            let first = class_of[dg.leaves[under[0]].id];
+            if let Some(k) = first {
+                if under.iter().all(|&l| class_of[dg.leaves[l].id] == Some(k)) {
+                    // Its upward segment, and its bar when it is a merge.
+                    expected[k] += 1 + usize::from(node >= dg.leaves.len());
+                }
+            }
+        }
+        let pic = DgPicture {
+            circles: false,
+            classes,
+            ..DgPicture::new(dg)
+        };
+        let svg = Figure::dg(pic).unwrap().to_svg().unwrap();
+        for k in 0..3 {
+            let (r, g, bl) = PALETTE[k];
+            let stroke = format!("stroke=\"#{r:02X}{g:02X}{bl:02X}\"");
+            let drawn = svg
+                .lines()
+                .filter(|l| l.contains("<polyline") && l.contains(&stroke))
+                .count();
+            let legend = usize::from(svg.contains(&format!("class {k}")));
+            assert_eq!(
+                drawn,
+                expected[k] + legend,
+                "case {case}, class {k}: {drawn} segments drawn, {} expected (+ legend)",
+                expected[k]
+            );
+        }
+    }
+}

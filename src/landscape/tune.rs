@@ -118,16 +118,27 @@ pub fn tune_alpha(
     proposer: &mut dyn Proposer,
 ) -> Result<Vec<AlphaRow>> {
     let mut out = Vec::new();
-    for &a in alphas {
+    let started = std::time::Instant::now();
+    for (i, &a) in alphas.iter().enumerate() {
         let mut o = base.clone();
         o.ad.alpha = a;
         o.checkpoint = None;
         o.complete = false;
+        o.progress = crate::progress::Progress::silent();
         let map = adelm(e, proposer, &o)?;
         if map.interrupted {
             // The alphas done so far are the result; this one's map is unfinished.
             break;
         }
+        base.progress.line(&format!(
+            "tune_alpha: alpha {a} ({}/{}): {} groups, {} of {} AD trials succeeded  [{:.1}s]",
+            i + 1,
+            alphas.len(),
+            map.groups.len(),
+            map.stats.ad_successes,
+            map.stats.ad_trials,
+            started.elapsed().as_secs_f64()
+        ));
         out.push(AlphaRow {
             alpha: a,
             groups: map.groups.len(),

@@ -23,6 +23,7 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
     let mut iterations = 0;
     let mut interrupted = false;
     let (mut u, mut g) = e.energy_and_grad(&x)?;
+    let mut last_report = std::time::Instant::now();
     for it in 0..opts.max_iter {
         iterations = it;
         if crate::interrupt::requested() {
@@ -35,6 +36,14 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
         }
         if done.iter().all(|d| *d) {
             break;
+        }
+        if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
+            last_report = std::time::Instant::now();
+            let converged = done.iter().filter(|d| **d).count();
+            opts.progress.line(&format!(
+                "minimize: iteration {it}/{}  converged {converged}/{b}",
+                opts.max_iter
+            ));
         }
         let frozen: Vec<f64> = done.iter().map(|d| if *d { 1.0 } else { 0.0 }).collect();
         let frozen = tensor::from_vec(&frozen, &[b as i64, 1])?

@@ -74,6 +74,9 @@ pub struct MinimizeOptions {
     pub max_iter: usize,
     /// Initial / maximal step (FIRE's dt, gradient descent's first step).
     pub step: f64,
+    /// Receives a progress line about once a second from FIRE; not stored with a map.
+    #[serde(skip)]
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for MinimizeOptions {
@@ -83,6 +86,7 @@ impl Default for MinimizeOptions {
             tol: 1e-6,
             max_iter: 5000,
             step: 0.01,
+            progress: crate::progress::Progress::silent(),
         }
     }
 }

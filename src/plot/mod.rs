@@ -265,6 +265,11 @@ pub struct DgPicture {
     /// Text under each leaf (indexed by leaf node id) instead of the group id; `""` leaves a leaf
     /// unlabelled.
     pub leaf_labels: Option<Vec<String>>,
+    /// Classes of leaves (by group id), as disconnectionDPS colours a tree: a branch whose
+    /// leaves all belong to one class is drawn in its colour, with a legend entry; branches over
+    /// several classes, or over unclassified leaves, stay black. A leaf in several classes
+    /// takes the last.
+    pub classes: Vec<LeafMarks>,
 }
 
 /// Leaves of a DG marked with a filled dot.
@@ -335,6 +340,7 @@ impl DgPicture {
             marks: Vec::new(),
             merge_marks: Vec::new(),
             leaf_labels: None,
+            classes: Vec::new(),
         }
     }
 

@@ -639,10 +639,16 @@ type LegendEntry = (String, RGBColor, bool);
 /// left to right and wrap at width `aw`, and the height of the strip they need (0: none).
 fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, u32) {
     let legend: Vec<LegendEntry> = p
-        .marks
+        .classes
         .iter()
         .filter(|m| !m.label.is_empty())
-        .map(|m| (m.label.clone(), rgb(m.color), false))
+        .map(|m| (m.label.clone(), rgb(m.color), true))
+        .chain(
+            p.marks
+                .iter()
+                .filter(|m| !m.label.is_empty())
+                .map(|m| (m.label.clone(), rgb(m.color), false)),
+        )
         .chain(
             p.merge_marks
                 .iter()
@@ -667,6 +673,34 @@ fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, 
         24 * (row as u32 + 1) + 6
     };
     (legend, slots, strip)
+}
+
+/// The class of every node of the picture's tree (leaves, then merges): a leaf's from
+/// `p.classes` by group id, a merge's when all its children share one class, else none.
+fn node_classes(p: &DgPicture) -> Vec<Option<usize>> {
+    let dg = &p.dg;
+    let nl = dg.leaves.len();
+    let mut class: Vec<Option<usize>> = dg
+        .leaves
+        .iter()
+        .map(|leaf| p.classes.iter().rposition(|c| c.groups.contains(&leaf.id)))
+        .collect();
+    class.resize(nl + dg.merges.len(), None);
+    // A merge's children are leaves or earlier merges, so one pass in merge order suffices;
+    // a later child (never built by Dg, but cheap to guard) leaves the merge unclassified.
+    for (k, m) in dg.merges.iter().enumerate() {
+        let mut common: Option<Option<usize>> = None;
+        for &c in &m.children {
+            let cc = if c < nl + k { class[c] } else { None };
+            common = match common {
+                None => Some(cc),
+                Some(prev) if prev == cc => Some(prev),
+                Some(_) => Some(None),
+            };
+        }
+        class[nl + k] = common.flatten();
+    }
+    class
 }
 
 /// Draws one tree on `area` over energies `e0..e1` with its marks, legend and thinned labels.
@@ -728,7 +762,10 @@ fn draw_tree<DB: DrawingBackend>(
             }
         }
     }
+    let class = node_classes(p);
+    let class_color = |node: usize| class[node].map(|c| rgb(p.classes[c].color));
     let mut segs: Vec<[(f64, f64); 2]> = Vec::new();
+    let mut branches: Vec<([(f64, f64); 2], RGBColor)> = Vec::new();
     let mut bars: Vec<([(f64, f64); 2], RGBColor)> = Vec::new();
     for (k, m) in dg.merges.iter().enumerate() {
         let (lo, hi) = m
@@ -737,19 +774,37 @@ fn draw_tree<DB: DrawingBackend>(
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| {
                 (a.min(x[c]), b.max(x[c]))
             });
-        match merge_color[k] {
-            Some(c) => bars.push(([(lo, m.energy), (hi, m.energy)], c)),
-            None => segs.push([(lo, m.energy), (hi, m.energy)]),
+        let bar = [(lo, m.energy), (hi, m.energy)];
+        match (merge_color[k], class_color(nl + k)) {
+            (Some(c), _) => bars.push((bar, c)),
+            (None, Some(c)) => branches.push((bar, c)),
+            (None, None) => segs.push(bar),
         }
         for &c in &m.children {
-            segs.push([(x[c], dg.energy(c)), (x[c], m.energy)]);
+            let up = [(x[c], dg.energy(c)), (x[c], m.energy)];
+            match class_color(c) {
+                Some(col) => branches.push((up, col)),
+                None => segs.push(up),
+            }
         }
     }
     for &r in &dg.roots {
-        segs.push([(x[r], dg.energy(r)), (x[r], dg.energy(r) + stub)]);
+        let stub_seg = [(x[r], dg.energy(r)), (x[r], dg.energy(r) + stub)];
+        match class_color(r) {
+            Some(col) => branches.push((stub_seg, col)),
+            None => segs.push(stub_seg),
+        }
     }
     chart
         .draw_series(segs.into_iter().map(|s| PathElement::new(s.to_vec(), line)))
+        .map_err(pe)?;
+    // Branches of one class a little thicker, so their colour reads at a glance.
+    chart
+        .draw_series(
+            branches
+                .into_iter()
+                .map(|(s, c)| PathElement::new(s.to_vec(), c.stroke_width(width + 1))),
+        )
         .map_err(pe)?;
     // Coloured merges a little thicker, so they read over the black tree.
     chart

@@ -219,6 +219,20 @@ impl Opts {
             },
         }
     }
+    /// A non-negative integer if present (absent or `()`: none).
+    pub fn usize_opt(&mut self, key: &str) -> RhaiResult<Option<usize>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) if v.is_unit() => Ok(None),
+            Some(v) => match v.as_int() {
+                Ok(i) if i >= 0 => Ok(Some(i as usize)),
+                _ => Err(err(format!(
+                    "{}: option `{key}` must be a non-negative integer, got {v}",
+                    self.what
+                ))),
+            },
+        }
+    }
     /// A boolean, or `default`.
     pub fn bool(&mut self, key: &str, default: bool) -> RhaiResult<bool> {
         match self.take(key) {

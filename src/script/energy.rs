@@ -124,6 +124,12 @@ pub(super) fn energy_options() -> Vec<(&'static str, &'static str, &'static str)
 /// energy that the user defines).
 pub(super) fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> {
     let kind = o.string("space", "continuous")?;
+    let levels = o.usize_opt("levels")?;
+    if levels.is_some() && kind != "levels" {
+        return Err(err(format!(
+            "option `levels` applies to space \"levels\", not \"{kind}\""
+        )));
+    }
     Ok(match kind.as_str() {
         "continuous" => {
             let lo = match o.value("lo") {
@@ -138,7 +144,7 @@ pub(super) fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> 
         }
         "spins" => Space::Spins,
         "levels" => Space::Levels {
-            k: o.usize("levels", 8)?,
+            k: levels.unwrap_or(8),
             lo: o.f64("lo", 0.0)?,
             hi: o.f64("hi", 1.0)?,
         },
@@ -164,6 +170,13 @@ fn box_bound(v: &Dynamic, dim: usize) -> RhaiResult<Vec<f64>> {
     Ok(b)
 }
 
+/// The `progress` option of the minimum searches.
+const PROGRESS_OPTION: (&str, &str, &str) = (
+    "progress",
+    "true",
+    "a progress line on stderr about once a second while FIRE runs",
+);
+
 fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
     let d = MinimizeOptions::default();
     Ok(MinimizeOptions {
@@ -171,6 +184,7 @@ fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
         tol: o.f64("tol", d.tol)?,
         max_iter: o.usize("max_iter", d.max_iter)?,
         step: o.f64("step", d.step)?,
+        progress: super::convert::stderr_progress(o.bool("progress", true)?),
     })
 }
 
@@ -500,6 +514,7 @@ pub fn register(api: &mut Api) {
                 "0.01",
                 "initial step (FIRE dt, gradient-descent step)",
             ),
+            PROGRESS_OPTION,
         ],
     );
     api.example("minimize", "let m = minimize(muller_brown(), [0.0, 0.5]);\nprint(m.x);  // near minimum C (-0.050, 0.467)");
@@ -513,6 +528,7 @@ pub fn register(api: &mut Api) {
             ("tol", "1e-8", "gradient tolerance"),
             ("max_iter", "5000", "iteration limit"),
             ("step", "0.01", "initial step"),
+            PROGRESS_OPTION,
         ],
     );
 }

@@ -54,7 +54,14 @@ fn delta_option(o: &mut Opts, default: Delta) -> RhaiResult<Delta> {
     )))
 }
 
-const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
+/// The documentation of the AD options, the sampler's among them.
+fn ad_option_docs() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut docs = AD_ONLY_OPTION_DOCS.to_vec();
+    docs.extend(super::sampler::sampler_option_docs("0.05"));
+    docs
+}
+
+const AD_ONLY_OPTION_DOCS: &[(&str, &str, &str)] = &[
     ("T", "0.1", "temperature of the magnetized density"),
     ("alpha", "1.0", "magnetization strength"),
     (
@@ -68,13 +75,6 @@ const AD_OPTION_DOCS: &[(&str, &str, &str)] = &[
         "improvement limit: failure after M steps without getting closer",
     ),
     ("max_steps", "5000", "hard cap on steps per trial"),
-    (
-        "sampler",
-        "\"auto\"",
-        "mh, cmh, mala, langevin, hmc, gibbs (auto: gibbs for discrete, mh otherwise)",
-    ),
-    ("step", "0.05", "sampler step size"),
-    ("leapfrog", "10", "HMC leapfrog steps"),
     ("thin", "0", "record every thin-th state of the path"),
     (
         "sync_every",
@@ -382,13 +382,13 @@ pub fn register(api: &mut Api) {
         "",
         |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()),
     );
-    let mut ad_docs = AD_OPTION_DOCS.to_vec();
+    let mut ad_docs = ad_option_docs();
     ad_docs.push(("trials", "1", "independent trials run as one batch"));
     api.options("ad", &ad_docs);
     api.example("ad", "let U = muller_brown();\nlet r = ad(U, [-0.558, 1.442], [-0.050, 0.467], #{T: 5.0, alpha: 20.0, delta: 0.05, step: 0.01});\nprint(r.success); print(r.barrier);");
 
     api.func("adelm", "adelm(U: Energy, opts: map) -> Map", "Maps the landscape with ADELM (Algorithm 3): proposals, minimum search, grouping by AD in both directions against the nearest representatives, consolidation. Shows progress; Ctrl-C stops and keeps the map; `checkpoint` writes it periodically and `resume` continues one.", run_adelm);
-    let mut adelm_docs = AD_OPTION_DOCS.to_vec();
+    let mut adelm_docs = ad_option_docs();
     adelm_docs.extend([
         ("iters", "100", "mapping iterations"),
         ("burn_in", "0", "burn-in iterations, followed by consolidation"),
@@ -601,7 +601,7 @@ pub fn register(api: &mut Api) {
         Ok(m)
     });
     api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
-    let mut ref_docs = AD_OPTION_DOCS.to_vec();
+    let mut ref_docs = ad_option_docs();
     ref_docs[1] = (
         "alpha",
         "5.0",
@@ -643,9 +643,10 @@ pub fn register(api: &mut Api) {
             ("temps", "[0.01, 0.03, 0.1, 0.3, 1]", "temperatures"),
             ("steps", "1000", "steps per chain"),
             ("chains", "16", "chains per temperature"),
-            ("sampler", "\"auto\"", "sampler"),
-            ("step", "0.05", "step size"),
-        ],
+        ]
+        .into_iter()
+        .chain(super::sampler::sampler_option_docs("0.05"))
+        .collect::<Vec<_>>(),
     );
     api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups, ad_trials, ad_successes} and warns about alphas where no AD trial succeeded. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_alpha");
@@ -657,8 +658,7 @@ pub fn register(api: &mut Api) {
             }
         };
         let propose = o.value("propose");
-        let mut ao = adelm_options(&mut o)?;
-        ao.progress = crate::progress::Progress::silent();
+        let ao = adelm_options(&mut o)?;
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
         let rows = tune::tune_alpha(&u.0, &alphas, &ao, proposer.as_mut()).script()?;
@@ -694,7 +694,9 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
-    api.options("phase_diagram", &ref_docs);
+    let mut phase_docs = vec![("temps", "[0.05, 0.1, 0.2, 0.5, 1]", "temperatures")];
+    phase_docs.extend_from_slice(&ref_docs);
+    api.options("phase_diagram", &phase_docs);
 }
 
 fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Map> {

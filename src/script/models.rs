@@ -148,7 +148,9 @@ fn data_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
     to_tensor(v)
 }
 
-fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
+/// Reads the training options; the generator's (`COOP_OPTIONS`) only for Co-Op, so that a
+/// DeepFRAME run refuses them instead of ignoring them.
+fn train_options(o: &mut Opts, coop: bool) -> RhaiResult<TrainOptions> {
     let d = TrainOptions::default();
     let sampler = o.string("sampler", "langevin")?;
     let levels = o.usize("levels", 8)?;
@@ -162,7 +164,7 @@ fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
         }
     };
     let checkpoint = o.string("checkpoint", "")?;
-    Ok(TrainOptions {
+    let mut to = TrainOptions {
         epochs: o.usize("epochs", d.epochs)?,
         batch: o.usize("batch", d.batch)?,
         lr: o.f64("lr", d.lr)?,
@@ -180,12 +182,16 @@ fn train_options(o: &mut Opts) -> RhaiResult<TrainOptions> {
         progress: crate::progress::Progress::new(|_, line| println!("{line}")),
         checkpoint: (!checkpoint.is_empty()).then(|| PathBuf::from(checkpoint)),
         checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        gen_lr: o.f64("gen_lr", d.gen_lr)?,
-        tau: o.f64("tau", d.tau)?,
-        latent_steps: o.usize("latent_steps", d.latent_steps)?,
-        latent_step_size: o.f64("latent_step_size", d.latent_step_size)?,
         reg: o.f64("reg", d.reg)?,
-    })
+        ..d
+    };
+    if coop {
+        to.gen_lr = o.f64("gen_lr", d.gen_lr)?;
+        to.tau = o.f64("tau", d.tau)?;
+        to.latent_steps = o.usize("latent_steps", d.latent_steps)?;
+        to.latent_step_size = o.f64("latent_step_size", d.latent_step_size)?;
+    }
+    Ok(to)
 }
 
 fn report_map(r: &TrainReport) -> RhaiResult<Map> {
@@ -595,7 +601,7 @@ pub fn register(api: &mut Api) {
 
 fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
     let mut o = opts(map, "train_deepframe");
-    let to = train_options(&mut o)?;
+    let to = train_options(&mut o, false)?;
     o.finish()?;
     let data = data_tensor(data)?;
     let net = d.0.try_clone().script()?;
@@ -607,7 +613,7 @@ fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
 
 fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
     let mut o = opts(map, "train_coop");
-    let to = train_options(&mut o)?;
+    let to = train_options(&mut o, true)?;
     o.finish()?;
     let data = data_tensor(data)?;
     let dn = d.0.try_clone().script()?;

@@ -7,6 +7,18 @@ use crate::sampler::{self, SamplerKind, SamplerSpec};
 use crate::tensor;
 use rhai::{Dynamic, Map};
 
+/// The documentation of the options [`sampler_spec`] reads, with the default step size the
+/// caller passes it.
+pub fn sampler_option_docs(
+    step_default: &'static str,
+) -> [(&'static str, &'static str, &'static str); 3] {
+    [
+        ("sampler", "\"auto\"", "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise"),
+        ("step", step_default, "proposal scale (MH) or time step (MALA, Langevin, HMC)"),
+        ("leapfrog", "10", "leapfrog steps per HMC proposal"),
+    ]
+}
+
 /// Reads the sampler options shared by every function that runs chains.
 pub fn sampler_spec(o: &mut super::Opts, default_step: f64) -> RhaiResult<SamplerSpec> {
     let d = SamplerSpec::default();
@@ -78,14 +90,17 @@ pub fn register(api: &mut Api) {
         "",
         |u: EnergyValue, x0: Dynamic| sample(u, x0, Map::new()),
     );
-    api.options("sample", &[
-        ("sampler", "\"auto\"", "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise"),
+    let mut sample_docs = vec![
         ("T", "1.0", "temperature"),
-        ("steps", "1000", "steps (Gibbs and component-wise MH: sweeps)"),
-        ("step", "0.1", "proposal scale (MH) or time step (MALA, HMC)"),
-        ("leapfrog", "10", "leapfrog steps per HMC proposal"),
+        (
+            "steps",
+            "1000",
+            "steps (Gibbs and component-wise MH: sweeps)",
+        ),
         ("thin", "0", "record every thin-th state (0: none)"),
         ("burn_in", "0", "steps discarded before recording"),
-    ]);
+    ];
+    sample_docs.extend(sampler_option_docs("0.1"));
+    api.options("sample", &sample_docs);
     api.example("sample", "let r = sample(quadratic(2), zeros([256, 2]), #{sampler: \"mala\", step: 0.5, steps: 2000});\nprint(r.acceptance);\nprint(r.x.mean(0));");
 }

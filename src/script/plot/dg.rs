@@ -5,11 +5,7 @@ use super::*;
 /// Reads the DG construction options (order, max_leaves, max_energy).
 fn dg_options(o: &mut Opts) -> RhaiResult<DgOptions> {
     let order = LeafOrder::parse(&o.string("order", "energy")?).script()?;
-    let max_leaves = if o.has("max_leaves") {
-        Some(o.usize("max_leaves", 0)?)
-    } else {
-        None
-    };
+    let max_leaves = o.usize_opt("max_leaves")?;
     let max_energy = o.f64_opt("max_energy")?;
     Ok(DgOptions {
         order,
@@ -117,6 +113,43 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
     Ok(out)
 }
 
+/// The `classes` option: one label per group id (a string or number; `()` leaves the group
+/// unclassified), as leaf classes in the order the labels first appear, coloured from the
+/// palette.
+fn classes_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
+    let Some(v) = o.value("classes") else {
+        return Ok(vec![]);
+    };
+    let labels = v
+        .read_lock::<Array>()
+        .ok_or_else(|| {
+            err(format!(
+                "{what}: classes must be an array with one label per group id, got {}",
+                v.type_name()
+            ))
+        })?
+        .clone();
+    let mut out: Vec<LeafMarks> = Vec::new();
+    for (group, label) in labels.iter().enumerate() {
+        if label.is_unit() {
+            continue;
+        }
+        let text = label.to_string();
+        match out.iter_mut().find(|c| c.label == text) {
+            Some(c) => c.groups.push(group),
+            None => {
+                let color = PALETTE[out.len() % PALETTE.len()];
+                out.push(LeafMarks {
+                    groups: vec![group],
+                    color,
+                    label: text,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "dg_plot");
     let dgo = dg_options(&mut o)?;
@@ -128,6 +161,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
         shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)),
     )?;
     let marks = marks_opt(&mut o, "dg_plot")?;
+    let classes = classes_opt(&mut o, "dg_plot")?;
     let max_members = o.usize("max_members", 5)?;
     let seed = match o.value("seed") {
         None => tensor::next_seed(),
@@ -158,6 +192,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
         circles,
         labels,
         marks,
+        classes,
         ..pic
     })
     .script()?
@@ -253,10 +288,12 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
         }
     };
     let marks = marks_opt(&mut o, "Dg.plot")?;
+    let classes = classes_opt(&mut o, "Dg.plot")?;
     let pic = DgPicture {
         circles,
         labels,
         marks,
+        classes,
         ..DgPicture::new(d.0.clone())
     }
     .with_group_images(reps, members)
@@ -268,6 +305,12 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
     o.finish()?;
     Ok(PlotValue(f))
 }
+
+const CLASSES_DOC: (&str, &str, &str) = (
+    "classes",
+    "none",
+    "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin)",
+);
 
 const MARKS_DOC: (&str, &str, &str) = (
     "marks",
@@ -340,6 +383,8 @@ pub(super) fn register(api: &mut Api) {
             ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
             ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
             MARKS_DOC,
+        CLASSES_DOC,
+            CLASSES_DOC,
         ]),
     );
     api.example(
@@ -359,6 +404,7 @@ pub(super) fn register(api: &mut Api) {
         ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
         ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
         MARKS_DOC,
+        CLASSES_DOC,
         ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
         ("members", "none", "per group, a batch of member states [M, D] drawn above its representative"),
         ("member_energies", "none", "per group, energies of the member states: sorts them low to high"),

@@ -1,0 +1,147 @@
+//! The options a function parses are the options its reference documents: every documented
+//! function that takes an options map is called with an unknown key, and the options its
+//! parser reports knowing must equal the documented ones (so `telescope doc`, completion,
+//! `check` and the LSP, which read the documented table, cannot drift from the parser).
+
+use std::collections::BTreeSet;
+
+/// Values the probe calls use.
+const PRELUDE: &str = r#"
+let U = muller_brown();
+let S = sk(8, 1);
+let M = adelm(S, #{iters: 4, progress: false});
+let P = neb(U, [-0.558, 1.442], [-0.050, 0.467], #{images: 6, max_iter: 20});
+let D = dg([0.0, 1.0], [[(), 2.0], [2.0, ()]], [1, 1]);
+let C = compare_maps(M, M);
+let Nd = descriptor("fc(1)", #{shape: [1, 4, 4]});
+let Ng = generator("convT(1,4,1)", #{latent: 2});
+let X = tensor([[0.0, 1.0]]);
+"#;
+
+/// One call per documented function with options; `OPTS` stands for the options map, `PROBE`
+/// for the unknown key inside a map that also holds a required option.
+const PROBES: &[(&str, &str)] = &[
+    ("Dg.plot", "D.plot(OPTS)"),
+    ("Map.barrier_matrix", "M.barrier_matrix(S, OPTS)"),
+    ("Map.save", "M.save(\"probe.json\", OPTS)"),
+    ("NebPath.saddle", "P.saddle(OPTS)"),
+    ("ad", "ad(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
+    ("adelm", "adelm(U, OPTS)"),
+    (
+        "alpha_sweep_plot",
+        "alpha_sweep_plot([1.0, 2.0], [3, 2], OPTS)",
+    ),
+    (
+        "barrier_ad",
+        "barrier_ad(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
+    ),
+    ("compare_maps", "compare_maps(M, M, OPTS)"),
+    (
+        "compare_paths",
+        "compare_paths(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
+    ),
+    ("dataset", "dataset(\"digits\", OPTS)"),
+    ("deepframe_energy", "deepframe_energy(Nd, OPTS)"),
+    ("descriptor", "descriptor(\"fc(1)\", OPTS)"),
+    ("dg", "dg([0.0, 1.0], [[(), 2.0], [2.0, ()]], [1, 1], OPTS)"),
+    ("dg_compare_plot", "dg_compare_plot(M, M, C, OPTS)"),
+    ("dg_plot", "dg_plot(M, OPTS)"),
+    ("embed", "embed(U, 4, OPTS)"),
+    ("energy", "energy(|x| x.sum(1), #{dim: 2, PROBE})"),
+    ("find_minima", "find_minima(U, OPTS)"),
+    ("generator", "generator(\"fc(16)\", OPTS)"),
+    ("gwl", "gwl(S, OPTS)"),
+    ("heatmap", "heatmap(U, OPTS)"),
+    ("histogram", "histogram([1.0, 2.0], OPTS)"),
+    ("image_grid", "image_grid(rand([2, 16]), OPTS)"),
+    ("latent_energy", "latent_energy(Nd, Ng, OPTS)"),
+    ("line_plot", "line_plot([1.0, 2.0], [1.0, 2.0], OPTS)"),
+    ("load_images", "load_images(\".\", OPTS)"),
+    ("load_npy_images", "load_npy_images(\"probe.npy\", OPTS)"),
+    ("minimize", "minimize(U, [0.0, 0.5], OPTS)"),
+    ("neb", "neb(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
+    (
+        "neb_pairs",
+        "neb_pairs(U, [[[-0.558, 1.442], [-0.050, 0.467]]], OPTS)",
+    ),
+    ("path_energy_plot", "path_energy_plot(U, [P.images], OPTS)"),
+    (
+        "phase_diagram",
+        "phase_diagram(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
+    ),
+    ("phase_plot", "phase_plot([0.1, 0.5], [], OPTS)"),
+    ("sample", "sample(U, X, OPTS)"),
+    ("scatter", "scatter([[0.0, 1.0]], [0], OPTS)"),
+    (
+        "torch_energy",
+        "torch_energy(\"probe.pt\", #{dim: 2, PROBE})",
+    ),
+    ("torch_net", "torch_net(\"probe.pt\", OPTS)"),
+    ("train_coop", "train_coop(Nd, Ng, rand([4, 16]), OPTS)"),
+    (
+        "train_deepframe",
+        "train_deepframe(Nd, rand([4, 16]), OPTS)",
+    ),
+    ("tune_alpha", "tune_alpha(U, OPTS)"),
+    ("tune_temperature", "tune_temperature(U, [0.0, 0.5], OPTS)"),
+];
+
+/// The option names in "...; known options: a, b, c" of an unknown-option error.
+fn known_options(error: &str) -> Option<BTreeSet<String>> {
+    let list = error.split("known options: ").nth(1)?;
+    Some(
+        list.trim()
+            .split(", ")
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect(),
+    )
+}
+
+#[test]
+fn every_parser_knows_exactly_the_documented_options() {
+    tch::set_num_threads(1);
+    let dir = std::env::temp_dir().join(format!("telescope_option_schema_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let docs = telescope::script::docs();
+    let mut problems = Vec::new();
+    for d in docs.all().filter(|d| !d.options.is_empty()) {
+        let Some((_, call)) = PROBES.iter().find(|(n, _)| *n == d.name) else {
+            problems.push(format!(
+                "{}: no probe call in tests/option_schema.rs",
+                d.name
+            ));
+            continue;
+        };
+        let mut session = telescope::script::new_session(Some(&dir));
+        let _ = session.eval("<prelude>", PRELUDE).unwrap();
+        let code = call
+            .replace("OPTS", "#{zz_probe: 1}")
+            .replace("PROBE", "zz_probe: 1");
+        let error = match session.eval("<probe>", &code) {
+            Ok(_) => {
+                problems.push(format!("{}: `{code}` accepted an unknown option", d.name));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let Some(parsed) = known_options(&error) else {
+            problems.push(format!(
+                "{}: `{code}` failed before its options: {error}",
+                d.name
+            ));
+            continue;
+        };
+        let documented: BTreeSet<String> = d.options.iter().map(|o| o.name.clone()).collect();
+        let undocumented: Vec<_> = parsed.difference(&documented).collect();
+        let unparsed: Vec<_> = documented.difference(&parsed).collect();
+        if !undocumented.is_empty() || !unparsed.is_empty() {
+            problems.push(format!(
+                "{}: parsed but not documented {undocumented:?}; documented but not parsed {unparsed:?}",
+                d.name
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
