@@ -144,8 +144,18 @@ fn language_server_session() {
     );
 
     // Clean text clears the diagnostics.
-    change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver");
+    change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver_count");
     assert_eq!(c.diagnostics()["diagnostics"], json!([]));
+    // A variable being typed that is not defined yet is reported where it stands.
+    change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver");
+    let d = c.diagnostics();
+    let diags = d["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["message"], "undefined variable `ver`");
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 2, "character": 8})
+    );
 
     // Hover over `seed` shows its signature and doc.
     let h = c.request(

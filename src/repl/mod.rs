@@ -416,6 +416,7 @@ impl Repl {
             vars,
             script_fns,
             base_dir: std::path::PathBuf::from("."),
+            calls: Vec::new(),
         }
     }
 }

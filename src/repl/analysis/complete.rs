@@ -47,6 +47,9 @@ pub struct Env {
     pub script_fns: Vec<(String, Vec<String>)>,
     /// Directory that relative paths and `.rhai` modules are looked up in.
     pub base_dir: PathBuf,
+    /// Variables initialised by a call (`let p = neb(...)`): name and the function called, whose
+    /// documented return type is the variable's type when `vars` does not know it.
+    pub calls: Vec<(String, String)>,
 }
 
 impl Env {
@@ -70,7 +73,22 @@ impl Env {
                 continue;
             };
             match text(t) {
-                "let" | "const" | "for" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
+                "let" | "const" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
+                    let name = text(next).to_string();
+                    // The initialiser after `=`: a literal gives the type, a call its function.
+                    let init = toks
+                        .get(i + 3)
+                        .filter(|_| toks.get(i + 2).is_some_and(|e| e.kind == Tok::Punct('=')));
+                    let ty = init.and_then(|v| literal_type(v, text(v), toks.get(i + 4)));
+                    if let Some(f) = init.filter(|v| {
+                        v.kind == Tok::Ident
+                            && toks.get(i + 4).is_some_and(|p| p.kind == Tok::Punct('('))
+                    }) {
+                        env.calls.push((name.clone(), text(f).to_string()));
+                    }
+                    env.vars.push((name, ty));
+                }
+                "for" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
                     env.vars.push((text(next).to_string(), None));
                 }
                 "fn" => {
@@ -91,6 +109,42 @@ impl Env {
         }
         env
     }
+}
+
+impl Env {
+    /// The type of variable `name`: known from the session or a literal initialiser, else the
+    /// documented return type of the function that initialised it.
+    pub fn type_of(&self, cat: &Catalog, name: &str) -> Option<String> {
+        if let Some(t) = self
+            .vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, t)| t.clone())
+        {
+            return Some(t);
+        }
+        let (_, f) = self.calls.iter().find(|(n, _)| n == name)?;
+        cat.doc(f, false)?
+            .signatures
+            .iter()
+            .find_map(|s| s.rsplit_once("->").map(|(_, r)| r.trim().to_string()))
+            .filter(|t| !t.is_empty() && !t.contains(['|', '?', ' ']))
+    }
+}
+
+/// The type a literal token gives a value (`"..."` a string, `1` an i64, `1.5` an f64, `[` an
+/// array, `#{` a map, `true` a bool); `next` is the token after it, to tell `#{` from `#`.
+fn literal_type(t: &Token, text: &str, next: Option<&Token>) -> Option<String> {
+    let ty = match t.kind {
+        Tok::Str { .. } if text.starts_with('"') || text.starts_with('`') => "string",
+        Tok::Number if text.contains(['.', 'e', 'E']) && !text.starts_with("0x") => "f64",
+        Tok::Number => "i64",
+        Tok::Punct('[') => "array",
+        Tok::Punct('#') if next.is_none_or(|n| n.kind == Tok::Punct('{')) => "map",
+        Tok::Keyword if text == "true" || text == "false" => "bool",
+        _ => return None,
+    };
+    Some(ty.to_string())
 }
 
 /// The call that encloses the cursor: function name, whether it is a method call, the index
@@ -178,9 +232,12 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
             .map(|j| before[j])
             .filter(|t| t.kind == Tok::Ident)
             .map(|t| &text[t.start..t.end]);
-        let ty = recv
-            .and_then(|r| env.vars.iter().find(|(n, _)| n == r))
-            .and_then(|(_, t)| t.clone());
+        let literal = before
+            .len()
+            .checked_sub(2)
+            .map(|j| before[j])
+            .and_then(|t| literal_type(&t, &text[t.start..t.end], None));
+        let ty = literal.or_else(|| recv.and_then(|r| env.type_of(cat, r)));
         items = method_items(cat, ty.as_deref());
     } else if prev_text == "import" {
         items = module_items(env, word, false);

@@ -38,22 +38,33 @@ fn list_counts(set: &BTreeSet<usize>) -> String {
 /// Parses `code` and reports parse errors, calls to unknown functions and wrong argument
 /// counts, sorted by position. `engine` should be built like the session's (same functions).
 pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
-    let ast = match engine.compile(code) {
-        Ok(a) => a,
-        Err(e) => {
-            let p = e.position();
-            let msg = e.to_string();
-            let msg = match msg.rfind(" (line ") {
-                Some(i) if msg.ends_with(')') => msg[..i].to_string(),
-                _ => msg,
-            };
-            return vec![Diagnostic {
-                line: p.line().unwrap_or(1),
-                col: p.position().unwrap_or(1),
-                message: msg,
-            }];
+    // A syntax error does not hide the rest: the statement that holds it is blanked out
+    // (positions elsewhere stay the same) and the remainder is parsed again, up to a limit.
+    let mut syntax = Vec::new();
+    let mut text = code.to_string();
+    let ast = loop {
+        match engine.compile(&text) {
+            Ok(a) => break a,
+            Err(e) => {
+                let p = e.position();
+                let msg = e.to_string();
+                let msg = match msg.rfind(" (line ") {
+                    Some(i) if msg.ends_with(')') => msg[..i].to_string(),
+                    _ => msg,
+                };
+                let (line, col) = (p.line().unwrap_or(1), p.position().unwrap_or(1));
+                syntax.push(Diagnostic {
+                    line,
+                    col,
+                    message: msg,
+                });
+                if syntax.len() >= MAX_SYNTAX_ERRORS || !blank_statement_at(&mut text, line, col) {
+                    return syntax;
+                }
+            }
         }
     };
+    let code = text.as_str();
     // Functions the script defines: name -> parameter counts.
     let mut script_fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -173,9 +184,98 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
         true
     });
     out.extend(opt_diags);
+    if syntax.is_empty() {
+        // With a statement blanked out, its definitions would be missing.
+        out.extend(undefined_variable(code));
+    }
+    out.extend(syntax);
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup();
     out
+}
+
+/// Syntax errors reported before the analysis gives up on a file.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+/// Replaces the top-level statement holding 1-based `line`:`col` (characters) of `text` with
+/// spaces, keeping newlines so that every other position stays the same. False when there is
+/// nothing there to blank (the error is in no statement, or the statement is already blank).
+fn blank_statement_at(text: &mut String, line: usize, col: usize) -> bool {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let offset = text[line_start.min(text.len())..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(i, _)| line_start + i)
+        .unwrap_or(text.len());
+    let Some(range) = super::lex::statement_ranges(text)
+        .into_iter()
+        .find(|r| r.contains(&offset) || (r.end == offset && offset == text.len()))
+        .or_else(|| super::lex::statement_ranges(text).into_iter().last())
+    else {
+        return false;
+    };
+    // An unclosed bracket runs the statement to the end of the file: blank it only through
+    // the line of the error, so that the lines after it are still analysed.
+    let range = if range.end == text.len() && !balanced(&text[range.clone()]) {
+        let line_end = text[offset.min(text.len())..]
+            .find('\n')
+            .map(|i| offset + i)
+            .unwrap_or(text.len());
+        range.start..line_end.max(range.start)
+    } else {
+        range
+    };
+    if text[range.clone()].trim().is_empty() {
+        return false;
+    }
+    let blank: String = text[range.clone()]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
+    text.replace_range(range, &blank);
+    true
+}
+
+/// True when every bracket opened in `code` is closed (strings and comments aside).
+fn balanced(code: &str) -> bool {
+    let mut depth = 0i32;
+    for t in super::lex::lex(code) {
+        match t.kind {
+            super::lex::Tok::Punct('(' | '[' | '{') => depth += 1,
+            super::lex::Tok::Punct(')' | ']' | '}') => depth -= 1,
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// The first variable (or module) that `code` reads without defining it, found by a parse
+/// with Rhai's strict variables; scripts get `ARGS` from the command line. Rhai stops at the
+/// first, so one is reported at a time.
+fn undefined_variable(code: &str) -> Option<Diagnostic> {
+    let mut strict = Engine::new_raw();
+    strict.set_strict_variables(true);
+    strict.set_max_expr_depths(256, 256);
+    let mut scope = rhai::Scope::new();
+    scope.push_constant("ARGS", rhai::Array::new());
+    let e = strict.compile_with_scope(&scope, code).err()?;
+    let message = match e.err_type() {
+        rhai::ParseErrorType::VariableUndefined(name) => format!("undefined variable `{name}`"),
+        rhai::ParseErrorType::ModuleUndefined(name) => {
+            format!("undefined module `{name}` (import it first)")
+        }
+        _ => return None,
+    };
+    let p = e.position();
+    Some(Diagnostic {
+        line: p.line().unwrap_or(1),
+        col: p.position().unwrap_or(1),
+        message,
+    })
 }
 
 /// Keys of literal option maps `#{...}` passed to a function with documented options, that

@@ -217,6 +217,15 @@ pub fn word_at(text: &str, pos: usize) -> Option<(usize, usize, bool)> {
 /// The top-level statements of `src`, as text: split after each `;` outside brackets and
 /// after the block that ends a `fn` definition.
 pub fn statements(src: &str) -> Vec<&str> {
+    statement_ranges(src)
+        .into_iter()
+        .map(|r| src[r].trim())
+        .filter(|s| !s.is_empty() && *s != ";")
+        .collect()
+}
+
+/// The byte ranges of the top-level statements of `src` (see [`statements`]), covering it.
+pub fn statement_ranges(src: &str) -> Vec<std::ops::Range<usize>> {
     let toks = lex(src);
     let mut out = Vec::new();
     let (mut start, mut depth) = (0usize, 0i32);
@@ -239,16 +248,14 @@ pub fn statements(src: &str) -> Vec<&str> {
             _ => false,
         };
         if end {
-            out.push(src[start..t.end].trim());
+            out.push(start..t.end);
             start = t.end;
             first = None;
         }
     }
-    let rest = src[start..].trim();
-    if !rest.is_empty() {
-        out.push(rest);
+    if start < src.len() {
+        out.push(start..src.len());
     }
-    out.retain(|s| !s.is_empty() && *s != ";");
     out
 }
 

@@ -275,4 +275,44 @@ mod tests {
             vec![("g".to_string(), vec!["x".to_string(), "y".to_string()])]
         );
     }
+
+    #[test]
+    fn method_completion_in_a_file_follows_literal_and_return_types() {
+        let (_, cat) = Catalog::standard();
+        let labels = |src: &str| -> Vec<String> {
+            let env = Env::scan(src, Path::new("."));
+            complete(&cat, &env, src)
+                .1
+                .into_iter()
+                .map(|i| i.label)
+                .collect()
+        };
+        // A string variable gets Rhai's string methods and no telescope methods.
+        let s = labels("let name = \"abc\";\nname.");
+        assert!(s.iter().any(|l| l == "to_upper"), "{s:?}");
+        assert!(!s.iter().any(|l| l == "energies"), "{s:?}");
+        // An array literal gets push; a string literal as receiver its methods.
+        let a = labels("let xs = [1, 2];\nxs.");
+        assert!(a.iter().any(|l| l == "push"), "{a:?}");
+        assert!(labels("\"x\".").iter().any(|l| l == "to_upper"));
+        // A variable set by a documented call gets the methods of its return type.
+        let ret = cat.docs.get("neb").unwrap().signatures[0]
+            .rsplit_once("->")
+            .unwrap()
+            .1
+            .trim()
+            .to_string();
+        let n = labels("let p = neb(U, a, b);\np.");
+        let expected: Vec<String> = cat
+            .docs
+            .all()
+            .filter(|d| d.method && d.name.starts_with(&format!("{ret}.")))
+            .map(|d| d.bare_name().to_string())
+            .collect();
+        assert!(!expected.is_empty());
+        for e in &expected {
+            assert!(n.contains(e), "{e} missing from {n:?}");
+        }
+        assert!(!n.iter().any(|l| l == "to_upper"), "{n:?}");
+    }
 }
