@@ -317,3 +317,117 @@ fn a_content_length_beyond_any_sane_size_is_skipped_not_allocated() {
         assert_eq!(code, Some(1), "Content-Length {len}");
     }
 }
+
+#[test]
+fn definitions_references_symbols_and_modules() {
+    let dir = std::env::temp_dir().join(format!("telescope-lsp-nav-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = "// helpers\n/// Twice the value.\nfn twice(x) { 2 * x }\nprivate fn hidden() { 1 }\nfn pair(a, b) { [a, b] }\n";
+    std::fs::write(dir.join("helpers.rhai"), module).unwrap();
+    let uri = format!("file://{}/main.rhai", dir.display());
+    let text = "import \"helpers\" as h;\nlet n = 3;\nfn scale(v) { v * n }\nlet m = h::twice(n);\nprint(n + scale(m));\nh::nosuch(1);\nh::pair(1);\nlet s = h::pa";
+    let mut c = Client::start();
+    let _ = c.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rhai", "version": 1, "text": text}}),
+    );
+    // Diagnostics: the unknown module function and the wrong arity; `n` inside `scale` is
+    // undefined at run time too, but Rhai reports the first problem of its strict parse only
+    // when the file has no other errors, so it is not asserted here.
+    let d = c.diagnostics();
+    let messages: Vec<String> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m == "module `h` has no function `nosuch`"),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("`h::pair` takes 2 arguments, but 1 was given")),
+        "{messages:?}"
+    );
+    let at = |line: u64, character: u64| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
+    // Go to definition: a variable, a script function, a module function in its file.
+    let r = c.request(2, "textDocument/definition", at(4, 7));
+    assert_eq!(
+        r["result"]["range"]["start"],
+        json!({"line": 1, "character": 4}),
+        "{r}"
+    );
+    let r = c.request(3, "textDocument/definition", at(4, 11));
+    assert_eq!(
+        r["result"]["range"]["start"],
+        json!({"line": 2, "character": 3}),
+        "{r}"
+    );
+    let r = c.request(4, "textDocument/definition", at(3, 12));
+    assert!(
+        r["result"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/helpers.rhai"),
+        "{r}"
+    );
+    assert_eq!(
+        r["result"]["range"]["start"],
+        json!({"line": 2, "character": 3}),
+        "{r}"
+    );
+    // References of `n`: its definition and its three uses, not `scale`'s `v`.
+    let r = c.request(5, "textDocument/references", json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4}, "context": {"includeDeclaration": true}}));
+    let lines: Vec<u64> = r["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![1, 2, 3, 4], "{r}");
+    // Document symbols: the variables and functions, in order.
+    let r = c.request(
+        6,
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let names: Vec<&str> = r["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["n", "scale", "v", "m", "s"], "{r}");
+    // Hover and signature help on a module function show its doc comment.
+    let r = c.request(7, "textDocument/hover", at(3, 12));
+    let v = r["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        v.contains("h::twice(x)") && v.contains("Twice the value."),
+        "{v}"
+    );
+    let r = c.request(8, "textDocument/signatureHelp", at(6, 8));
+    assert_eq!(
+        r["result"]["signatures"][0]["label"], "h::pair(a, b)",
+        "{r}"
+    );
+    // Completion after `h::` offers the exported functions only.
+    let r = c.request(9, "textDocument/completion", at(7, 13));
+    let labels: Vec<&str> = r["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["pair"], "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,10 +4,11 @@
 use super::analysis::{diagnose, Catalog, Diagnostic};
 use std::path::Path;
 
-/// Diagnostics of `code` against the standard telescope engine.
-pub fn check_source(code: &str) -> Vec<Diagnostic> {
+/// Diagnostics of `code` against the standard telescope engine; imports resolve from
+/// `base_dir`.
+pub fn check_source(code: &str, base_dir: &Path) -> Vec<Diagnostic> {
     let (engine, cat) = Catalog::standard();
-    diagnose(&engine, &cat, code)
+    diagnose(&engine, &cat, code, base_dir)
 }
 
 /// Checks the script at `path` and prints its problems; returns 1 when there are any, else 0.
@@ -19,7 +20,8 @@ pub fn run(path: &Path) -> u8 {
             return 1;
         }
     };
-    let diags = check_source(&code);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let diags = check_source(&code, dir);
     for d in &diags {
         println!("{}:{}:{}: {}", path.display(), d.line, d.col, d.message);
     }

@@ -7,7 +7,8 @@
 //! `shutdown` and `exit`. Positions use UTF-16 columns as the protocol requires.
 
 use super::analysis::{
-    call_context, complete, describe, diagnose, word_at, Catalog, Description, Env, ItemKind,
+    call_context, complete, definition_at, describe, diagnose, module_functions, qualified_at,
+    references_at, symbols, word_at, Catalog, Description, Env, ItemKind, SymbolKind,
 };
 use crate::script::FnDoc;
 use rhai::Engine;
@@ -149,6 +150,27 @@ fn chars_to_utf16(line: &str, chars: usize) -> usize {
     line.chars().take(chars).map(char::len_utf16).sum()
 }
 
+/// The LSP position (line, UTF-16 column) of byte offset `off` in `text`.
+pub fn position_of(text: &str, off: usize) -> Value {
+    let off = off.min(text.len());
+    let before = &text[..off];
+    let line = before.matches('\n').count();
+    let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col: usize = text[start..off].chars().map(char::len_utf16).sum();
+    json!({"line": line, "character": col})
+}
+
+/// An LSP range of bytes `r` in `text`.
+fn range_of(text: &str, r: &std::ops::Range<usize>) -> Value {
+    json!({"start": position_of(text, r.start), "end": position_of(text, r.end)})
+}
+
+/// The `file://` URI of a path.
+fn uri_of(path: &std::path::Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("file://{}", abs.display())
+}
+
 /// Byte offset of an LSP position (line, UTF-16 column) in `text`.
 pub fn offset_of(text: &str, line: usize, col16: usize) -> usize {
     let mut off = 0;
@@ -220,7 +242,10 @@ impl Server {
                         "textDocumentSync": 1,
                         "completionProvider": { "triggerCharacters": [".", "\"", "{", ","] },
                         "hoverProvider": true,
-                        "signatureHelpProvider": { "triggerCharacters": ["(", ","] }
+                        "signatureHelpProvider": { "triggerCharacters": ["(", ","] },
+                        "definitionProvider": true,
+                        "referencesProvider": true,
+                        "documentSymbolProvider": true
                     },
                     "serverInfo": { "name": "telescope", "version": crate::version() }
                 })
@@ -268,6 +293,9 @@ impl Server {
             "textDocument/completion" => Some(self.completion(params)),
             "textDocument/hover" => Some(self.hover(params)),
             "textDocument/signatureHelp" => Some(self.signature_help(params)),
+            "textDocument/definition" => Some(self.definition(params)),
+            "textDocument/references" => Some(self.references(params)),
+            "textDocument/documentSymbol" => Some(self.document_symbols(params)),
             _ => None,
         };
         match (id, result) {
@@ -284,7 +312,11 @@ impl Server {
     fn diagnostics(&self, uri: &str) -> Value {
         let text = self.docs.get(uri).map(String::as_str).unwrap_or("");
         let lines: Vec<&str> = text.split('\n').collect();
-        let diags: Vec<Value> = diagnose(&self.engine, &self.catalog, text)
+        let dir = path_of_uri(uri)
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let diags: Vec<Value> = diagnose(&self.engine, &self.catalog, text, &dir)
             .into_iter()
             .map(|d| {
                 let line = d.line.saturating_sub(1);
@@ -344,8 +376,81 @@ impl Server {
         json!({"isIncomplete": false, "items": items})
     }
 
-    fn hover(&self, params: &Value) -> Value {
+    /// Where the name under the cursor is defined: in this script, or for `alias::f` in the
+    /// imported module's file (none for a module embedded in the binary).
+    fn definition(&self, params: &Value) -> Value {
+        let (text, off, dir) = self.at(params);
+        let uri = params["textDocument"]["uri"].as_str().unwrap_or("");
+        if let Some((alias, name)) = qualified_at(&text, off) {
+            return match module_functions(&text, &alias, &dir) {
+                Some((Some(file), module, fns)) => fns
+                    .iter()
+                    .find(|f| f.name == name)
+                    .map(|f| json!({"uri": uri_of(&file), "range": range_of(&module, &f.at)}))
+                    .unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+        }
+        match definition_at(&text, off) {
+            Some(s) => json!({"uri": uri, "range": range_of(&text, &s.at)}),
+            None => Value::Null,
+        }
+    }
+
+    /// Every use of the name under the cursor in this script.
+    fn references(&self, params: &Value) -> Value {
         let (text, off, _) = self.at(params);
+        let uri = params["textDocument"]["uri"].as_str().unwrap_or("");
+        let include_decl = params["context"]["includeDeclaration"]
+            .as_bool()
+            .unwrap_or(true);
+        let decl = definition_at(&text, off).map(|s| s.at);
+        let refs: Vec<Value> = references_at(&text, off)
+            .into_iter()
+            .filter(|r| include_decl || Some(r) != decl.as_ref())
+            .map(|r| json!({"uri": uri, "range": range_of(&text, &r)}))
+            .collect();
+        Value::Array(refs)
+    }
+
+    /// The functions and top-level variables the script defines.
+    fn document_symbols(&self, params: &Value) -> Value {
+        let uri = params["textDocument"]["uri"].as_str().unwrap_or("");
+        let text = self.docs.get(uri).cloned().unwrap_or_default();
+        let list: Vec<Value> = symbols(&text)
+            .into_iter()
+            .map(|s| {
+                let (kind, detail) = match s.kind {
+                    SymbolKind::Function => (12, format!("fn {}({})", s.name, s.params.join(", "))),
+                    SymbolKind::Variable => (13, String::new()),
+                };
+                json!({
+                    "name": s.name,
+                    "detail": detail,
+                    "kind": kind,
+                    "location": {"uri": uri, "range": range_of(&text, &s.at)}
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    fn hover(&self, params: &Value) -> Value {
+        let (text, off, dir) = self.at(params);
+        if let Some((alias, name)) = qualified_at(&text, off) {
+            let Some(f) = module_functions(&text, &alias, &dir)
+                .and_then(|(_, _, fns)| fns.into_iter().find(|f| f.name == name))
+            else {
+                return Value::Null;
+            };
+            let value = format!(
+                "```rhai\n{alias}::{}({})\n```\n\n{}",
+                f.name,
+                f.params.join(", "),
+                f.doc
+            );
+            return json!({"contents": {"kind": "markdown", "value": value}});
+        }
         let Some((s, e, method)) = word_at(&text, off) else {
             return Value::Null;
         };
@@ -363,19 +468,32 @@ impl Server {
     }
 
     fn signature_help(&self, params: &Value) -> Value {
-        let (text, off, _) = self.at(params);
+        let (text, off, dir) = self.at(params);
         let Some(call) = call_context(&text[..off]) else {
             return Value::Null;
         };
-        let sigs = self.catalog.signatures(&call.name, call.method);
+        let (sigs, doc) = match &call.module {
+            // `alias::f(`: the module's function, with its doc comment.
+            Some(alias) => match module_functions(&text, alias, &dir)
+                .and_then(|(_, _, fns)| fns.into_iter().find(|f| f.name == call.name))
+            {
+                Some(f) => (
+                    vec![format!("{alias}::{}({})", f.name, f.params.join(", "))],
+                    f.doc,
+                ),
+                None => return Value::Null,
+            },
+            None => (
+                self.catalog.signatures(&call.name, call.method),
+                self.catalog
+                    .doc(&call.name, call.method)
+                    .map(|d| d.doc.clone())
+                    .unwrap_or_default(),
+            ),
+        };
         if sigs.is_empty() {
             return Value::Null;
         }
-        let doc = self
-            .catalog
-            .doc(&call.name, call.method)
-            .map(|d| d.doc.clone())
-            .unwrap_or_default();
         let sigs: Vec<Value> = sigs
             .iter()
             .map(|s| {

@@ -157,6 +157,8 @@ pub struct CallContext {
     pub method: bool,
     /// 0-based index of the argument under the cursor.
     pub arg_index: usize,
+    /// The module alias of a qualified call `alias::name(...)`.
+    pub module: Option<String>,
 }
 /// The innermost unclosed call around the end of `text`.
 pub fn call_context(text: &str) -> Option<CallContext> {
@@ -186,10 +188,16 @@ pub fn call_context(text: &str) -> Option<CallContext> {
             return None;
         }
         let method = i >= 2 && toks[i - 2].kind == Tok::Punct('.');
+        let module = (i >= 4
+            && toks[i - 2].kind == Tok::Punct(':')
+            && toks[i - 3].kind == Tok::Punct(':')
+            && toks[i - 4].kind == Tok::Ident)
+            .then(|| text[toks[i - 4].start..toks[i - 4].end].to_string());
         return Some(CallContext {
             name: text[name_tok.start..name_tok.end].to_string(),
             method,
             arg_index: commas,
+            module,
         });
     }
     None
@@ -225,6 +233,26 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
     let prev = before.last().copied();
     let prev_text = prev.map(|p| &text[p.start..p.end]).unwrap_or("");
     let mut items = Vec::new();
+    let qualifier = (before.len() >= 3
+        && before[before.len() - 1].kind == Tok::Punct(':')
+        && before[before.len() - 2].kind == Tok::Punct(':')
+        && before[before.len() - 3].kind == Tok::Ident)
+        .then(|| &text[before[before.len() - 3].start..before[before.len() - 3].end]);
+    if let Some(alias) = qualifier {
+        // `alias::`: the functions the imported module exports.
+        if let Some((_, _, fns)) = super::symbols::module_functions(text, alias, &env.base_dir) {
+            for f in fns {
+                items.push(Item {
+                    label: f.name.clone(),
+                    insert: format!("{}(", f.name),
+                    detail: format!("{alias}::{}({})", f.name, f.params.join(", ")),
+                    kind: ItemKind::Function,
+                });
+            }
+        }
+        items.retain(|i| i.label.starts_with(word));
+        return (start, items);
+    }
     if prev_text == "." {
         let recv = before
             .len()

@@ -37,7 +37,12 @@ fn list_counts(set: &BTreeSet<usize>) -> String {
 
 /// Parses `code` and reports parse errors, calls to unknown functions and wrong argument
 /// counts, sorted by position. `engine` should be built like the session's (same functions).
-pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
+pub fn diagnose(
+    engine: &Engine,
+    cat: &Catalog,
+    code: &str,
+    base_dir: &std::path::Path,
+) -> Vec<Diagnostic> {
     // A syntax error does not hide the rest: the statement that holds it is blanked out
     // (positions elsewhere stay the same) and the remainder is parsed again, up to a limit.
     let mut syntax = Vec::new();
@@ -175,6 +180,20 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
                 report(&x.name, x.args.len(), false, *pos);
                 option_keys(cat, &x.name, false, &x.args, &mut opt_diags);
             }
+            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
+                if x.is_qualified() && x.namespace.path.len() == 1 =>
+            {
+                module_call(
+                    code,
+                    base_dir,
+                    x.namespace.root(),
+                    &x.name,
+                    x.args.len(),
+                    *pos,
+                    &mut opt_diags,
+                );
+            }
             Some(ASTNode::Expr(Expr::MethodCall(x, pos))) if !x.is_qualified() => {
                 report(&x.name, x.args.len(), true, *pos);
                 option_keys(cat, &x.name, true, &x.args, &mut opt_diags);
@@ -192,6 +211,52 @@ pub fn diagnose(engine: &Engine, cat: &Catalog, code: &str) -> Vec<Diagnostic> {
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup();
     out
+}
+
+/// Checks a call `alias::name(...)` with `nargs` arguments against the functions of the
+/// module `alias` (when the script imports it and the module can be read).
+fn module_call(
+    code: &str,
+    base_dir: &std::path::Path,
+    alias: &str,
+    name: &str,
+    nargs: usize,
+    pos: rhai::Position,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some((_, _, fns)) = super::symbols::module_functions(code, alias, base_dir) else {
+        return;
+    };
+    let arities: BTreeSet<usize> = fns
+        .iter()
+        .filter(|f| f.name == name)
+        .map(|f| f.params.len())
+        .collect();
+    let message = if arities.is_empty() {
+        let close = close_names(name, fns.iter().map(|f| f.name.as_str()), 3);
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = close.iter().map(|c| format!("`{alias}::{c}`")).collect();
+            format!(" (did you mean {}?)", list.join(", "))
+        };
+        format!("module `{alias}` has no function `{name}`{hint}")
+    } else if !arities.contains(&nargs) {
+        let takes: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
+        format!(
+            "`{alias}::{name}` takes {} argument{}, but {nargs} {} given",
+            takes.join(" or "),
+            plural(arities.iter().copied().max().unwrap_or(0)),
+            if nargs == 1 { "was" } else { "were" }
+        )
+    } else {
+        return;
+    };
+    out.push(Diagnostic {
+        line: pos.line().unwrap_or(1),
+        col: pos.position().unwrap_or(1),
+        message,
+    });
 }
 
 /// Syntax errors reported before the analysis gives up on a file.

@@ -9,11 +9,13 @@ mod catalog;
 mod complete;
 mod diagnostics;
 mod lex;
+mod symbols;
 
 pub use catalog::*;
 pub use complete::*;
 pub use diagnostics::*;
 pub use lex::*;
+pub use symbols::*;
 
 use crate::script::FnDoc;
 
@@ -109,8 +111,14 @@ mod tests {
             CallContext {
                 name: "bar".into(),
                 method: false,
-                arg_index: 2
+                arg_index: 2,
+                module: None,
             }
+        );
+        let c = call_context("let m = lm::map_at(U, 1, ").unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.module.as_deref(), c.arg_index),
+            ("map_at", Some("lm"), 2)
         );
         let c = call_context("x.baz(").unwrap();
         assert!(c.method);
@@ -249,6 +257,7 @@ mod tests {
             &engine,
             &cat,
             "let a = mapper(1, #{alpha: 2});\nmapper(2, #{ alfa: 1, temperature: 2 });",
+            Path::new("."),
         );
         assert_eq!(
             d,
