@@ -915,7 +915,7 @@ fn compare_paths_orients_every_path_from_a_to_b() {
     for (from, to) in [(MIN_A, MIN_C), (MIN_C, MIN_A)] {
         let code = format!(
             r#"seed(4);
-            let r = compare_paths(U, {from:?}, {to:?}, #{{"print": false,
+            let r = compare_paths(U, {from:?}, {to:?}, #{{table: false,
                 ad: #{{T: 5.0, alpha: 20.0, delta: 0.03, M: 100, step: 0.02, trials: 8, shrink: 0.9, max_rounds: 20}},
                 neb: #{{images: 10, max_iter: 200}}}});
             let line = r.line.path;

@@ -829,3 +829,115 @@ fn dg_branches_take_the_colour_of_the_one_class_under_them() {
         }
     }
 }
+
+/// Decodes a Sixel sequence (as a terminal would): raster size, palette (`#i;2;r;g;b` in
+/// percent), then sixel characters, repeats (`!n`), `$` (band start) and `-` (next band).
+fn decode_sixel(s: &str) -> (usize, usize, Vec<[u8; 3]>) {
+    let body = s.strip_prefix("\x1bP").unwrap();
+    let body = &body[body.find('q').unwrap() + 1..];
+    let body = body.trim_end().strip_suffix("\x1b\\").unwrap();
+    let mut chars = body.chars().peekable();
+    let number = |chars: &mut std::iter::Peekable<std::str::Chars>| -> usize {
+        let mut n = 0;
+        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+            n = n * 10 + d as usize;
+            chars.next();
+        }
+        n
+    };
+    assert_eq!(chars.next(), Some('"'));
+    let _ = (
+        number(&mut chars),
+        chars.next(),
+        number(&mut chars),
+        chars.next(),
+    );
+    let w = number(&mut chars);
+    assert_eq!(chars.next(), Some(';'));
+    let h = number(&mut chars);
+    let mut palette = std::collections::HashMap::new();
+    let mut pixels = vec![[0u8; 3]; w * h];
+    let mut painted = vec![false; w * h];
+    let (mut x, mut top, mut colour) = (0usize, 0usize, 0usize);
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                colour = number(&mut chars);
+                if chars.peek() == Some(&';') {
+                    chars.next();
+                    assert_eq!(number(&mut chars), 2, "RGB colour space");
+                    let mut rgb = [0u8; 3];
+                    for v in rgb.iter_mut() {
+                        assert_eq!(chars.next(), Some(';'));
+                        *v = (number(&mut chars) as f64 * 2.55).round() as u8;
+                    }
+                    palette.insert(colour, rgb);
+                }
+            }
+            '$' => x = 0,
+            '-' => {
+                x = 0;
+                top += 6;
+            }
+            '!' | '?'..='~' => {
+                let (count, ch) = if c == '!' {
+                    let n = number(&mut chars);
+                    (n, chars.next().unwrap())
+                } else {
+                    (1, c)
+                };
+                let bits = ch as u8 - 63;
+                for _ in 0..count {
+                    for dy in 0..6 {
+                        if bits & (1 << dy) != 0 && top + dy < h && x < w {
+                            let k = (top + dy) * w + x;
+                            pixels[k] = palette[&colour];
+                            assert!(!painted[k], "pixel ({x}, {}) painted twice", top + dy);
+                            painted[k] = true;
+                        }
+                    }
+                    x += 1;
+                }
+            }
+            other => panic!("unexpected {other:?} in the sixel data"),
+        }
+    }
+    assert!(painted.iter().all(|p| *p), "every pixel is painted");
+    (w, h, pixels)
+}
+
+#[test]
+fn sixel_output_decodes_to_the_picture_within_one_colour_step() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for (w, h) in [(1, 1), (13, 11), (40, 6), (7, 19)] {
+        // Random pixels, and flat runs (to exercise the run-length code).
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                if i % 3 == 0 {
+                    [rng.random(), rng.random(), rng.random()]
+                } else {
+                    [200, 30, 30]
+                }
+            })
+            .collect();
+        let seq = telescope::plot::sixel::sixel_sequence(w, h, &rgb);
+        let (dw, dh, pixels) = decode_sixel(&seq);
+        assert_eq!((dw, dh), (w, h));
+        for (k, p) in pixels.iter().enumerate() {
+            for c in 0..3 {
+                let want = rgb[3 * k + c] as i32;
+                // Half a step of the 6-level cube (25.5) plus the percent rounding.
+                assert!(
+                    (p[c] as i32 - want).abs() <= 28,
+                    "pixel {k} channel {c}: {} vs {want}",
+                    p[c]
+                );
+            }
+        }
+    }
+    // A figure goes through the same encoder.
+    let seq = sample_line().to_sixel().unwrap();
+    let (w, h, _) = decode_sixel(&seq);
+    assert_eq!((w, h), (800, 600));
+}

@@ -1,5 +1,5 @@
 //! Figures for the paper's plots, rendered with plotters to SVG and PNG, and shown in the
-//! terminal (kitty / iTerm2 inline images, or a Unicode text rendering).
+//! terminal (kitty / iTerm2 inline images, Sixel, or a Unicode text rendering).
 //!
 //! A [`Figure`] is plain data: a title, axis labels, a pixel size and a [`Plot`] kind. Build one
 //! with the constructors ([`Figure::line`], [`Figure::scatter`], [`Figure::heatmap`], ...),
@@ -8,6 +8,7 @@
 //! bundled DejaVu Sans is registered with plotters on first use.
 
 mod render;
+pub mod sixel;
 pub mod terminal;
 mod text;
 
@@ -931,6 +932,12 @@ impl Figure {
     /// The figure as PNG bytes.
     pub fn to_png(&self) -> Result<Vec<u8>> {
         render::png(self)
+    }
+
+    /// The figure as a Sixel escape sequence (see [`sixel`]).
+    pub fn to_sixel(&self) -> Result<String> {
+        let (w, h, rgb) = render::pixels(self)?;
+        Ok(sixel::sixel_sequence(w as usize, h as usize, &rgb))
     }
 
     /// A Unicode text rendering `cols` characters wide and `rows` lines high (braille lines,

@@ -54,6 +54,23 @@ pub fn svg(fig: &Figure) -> Result<String> {
 
 /// PNG bytes of a figure.
 pub fn png(fig: &Figure) -> Result<Vec<u8>> {
+    let (w, h, buf) = pixels(fig)?;
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc
+            .write_header()
+            .map_err(|e| invalid(format!("PNG: {e}")))?;
+        wr.write_image_data(&buf)
+            .map_err(|e| invalid(format!("PNG: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// The pixels of a figure: width, height and RGB bytes, row by row.
+pub fn pixels(fig: &Figure) -> Result<(u32, u32, Vec<u8>)> {
     fig.check_drawable()?;
     ensure_font()?;
     let (w, h) = (fig.width, fig.height);
@@ -68,18 +85,7 @@ pub fn png(fig: &Figure) -> Result<Vec<u8>> {
         draw(fig, &root)?;
         root.present().map_err(pe)?;
     }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc
-            .write_header()
-            .map_err(|e| invalid(format!("PNG: {e}")))?;
-        wr.write_image_data(&buf)
-            .map_err(|e| invalid(format!("PNG: {e}")))?;
-    }
-    Ok(out)
+    Ok((w, h, buf))
 }
 
 fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Result<()> {

@@ -2,9 +2,12 @@
 //! them, else a Unicode text rendering; a PNG file when stdout is not a terminal.
 //!
 //! Detection reads the environment: `TERM=xterm-kitty` or `KITTY_WINDOW_ID` (kitty graphics
-//! protocol), `TERM_PROGRAM=iTerm.app` or `WezTerm` (iTerm2 inline images). Inside tmux
-//! (`TMUX` set) images are not passed through, so the text rendering is used. The variable
-//! `TELESCOPE_PLOT` overrides detection: `kitty`, `iterm`, `text` or `file`.
+//! protocol), `TERM_PROGRAM=iTerm.app` or `WezTerm` (iTerm2 inline images), a `TERM` of foot,
+//! mlterm or one that names sixel (e.g. `xterm-sixel`, Sixel graphics). Inside tmux (`TMUX`
+//! set) images are not passed through, so the text rendering is used. The variable
+//! `TELESCOPE_PLOT` overrides detection: `kitty`, `iterm`, `sixel`, `text` or `file` (plain
+//! xterm draws Sixel when started as `xterm -ti vt340`, but says so nowhere in its
+//! environment: set `TELESCOPE_PLOT=sixel` there).
 
 use super::Figure;
 use crate::{error::invalid, Result};
@@ -18,6 +21,8 @@ pub enum Display {
     Kitty,
     /// iTerm2 inline image (also WezTerm).
     Iterm,
+    /// Sixel graphics (foot, mlterm, xterm in VT340 mode, ...).
+    Sixel,
     /// Unicode text rendering.
     Text,
     /// A PNG file whose path is printed.
@@ -30,6 +35,7 @@ pub fn detect_from(get: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> Displa
     match get("TELESCOPE_PLOT").as_deref() {
         Some("kitty") => return Display::Kitty,
         Some("iterm") => return Display::Iterm,
+        Some("sixel") => return Display::Sixel,
         Some("text") => return Display::Text,
         Some("file") => return Display::File,
         _ => {}
@@ -49,11 +55,15 @@ pub fn detect_from(get: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> Displa
     ) {
         return Display::Iterm;
     }
+    let term = get("TERM").unwrap_or_default();
+    if term.starts_with("foot") || term.starts_with("mlterm") || term.contains("sixel") {
+        return Display::Sixel;
+    }
     Display::Text
 }
 
 /// The values `TELESCOPE_PLOT` takes.
-pub const DISPLAY_NAMES: [&str; 4] = ["kitty", "iterm", "text", "file"];
+pub const DISPLAY_NAMES: [&str; 5] = ["kitty", "iterm", "sixel", "text", "file"];
 
 /// The display for this process. An unknown `TELESCOPE_PLOT` value is said once on stderr
 /// (detection then decides, as without it).
@@ -175,6 +185,9 @@ pub fn show_as(fig: &Figure, display: Display, dir: Option<&Path>) -> Result<Opt
             out.write_all(iterm_sequence(&fig.to_png()?).as_bytes())
                 .map_err(io)?;
         }
+        Display::Sixel => {
+            out.write_all(fig.to_sixel()?.as_bytes()).map_err(io)?;
+        }
         Display::Text => {
             let (c, r) = text_size();
             let color = color_from(&|k| std::env::var(k).ok(), std::io::stdout().is_terminal());
@@ -252,5 +265,17 @@ mod tests {
             Display::Text
         );
         assert_eq!(detect_from(&env(&[]), true), Display::Text);
+        for term in ["foot", "foot-extra", "mlterm", "xterm-sixel"] {
+            let vars: &'static [(&str, &str)] = Box::leak(Box::new([("TERM", term)]));
+            assert_eq!(detect_from(&env(vars), true), Display::Sixel, "{term}");
+        }
+        assert_eq!(
+            detect_from(&env(&[("TERM", "xterm-256color")]), true),
+            Display::Text
+        );
+        assert_eq!(
+            detect_from(&env(&[("TELESCOPE_PLOT", "sixel")]), true),
+            Display::Sixel
+        );
     }
 }

@@ -422,7 +422,7 @@ impl Server {
             .map(|s| {
                 let (kind, detail) = match s.kind {
                     SymbolKind::Function => (12, format!("fn {}({})", s.name, s.params.join(", "))),
-                    SymbolKind::Variable => (13, String::new()),
+                    SymbolKind::Variable | SymbolKind::Parameter => (13, String::new()),
                 };
                 json!({
                     "name": s.name,

@@ -133,6 +133,13 @@ impl Repl {
         self.accepted.push(input.trim_end().to_string());
     }
 
+    /// A value's script type name and its display form.
+    fn type_and_value(&self, value: &rhai::Dynamic) -> (String, String) {
+        let engine = &self.session.engine;
+        let ty = engine.map_type_name(value.type_name()).to_string();
+        (ty, crate::script::display_value(engine, value))
+    }
+
     /// Names of the session's variables.
     fn variable_names(&self) -> BTreeSet<String> {
         self.session
@@ -149,12 +156,7 @@ impl Repl {
     pub fn help(&self, name: &str) -> Result<String, String> {
         let name = name.trim().trim_matches('"');
         if let Some(value) = self.session.scope.get_value::<rhai::Dynamic>(name) {
-            let ty = self
-                .session
-                .engine
-                .map_type_name(value.type_name())
-                .to_string();
-            let shown = crate::script::display_value(&self.session.engine, &value);
+            let (ty, shown) = self.type_and_value(&value);
             let mut s = format!("{name}: {ty}\n{shown}\n");
             if self.session.docs.methods_of(&ty).next().is_some() {
                 s.push_str(&format!("?{ty} lists its methods\n"));
@@ -378,12 +380,7 @@ impl Repl {
             if out.iter().any(|(n, _, _)| n == name) {
                 continue;
             }
-            let ty = self
-                .session
-                .engine
-                .map_type_name(value.type_name())
-                .to_string();
-            let shown = crate::script::display_value(&self.session.engine, &value);
+            let (ty, shown) = self.type_and_value(&value);
             let mut line: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
             if line.chars().count() > 60 {
                 line = line.chars().take(57).collect::<String>() + "...";
@@ -758,5 +755,26 @@ mod tests {
         let h = r.help("area").unwrap();
         assert!(h.contains("fn area(w, h)"), "{h}");
         assert!(r.help("no_such_thing_at_all").is_err());
+    }
+
+    #[test]
+    fn arrays_of_maps_print_one_map_per_line() {
+        let mut r = Repl::new();
+        let v = r
+            .session
+            .eval("<t>", "[#{a: 1}, #{a: 2}, #{a: 3}]")
+            .unwrap();
+        let shown = crate::script::display_value(&r.session.engine, &v);
+        assert_eq!(shown.lines().count(), 5, "{shown}");
+        assert!(
+            shown.lines().nth(2).unwrap().contains("\"a\": 2"),
+            "{shown}"
+        );
+        // Other arrays stay on one line.
+        let v = r.session.eval("<t>", "[1, 2, 3]").unwrap();
+        assert_eq!(
+            crate::script::display_value(&r.session.engine, &v),
+            "[1, 2, 3]"
+        );
     }
 }

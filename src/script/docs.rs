@@ -13,6 +13,8 @@ pub struct OptionDoc {
     pub default: String,
     /// What it does.
     pub doc: String,
+    /// When the value is itself an options map: the function whose options it takes.
+    pub of: Option<String>,
 }
 
 /// Documentation of one script function (all its overloads) or method.
@@ -125,8 +127,19 @@ impl Docs {
                     name: n.to_string(),
                     default: d.to_string(),
                     doc: doc.to_string(),
+                    of: None,
                 })
                 .collect();
+        }
+    }
+    /// Says that option `key` of `name` is an options map of function `of`.
+    pub fn set_nested(&mut self, name: &str, key: &str, of: &str) {
+        if let Some(o) = self
+            .entries
+            .get_mut(name)
+            .and_then(|e| e.options.iter_mut().find(|o| o.name == key))
+        {
+            o.of = Some(of.to_string());
         }
     }
     /// Sets the example of `name`.

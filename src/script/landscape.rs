@@ -738,7 +738,7 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
         })
         .transpose()?
         .unwrap_or_default();
-    let print_table = o.bool("print", true)?;
+    let print_table = o.bool("table", true)?;
     o.finish()?;
     let mut ro = opts(ad_map, "compare_paths ad");
     let refine = refine_options(&mut ro)?;
@@ -803,7 +803,9 @@ pub fn register_compare(api: &mut Api) {
                 "#{method: \"dneb\"}",
                 "options of neb (images, k, method, climb, tol, max_iter, ...)",
             ),
-            ("print", "true", "print the table"),
+            ("table", "true", "print the table"),
         ],
     );
+    api.nested_options("compare_paths", "ad", "barrier_ad");
+    api.nested_options("compare_paths", "neb", "neb");
 }

@@ -112,6 +112,12 @@ impl<'a> Api<'a> {
         self.docs.set_options(name, options);
         self
     }
+    /// Says that option `key` of `name` takes the options map of function `of` (for completion
+    /// and checks inside nested maps).
+    pub fn nested_options(&mut self, name: &str, key: &str, of: &str) -> &mut Self {
+        self.docs.set_nested(name, key, of);
+        self
+    }
     /// Sets the example shown in `name`'s help.
     pub fn example(&mut self, name: &str, example: &str) -> &mut Self {
         self.docs.set_example(name, example);
@@ -160,6 +166,16 @@ pub fn figure_of(v: &rhai::Dynamic) -> Option<crate::plot::Figure> {
 pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
     if let Some(t) = v.clone().try_cast::<TensorValue>() {
         return tensor::format_tensor(&t.0);
+    }
+    // An array of maps (minima, table rows) prints one map per line.
+    if let Some(items) = v.read_lock::<rhai::Array>() {
+        if items.len() >= 2 && items.iter().all(|x| x.is_map()) {
+            let lines: Vec<String> = items
+                .iter()
+                .map(|x| format!("  {}", display_value(engine, x)))
+                .collect();
+            return format!("[\n{}\n]", lines.join(",\n"));
+        }
     }
     // Custom types print through their registered `to_string`, as `print` does.
     let mut scope = rhai::Scope::new();

@@ -2,6 +2,7 @@
 
 use super::catalog::{normalize_type, Catalog};
 use super::lex::{lex, significant, Tok, Token, KEYWORDS, KEYWORD_FNS};
+use super::symbols::{literal_type, symbols, SymbolKind};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -56,55 +57,20 @@ impl Env {
     /// Scans source text for `let`/`const` variables, `for` loop variables and `fn` definitions
     /// (works on unfinished code, for the language server).
     pub fn scan(src: &str, base_dir: &Path) -> Env {
-        let toks: Vec<Token> = lex(src)
-            .into_iter()
-            .filter(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. }))
-            .collect();
-        let text = |t: &Token| &src[t.start..t.end];
         let mut env = Env {
             base_dir: base_dir.to_path_buf(),
             ..Default::default()
         };
-        for (i, t) in toks.iter().enumerate() {
-            if t.kind != Tok::Keyword {
-                continue;
-            }
-            let Some(next) = toks.get(i + 1).filter(|n| n.kind == Tok::Ident) else {
-                continue;
-            };
-            match text(t) {
-                "let" | "const" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
-                    let name = text(next).to_string();
-                    // The initialiser after `=`: a literal gives the type, a call its function.
-                    let init = toks
-                        .get(i + 3)
-                        .filter(|_| toks.get(i + 2).is_some_and(|e| e.kind == Tok::Punct('=')));
-                    let ty = init.and_then(|v| literal_type(v, text(v), toks.get(i + 4)));
-                    if let Some(f) = init.filter(|v| {
-                        v.kind == Tok::Ident
-                            && toks.get(i + 4).is_some_and(|p| p.kind == Tok::Punct('('))
-                    }) {
-                        env.calls.push((name.clone(), text(f).to_string()));
+        for s in symbols(src) {
+            match s.kind {
+                SymbolKind::Function => env.script_fns.push((s.name, s.params)),
+                SymbolKind::Variable if !env.vars.iter().any(|(n, _)| *n == s.name) => {
+                    if let Some(f) = s.called {
+                        env.calls.push((s.name.clone(), f));
                     }
-                    env.vars.push((name, ty));
+                    env.vars.push((s.name, s.literal_type));
                 }
-                "for" if !env.vars.iter().any(|(n, _)| n == text(next)) => {
-                    env.vars.push((text(next).to_string(), None));
-                }
-                "fn" => {
-                    let mut params = Vec::new();
-                    let mut j = i + 3;
-                    while let Some(p) = toks.get(j) {
-                        match p.kind {
-                            Tok::Ident => params.push(text(p).to_string()),
-                            Tok::Punct(',') => {}
-                            _ => break,
-                        }
-                        j += 1;
-                    }
-                    env.script_fns.push((text(next).to_string(), params));
-                }
-                _ => {}
+                SymbolKind::Variable | SymbolKind::Parameter => {}
             }
         }
         env
@@ -130,21 +96,6 @@ impl Env {
             .find_map(|s| s.rsplit_once("->").map(|(_, r)| r.trim().to_string()))
             .filter(|t| !t.is_empty() && !t.contains(['|', '?', ' ']))
     }
-}
-
-/// The type a literal token gives a value (`"..."` a string, `1` an i64, `1.5` an f64, `[` an
-/// array, `#{` a map, `true` a bool); `next` is the token after it, to tell `#{` from `#`.
-fn literal_type(t: &Token, text: &str, next: Option<&Token>) -> Option<String> {
-    let ty = match t.kind {
-        Tok::Str { .. } if text.starts_with('"') || text.starts_with('`') => "string",
-        Tok::Number if text.contains(['.', 'e', 'E']) && !text.starts_with("0x") => "f64",
-        Tok::Number => "i64",
-        Tok::Punct('[') => "array",
-        Tok::Punct('#') if next.is_none_or(|n| n.kind == Tok::Punct('{')) => "map",
-        Tok::Keyword if text == "true" || text == "false" => "bool",
-        _ => return None,
-    };
-    Some(ty.to_string())
 }
 
 /// The call that encloses the cursor: function name, whether it is a method call, the index
@@ -269,8 +220,8 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
         items = method_items(cat, ty.as_deref());
     } else if prev_text == "import" {
         items = module_items(env, word, false);
-    } else if let Some(f) = options_context(text, &before) {
-        if let Some(d) = cat.docs.get(&f) {
+    } else if let Some((f, keys)) = options_context(text, &before) {
+        if let Some(d) = nested_doc(cat, &f, &keys) {
             for o in &d.options {
                 items.push(Item {
                     label: o.name.clone(),
@@ -335,7 +286,7 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
 
 /// The function whose options map the cursor is in, when it is at a key position
 /// (`f(x, #{` or `f(x, #{a: 1, `).
-fn options_context(text: &str, before: &[Token]) -> Option<String> {
+fn options_context(text: &str, before: &[Token]) -> Option<(String, Vec<String>)> {
     let prev = before.last()?;
     if !matches!(prev.kind, Tok::Punct('{' | ',')) {
         return None;
@@ -350,19 +301,53 @@ fn options_context(text: &str, before: &[Token]) -> Option<String> {
             _ => {}
         }
     }
-    let &brace = stack.last()?;
-    if before[brace].kind != Tok::Punct('{')
-        || brace == 0
-        || before[brace - 1].kind != Tok::Punct('#')
-    {
-        return None;
+    // From the innermost `#{` outwards: each `key: #{` inside another map adds a key, until
+    // the `#{` that is an argument of a call.
+    let mut keys = Vec::new();
+    let mut level = stack.len();
+    loop {
+        level = level.checked_sub(1)?;
+        let brace = stack[level];
+        if before[brace].kind != Tok::Punct('{')
+            || brace == 0
+            || before[brace - 1].kind != Tok::Punct('#')
+        {
+            return None;
+        }
+        let hash = brace - 1;
+        let is_value_of_key = hash >= 2
+            && before[hash - 1].kind == Tok::Punct(':')
+            && before[hash - 2].kind == Tok::Ident;
+        if is_value_of_key {
+            keys.push(text[before[hash - 2].start..before[hash - 2].end].to_string());
+            continue;
+        }
+        let &paren = stack.get(level.checked_sub(1)?)?;
+        if before[paren].kind != Tok::Punct('(')
+            || paren == 0
+            || before[paren - 1].kind != Tok::Ident
+        {
+            return None;
+        }
+        let f = before[paren - 1];
+        keys.reverse();
+        return Some((text[f.start..f.end].to_string(), keys));
     }
-    let &paren = stack.get(stack.len().checked_sub(2)?)?;
-    if before[paren].kind != Tok::Punct('(') || paren == 0 || before[paren - 1].kind != Tok::Ident {
-        return None;
+}
+
+/// The doc whose options a map at `keys` inside `f`'s options map takes: `f`'s own for no
+/// keys, else by following each key's `of` (see [`crate::script::docs::OptionDoc::of`]).
+pub fn nested_doc<'a>(
+    cat: &'a Catalog,
+    f: &str,
+    keys: &[String],
+) -> Option<&'a crate::script::FnDoc> {
+    let mut d = cat.docs.get(f)?;
+    for k in keys {
+        let of = d.options.iter().find(|o| &o.name == k)?.of.as_deref()?;
+        d = cat.docs.get(of)?;
     }
-    let f = before[paren - 1];
-    Some(text[f.start..f.end].to_string())
+    Some(d)
 }
 
 /// Methods and properties of values of type `ty` (all documented methods when unknown).

@@ -81,12 +81,27 @@ pub fn diagnose(
         names.extend(f.params.iter().map(|p| p.to_string()));
     }
     // Variables anywhere in the script (calling one as `f(x)` gets its own message).
+    // Variables defined once, by an options map literal: a map passed through a variable is
+    // checked like one written in the call.
+    let mut definitions: BTreeMap<String, usize> = BTreeMap::new();
+    let mut map_vars: BTreeMap<String, Expr> = BTreeMap::new();
     ast.walk(&mut |path: &[ASTNode]| {
         if let Some(ASTNode::Stmt(Stmt::Var(x, ..))) = path.last() {
             names.insert(x.0.name.to_string());
+            *definitions.entry(x.0.name.to_string()).or_default() += 1;
+            if matches!(x.1, Expr::Map(..)) {
+                map_vars.insert(x.0.name.to_string(), x.1.clone());
+            }
+        }
+        // A variable assigned again may hold another map by the time of the call.
+        if let Some(ASTNode::Stmt(Stmt::Assignment(x))) = path.last() {
+            if let Expr::Variable(v, ..) = &x.1.lhs {
+                *definitions.entry(v.1.to_string()).or_default() += 1;
+            }
         }
         true
     });
+    map_vars.retain(|n, _| definitions.get(n) == Some(&1));
     let mut out = Vec::new();
     let mut opt_diags = Vec::new();
     let mut report = |name: &str, nargs: usize, method: bool, pos: rhai::Position| {
@@ -178,7 +193,7 @@ pub fn diagnose(
                 if !x.is_qualified() && x.op_token.is_none() =>
             {
                 report(&x.name, x.args.len(), false, *pos);
-                option_keys(cat, &x.name, false, &x.args, &mut opt_diags);
+                option_keys(cat, &x.name, false, &x.args, &map_vars, &mut opt_diags);
             }
             Some(ASTNode::Expr(Expr::FnCall(x, pos)))
             | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
@@ -196,7 +211,7 @@ pub fn diagnose(
             }
             Some(ASTNode::Expr(Expr::MethodCall(x, pos))) if !x.is_qualified() => {
                 report(&x.name, x.args.len(), true, *pos);
-                option_keys(cat, &x.name, true, &x.args, &mut opt_diags);
+                option_keys(cat, &x.name, true, &x.args, &map_vars, &mut opt_diags);
             }
             _ => {}
         }
@@ -345,17 +360,91 @@ fn undefined_variable(code: &str) -> Option<Diagnostic> {
 
 /// Keys of literal option maps `#{...}` passed to a function with documented options, that
 /// the function does not know (it would reject them when run).
-fn option_keys(cat: &Catalog, name: &str, method: bool, args: &[Expr], out: &mut Vec<Diagnostic>) {
+fn option_keys(
+    cat: &Catalog,
+    name: &str,
+    method: bool,
+    args: &[Expr],
+    map_vars: &BTreeMap<String, Expr>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(doc) = cat.doc(name, method).filter(|d| !d.options.is_empty()) else {
         return;
     };
-    for arg in args {
-        let Expr::Map(m, _) = arg else { continue };
-        for (key, _) in m.0.iter() {
-            if doc.options.iter().any(|o| o.name == key.name.as_str()) {
+    for (k, arg) in args.iter().enumerate() {
+        if !is_options_argument(doc, args.len(), k) {
+            continue;
+        }
+        let literal = match arg {
+            Expr::Variable(v, ..) => map_vars.get(v.1.as_str()),
+            other => Some(other),
+        };
+        if let Some(Expr::Map(m, _)) = literal {
+            map_keys(cat, &format!("`{name}`"), doc, m, out);
+        }
+    }
+}
+
+/// True when argument `k` of a call with `nargs` arguments is the options map in one of the
+/// documented signatures of that length (a map argument may also be data, as in
+/// `train_coop(d, g, #{images, labels})`).
+fn is_options_argument(doc: &crate::script::FnDoc, nargs: usize, k: usize) -> bool {
+    doc.signatures.iter().any(|sig| {
+        let Some(inner) = sig
+            .find('(')
+            .and_then(|a| sig.rfind(')').map(|b| &sig[a + 1..b]))
+        else {
+            return false;
+        };
+        let params: Vec<&str> = split_top_level(inner);
+        params.len() == nargs && params[k].trim_start().starts_with("opts")
+    })
+}
+
+/// `text` split at the commas outside brackets.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// The keys of one literal options map of `doc` (called `what` in messages), and of the maps
+/// nested in it for options that take another function's options.
+fn map_keys(
+    cat: &Catalog,
+    what: &str,
+    doc: &crate::script::FnDoc,
+    m: &(
+        rhai::StaticVec<(rhai::Ident, Expr)>,
+        BTreeMap<rhai::Identifier, rhai::Dynamic>,
+    ),
+    out: &mut Vec<Diagnostic>,
+) {
+    {
+        for (key, value) in m.0.iter() {
+            if let Some(o) = doc.options.iter().find(|o| o.name == key.name.as_str()) {
+                let inner = o.of.as_deref().and_then(|of| cat.docs.get(of));
+                if let (Some(inner), Expr::Map(nested, _)) = (inner, value) {
+                    let nested_what = format!("{what}'s option `{}`", key.name);
+                    map_keys(cat, &nested_what, inner, nested, out);
+                }
                 continue;
             }
-            let mut msg = format!("`{name}` has no option `{}`", key.name);
+            let mut msg = format!("{what} has no option `{}`", key.name);
             let close = close_names(&key.name, doc.options.iter().map(|o| o.name.as_str()), 3);
             if !close.is_empty() {
                 let list: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();

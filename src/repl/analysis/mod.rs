@@ -88,6 +88,7 @@ mod tests {
     use super::*;
     use crate::script::Docs;
     use rhai::Engine;
+    use std::collections::BTreeSet;
     use std::path::Path;
     use std::rc::Rc;
 
@@ -150,18 +151,10 @@ mod tests {
         assert!(items.iter().any(|i| i.label == "to_upper"), "{items:?}");
     }
 
-    #[test]
-    fn completes_option_keys_of_the_called_function() {
-        let (engine, _) = Catalog::standard();
+    /// Docs of one function `mapper` with the signature `sig` and two options.
+    fn mapper_docs(sig: &str) -> Docs {
         let mut docs = Docs::default();
-        docs.add(
-            "test",
-            "mapper",
-            "mapper(U: Energy, opts: map) -> map",
-            2,
-            "Maps.",
-            false,
-        );
+        docs.add("test", "mapper", sig, 2, "Maps.", false);
         docs.set_options(
             "mapper",
             &[
@@ -169,7 +162,16 @@ mod tests {
                 ("temperature", "1.0", "T"),
             ],
         );
-        let cat = Catalog::new(&engine, Rc::new(docs));
+        docs
+    }
+
+    #[test]
+    fn completes_option_keys_of_the_called_function() {
+        let (engine, _) = Catalog::standard();
+        let cat = Catalog::new(
+            &engine,
+            Rc::new(mapper_docs("mapper(U: Energy, opts: map) -> map")),
+        );
         let (start, items) = complete(&cat, &Env::default(), "mapper(U, #{al");
         assert_eq!(start, 12);
         assert_eq!(
@@ -236,23 +238,10 @@ mod tests {
         let mut engine = Engine::new();
         engine.set_optimization_level(rhai::OptimizationLevel::None);
         engine.register_fn("mapper", |_: i64, _: rhai::Map| 0_i64);
-        let mut docs = Docs::default();
-        docs.add(
-            "test",
-            "mapper",
-            "mapper(n: int, opts: map) -> int",
-            2,
-            "Maps.",
-            false,
+        let cat = Catalog::new(
+            &engine,
+            Rc::new(mapper_docs("mapper(n: int, opts: map) -> int")),
         );
-        docs.set_options(
-            "mapper",
-            &[
-                ("alpha", "1.0", "magnetization"),
-                ("temperature", "1.0", "T"),
-            ],
-        );
-        let cat = Catalog::new(&engine, Rc::new(docs));
         let d = diagnose(
             &engine,
             &cat,
@@ -323,5 +312,73 @@ mod tests {
             assert!(n.contains(e), "{e} missing from {n:?}");
         }
         assert!(!n.iter().any(|l| l == "to_upper"), "{n:?}");
+    }
+
+    #[test]
+    fn nested_option_maps_complete_and_check_their_own_keys() {
+        let (engine, cat) = Catalog::standard();
+        let env = Env::default();
+        let labels = |src: &str| -> Vec<String> {
+            complete(&cat, &env, src)
+                .1
+                .into_iter()
+                .map(|i| i.label)
+                .collect()
+        };
+        let ad: Vec<String> = cat
+            .docs
+            .get("barrier_ad")
+            .unwrap()
+            .options
+            .iter()
+            .map(|o| o.name.clone())
+            .collect();
+        let got = labels("compare_paths(U, a, b, #{table: false, ad: #{");
+        assert_eq!(
+            got.iter().collect::<BTreeSet<_>>(),
+            ad.iter().collect::<BTreeSet<_>>()
+        );
+        assert_eq!(
+            labels("compare_paths(U, a, b, #{ad: #{al"),
+            vec!["alpha".to_string()]
+        );
+        assert!(labels("compare_paths(U, a, b, #{neb: #{ima").contains(&"images".to_string()));
+        // The outer map still completes its own keys.
+        assert!(labels("compare_paths(U, a, b, #{ad: #{T: 1.0}, ").contains(&"neb".to_string()));
+        let d = diagnose(
+            &engine,
+            &cat,
+            "let r = compare_paths(U, [0.0], [1.0], #{ad: #{alfa: 1.0}, neb: #{images: 8}});",
+            Path::new("."),
+        );
+        let messages: Vec<&str> = d.iter().map(|x| x.message.as_str()).collect();
+        assert!(
+            messages.contains(
+                &"`compare_paths`'s option `ad` has no option `alfa` (did you mean `alpha`?)"
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            !messages.iter().any(|m| m.contains("images")),
+            "{messages:?}"
+        );
+        // An options map held in a variable (defined once) is checked where it is written.
+        let d = diagnose(
+            &engine,
+            &cat,
+            "let o = #{alfa: 1.0};\nlet m = adelm(U, o);\nlet p = #{x: 1};\np = #{y: 2};\nadelm(U, p);",
+            Path::new("."),
+        );
+        let found: Vec<(usize, &str)> = d
+            .iter()
+            .map(|x| (x.line, x.message.as_str()))
+            .filter(|(_, m)| m.contains("has no option"))
+            .collect();
+        assert_eq!(found.len(), 1, "{d:?}");
+        assert_eq!(found[0].0, 1);
+        assert!(
+            found[0].1.starts_with("`adelm` has no option `alfa`"),
+            "{found:?}"
+        );
     }
 }

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 pub enum SymbolKind {
     /// A function (`fn name(...)`).
     Function,
-    /// A variable, constant, parameter or loop variable.
+    /// A variable, constant or loop variable.
     Variable,
+    /// A parameter of a function (defined inside its body only).
+    Parameter,
 }
 
 /// A name defined in a script, with the byte range of the name where it is defined.
@@ -29,6 +31,10 @@ pub struct Symbol {
     pub params: Vec<String>,
     /// For a function: its `///` doc comment, without the slashes.
     pub doc: String,
+    /// For a `let` / `const` with a literal value: the literal's type (`string`, `array`, ...).
+    pub literal_type: Option<String>,
+    /// For a `let` / `const` whose value is a call `f(...)`: the function's name.
+    pub called: Option<String>,
 }
 
 /// Every definition in `src`, in source order: `fn` definitions with their parameters,
@@ -46,7 +52,20 @@ pub fn symbols(src: &str) -> Vec<Symbol> {
             continue;
         };
         match text(t) {
-            "let" | "const" => out.push(variable(src, next)),
+            "let" | "const" => {
+                let mut v = variable(src, next);
+                // The value after `=`: a literal gives the type, a call its function.
+                let value = toks
+                    .get(i + 3)
+                    .filter(|_| toks.get(i + 2).is_some_and(|e| e.kind == Tok::Punct('=')));
+                if let Some(value) = value {
+                    v.literal_type = literal_type(value, text(value), toks.get(i + 4));
+                    let call = value.kind == Tok::Ident
+                        && toks.get(i + 4).is_some_and(|p| p.kind == Tok::Punct('('));
+                    v.called = call.then(|| text(value).to_string());
+                }
+                out.push(v);
+            }
             "for" => {
                 out.push(variable(src, next));
                 // `for (x, i) in ...`: the index variable too.
@@ -63,7 +82,10 @@ pub fn symbols(src: &str) -> Vec<Symbol> {
                     match p.kind {
                         Tok::Ident => {
                             params.push(text(p).to_string());
-                            out.push(variable(src, p));
+                            out.push(Symbol {
+                                kind: SymbolKind::Parameter,
+                                ..variable(src, p)
+                            });
                         }
                         Tok::Punct(',') => {}
                         _ => break,
@@ -76,6 +98,8 @@ pub fn symbols(src: &str) -> Vec<Symbol> {
                     at: next.start..next.end,
                     params,
                     doc: doc_comment_before(src, &all, t.start),
+                    literal_type: None,
+                    called: None,
                 });
             }
             _ => {}
@@ -109,6 +133,8 @@ fn variable(src: &str, t: &Token) -> Symbol {
         at: t.start..t.end,
         params: Vec::new(),
         doc: String::new(),
+        literal_type: None,
+        called: None,
     }
 }
 
@@ -164,7 +190,7 @@ pub fn definition_at(src: &str, pos: usize) -> Option<Symbol> {
         return function.cloned();
     }
     defs.iter()
-        .rfind(|s| s.kind == SymbolKind::Variable && s.name == name && s.at.start <= toks[i].start)
+        .rfind(|s| s.kind != SymbolKind::Function && s.name == name && s.at.start <= toks[i].start)
         .or(function)
         .cloned()
 }
@@ -271,4 +297,19 @@ pub fn qualified_at(src: &str, pos: usize) -> Option<(String, String)> {
     }
     let t = |k: usize| src[toks[k].start..toks[k].end].to_string();
     Some((t(i - 3), t(i)))
+}
+
+/// The type a literal token gives a value (`"..."` a string, `1` an i64, `1.5` an f64, `[` an
+/// array, `#{` a map, `true` a bool); `next` is the token after it, to tell `#{` from `#`.
+pub(super) fn literal_type(t: &Token, text: &str, next: Option<&Token>) -> Option<String> {
+    let ty = match t.kind {
+        Tok::Str { .. } if text.starts_with('"') || text.starts_with('`') => "string",
+        Tok::Number if text.contains(['.', 'e', 'E']) && !text.starts_with("0x") => "f64",
+        Tok::Number => "i64",
+        Tok::Punct('[') => "array",
+        Tok::Punct('#') if next.is_none_or(|n| n.kind == Tok::Punct('{')) => "map",
+        Tok::Keyword if text == "true" || text == "false" => "bool",
+        _ => return None,
+    };
+    Some(ty.to_string())
 }

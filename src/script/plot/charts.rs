@@ -556,8 +556,8 @@ pub(super) fn register(api: &mut Api) {
         "Writes the picture: SVG or PNG chosen by the file extension.",
         |p: &mut PlotValue, path: &str| p.0.save(path).script(),
     );
-    api.method("Plot", "show", "p.show()", "Shows the picture: inline (kitty, iTerm2, WezTerm) when the terminal supports it, else as Unicode text; when stdout is not a terminal, writes a PNG to the temp directory and prints its path.\n\
-        Set TELESCOPE_PLOT=text|kitty|iterm|file to override detection.", |p: &mut PlotValue| -> RhaiResult<()> {
+    api.method("Plot", "show", "p.show()", "Shows the picture: inline (kitty, iTerm2, WezTerm, Sixel terminals) when the terminal supports it, else as Unicode text; when stdout is not a terminal, writes a PNG to the temp directory and prints its path.\n\
+        Set TELESCOPE_PLOT=text|kitty|iterm|sixel|file to override detection.", |p: &mut PlotValue| -> RhaiResult<()> {
         terminal::show(&p.0, None).script().map(|_| ())
     });
     api.method("Plot", "show", "p.show(dir: string) -> string", "Like p.show(), but a file written because stdout is not a terminal goes to dir; returns its path (\"\" when shown inline).", |p: &mut PlotValue, dir: &str| -> RhaiResult<String> {
