@@ -15,6 +15,8 @@ pub struct OptionDoc {
     pub doc: String,
     /// When the value is itself an options map: the function whose options it takes.
     pub of: Option<String>,
+    /// The values a string option accepts (empty: any value of its type).
+    pub choices: Vec<String>,
 }
 
 /// Documentation of one script function (all its overloads) or method.
@@ -128,8 +130,21 @@ impl Docs {
                     default: d.to_string(),
                     doc: doc.to_string(),
                     of: None,
+                    choices: Vec::new(),
                 })
                 .collect();
+        }
+    }
+    /// Sets the values accepted by every option for which `applies` holds.
+    pub fn set_choices_where(
+        &mut self,
+        applies: impl Fn(&str, &OptionDoc) -> bool,
+        values: &[&str],
+    ) {
+        for (name, e) in self.entries.iter_mut() {
+            for o in e.options.iter_mut().filter(|o| applies(name, o)) {
+                o.choices = values.iter().map(|v| v.to_string()).collect();
+            }
         }
     }
     /// Says that option `key` of `name` is an options map of function `of`.

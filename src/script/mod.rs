@@ -125,6 +125,26 @@ impl<'a> Api<'a> {
     }
 }
 
+/// The options whose string values come from a fixed set, from the types that parse them, so
+/// that `check` and the LSP can check literal values and complete them.
+fn set_choices(docs: &mut Docs) {
+    use crate::landscape::adelm::Placement;
+    use crate::minimize::MinimizeMethod;
+    use crate::sampler::SamplerKind;
+    let samplers = SamplerKind::ALL.map(SamplerKind::name);
+    docs.set_choices_where(
+        |_, o| o.name == "sampler" && o.doc == sampler::SAMPLER_DOC,
+        &samplers,
+    );
+    let placements: Vec<&str> = Placement::ALL.iter().map(|(n, _)| *n).collect();
+    docs.set_choices_where(|_, o| o.name == "placement", &placements);
+    let methods = MinimizeMethod::ALL.map(MinimizeMethod::name);
+    docs.set_choices_where(
+        |f, o| (f == "minimize" || f == "find_minima") && o.name == "method",
+        &methods,
+    );
+}
+
 /// Builds an engine with every telescope function registered, and the docs describing them.
 pub fn build_engine() -> (Engine, Docs) {
     let mut engine = Engine::new();
@@ -144,6 +164,7 @@ pub fn build_engine() -> (Engine, Docs) {
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
+    set_choices(&mut docs);
     (engine, docs)
 }
 

@@ -7,14 +7,22 @@ use crate::sampler::{self, SamplerKind, SamplerSpec};
 use crate::tensor;
 use rhai::{Dynamic, Map};
 
+/// The doc of the `sampler` option [`sampler_spec`] reads; options documented with it accept
+/// the sampler names.
+pub const SAMPLER_DOC: &str = "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise";
+
 /// The documentation of the options [`sampler_spec`] reads, with the default step size the
 /// caller passes it.
 pub fn sampler_option_docs(
     step_default: &'static str,
 ) -> [(&'static str, &'static str, &'static str); 3] {
     [
-        ("sampler", "\"auto\"", "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise"),
-        ("step", step_default, "proposal scale (MH) or time step (MALA, Langevin, HMC)"),
+        ("sampler", "\"auto\"", SAMPLER_DOC),
+        (
+            "step",
+            step_default,
+            "proposal scale (MH) or time step (MALA, Langevin, HMC)",
+        ),
         ("leapfrog", "10", "leapfrog steps per HMC proposal"),
     ]
 }

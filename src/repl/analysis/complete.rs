@@ -165,6 +165,20 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
     {
         let content = &text[t.start + 1..];
         let sig = significant(&all[..all.len() - 1]);
+        // The value of an option with a fixed set of values: those values.
+        if let Some(choices) = option_choices(cat, text, &sig) {
+            let items = choices
+                .into_iter()
+                .filter(|c| c.starts_with(content))
+                .map(|c| Item {
+                    insert: format!("{c}\""),
+                    detail: "option value".into(),
+                    label: c,
+                    kind: ItemKind::OptionKey,
+                })
+                .collect();
+            return (t.start + 1, items);
+        }
         if sig
             .last()
             .is_some_and(|p| &text[p.start..p.end] == "import")
@@ -333,6 +347,20 @@ fn options_context(text: &str, before: &[Token]) -> Option<(String, Vec<String>)
         keys.reverse();
         return Some((text[f.start..f.end].to_string(), keys));
     }
+}
+
+/// The values option `key` accepts when the tokens `before` end with `key:` inside an options
+/// map whose option has a fixed set of values.
+fn option_choices(cat: &Catalog, text: &str, before: &[Token]) -> Option<Vec<String>> {
+    let n = before.len();
+    if n < 3 || before[n - 1].kind != Tok::Punct(':') || before[n - 2].kind != Tok::Ident {
+        return None;
+    }
+    let key = &text[before[n - 2].start..before[n - 2].end];
+    let (f, keys) = options_context(text, &before[..n - 2])?;
+    let doc = nested_doc(cat, &f, &keys)?;
+    let o = doc.options.iter().find(|o| o.name == key)?;
+    (!o.choices.is_empty()).then(|| o.choices.clone())
 }
 
 /// The doc whose options a map at `keys` inside `f`'s options map takes: `f`'s own for no

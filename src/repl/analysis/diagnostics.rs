@@ -437,6 +437,24 @@ fn map_keys(
     {
         for (key, value) in m.0.iter() {
             if let Some(o) = doc.options.iter().find(|o| o.name == key.name.as_str()) {
+                if let Expr::StringConstant(v, pos) = value {
+                    if !o.choices.is_empty() && !o.choices.iter().any(|c| c == v.as_str()) {
+                        let close = close_names(v, o.choices.iter().map(String::as_str), 2);
+                        let hint = close
+                            .first()
+                            .map(|c| format!(" (did you mean \"{c}\"?)"))
+                            .unwrap_or_default();
+                        out.push(Diagnostic {
+                            line: pos.line().unwrap_or(1),
+                            col: pos.position().unwrap_or(1),
+                            message: format!(
+                                "{what}: {} \"{v}\" is none of {}{hint}",
+                                key.name,
+                                o.choices.join(", ")
+                            ),
+                        });
+                    }
+                }
                 let inner = o.of.as_deref().and_then(|of| cat.docs.get(of));
                 if let (Some(inner), Expr::Map(nested, _)) = (inner, value) {
                     let nested_what = format!("{what}'s option `{}`", key.name);

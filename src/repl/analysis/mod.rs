@@ -381,4 +381,59 @@ mod tests {
             "{found:?}"
         );
     }
+
+    #[test]
+    fn option_values_from_a_fixed_set_complete_and_are_checked() {
+        let (engine, cat) = Catalog::standard();
+        let env = Env::default();
+        let labels = |src: &str| -> Vec<String> {
+            complete(&cat, &env, src)
+                .1
+                .into_iter()
+                .map(|i| i.label)
+                .collect()
+        };
+        let all: Vec<String> = crate::sampler::SamplerKind::ALL
+            .iter()
+            .map(|k| k.name().to_string())
+            .collect();
+        assert_eq!(labels("adelm(U, #{sampler: \""), all);
+        assert_eq!(
+            labels("sample(U, x, #{steps: 10, sampler: \"ma"),
+            vec!["mala".to_string()]
+        );
+        assert_eq!(
+            labels("compare_paths(U, a, b, #{ad: #{sampler: \"gi"),
+            vec!["gibbs".to_string()]
+        );
+        assert_eq!(
+            labels("adelm(U, #{placement: \"s"),
+            vec!["sequential".to_string()]
+        );
+        let d = diagnose(
+            &engine,
+            &cat,
+            "let m = adelm(U, #{sampler: \"malla\", placement: \"batched\"});\nlet r = minimize(U, [0.0], #{method: \"lbfgs\"});",
+            Path::new("."),
+        );
+        let messages: Vec<&str> = d
+            .iter()
+            .map(|x| x.message.as_str())
+            .filter(|m| !m.starts_with("undefined"))
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].starts_with("`adelm`: sampler \"malla\" is none of auto, mh"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[0].ends_with("(did you mean \"mala\"?)"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1]
+                .starts_with("`minimize`: method \"lbfgs\" is none of auto, fire, gd, descent"),
+            "{messages:?}"
+        );
+    }
 }
