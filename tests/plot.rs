@@ -941,3 +941,96 @@ fn sixel_output_decodes_to_the_picture_within_one_colour_step() {
     let (w, h, _) = decode_sixel(&seq);
     assert_eq!((w, h), (800, 600));
 }
+
+#[test]
+fn dg_branches_take_the_colour_of_the_weighted_mean_value_under_them() {
+    use rand::{Rng, SeedableRng};
+    use telescope::plot::{colormap, LeafValues};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+    for case in 0..10 {
+        let n = rng.random_range(2..8);
+        let energies: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..1.0)).collect();
+        let mut b = vec![vec![None; n]; n];
+        for i in 0..n {
+            for j in 0..i {
+                if rng.random_bool(0.7) {
+                    let v = energies[i].max(energies[j]) + rng.random_range(0.1..2.0);
+                    b[i][j] = Some(v);
+                    b[j][i] = Some(v);
+                }
+            }
+        }
+        let members: Vec<usize> = (0..n).map(|_| rng.random_range(1..6)).collect();
+        let dg = Dg::build(&energies, &b, &members).unwrap();
+        let values: Vec<f64> = (0..n)
+            .map(|_| {
+                if rng.random_bool(0.2) {
+                    f64::NAN
+                } else {
+                    rng.random_range(-1.0..3.0)
+                }
+            })
+            .collect();
+        // Brute force: each node's member-weighted mean over the valued leaves under it.
+        let mut node_value = Vec::new();
+        for node in 0..dg.n_nodes() {
+            let mut under = Vec::new();
+            leaves_under(&dg, node, &mut under);
+            let (s, w) = under.iter().fold((0.0, 0.0), |(s, w), &l| {
+                let v = values[dg.leaves[l].id];
+                if v.is_finite() {
+                    let m = dg.leaves[l].members as f64;
+                    (s + v * m, w + m)
+                } else {
+                    (s, w)
+                }
+            });
+            node_value.push((w > 0.0).then(|| s / w));
+        }
+        let lo = node_value
+            .iter()
+            .flatten()
+            .cloned()
+            .fold(f64::INFINITY, f64::min);
+        let hi = node_value
+            .iter()
+            .flatten()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let hex = |(r, g, b): (u8, u8, u8)| format!("#{r:02X}{g:02X}{b:02X}");
+        let mut expected: Vec<String> = Vec::new();
+        for (node, v) in node_value.iter().enumerate() {
+            if let Some(v) = v {
+                let c = hex(colormap((v - lo) / (hi - lo).max(1e-300)));
+                // Its upward segment, and its bar when it is a merge.
+                for _ in 0..1 + usize::from(node >= dg.leaves.len()) {
+                    expected.push(c.clone());
+                }
+            }
+        }
+        if lo.is_finite() {
+            for t in [0.0, 0.5, 1.0] {
+                expected.push(hex(colormap(t)));
+            }
+        }
+        let pic = DgPicture {
+            circles: false,
+            values: Some(LeafValues {
+                by_group: values.clone(),
+                label: "v".into(),
+            }),
+            ..DgPicture::new(dg)
+        };
+        let svg = Figure::dg(pic).unwrap().to_svg().unwrap();
+        let mut drawn: Vec<String> = svg
+            .lines()
+            .filter(|l| l.contains("<polyline"))
+            .filter_map(|l| l.split("stroke=\"").nth(1).map(|s| s[..7].to_string()))
+            .filter(|c| c != "#000000")
+            .collect();
+        drawn.sort();
+        expected.sort();
+        assert_eq!(drawn, expected, "case {case}");
+    }
+}

@@ -271,6 +271,19 @@ pub struct DgPicture {
     /// several classes, or over unclassified leaves, stay black. A leaf in several classes
     /// takes the last.
     pub classes: Vec<LeafMarks>,
+    /// A value per group id (NaN: none), drawn as a colour (dark blue low, yellow high) along
+    /// the tree: a leaf's branch takes its value, a merge's the member-weighted mean of the
+    /// leaves under it; the legend gives the range. Classes, when given, take precedence.
+    pub values: Option<LeafValues>,
+}
+
+/// Values of a DG's leaves, by group id, and what they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeafValues {
+    /// One value per group id (NaN: none).
+    pub by_group: Vec<f64>,
+    /// What the values are (legend text).
+    pub label: String,
 }
 
 /// Leaves of a DG marked with a filled dot.
@@ -342,6 +355,7 @@ impl DgPicture {
             merge_marks: Vec::new(),
             leaf_labels: None,
             classes: Vec::new(),
+            values: None,
         }
     }
 

@@ -644,11 +644,30 @@ type LegendEntry = (String, RGBColor, bool);
 /// The legend entries of a picture's marks, where each goes (pixel offset, row) when they flow
 /// left to right and wrap at width `aw`, and the height of the strip they need (0: none).
 fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, u32) {
-    let legend: Vec<LegendEntry> = p
-        .classes
-        .iter()
-        .filter(|m| !m.label.is_empty())
-        .map(|m| (m.label.clone(), rgb(m.color), true))
+    let value_legend: Vec<LegendEntry> = match (&p.values, p.classes.is_empty()) {
+        (Some(v), true) => {
+            let (lo, hi) = value_range(&node_values(p));
+            [(0.0, lo), (0.5, 0.5 * (lo + hi)), (1.0, hi)]
+                .into_iter()
+                .map(|(t, x)| {
+                    (
+                        format!("{} {}", v.label, format_value(x)),
+                        rgb(super::colormap(t)),
+                        true,
+                    )
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let legend: Vec<LegendEntry> = value_legend
+        .into_iter()
+        .chain(
+            p.classes
+                .iter()
+                .filter(|m| !m.label.is_empty())
+                .map(|m| (m.label.clone(), rgb(m.color), true)),
+        )
         .chain(
             p.marks
                 .iter()
@@ -679,6 +698,65 @@ fn legend_layout(p: &DgPicture, aw: u32) -> (Vec<LegendEntry>, Vec<(i32, i32)>, 
         24 * (row as u32 + 1) + 6
     };
     (legend, slots, strip)
+}
+
+/// The value of every node of the picture's tree (leaves, then merges): a leaf's from
+/// `p.values` by group id, a merge's the member-weighted mean of the leaves under it with a
+/// value; none without values.
+fn node_values(p: &DgPicture) -> Vec<Option<f64>> {
+    let dg = &p.dg;
+    let nl = dg.leaves.len();
+    let Some(values) = &p.values else {
+        return vec![None; nl + dg.merges.len()];
+    };
+    // (weighted sum, weight) per node.
+    let mut acc: Vec<(f64, f64)> = dg
+        .leaves
+        .iter()
+        .map(|leaf| match values.by_group.get(leaf.id) {
+            Some(v) if v.is_finite() => {
+                let w = leaf.members.max(1) as f64;
+                (v * w, w)
+            }
+            _ => (0.0, 0.0),
+        })
+        .collect();
+    for (k, m) in dg.merges.iter().enumerate() {
+        let sum = m
+            .children
+            .iter()
+            .filter(|&&c| c < nl + k)
+            .fold((0.0, 0.0), |(s, w), &c| (s + acc[c].0, w + acc[c].1));
+        acc.push(sum);
+    }
+    acc.into_iter()
+        .map(|(s, w)| (w > 0.0).then(|| s / w))
+        .collect()
+}
+
+/// A value for the legend: 4 significant digits.
+fn format_value(x: f64) -> String {
+    let s = format!("{x:.4}");
+    if x.abs() >= 1e4 || (x != 0.0 && x.abs() < 1e-3) {
+        format!("{x:.3e}")
+    } else {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The lowest and highest of the node values (0..1 when there are none).
+fn value_range(values: &[Option<f64>]) -> (f64, f64) {
+    let (lo, hi) = values
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if lo.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
 }
 
 /// The class of every node of the picture's tree (leaves, then merges): a leaf's from
@@ -769,7 +847,15 @@ fn draw_tree<DB: DrawingBackend>(
         }
     }
     let class = node_classes(p);
-    let class_color = |node: usize| class[node].map(|c| rgb(p.classes[c].color));
+    let value = node_values(p);
+    let (vlo, vhi) = value_range(&value);
+    let class_color = |node: usize| {
+        if p.classes.is_empty() {
+            value[node].map(|v| rgb(super::colormap((v - vlo) / (vhi - vlo).max(1e-300))))
+        } else {
+            class[node].map(|c| rgb(p.classes[c].color))
+        }
+    };
     let mut segs: Vec<[(f64, f64); 2]> = Vec::new();
     let mut branches: Vec<([(f64, f64); 2], RGBColor)> = Vec::new();
     let mut bars: Vec<([(f64, f64); 2], RGBColor)> = Vec::new();

@@ -150,6 +150,39 @@ fn classes_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
     Ok(out)
 }
 
+/// The `values` option (one number per group id, `()` for none) with its `values_label`.
+fn values_opt(o: &mut Opts, what: &str) -> RhaiResult<Option<LeafValues>> {
+    let label = o.string("values_label", "value")?;
+    let Some(v) = o.value("values") else {
+        return Ok(None);
+    };
+    let items = v
+        .read_lock::<Array>()
+        .ok_or_else(|| {
+            err(format!(
+                "{what}: values must be an array with one number per group id, got {}",
+                v.type_name()
+            ))
+        })?
+        .clone();
+    let by_group = items
+        .iter()
+        .map(|x| {
+            if x.is_unit() {
+                Ok(f64::NAN)
+            } else {
+                num(x).ok_or_else(|| {
+                    err(format!(
+                        "{what}: values must be numbers or (), got {}",
+                        x.type_name()
+                    ))
+                })
+            }
+        })
+        .collect::<RhaiResult<Vec<f64>>>()?;
+    Ok(Some(LeafValues { by_group, label }))
+}
+
 fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "dg_plot");
     let dgo = dg_options(&mut o)?;
@@ -162,6 +195,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     )?;
     let marks = marks_opt(&mut o, "dg_plot")?;
     let classes = classes_opt(&mut o, "dg_plot")?;
+    let values = values_opt(&mut o, "dg_plot")?;
     let max_members = o.usize("max_members", 5)?;
     let seed = match o.value("seed") {
         None => tensor::next_seed(),
@@ -193,6 +227,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
         labels,
         marks,
         classes,
+        values,
         ..pic
     })
     .script()?
@@ -289,11 +324,13 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
     };
     let marks = marks_opt(&mut o, "Dg.plot")?;
     let classes = classes_opt(&mut o, "Dg.plot")?;
+    let values = values_opt(&mut o, "Dg.plot")?;
     let pic = DgPicture {
         circles,
         labels,
         marks,
         classes,
+        values,
         ..DgPicture::new(d.0.clone())
     }
     .with_group_images(reps, members)
@@ -310,6 +347,18 @@ const CLASSES_DOC: (&str, &str, &str) = (
     "classes",
     "none",
     "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin)",
+);
+
+const VALUES_DOC: (&str, &str, &str) = (
+    "values",
+    "none",
+    "one number per group id (() for none), drawn as colour along the tree (dark blue low, yellow high): a leaf's branch by its value, a merge's by the member-weighted mean below it; classes take precedence",
+);
+
+const VALUES_LABEL_DOC: (&str, &str, &str) = (
+    "values_label",
+    "\"value\"",
+    "what the values are, for the legend",
 );
 
 const MARKS_DOC: (&str, &str, &str) = (
@@ -384,7 +433,13 @@ pub(super) fn register(api: &mut Api) {
             ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
             MARKS_DOC,
         CLASSES_DOC,
+        VALUES_DOC,
+        VALUES_LABEL_DOC,
             CLASSES_DOC,
+        VALUES_DOC,
+        VALUES_LABEL_DOC,
+            VALUES_DOC,
+            VALUES_LABEL_DOC,
         ]),
     );
     api.example(
@@ -405,6 +460,8 @@ pub(super) fn register(api: &mut Api) {
         ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
         MARKS_DOC,
         CLASSES_DOC,
+        VALUES_DOC,
+        VALUES_LABEL_DOC,
         ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
         ("members", "none", "per group, a batch of member states [M, D] drawn above its representative"),
         ("member_energies", "none", "per group, energies of the member states: sorts them low to high"),

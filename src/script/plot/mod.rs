@@ -7,8 +7,8 @@ use super::landscape::MapValue;
 use super::{Api, EnergyValue, TensorValue};
 use crate::landscape::dg::{Dg, DgOptions, LeafOrder};
 use crate::plot::{
-    parse_color, terminal, DgPicture, Figure, Heatmap, Image, LeafMarks, MapImages, Marker, Plot,
-    Series, PALETTE,
+    parse_color, terminal, DgPicture, Figure, Heatmap, Image, LeafMarks, LeafValues, MapImages,
+    Marker, Plot, Series, PALETTE,
 };
 use crate::tensor;
 use rhai::{Array, Dynamic, Map};
