@@ -262,7 +262,9 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
                 kind: ItemKind::Function,
             });
         }
-        for d in cat.docs.all().filter(|d| !d.method) {
+        // Operators are documented as functions (`+` on tensors) but are not typed as calls.
+        let callable = |name: &str| name.starts_with(|c: char| c.is_alphabetic() || c == '_');
+        for d in cat.docs.all().filter(|d| !d.method && callable(&d.name)) {
             let detail = d
                 .signatures
                 .first()

@@ -436,4 +436,26 @@ mod tests {
             "{messages:?}"
         );
     }
+
+    #[test]
+    fn completion_inside_a_call_offers_names_not_operators() {
+        let (_, cat) = Catalog::standard();
+        let src = "let U = muller_brown();\nlet k = 3;\nminimize(U, ";
+        let env = Env::scan(src, Path::new("."));
+        let labels: Vec<String> = complete(&cat, &env, src)
+            .1
+            .into_iter()
+            .map(|i| i.label)
+            .collect();
+        assert!(
+            labels.contains(&"k".to_string()) && labels.contains(&"tensor".to_string()),
+            "{labels:?}"
+        );
+        assert!(
+            labels
+                .iter()
+                .all(|l| l.starts_with(|c: char| c.is_alphabetic() || c == '_')),
+            "{labels:?}"
+        );
+    }
 }
