@@ -220,7 +220,7 @@ pub fn diagnose(
     out.extend(opt_diags);
     if syntax.is_empty() {
         // With a statement blanked out, its definitions would be missing.
-        out.extend(undefined_variable(code));
+        out.extend(undefined_variables(code));
     }
     out.extend(syntax);
     out.sort_by_key(|d| (d.line, d.col));
@@ -333,29 +333,54 @@ fn balanced(code: &str) -> bool {
     depth == 0
 }
 
-/// The first variable (or module) that `code` reads without defining it, found by a parse
-/// with Rhai's strict variables; scripts get `ARGS` from the command line. Rhai stops at the
-/// first, so one is reported at a time.
-fn undefined_variable(code: &str) -> Option<Diagnostic> {
+/// Undefined names reported in one file, at most.
+const MAX_UNDEFINED: usize = 20;
+
+/// The variables (and modules) that `code` reads without defining them, each name once at
+/// its first use, found by parses with Rhai's strict variables: Rhai stops at the first, so
+/// each one found is declared and the code parsed again. Scripts get `ARGS` from the command
+/// line.
+fn undefined_variables(code: &str) -> Vec<Diagnostic> {
     let mut strict = Engine::new_raw();
     strict.set_strict_variables(true);
     strict.set_max_expr_depths(256, 256);
     let mut scope = rhai::Scope::new();
     scope.push_constant("ARGS", rhai::Array::new());
-    let e = strict.compile_with_scope(&scope, code).err()?;
-    let message = match e.err_type() {
-        rhai::ParseErrorType::VariableUndefined(name) => format!("undefined variable `{name}`"),
-        rhai::ParseErrorType::ModuleUndefined(name) => {
-            format!("undefined module `{name}` (import it first)")
-        }
-        _ => return None,
-    };
-    let p = e.position();
-    Some(Diagnostic {
-        line: p.line().unwrap_or(1),
-        col: p.position().unwrap_or(1),
-        message,
-    })
+    let mut out = Vec::new();
+    while out.len() < MAX_UNDEFINED {
+        let Err(e) = strict.compile_with_scope(&scope, code) else {
+            break;
+        };
+        let message = match e.err_type() {
+            rhai::ParseErrorType::VariableUndefined(name) => {
+                if scope.contains(name) {
+                    // Declaring it did not help (a use inside a function, which sees no
+                    // script variables): reported once already, stop here.
+                    break;
+                }
+                scope.push_constant(name.as_str(), ());
+                format!("undefined variable `{name}`")
+            }
+            // A module cannot be declared in a scope: the first undefined one ends the search.
+            rhai::ParseErrorType::ModuleUndefined(name) => {
+                let p = e.position();
+                out.push(Diagnostic {
+                    line: p.line().unwrap_or(1),
+                    col: p.position().unwrap_or(1),
+                    message: format!("undefined module `{name}` (import it first)"),
+                });
+                break;
+            }
+            _ => break,
+        };
+        let p = e.position();
+        out.push(Diagnostic {
+            line: p.line().unwrap_or(1),
+            col: p.position().unwrap_or(1),
+            message,
+        });
+    }
+    out
 }
 
 /// Keys of literal option maps `#{...}` passed to a function with documented options, that
