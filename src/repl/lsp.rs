@@ -531,6 +531,12 @@ fn markdown(d: &FnDoc) -> String {
                 "\n- `{}` (default `{}`): {}",
                 o.name, o.default, o.doc
             ));
+            if !o.choices.is_empty() {
+                md.push_str(&format!(" One of: {}.", o.choices.join(", ")));
+            }
+            if let Some(of) = &o.of {
+                md.push_str(&format!(" Keys: the options of `{of}`."));
+            }
         }
     }
     if !d.example.is_empty() {

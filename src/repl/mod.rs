@@ -755,6 +755,16 @@ mod tests {
         let h = r.help("area").unwrap();
         assert!(h.contains("fn area(w, h)"), "{h}");
         assert!(r.help("no_such_thing_at_all").is_err());
+        // Options list their fixed values and where a nested map's keys are documented.
+        let h = r.help("adelm").unwrap();
+        assert!(
+            h.contains("one of: auto, mh, cmh, mala, langevin, hmc, gibbs"),
+            "{h}"
+        );
+        assert!(r
+            .help("compare_paths")
+            .unwrap()
+            .contains("keys: see `telescope doc barrier_ad`"));
     }
 
     #[test]

@@ -70,6 +70,21 @@ impl FnDoc {
                     o.doc,
                     w = w
                 ));
+                if !o.choices.is_empty() {
+                    s.push_str(&format!(
+                        "  {:w$}  one of: {}\n",
+                        "",
+                        o.choices.join(", "),
+                        w = w
+                    ));
+                }
+                if let Some(of) = &o.of {
+                    s.push_str(&format!(
+                        "  {:w$}  keys: see `telescope doc {of}`\n",
+                        "",
+                        w = w
+                    ));
+                }
             }
         }
         if !self.example.is_empty() {
