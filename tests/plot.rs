@@ -1034,3 +1034,29 @@ fn dg_branches_take_the_colour_of_the_weighted_mean_value_under_them() {
         assert_eq!(drawn, expected, "case {case}");
     }
 }
+
+#[test]
+fn dg_colour_options_of_the_wrong_type_are_named() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = new_session(None);
+    for (opts, says) in [
+        (
+            "#{classes: \"x\"}",
+            "option `classes` must be an array of labels",
+        ),
+        (
+            "#{values: 3}",
+            "option `values` must be an array of numbers",
+        ),
+        ("#{values: [\"a\"]}", "values must be numbers or ()"),
+        ("#{marks: 1}", "option `marks` must be an array of #{groups"),
+    ] {
+        let code =
+            format!("let d = dg([0.0, 1.0], [[(), 2.0], [2.0, ()]], [1, 1]);\nd.plot({opts})");
+        let e = s
+            .eval("<t>", &code)
+            .err()
+            .unwrap_or_else(|| panic!("{opts} accepted"));
+        assert!(e.contains(says), "{opts}: {e}");
+    }
+}

@@ -20,6 +20,7 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
     );
     let mut x = x0.f_detach()?;
     let mut done = vec![false; b];
+    let mut frozen: Option<Tensor> = None;
     let mut iterations = 0;
     let mut interrupted = false;
     let (mut u, mut g) = e.energy_and_grad(&x)?;
@@ -31,8 +32,12 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
             break;
         }
         let gmax = largest_components(&g)?;
+        let mut newly_done = false;
         for i in 0..b {
-            done[i] = done[i] || gmax[i] < opts.tol || !gmax[i].is_finite();
+            if !done[i] && (gmax[i] < opts.tol || !gmax[i].is_finite()) {
+                done[i] = true;
+                newly_done = true;
+            }
         }
         if done.iter().all(|d| *d) {
             break;
@@ -45,11 +50,19 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
                 opts.max_iter
             ));
         }
-        let frozen: Vec<f64> = done.iter().map(|d| if *d { 1.0 } else { 0.0 }).collect();
-        let frozen = tensor::from_vec(&frozen, &[b as i64, 1])?
-            .f_to_device(x.device())?
-            .f_gt(0.5)?;
-        let force = g.f_neg()?.f_masked_fill(&frozen, 0.0)?;
+        if newly_done {
+            // The mask goes to the device only when a chain converged.
+            let mask: Vec<f64> = done.iter().map(|d| if *d { 1.0 } else { 0.0 }).collect();
+            frozen = Some(
+                tensor::from_vec(&mask, &[b as i64, 1])?
+                    .f_to_device(x.device())?
+                    .f_gt(0.5)?,
+            );
+        }
+        let force = match &frozen {
+            Some(mask) => g.f_neg()?.f_masked_fill(mask, 0.0)?,
+            None => g.f_neg()?,
+        };
         x = stepper.step(&x, &force)?;
         (u, g) = e.energy_and_grad(&x)?;
     }

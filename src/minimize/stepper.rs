@@ -121,11 +121,18 @@ impl Fire {
         })
     }
 
-    /// A column `[k, 1]` of per-system values, in the state's kind and device.
-    fn column(values: &[f64], like: &Tensor) -> Result<Tensor> {
-        Ok(tensor::from_vec(values, &[values.len() as i64, 1])?
-            .f_to_kind(like.kind())?
-            .f_to_device(like.device())?)
+    /// `t` times a per-system factor: one number for `Whole` (no transfer to the device), a
+    /// column `[k, 1]` for `EachRow`; factors all 1 leave `t` as it is.
+    fn scale(t: &Tensor, values: &[f64]) -> Result<Tensor> {
+        Ok(match values {
+            _ if values.iter().all(|v| *v == 1.0) => t.shallow_clone(),
+            [v] => t.f_mul_scalar(*v)?,
+            _ => t.f_mul(
+                &tensor::from_vec(values, &[values.len() as i64, 1])?
+                    .f_to_kind(t.kind())?
+                    .f_to_device(t.device())?,
+            )?,
+        })
     }
 }
 
@@ -182,17 +189,14 @@ impl Stepper for Fire {
         let sq_sum = |r: &Tensor| r.f_square()?.f_sum(r.kind())?.f_sqrt();
         let vnorm = self.per_system(row_norms(&vel)?, sq_sum)?;
         let fnorm = self.per_system(force_rows, sq_sum)?.f_clamp_min(1e-300)?;
-        let alpha = Fire::column(&self.alpha, x)?;
-        let dt = Fire::column(&self.dt, x)?;
-        let keep = Fire::column(&keep, x)?;
+        let one_minus_alpha: Vec<f64> = self.alpha.iter().map(|a| 1.0 - a).collect();
         // Mix the velocity towards the force direction; zero it after an uphill step.
-        let mixed = vel
-            .f_mul(&alpha.f_neg()?.f_add_scalar(1.0)?)?
-            .f_add(&f.f_div(&fnorm)?.f_mul(&vnorm)?.f_mul(&alpha)?)?
-            .f_mul(&keep)?;
+        let towards_force = Fire::scale(&f.f_div(&fnorm)?.f_mul(&vnorm)?, &self.alpha)?;
+        let mixed = Fire::scale(&vel, &one_minus_alpha)?.f_add(&towards_force)?;
+        let mixed = Fire::scale(&mixed, &keep)?;
         // Semi-implicit Euler with unit mass.
-        let vel = mixed.f_add(&f.f_mul(&dt)?)?;
-        let step = vel.f_mul(&dt)?;
+        let vel = mixed.f_add(&Fire::scale(f, &self.dt)?)?;
+        let step = Fire::scale(&vel, &self.dt)?;
         self.vel = Some(vel);
         Ok(x.f_add(&cap_rows(&step, self.max_step)?)?)
     }

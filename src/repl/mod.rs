@@ -455,7 +455,7 @@ pub fn script_of(engine: &rhai::Engine, inputs: &[String]) -> String {
         s.push_str(t);
         let last_line = t.lines().last().unwrap_or("");
         let commented = last_line.trim_start().starts_with("//");
-        if !t.ends_with(';') && !commented && engine.compile(format!("{t};")).is_ok() {
+        if !analysis::is_terminated(t) && !commented && engine.compile(format!("{t};")).is_ok() {
             s.push(';');
         }
         s.push('\n');
@@ -669,6 +669,9 @@ mod tests {
         assert_eq!(r.suggestion("<repl>:1:1: Division by zero"), "");
         assert_eq!(r.accepted.len(), 5);
         let script = script_of(&r.session.engine, &r.accepted);
+        // A definition stands alone: no `;` after its block; a block statement gets one.
+        assert!(script.contains("fn sq(x) { x * x }\n"), "{script}");
+        assert!(script.contains("if b > 0 { b += 1 };\n"), "{script}");
         let mut s = new_session(None);
         let v = s.eval("<saved>", &(script + "b")).unwrap();
         assert_eq!(v.as_int().unwrap(), 51);

@@ -270,6 +270,20 @@ impl Opts {
             }),
         }
     }
+    /// An array if present; `expected` says what it must hold, for the error.
+    pub fn array(&mut self, key: &str, expected: &str) -> RhaiResult<Option<Array>> {
+        let Some(v) = self.take(key) else {
+            return Ok(None);
+        };
+        let items = v.read_lock::<Array>().map(|a| a.clone());
+        items.map(Some).ok_or_else(|| {
+            err(format!(
+                "{}: option `{key}` must be an array of {expected}, got {}",
+                self.what,
+                v.type_name()
+            ))
+        })
+    }
     /// A raw value if present.
     pub fn value(&mut self, key: &str) -> Option<Dynamic> {
         self.take(key)

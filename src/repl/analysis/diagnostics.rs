@@ -291,10 +291,12 @@ fn blank_statement_at(text: &mut String, line: usize, col: usize) -> bool {
         .nth(col.saturating_sub(1))
         .map(|(i, _)| line_start + i)
         .unwrap_or(text.len());
-    let Some(range) = super::lex::statement_ranges(text)
-        .into_iter()
+    let ranges = super::lex::statement_ranges(text);
+    let Some(range) = ranges
+        .iter()
         .find(|r| r.contains(&offset) || (r.end == offset && offset == text.len()))
-        .or_else(|| super::lex::statement_ranges(text).into_iter().last())
+        .or(ranges.last())
+        .cloned()
     else {
         return false;
     };

@@ -313,12 +313,20 @@ pub fn definitions(src: &str, names: &std::collections::BTreeSet<String>) -> Vec
         })
         .map(|stmt| {
             let s = stmt.trim_end();
-            let definition = s.starts_with("fn") || s.starts_with("private");
-            if s.ends_with(';') || (s.ends_with('}') && definition) {
+            if is_terminated(s) {
                 s.to_string()
             } else {
                 format!("{s};")
             }
         })
         .collect()
+}
+
+/// True when `src` needs no `;` after it: it ends with one, or with the block of a `fn`
+/// definition (which stands alone).
+pub fn is_terminated(src: &str) -> bool {
+    let s = src.trim_end();
+    let last = statements(s).last().copied().unwrap_or("");
+    s.ends_with(';')
+        || (s.ends_with('}') && (last.starts_with("fn") || last.starts_with("private")))
 }

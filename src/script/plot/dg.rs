@@ -61,17 +61,9 @@ fn spin_map(m: &crate::landscape::map::LandscapeMap) -> bool {
 
 /// Reads `marks`: an array of #{groups: [ids], color, label} (Figure 12's dots).
 fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
-    let Some(v) = o.value("marks") else {
+    let Some(a) = o.array("marks", "#{groups, color, label}")? else {
         return Ok(vec![]);
     };
-    let a = v
-        .read_lock::<Array>()
-        .ok_or_else(|| {
-            err(format!(
-                "{what}: marks must be an array of #{{groups, color, label}}"
-            ))
-        })?
-        .clone();
     let mut out = Vec::new();
     for (k, m) in a.iter().enumerate() {
         let mm = m
@@ -116,19 +108,10 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
 /// The `classes` option: one label per group id (a string or number; `()` leaves the group
 /// unclassified), as leaf classes in the order the labels first appear, coloured from the
 /// palette.
-fn classes_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
-    let Some(v) = o.value("classes") else {
+fn classes_opt(o: &mut Opts) -> RhaiResult<Vec<LeafMarks>> {
+    let Some(labels) = o.array("classes", "labels, one per group id")? else {
         return Ok(vec![]);
     };
-    let labels = v
-        .read_lock::<Array>()
-        .ok_or_else(|| {
-            err(format!(
-                "{what}: classes must be an array with one label per group id, got {}",
-                v.type_name()
-            ))
-        })?
-        .clone();
     let mut out: Vec<LeafMarks> = Vec::new();
     for (group, label) in labels.iter().enumerate() {
         if label.is_unit() {
@@ -153,18 +136,9 @@ fn classes_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
 /// The `values` option (one number per group id, `()` for none) with its `values_label`.
 fn values_opt(o: &mut Opts, what: &str) -> RhaiResult<Option<LeafValues>> {
     let label = o.string("values_label", "value")?;
-    let Some(v) = o.value("values") else {
+    let Some(items) = o.array("values", "numbers, one per group id")? else {
         return Ok(None);
     };
-    let items = v
-        .read_lock::<Array>()
-        .ok_or_else(|| {
-            err(format!(
-                "{what}: values must be an array with one number per group id, got {}",
-                v.type_name()
-            ))
-        })?
-        .clone();
     let by_group = items
         .iter()
         .map(|x| {
@@ -194,7 +168,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
         shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)),
     )?;
     let marks = marks_opt(&mut o, "dg_plot")?;
-    let classes = classes_opt(&mut o, "dg_plot")?;
+    let classes = classes_opt(&mut o)?;
     let values = values_opt(&mut o, "dg_plot")?;
     let max_members = o.usize("max_members", 5)?;
     let seed = match o.value("seed") {
@@ -323,7 +297,7 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
         }
     };
     let marks = marks_opt(&mut o, "Dg.plot")?;
-    let classes = classes_opt(&mut o, "Dg.plot")?;
+    let classes = classes_opt(&mut o)?;
     let values = values_opt(&mut o, "Dg.plot")?;
     let pic = DgPicture {
         circles,
