@@ -1209,12 +1209,12 @@ impl<'a> Gen<'a> {
             .collect();
         if !options.is_empty() && self.rng.random_bool(0.4) {
             let o = options.choose(&mut self.rng).expect("options");
-            let v = self.plausible_option(&o.name, &o.default, &o.doc);
+            let v = self.plausible_option(&o.name, &o.default.to_string(), &o.doc);
             entries.insert(o.name.clone(), v);
         }
         for key in bad_keys {
             if let Some(o) = options.iter().find(|o| &o.name == key) {
-                let v = self.bad_option(&o.name, &o.default, &o.doc);
+                let v = self.bad_option(&o.name, &o.default.to_string(), &o.doc);
                 entries.insert(o.name.clone(), v);
             }
         }

@@ -552,15 +552,18 @@ fn check_xy(xs: &[f64], ys: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// A figure's size in pixels (width, height) unless it says otherwise.
+pub const DEFAULT_SIZE: (u32, u32) = (800, 600);
+
 impl Figure {
-    /// A figure of any kind with default size (800 x 600) and no labels.
+    /// A figure of any kind with the default size ([`DEFAULT_SIZE`]) and no labels.
     pub fn new(plot: Plot) -> Figure {
         Figure {
             title: String::new(),
             x_label: String::new(),
             y_label: String::new(),
-            width: 800,
-            height: 600,
+            width: DEFAULT_SIZE.0,
+            height: DEFAULT_SIZE.1,
             plot,
         }
     }

@@ -528,8 +528,11 @@ fn markdown(d: &FnDoc) -> String {
         md.push_str("\n\n**Options**\n");
         for o in &d.options {
             md.push_str(&format!(
-                "\n- `{}` (default `{}`): {}",
-                o.name, o.default, o.doc
+                "\n- `{}` ({}, default `{}`): {}",
+                o.name,
+                o.type_label(),
+                o.default,
+                o.doc
             ));
             if !o.choices.is_empty() {
                 md.push_str(&format!(" One of: {}.", o.choices.join(", ")));

@@ -1,5 +1,6 @@
 //! Conversions between Rhai values and core types, option maps, and error mapping.
 
+use super::docs::{OptDefault, OptionDoc};
 use super::{EnergyValue, TensorValue};
 use crate::{tensor, Error};
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
@@ -158,62 +159,104 @@ pub fn ev(e: crate::energy::EnergyRef) -> Dynamic {
     Dynamic::from(EnergyValue(e))
 }
 
-/// An options map with typed getters; `finish` rejects keys nobody read (typos).
+/// An options map read against its function's documented options ([`OptionDoc`]): the
+/// getters take their defaults, kinds, ranges and choices from that one table, a key the
+/// table lacks is an error, and `finish` rejects keys nobody documented (typos) and reports a
+/// documented option the parser never read.
 pub struct Opts {
     map: Map,
+    spec: Vec<OptionDoc>,
     used: Vec<String>,
     what: String,
 }
 
-/// Wraps an options map for function `what`.
-pub fn opts(map: Map, what: &str) -> Opts {
-    Opts {
-        map,
-        used: Vec::new(),
-        what: what.to_string(),
-    }
+/// Wraps an options map for the documented function `name` (e.g. `adelm`, `Map.save`).
+pub fn opts(map: Map, name: &str) -> Opts {
+    let spec = super::docs()
+        .get(name)
+        .filter(|d| d.name == name)
+        .map(|d| d.options.clone())
+        .unwrap_or_default();
+    Opts::with_spec(map, name, spec)
 }
 
 impl Opts {
-    fn take(&mut self, key: &str) -> Option<Dynamic> {
+    /// Wraps an options map whose keys are `spec` (for a map that is not a function's own,
+    /// such as one element of an array option); `what` names it in errors.
+    pub fn with_spec(map: Map, what: &str, spec: Vec<OptionDoc>) -> Opts {
+        Opts {
+            map,
+            spec,
+            used: Vec::new(),
+            what: what.to_string(),
+        }
+    }
+    /// Names the map `what` in errors (e.g. a nested map: `compare_paths ad`).
+    pub fn labelled(mut self, what: &str) -> Opts {
+        self.what = what.to_string();
+        self
+    }
+    /// The documented option `key`; a key the table lacks is a bug in telescope, reported.
+    fn spec(&self, key: &str) -> RhaiResult<&OptionDoc> {
+        self.spec.iter().find(|o| o.name == key).ok_or_else(|| {
+            err(format!(
+                "internal error: {} reads option `{key}`, which its documentation lacks; please report",
+                self.what
+            ))
+        })
+    }
+    /// The value of `key` when present and not `()`, checked against its documented kind,
+    /// range and choices.
+    fn take(&mut self, key: &str) -> RhaiResult<Option<Dynamic>> {
+        let spec = self.spec(key)?;
+        let v = self.map.get(key).filter(|v| !v.is_unit()).cloned();
+        if let Some(why) = v.as_ref().and_then(|v| spec.reject(v)) {
+            return Err(err(format!("{}: option `{key}` {why}", self.what)));
+        }
         self.used.push(key.to_string());
-        self.map.get(key).cloned()
+        Ok(v)
+    }
+    /// The documented default of `key`, which must be fixed.
+    fn default(&self, key: &str) -> RhaiResult<OptDefault> {
+        let d = self.spec(key)?.default.clone();
+        match d {
+            OptDefault::Described(_) => Err(err(format!(
+                "internal error: option `{key}` of {} has no fixed default; please report",
+                self.what
+            ))),
+            d => Ok(d),
+        }
     }
     /// True when the key is present.
     pub fn has(&self, key: &str) -> bool {
         self.map.contains_key(key)
     }
-    /// A number, or `default`.
-    pub fn f64(&mut self, key: &str, default: f64) -> RhaiResult<f64> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => num(&v).ok_or_else(|| {
-                err(format!(
-                    "{}: option `{key}` must be a number, got {}",
-                    self.what,
-                    v.type_name()
-                ))
-            }),
+    /// A number, or its documented default.
+    pub fn f64(&mut self, key: &str) -> RhaiResult<f64> {
+        match self.f64_opt(key)? {
+            Some(x) => Ok(x),
+            None => match self.default(key)? {
+                OptDefault::Number(x) => Ok(x),
+                OptDefault::Count(n) => Ok(n as f64),
+                d => Err(err(format!(
+                    "internal error: option `{key}` of {} defaults to {d}, not a number",
+                    self.what
+                ))),
+            },
         }
     }
     /// A number if present.
     pub fn f64_opt(&mut self, key: &str) -> RhaiResult<Option<f64>> {
-        match self.take(key) {
-            None => Ok(None),
-            Some(v) if v.is_unit() => Ok(None),
-            Some(v) => num(&v)
-                .map(Some)
-                .ok_or_else(|| err(format!("{}: option `{key}` must be a number", self.what))),
-        }
+        Ok(self.take(key)?.as_ref().and_then(num))
     }
-    /// A non-negative integer, or `default`.
-    pub fn usize(&mut self, key: &str, default: usize) -> RhaiResult<usize> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => match v.as_int() {
-                Ok(i) if i >= 0 => Ok(i as usize),
-                _ => Err(err(format!(
-                    "{}: option `{key}` must be a non-negative integer, got {v}",
+    /// A non-negative integer, or its documented default.
+    pub fn usize(&mut self, key: &str) -> RhaiResult<usize> {
+        match self.usize_opt(key)? {
+            Some(n) => Ok(n),
+            None => match self.default(key)? {
+                OptDefault::Count(n) => Ok(n),
+                d => Err(err(format!(
+                    "internal error: option `{key}` of {} defaults to {d}, not a count",
                     self.what
                 ))),
             },
@@ -221,9 +264,9 @@ impl Opts {
     }
     /// A non-negative integer if present (absent or `()`: none).
     pub fn usize_opt(&mut self, key: &str) -> RhaiResult<Option<usize>> {
-        match self.take(key) {
+        let v = self.take(key)?;
+        match v {
             None => Ok(None),
-            Some(v) if v.is_unit() => Ok(None),
             Some(v) => match v.as_int() {
                 Ok(i) if i >= 0 => Ok(Some(i as usize)),
                 _ => Err(err(format!(
@@ -233,23 +276,43 @@ impl Opts {
             },
         }
     }
-    /// A boolean, or `default`.
-    pub fn bool(&mut self, key: &str, default: bool) -> RhaiResult<bool> {
-        match self.take(key) {
-            None => Ok(default),
+    /// A boolean, or its documented default.
+    pub fn bool(&mut self, key: &str) -> RhaiResult<bool> {
+        let v = self.take(key)?;
+        match v {
             Some(v) => v.as_bool().map_err(|_| {
                 err(format!(
                     "{}: option `{key}` must be true or false",
                     self.what
                 ))
             }),
+            None => match self.default(key)? {
+                OptDefault::Flag(b) => Ok(b),
+                d => Err(err(format!(
+                    "internal error: option `{key}` of {} defaults to {d}, not a flag",
+                    self.what
+                ))),
+            },
         }
     }
-    /// A string, or `default`.
-    pub fn string(&mut self, key: &str, default: &str) -> RhaiResult<String> {
-        match self.take(key) {
-            None => Ok(default.to_string()),
-            Some(v) => v.into_string().map_err(|t| {
+    /// A string, or its documented default.
+    pub fn string(&mut self, key: &str) -> RhaiResult<String> {
+        match self.string_opt(key)? {
+            Some(s) => Ok(s),
+            None => match self.default(key)? {
+                OptDefault::Text(s) => Ok(s),
+                d => Err(err(format!(
+                    "internal error: option `{key}` of {} defaults to {d}, not a string",
+                    self.what
+                ))),
+            },
+        }
+    }
+    /// A string if present.
+    pub fn string_opt(&mut self, key: &str) -> RhaiResult<Option<String>> {
+        match self.take(key)? {
+            None => Ok(None),
+            Some(v) => v.into_string().map(Some).map_err(|t| {
                 err(format!(
                     "{}: option `{key}` must be a string, got {t}",
                     self.what
@@ -259,20 +322,19 @@ impl Opts {
     }
     /// A path: a string, or absent (or `()`); anything else is an error, never ignored.
     pub fn path(&mut self, key: &str) -> RhaiResult<Option<String>> {
-        match self.take(key) {
-            None => Ok(None),
-            Some(v) if v.is_unit() => Ok(None),
-            Some(v) => v.into_string().map(Some).map_err(|t| {
-                err(format!(
-                    "{}: option `{key}` must be a path string, got {t}",
-                    self.what
-                ))
-            }),
-        }
+        self.string_opt(key)
     }
     /// An array if present; `expected` says what it must hold, for the error.
     pub fn array(&mut self, key: &str, expected: &str) -> RhaiResult<Option<Array>> {
-        let Some(v) = self.take(key) else {
+        self.spec(key)?;
+        if let Some(v) = self.map.get(key).filter(|v| !v.is_unit() && !v.is_array()) {
+            return Err(err(format!(
+                "{}: option `{key}` must be an array of {expected}, got {}",
+                self.what,
+                v.type_name()
+            )));
+        }
+        let Some(v) = self.take(key)? else {
             return Ok(None);
         };
         let items = v.read_lock::<Array>().map(|a| a.clone());
@@ -284,25 +346,58 @@ impl Opts {
             ))
         })
     }
-    /// A raw value if present.
-    pub fn value(&mut self, key: &str) -> Option<Dynamic> {
+    /// An options map if present.
+    pub fn map(&mut self, key: &str) -> RhaiResult<Option<Map>> {
+        Ok(self.take(key)?.and_then(|v| v.try_cast::<Map>()))
+    }
+    /// The value, or the documented default as a value (`()` when the default is described
+    /// in words only).
+    pub fn value_or_default(&mut self, key: &str) -> RhaiResult<Dynamic> {
+        if let Some(v) = self.take(key)? {
+            return Ok(v);
+        }
+        Ok(match self.spec(key)?.default.clone() {
+            OptDefault::Number(x) => Dynamic::from_float(x),
+            OptDefault::Count(n) => Dynamic::from_int(n as i64),
+            OptDefault::Flag(b) => Dynamic::from_bool(b),
+            OptDefault::Text(s) => Dynamic::from(s),
+            OptDefault::Numbers(v) => float_array(&v),
+            OptDefault::Described(_) => Dynamic::UNIT,
+        })
+    }
+    /// A raw value if present (not `()`).
+    pub fn value(&mut self, key: &str) -> RhaiResult<Option<Dynamic>> {
         self.take(key)
     }
-    /// Errors on keys that were never read, naming the closest known key.
+    /// Errors on keys that are not documented, naming the closest documented key; first,
+    /// reports a documented option the parser never read (a bug in telescope).
     pub fn finish(self) -> RhaiResult<()> {
+        let unread: Vec<&str> = self
+            .spec
+            .iter()
+            .map(|o| o.name.as_str())
+            .filter(|k| !self.used.iter().any(|u| u == k))
+            .collect();
+        if !unread.is_empty() {
+            return Err(err(format!(
+                "internal error: {} documents option(s) {} but never reads them; please report",
+                self.what,
+                unread.join(", ")
+            )));
+        }
+        let known: Vec<&str> = self.spec.iter().map(|o| o.name.as_str()).collect();
         for k in self.map.keys() {
-            if !self.used.iter().any(|u| u == k.as_str()) {
-                let hint = self
-                    .used
+            if !known.contains(&k.as_str()) {
+                let hint = known
                     .iter()
                     .min_by_key(|u| super::names::edit_distance(u, k))
                     .filter(|u| super::names::edit_distance(u, k) <= 2)
                     .map(|u| format!(" (did you mean `{u}`?)"))
                     .unwrap_or_default();
-                let known = self.used.join(", ");
                 return Err(err(format!(
-                    "{}: unknown option `{k}`{hint}; known options: {known}",
-                    self.what
+                    "{}: unknown option `{k}`{hint}; known options: {}",
+                    self.what,
+                    known.join(", ")
                 )));
             }
         }
@@ -317,5 +412,138 @@ pub fn stderr_progress(on: bool) -> crate::progress::Progress {
         crate::progress::Progress::new(|_, line| eprintln!("{line}"))
     } else {
         crate::progress::Progress::silent()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::OptKind;
+
+    fn spec() -> Vec<OptionDoc> {
+        vec![
+            OptionDoc::number("alpha", 1.5, "strength").within(0.0, 10.0),
+            OptionDoc::count("iters", 7, "iterations"),
+            OptionDoc::flag("fast", false, "hurry"),
+            OptionDoc::text("mode", "a", "mode").choices(&["a", "b"]),
+            OptionDoc::described("seed", OptKind::Count, "session seed", "seed"),
+        ]
+    }
+
+    fn map(pairs: &[(&str, Dynamic)]) -> Map {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), v.clone()))
+            .collect()
+    }
+
+    /// An error's message without Rhai's prefix.
+    fn text(e: Box<EvalAltResult>) -> String {
+        e.to_string()
+            .trim_start_matches("Runtime error: ")
+            .to_string()
+    }
+
+    /// Reads every option of [`spec`] as a parser would.
+    fn read_all(o: &mut Opts) -> RhaiResult<(f64, usize, bool, String, Option<usize>)> {
+        Ok((
+            o.f64("alpha")?,
+            o.usize("iters")?,
+            o.bool("fast")?,
+            o.string("mode")?,
+            o.usize_opt("seed")?,
+        ))
+    }
+
+    #[test]
+    fn defaults_come_from_the_table_and_values_override_them() {
+        let mut o = Opts::with_spec(Map::new(), "f", spec());
+        assert_eq!(read_all(&mut o).unwrap(), (1.5, 7, false, "a".into(), None));
+        o.finish().unwrap();
+        let given = map(&[
+            ("alpha", Dynamic::from_int(3)),
+            ("iters", Dynamic::from_int(2)),
+            ("fast", Dynamic::TRUE),
+            ("mode", Dynamic::from("b")),
+            ("seed", Dynamic::from_int(9)),
+        ]);
+        let mut o = Opts::with_spec(given, "f", spec());
+        assert_eq!(
+            read_all(&mut o).unwrap(),
+            (3.0, 2, true, "b".into(), Some(9))
+        );
+        o.finish().unwrap();
+    }
+
+    #[test]
+    fn wrong_kinds_ranges_and_choices_are_refused_with_the_expected_value() {
+        let cases = [
+            (
+                "alpha",
+                Dynamic::from("x"),
+                "f: option `alpha` must be a number, got \"x\"",
+            ),
+            (
+                "alpha",
+                Dynamic::from_float(11.0),
+                "f: option `alpha` must lie in [0, 10], got 11",
+            ),
+            (
+                "iters",
+                Dynamic::from_int(-1),
+                "f: option `iters` must be a non-negative integer, got -1",
+            ),
+            (
+                "fast",
+                Dynamic::from_int(1),
+                "f: option `fast` must be true or false, got 1",
+            ),
+            (
+                "mode",
+                Dynamic::from("c"),
+                "f: option `mode` must be one of a, b, got \"c\" (did you mean \"a\"?)",
+            ),
+            (
+                "mode",
+                Dynamic::from("long"),
+                "f: option `mode` must be one of a, b, got \"long\"",
+            ),
+        ];
+        for (key, value, message) in cases {
+            let mut o = Opts::with_spec(map(&[(key, value)]), "f", spec());
+            let e = read_all(&mut o).unwrap_err();
+            assert_eq!(text(e), message);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_name_the_closest_documented_one() {
+        let mut o = Opts::with_spec(map(&[("iter", Dynamic::from_int(1))]), "f", spec());
+        read_all(&mut o).unwrap();
+        let e = text(o.finish().unwrap_err());
+        assert!(
+            e.starts_with("f: unknown option `iter` (did you mean `iters`?); known options: alpha, iters, fast, mode, seed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_parser_and_its_table_cannot_disagree() {
+        // Reading a key the table lacks is an error at once.
+        let mut o = Opts::with_spec(Map::new(), "f", spec());
+        let e = o.f64("beta").unwrap_err().to_string();
+        assert!(e.contains("internal error: f reads option `beta`"), "{e}");
+        // Leaving a documented key unread is an error at finish, before unknown keys.
+        let mut o = Opts::with_spec(map(&[("zz", Dynamic::UNIT)]), "f", spec());
+        o.f64("alpha").unwrap();
+        let e = o.finish().unwrap_err().to_string();
+        assert!(
+            e.contains("internal error: f documents option(s) iters, fast, mode, seed but never reads them"),
+            "{e}"
+        );
+        // A described default is not a value: asking for it is an error, not a guess.
+        let mut o = Opts::with_spec(Map::new(), "f", spec());
+        let e = o.usize("seed").unwrap_err().to_string();
+        assert!(e.contains("has no fixed default"), "{e}");
     }
 }

@@ -4,19 +4,230 @@
 
 use std::collections::BTreeMap;
 
-/// One option key of a function's options map.
+/// What values an option takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptKind {
+    /// A number (integers are accepted).
+    Number,
+    /// A non-negative integer.
+    Count,
+    /// `true` or `false`.
+    Flag,
+    /// A string.
+    Text,
+    /// A path string.
+    Path,
+    /// An array.
+    Array,
+    /// An options map.
+    Map,
+    /// A value the function interprets itself (a tensor, a closure, a number or an array...).
+    Any,
+}
+
+impl OptKind {
+    /// What the value must be, as an error message says it.
+    pub fn expected(self) -> &'static str {
+        match self {
+            OptKind::Number => "a number",
+            OptKind::Count => "a non-negative integer",
+            OptKind::Flag => "true or false",
+            OptKind::Text => "a string",
+            OptKind::Path => "a path string",
+            OptKind::Array => "an array",
+            OptKind::Map => "an options map",
+            OptKind::Any => "a value",
+        }
+    }
+}
+
+/// An option's value when the map leaves it out.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum OptDefault {
+    /// A fixed number.
+    Number(f64),
+    /// A fixed count.
+    Count(usize),
+    /// A fixed flag.
+    Flag(bool),
+    /// A fixed string.
+    Text(String),
+    /// A fixed list of numbers.
+    Numbers(Vec<f64>),
+    /// No one fixed value (computed at run time, none, or required): what happens, in words.
+    Described(String),
+}
+
+impl std::fmt::Display for OptDefault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Debug keeps the `.0` of whole numbers, so a number option never reads as a count.
+            OptDefault::Number(x) => write!(f, "{x:?}"),
+            OptDefault::Count(n) => write!(f, "{n}"),
+            OptDefault::Flag(b) => write!(f, "{b}"),
+            OptDefault::Text(s) => write!(f, "{s:?}"),
+            OptDefault::Numbers(v) => write!(f, "{v:?}"),
+            OptDefault::Described(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One option key of a function's options map: the one definition that parses the map
+/// ([`crate::script::Opts`]), documents it (`telescope doc`, `?name`, hover), completes it and
+/// checks it (`telescope check`, the LSP).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct OptionDoc {
     /// Key in the options map, e.g. `alpha`.
     pub name: String,
-    /// Default value, as shown to users.
-    pub default: String,
+    /// What values it takes.
+    pub kind: OptKind,
+    /// Its value when left out.
+    pub default: OptDefault,
     /// What it does.
     pub doc: String,
     /// When the value is itself an options map: the function whose options it takes.
     pub of: Option<String>,
     /// The values a string option accepts (empty: any value of its type).
     pub choices: Vec<String>,
+    /// The closed range a number or count must lie in, when limited.
+    pub range: Option<(f64, f64)>,
+}
+
+impl OptionDoc {
+    fn new(name: &str, kind: OptKind, default: OptDefault, doc: &str) -> Self {
+        OptionDoc {
+            name: name.to_string(),
+            kind,
+            default,
+            doc: doc.to_string(),
+            of: None,
+            choices: Vec::new(),
+            range: None,
+        }
+    }
+    /// A number option with a fixed default.
+    pub fn number(name: &str, default: f64, doc: &str) -> Self {
+        Self::new(name, OptKind::Number, OptDefault::Number(default), doc)
+    }
+    /// A non-negative integer option with a fixed default.
+    pub fn count(name: &str, default: usize, doc: &str) -> Self {
+        Self::new(name, OptKind::Count, OptDefault::Count(default), doc)
+    }
+    /// A `true`/`false` option with a fixed default.
+    pub fn flag(name: &str, default: bool, doc: &str) -> Self {
+        Self::new(name, OptKind::Flag, OptDefault::Flag(default), doc)
+    }
+    /// A string option with a fixed default.
+    pub fn text(name: &str, default: &str, doc: &str) -> Self {
+        Self::new(name, OptKind::Text, OptDefault::Text(default.into()), doc)
+    }
+    /// A list-of-numbers option with a fixed default.
+    pub fn numbers(name: &str, default: &[f64], doc: &str) -> Self {
+        Self::new(
+            name,
+            OptKind::Array,
+            OptDefault::Numbers(default.to_vec()),
+            doc,
+        )
+    }
+    /// An option of `kind` with no one fixed default; `default` says what happens without it
+    /// (e.g. "session seed", "none", "required").
+    pub fn described(name: &str, kind: OptKind, default: &str, doc: &str) -> Self {
+        Self::new(name, kind, OptDefault::Described(default.into()), doc)
+    }
+    /// A path option, none by default.
+    pub fn path(name: &str, doc: &str) -> Self {
+        Self::described(name, OptKind::Path, "none", doc)
+    }
+    /// Limits the string values to `values`.
+    pub fn choices(mut self, values: &[&str]) -> Self {
+        self.choices = values.iter().map(|v| v.to_string()).collect();
+        self
+    }
+    /// Makes the value an options map of function `function`.
+    pub fn of(mut self, function: &str) -> Self {
+        self.kind = OptKind::Map;
+        self.of = Some(function.to_string());
+        self
+    }
+    /// Limits a number or count to `[lo, hi]`.
+    pub fn within(mut self, lo: f64, hi: f64) -> Self {
+        self.range = Some((lo, hi));
+        self
+    }
+    /// Why `v` is not an acceptable value, or `None` when it is (kind, range and choices).
+    pub fn reject(&self, v: &rhai::Dynamic) -> Option<String> {
+        let number = v
+            .as_float()
+            .ok()
+            .or_else(|| v.as_int().ok().map(|i| i as f64));
+        let kind_ok = match self.kind {
+            OptKind::Number => number.is_some(),
+            OptKind::Count => v.as_int().is_ok_and(|i| i >= 0),
+            OptKind::Flag => v.is_bool(),
+            OptKind::Text | OptKind::Path => v.is_string(),
+            OptKind::Array => v.is_array(),
+            OptKind::Map => v.is_map(),
+            OptKind::Any => true,
+        };
+        if !kind_ok {
+            return Some(format!(
+                "must be {}, got {}",
+                self.kind.expected(),
+                describe(v)
+            ));
+        }
+        if let (Some((lo, hi)), Some(x)) = (self.range, number) {
+            if !(lo..=hi).contains(&x) {
+                return Some(format!("must lie in [{lo}, {hi}], got {x}"));
+            }
+        }
+        if !self.choices.is_empty() {
+            let s = v.clone().into_string().unwrap_or_default();
+            if !self.choices.contains(&s) {
+                let hint = self
+                    .choices
+                    .iter()
+                    .min_by_key(|c| super::names::edit_distance(c, &s))
+                    .filter(|c| super::names::edit_distance(c, &s) <= 2)
+                    .map(|c| format!(" (did you mean {c:?}?)"))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "must be one of {}, got {s:?}{hint}",
+                    self.choices.join(", ")
+                ));
+            }
+        }
+        None
+    }
+    /// The value's type in a word or two, with its range (`number in [0, 1]`, `string`).
+    pub fn type_label(&self) -> String {
+        let kind = match self.kind {
+            OptKind::Number => "number",
+            OptKind::Count => "integer",
+            OptKind::Flag => "bool",
+            OptKind::Text => "string",
+            OptKind::Path => "path",
+            OptKind::Array => "array",
+            OptKind::Map => "map",
+            OptKind::Any => "value",
+        };
+        match self.range {
+            Some((lo, hi)) => format!("{kind} in [{lo}, {hi}]"),
+            None => kind.to_string(),
+        }
+    }
+}
+
+/// A value as an error message shows it: short values in full, others by type.
+fn describe(v: &rhai::Dynamic) -> String {
+    if v.is_string() || v.is_int() || v.is_float() || v.is_bool() || v.is_unit() {
+        format!("{v:?}")
+    } else {
+        v.type_name().to_string()
+    }
 }
 
 /// Documentation of one script function (all its overloads) or method.
@@ -64,8 +275,9 @@ impl FnDoc {
             let w = self.options.iter().map(|o| o.name.len()).max().unwrap_or(0);
             for o in &self.options {
                 s.push_str(&format!(
-                    "  {:w$}  (default {})  {}\n",
+                    "  {:w$}  ({}, default {})  {}\n",
                     o.name,
+                    o.type_label(),
                     o.default,
                     o.doc,
                     w = w
@@ -136,40 +348,9 @@ impl Docs {
         }
     }
     /// Sets the options of `name`.
-    pub fn set_options(&mut self, name: &str, options: &[(&str, &str, &str)]) {
+    pub fn set_options(&mut self, name: &str, options: Vec<OptionDoc>) {
         if let Some(e) = self.entries.get_mut(name) {
-            e.options = options
-                .iter()
-                .map(|(n, d, doc)| OptionDoc {
-                    name: n.to_string(),
-                    default: d.to_string(),
-                    doc: doc.to_string(),
-                    of: None,
-                    choices: Vec::new(),
-                })
-                .collect();
-        }
-    }
-    /// Sets the values accepted by every option for which `applies` holds.
-    pub fn set_choices_where(
-        &mut self,
-        applies: impl Fn(&str, &OptionDoc) -> bool,
-        values: &[&str],
-    ) {
-        for (name, e) in self.entries.iter_mut() {
-            for o in e.options.iter_mut().filter(|o| applies(name, o)) {
-                o.choices = values.iter().map(|v| v.to_string()).collect();
-            }
-        }
-    }
-    /// Says that option `key` of `name` is an options map of function `of`.
-    pub fn set_nested(&mut self, name: &str, key: &str, of: &str) {
-        if let Some(o) = self
-            .entries
-            .get_mut(name)
-            .and_then(|e| e.options.iter_mut().find(|o| o.name == key))
-        {
-            o.of = Some(of.to_string());
+            e.options = options;
         }
     }
     /// Sets the example of `name`.

@@ -2,7 +2,7 @@
 //! minimum search.
 
 use super::convert::{err, ev, num, opts, to_f64s, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue, TensorValue};
+use super::{Api, EnergyValue, OptKind, OptionDoc, TensorValue};
 use crate::energy::{self, Energy, EnergyRef, Space};
 use crate::minimize::{self, MinimizeMethod, MinimizeOptions};
 use crate::{error::invalid, tensor};
@@ -108,52 +108,73 @@ fn grad(u: &mut EnergyValue, x: Dynamic) -> RhaiResult<TensorValue> {
     }))
 }
 
+/// Default box of a continuous user energy, per coordinate.
+const CONTINUOUS_BOX: (f64, f64) = (-3.0, 3.0);
+/// Default range of a levels user energy.
+const LEVELS_RANGE: (f64, f64) = (0.0, 1.0);
+
 /// The options of an energy the user defines: its dimension and its state space
 /// ([`parse_space`]).
-pub(super) fn energy_options() -> Vec<(&'static str, &'static str, &'static str)> {
+pub(super) fn energy_options() -> Vec<OptionDoc> {
+    let (clo, chi) = CONTINUOUS_BOX;
+    let (llo, lhi) = LEVELS_RANGE;
     vec![
-        ("dim", "required", "state dimension D"),
-        ("space", "\"continuous\"", "\"continuous\", \"spins\" or \"levels\""),
-        ("lo", "-3 (continuous) / 0 (levels)", "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
-        ("hi", "3 (continuous) / 1 (levels)", "upper bound of the box; highest level"),
-        ("levels", "8", "number of levels K (space \"levels\")"),
+        OptionDoc::described("dim", OptKind::Count, "required", "state dimension D"),
+        OptionDoc::text("space", "continuous", "\"continuous\", \"spins\" or \"levels\"")
+            .choices(&["continuous", "spins", "levels"]),
+        OptionDoc::described("lo", OptKind::Any, &format!("{clo} (continuous) / {llo} (levels)"), "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
+        OptionDoc::described("hi", OptKind::Any, &format!("{chi} (continuous) / {lhi} (levels)"), "upper bound of the box; highest level"),
+        OptionDoc::count("levels", 8, "number of levels K (space \"levels\")"),
     ]
 }
 
 /// The state space named by the options `space`, `lo`, `hi` and `levels` (shared by every
 /// energy that the user defines).
 pub(super) fn parse_space(o: &mut super::Opts, dim: usize) -> RhaiResult<Space> {
-    let kind = o.string("space", "continuous")?;
-    let levels = o.usize_opt("levels")?;
-    if levels.is_some() && kind != "levels" {
+    let kind = o.string("space")?;
+    let given = |k: &str| o.has(k);
+    if given("levels") && kind != "levels" {
         return Err(err(format!(
             "option `levels` applies to space \"levels\", not \"{kind}\""
         )));
     }
+    if kind == "spins" && (given("lo") || given("hi")) {
+        return Err(err("options `lo` and `hi` do not apply to space \"spins\""));
+    }
+    let levels = o.usize("levels")?;
+    let lo = o.value("lo")?;
+    let hi = o.value("hi")?;
     Ok(match kind.as_str() {
-        "continuous" => {
-            let lo = match o.value("lo") {
+        "continuous" => Space::Continuous {
+            lo: match lo {
                 Some(v) => box_bound(&v, dim)?,
-                None => vec![-3.0; dim],
-            };
-            let hi = match o.value("hi") {
+                None => vec![CONTINUOUS_BOX.0; dim],
+            },
+            hi: match hi {
                 Some(v) => box_bound(&v, dim)?,
-                None => vec![3.0; dim],
-            };
-            Space::Continuous { lo, hi }
-        }
-        "spins" => Space::Spins,
-        "levels" => Space::Levels {
-            k: levels.unwrap_or(8),
-            lo: o.f64("lo", 0.0)?,
-            hi: o.f64("hi", 1.0)?,
+                None => vec![CONTINUOUS_BOX.1; dim],
+            },
         },
-        other => {
-            return Err(err(format!(
-                "space must be \"continuous\", \"spins\" or \"levels\", got {other}"
-            )))
-        }
+        "spins" => Space::Spins,
+        _ => Space::Levels {
+            k: levels,
+            lo: level_bound(lo, "lo", LEVELS_RANGE.0)?,
+            hi: level_bound(hi, "hi", LEVELS_RANGE.1)?,
+        },
     })
+}
+
+/// One end of a levels range: a number, or `default`.
+fn level_bound(v: Option<Dynamic>, key: &str, default: f64) -> RhaiResult<f64> {
+    match v {
+        None => Ok(default),
+        Some(v) => num(&v).ok_or_else(|| {
+            err(format!(
+                "option `{key}` of space \"levels\" must be a number, got {}",
+                v.type_name()
+            ))
+        }),
+    }
 }
 
 fn box_bound(v: &Dynamic, dim: usize) -> RhaiResult<Vec<f64>> {
@@ -170,21 +191,42 @@ fn box_bound(v: &Dynamic, dim: usize) -> RhaiResult<Vec<f64>> {
     Ok(b)
 }
 
-/// The `progress` option of the minimum searches.
-const PROGRESS_OPTION: (&str, &str, &str) = (
-    "progress",
-    "true",
-    "a progress line on stderr about once a second while FIRE runs",
-);
+/// The options [`min_options`] reads, with the caller's gradient tolerance.
+fn min_option_specs(tol: f64) -> Vec<OptionDoc> {
+    let d = MinimizeOptions::default();
+    vec![
+        OptionDoc::text(
+            "method",
+            d.method.name(),
+            "\"fire\", \"gd\" (continuous), \"descent\" (discrete) or \"auto\"",
+        )
+        .choices(&MinimizeMethod::ALL.map(MinimizeMethod::name)),
+        OptionDoc::number(
+            "tol",
+            tol,
+            "stop when every gradient component is below tol",
+        ),
+        OptionDoc::count("max_iter", d.max_iter, "iteration limit"),
+        OptionDoc::number(
+            "step",
+            d.step,
+            "initial step (FIRE dt, gradient-descent step)",
+        ),
+        OptionDoc::flag(
+            "progress",
+            true,
+            "a progress line on stderr about once a second while FIRE runs",
+        ),
+    ]
+}
 
 fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
-    let d = MinimizeOptions::default();
     Ok(MinimizeOptions {
-        method: MinimizeMethod::parse(&o.string("method", d.method.name())?).script()?,
-        tol: o.f64("tol", d.tol)?,
-        max_iter: o.usize("max_iter", d.max_iter)?,
-        step: o.f64("step", d.step)?,
-        progress: super::convert::stderr_progress(o.bool("progress", true)?),
+        method: MinimizeMethod::parse(&o.string("method")?).script()?,
+        tol: o.f64("tol")?,
+        max_iter: o.usize("max_iter")?,
+        step: o.f64("step")?,
+        progress: super::convert::stderr_progress(o.bool("progress")?),
     })
 }
 
@@ -218,12 +260,9 @@ fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
 
 fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
     let mut o = opts(map, "find_minima");
-    let n = o.usize("starts", 200)?;
-    let tol = o.f64("dedup", 1e-3)?;
-    let mut mo = min_options(&mut o)?;
-    if !o.has("tol") {
-        mo.tol = 1e-8;
-    }
+    let n = o.usize("starts")?;
+    let tol = o.f64("dedup")?;
+    let mo = min_options(&mut o)?;
     o.finish()?;
     let x0 = energy::random_states(energy_of(&u), n.max(1)).script()?;
     let mut m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
@@ -268,8 +307,10 @@ fn target_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
 
 fn embed_script(u: EnergyValue, dim: i64, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "embed");
-    let seed = o.usize("seed", tensor::session_seed() as usize)? as u64;
-    let stiffness = o.f64("stiffness", 50.0)?;
+    let seed = o
+        .usize_opt("seed")?
+        .unwrap_or(tensor::session_seed() as usize) as u64;
+    let stiffness = o.f64("stiffness")?;
     o.finish()?;
     if dim < 1 {
         return Err(err("embed: dim must be >= 1"));
@@ -355,7 +396,7 @@ pub fn register(api: &mut Api) {
         "",
         |f: FnPtr, map: Map| -> RhaiResult<Dynamic> {
             let mut o = opts(map, "energy");
-            let d = o.usize("dim", 0)?;
+            let d = o.usize_opt("dim")?.unwrap_or(0);
             if d < 1 {
                 return Err(err("energy: option `dim` (>= 1) is required"));
             }
@@ -365,7 +406,7 @@ pub fn register(api: &mut Api) {
             Ok(ev(Rc::new(ScriptEnergy { f, dim: d, space })))
         },
     );
-    api.options("energy", &energy_options());
+    api.options("energy", energy_options());
     api.example(
         "energy",
         "let U = energy(|x| ((x*x - 1.0)**2).sum(1), 2);\nprint(U.at([1.0, -1.0]));   // 0.0",
@@ -396,15 +437,16 @@ pub fn register(api: &mut Api) {
     );
     api.options(
         "embed",
-        &[
-            (
+        vec![
+            OptionDoc::described(
                 "seed",
+                OptKind::Count,
                 "session seed",
                 "seed of the random rotation Q (its own stream: other random draws are untouched)",
             ),
-            (
+            OptionDoc::number(
                 "stiffness",
-                "50.0",
+                50.0,
                 "s in s * |y_rest|^2, the quadratic across the embedded plane",
             ),
         ],
@@ -495,40 +537,13 @@ pub fn register(api: &mut Api) {
         "",
         minimize_script,
     );
-    api.options(
-        "minimize",
-        &[
-            (
-                "method",
-                "\"auto\"",
-                "\"fire\", \"gd\" (continuous), \"descent\" (discrete) or \"auto\"",
-            ),
-            (
-                "tol",
-                "1e-6",
-                "stop when every gradient component is below tol",
-            ),
-            ("max_iter", "5000", "iteration limit"),
-            (
-                "step",
-                "0.01",
-                "initial step (FIRE dt, gradient-descent step)",
-            ),
-            PROGRESS_OPTION,
-        ],
-    );
+    api.options("minimize", min_option_specs(MinimizeOptions::default().tol));
     api.example("minimize", "let m = minimize(muller_brown(), [0.0, 0.5]);\nprint(m.x);  // near minimum C (-0.050, 0.467)");
     api.func("find_minima", "find_minima(U: Energy, opts: map) -> array", "Minimizes from many random starts over the energy's domain and returns the distinct minima, lowest first, as maps #{x, energy, count}.", find_minima);
-    api.options(
-        "find_minima",
-        &[
-            ("starts", "200", "number of random starts (one batch)"),
-            ("dedup", "1e-3", "minima closer than this are the same"),
-            ("method", "\"auto\"", "minimizer, as in minimize"),
-            ("tol", "1e-8", "gradient tolerance"),
-            ("max_iter", "5000", "iteration limit"),
-            ("step", "0.01", "initial step"),
-            PROGRESS_OPTION,
-        ],
-    );
+    let mut find_specs = vec![
+        OptionDoc::count("starts", 200, "number of random starts (one batch)"),
+        OptionDoc::number("dedup", 1e-3, "minima closer than this are the same"),
+    ];
+    find_specs.extend(min_option_specs(1e-8));
+    api.options("find_minima", find_specs);
 }

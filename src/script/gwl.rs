@@ -3,51 +3,56 @@
 
 use super::convert::{opts, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
-use super::{Api, EnergyValue};
+use super::{Api, EnergyValue, OptKind, OptionDoc};
 use crate::landscape::gwl::{self, GwlOptions};
 use rhai::{Dynamic, Map};
 use std::path::Path;
 
-/// Reads the GWL options; the one table of their names, defaults and docs is [`GWL_DOCS`].
+/// Reads the GWL options of [`gwl_option_specs`].
 fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
-    let d = GwlOptions::default();
     // Missing: NaN, refused by the core after unknown keys (a misspelt emax) are reported.
     let emax = o.f64_opt("emax")?.unwrap_or(f64::NAN);
     Ok(GwlOptions {
-        k: o.usize("K", d.k)?,
+        k: o.usize("K")?,
         emin: o.f64_opt("emin")?,
         emax,
-        bins: o.usize("bins", d.bins)?,
-        gamma: o.f64("gamma", d.gamma)?,
+        bins: o.usize("bins")?,
+        gamma: o.f64("gamma")?,
         temperature: o.f64_opt("T")?,
-        iters: o.usize("iters", d.iters)?,
-        block: o.usize("block", d.block)?,
-        seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
-        ridge: o.bool("ridge", d.ridge)?,
-        greedy: o.bool("greedy", d.greedy)?,
+        iters: o.usize("iters")?,
+        block: o.usize("block")?,
+        seed: o
+            .usize_opt("seed")?
+            .unwrap_or(crate::tensor::session_seed() as usize) as u64,
+        ridge: o.bool("ridge")?,
+        greedy: o.bool("greedy")?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
-        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        progress: super::convert::stderr_progress(o.bool("progress", true)?),
+        checkpoint_every: o.usize("checkpoint_every")?,
+        progress: super::convert::stderr_progress(o.bool("progress")?),
     })
 }
 
-const GWL_DOCS: &[(&str, &str, &str)] = &[
-    ("emax", "required", "energy cutoff: the chain never goes above it (the paper: -0.35 per spin)"),
-    ("emin", "lowest of 64 descents", "lower end of the binned energy range (lower energies fall in the first bin)"),
-    ("K", "500", "how many of the lowest minima the map keeps"),
-    ("bins", "20", "energy bins per basin"),
-    ("gamma", "0.01", "visit penalty of eq. 2.15"),
-    ("T", "none (uniform)", "temperature of the target exp(-U/T) below the cutoff"),
-    ("iters", "1000000", "chain steps (single-flip proposals)"),
-    ("block", "10000", "steps per block: the unit of checkpoints and Ctrl-C"),
-    ("seed", "session seed", "seed of the run"),
-    ("ridge", "true", "lower the crossings joining the kept minima by ridge descent"),
-    ("greedy", "true", "also join every pair of kept minima by a greedy path (section 5.1)"),
-    ("checkpoint", "none", "write the map here at the end and the chain state to <checkpoint>.state every checkpoint_every steps"),
-    ("checkpoint_every", "1000000", "checkpoint period in steps"),
-    ("resume", "none", "continue the chain saved by a run with checkpoint: <this path> when its .state file exists"),
-    ("progress", "true", "print progress to stderr"),
-];
+/// The options of `gwl`, defaults from [`GwlOptions`].
+fn gwl_option_specs() -> Vec<OptionDoc> {
+    let d = GwlOptions::default();
+    vec![
+        OptionDoc::described("emax", OptKind::Number, "required", "energy cutoff: the chain never goes above it (the paper: -0.35 per spin)"),
+        OptionDoc::described("emin", OptKind::Number, "lowest of 64 descents", "lower end of the binned energy range (lower energies fall in the first bin)"),
+        OptionDoc::count("K", d.k, "how many of the lowest minima the map keeps"),
+        OptionDoc::count("bins", d.bins, "energy bins per basin"),
+        OptionDoc::number("gamma", d.gamma, "visit penalty of eq. 2.15"),
+        OptionDoc::described("T", OptKind::Number, "none (uniform)", "temperature of the target exp(-U/T) below the cutoff"),
+        OptionDoc::count("iters", d.iters, "chain steps (single-flip proposals)"),
+        OptionDoc::count("block", d.block, "steps per block: the unit of checkpoints and Ctrl-C"),
+        OptionDoc::described("seed", OptKind::Count, "session seed", "seed of the run"),
+        OptionDoc::flag("ridge", d.ridge, "lower the crossings joining the kept minima by ridge descent"),
+        OptionDoc::flag("greedy", d.greedy, "also join every pair of kept minima by a greedy path (section 5.1)"),
+        OptionDoc::path("checkpoint", "write the map here at the end and the chain state to <checkpoint>.state every checkpoint_every steps"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period in steps"),
+        OptionDoc::path("resume", "continue the chain saved by a run with checkpoint: <this path> when its .state file exists"),
+        OptionDoc::flag("progress", true, "print progress to stderr"),
+    ]
+}
 
 fn run_gwl(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let mut o = opts(map, "gwl");
@@ -98,7 +103,7 @@ pub fn register(api: &mut Api) {
         "Maps a spin energy with Generalized Wang-Landau (section 2.6, eq. 2.15; Zhou 2011): one chain of single flips below emax, penalized by gamma for each earlier visit to its (basin, energy bin) cell; keeps the K lowest minima; barriers from the crossings between basins along the chain (ridge-descended) and greedy paths, the lower kept, joined by minimax. Progress, Ctrl-C (keeps what it found), checkpoint and resume as for adelm.",
         run_gwl,
     );
-    api.options("gwl", GWL_DOCS);
+    api.options("gwl", gwl_option_specs());
     api.example(
         "gwl",
         "let U = sk(40, 1);\nlet g = gwl(U, #{K: 100, emax: -0.35, iters: 200000});\nprint(g.params.lowest_set_stable_since);\ndg_plot(g).save(\"gwl_dg.png\");",

@@ -2,13 +2,14 @@
 
 use super::convert::{err, float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::sampler::sampler_spec;
-use super::{Api, EnergyValue};
+use super::{Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy;
 use crate::landscape::ad::{ad_trials, AdOptions, AdTrial, Delta};
 use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
 use crate::landscape::barrier::{self, RefineOptions};
 use crate::landscape::map::LandscapeMap;
 use crate::landscape::tune;
+use crate::sampler::SamplerSpec;
 use crate::{error::invalid, tensor};
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::path::Path;
@@ -22,25 +23,24 @@ fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
     Ok(tv(tensor::from_vec(v, &[v.len() as i64]).script()?))
 }
 
-/// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin).
-fn ad_options(o: &mut Opts, base: &AdOptions) -> RhaiResult<AdOptions> {
+/// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin,
+/// sync_every), whose defaults are those of the function's [`ad_option_specs`].
+fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
     Ok(AdOptions {
-        temperature: o.f64("T", base.temperature)?,
-        alpha: o.f64("alpha", base.alpha)?,
-        delta: delta_option(o, base.delta)?,
-        improvement_limit: o.usize("M", base.improvement_limit)?,
-        max_steps: o.usize("max_steps", base.max_steps)?,
-        sampler: sampler_spec(o, base.sampler.step)?,
-        thin: o.usize("thin", base.thin)?,
-        sync_every: o.usize("sync_every", base.sync_every)?,
+        temperature: o.f64("T")?,
+        alpha: o.f64("alpha")?,
+        delta: delta_option(o)?,
+        improvement_limit: o.usize("M")?,
+        max_steps: o.usize("max_steps")?,
+        sampler: sampler_spec(o)?,
+        thin: o.usize("thin")?,
+        sync_every: o.usize("sync_every")?,
     })
 }
 
 /// Reads `delta`: a number >= 0 or "auto".
-fn delta_option(o: &mut Opts, default: Delta) -> RhaiResult<Delta> {
-    let Some(v) = o.value("delta") else {
-        return Ok(default);
-    };
+fn delta_option(o: &mut Opts) -> RhaiResult<Delta> {
+    let v = o.value_or_default("delta")?;
     if let Some(d) = super::convert::num(&v) {
         if d >= 0.0 && d.is_finite() {
             return Ok(Delta::Fixed(d));
@@ -54,34 +54,87 @@ fn delta_option(o: &mut Opts, default: Delta) -> RhaiResult<Delta> {
     )))
 }
 
-/// The documentation of the AD options, the sampler's among them.
-fn ad_option_docs() -> Vec<(&'static str, &'static str, &'static str)> {
-    let mut docs = AD_ONLY_OPTION_DOCS.to_vec();
-    docs.extend(super::sampler::sampler_option_docs("0.05"));
-    docs
+/// The AD options [`ad_options`] reads, the sampler's among them, with `base` as defaults.
+fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
+    let delta_doc = "success distance to the target; auto: median distance of a magnetized chain held at the target (0 on spins)";
+    let delta = match base.delta {
+        Delta::Fixed(d) => OptionDoc::number("delta", d, delta_doc),
+        Delta::Auto => OptionDoc::text("delta", "auto", delta_doc),
+    };
+    let mut specs = vec![
+        OptionDoc::number("T", base.temperature, "temperature of the magnetized density"),
+        OptionDoc::number("alpha", base.alpha, "magnetization strength"),
+        OptionDoc {
+            kind: OptKind::Any,
+            ..delta
+        },
+        OptionDoc::count(
+            "M",
+            base.improvement_limit,
+            "improvement limit: failure after M steps without getting closer",
+        ),
+        OptionDoc::count("max_steps", base.max_steps, "hard cap on steps per trial"),
+        OptionDoc::count("thin", base.thin, "record every thin-th state of the path"),
+        OptionDoc::count(
+            "sync_every",
+            base.sync_every,
+            "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
+        ),
+    ];
+    specs.extend(super::sampler::sampler_options(base.sampler.step));
+    specs
 }
 
-const AD_ONLY_OPTION_DOCS: &[(&str, &str, &str)] = &[
-    ("T", "0.1", "temperature of the magnetized density"),
-    ("alpha", "1.0", "magnetization strength"),
-    (
-        "delta",
-        "\"auto\"",
-        "success distance to the target; auto: median distance of a magnetized chain held at the target (0 on spins)",
-    ),
-    (
-        "M",
-        "40",
-        "improvement limit: failure after M steps without getting closer",
-    ),
-    ("max_steps", "5000", "hard cap on steps per trial"),
-    ("thin", "0", "record every thin-th state of the path"),
-    (
-        "sync_every",
-        "0",
-        "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
-    ),
-];
+/// The options of the AD barrier refinement ([`refine_options`]): AD's, from a high alpha.
+fn refine_option_specs() -> Vec<OptionDoc> {
+    let d = RefineOptions::default();
+    let mut specs = ad_option_specs(&d.ad);
+    specs[1] = OptionDoc::number(
+        "alpha",
+        d.ad.alpha,
+        "starting (high) alpha; doubled while nothing succeeds",
+    );
+    specs.extend([
+        OptionDoc::count("trials", d.trials, "trials per direction and alpha (K)"),
+        OptionDoc::number(
+            "shrink",
+            d.shrink,
+            "alpha factor after a round with a success",
+        )
+        .within(0.0, 1.0),
+        OptionDoc::count("max_rounds", d.max_rounds, "round limit"),
+        OptionDoc::flag("both_directions", d.both_directions, "run a->b and b->a"),
+    ]);
+    specs
+}
+
+/// The options of an ADELM run ([`adelm_options`]), AD's among them.
+fn adelm_option_specs() -> Vec<OptionDoc> {
+    let d = AdelmOptions::default();
+    let mut specs = ad_option_specs(&d.ad);
+    specs.extend([
+        OptionDoc::count("iters", d.iters, "mapping iterations"),
+        OptionDoc::count("burn_in", d.burn_in, "burn-in iterations, followed by consolidation"),
+        OptionDoc::count("max_checks", d.max_checks, "candidate groups tried per minimum, nearest by 1-D barrier"),
+        OptionDoc::described("seed", OptKind::Count, "session seed", "seed of the run"),
+        OptionDoc::count("consolidate_every", d.consolidate_every, "consolidate representatives every n iterations (0: after burn-in and at the end)"),
+        OptionDoc::flag("consolidate", d.consolidate, "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
+        OptionDoc::described("same_tol", OptKind::Number, "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
+        OptionDoc::count("batch", d.batch, "proposals minimized together, and placed together (see placement)"),
+        OptionDoc::text("placement", d.placement.name(), "\"batched\": the new minima of a batch run AD against the known groups in one batch, the unjoined ones among themselves in one more (chains per AD step grow with batch); \"sequential\": one minimum at a time (Algorithm 3 as printed)")
+            .choices(&adelm::Placement::ALL.map(|(n, _)| n)),
+        OptionDoc::described("propose", OptKind::Any, "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
+        OptionDoc::path("checkpoint", "path of a JSON checkpoint written every checkpoint_every iterations"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period"),
+        OptionDoc::path("resume", "continue the map in this checkpoint file when it exists"),
+        OptionDoc::flag("progress", true, "print progress to stderr"),
+        OptionDoc::flag("complete", d.complete, "join groups that AD never connected into one DG tree at the end (greedy or line bounds, then a short AD refinement); m.barrier_kinds says how each barrier was found"),
+        OptionDoc::flag("keep_proposals", d.keep_proposals, "keep every proposal with the minimum it reached (m.proposals; Figure 19 colours them by basin)"),
+        OptionDoc::count("min_iter", d.minimize.max_iter, "minimizer iteration limit"),
+        OptionDoc::number("min_tol", d.minimize.tol, "minimizer gradient tolerance"),
+    ]);
+    specs
+}
 
 fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
     let mut m = Map::new();
@@ -121,8 +174,8 @@ fn pair(a: &Dynamic, b: &Dynamic, e: &EnergyValue) -> RhaiResult<(Tensor, Tensor
 
 fn ad(u: EnergyValue, from: Dynamic, to: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "ad");
-    let k = o.usize("trials", 1)?.max(1);
-    let ao = ad_options(&mut o, &AdOptions::default())?;
+    let k = o.usize("trials")?.max(1);
+    let ao = ad_options(&mut o)?;
     o.finish()?;
     let (a, b) = pair(&from, &to, &u)?;
     let starts = a.f_expand([k as i64, a.size()[1]], false).script()?;
@@ -164,44 +217,35 @@ impl Proposer for ScriptProposer {
 
 fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
     let d = AdelmOptions::default();
-    let ad = ad_options(o, &d.ad)?;
+    let ad = ad_options(o)?;
     let same_default = match ad.delta {
         Delta::Fixed(d) => d.min(1e-3),
         Delta::Auto => 1e-3,
     };
     Ok(AdelmOptions {
-        iters: o.usize("iters", d.iters)?,
-        burn_in: o.usize("burn_in", d.burn_in)?,
-        max_checks: o.usize("max_checks", d.max_checks)?,
-        seed: o.usize("seed", crate::tensor::session_seed() as usize)? as u64,
-        consolidate_every: o.usize("consolidate_every", d.consolidate_every)?,
-        consolidate: o.bool("consolidate", d.consolidate)?,
-        same_tol: o.f64("same_tol", same_default)?,
-        batch: o.usize("batch", d.batch)?,
-        placement: placement_option(o)?,
+        iters: o.usize("iters")?,
+        burn_in: o.usize("burn_in")?,
+        max_checks: o.usize("max_checks")?,
+        seed: o
+            .usize_opt("seed")?
+            .unwrap_or(crate::tensor::session_seed() as usize) as u64,
+        consolidate_every: o.usize("consolidate_every")?,
+        consolidate: o.bool("consolidate")?,
+        same_tol: o.f64_opt("same_tol")?.unwrap_or(same_default),
+        batch: o.usize("batch")?,
+        placement: adelm::Placement::parse(&o.string("placement")?)
+            .ok_or_else(|| err("adelm: unknown placement"))?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
-        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        progress: super::convert::stderr_progress(o.bool("progress", true)?),
-        keep_proposals: o.bool("keep_proposals", false)?,
-        complete: o.bool("complete", true)?,
+        checkpoint_every: o.usize("checkpoint_every")?,
+        progress: super::convert::stderr_progress(o.bool("progress")?),
+        keep_proposals: o.bool("keep_proposals")?,
+        complete: o.bool("complete")?,
         minimize: crate::minimize::MinimizeOptions {
-            max_iter: o.usize("min_iter", d.minimize.max_iter)?,
-            tol: o.f64("min_tol", d.minimize.tol)?,
+            max_iter: o.usize("min_iter")?,
+            tol: o.f64("min_tol")?,
             ..d.minimize
         },
         ad,
-    })
-}
-
-/// Reads `placement`: "batched" (default) or "sequential".
-fn placement_option(o: &mut Opts) -> RhaiResult<adelm::Placement> {
-    let name = o.string("placement", adelm::Placement::default().name())?;
-    adelm::Placement::parse(&name).ok_or_else(|| {
-        let known: Vec<&str> = adelm::Placement::ALL.iter().map(|(n, _)| *n).collect();
-        err(format!(
-            "unknown placement `{name}`; known: {}",
-            known.join(", ")
-        ))
     })
 }
 
@@ -242,7 +286,7 @@ fn proposer_of(
 
 fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let mut o = opts(map, "adelm");
-    let propose = o.value("propose");
+    let propose = o.value("propose")?;
     let resume = o.path("resume")?;
     let ao = adelm_options(&mut o)?;
     o.finish()?;
@@ -262,13 +306,12 @@ fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
 }
 
 fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
-    let d = RefineOptions::default();
     Ok(RefineOptions {
-        ad: ad_options(o, &d.ad)?,
-        trials: o.usize("trials", d.trials)?,
-        shrink: o.f64("shrink", d.shrink)?,
-        max_rounds: o.usize("max_rounds", d.max_rounds)?,
-        both_directions: o.bool("both_directions", true)?,
+        ad: ad_options(o)?,
+        trials: o.usize("trials")?,
+        shrink: o.f64("shrink")?,
+        max_rounds: o.usize("max_rounds")?,
+        both_directions: o.bool("both_directions")?,
     })
 }
 
@@ -360,11 +403,9 @@ fn describe_map(m: &LandscapeMap) -> String {
     s
 }
 
-fn temps_of(o: &mut Opts, key: &str, default: &[f64]) -> RhaiResult<Vec<f64>> {
-    match o.value(key) {
-        Some(v) => super::convert::to_f64s(&v),
-        None => Ok(default.to_vec()),
-    }
+/// A list of numbers: the option's value, or its documented default.
+fn numbers_of(o: &mut Opts, key: &str) -> RhaiResult<Vec<f64>> {
+    super::convert::to_f64s(&o.value_or_default(key)?)
 }
 
 /// Registers the landscape functions.
@@ -382,34 +423,17 @@ pub fn register(api: &mut Api) {
         "",
         |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()),
     );
-    let mut ad_docs = ad_option_docs();
-    ad_docs.push(("trials", "1", "independent trials run as one batch"));
-    api.options("ad", &ad_docs);
+    let mut ad_specs = ad_option_specs(&AdOptions::default());
+    ad_specs.push(OptionDoc::count(
+        "trials",
+        1,
+        "independent trials run as one batch",
+    ));
+    api.options("ad", ad_specs);
     api.example("ad", "let U = muller_brown();\nlet r = ad(U, [-0.558, 1.442], [-0.050, 0.467], #{T: 5.0, alpha: 20.0, delta: 0.05, step: 0.01});\nprint(r.success); print(r.barrier);");
 
     api.func("adelm", "adelm(U: Energy, opts: map) -> Map", "Maps the landscape with ADELM (Algorithm 3): proposals, minimum search, grouping by AD in both directions against the nearest representatives, consolidation. Shows progress; Ctrl-C stops and keeps the map; `checkpoint` writes it periodically and `resume` continues one.", run_adelm);
-    let mut adelm_docs = ad_option_docs();
-    adelm_docs.extend([
-        ("iters", "100", "mapping iterations"),
-        ("burn_in", "0", "burn-in iterations, followed by consolidation"),
-        ("max_checks", "12", "candidate groups tried per minimum, nearest by 1-D barrier"),
-        ("seed", "session seed", "seed of the run"),
-        ("consolidate_every", "0", "consolidate representatives every n iterations (0: after burn-in and at the end)"),
-        ("consolidate", "true", "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
-        ("same_tol", "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
-        ("batch", "32", "proposals minimized together, and placed together (see placement)"),
-        ("placement", "\"batched\"", "\"batched\": the new minima of a batch run AD against the known groups in one batch, the unjoined ones among themselves in one more (chains per AD step grow with batch); \"sequential\": one minimum at a time (Algorithm 3 as printed)"),
-        ("propose", "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
-        ("checkpoint", "none", "path of a JSON checkpoint written every checkpoint_every iterations"),
-        ("checkpoint_every", "100", "checkpoint period"),
-        ("resume", "none", "continue the map in this checkpoint file when it exists"),
-        ("progress", "true", "print progress to stderr"),
-        ("complete", "true", "join groups that AD never connected into one DG tree at the end (greedy or line bounds, then a short AD refinement); m.barrier_kinds says how each barrier was found"),
-        ("keep_proposals", "false", "keep every proposal with the minimum it reached (m.proposals; Figure 19 colours them by basin)"),
-        ("min_iter", "5000", "minimizer iteration limit"),
-        ("min_tol", "1e-6", "minimizer gradient tolerance"),
-    ]);
-    api.options("adelm", &adelm_docs);
+    api.options("adelm", adelm_option_specs());
     api.example("adelm", "let m = adelm(sk(100, 1), #{T: 0.1 / 100, alpha: 1.35, delta: 0, M: 100, iters: 200});\nprint(m);\nm.save(\"sk_map.json\");");
 
     api.func(
@@ -431,7 +455,7 @@ pub fn register(api: &mut Api) {
         "save",
         |m: &mut MapValue, p: &str, map: rhai::Map| -> RhaiResult<()> {
             let mut o = opts(map, "Map.save");
-            let states = o.string("states", "auto")?;
+            let states = o.string("states")?;
             o.finish()?;
             let storage = crate::landscape::map_states::StateStorage::parse(&states).script()?;
             m.0.save_with(Path::new(p), storage).script()
@@ -439,11 +463,12 @@ pub fn register(api: &mut Api) {
     );
     api.options(
         "Map.save",
-        &[(
+        vec![OptionDoc::text(
             "states",
-            "\"auto\"",
+            "auto",
             "\"json\" (states in the JSON), \"binary\" (.npy files beside it) or \"auto\" (binary beyond a million state values)",
-        )],
+        )
+        .choices(&["json", "binary", "auto"])],
     );
     api.getter(
         "Map",
@@ -577,7 +602,7 @@ pub fn register(api: &mut Api) {
         Ok(m.clone())
     });
     api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barrier between every pair of group representatives with the AD refinement (all pairs batched) and stores it in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
-        let mut o = opts(map, "barrier_matrix");
+        let mut o = opts(map, "Map.barrier_matrix");
         let ro = refine_options(&mut o)?;
         o.finish()?;
         barrier::refine_map_barriers(&u.0, &mut m.0, &ro).script()?;
@@ -601,31 +626,15 @@ pub fn register(api: &mut Api) {
         Ok(m)
     });
     api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
-    let mut ref_docs = ad_option_docs();
-    ref_docs[1] = (
-        "alpha",
-        "5.0",
-        "starting (high) alpha; doubled while nothing succeeds",
-    );
-    ref_docs.extend([
-        ("trials", "10", "trials per direction and alpha (K)"),
-        (
-            "shrink",
-            "0.97",
-            "alpha factor after a round with a success",
-        ),
-        ("max_rounds", "200", "round limit"),
-        ("both_directions", "true", "run a->b and b->a"),
-    ]);
-    api.options("barrier_ad", &ref_docs);
-    api.options("Map.barrier_matrix", &ref_docs);
+    api.options("barrier_ad", refine_option_specs());
+    api.options("Map.barrier_matrix", refine_option_specs());
 
     api.func("tune_temperature", "tune_temperature(U: Energy, x0, opts: map) -> array", "Temperature tuning (Figure 13 top): unmagnetized chains started at the minimum x0 for each T; returns #{T, mean_change, max_change} of U(x_t) - U(x0) over the run. Pick T where the change is small relative to the barriers.", |u: EnergyValue, x0: Dynamic, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_temperature");
-        let temps = temps_of(&mut o, "temps", &[0.01, 0.03, 0.1, 0.3, 1.0])?;
-        let steps = o.usize("steps", 1000)?;
-        let chains = o.usize("chains", 16)?;
-        let spec = sampler_spec(&mut o, 0.05)?;
+        let temps = numbers_of(&mut o, "temps")?;
+        let steps = o.usize("steps")?;
+        let chains = o.usize("chains")?;
+        let spec = sampler_spec(&mut o)?;
         o.finish()?;
         let rows = tune::tune_temperature(&u.0, &to_tensor(&x0)?, &temps, steps, chains.max(1), &spec).script()?;
         say_if_interrupted("tune_temperature", rows.len(), temps.len(), "temperatures");
@@ -637,27 +646,21 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
-    api.options(
-        "tune_temperature",
-        &[
-            ("temps", "[0.01, 0.03, 0.1, 0.3, 1]", "temperatures"),
-            ("steps", "1000", "steps per chain"),
-            ("chains", "16", "chains per temperature"),
-        ]
-        .into_iter()
-        .chain(super::sampler::sampler_option_docs("0.05"))
-        .collect::<Vec<_>>(),
-    );
+    let mut tune_specs = vec![
+        OptionDoc::numbers("temps", &[0.01, 0.03, 0.1, 0.3, 1.0], "temperatures"),
+        OptionDoc::count("steps", 1000, "steps per chain"),
+        OptionDoc::count("chains", 16, "chains per temperature"),
+    ];
+    tune_specs.extend(super::sampler::sampler_options(SamplerSpec::default().step));
+    api.options("tune_temperature", tune_specs);
     api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups, ad_trials, ad_successes} and warns about alphas where no AD trial succeeded. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_alpha");
-        let alphas = match o.value("alphas") {
+        let (lo, hi, n) = (o.f64("lo")?, o.f64("hi")?, o.usize("n")?);
+        let alphas = match o.value("alphas")? {
             Some(v) => super::convert::to_f64s(&v)?,
-            None => {
-                let (lo, hi, n) = (o.f64("lo", 0.01)?, o.f64("hi", 10.0)?, o.usize("n", 9)?);
-                tune::log_grid(lo, hi, n).script()?
-            }
+            None => tune::log_grid(lo, hi, n).script()?,
         };
-        let propose = o.value("propose");
+        let propose = o.value("propose")?;
         let ao = adelm_options(&mut o)?;
         o.finish()?;
         let mut proposer = proposer_of(propose, &u, "tune_alpha")?;
@@ -675,9 +678,26 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
+    let mut tune_alpha_specs: Vec<OptionDoc> = vec![
+        OptionDoc::number("lo", 0.01, "smallest alpha of the log grid"),
+        OptionDoc::number("hi", 10.0, "largest alpha of the log grid"),
+        OptionDoc::count("n", 9, "alphas on the log grid"),
+        OptionDoc::described(
+            "alphas",
+            OptKind::Array,
+            "the log grid",
+            "the alphas to try, instead of the grid",
+        ),
+    ];
+    tune_alpha_specs.extend(
+        adelm_option_specs()
+            .into_iter()
+            .filter(|o| o.name != "resume"),
+    );
+    api.options("tune_alpha", tune_alpha_specs);
     api.func("phase_diagram", "phase_diagram(U: Energy, a, b, opts: map) -> array", "Metastable alpha threshold between two minima for each T, both directions (Figures 9-10): #{T, alpha_ab, alpha_ba, barrier_ab, barrier_ba} (() where no trial succeeded).", |u: EnergyValue, a: Dynamic, b: Dynamic, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "phase_diagram");
-        let temps = temps_of(&mut o, "temps", &[0.05, 0.1, 0.2, 0.5, 1.0])?;
+        let temps = numbers_of(&mut o, "temps")?;
         let mut ro = refine_options(&mut o)?;
         o.finish()?;
         ro.both_directions = false;
@@ -694,9 +714,13 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
-    let mut phase_docs = vec![("temps", "[0.05, 0.1, 0.2, 0.5, 1]", "temperatures")];
-    phase_docs.extend_from_slice(&ref_docs);
-    api.options("phase_diagram", &phase_docs);
+    let mut phase_specs = vec![OptionDoc::numbers(
+        "temps",
+        &[0.05, 0.1, 0.2, 0.5, 1.0],
+        "temperatures",
+    )];
+    phase_specs.extend(refine_option_specs());
+    api.options("phase_diagram", phase_specs);
 }
 
 fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Map> {
@@ -722,25 +746,11 @@ fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Map> {
 /// `compare_paths(U, a, b, opts)`: 1-D, refined AD and (D)NEB barriers for one pair.
 fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
     let mut o = opts(map, "compare_paths");
-    let ad_map = o
-        .value("ad")
-        .map(|v| {
-            v.try_cast::<Map>()
-                .ok_or_else(|| err("compare_paths: `ad` must be a map of barrier_ad options"))
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let neb_map = o
-        .value("neb")
-        .map(|v| {
-            v.try_cast::<Map>()
-                .ok_or_else(|| err("compare_paths: `neb` must be a map of neb options"))
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let print_table = o.bool("table", true)?;
+    let ad_map = o.map("ad")?.unwrap_or_default();
+    let neb_map = o.map("neb")?.unwrap_or_default();
+    let print_table = o.bool("table")?;
     o.finish()?;
-    let mut ro = opts(ad_map, "compare_paths ad");
+    let mut ro = opts(ad_map, "barrier_ad").labelled("compare_paths ad");
     let refine = refine_options(&mut ro)?;
     ro.finish()?;
     let mut band_map = neb_map;
@@ -792,20 +802,22 @@ pub fn register_compare(api: &mut Api) {
     api.func("compare_paths", "compare_paths(U: Energy, a, b, opts: map) -> map", "Barriers between two minima by three methods in one call (Figure 25): the straight line, the refined AD path (barrier_ad), and DNEB started from the straight line and from the AD path. Prints a table; returns #{table, line, ad, neb, neb_from_ad}, each with barrier, path or images, and energies, ready for heatmap() and path_energy_plot().", compare_paths);
     api.options(
         "compare_paths",
-        &[
-            (
+        vec![
+            OptionDoc::described(
                 "ad",
+                OptKind::Map,
                 "#{}",
                 "options of barrier_ad (T, alpha, delta, M, step, trials, shrink, ...)",
-            ),
-            (
+            )
+            .of("barrier_ad"),
+            OptionDoc::described(
                 "neb",
+                OptKind::Map,
                 "#{method: \"dneb\"}",
                 "options of neb (images, k, method, climb, tol, max_iter, ...)",
-            ),
-            ("table", "true", "print the table"),
+            )
+            .of("neb"),
+            OptionDoc::flag("table", true, "print the table"),
         ],
     );
-    api.nested_options("compare_paths", "ad", "barrier_ad");
-    api.nested_options("compare_paths", "neb", "neb");
 }

@@ -5,7 +5,7 @@
 use super::convert::{err, opts, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
 use super::plot::PlotValue;
-use super::Api;
+use super::{Api, OptKind, OptionDoc};
 use crate::landscape::map_compare::{compare_maps, CompareOptions, MapComparison, MatchStatus};
 use crate::plot::{parse_color, ComparisonStyle, Figure};
 use rhai::{Array, Dynamic, Map};
@@ -33,34 +33,34 @@ fn ints(v: &[usize]) -> Array {
 
 /// Reads `mirror` and `tol`.
 fn compare_options(o: &mut Opts) -> RhaiResult<CompareOptions> {
-    let d = CompareOptions::default();
-    let mirror = match o.value("mirror") {
-        None => None,
-        Some(v) if v.is_unit() => None,
-        Some(v) => Some(
-            v.as_bool()
-                .map_err(|_| err("compare_maps: option `mirror` must be true or false"))?,
-        ),
-    };
-    let tol = o.f64("tol", d.tol)?;
+    let mirror = o
+        .value("mirror")?
+        .map(|v| v.as_bool())
+        .transpose()
+        .map_err(|_| err("compare_maps: option `mirror` must be true or false"))?;
+    let tol = o.f64("tol")?;
     if !(tol >= 0.0 && tol.is_finite()) {
         return Err(err("compare_maps: tol must be a number >= 0"));
     }
     Ok(CompareOptions { tol, mirror })
 }
 
-const COMPARE_OPTION_DOCS: &[(&str, &str, &str)] = &[
-    (
-        "mirror",
-        "true when both energies are \"sk\"",
-        "also match a representative s by its mirror -s (symmetric energies, U(s) = U(-s))",
-    ),
-    (
-        "tol",
-        "1e-6",
-        "largest coordinate difference of two continuous states that are one minimum (±1 spin states are compared exactly)",
-    ),
-];
+/// The options of [`compare_options`], defaults from [`CompareOptions`].
+fn compare_option_specs() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::described(
+            "mirror",
+            OptKind::Flag,
+            "true when both energies are \"sk\"",
+            "also match a representative s by its mirror -s (symmetric energies, U(s) = U(-s))",
+        ),
+        OptionDoc::number(
+            "tol",
+            CompareOptions::default().tol,
+            "largest coordinate difference of two continuous states that are one minimum (±1 spin states are compared exactly)",
+        ),
+    ]
+}
 
 fn run_compare(a: &MapValue, b: &MapValue, map: Map) -> RhaiResult<ComparisonValue> {
     let mut o = opts(map, "compare_maps");
@@ -162,7 +162,7 @@ fn compare_plot(
 ) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "dg_compare_plot");
     let co = compare_options(&mut o)?;
-    let titles = match o.value("titles") {
+    let titles = match o.value("titles")? {
         None => vec!["a".to_string(), "b".to_string()],
         Some(v) => {
             let t: Vec<String> = v
@@ -179,21 +179,17 @@ fn compare_plot(
             t
         }
     };
-    let d = ComparisonStyle::default();
-    let color = |o: &mut Opts, key: &str, default: (u8, u8, u8)| -> RhaiResult<(u8, u8, u8)> {
-        match o.value(key) {
-            None => Ok(default),
-            Some(v) => parse_color(&v.to_string()).script(),
-        }
+    let color = |o: &mut Opts, key: &str| -> RhaiResult<(u8, u8, u8)> {
+        parse_color(&o.string(key)?).script()
     };
     let style = ComparisonStyle {
         titles: [titles[0].clone(), titles[1].clone()],
-        matched: color(&mut o, "matched_color", d.matched)?,
-        beyond: color(&mut o, "beyond_color", d.beyond)?,
-        missed: color(&mut o, "missed_color", d.missed)?,
-        consistency: o.bool("consistency", d.consistency)?,
-        circles: o.bool("circles", d.circles)?,
-        labels: o.bool("labels", d.labels)?,
+        matched: color(&mut o, "matched_color")?,
+        beyond: color(&mut o, "beyond_color")?,
+        missed: color(&mut o, "missed_color")?,
+        consistency: o.bool("consistency")?,
+        circles: o.bool("circles")?,
+        labels: o.bool("labels")?,
     };
     let owned;
     let c: &MapComparison = match cmp {
@@ -246,7 +242,7 @@ pub fn register(api: &mut Api) {
         DOC,
         |a: MapValue, b: MapValue, m: Map| run_compare(&a, &b, m),
     );
-    api.options("compare_maps", COMPARE_OPTION_DOCS);
+    api.options("compare_maps", compare_option_specs());
     api.example(
         "compare_maps",
         "let c = compare_maps(load_map(\"adelm.json\"), load_map(\"gwl.json\"));\nprint(c);\nprint(c.barrier_diff.mean_abs);\ndg_plot(load_map(\"gwl.json\"), #{marks: [#{groups: c.b_with_mirror, color: \"blue\", label: \"mirror found\"}, #{groups: c.b_without_mirror, color: \"orange\", label: \"mirror not found\"}]}).save(\"fig12.png\");",
@@ -424,50 +420,28 @@ pub fn register(api: &mut Api) {
         PLOT_DOC,
         |a: MapValue, b: MapValue, c: ComparisonValue, m: Map| compare_plot(&a, &b, Some(&c), m),
     );
+    let d = ComparisonStyle::default();
+    let hex = |(r, g, b): (u8, u8, u8)| format!("#{r:02x}{g:02x}{b:02x}");
     let mut plot_opts = vec![
-        (
-            "titles",
-            "[\"a\", \"b\"]",
-            "panel titles, e.g. [\"ADELM\", \"GWL\"] (group counts are appended)",
-        ),
-        (
-            "matched_color",
-            "\"purple\"",
-            "dot color of leaves found in both maps: a name or \"#rrggbb\"",
-        ),
-        (
-            "beyond_color",
-            "\"gray\"",
-            "dot color of a's leaves beyond b's energy range",
-        ),
-        (
-            "missed_color",
-            "\"orange\"",
-            "dot color of a's leaves missed by b",
-        ),
-        (
-            "consistency",
-            "true",
-            "color a's merges blue (consistent with b) or red (inconsistent)",
-        ),
-        (
-            "circles",
-            "true",
-            "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)",
-        ),
-        (
-            "labels",
-            "true",
-            "leaf labels (a: group ids; b: the matching a-group id), thinned where crowded",
-        ),
+        OptionDoc::described("titles", OptKind::Array, "[\"a\", \"b\"]", "panel titles, e.g. [\"ADELM\", \"GWL\"] (group counts are appended)"),
+        OptionDoc::text("matched_color", &hex(d.matched), "dot color of leaves found in both maps: a name or \"#rrggbb\""),
+        OptionDoc::text("beyond_color", &hex(d.beyond), "dot color of a's leaves beyond b's energy range"),
+        OptionDoc::text("missed_color", &hex(d.missed), "dot color of a's leaves missed by b"),
+        OptionDoc::flag("consistency", d.consistency, "color a's merges blue (consistent with b) or red (inconsistent)"),
+        OptionDoc::flag("circles", d.circles, "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
+        OptionDoc::flag("labels", d.labels, "leaf labels (a: group ids; b: the matching a-group id), thinned where crowded"),
     ];
-    plot_opts.extend_from_slice(COMPARE_OPTION_DOCS);
-    plot_opts.extend(super::plot::COMMON.iter().map(|&(k, d, doc)| match k {
-        "width" => (k, "1200", doc),
-        "height" => (k, "650", doc),
-        _ => (k, d, doc),
-    }));
-    api.options("dg_compare_plot", &plot_opts);
+    plot_opts.extend(compare_option_specs());
+    plot_opts.extend(
+        super::plot::common_options()
+            .into_iter()
+            .map(|o| match o.name.as_str() {
+                "width" => OptionDoc::described("width", OptKind::Count, "1200", &o.doc),
+                "height" => OptionDoc::described("height", OptKind::Count, "650", &o.doc),
+                _ => o,
+            }),
+    );
+    api.options("dg_compare_plot", plot_opts);
     api.example(
         "dg_compare_plot",
         "let a = load_map(\"adelm.json\"); let b = load_map(\"gwl.json\");\nlet c = compare_maps(a, b);\ndg_compare_plot(a, b, c, #{titles: [\"ADELM\", \"GWL\"]}).save(\"fig15.png\");",

@@ -22,7 +22,7 @@ pub mod stdlib;
 mod tensor;
 
 pub use convert::{err, opts, Opts, RhaiResult};
-pub use docs::{Docs, FnDoc};
+pub use docs::{Docs, FnDoc, OptKind, OptionDoc};
 pub use host::{located_message, new_session, Session};
 
 use rhai::{Engine, RhaiNativeFunc, Variant};
@@ -107,15 +107,10 @@ impl<'a> Api<'a> {
         );
         self
     }
-    /// Documents the options map keys of `name`: `(key, default, doc)`.
-    pub fn options(&mut self, name: &str, options: &[(&str, &str, &str)]) -> &mut Self {
+    /// Declares the options map keys of `name`: the one table its parser reads
+    /// ([`Opts`]) and its docs, completion and checks show.
+    pub fn options(&mut self, name: &str, options: Vec<docs::OptionDoc>) -> &mut Self {
         self.docs.set_options(name, options);
-        self
-    }
-    /// Says that option `key` of `name` takes the options map of function `of` (for completion
-    /// and checks inside nested maps).
-    pub fn nested_options(&mut self, name: &str, key: &str, of: &str) -> &mut Self {
-        self.docs.set_nested(name, key, of);
         self
     }
     /// Sets the example shown in `name`'s help.
@@ -123,26 +118,6 @@ impl<'a> Api<'a> {
         self.docs.set_example(name, example);
         self
     }
-}
-
-/// The options whose string values come from a fixed set, from the types that parse them, so
-/// that `check` and the LSP can check literal values and complete them.
-fn set_choices(docs: &mut Docs) {
-    use crate::landscape::adelm::Placement;
-    use crate::minimize::MinimizeMethod;
-    use crate::sampler::SamplerKind;
-    let samplers = SamplerKind::ALL.map(SamplerKind::name);
-    docs.set_choices_where(
-        |_, o| o.name == "sampler" && o.doc == sampler::SAMPLER_DOC,
-        &samplers,
-    );
-    let placements: Vec<&str> = Placement::ALL.iter().map(|(n, _)| *n).collect();
-    docs.set_choices_where(|_, o| o.name == "placement", &placements);
-    let methods = MinimizeMethod::ALL.map(MinimizeMethod::name);
-    docs.set_choices_where(
-        |f, o| (f == "minimize" || f == "find_minima") && o.name == "method",
-        &methods,
-    );
 }
 
 /// Builds an engine with every telescope function registered, and the docs describing them.
@@ -164,7 +139,6 @@ pub fn build_engine() -> (Engine, Docs) {
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
-    set_choices(&mut docs);
     (engine, docs)
 }
 

@@ -2,7 +2,7 @@
 //! latent energies, DeepFRAME and Co-Op training, and image datasets.
 
 use super::convert::{err, ev, opts, to_f64s, to_tensor, tv, IntoScript, Opts, RhaiResult};
-use super::Api;
+use super::{Api, OptKind, OptionDoc};
 use crate::models::{
     self, DeepFrameEnergy, ImageSpace, LatentEnergy, Net, Synthesis, TrainOptions, TrainReport,
 };
@@ -41,11 +41,11 @@ fn session_kind(t: &Tensor) -> RhaiResult<Tensor> {
 
 fn make_descriptor(spec: &str, map: Map) -> RhaiResult<NetValue> {
     let mut o = opts(map, "descriptor");
-    let shape = match o.value("shape") {
+    let shape = match o.value("shape")? {
         Some(v) => shape3(&v, "descriptor")?,
-        None => [1, 16, 16],
+        None => DESCRIPTOR_SHAPE,
     };
-    let dtype = o.string("dtype", "float32")?;
+    let dtype = o.string("dtype")?;
     o.finish()?;
     Ok(NetValue(Rc::new(
         Net::descriptor(spec, shape, &dtype).script()?,
@@ -54,8 +54,8 @@ fn make_descriptor(spec: &str, map: Map) -> RhaiResult<NetValue> {
 
 fn make_generator(spec: &str, map: Map) -> RhaiResult<NetValue> {
     let mut o = opts(map, "generator");
-    let latent = o.usize("latent", 2)?;
-    let dtype = o.string("dtype", "float32")?;
+    let latent = o.usize("latent")?;
+    let dtype = o.string("dtype")?;
     o.finish()?;
     if latent == 0 {
         return Err(err("generator: latent must be at least 1"));
@@ -67,12 +67,12 @@ fn make_generator(spec: &str, map: Map) -> RhaiResult<NetValue> {
 
 fn make_torch_net(path: &str, map: Map) -> RhaiResult<NetValue> {
     let mut o = opts(map, "torch_net");
-    let role = o.string("role", "")?;
+    let role = o.string_opt("role")?.unwrap_or_default();
     let shape = o
-        .value("shape")
+        .value("shape")?
         .map(|v| shape3(&v, "torch_net"))
         .transpose()?;
-    let latent = o.usize("latent", 0)?;
+    let latent = o.usize_opt("latent")?.unwrap_or(0);
     o.finish()?;
     let (role, input, image) = match role.as_str() {
         "descriptor" => {
@@ -113,10 +113,10 @@ fn make_torch_net(path: &str, map: Map) -> RhaiResult<NetValue> {
 
 fn make_deepframe(d: &NetValue, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "deepframe_energy");
-    let sigma = o.f64("sigma", 1.0)?;
-    let levels = o.usize("levels", 0)?;
-    let lo = o.f64("lo", -1.0)?;
-    let hi = o.f64("hi", 1.0)?;
+    let sigma = o.f64("sigma")?;
+    let levels = o.usize("levels")?;
+    let lo = o.f64("lo")?;
+    let hi = o.f64("hi")?;
     o.finish()?;
     let e = DeepFrameEnergy::new(d.0.clone(), sigma, ImageSpace { lo, hi, levels }).script()?;
     Ok(ev(Rc::new(e)))
@@ -124,11 +124,11 @@ fn make_deepframe(d: &NetValue, map: Map) -> RhaiResult<Dynamic> {
 
 fn make_latent(d: &NetValue, g: &NetValue, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "latent_energy");
-    let sigma = o.f64("sigma", 1.0)?;
-    let bound = o.f64("box", 3.0)?;
-    let prior = o.f64("prior", 0.0)?;
-    let radius = o.f64("radius", 0.0)?;
-    let wall = o.f64("wall", 1000.0)?;
+    let sigma = o.f64("sigma")?;
+    let bound = o.f64("box")?;
+    let prior = o.f64("prior")?;
+    let radius = o.f64("radius")?;
+    let wall = o.f64("wall")?;
     o.finish()?;
     let mut e = LatentEnergy::new(d.0.clone(), g.0.clone(), sigma, prior, bound).script()?;
     if radius != 0.0 {
@@ -148,48 +148,43 @@ fn data_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
     to_tensor(v)
 }
 
-/// Reads the training options; the generator's (`COOP_OPTIONS`) only for Co-Op, so that a
-/// DeepFRAME run refuses them instead of ignoring them.
+/// Reads the training options of [`train_option_specs`]; the generator's only for Co-Op, so
+/// that a DeepFRAME run refuses them instead of ignoring them.
 fn train_options(o: &mut Opts, coop: bool) -> RhaiResult<TrainOptions> {
     let d = TrainOptions::default();
-    let sampler = o.string("sampler", "langevin")?;
-    let levels = o.usize("levels", 8)?;
+    let sampler = o.string("sampler")?;
+    let levels = o.usize("levels")?;
     let synthesis = match sampler.as_str() {
-        "langevin" => Synthesis::Langevin,
         "gibbs" => Synthesis::Gibbs { levels },
-        s => {
-            return Err(err(format!(
-                "sampler must be \"langevin\" or \"gibbs\", not \"{s}\""
-            )))
-        }
+        _ => Synthesis::Langevin,
     };
-    let checkpoint = o.string("checkpoint", "")?;
+    let checkpoint = o.path("checkpoint")?;
     let mut to = TrainOptions {
-        epochs: o.usize("epochs", d.epochs)?,
-        batch: o.usize("batch", d.batch)?,
-        lr: o.f64("lr", d.lr)?,
-        beta1: o.f64("beta1", d.beta1)?,
-        steps: o.usize("steps", d.steps)?,
-        step_size: o.f64("step_size", d.step_size)?,
-        sigma: o.f64("sigma", d.sigma)?,
-        lo: o.f64("lo", d.lo)?,
-        hi: o.f64("hi", d.hi)?,
-        clamp: o.bool("clamp", d.clamp)?,
-        noise: o.f64("noise", d.noise)?,
+        epochs: o.usize("epochs")?,
+        batch: o.usize("batch")?,
+        lr: o.f64("lr")?,
+        beta1: o.f64("beta1")?,
+        steps: o.usize("steps")?,
+        step_size: o.f64("step_size")?,
+        sigma: o.f64("sigma")?,
+        lo: o.f64("lo")?,
+        hi: o.f64("hi")?,
+        clamp: o.bool("clamp")?,
+        noise: o.f64("noise")?,
         synthesis,
-        persistent: o.bool("persistent", d.persistent)?,
-        print_every: o.usize("print_every", d.print_every)?,
+        persistent: o.bool("persistent")?,
+        print_every: o.usize("print_every")?,
         progress: crate::progress::Progress::new(|_, line| println!("{line}")),
-        checkpoint: (!checkpoint.is_empty()).then(|| PathBuf::from(checkpoint)),
-        checkpoint_every: o.usize("checkpoint_every", d.checkpoint_every)?,
-        reg: o.f64("reg", d.reg)?,
+        checkpoint: checkpoint.filter(|c| !c.is_empty()).map(PathBuf::from),
+        checkpoint_every: o.usize("checkpoint_every")?,
+        reg: o.f64("reg")?,
         ..d
     };
     if coop {
-        to.gen_lr = o.f64("gen_lr", d.gen_lr)?;
-        to.tau = o.f64("tau", d.tau)?;
-        to.latent_steps = o.usize("latent_steps", d.latent_steps)?;
-        to.latent_step_size = o.f64("latent_step_size", d.latent_step_size)?;
+        to.gen_lr = o.f64("gen_lr")?;
+        to.tau = o.f64("tau")?;
+        to.latent_steps = o.usize("latent_steps")?;
+        to.latent_step_size = o.f64("latent_step_size")?;
     }
     Ok(to)
 }
@@ -230,37 +225,64 @@ fn dataset_map(d: models::Dataset) -> Dynamic {
     Dynamic::from_map(m)
 }
 
-const TRAIN_OPTIONS: &[(&str, &str, &str)] = &[
-    ("epochs", "20", "passes over the data"),
-    ("batch", "64", "mini-batch size m = number of synthesized chains"),
-    ("lr", "0.001", "descriptor learning rate (Adam)"),
-    ("beta1", "0.5", "Adam beta1"),
-    ("steps", "20", "Langevin steps (or Gibbs sweeps) K per learning step"),
-    ("step_size", "0.05", "Langevin step size eps (eq. 2.9)"),
-    ("sigma", "1.0", "reference deviation sigma of the energy (2.4)"),
-    ("lo", "-1.0", "lowest pixel value (random starts, clamping, Gibbs levels)"),
-    ("hi", "1.0", "highest pixel value"),
-    ("clamp", "true", "clamp Langevin images to [lo, hi]"),
-    ("noise", "1.0", "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)"),
-    ("sampler", "\"langevin\"", "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)"),
-    ("levels", "8", "pixel levels for the Gibbs sampler"),
-    ("persistent", "true", "keep synthesized chains between steps (PCD); false restarts them from noise"),
-    ("reg", "0.0", "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss"),
-    ("print_every", "1", "print a progress line every this many epochs (0: silent)"),
-    ("checkpoint", "\"\"", "path prefix for checkpoints: <prefix>_descriptor.safetensors (and _generator)"),
-    ("checkpoint_every", "10", "checkpoint every this many epochs (0: only at the end)"),
-];
+/// A descriptor's input shape [C, H, W] unless the options give one.
+const DESCRIPTOR_SHAPE: [i64; 3] = [1, 16, 16];
 
-const COOP_OPTIONS: &[(&str, &str, &str)] = &[
-    ("gen_lr", "0.001", "generator learning rate (Adam)"),
-    (
-        "tau",
-        "0.3",
-        "observation deviation tau of the generator model (2.10)",
-    ),
-    ("latent_steps", "20", "latent Langevin steps (eq. 2.11)"),
-    ("latent_step_size", "0.1", "latent Langevin step size"),
-];
+/// The training options ([`train_options`]), defaults from [`TrainOptions`]; with `coop`,
+/// the generator's too.
+fn train_option_specs(coop: bool) -> Vec<OptionDoc> {
+    let d = TrainOptions::default();
+    let levels = match d.synthesis {
+        Synthesis::Gibbs { levels } => levels,
+        Synthesis::Langevin => 8,
+    };
+    let sampler = match d.synthesis {
+        Synthesis::Gibbs { .. } => "gibbs",
+        Synthesis::Langevin => "langevin",
+    };
+    let mut specs = vec![
+        OptionDoc::count("epochs", d.epochs, "passes over the data"),
+        OptionDoc::count("batch", d.batch, "mini-batch size m = number of synthesized chains"),
+        OptionDoc::number("lr", d.lr, "descriptor learning rate (Adam)"),
+        OptionDoc::number("beta1", d.beta1, "Adam beta1").within(0.0, 1.0),
+        OptionDoc::count("steps", d.steps, "Langevin steps (or Gibbs sweeps) K per learning step"),
+        OptionDoc::number("step_size", d.step_size, "Langevin step size eps (eq. 2.9)"),
+        OptionDoc::number("sigma", d.sigma, "reference deviation sigma of the energy (2.4)"),
+        OptionDoc::number("lo", d.lo, "lowest pixel value (random starts, clamping, Gibbs levels)"),
+        OptionDoc::number("hi", d.hi, "highest pixel value"),
+        OptionDoc::flag("clamp", d.clamp, "clamp Langevin images to [lo, hi]"),
+        OptionDoc::number("noise", d.noise, "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)"),
+        OptionDoc::text("sampler", sampler, "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)")
+            .choices(&["langevin", "gibbs"]),
+        OptionDoc::count("levels", levels, "pixel levels for the Gibbs sampler"),
+        OptionDoc::flag("persistent", d.persistent, "keep synthesized chains between steps (PCD); false restarts them from noise"),
+        OptionDoc::number("reg", d.reg, "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss"),
+        OptionDoc::count("print_every", d.print_every, "print a progress line every this many epochs (0: silent)"),
+        OptionDoc::path("checkpoint", "path prefix for checkpoints: <prefix>_descriptor.safetensors (and _generator)"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint every this many epochs (0: only at the end)"),
+    ];
+    if coop {
+        specs.extend([
+            OptionDoc::number("gen_lr", d.gen_lr, "generator learning rate (Adam)"),
+            OptionDoc::number(
+                "tau",
+                d.tau,
+                "observation deviation tau of the generator model (2.10)",
+            ),
+            OptionDoc::count(
+                "latent_steps",
+                d.latent_steps,
+                "latent Langevin steps (eq. 2.11)",
+            ),
+            OptionDoc::number(
+                "latent_step_size",
+                d.latent_step_size,
+                "latent Langevin step size",
+            ),
+        ]);
+    }
+    specs
+}
 
 /// Registers the models functions.
 pub fn register(api: &mut Api) {
@@ -277,15 +299,17 @@ pub fn register(api: &mut Api) {
         |spec: &str| make_descriptor(spec, Map::new()),
     );
     api.engine.register_fn("descriptor", make_descriptor);
+    let dtypes = ["float32", "float64"];
     api.options(
         "descriptor",
-        &[
-            ("shape", "[1, 16, 16]", "input image shape [C, H, W]"),
-            (
-                "dtype",
-                "\"float32\"",
-                "weight dtype: \"float32\" or \"float64\"",
+        vec![
+            OptionDoc::described(
+                "shape",
+                OptKind::Array,
+                &format!("{DESCRIPTOR_SHAPE:?}"),
+                "input image shape [C, H, W]",
             ),
+            OptionDoc::text("dtype", dtypes[0], "weight dtype").choices(&dtypes),
         ],
     );
     api.example("descriptor", "let d = descriptor(\"conv(50,5,2) fc(100) fc(1)\", #{shape: [1, 16, 16]});\nprint(d.describe());");
@@ -299,13 +323,9 @@ pub fn register(api: &mut Api) {
     api.engine.register_fn("generator", make_generator);
     api.options(
         "generator",
-        &[
-            ("latent", "2", "latent dimension d"),
-            (
-                "dtype",
-                "\"float32\"",
-                "weight dtype: \"float32\" or \"float64\"",
-            ),
+        vec![
+            OptionDoc::count("latent", 2, "latent dimension d (at least 1)"),
+            OptionDoc::text("dtype", dtypes[0], "weight dtype").choices(&dtypes),
         ],
     );
     api.example("generator", "let g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 2});\nlet imgs = g.generate(randn([4, 2]));");
@@ -403,7 +423,7 @@ pub fn register(api: &mut Api) {
         "A TorchScript module exported from PyTorch (torch.jit.script(model).save(path) or torch.jit.trace) as an energy: it maps states [B, dim] to energies [B]. Gradients come from autograd through the module; states are converted to the module's dtype and device (the session device) and energies come back in the session dtype. Works with every sampler, AD, ADELM, NEB and DG function.",
         |path: &str, map: Map| -> RhaiResult<Dynamic> {
             let mut o = opts(map, "torch_energy");
-            let d = o.usize("dim", 0)?;
+            let d = o.usize_opt("dim")?.unwrap_or(0);
             if d < 1 {
                 return Err(err("torch_energy: option `dim` (>= 1) is required"));
             }
@@ -413,7 +433,7 @@ pub fn register(api: &mut Api) {
             Ok(ev(Rc::new(e)))
         },
     );
-    api.options("torch_energy", &super::energy::energy_options());
+    api.options("torch_energy", super::energy::energy_options());
     api.example(
         "torch_energy",
         "// In Python: torch.jit.script(model).save(\"energy.pt\"), model: [B, 2] -> [B]\nlet U = torch_energy(\"energy.pt\", #{dim: 2, lo: -3.0, hi: 3.0});\nlet ms = find_minima(U, #{starts: 32});",
@@ -427,10 +447,10 @@ pub fn register(api: &mut Api) {
     );
     api.options(
         "torch_net",
-        &[
-            ("role", "required", "\"descriptor\" or \"generator\""),
-            ("shape", "descriptor: required; generator: from the output", "image shape [C, H, W]: what a descriptor reads, what a generator makes (needed when a generator returns flat [B, D] images that are not square)"),
-            ("latent", "generator: required", "latent dimension d of a generator"),
+        vec![
+            OptionDoc::described("role", OptKind::Text, "required", "\"descriptor\" or \"generator\"").choices(&["descriptor", "generator"]),
+            OptionDoc::described("shape", OptKind::Array, "descriptor: required; generator: from the output", "image shape [C, H, W]: what a descriptor reads, what a generator makes (needed when a generator returns flat [B, D] images that are not square)"),
+            OptionDoc::described("latent", OptKind::Count, "generator: required", "latent dimension d of a generator"),
         ],
     );
     api.example(
@@ -450,15 +470,11 @@ pub fn register(api: &mut Api) {
         });
     api.options(
         "deepframe_energy",
-        &[
-            ("sigma", "1.0", "reference deviation sigma"),
-            (
-                "levels",
-                "0",
-                "discrete pixel levels (0: continuous pixels)",
-            ),
-            ("lo", "-1.0", "lowest pixel value"),
-            ("hi", "1.0", "highest pixel value"),
+        vec![
+            OptionDoc::number("sigma", 1.0, "reference deviation sigma"),
+            OptionDoc::count("levels", 0, "discrete pixel levels (0: continuous pixels)"),
+            OptionDoc::number("lo", -1.0, "lowest pixel value"),
+            OptionDoc::number("hi", 1.0, "highest pixel value"),
         ],
     );
 
@@ -474,20 +490,12 @@ pub fn register(api: &mut Api) {
         });
     api.options(
         "latent_energy",
-        &[
-            (
-                "sigma",
-                "1.0",
-                "reference deviation sigma of the descriptor energy",
-            ),
-            ("box", "3.0", "random starts in [-box, box]^d"),
-            (
-                "prior",
-                "0.0",
-                "adds prior * ||z||^2 / 2 (0 as in the paper)",
-            ),
-            ("radius", "0.0", "adds a wall wall * max(0, ||z|| - radius)^2 that keeps states where the generator was trained (0: no wall)"),
-            ("wall", "1000.0", "stiffness of that wall"),
+        vec![
+            OptionDoc::number("sigma", 1.0, "reference deviation sigma of the descriptor energy"),
+            OptionDoc::number("box", 3.0, "random starts in [-box, box]^d"),
+            OptionDoc::number("prior", 0.0, "adds prior * ||z||^2 / 2 (0 as in the paper)"),
+            OptionDoc::number("radius", 0.0, "adds a wall wall * max(0, ||z|| - radius)^2 that keeps states where the generator was trained (0: no wall)"),
+            OptionDoc::number("wall", 1000.0, "stiffness of that wall"),
         ],
     );
 
@@ -501,7 +509,7 @@ pub fn register(api: &mut Api) {
         .register_fn("train_deepframe", |d: NetValue, data: Dynamic, m: Map| {
             train_df(&d, &data, m)
         });
-    api.options("train_deepframe", TRAIN_OPTIONS);
+    api.options("train_deepframe", train_option_specs(false));
     api.example("train_deepframe", "let data = dataset(\"digits\", #{n: 400, size: 16, classes: [0, 1, 2, 3]});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet r = train_deepframe(d, data, #{epochs: 10});\nlet d = r.descriptor;");
 
     api.func(
@@ -514,9 +522,7 @@ pub fn register(api: &mut Api) {
         "train_coop",
         |d: NetValue, g: NetValue, data: Dynamic, m: Map| train_co(&d, &g, &data, m),
     );
-    let mut all: Vec<(&str, &str, &str)> = TRAIN_OPTIONS.to_vec();
-    all.extend_from_slice(COOP_OPTIONS);
-    api.options("train_coop", &all);
+    api.options("train_coop", train_option_specs(true));
     api.example("train_coop", "let data = dataset(\"spots_stripes\", #{n: 200, size: 16});\nlet d = descriptor(\"conv(50,5,2) fc(100) fc(1)\");\nlet g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 4});\nlet r = train_coop(d, g, data, #{epochs: 8});\nlet u = latent_energy(r.descriptor, r.generator);");
 
     api.func(
@@ -528,16 +534,18 @@ pub fn register(api: &mut Api) {
     api.engine.register_fn("dataset", make_dataset);
     api.options(
         "dataset",
-        &[
-            ("n", "500", "number of images"),
-            ("size", "16", "image width and height in pixels"),
-            (
+        vec![
+            OptionDoc::count("n", 500, "number of images"),
+            OptionDoc::count("size", 16, "image width and height in pixels"),
+            OptionDoc::described(
                 "seed",
+                OptKind::Count,
                 "session seed",
                 "seed of the images (the same seed gives the same images)",
             ),
-            (
+            OptionDoc::described(
                 "classes",
+                OptKind::Array,
                 "[0, 1, ..., 9]",
                 "digits: which digits to draw (balanced)",
             ),
@@ -554,9 +562,14 @@ pub fn register(api: &mut Api) {
     api.engine.register_fn("load_images", make_load_images);
     api.options(
         "load_images",
-        &[
-            ("size", "16", "output size: an int, or [H, W]"),
-            ("channels", "1", "1 (grayscale) or 3 (RGB)"),
+        vec![
+            OptionDoc::described(
+                "size",
+                OptKind::Any,
+                &format!("{LOAD_SIZE}"),
+                "output size: an int, or [H, W]",
+            ),
+            OptionDoc::count("channels", 1, "1 (grayscale) or 3 (RGB)").within(1.0, 3.0),
         ],
     );
 
@@ -569,16 +582,21 @@ pub fn register(api: &mut Api) {
     api.engine.register_fn("load_npy_images", make_load_npy);
     api.options(
         "load_npy_images",
-        &[
-            ("shape", "from the array", "image shape [C, H, W]"),
-            ("rescale", "true", "map values outside [-1, 1] into [-1, 1]"),
-            (
+        vec![
+            OptionDoc::described(
+                "shape",
+                OptKind::Array,
+                "from the array",
+                "image shape [C, H, W]",
+            ),
+            OptionDoc::flag("rescale", true, "map values outside [-1, 1] into [-1, 1]"),
+            OptionDoc::path(
                 "labels",
-                "none",
                 "a .npy file of integer class labels, one per image",
             ),
-            (
+            OptionDoc::described(
                 "classes",
+                OptKind::Array,
                 "the label values",
                 "class names, indexed by label",
             ),
@@ -627,15 +645,13 @@ fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<
 
 fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "dataset");
-    let n = o.usize("n", 500)?;
-    let size = o.usize("size", 16)?;
-    let seed = match o.value("seed") {
-        Some(v) => v
-            .as_int()
-            .map_err(|_| err("dataset: seed must be an integer"))? as u64,
+    let n = o.usize("n")?;
+    let size = o.usize("size")?;
+    let seed = match o.usize_opt("seed")? {
+        Some(s) => s as u64,
         None => crate::tensor::next_seed(),
     };
-    let classes = match o.value("classes") {
+    let classes = match o.value("classes")? {
         Some(v) => to_f64s(&v)?
             .into_iter()
             .map(|c| {
@@ -667,17 +683,20 @@ fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {
     Ok(dataset_map(d))
 }
 
+/// The side of the images `load_images` makes unless `size` says otherwise.
+const LOAD_SIZE: u32 = 16;
+
 fn make_load_images(folder: &str, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "load_images");
-    let (h, w) = match o.value("size") {
-        None => (16, 16),
+    let (h, w) = match o.value("size")? {
+        None => (LOAD_SIZE, LOAD_SIZE),
         Some(v) => match to_f64s(&v)?.as_slice() {
             [s] if *s >= 1.0 => (*s as u32, *s as u32),
             [h, w] if *h >= 1.0 && *w >= 1.0 => (*h as u32, *w as u32),
             _ => return Err(err("load_images: size must be an int or [H, W]")),
         },
     };
-    let channels = o.usize("channels", 1)?;
+    let channels = o.usize("channels")?;
     o.finish()?;
     Ok(dataset_map(
         models::load_images(std::path::Path::new(folder), h, w, channels as u32).script()?,
@@ -686,13 +705,13 @@ fn make_load_images(folder: &str, map: Map) -> RhaiResult<Dynamic> {
 
 fn make_load_npy(path: &str, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "load_npy_images");
-    let shape = match o.value("shape") {
+    let shape = match o.value("shape")? {
         Some(v) => Some(shape3(&v, "load_npy_images")?),
         None => None,
     };
-    let rescale = o.bool("rescale", true)?;
-    let labels = o.string("labels", "")?;
-    let classes = match o.value("classes") {
+    let rescale = o.bool("rescale")?;
+    let labels = o.path("labels")?.unwrap_or_default();
+    let classes = match o.value("classes")? {
         Some(v) => Some(
             v.into_typed_array::<rhai::ImmutableString>()
                 .map_err(|_| err("load_npy_images: classes must be an array of strings"))?

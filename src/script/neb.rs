@@ -1,7 +1,7 @@
 //! Script functions: minimum energy paths (`neb`) and the `NebPath` result type.
 
 use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue};
+use super::{Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy::EnergyRef;
 use crate::landscape::neb::{
     neb, neb_many, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
@@ -44,27 +44,33 @@ impl NebPath {
     }
 }
 
-const NEB_OPTIONS: &[(&str, &str, &str)] = &[
-    ("images", "16", "number of images, both fixed endpoints included (at least 3)"),
-    ("k", "10.0", "spring constant"),
-    ("method", "\"neb\"", "\"neb\" (nudged elastic band, improved tangent) or \"dneb\" (doubly nudged, Trygubenko & Wales 2004)"),
-    ("climb", "true", "switch the climbing image on (the highest image climbs to the saddle)"),
-    ("climb_after", "0.3", "share of max_iter after which climbing starts; it also starts once the band without it meets tol"),
-    ("tol", "1e-3", "converged when the largest force norm of an interior image is below tol"),
-    ("max_iter", "3000", "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
-    ("init", "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
-    ("optimizer", "\"fire\"", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search; memory dropped on a step against the force or when the largest force doubles); both cap each image's step"),
-    ("memory", "5", "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
-    ("max_step", "()", "largest move of one image per step; default half the mean spacing of the starting band"),
-    ("dneb_patience", "50", "method \"dneb\": the DNEB term is switched off (plain NEB from then on) once the largest force has gone this many iterations without a new low, as DNEB cannot converge on curved paths in 3+ dimensions; 0 keeps it on"),
-];
+/// The options of a band ([`parse_options`]), defaults from [`NebOptions`].
+fn neb_option_specs() -> Vec<OptionDoc> {
+    let d = NebOptions::default();
+    vec![
+        OptionDoc::count("images", d.images, "number of images, both fixed endpoints included (at least 3)"),
+        OptionDoc::number("k", d.k, "spring constant"),
+        OptionDoc::text("method", d.method.name(), "\"neb\" (nudged elastic band, improved tangent) or \"dneb\" (doubly nudged, Trygubenko & Wales 2004)")
+            .choices(&["neb", "dneb"]),
+        OptionDoc::flag("climb", d.climb, "switch the climbing image on (the highest image climbs to the saddle)"),
+        OptionDoc::number("climb_after", d.climb_after, "share of max_iter after which climbing starts; it also starts once the band without it meets tol")
+            .within(0.0, 1.0),
+        OptionDoc::number("tol", d.tol, "converged when the largest force norm of an interior image is below tol"),
+        OptionDoc::count("max_iter", d.max_iter, "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
+        OptionDoc::described("init", OptKind::Any, "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
+        OptionDoc::text("optimizer", "fire", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search; memory dropped on a step against the force or when the largest force doubles); both cap each image's step")
+            .choices(&["fire", "lbfgs"]),
+        OptionDoc::count("memory", DEFAULT_LBFGS_MEMORY, "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
+        OptionDoc::described("max_step", OptKind::Number, "half the mean spacing of the starting band", "largest move of one image per step"),
+        OptionDoc::count("dneb_patience", d.dneb_patience, "method \"dneb\": the DNEB term is switched off (plain NEB from then on) once the largest force has gone this many iterations without a new low, as DNEB cannot converge on curved paths in 3+ dimensions; 0 keeps it on"),
+    ]
+}
 
 pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
-    let d = NebOptions::default();
     let mut o = opts(map, "neb");
-    let images = o.usize("images", d.images)?;
-    let k = o.f64("k", d.k)?;
-    let method = match o.string("method", "neb")?.as_str() {
+    let images = o.usize("images")?;
+    let k = o.f64("k")?;
+    let method = match o.string("method")?.as_str() {
         "neb" => NebMethod::Neb,
         "dneb" => NebMethod::Dneb,
         other => {
@@ -73,11 +79,11 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
             )))
         }
     };
-    let climb = o.bool("climb", d.climb)?;
-    let climb_after = o.f64("climb_after", d.climb_after)?;
-    let tol = o.f64("tol", d.tol)?;
-    let max_iter = o.usize("max_iter", d.max_iter)?;
-    let init = match o.value("init") {
+    let climb = o.bool("climb")?;
+    let climb_after = o.f64("climb_after")?;
+    let tol = o.f64("tol")?;
+    let max_iter = o.usize("max_iter")?;
+    let init = match o.value("init")? {
         None => NebInit::Linear,
         Some(v) if v.is_string() => match v.into_string().unwrap_or_default().as_str() {
             "linear" => NebInit::Linear,
@@ -89,8 +95,8 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         },
         Some(v) => NebInit::Path(to_tensor(&v)?),
     };
-    let memory = o.usize("memory", DEFAULT_LBFGS_MEMORY)?.max(1);
-    let optimizer = match o.string("optimizer", "fire")?.as_str() {
+    let memory = o.usize("memory")?.max(1);
+    let optimizer = match o.string("optimizer")?.as_str() {
         "fire" => NebOptimizer::Fire,
         "lbfgs" => NebOptimizer::Lbfgs { memory },
         other => {
@@ -100,7 +106,7 @@ pub(crate) fn parse_options(map: Map) -> RhaiResult<NebOptions> {
         }
     };
     let max_step = o.f64_opt("max_step")?;
-    let dneb_patience = o.usize("dneb_patience", d.dneb_patience)?;
+    let dneb_patience = o.usize("dneb_patience")?;
     o.finish()?;
     Ok(NebOptions {
         images,
@@ -155,12 +161,11 @@ fn run_pairs(u: EnergyValue, pairs: Array, options: NebOptions) -> RhaiResult<Ar
 }
 
 fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Map> {
-    let d = SaddleOptions::default();
-    let mut o = opts(map, "saddle");
+    let mut o = opts(map, "NebPath.saddle");
     let so = SaddleOptions {
-        tol: o.f64("tol", d.tol)?,
-        max_iter: o.usize("max_iter", d.max_iter)?,
-        hessian_max_dim: o.usize("hessian_max_dim", d.hessian_max_dim)?,
+        tol: o.f64("tol")?,
+        max_iter: o.usize("max_iter")?,
+        hessian_max_dim: o.usize("hessian_max_dim")?,
     };
     o.finish()?;
     let s = p.result.saddle(p.energy.as_ref(), &so).script()?;
@@ -212,7 +217,7 @@ pub fn register(api: &mut Api) {
             run(u, a, b, options)
         },
     );
-    api.options("neb", NEB_OPTIONS);
+    api.options("neb", neb_option_specs());
     let pairs_doc = "Relaxes one NEB band per pair [a, b] of the array at once: every iteration \
         takes the energy and gradient of all running bands in one call (what fills a GPU), \
         while each band keeps its own optimizer, climbing image and convergence, and leaves the \
@@ -232,7 +237,7 @@ pub fn register(api: &mut Api) {
             run_pairs(u, pairs, parse_options(m)?)
         },
     );
-    api.options("neb_pairs", NEB_OPTIONS);
+    api.options("neb_pairs", neb_option_specs());
     api.example(
         "neb_pairs",
         "let U = muller_brown();\n\
@@ -354,22 +359,23 @@ pub fn register(api: &mut Api) {
         sdoc,
         |p: &mut NebPath, m: Map| saddle(p, m),
     );
+    let d = SaddleOptions::default();
     api.options(
         "NebPath.saddle",
-        &[
-            (
+        vec![
+            OptionDoc::number(
                 "tol",
-                "1e-6",
+                d.tol,
                 "converged when the gradient norm is below tol",
             ),
-            (
+            OptionDoc::count(
                 "max_iter",
-                "200",
+                d.max_iter,
                 "iteration limit of each refinement stage",
             ),
-            (
+            OptionDoc::count(
                 "hessian_max_dim",
-                "100",
+                d.hessian_max_dim,
                 "largest dimension for which the Hessian is built (2D gradient rows in one batch)",
             ),
         ],

@@ -1,50 +1,44 @@
 //! Script functions: batched MCMC sampling.
 
 use super::convert::{opts, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue};
+use super::{Api, EnergyValue, OptionDoc};
 use crate::energy::{self, Energy};
 use crate::sampler::{self, SamplerKind, SamplerSpec};
 use crate::tensor;
 use rhai::{Dynamic, Map};
 
-/// The doc of the `sampler` option [`sampler_spec`] reads; options documented with it accept
-/// the sampler names.
-pub const SAMPLER_DOC: &str = "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise";
-
-/// The documentation of the options [`sampler_spec`] reads, with the default step size the
-/// caller passes it.
-pub fn sampler_option_docs(
-    step_default: &'static str,
-) -> [(&'static str, &'static str, &'static str); 3] {
-    [
-        ("sampler", "\"auto\"", SAMPLER_DOC),
-        (
+/// The options [`sampler_spec`] reads, with the caller's default step size.
+pub fn sampler_options(step: f64) -> Vec<OptionDoc> {
+    let d = SamplerSpec::default();
+    vec![
+        OptionDoc::text("sampler", d.kind.name(), "\"mh\" (random walk), \"cmh\" (component-wise), \"mala\", \"langevin\" (unadjusted), \"hmc\", \"gibbs\"; auto: gibbs for discrete, mh otherwise")
+            .choices(&SamplerKind::ALL.map(SamplerKind::name)),
+        OptionDoc::number(
             "step",
-            step_default,
+            step,
             "proposal scale (MH) or time step (MALA, Langevin, HMC)",
         ),
-        ("leapfrog", "10", "leapfrog steps per HMC proposal"),
+        OptionDoc::count("leapfrog", d.leapfrog, "leapfrog steps per HMC proposal"),
     ]
 }
 
 /// Reads the sampler options shared by every function that runs chains.
-pub fn sampler_spec(o: &mut super::Opts, default_step: f64) -> RhaiResult<SamplerSpec> {
-    let d = SamplerSpec::default();
-    let kind = SamplerKind::parse(&o.string("sampler", d.kind.name())?).script()?;
+pub fn sampler_spec(o: &mut super::Opts) -> RhaiResult<SamplerSpec> {
+    let kind = SamplerKind::parse(&o.string("sampler")?).script()?;
     Ok(SamplerSpec {
         kind,
-        step: o.f64("step", default_step)?,
-        leapfrog: o.usize("leapfrog", d.leapfrog)?,
+        step: o.f64("step")?,
+        leapfrog: o.usize("leapfrog")?,
     })
 }
 
 fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
     let mut o = opts(map, "sample");
-    let t = o.f64("T", 1.0)?;
-    let steps = o.usize("steps", 1000)?;
-    let thin = o.usize("thin", 0)?;
-    let burn = o.usize("burn_in", 0)?;
-    let spec = sampler_spec(&mut o, 0.1)?;
+    let t = o.f64("T")?;
+    let steps = o.usize("steps")?;
+    let thin = o.usize("thin")?;
+    let burn = o.usize("burn_in")?;
+    let spec = sampler_spec(&mut o)?;
     o.finish()?;
     let x0 = to_tensor(&x0)?;
     let density = energy::tempered(u.0.clone(), t).script()?;
@@ -98,17 +92,13 @@ pub fn register(api: &mut Api) {
         "",
         |u: EnergyValue, x0: Dynamic| sample(u, x0, Map::new()),
     );
-    let mut sample_docs = vec![
-        ("T", "1.0", "temperature"),
-        (
-            "steps",
-            "1000",
-            "steps (Gibbs and component-wise MH: sweeps)",
-        ),
-        ("thin", "0", "record every thin-th state (0: none)"),
-        ("burn_in", "0", "steps discarded before recording"),
+    let mut sample_options = vec![
+        OptionDoc::number("T", 1.0, "temperature"),
+        OptionDoc::count("steps", 1000, "steps (Gibbs and component-wise MH: sweeps)"),
+        OptionDoc::count("thin", 0, "record every thin-th state (0: none)"),
+        OptionDoc::count("burn_in", 0, "steps discarded before recording"),
     ];
-    sample_docs.extend(sampler_option_docs("0.1"));
-    api.options("sample", &sample_docs);
+    sample_options.extend(sampler_options(0.1));
+    api.options("sample", sample_options);
     api.example("sample", "let r = sample(quadratic(2), zeros([256, 2]), #{sampler: \"mala\", step: 0.5, steps: 2000});\nprint(r.acceptance);\nprint(r.x.mean(0));");
 }

@@ -240,7 +240,7 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
                 items.push(Item {
                     label: o.name.clone(),
                     insert: format!("{}: ", o.name),
-                    detail: format!("default {} — {}", o.default, o.doc),
+                    detail: format!("{}, default {} — {}", o.type_label(), o.default, o.doc),
                     kind: ItemKind::OptionKey,
                 });
             }

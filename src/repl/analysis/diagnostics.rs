@@ -449,6 +449,22 @@ fn split_top_level(text: &str) -> Vec<&str> {
     out
 }
 
+/// The value of a literal (number, string, flag, array or map; an array or map stands for its
+/// kind only), for checking an option's kind and range before the script runs.
+fn literal_value(e: &Expr) -> Option<(rhai::Dynamic, rhai::Position)> {
+    use rhai::Dynamic;
+    Some(match e {
+        Expr::IntegerConstant(i, pos) => (Dynamic::from_int(*i), *pos),
+        Expr::FloatConstant(f, pos) => (Dynamic::from_float(**f), *pos),
+        Expr::BoolConstant(b, pos) => (Dynamic::from_bool(*b), *pos),
+        Expr::StringConstant(s, pos) => (Dynamic::from(s.clone()), *pos),
+        Expr::Array(_, pos) => (Dynamic::from_array(Vec::new()), *pos),
+        Expr::Map(_, pos) => (Dynamic::from_map(Default::default()), *pos),
+        Expr::DynamicConstant(v, pos) if !v.is_unit() => ((**v).clone(), *pos),
+        _ => return None,
+    })
+}
+
 /// The keys of one literal options map of `doc` (called `what` in messages), and of the maps
 /// nested in it for options that take another function's options.
 fn map_keys(
@@ -479,6 +495,16 @@ fn map_keys(
                                 key.name,
                                 o.choices.join(", ")
                             ),
+                        });
+                    }
+                }
+                let choice_checked = !o.choices.is_empty() && value.is_constant();
+                if let Some((v, pos)) = literal_value(value).filter(|_| !choice_checked) {
+                    if let Some(why) = o.reject(&v) {
+                        out.push(Diagnostic {
+                            line: pos.line().unwrap_or(1),
+                            col: pos.position().unwrap_or(1),
+                            message: format!("{what}: option `{}` {why}", key.name),
                         });
                     }
                 }

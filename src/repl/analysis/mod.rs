@@ -86,7 +86,7 @@ pub fn describe(cat: &Catalog, env: &Env, name: &str, method: bool) -> Option<De
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::Docs;
+    use crate::script::{Docs, OptionDoc};
     use rhai::Engine;
     use std::collections::BTreeSet;
     use std::path::Path;
@@ -157,9 +157,9 @@ mod tests {
         docs.add("test", "mapper", sig, 2, "Maps.", false);
         docs.set_options(
             "mapper",
-            &[
-                ("alpha", "1.0", "magnetization"),
-                ("temperature", "1.0", "T"),
+            vec![
+                OptionDoc::number("alpha", 1.0, "magnetization"),
+                OptionDoc::number("temperature", 1.0, "T"),
             ],
         );
         docs
@@ -435,6 +435,50 @@ mod tests {
                 .starts_with("`minimize`: method \"lbfgs\" is none of auto, fire, gd, descent"),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn literal_option_values_are_checked_against_their_kind_and_range() {
+        let (engine, cat) = Catalog::standard();
+        let src = "let U = muller_brown();\n\
+                   let m = adelm(U, #{iters: \"10\", T: 0.5, progress: 1});\n\
+                   let p = neb(U, [0.0, 0.0], [1.0, 1.0], #{climb_after: 2.0, images: 8, init: [[0.0, 0.0]]});\n\
+                   let h = heatmap(U, #{n: 1, xlim: 3});";
+        let d = diagnose(&engine, &cat, src, Path::new("."));
+        let found: Vec<(usize, &str)> = d.iter().map(|x| (x.line, x.message.as_str())).collect();
+        let expected = [
+            (
+                2,
+                "`adelm`: option `iters` must be a non-negative integer, got \"10\"",
+            ),
+            (2, "`adelm`: option `progress` must be true or false, got 1"),
+            (3, "`neb`: option `climb_after` must lie in [0, 1], got 2"),
+            (4, "`heatmap`: option `n` must lie in [2, 1000], got 1"),
+            (4, "`heatmap`: option `xlim` must be an array, got 3"),
+        ];
+        assert_eq!(found, expected, "{d:?}");
+        // Every fixed default of every documented option is a value the option accepts (its
+        // kind, range and choices): the table agrees with itself.
+        use crate::script::docs::OptDefault;
+        use rhai::Dynamic;
+        let mut checked = 0;
+        for f in cat.docs.all() {
+            for o in &f.options {
+                let v = match &o.default {
+                    OptDefault::Number(x) => Dynamic::from_float(*x),
+                    OptDefault::Count(n) => Dynamic::from_int(*n as i64),
+                    OptDefault::Flag(b) => Dynamic::from_bool(*b),
+                    OptDefault::Text(t) => Dynamic::from(t.clone()),
+                    OptDefault::Numbers(v) => {
+                        Dynamic::from_array(v.iter().map(|x| Dynamic::from_float(*x)).collect())
+                    }
+                    OptDefault::Described(_) => continue,
+                };
+                checked += 1;
+                assert_eq!(o.reject(&v), None, "{}: option `{}`", f.name, o.name);
+            }
+        }
+        assert!(checked > 200, "{checked}");
     }
 
     #[test]

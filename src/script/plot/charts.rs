@@ -5,10 +5,10 @@ use super::*;
 
 fn line_plot(xs: Vec<f64>, ys: Vec<f64>, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "line_plot");
-    let mut f = Figure::line(xs, ys, &o.string("label", "")?).script()?;
-    let markers = o.bool("markers", false)?;
-    let lx = o.bool("log_x", false)?;
-    let ly = o.bool("log_y", false)?;
+    let mut f = Figure::line(xs, ys, &o.string("label")?).script()?;
+    let markers = o.bool("markers")?;
+    let lx = o.bool("log_x")?;
+    let ly = o.bool("log_y")?;
     if let Plot::Xy {
         series,
         log_x,
@@ -95,19 +95,19 @@ fn paths_of(v: Option<Dynamic>, labels: &[String]) -> RhaiResult<Vec<Series>> {
         .collect()
 }
 
+/// The grid range of a heatmap on each axis unless xlim / ylim say otherwise.
+const HEATMAP_LIMITS: (f64, f64) = (-2.0, 2.0);
+
 fn heatmap(u: EnergyValue, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "heatmap");
-    let xlim = range_opt(&mut o, "xlim")?.unwrap_or((-2.0, 2.0));
-    let ylim = range_opt(&mut o, "ylim")?.unwrap_or((-2.0, 2.0));
-    let n = o.usize("n", 100)?;
-    if !(2..=1000).contains(&n) {
-        return Err(err("heatmap: n must be between 2 and 1000"));
-    }
-    let levels = o.usize("levels", 12)?;
+    let xlim = range_opt(&mut o, "xlim")?.unwrap_or(HEATMAP_LIMITS);
+    let ylim = range_opt(&mut o, "ylim")?.unwrap_or(HEATMAP_LIMITS);
+    let n = o.usize("n")?;
+    let levels = o.usize("levels")?;
     let zmin = o.f64_opt("zmin")?;
     let zmax = o.f64_opt("zmax")?;
-    let labels = strings(o.value("labels"), "labels")?;
-    let paths = paths_of(o.value("paths"), &labels)?;
+    let labels = strings(o.value("labels")?, "labels")?;
+    let paths = paths_of(o.value("paths")?, &labels)?;
     if let Some(d) = u.0.dim() {
         if d != 2 {
             return Err(err(format!(
@@ -163,8 +163,8 @@ fn path_energy(
     map: Map,
 ) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "path_energy_plot");
-    let labels = strings(o.value("labels"), "labels")?;
-    let xmode = o.string("x", "fraction")?;
+    let labels = strings(o.value("labels")?, "labels")?;
+    let xmode = o.string("x")?;
     // Cumulative Euclidean length along each path.
     let arc = |rows: &Vec<Vec<f64>>| -> Vec<f64> {
         let mut acc = 0.0;
@@ -242,6 +242,25 @@ fn alpha_sweep(alphas: &Dynamic, counts: &Dynamic, map: Map) -> RhaiResult<PlotV
     Ok(PlotValue(f))
 }
 
+/// The keys of one pair of a phase plot.
+fn phase_pair_keys() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::described("label", OptKind::Text, "\"pair N\"", "legend name"),
+        OptionDoc::described(
+            "forward",
+            OptKind::Any,
+            "required",
+            "thresholds a -> b, one per temperature",
+        ),
+        OptionDoc::described(
+            "backward",
+            OptKind::Any,
+            "required",
+            "thresholds b -> a, one per temperature",
+        ),
+    ]
+}
+
 fn phase(temps: &Dynamic, pairs: Array, map: Map) -> RhaiResult<PlotValue> {
     let temps = to_f64s(temps)?;
     let mut rows = Vec::new();
@@ -250,13 +269,15 @@ fn phase(temps: &Dynamic, pairs: Array, map: Map) -> RhaiResult<PlotValue> {
             .read_lock::<Map>()
             .ok_or_else(|| err("phase_plot: each pair must be a map #{label, forward, backward}"))?
             .clone();
-        let mut po = opts(m, "phase_plot pair");
-        let label = po.string("label", &format!("pair {}", k + 1))?;
+        let mut po = Opts::with_spec(m, "phase_plot pair", phase_pair_keys());
+        let label = po
+            .string_opt("label")?
+            .unwrap_or_else(|| format!("pair {}", k + 1));
         let fwd = po
-            .value("forward")
+            .value("forward")?
             .ok_or_else(|| err("phase_plot: a pair needs `forward`"))?;
         let bwd = po
-            .value("backward")
+            .value("backward")?
             .ok_or_else(|| err("phase_plot: a pair needs `backward`"))?;
         po.finish()?;
         rows.push((label, to_f64s(&fwd)?, to_f64s(&bwd)?));
@@ -270,7 +291,7 @@ fn phase(temps: &Dynamic, pairs: Array, map: Map) -> RhaiResult<PlotValue> {
 
 fn histogram(xs: &Dynamic, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "histogram");
-    let bins = o.usize("bins", 20)?;
+    let bins = o.usize("bins")?;
     let f = Figure::histogram(to_f64s(xs)?, bins).script()?;
     let f = common(&mut o, f)?;
     o.finish()?;
@@ -281,7 +302,7 @@ fn image_grid(images: &Dynamic, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "image_grid");
     let shape = shape_opt(&mut o)?;
     let range = range_opt(&mut o, "range")?;
-    let cols = o.usize("cols", 0)?;
+    let cols = o.usize("cols")?;
     let f = Figure::images(images_of(images, shape.as_deref(), range)?, cols).script()?;
     let f = common(&mut o, f)?;
     o.finish()?;
@@ -316,11 +337,11 @@ pub(super) fn register(api: &mut Api) {
     );
     api.options(
         "line_plot",
-        &with_common(&[
-            ("label", "\"\"", "legend entry of the series"),
-            ("markers", "false", "draw a dot at each point"),
-            ("log_x", "false", "logarithmic x axis"),
-            ("log_y", "false", "logarithmic y axis"),
+        with_common(vec![
+            OptionDoc::text("label", "", "legend entry of the series"),
+            OptionDoc::flag("markers", false, "draw a dot at each point"),
+            OptionDoc::flag("log_x", false, "logarithmic x axis"),
+            OptionDoc::flag("log_y", false, "logarithmic y axis"),
         ]),
     );
     api.example("line_plot", "let p = line_plot([0, 1, 2, 3], [0, 1, 4, 9], #{label: \"x^2\", title: \"squares\"});\np.save(\"squares.svg\");");
@@ -365,7 +386,7 @@ pub(super) fn register(api: &mut Api) {
         SCATTER_DOC,
         |p: Dynamic, l: Dynamic, m: Map| scatter(&p, Some(&l), m),
     );
-    api.options("scatter", &COMMON);
+    api.options("scatter", common_options());
     api.example(
         "scatter",
         "let p = scatter([[0, 0], [1, 1], [0, 1]], [0, 1, 1], #{title: \"basins\"});",
@@ -386,25 +407,39 @@ pub(super) fn register(api: &mut Api) {
         HEAT_DOC,
         heatmap,
     );
+    let (lo, hi) = HEATMAP_LIMITS;
+    let limits = format!("[{lo:?}, {hi:?}]");
     api.options(
         "heatmap",
-        &with_common(&[
-            ("xlim", "[-2, 2]", "x range of the grid"),
-            ("ylim", "[-2, 2]", "y range of the grid"),
-            ("n", "100", "grid points per axis (2..1000)"),
-            ("levels", "12", "number of contour lines (0 for none)"),
-            (
+        with_common(vec![
+            OptionDoc::described("xlim", OptKind::Array, &limits, "x range of the grid"),
+            OptionDoc::described("ylim", OptKind::Array, &limits, "y range of the grid"),
+            OptionDoc::count("n", 100, "grid points per axis").within(2.0, 1000.0),
+            OptionDoc::count("levels", 12, "number of contour lines (0 for none)"),
+            OptionDoc::described(
                 "zmin",
+                OptKind::Number,
                 "minimum",
                 "energy at the low end of the color scale",
             ),
-            (
+            OptionDoc::described(
                 "zmax",
+                OptKind::Number,
                 "90th percentile",
                 "energy at the high end of the color scale (higher values saturate)",
             ),
-            ("paths", "[]", "array of paths [K, 2] to draw over the map"),
-            ("labels", "\"path 1\", ...", "legend names of the paths"),
+            OptionDoc::described(
+                "paths",
+                OptKind::Array,
+                "[]",
+                "array of paths [K, 2] to draw over the map",
+            ),
+            OptionDoc::described(
+                "labels",
+                OptKind::Array,
+                "\"path 1\", ...",
+                "legend names of the paths",
+            ),
         ]),
     );
     api.example("heatmap", "let U = muller_brown();\nlet p = heatmap(U, #{xlim: [-1.5, 1.2], ylim: [-0.5, 2.0], zmax: 50, paths: [[[-0.56, 1.44], [0.62, 0.03]]], labels: [\"line\"]});\np.save(\"mb.png\");");
@@ -446,9 +481,10 @@ pub(super) fn register(api: &mut Api) {
     );
     api.options(
         "path_energy_plot",
-        &with_common(&[
-            ("labels", "\"path 1\", ...", "legend names of the paths"),
-            ("x", "\"fraction\"", "x axis: \"fraction\" (0..1 along each path: of its length when called with U and paths, of its points otherwise), \"index\" (image number) or \"distance\" (cumulative Euclidean length; needs U and paths)"),
+        with_common(vec![
+            OptionDoc::described("labels", OptKind::Array, "\"path 1\", ...", "legend names of the paths"),
+            OptionDoc::text("x", "fraction", "x axis: \"fraction\" (0..1 along each path: of its length when called with U and paths, of its points otherwise), \"index\" (image number) or \"distance\" (cumulative Euclidean length; needs U and paths)")
+                .choices(&["fraction", "index", "distance"]),
         ]),
     );
     api.example(
@@ -472,8 +508,9 @@ pub(super) fn register(api: &mut Api) {
     );
     api.options(
         "alpha_sweep_plot",
-        &with_common(&[(
+        with_common(vec![OptionDoc::described(
             "chosen",
+            OptKind::Number,
             "none",
             "alpha to mark with a dotted vertical line",
         )]),
@@ -498,7 +535,7 @@ pub(super) fn register(api: &mut Api) {
         PHASE_DOC,
         |t: Dynamic, p: Array, m: Map| phase(&t, p, m),
     );
-    api.options("phase_plot", &COMMON);
+    api.options("phase_plot", common_options());
     api.example("phase_plot", "let p = phase_plot([0.1, 0.5, 1.0], [#{label: \"A-B\", forward: [1.2, 1.1, 0.9], backward: [1.5, 1.3, 1.0]}]);");
 
     // ---- histogram
@@ -518,7 +555,7 @@ pub(super) fn register(api: &mut Api) {
     );
     api.options(
         "histogram",
-        &with_common(&[("bins", "20", "number of bins")]),
+        with_common(vec![OptionDoc::count("bins", 20, "number of bins")]),
     );
     api.example(
         "histogram",
@@ -540,9 +577,13 @@ pub(super) fn register(api: &mut Api) {
         IMG_DOC,
         |x: Dynamic, m: Map| image_grid(&x, m),
     );
-    let mut grid_opts = IMAGE_OPTIONS.to_vec();
-    grid_opts.push(("cols", "about sqrt(N)", "images per row"));
-    api.options("image_grid", &with_common(&grid_opts));
+    let mut grid_opts = image_options();
+    grid_opts.push(OptionDoc::count(
+        "cols",
+        0,
+        "images per row (0: about sqrt(N))",
+    ));
+    api.options("image_grid", with_common(grid_opts));
     api.example(
         "image_grid",
         "let p = image_grid(rand([16, 784]), #{cols: 8});",

@@ -4,7 +4,7 @@ use super::*;
 
 /// Reads the DG construction options (order, max_leaves, max_energy).
 fn dg_options(o: &mut Opts) -> RhaiResult<DgOptions> {
-    let order = LeafOrder::parse(&o.string("order", "energy")?).script()?;
+    let order = LeafOrder::parse(&o.string("order")?).script()?;
     let max_leaves = o.usize_opt("max_leaves")?;
     let max_energy = o.f64_opt("max_energy")?;
     Ok(DgOptions {
@@ -74,8 +74,8 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
                 ))
             })?
             .clone();
-        let mut mo = opts(mm, &format!("{what} mark"));
-        let groups = match mo.value("groups") {
+        let mut mo = Opts::with_spec(mm, &format!("{what} mark"), mark_keys());
+        let groups = match mo.value("groups")? {
             None => return Err(err(format!("{what}: a mark needs `groups` (group ids)"))),
             Some(g) => to_f64s(&g)?
                 .into_iter()
@@ -90,11 +90,11 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
                 })
                 .collect::<RhaiResult<Vec<usize>>>()?,
         };
-        let color = match mo.value("color") {
+        let color = match mo.value("color")? {
             None => PALETTE[k % PALETTE.len()],
             Some(c) => parse_color(&c.to_string()).script()?,
         };
-        let label = mo.string("label", "")?;
+        let label = mo.string("label")?;
         mo.finish()?;
         out.push(LeafMarks {
             groups,
@@ -135,7 +135,7 @@ fn classes_opt(o: &mut Opts) -> RhaiResult<Vec<LeafMarks>> {
 
 /// The `values` option (one number per group id, `()` for none) with its `values_label`.
 fn values_opt(o: &mut Opts, what: &str) -> RhaiResult<Option<LeafValues>> {
-    let label = o.string("values_label", "value")?;
+    let label = o.string("values_label")?;
     let Some(items) = o.array("values", "numbers, one per group id")? else {
         return Ok(None);
     };
@@ -163,22 +163,22 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let shape = shape_opt(&mut o)?;
     let range = range_opt(&mut o, "range")?;
     let dim = m.0.groups.first().map(|g| g.state.len()).unwrap_or(0);
-    let images = o.bool(
-        "images",
-        shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)),
-    )?;
+    let images = o
+        .value("images")?
+        .map(|v| v.as_bool())
+        .transpose()
+        .map_err(|_| err("dg_plot: option `images` must be true or false"))?
+        .unwrap_or(shape.is_some() || (looks_like_image(dim) && !spin_map(&m.0)));
     let marks = marks_opt(&mut o, "dg_plot")?;
     let classes = classes_opt(&mut o)?;
     let values = values_opt(&mut o, "dg_plot")?;
-    let max_members = o.usize("max_members", 5)?;
-    let seed = match o.value("seed") {
+    let max_members = o.usize("max_members")?;
+    let seed = match o.usize_opt("seed")? {
         None => tensor::next_seed(),
-        Some(v) => v
-            .as_int()
-            .map_err(|_| err("dg_plot: seed must be an integer"))? as u64,
+        Some(s) => s as u64,
     };
-    let circles = o.bool("circles", true)?;
-    let labels = o.bool("labels", true)?;
+    let circles = o.bool("circles")?;
+    let labels = o.bool("labels")?;
     warn_if_forest(&m.0, "dg_plot");
     let dg = Dg::from_map(&m.0, &dgo).script()?;
     let pic = if images {
@@ -236,14 +236,14 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
     let mut o = opts(map, "Dg.plot");
     let shape = shape_opt(&mut o)?;
     let range = range_opt(&mut o, "range")?;
-    let circles = o.bool("circles", true)?;
-    let labels = o.bool("labels", true)?;
-    let max_members = o.usize("max_members", 5)?;
-    let reps = match o.value("images") {
+    let circles = o.bool("circles")?;
+    let labels = o.bool("labels")?;
+    let max_members = o.usize("max_members")?;
+    let reps = match o.value("images")? {
         None => None,
         Some(v) => Some(images_of(&v, shape.as_deref(), range)?),
     };
-    let energies: Option<Array> = match o.value("member_energies") {
+    let energies: Option<Array> = match o.value("member_energies")? {
         None => None,
         Some(e) => Some(
             e.read_lock::<Array>()
@@ -251,7 +251,7 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
                 .clone(),
         ),
     };
-    let members = match o.value("members") {
+    let members = match o.value("members")? {
         None => None,
         Some(v) => {
             let a = v
@@ -317,29 +317,43 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
     Ok(PlotValue(f))
 }
 
-const CLASSES_DOC: (&str, &str, &str) = (
-    "classes",
-    "none",
-    "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin)",
-);
+/// The keys of one mark of the `marks` option.
+fn mark_keys() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::described("groups", OptKind::Any, "required", "group ids"),
+        OptionDoc::described(
+            "color",
+            OptKind::Text,
+            "palette",
+            "a colour name or \"#rrggbb\"",
+        ),
+        OptionDoc::text("label", "", "legend entry"),
+    ]
+}
 
-const VALUES_DOC: (&str, &str, &str) = (
-    "values",
-    "none",
-    "one number per group id (() for none), drawn as colour along the tree (dark blue low, yellow high): a leaf's branch by its value, a merge's by the member-weighted mean below it; classes take precedence",
-);
+/// The leaf colourings and marks of a DG picture ([`marks_opt`], [`classes_opt`],
+/// [`values_opt`]) and its circles and labels.
+fn dg_picture_options() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::flag("circles", true, "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
+        OptionDoc::flag("labels", true, "group ids under the leaves (thinned where leaves are too close for every label)"),
+        OptionDoc::described("marks", OptKind::Array, "none", "dots at chosen leaves: [#{groups: [ids], color: \"blue\" or \"#rrggbb\" (default: palette), label: \"...\" (legend entry)}, ...] (Figure 12's blue and orange dots)"),
+        OptionDoc::described("classes", OptKind::Array, "none", "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin)"),
+        OptionDoc::described("values", OptKind::Array, "none", "one number per group id (() for none), drawn as colour along the tree (dark blue low, yellow high): a leaf's branch by its value, a merge's by the member-weighted mean below it; classes take precedence"),
+        OptionDoc::text("values_label", "value", "what the values are, for the legend"),
+        OptionDoc::count("max_members", 5, "member images drawn per group"),
+    ]
+}
 
-const VALUES_LABEL_DOC: (&str, &str, &str) = (
-    "values_label",
-    "\"value\"",
-    "what the values are, for the legend",
-);
-
-const MARKS_DOC: (&str, &str, &str) = (
-    "marks",
-    "none",
-    "dots at chosen leaves: [#{groups: [ids], color: \"blue\" or \"#rrggbb\" (default: palette), label: \"...\" (legend entry)}, ...] (Figure 12's blue and orange dots)",
-);
+/// The tree options of [`dg_options`].
+fn dg_tree_options() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::text("order", "energy", "leaf order: \"energy\" (global minimum leftmost, children by lowest leaf) or \"center\" (global minimum centered)")
+            .choices(&["energy", "center"]),
+        OptionDoc::described("max_leaves", OptKind::Count, "all", "keep only the lowest N minima (merge energies come from the full tree)"),
+        OptionDoc::described("max_energy", OptKind::Number, "none", "keep only minima at or below this energy"),
+    ]
+}
 
 /// Registers the disconnectivity-graph functions and the Dg methods.
 pub(super) fn register(api: &mut Api) {
@@ -368,14 +382,7 @@ pub(super) fn register(api: &mut Api) {
             build_dg(&e, &b, m.as_ref(), o)
         },
     );
-    api.options(
-        "dg",
-        &[
-            ("order", "\"energy\"", "leaf order: \"energy\" (global minimum leftmost, children by lowest leaf) or \"center\" (global minimum centered)"),
-            ("max_leaves", "all", "keep only the lowest N minima (merge energies come from the full tree)"),
-            ("max_energy", "none", "keep only minima at or below this energy"),
-        ],
-    );
+    api.options("dg", dg_tree_options());
     api.example("dg", "let d = dg([0.0, 1.0, 2.0], [[(), 3, 6], [3, (), 5], [6, 5, ()]], [10, 5, 1]);\nd.plot().save(\"dg.svg\");\nd.save(\"dg.json\");");
     api.func("dg", "dg(m: Map) -> Dg", "The disconnectivity graph of an ADELM map: its groups are the leaves (group energies, member counts, barrier matrix).", |m: MapValue| map_dg(&m, Map::new()));
     api.func("dg", "dg(m: Map, opts: map) -> Dg", "The disconnectivity graph of an ADELM map with options (order, max_leaves, max_energy, as for dg(energies, barriers)).", |m: MapValue, o: Map| map_dg(&m, o));
@@ -392,30 +399,17 @@ pub(super) fn register(api: &mut Api) {
         DG_PLOT_DOC,
         |m: MapValue, o: Map| map_dg_plot(&m, o),
     );
-    api.options(
-        "dg_plot",
-        &with_common(&[
-            ("order", "\"energy\"", "leaf order: \"energy\" or \"center\""),
-            ("max_leaves", "all", "keep only the lowest N groups"),
-            ("max_energy", "none", "keep only groups at or below this energy"),
-            ("images", "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given; never automatic for spin maps: energy sk or ising, or ±1 states)"),
-            ("max_members", "5", "member images per group"),
-            ("seed", "session", "seed of the random choice of members"),
-            ("shape", "square", "image shape: [h, w], [3, h, w] or [h, w, 3]"),
-            ("range", "each image's min..max", "[lo, hi] values mapped to black and white"),
-            ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
-            ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
-            MARKS_DOC,
-        CLASSES_DOC,
-        VALUES_DOC,
-        VALUES_LABEL_DOC,
-            CLASSES_DOC,
-        VALUES_DOC,
-        VALUES_LABEL_DOC,
-            VALUES_DOC,
-            VALUES_LABEL_DOC,
-        ]),
-    );
+    let mut map_plot = dg_tree_options();
+    map_plot.push(OptionDoc::described("images", OptKind::Flag, "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given; never automatic for spin maps: energy sk or ising, or ±1 states)"));
+    map_plot.push(OptionDoc::described(
+        "seed",
+        OptKind::Count,
+        "session",
+        "seed of the random choice of members",
+    ));
+    map_plot.extend(image_options());
+    map_plot.extend(dg_picture_options());
+    api.options("dg_plot", with_common(map_plot));
     api.example(
         "dg_plot",
         "let U = muller_brown();\nlet m = adelm(U, #{T: 5.0, alpha: 10.0, step: 0.02, iters: 24, progress: false});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
@@ -429,20 +423,14 @@ pub(super) fn register(api: &mut Api) {
 
     api.method("Dg", "plot", "d.plot() -> Plot", "The DG picture: tree, energy axis, circles sized by member count, leaf labels (group ids).", |d: &mut DgValue| dg_plot(d, Map::new()));
     api.method("Dg", "plot", "d.plot(opts: map) -> Plot", "The DG picture with options; for image landscapes, representatives in a row under the tree and member images above each (lowest energy nearest the representative).", |d: &mut DgValue, m: Map| dg_plot(d, m));
-    let mut dgo = vec![
-        ("circles", "true", "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
-        ("labels", "true", "group ids under the leaves (thinned where leaves are too close for every label)"),
-        MARKS_DOC,
-        CLASSES_DOC,
-        VALUES_DOC,
-        VALUES_LABEL_DOC,
-        ("images", "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
-        ("members", "none", "per group, a batch of member states [M, D] drawn above its representative"),
-        ("member_energies", "none", "per group, energies of the member states: sorts them low to high"),
-        ("max_members", "5", "member images drawn per group"),
-    ];
-    dgo.extend_from_slice(&IMAGE_OPTIONS);
-    api.options("Dg.plot", &with_common(&dgo));
+    let mut dgo = dg_picture_options();
+    dgo.extend([
+        OptionDoc::described("images", OptKind::Any, "none", "representative states, one per group (Tensor [n, D] or array), drawn as images under the tree"),
+        OptionDoc::described("members", OptKind::Array, "none", "per group, a batch of member states [M, D] drawn above its representative"),
+        OptionDoc::described("member_energies", OptKind::Array, "none", "per group, energies of the member states: sorts them low to high"),
+    ]);
+    dgo.extend(image_options());
+    api.options("Dg.plot", with_common(dgo));
     api.method(
         "Dg",
         "save",

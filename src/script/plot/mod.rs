@@ -4,7 +4,7 @@
 
 use super::convert::{err, num, opts, to_f64s, to_tensor, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
-use super::{Api, EnergyValue, TensorValue};
+use super::{Api, EnergyValue, OptKind, OptionDoc, TensorValue};
 use crate::landscape::dg::{Dg, DgOptions, LeafOrder};
 use crate::plot::{
     parse_color, terminal, DgPicture, Figure, Heatmap, Image, LeafMarks, LeafValues, MapImages,
@@ -21,49 +21,70 @@ pub struct PlotValue(pub Figure);
 #[derive(Clone)]
 pub struct DgValue(pub Dg);
 
-/// The options every plot takes: `(key, default, doc)`.
-pub(super) const COMMON: [(&str, &str, &str); 5] = [
-    ("title", "\"\"", "title above the plot"),
-    ("xlabel", "depends", "x axis label"),
-    ("ylabel", "depends", "y axis label"),
-    ("width", "800", "width in pixels (SVG/PNG)"),
-    (
-        "height",
-        "600 (900 for DGs with images)",
-        "height in pixels (SVG/PNG)",
-    ),
-];
+/// The options every plot takes ([`common`]); each figure sets its own defaults.
+pub(super) fn common_options() -> Vec<OptionDoc> {
+    let (width, height) = crate::plot::DEFAULT_SIZE;
+    vec![
+        OptionDoc::text("title", "", "title above the plot"),
+        OptionDoc::described("xlabel", OptKind::Text, "depends", "x axis label"),
+        OptionDoc::described("ylabel", OptKind::Text, "depends", "y axis label"),
+        OptionDoc::described(
+            "width",
+            OptKind::Count,
+            &width.to_string(),
+            "width in pixels (SVG/PNG), 16 to 10000",
+        ),
+        OptionDoc::described(
+            "height",
+            OptKind::Count,
+            &format!("{} (900 for DGs with images)", height),
+            "height in pixels (SVG/PNG), 16 to 10000",
+        ),
+    ]
+}
 
-/// The options of functions that draw images: `(key, default, doc)`.
-const IMAGE_OPTIONS: [(&str, &str, &str); 2] = [
-    (
-        "shape",
-        "square",
-        "image shape: [h, w] (gray), [3, h, w] (RGB, channels first) or [h, w, 3]",
-    ),
-    (
-        "range",
-        "each image's min..max",
-        "[lo, hi] values mapped to black and white",
-    ),
-];
+/// The options of functions that draw images ([`shape_opt`], [`range_opt`]).
+fn image_options() -> Vec<OptionDoc> {
+    vec![
+        OptionDoc::described(
+            "shape",
+            OptKind::Array,
+            "square",
+            "image shape: [h, w] (gray), [3, h, w] (RGB, channels first) or [h, w, 3]",
+        ),
+        OptionDoc::described(
+            "range",
+            OptKind::Array,
+            "each image's min..max",
+            "[lo, hi] values mapped to black and white",
+        ),
+    ]
+}
 
-/// Reads the options every plot takes.
+/// Reads the options every plot takes; a figure's own title, labels and size are the defaults.
 pub(super) fn common(o: &mut Opts, mut f: Figure) -> RhaiResult<Figure> {
-    f.title = o.string("title", &f.title)?;
-    f.x_label = o.string("xlabel", &f.x_label)?;
-    f.y_label = o.string("ylabel", &f.y_label)?;
-    f.width = o.usize("width", f.width as usize)?.clamp(16, 10000) as u32;
-    f.height = o.usize("height", f.height as usize)?.clamp(16, 10000) as u32;
+    if let Some(t) = o.string_opt("title")? {
+        f.title = t;
+    }
+    if let Some(l) = o.string_opt("xlabel")? {
+        f.x_label = l;
+    }
+    if let Some(l) = o.string_opt("ylabel")? {
+        f.y_label = l;
+    }
+    if let Some(w) = o.usize_opt("width")? {
+        f.width = w.clamp(16, 10000) as u32;
+    }
+    if let Some(h) = o.usize_opt("height")? {
+        f.height = h.clamp(16, 10000) as u32;
+    }
     Ok(f)
 }
 
-fn with_common(
-    extra: &[(&'static str, &'static str, &'static str)],
-) -> Vec<(&'static str, &'static str, &'static str)> {
-    let mut v = extra.to_vec();
-    v.extend_from_slice(&COMMON);
-    v
+/// `extra` followed by the options every plot takes.
+fn with_common(mut extra: Vec<OptionDoc>) -> Vec<OptionDoc> {
+    extra.extend(common_options());
+    extra
 }
 
 /// Rows of numbers from a Tensor `[N, D]`, an array of states (arrays or tensors), or one state.
@@ -105,9 +126,8 @@ fn strings(v: Option<Dynamic>, what: &str) -> RhaiResult<Vec<String>> {
 }
 
 fn range_opt(o: &mut Opts, key: &str) -> RhaiResult<Option<(f64, f64)>> {
-    match o.value(key) {
+    match o.value(key)? {
         None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
         Some(v) => {
             let r = to_f64s(&v)?;
             if r.len() != 2 || !(r[0] < r[1]) || !r[0].is_finite() || !r[1].is_finite() {
@@ -121,9 +141,8 @@ fn range_opt(o: &mut Opts, key: &str) -> RhaiResult<Option<(f64, f64)>> {
 }
 
 fn shape_opt(o: &mut Opts) -> RhaiResult<Option<Vec<usize>>> {
-    match o.value("shape") {
+    match o.value("shape")? {
         None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
         Some(v) => Ok(Some(
             to_f64s(&v)?
                 .into_iter()
