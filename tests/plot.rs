@@ -1060,3 +1060,88 @@ fn dg_colour_options_of_the_wrong_type_are_named() {
         assert!(e.contains(says), "{opts}: {e}");
     }
 }
+
+/// Class colours follow the labels, not the order the groups come in: over random label
+/// sets ("digit N" with N up to 14, bare numbers, words) and random group orders, each label
+/// gets the palette colour of its rank in natural order (numbers by value: "digit 2" before
+/// "digit 10"), and shuffling the groups changes no label's colour.
+#[test]
+fn dg_class_colours_follow_the_labels_in_natural_order() {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    let mut s = new_session(None);
+    for case in 0..30 {
+        let n_groups = rng.random_range(3..12);
+        let style = case % 3;
+        let labels: Vec<String> = (0..n_groups)
+            .map(|_| {
+                let k: u32 = rng.random_range(0..15);
+                match style {
+                    0 => format!("\"digit {k}\""),
+                    1 => k.to_string(),
+                    _ => format!("\"{}\"", ["ivy", "brick", "grass"][k as usize % 3]),
+                }
+            })
+            .collect();
+        // Independent truth: the distinct labels ranked by (number, text).
+        let key = |l: &str| {
+            let t = l.trim_matches('"');
+            let num: Option<u32> = t.rsplit(' ').next().and_then(|d| d.parse().ok());
+            (num, t.to_string())
+        };
+        let mut distinct: Vec<String> = labels.clone();
+        distinct.sort_by_key(|l| key(l));
+        distinct.dedup();
+        let mut colours = |order: &[usize]| -> Vec<(String, (u8, u8, u8))> {
+            let list: Vec<String> = order.iter().map(|&g| labels[g].clone()).collect();
+            let energies: Vec<String> = (0..n_groups).map(|g| format!("{}.0", g)).collect();
+            // Every pair joined at 20: one tree.
+            let row = |i: usize| -> String {
+                let cells: Vec<&str> = (0..n_groups)
+                    .map(|j| if i == j { "()" } else { "20.0" })
+                    .collect();
+                format!("[{}]", cells.join(", "))
+            };
+            let barriers: Vec<String> = (0..n_groups).map(row).collect();
+            let code = format!(
+                "dg([{}], [{}]).plot(#{{classes: [{}]}})",
+                energies.join(", "),
+                barriers.join(", "),
+                list.join(", ")
+            );
+            let v = s
+                .eval("<t>", &code)
+                .unwrap_or_else(|e| panic!("{code}: {e}"));
+            let f = telescope::script::figure_of(&v).expect("a Plot");
+            let telescope::plot::Plot::Dg(p) = &f.plot else {
+                panic!("not a DG")
+            };
+            let mut out: Vec<(String, (u8, u8, u8))> = p
+                .classes
+                .iter()
+                .map(|c| (c.label.clone(), c.color))
+                .collect();
+            out.sort();
+            out
+        };
+        let identity: Vec<usize> = (0..n_groups).collect();
+        let mut shuffled = identity.clone();
+        shuffled.shuffle(&mut rng);
+        let a = colours(&identity);
+        let b = colours(&shuffled);
+        assert_eq!(a, b, "labels {labels:?}");
+        for (label, colour) in &a {
+            let rank = distinct
+                .iter()
+                .position(|d| d.trim_matches('"') == label)
+                .unwrap();
+            assert_eq!(
+                *colour,
+                telescope::plot::PALETTE[rank % telescope::plot::PALETTE.len()],
+                "{label} in {distinct:?}"
+            );
+        }
+    }
+}

@@ -106,8 +106,9 @@ fn marks_opt(o: &mut Opts, what: &str) -> RhaiResult<Vec<LeafMarks>> {
 }
 
 /// The `classes` option: one label per group id (a string or number; `()` leaves the group
-/// unclassified), as leaf classes in the order the labels first appear, coloured from the
-/// palette.
+/// unclassified), as leaf classes coloured from the palette in the natural order of their
+/// labels ("digit 2" before "digit 10"), so that a label keeps its colour from run to run
+/// whatever order the groups come in.
 fn classes_opt(o: &mut Opts) -> RhaiResult<Vec<LeafMarks>> {
     let Some(labels) = o.array("classes", "labels, one per group id")? else {
         return Ok(vec![]);
@@ -120,17 +121,54 @@ fn classes_opt(o: &mut Opts) -> RhaiResult<Vec<LeafMarks>> {
         let text = label.to_string();
         match out.iter_mut().find(|c| c.label == text) {
             Some(c) => c.groups.push(group),
-            None => {
-                let color = PALETTE[out.len() % PALETTE.len()];
-                out.push(LeafMarks {
-                    groups: vec![group],
-                    color,
-                    label: text,
-                });
-            }
+            None => out.push(LeafMarks {
+                groups: vec![group],
+                color: PALETTE[0],
+                label: text,
+            }),
         }
     }
+    out.sort_by(|a, b| natural_order(&a.label, &b.label));
+    for (k, c) in out.iter_mut().enumerate() {
+        c.color = PALETTE[k % PALETTE.len()];
+    }
     Ok(out)
+}
+
+/// Compares labels as people read them: runs of digits by their value, the rest by character.
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    /// The label as runs: numbers (by value) and single other characters.
+    fn runs(s: &str) -> Vec<(Option<f64>, String)> {
+        let mut out: Vec<(Option<f64>, String)> = Vec::new();
+        let mut digits = String::new();
+        for c in s.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if !digits.is_empty() {
+                out.push((digits.parse().ok(), std::mem::take(&mut digits)));
+            }
+            out.push((None, c.to_string()));
+        }
+        if !digits.is_empty() {
+            out.push((digits.parse().ok(), digits));
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for (x, y) in ra.iter().zip(&rb) {
+        let ord = match (x.0, y.0) {
+            (Some(p), Some(q)) => p.total_cmp(&q),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => x.1.cmp(&y.1),
+        };
+        if ord.is_ne() {
+            return ord;
+        }
+    }
+    ra.len().cmp(&rb.len())
 }
 
 /// The `values` option (one number per group id, `()` for none) with its `values_label`.
@@ -338,7 +376,7 @@ fn dg_picture_options() -> Vec<OptionDoc> {
         OptionDoc::flag("circles", true, "circles around leaves, area proportional to the member count (none when every leaf holds one minimum)"),
         OptionDoc::flag("labels", true, "group ids under the leaves (thinned where leaves are too close for every label)"),
         OptionDoc::described("marks", OptKind::Array, "none", "dots at chosen leaves: [#{groups: [ids], color: \"blue\" or \"#rrggbb\" (default: palette), label: \"...\" (legend entry)}, ...] (Figure 12's blue and orange dots)"),
-        OptionDoc::described("classes", OptKind::Array, "none", "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin)"),
+        OptionDoc::described("classes", OptKind::Array, "none", "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin); colours go to the labels in natural order (\"digit 2\" before \"digit 10\"), so a label keeps its colour from run to run"),
         OptionDoc::described("values", OptKind::Array, "none", "one number per group id (() for none), drawn as colour along the tree (dark blue low, yellow high): a leaf's branch by its value, a merge's by the member-weighted mean below it; classes take precedence"),
         OptionDoc::text("values_label", "value", "what the values are, for the legend"),
         OptionDoc::count("max_members", 5, "member images drawn per group"),
