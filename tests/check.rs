@@ -190,3 +190,35 @@ versoin();
         "{lines:?}"
     );
 }
+
+#[test]
+fn names_a_broken_statement_defines_are_not_reported_undefined() {
+    // Each broken statement defines something used later; the later uses are fine, and the
+    // names nobody defines are still reported around the syntax errors.
+    let code = "\
+let m = adelm(muller_brown(), #{iters: 3);
+print(m.n_groups + missing);
+fn pair(a, b) { a + }
+let p = pair(1, 2);
+for (x, k) in [1, 2] { print(x + ) }
+print(p + x + k + nowhere);
+pair(1);
+";
+    let s = script("broken_defs.rhai", code);
+    let (status, lines) = check(&s);
+    assert_eq!(status, 1);
+    let no_syntax: Vec<&String> = lines
+        .iter()
+        .filter(|l| !l.starts_with("F:1:") && !l.starts_with("F:3:") && !l.starts_with("F:5:"))
+        .collect();
+    assert_eq!(
+        no_syntax,
+        vec![
+            "F:2:20: undefined variable `missing`",
+            "F:6:19: undefined variable `nowhere`",
+            "F:7:1: `pair` takes 2 arguments, but 1 was given",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 6, "{lines:?}");
+}

@@ -69,10 +69,20 @@ pub fn diagnose(
             }
         }
     };
+    // What the blanked statements meant to define still counts as defined.
+    let blanked: String = code
+        .chars()
+        .zip(text.chars())
+        .map(|(a, b)| if a == b { ' ' } else { a })
+        .collect();
+    let (broken_vars, broken_fns) = super::lex::declared_names(&blanked);
     let code = text.as_str();
     // Functions the script defines: name -> parameter counts.
     let mut script_fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    let mut names: BTreeSet<String> = BTreeSet::new();
+    for (name, params) in &broken_fns {
+        script_fns.entry(name.clone()).or_default().insert(*params);
+    }
+    let mut names: BTreeSet<String> = broken_vars.iter().cloned().collect();
     for f in ast.iter_functions() {
         script_fns
             .entry(f.name.to_string())
@@ -218,10 +228,7 @@ pub fn diagnose(
         true
     });
     out.extend(opt_diags);
-    if syntax.is_empty() {
-        // With a statement blanked out, its definitions would be missing.
-        out.extend(undefined_variables(code));
-    }
+    out.extend(undefined_variables(code, &broken_vars));
     out.extend(syntax);
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup();
@@ -341,13 +348,16 @@ const MAX_UNDEFINED: usize = 20;
 /// The variables (and modules) that `code` reads without defining them, each name once at
 /// its first use, found by parses with Rhai's strict variables: Rhai stops at the first, so
 /// each one found is declared and the code parsed again. Scripts get `ARGS` from the command
-/// line.
-fn undefined_variables(code: &str) -> Vec<Diagnostic> {
+/// line; `declared` are defined too (by statements a syntax error blanked out).
+fn undefined_variables(code: &str, declared: &[String]) -> Vec<Diagnostic> {
     let mut strict = Engine::new_raw();
     strict.set_strict_variables(true);
     strict.set_max_expr_depths(256, 256);
     let mut scope = rhai::Scope::new();
     scope.push_constant("ARGS", rhai::Array::new());
+    for name in declared {
+        scope.push_constant(name.as_str(), ());
+    }
     let mut out = Vec::new();
     while out.len() < MAX_UNDEFINED {
         let Err(e) = strict.compile_with_scope(&scope, code) else {
