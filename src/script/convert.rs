@@ -276,6 +276,13 @@ impl Opts {
             },
         }
     }
+    /// The `seed` option ([`OptionDoc::seed`]): the given seed, or the session's.
+    pub fn seed(&mut self) -> RhaiResult<u64> {
+        Ok(self
+            .usize_opt("seed")?
+            .map(|s| s as u64)
+            .unwrap_or_else(crate::tensor::session_seed))
+    }
     /// A boolean, or its documented default.
     pub fn bool(&mut self, key: &str) -> RhaiResult<bool> {
         let v = self.take(key)?;

@@ -137,6 +137,10 @@ impl OptionDoc {
     pub fn described(name: &str, kind: OptKind, default: &str, doc: &str) -> Self {
         Self::new(name, kind, OptDefault::Described(default.into()), doc)
     }
+    /// The `seed` option of a seeded run: the session seed unless given.
+    pub fn seed(doc: &str) -> Self {
+        Self::described("seed", OptKind::Count, "session seed", doc)
+    }
     /// A path option, none by default.
     pub fn path(name: &str, doc: &str) -> Self {
         Self::described(name, OptKind::Path, "none", doc)

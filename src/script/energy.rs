@@ -307,9 +307,7 @@ fn target_tensor(v: &Dynamic) -> RhaiResult<Tensor> {
 
 fn embed_script(u: EnergyValue, dim: i64, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "embed");
-    let seed = o
-        .usize_opt("seed")?
-        .unwrap_or(tensor::session_seed() as usize) as u64;
+    let seed = o.seed()?;
     let stiffness = o.f64("stiffness")?;
     o.finish()?;
     if dim < 1 {
@@ -438,10 +436,7 @@ pub fn register(api: &mut Api) {
     api.options(
         "embed",
         vec![
-            OptionDoc::described(
-                "seed",
-                OptKind::Count,
-                "session seed",
+            OptionDoc::seed(
                 "seed of the random rotation Q (its own stream: other random draws are untouched)",
             ),
             OptionDoc::number(

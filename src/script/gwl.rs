@@ -21,9 +21,7 @@ fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
         temperature: o.f64_opt("T")?,
         iters: o.usize("iters")?,
         block: o.usize("block")?,
-        seed: o
-            .usize_opt("seed")?
-            .unwrap_or(crate::tensor::session_seed() as usize) as u64,
+        seed: o.seed()?,
         ridge: o.bool("ridge")?,
         greedy: o.bool("greedy")?,
         checkpoint: o.path("checkpoint")?.map(Into::into),
@@ -44,7 +42,7 @@ fn gwl_option_specs() -> Vec<OptionDoc> {
         OptionDoc::described("T", OptKind::Number, "none (uniform)", "temperature of the target exp(-U/T) below the cutoff"),
         OptionDoc::count("iters", d.iters, "chain steps (single-flip proposals)"),
         OptionDoc::count("block", d.block, "steps per block: the unit of checkpoints and Ctrl-C"),
-        OptionDoc::described("seed", OptKind::Count, "session seed", "seed of the run"),
+        OptionDoc::seed("seed of the run"),
         OptionDoc::flag("ridge", d.ridge, "lower the crossings joining the kept minima by ridge descent"),
         OptionDoc::flag("greedy", d.greedy, "also join every pair of kept minima by a greedy path (section 5.1)"),
         OptionDoc::path("checkpoint", "write the map here at the end and the chain state to <checkpoint>.state every checkpoint_every steps"),

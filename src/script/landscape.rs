@@ -116,7 +116,7 @@ fn adelm_option_specs() -> Vec<OptionDoc> {
         OptionDoc::count("iters", d.iters, "mapping iterations"),
         OptionDoc::count("burn_in", d.burn_in, "burn-in iterations, followed by consolidation"),
         OptionDoc::count("max_checks", d.max_checks, "candidate groups tried per minimum, nearest by 1-D barrier"),
-        OptionDoc::described("seed", OptKind::Count, "session seed", "seed of the run"),
+        OptionDoc::seed("seed of the run"),
         OptionDoc::count("consolidate_every", d.consolidate_every, "consolidate representatives every n iterations (0: after burn-in and at the end)"),
         OptionDoc::flag("consolidate", d.consolidate, "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
         OptionDoc::described("same_tol", OptKind::Number, "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
@@ -226,9 +226,7 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
         iters: o.usize("iters")?,
         burn_in: o.usize("burn_in")?,
         max_checks: o.usize("max_checks")?,
-        seed: o
-            .usize_opt("seed")?
-            .unwrap_or(crate::tensor::session_seed() as usize) as u64,
+        seed: o.seed()?,
         consolidate_every: o.usize("consolidate_every")?,
         consolidate: o.bool("consolidate")?,
         same_tol: o.f64_opt("same_tol")?.unwrap_or(same_default),

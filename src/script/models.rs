@@ -540,7 +540,7 @@ pub fn register(api: &mut Api) {
             OptionDoc::described(
                 "seed",
                 OptKind::Count,
-                "session seed",
+                "a new draw from the session's generator",
                 "seed of the images (the same seed gives the same images)",
             ),
             OptionDoc::described(
