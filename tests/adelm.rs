@@ -156,6 +156,7 @@ fn ad_barriers_are_upper_bounds_of_the_true_saddles_and_below_the_straight_line(
         shrink: 0.9,
         max_rounds: 40,
         both_directions: true,
+        progress: Default::default(),
     };
     let r = refine_barriers(&e, &a, &c, &opts).unwrap().remove(0);
     let b = r.barrier.expect("some trial reaches the target");

@@ -106,6 +106,7 @@ fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
         shrink: 0.9,
         max_rounds: 60,
         both_directions: true,
+        progress: Default::default(),
     };
     telescope::landscape::barrier::refine_map_barriers(&e, &mut map, &opts).unwrap();
     let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();

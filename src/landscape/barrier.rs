@@ -209,6 +209,9 @@ pub struct RefineOptions {
     pub max_rounds: usize,
     /// Run both directions (a to b and b to a) in every round.
     pub both_directions: bool,
+    /// Receives a progress line about once a second (round, pairs still refining); not stored.
+    #[serde(skip)]
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for RefineOptions {
@@ -222,6 +225,7 @@ impl Default for RefineOptions {
             shrink: 0.97,
             max_rounds: 200,
             both_directions: true,
+            progress: crate::progress::Progress::silent(),
         }
     }
 }
@@ -276,6 +280,8 @@ pub fn refine_barriers(
     let dirs = if opts.both_directions { 2 } else { 1 };
     let k = opts.trials;
     let mut round = 0;
+    let started = std::time::Instant::now();
+    let mut last_report = started;
     while !active.is_empty() && round < opts.max_rounds {
         round += 1;
         if crate::interrupt::requested() {
@@ -324,6 +330,16 @@ pub fn refine_barriers(
             }
         }
         active = next;
+        if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
+            last_report = std::time::Instant::now();
+            let found = out.iter().filter(|r| r.barrier.is_some()).count();
+            opts.progress.line(&format!(
+                "barrier refinement: round {round}/{}  {} of {p} pairs still refining, {found} with a barrier  [{:.1}s]",
+                opts.max_rounds,
+                active.len(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
     }
     Ok(out)
 }

@@ -128,6 +128,7 @@ pub fn completion_refinement(ad: &AdOptions) -> RefineOptions {
         shrink: 0.8,
         max_rounds: 12,
         both_directions: true,
+        progress: crate::progress::Progress::silent(),
     }
 }
 

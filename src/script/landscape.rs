@@ -104,6 +104,11 @@ fn refine_option_specs() -> Vec<OptionDoc> {
         .within(0.0, 1.0),
         OptionDoc::count("max_rounds", d.max_rounds, "round limit"),
         OptionDoc::flag("both_directions", d.both_directions, "run a->b and b->a"),
+        OptionDoc::flag(
+            "progress",
+            true,
+            "a progress line on stderr about once a second (round, pairs still refining)",
+        ),
     ]);
     specs
 }
@@ -310,6 +315,7 @@ fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
         shrink: o.f64("shrink")?,
         max_rounds: o.usize("max_rounds")?,
         both_directions: o.bool("both_directions")?,
+        progress: super::convert::stderr_progress(o.bool("progress")?),
     })
 }
 
