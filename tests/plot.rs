@@ -1145,3 +1145,41 @@ fn dg_class_colours_follow_the_labels_in_natural_order() {
         }
     }
 }
+
+/// A DG with images uses the figure's height: however many leaves (so however small the
+/// images), the image rows reach close to the bottom edge instead of leaving a blank band
+/// under them (the tree takes the height the image rows leave free).
+#[test]
+fn dg_with_many_images_leaves_no_blank_band_below_them() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = new_session(None);
+    for n in [6usize, 12, 24, 48, 96] {
+        // A chain of merges at rising energies over n leaves.
+        let code = format!(
+            "let n = {n};\n\
+             let e = []; for i in 0..n {{ e.push(i.to_float()); }}\n\
+             let b = []; for i in 0..n {{ let r = []; for j in 0..n {{ r.push(if i == j {{ () }} else {{ (if i > j {{ i }} else {{ j }}).to_float() + 1.0 }}); }} b.push(r); }}\n\
+             let mem = []; for i in 0..n {{ mem.push(zeros([3, 64])); }}\n\
+             dg(e, b).plot(#{{images: zeros([n, 64]), members: mem, range: [0.0, 1.0], labels: false, height: 900}})"
+        );
+        let v = s.eval("<t>", &code).unwrap_or_else(|e| panic!("{n}: {e}"));
+        let f = telescope::script::figure_of(&v).unwrap();
+        let (w, h, px) = decode_png(&f.to_png().unwrap());
+        let channels = px.len() / (w * h) as usize;
+        // The lowest row holding a black image pixel (the tree's lines are black too, but lie
+        // above the images).
+        let dark = |x: u32, y: u32| {
+            let i = ((y * w + x) as usize) * channels;
+            px[i] < 30 && px[i + 1] < 30 && px[i + 2] < 30
+        };
+        let lowest = (0..h)
+            .rev()
+            .find(|&y| (0..w).filter(|&x| dark(x, y)).count() > n)
+            .unwrap();
+        let blank = h - 1 - lowest;
+        assert!(
+            (blank as f64) < 0.1 * h as f64,
+            "{n} leaves: {blank} blank rows of {h} under the images"
+        );
+    }
+}

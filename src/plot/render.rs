@@ -1019,11 +1019,18 @@ fn draw_dg<DB: DrawingBackend>(
     let nl = p.dg.leaves.len();
     let with_images = p.images.is_some() || !p.members.is_empty();
     let max_members = p.members.iter().map(|m| m.len()).max().unwrap_or(0);
-    let (_, ah) = area.dim_in_pixel();
+    let (aw, ah) = area.dim_in_pixel();
     // Room for images: a column of member images above a row of representatives.
     let rows_img = usize::from(p.images.is_some()) + max_members;
     let (tree_area, _) = if with_images {
-        area.split_vertically((ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 }) as u32)
+        // An image cell is about as wide as the leaf spacing (the plot's width over the
+        // leaves), so many leaves make small images: the tree then takes the height the image
+        // rows leave free, instead of a fixed share with blank space under the images.
+        let cell = (aw as f64 * 0.85 / nl.max(1) as f64 * 0.92).clamp(4.0, 96.0);
+        let band = rows_img as f64 * cell * 1.15 + 20.0;
+        let least = ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 };
+        let tree_h = (ah as f64 - band).clamp(least, (ah as f64 * 0.9).max(least));
+        area.split_vertically(tree_h as u32)
     } else {
         (area.clone(), area.clone())
     };
