@@ -216,16 +216,22 @@ impl Opts {
         self.used.push(key.to_string());
         Ok(v)
     }
-    /// The documented default of `key`, which must be fixed.
-    fn default(&self, key: &str) -> RhaiResult<OptDefault> {
-        let d = self.spec(key)?.default.clone();
-        match d {
-            OptDefault::Described(_) => Err(err(format!(
-                "internal error: option `{key}` of {} has no fixed default; please report",
+    /// The value of `key`, or its documented default, converted by `convert`; a default that
+    /// is not a fixed value of the getter's type is a bug in telescope, reported.
+    fn or_default<T>(
+        &mut self,
+        key: &str,
+        kind: &str,
+        convert: impl Fn(Dynamic) -> Option<T>,
+    ) -> RhaiResult<T> {
+        let shown = self.spec(key)?.default.to_string();
+        let v = self.value_or_default(key)?;
+        convert(v).ok_or_else(|| {
+            err(format!(
+                "internal error: option `{key}` of {} is read as {kind}, but its documented default is `{shown}`; please report",
                 self.what
-            ))),
-            d => Ok(d),
-        }
+            ))
+        })
     }
     /// True when the key is present.
     pub fn has(&self, key: &str) -> bool {
@@ -233,17 +239,7 @@ impl Opts {
     }
     /// A number, or its documented default.
     pub fn f64(&mut self, key: &str) -> RhaiResult<f64> {
-        match self.f64_opt(key)? {
-            Some(x) => Ok(x),
-            None => match self.default(key)? {
-                OptDefault::Number(x) => Ok(x),
-                OptDefault::Count(n) => Ok(n as f64),
-                d => Err(err(format!(
-                    "internal error: option `{key}` of {} defaults to {d}, not a number",
-                    self.what
-                ))),
-            },
-        }
+        self.or_default(key, "a number", |v| num(&v))
     }
     /// A number if present.
     pub fn f64_opt(&mut self, key: &str) -> RhaiResult<Option<f64>> {
@@ -251,16 +247,9 @@ impl Opts {
     }
     /// A non-negative integer, or its documented default.
     pub fn usize(&mut self, key: &str) -> RhaiResult<usize> {
-        match self.usize_opt(key)? {
-            Some(n) => Ok(n),
-            None => match self.default(key)? {
-                OptDefault::Count(n) => Ok(n),
-                d => Err(err(format!(
-                    "internal error: option `{key}` of {} defaults to {d}, not a count",
-                    self.what
-                ))),
-            },
-        }
+        self.or_default(key, "a count", |v| {
+            v.as_int().ok().and_then(|i| usize::try_from(i).ok())
+        })
     }
     /// A non-negative integer if present (absent or `()`: none).
     pub fn usize_opt(&mut self, key: &str) -> RhaiResult<Option<usize>> {
@@ -285,35 +274,11 @@ impl Opts {
     }
     /// A boolean, or its documented default.
     pub fn bool(&mut self, key: &str) -> RhaiResult<bool> {
-        let v = self.take(key)?;
-        match v {
-            Some(v) => v.as_bool().map_err(|_| {
-                err(format!(
-                    "{}: option `{key}` must be true or false",
-                    self.what
-                ))
-            }),
-            None => match self.default(key)? {
-                OptDefault::Flag(b) => Ok(b),
-                d => Err(err(format!(
-                    "internal error: option `{key}` of {} defaults to {d}, not a flag",
-                    self.what
-                ))),
-            },
-        }
+        self.or_default(key, "a flag", |v| v.as_bool().ok())
     }
     /// A string, or its documented default.
     pub fn string(&mut self, key: &str) -> RhaiResult<String> {
-        match self.string_opt(key)? {
-            Some(s) => Ok(s),
-            None => match self.default(key)? {
-                OptDefault::Text(s) => Ok(s),
-                d => Err(err(format!(
-                    "internal error: option `{key}` of {} defaults to {d}, not a string",
-                    self.what
-                ))),
-            },
-        }
+        self.or_default(key, "a string", |v| v.into_string().ok())
     }
     /// A string if present.
     pub fn string_opt(&mut self, key: &str) -> RhaiResult<Option<String>> {
@@ -341,17 +306,7 @@ impl Opts {
                 v.type_name()
             )));
         }
-        let Some(v) = self.take(key)? else {
-            return Ok(None);
-        };
-        let items = v.read_lock::<Array>().map(|a| a.clone());
-        items.map(Some).ok_or_else(|| {
-            err(format!(
-                "{}: option `{key}` must be an array of {expected}, got {}",
-                self.what,
-                v.type_name()
-            ))
-        })
+        Ok(self.take(key)?.and_then(|v| v.try_cast::<Array>()))
     }
     /// An options map if present.
     pub fn map(&mut self, key: &str) -> RhaiResult<Option<Map>> {
@@ -395,10 +350,8 @@ impl Opts {
         let known: Vec<&str> = self.spec.iter().map(|o| o.name.as_str()).collect();
         for k in self.map.keys() {
             if !known.contains(&k.as_str()) {
-                let hint = known
-                    .iter()
-                    .min_by_key(|u| super::names::edit_distance(u, k))
-                    .filter(|u| super::names::edit_distance(u, k) <= 2)
+                let hint = super::names::close_names(k, known.iter().copied(), 1)
+                    .first()
                     .map(|u| format!(" (did you mean `{u}`?)"))
                     .unwrap_or_default();
                 return Err(err(format!(
@@ -551,6 +504,9 @@ mod tests {
         // A described default is not a value: asking for it is an error, not a guess.
         let mut o = Opts::with_spec(Map::new(), "f", spec());
         let e = o.usize("seed").unwrap_err().to_string();
-        assert!(e.contains("has no fixed default"), "{e}");
+        assert!(
+            e.contains("read as a count, but its documented default is `session seed`"),
+            "{e}"
+        );
     }
 }

@@ -191,13 +191,11 @@ impl OptionDoc {
         if !self.choices.is_empty() {
             let s = v.clone().into_string().unwrap_or_default();
             if !self.choices.contains(&s) {
-                let hint = self
-                    .choices
-                    .iter()
-                    .min_by_key(|c| super::names::edit_distance(c, &s))
-                    .filter(|c| super::names::edit_distance(c, &s) <= 2)
-                    .map(|c| format!(" (did you mean {c:?}?)"))
-                    .unwrap_or_default();
+                let hint =
+                    super::names::close_names(&s, self.choices.iter().map(String::as_str), 1)
+                        .first()
+                        .map(|c| format!(" (did you mean {c:?}?)"))
+                        .unwrap_or_default();
                 return Some(format!(
                     "must be one of {}, got {s:?}{hint}",
                     self.choices.join(", ")

@@ -89,11 +89,9 @@ fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
 fn refine_option_specs() -> Vec<OptionDoc> {
     let d = RefineOptions::default();
     let mut specs = ad_option_specs(&d.ad);
-    specs[1] = OptionDoc::number(
-        "alpha",
-        d.ad.alpha,
-        "starting (high) alpha; doubled while nothing succeeds",
-    );
+    if let Some(alpha) = specs.iter_mut().find(|o| o.name == "alpha") {
+        alpha.doc = "starting (high) alpha; doubled while nothing succeeds".into();
+    }
     specs.extend([
         OptionDoc::count("trials", d.trials, "trials per direction and alpha (K)"),
         OptionDoc::number(

@@ -75,12 +75,23 @@ pub fn diagnose(
         .zip(text.chars())
         .map(|(a, b)| if a == b { ' ' } else { a })
         .collect();
-    let (broken_vars, broken_fns) = super::lex::declared_names(&blanked);
+    let broken = super::symbols::symbols(&blanked);
+    let broken_vars: Vec<String> = broken
+        .iter()
+        .filter(|s| s.kind == super::symbols::SymbolKind::Variable)
+        .map(|s| s.name.clone())
+        .collect();
     let code = text.as_str();
     // Functions the script defines: name -> parameter counts.
     let mut script_fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for (name, params) in &broken_fns {
-        script_fns.entry(name.clone()).or_default().insert(*params);
+    for f in broken
+        .iter()
+        .filter(|s| s.kind == super::symbols::SymbolKind::Function)
+    {
+        script_fns
+            .entry(f.name.clone())
+            .or_default()
+            .insert(f.params.len());
     }
     let mut names: BTreeSet<String> = broken_vars.iter().cloned().collect();
     for f in ast.iter_functions() {
@@ -490,26 +501,9 @@ fn map_keys(
     {
         for (key, value) in m.0.iter() {
             if let Some(o) = doc.options.iter().find(|o| o.name == key.name.as_str()) {
-                if let Expr::StringConstant(v, pos) = value {
-                    if !o.choices.is_empty() && !o.choices.iter().any(|c| c == v.as_str()) {
-                        let close = close_names(v, o.choices.iter().map(String::as_str), 2);
-                        let hint = close
-                            .first()
-                            .map(|c| format!(" (did you mean \"{c}\"?)"))
-                            .unwrap_or_default();
-                        out.push(Diagnostic {
-                            line: pos.line().unwrap_or(1),
-                            col: pos.position().unwrap_or(1),
-                            message: format!(
-                                "{what}: {} \"{v}\" is none of {}{hint}",
-                                key.name,
-                                o.choices.join(", ")
-                            ),
-                        });
-                    }
-                }
-                let choice_checked = !o.choices.is_empty() && value.is_constant();
-                if let Some((v, pos)) = literal_value(value).filter(|_| !choice_checked) {
+                // The run-time check of the options table, on a literal value: kind, range
+                // and fixed values, with the same message.
+                if let Some((v, pos)) = literal_value(value) {
                     if let Some(why) = o.reject(&v) {
                         out.push(Diagnostic {
                             line: pos.line().unwrap_or(1),

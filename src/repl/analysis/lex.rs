@@ -243,17 +243,19 @@ pub fn statement_ranges(src: &str) -> Vec<std::ops::Range<usize>> {
             }
             Tok::Punct(')' | ']' | '}') => {
                 depth -= 1;
-                let next = toks[i + 1..]
-                    .iter()
-                    .find(|u| !matches!(u.kind, Tok::Space | Tok::Comment { .. }))
-                    .map(|u| &src[u.start..u.end]);
+                let next = || {
+                    toks[i + 1..]
+                        .iter()
+                        .find(|u| !matches!(u.kind, Tok::Space | Tok::Comment { .. }))
+                        .map(|u| &src[u.start..u.end])
+                };
                 depth == 0
                     && t.kind == Tok::Punct('}')
                     && match first {
                         Some("fn" | "private" | "for" | "while" | "loop" | "switch") => {
-                            next != Some(";")
+                            next() != Some(";")
                         }
-                        Some("if") => !matches!(next, Some("else" | ";")),
+                        Some("if") => !matches!(next(), Some("else" | ";")),
                         _ => false,
                     }
             }
@@ -333,48 +335,6 @@ pub fn definitions(src: &str, names: &std::collections::BTreeSet<String>) -> Vec
             }
         })
         .collect()
-}
-
-/// The names that `src` declares anywhere in it: variables (`let`, `const`, `for` loop
-/// variables) and functions with their parameter counts (`fn name(a, b)`). For code the
-/// parser could not read, a broken statement still says what it meant to define.
-pub fn declared_names(src: &str) -> (Vec<String>, Vec<(String, usize)>) {
-    let toks = significant(&lex(src));
-    let text = |t: &Token| &src[t.start..t.end];
-    let mut vars = Vec::new();
-    let mut fns = Vec::new();
-    for (i, t) in toks.iter().enumerate() {
-        let next = toks.get(i + 1);
-        match (t.kind, text(t)) {
-            (Tok::Keyword, "let" | "const") => {
-                if let Some(n) = next.filter(|n| n.kind == Tok::Ident) {
-                    vars.push(text(n).to_string());
-                }
-            }
-            (Tok::Keyword, "for") => {
-                // `for x in ...` or `for (x, i) in ...`: the identifiers before `in`.
-                for u in toks[i + 1..].iter().take_while(|u| text(u) != "in") {
-                    if u.kind == Tok::Ident {
-                        vars.push(text(u).to_string());
-                    }
-                }
-            }
-            (Tok::Keyword, "fn") => {
-                let Some(n) = next.filter(|n| n.kind == Tok::Ident) else {
-                    continue;
-                };
-                let params = toks[i + 2..]
-                    .iter()
-                    .skip_while(|u| text(u) == "(")
-                    .take_while(|u| text(u) != ")")
-                    .filter(|u| u.kind == Tok::Ident)
-                    .count();
-                fns.push((text(n).to_string(), params));
-            }
-            _ => {}
-        }
-    }
-    (vars, fns)
 }
 
 /// True when `src` needs no `;` after it: it ends with one, or with the block of a `fn`

@@ -314,17 +314,19 @@ mod tests {
         assert!(!n.iter().any(|l| l == "to_upper"), "{n:?}");
     }
 
+    /// The labels completion offers at the end of `src` (no script variables).
+    fn labels_at(cat: &Catalog, src: &str) -> Vec<String> {
+        complete(cat, &Env::default(), src)
+            .1
+            .into_iter()
+            .map(|i| i.label)
+            .collect()
+    }
+
     #[test]
     fn nested_option_maps_complete_and_check_their_own_keys() {
         let (engine, cat) = Catalog::standard();
-        let env = Env::default();
-        let labels = |src: &str| -> Vec<String> {
-            complete(&cat, &env, src)
-                .1
-                .into_iter()
-                .map(|i| i.label)
-                .collect()
-        };
+        let labels = |src: &str| labels_at(&cat, src);
         let ad: Vec<String> = cat
             .docs
             .get("barrier_ad")
@@ -385,14 +387,7 @@ mod tests {
     #[test]
     fn option_values_from_a_fixed_set_complete_and_are_checked() {
         let (engine, cat) = Catalog::standard();
-        let env = Env::default();
-        let labels = |src: &str| -> Vec<String> {
-            complete(&cat, &env, src)
-                .1
-                .into_iter()
-                .map(|i| i.label)
-                .collect()
-        };
+        let labels = |src: &str| labels_at(&cat, src);
         let all: Vec<String> = crate::sampler::SamplerKind::ALL
             .iter()
             .map(|k| k.name().to_string())
@@ -423,7 +418,9 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(
-            messages[0].starts_with("`adelm`: sampler \"malla\" is none of auto, mh"),
+            messages[0].starts_with(
+                "`adelm`: option `sampler` must be one of auto, mh, cmh, mala, langevin, hmc, gibbs, got \"malla\""
+            ),
             "{messages:?}"
         );
         assert!(
@@ -431,8 +428,9 @@ mod tests {
             "{messages:?}"
         );
         assert!(
-            messages[1]
-                .starts_with("`minimize`: method \"lbfgs\" is none of auto, fire, gd, descent"),
+            messages[1].starts_with(
+                "`minimize`: option `method` must be one of auto, fire, gd, descent, got \"lbfgs\""
+            ),
             "{messages:?}"
         );
     }
