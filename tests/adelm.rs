@@ -527,6 +527,46 @@ fn auto_delta_is_the_median_thermal_radius_of_a_chain_held_at_the_target() {
     assert_eq!(deltas, vec![0.0, 0.0]);
 }
 
+#[test]
+fn cached_auto_deltas_equal_fresh_ones_and_leave_the_random_stream_as_a_fresh_run_does() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use telescope::landscape::ad::{auto_deltas, auto_deltas_cached, DeltaCache};
+    let e: EnergyRef = Rc::new(energy::quadratic(6).unwrap());
+    let opts = AdOptions {
+        temperature: 0.2,
+        sampler: mh(0.05),
+        ..Default::default()
+    };
+    let dev = (tch::Kind::Double, tch::Device::Cpu);
+    tensor::manual_seed(3);
+    let a = tch::Tensor::randn([4, 6], dev);
+    let b = tch::Tensor::randn([3, 6], dev);
+    let alphas_a = [1.0, 2.0, 1.0, 4.0];
+    // Cold: every radius measured now; then a draw from the stream that follows.
+    tensor::manual_seed(9);
+    let cold = auto_deltas(&e, &b, &[2.0; 3], &opts).unwrap();
+    let after_cold = tch::Tensor::randn([5], dev);
+    // Warm: a cache that already holds other targets and one of b's rows.
+    let mut cache = DeltaCache::default();
+    let mixed = tch::Tensor::cat(&[a.shallow_clone(), b.narrow(0, 2, 1)], 0);
+    auto_deltas_cached(&e, &mixed, &[1.0, 2.0, 1.0, 4.0, 2.0], &opts, &mut cache).unwrap();
+    assert_eq!(cache.len(), 5, "one radius per (target, alpha)");
+    tensor::manual_seed(9);
+    let warm = auto_deltas_cached(&e, &b, &[2.0; 3], &opts, &mut cache).unwrap();
+    let after_warm = tch::Tensor::randn([5], dev);
+    assert_eq!(cold, warm, "a cached radius is the radius a fresh measurement gives");
+    assert_eq!(cache.len(), 7);
+    assert!(
+        after_cold.equal(&after_warm),
+        "the caller's stream goes on the same whatever the cache held"
+    );
+    // And each radius depends on its own (target, alpha) only, not on the rows beside it.
+    let alone = auto_deltas(&e, &a.narrow(0, 3, 1), &[alphas_a[3]], &opts).unwrap();
+    let together = auto_deltas(&e, &a, &alphas_a, &opts).unwrap();
+    assert_eq!(alone[0], together[3]);
+    assert_ne!(together[0], together[1], "different alphas, different radii");
+}
+
 /// Returns `rows` states whatever it is asked for.
 struct FixedRows(i64);
 

@@ -7,6 +7,11 @@ use crate::sampler::{self, Chains, SamplerKind, SamplerSpec};
 use crate::{error::invalid, tensor, Result};
 use tch::Tensor;
 
+pub use super::delta::{
+    auto_deltas, auto_deltas_cached, Delta, DeltaCache, AUTO_DELTA_BLOCK, AUTO_DELTA_CHAINS,
+    AUTO_DELTA_MAX_BLOCKS,
+};
+
 /// Parameters of an AD trial.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AdOptions {
@@ -65,158 +70,6 @@ impl Default for AdOptions {
             sync_every: 0,
         }
     }
-}
-
-/// The success radius of AD trials.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum Delta {
-    /// A fixed distance.
-    Fixed(f64),
-    /// `"auto"`: per target and magnetization, the median distance to the target of a
-    /// magnetized chain held there ([`auto_deltas`]); 0 on spin spaces (success means reaching
-    /// the target itself, as the paper's SK runs use).
-    #[serde(with = "auto_tag")]
-    Auto,
-}
-
-mod auto_tag {
-    pub fn serialize<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("auto")
-    }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
-        let text: String = serde::Deserialize::deserialize(d)?;
-        if text == "auto" {
-            Ok(())
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "delta must be a number or \"auto\", not \"{text}\""
-            )))
-        }
-    }
-}
-
-impl Delta {
-    /// The fixed value, if any.
-    pub fn fixed(&self) -> Option<f64> {
-        match self {
-            Delta::Fixed(d) => Some(*d),
-            Delta::Auto => None,
-        }
-    }
-    /// True for a fixed negative or non-finite value.
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, Delta::Fixed(d) if !(*d >= 0.0) || !d.is_finite())
-    }
-}
-
-impl std::fmt::Display for Delta {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Delta::Fixed(d) => write!(f, "{d}"),
-            Delta::Auto => write!(f, "auto"),
-        }
-    }
-}
-
-/// Steps per block of the `auto` delta measurement ([`auto_deltas`]).
-pub const AUTO_DELTA_BLOCK: usize = 25;
-/// Block limit of the `auto` delta measurement.
-pub const AUTO_DELTA_MAX_BLOCKS: usize = 40;
-/// Chains held at each target ([`auto_deltas`]).
-pub const AUTO_DELTA_CHAINS: usize = 16;
-
-/// The `delta: "auto"` rule: for every distinct (target, alpha) pair, [`AUTO_DELTA_CHAINS`]
-/// chains start at the target and sample the magnetized density `U/T + alpha ||x - target||`
-/// with the AD sampler (all targets in one batch), in blocks of [`AUTO_DELTA_BLOCK`] steps
-/// until the mean distance over the last two blocks is within 3% of the two before them (the
-/// chains have spread to their thermal radius; at least 4 and at most
-/// [`AUTO_DELTA_MAX_BLOCKS`] blocks). The success radius is the median distance over the last
-/// two blocks: a chain that has arrived
-/// in the target's basin is then within delta about half of the time, so it succeeds within a
-/// few steps, while delta follows the thermal radius as the dimension, T and alpha change.
-/// Spin spaces get 0.
-pub fn auto_deltas(
-    e: &EnergyRef,
-    targets: &Tensor,
-    alphas: &[f64],
-    opts: &AdOptions,
-) -> Result<Vec<f64>> {
-    let _g = tch::no_grad_guard();
-    let targets = tensor::as_batch(targets)?.f_to_kind(tensor::dtype())?;
-    let b = targets.size()[0] as usize;
-    if b == 0 || e.space() == crate::energy::Space::Spins {
-        return Ok(vec![0.0; b]);
-    }
-    // Distinct (target, alpha) pairs, in order of first appearance.
-    let rows = tensor::to_matrix(&targets)?;
-    let mut keys: std::collections::HashMap<(Vec<u64>, u64), usize> = Default::default();
-    let mut slot = Vec::with_capacity(b);
-    let mut first = Vec::new();
-    for (i, (row, &a)) in rows.iter().zip(alphas).enumerate() {
-        let key = (row.iter().map(|v| v.to_bits()).collect(), a.to_bits());
-        let next = keys.len();
-        let k = *keys.entry(key).or_insert_with(|| {
-            first.push(i);
-            next
-        });
-        slot.push(k);
-    }
-    let c = AUTO_DELTA_CHAINS;
-    let rows_idx: Vec<i64> = first
-        .iter()
-        .flat_map(|&i| std::iter::repeat_n(i as i64, c))
-        .collect();
-    let idx = Tensor::from_slice(&rows_idx).f_to_device(targets.device())?;
-    let held = targets.f_index_select(0, &idx)?;
-    let al: Vec<f64> = rows_idx.iter().map(|&i| alphas[i as usize]).collect();
-    let density = Magnetized::with_alphas(e.clone(), opts.temperature, &al, held.shallow_clone())?;
-    let mut chains = Chains::new(&density, &held)?;
-    let mut sampler = sampler::make_sampler(&opts.sampler, &e.space())?;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let mean = |blocks: &[Vec<f64>]| {
-        let n: usize = blocks.iter().map(|b| b.len()).sum();
-        blocks.iter().flatten().sum::<f64>() / n.max(1) as f64
-    };
-    // Per key, the distances of every block so far.
-    let mut blocks: Vec<Vec<Vec<f64>>> = vec![Vec::new(); keys.len()];
-    for block in 0..AUTO_DELTA_MAX_BLOCKS {
-        // The block's distances stay on the device until the block ends: one read per block.
-        let mut steps = Vec::with_capacity(AUTO_DELTA_BLOCK);
-        for _ in 0..AUTO_DELTA_BLOCK {
-            crate::interrupt::check()?;
-            sampler.step(&density, &mut chains)?;
-            steps.push(density.distance(&chains.x)?);
-        }
-        let d = tensor::to_vec_f64(&Tensor::f_stack(&steps, 0)?)?; // [steps, chains] row-major
-        let chains_n = rows_idx.len();
-        let mut seen: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
-        for (k, v) in d.into_iter().enumerate() {
-            seen[(k % chains_n) / c].push(v);
-        }
-        for (b, s) in blocks.iter_mut().zip(seen) {
-            b.push(s);
-        }
-        // Settled: the last two blocks are on average within 3% of the two before them.
-        if block >= 3
-            && blocks
-                .iter()
-                .all(|b| mean(&b[block - 1..]) <= 1.03 * mean(&b[block - 3..block - 1]))
-        {
-            break;
-        }
-    }
-    let mut last: Vec<Vec<f64>> = blocks.iter().map(|b| b[b.len() - 2..].concat()).collect();
-    // Never below one move of the sampler: a chain held so tightly that it hardly moves
-    // (a strong alpha) gives a median near 0, which an arriving chain could never meet.
-    let floor = opts
-        .sampler
-        .move_length(&e.space(), targets.size()[1] as usize);
-    let radius: Vec<f64> = last.iter_mut().map(|v| median(v).max(floor)).collect();
-    Ok(slot.iter().map(|&k| radius[k]).collect())
 }
 
 /// Outcome of one AD trial.
@@ -377,13 +230,26 @@ struct Block {
 
 /// Runs one AD trial per row of `starts` toward the same row of `targets` with the per-trial
 /// strengths `alphas`. Stops every trial cleanly on Ctrl-C (those count as failures and end
-/// where they are).
+/// where they are). `delta: "auto"` radii are measured afresh ([`ad_trials_cached`] keeps them).
 pub fn ad_trials(
     e: &EnergyRef,
     starts: &Tensor,
     targets: &Tensor,
     alphas: &[f64],
     opts: &AdOptions,
+) -> Result<Vec<AdTrial>> {
+    ad_trials_cached(e, starts, targets, alphas, opts, &mut DeltaCache::default())
+}
+
+/// [`ad_trials`] with the `delta: "auto"` radii taken from, and added to, `cache` (one run's
+/// cache: one energy, one sampler).
+pub fn ad_trials_cached(
+    e: &EnergyRef,
+    starts: &Tensor,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+    cache: &mut DeltaCache,
 ) -> Result<Vec<AdTrial>> {
     let _g = tch::no_grad_guard();
     let starts = tensor::as_batch(starts)?.f_to_kind(tensor::dtype())?;
@@ -408,7 +274,7 @@ pub fn ad_trials(
     }
     let deltas = match opts.delta {
         Delta::Fixed(d) => vec![d; b],
-        Delta::Auto => auto_deltas(e, &targets, alphas, opts)?,
+        Delta::Auto => auto_deltas_cached(e, &targets, alphas, opts, cache)?,
     };
     let rule = opts.stop_rule();
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;

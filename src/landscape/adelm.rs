@@ -3,7 +3,7 @@
 //! [`super::placement`]), keep the lowest member as representative, consolidate
 //! representatives by pairwise AD.
 
-use super::ad::{ad_trials, AdOptions};
+use super::ad::{ad_trials_cached, AdOptions, DeltaCache};
 use super::barrier::nearest_by_line;
 use super::map::{BarrierKind, LandscapeMap, MergeRecord, Proposal};
 use super::placement::{place_segment, NewMinimum};
@@ -184,6 +184,8 @@ pub fn resume(
     let mut last_report = Instant::now();
     let batch = opts.batch.max(1);
     let mut stage = Stage::Mapping;
+    // The auto success radii of this run's targets (representatives are targets again and again).
+    let mut deltas = DeltaCache::default();
     while stage != Stage::Done {
         if crate::interrupt::requested() {
             map.interrupted = true;
@@ -191,19 +193,26 @@ pub fn resume(
         }
         let step = match stage {
             Stage::Mapping if map.iterations >= opts.iters => Ok(true),
-            Stage::Mapping => map_batch(e, proposer, &mut map, opts, batch, &mut |map, first| {
-                // A checkpoint whenever a multiple of checkpoint_every was reached or passed.
-                let every = opts.checkpoint_every;
-                if let (Some(path), true) = (
-                    &opts.checkpoint,
-                    every > 0 && map.iterations / every > first / every,
-                ) {
-                    map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
-                    map.save(path)?;
-                }
-                if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
-                    last_report = Instant::now();
-                    opts.progress.line(&format!(
+            Stage::Mapping => map_batch(
+                e,
+                proposer,
+                &mut map,
+                opts,
+                batch,
+                &mut deltas,
+                &mut |map, first| {
+                    // A checkpoint whenever a multiple of checkpoint_every was reached or passed.
+                    let every = opts.checkpoint_every;
+                    if let (Some(path), true) = (
+                        &opts.checkpoint,
+                        every > 0 && map.iterations / every > first / every,
+                    ) {
+                        map.stats.seconds = seconds_before + started.elapsed().as_secs_f64();
+                        map.save(path)?;
+                    }
+                    if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
+                        last_report = Instant::now();
+                        opts.progress.line(&format!(
                         "adelm: iteration {}/{}  groups {}  minima {}  AD trials {}  {:.1} it/s",
                         map.iterations,
                         opts.iters,
@@ -213,10 +222,11 @@ pub fn resume(
                         map.iterations as f64
                             / (seconds_before + started.elapsed().as_secs_f64()).max(1e-9)
                     ));
-                }
-                Ok(())
-            }),
-            Stage::Finishing => finish(e, &mut map, opts),
+                    }
+                    Ok(())
+                },
+            ),
+            Stage::Finishing => finish(e, &mut map, opts, &mut deltas),
             Stage::Done => unreachable!("the loop ends at Done"),
         };
         match step {
@@ -287,12 +297,13 @@ fn map_batch(
     map: &mut LandscapeMap,
     opts: &AdelmOptions,
     batch: usize,
+    deltas: &mut DeltaCache,
     after_each: &mut dyn FnMut(&mut LandscapeMap, usize) -> Result<()>,
 ) -> Result<bool> {
     // A consolidation due at this iteration count that did not run (interrupted) runs first.
     if consolidation_due(map.iterations, opts)
         && map.consolidated_at != map.iterations
-        && !consolidate_at(e, map, opts)?
+        && !consolidate_at(e, map, opts, deltas)?
     {
         return Ok(false);
     }
@@ -337,7 +348,7 @@ fn map_batch(
                 energy: energies[n - n0],
             })
             .collect();
-        let placed = match place_segment(e, map, &segment, opts) {
+        let placed = match place_segment(e, map, &segment, opts, deltas) {
             Ok(placed) => placed,
             Err(crate::Error::Interrupted) => return Ok(false),
             Err(err) => return Err(err),
@@ -351,7 +362,7 @@ fn map_batch(
             }
         }
         map.iterations = last;
-        if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts)? {
+        if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts, deltas)? {
             return Ok(false);
         }
         after_each(map, first)?;
@@ -422,8 +433,15 @@ fn all_or_nothing(
 
 /// Consolidates after iteration `map.iterations`, reseeded from it; all or nothing.
 /// Ok(false) when interrupted.
-fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
-    let done = all_or_nothing(map, opts, CONSOLIDATE_STREAM, |m| consolidate(e, m, opts))?;
+fn consolidate_at(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    deltas: &mut DeltaCache,
+) -> Result<bool> {
+    let done = all_or_nothing(map, opts, CONSOLIDATE_STREAM, |m| {
+        consolidate(e, m, opts, deltas)
+    })?;
     if done {
         map.consolidated_at = map.iterations;
     }
@@ -432,11 +450,16 @@ fn consolidate_at(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) ->
 
 /// The end of a run: the final consolidation (when not already done at this iteration count)
 /// and the completion of the barrier graph into one tree. Ok(false) when interrupted.
-fn finish(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<bool> {
+fn finish(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    deltas: &mut DeltaCache,
+) -> Result<bool> {
     if opts.consolidate
         && opts.iters > opts.burn_in
         && map.consolidated_at != map.iterations
-        && !consolidate_at(e, map, opts)?
+        && !consolidate_at(e, map, opts, deltas)?
     {
         return Ok(false);
     }
@@ -483,6 +506,7 @@ pub(super) fn connect_pairs(
     pairs: &[(&[f64], &[f64])],
     opts: &AdelmOptions,
     stats: &mut super::map::MapStats,
+    deltas: &mut DeltaCache,
 ) -> Result<Vec<Option<f64>>> {
     if pairs.is_empty() {
         return Ok(vec![]);
@@ -497,12 +521,13 @@ pub(super) fn connect_pairs(
         t.extend(*a);
     }
     let rows = 2 * pairs.len() as i64;
-    let trials = ad_trials(
+    let trials = ad_trials_cached(
         e,
         &tensor::from_vec(&s, &[rows, d])?,
         &tensor::from_vec(&t, &[rows, d])?,
         &vec![opts.ad.alpha; rows as usize],
         &opts.ad,
+        deltas,
     )?;
     if crate::interrupt::requested() {
         return Err(crate::Error::Interrupted);
@@ -528,7 +553,12 @@ pub(super) fn connect_pairs(
 /// representatives; a success whose end has meanwhile merged into another group is re-tested
 /// against the kept representative in the next batch. So two groups merge only when their
 /// current representatives connect by AD, never through a chain of stale pairs.
-pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -> Result<()> {
+pub fn consolidate(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    deltas: &mut DeltaCache,
+) -> Result<()> {
     let g = map.groups.len();
     if g < 2 {
         return Ok(());
@@ -563,7 +593,7 @@ pub fn consolidate(e: &EnergyRef, map: &mut LandscapeMap, opts: &AdelmOptions) -
                 )
             })
             .collect();
-        let found = connect_pairs(e, &pairs, opts, &mut map.stats)?;
+        let found = connect_pairs(e, &pairs, opts, &mut map.stats, deltas)?;
         tested.extend(queue.iter().copied());
         let mut successes: Vec<(f64, usize, usize)> = queue
             .iter()

@@ -1,7 +1,7 @@
 //! Barrier estimates between two minima: 1-D interpolation, greedy discrete paths (section 5.1)
 //! and the AD refinement of sections 3.4 / 4.3, batched over many pairs.
 
-use super::ad::{ad_trials, AdOptions, AdTrial};
+use super::ad::{ad_trials_cached, AdOptions, AdTrial, DeltaCache};
 use crate::energy::{Energy, EnergyRef};
 use crate::{error::invalid, tensor, Result};
 use rayon::prelude::*;
@@ -282,6 +282,7 @@ pub fn refine_barriers(
     let mut round = 0;
     let started = std::time::Instant::now();
     let mut last_report = started;
+    let mut deltas = DeltaCache::default();
     while !active.is_empty() && round < opts.max_rounds {
         round += 1;
         if crate::interrupt::requested() {
@@ -307,7 +308,7 @@ pub fn refine_barriers(
             .f_unsqueeze(1)?;
         let starts = ra.f_where_self(&mask, &rb)?;
         let targets = rb.f_where_self(&mask, &ra)?;
-        let trials = ad_trials(e, &starts, &targets, &alphas, &opts.ad)?;
+        let trials = ad_trials_cached(e, &starts, &targets, &alphas, &opts.ad, &mut deltas)?;
         let mut next = Vec::new();
         for (slot, &i) in active.iter().enumerate() {
             let mine = &trials[slot * dirs * k..(slot + 1) * dirs * k];

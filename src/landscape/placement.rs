@@ -29,6 +29,7 @@
 //! representatives, so every invariant of the map holds. A segment of one minimum is
 //! sequential placement exactly.
 
+use super::ad::DeltaCache;
 use super::adelm::{connect_pairs, AdelmOptions};
 use super::barrier::nearest_by_line;
 use super::map::{BarrierKind, LandscapeMap, MapStats, MinimumRecord};
@@ -78,6 +79,7 @@ pub fn place_segment(
     map: &mut LandscapeMap,
     segment: &[NewMinimum],
     opts: &AdelmOptions,
+    deltas: &mut DeltaCache,
 ) -> Result<Vec<usize>> {
     let mut stats = MapStats::default();
     let mut fates = find_repeats(map, segment, opts.same_tol);
@@ -88,7 +90,14 @@ pub fn place_segment(
     let known = map.groups.len();
     let reps: Vec<&[f64]> = map.groups.iter().map(|g| g.state.as_slice()).collect();
     let linker = Linker { e, segment, opts };
-    linker.link(&mut fates, &reps, &distinct, &|_| 0..known, &mut stats)?;
+    linker.link(
+        &mut fates,
+        &reps,
+        &distinct,
+        &|_| 0..known,
+        &mut stats,
+        deltas,
+    )?;
     // Step 2: the unjoined ones against the earlier unjoined ones.
     let unjoined: Vec<usize> = distinct
         .iter()
@@ -110,6 +119,7 @@ pub fn place_segment(
         &unjoined,
         &|k| known..anchor_of_new[k],
         &mut stats,
+        deltas,
     )?;
     let mut anchors: Vec<Anchor> = (0..known)
         .map(|g| Anchor {
@@ -158,6 +168,7 @@ impl Linker<'_> {
         who: &[usize],
         choices: &dyn Fn(usize) -> std::ops::Range<usize>,
         stats: &mut MapStats,
+        deltas: &mut DeltaCache,
     ) -> Result<()> {
         let (e, segment, opts) = (self.e, self.segment, self.opts);
         let mut tests: Vec<(usize, usize)> = Vec::new();
@@ -183,7 +194,7 @@ impl Linker<'_> {
             .iter()
             .map(|&(k, a)| (segment[k].state.as_slice(), anchors[a]))
             .collect();
-        let found = connect_pairs(e, &pairs, opts, stats)?;
+        let found = connect_pairs(e, &pairs, opts, stats, deltas)?;
         for (&(k, anchor), b) in tests.iter().zip(&found) {
             if let (Fate::Distinct(links), Some(barrier)) = (&mut fates[k], b) {
                 links.push(Link {
