@@ -554,7 +554,10 @@ fn cached_auto_deltas_equal_fresh_ones_and_leave_the_random_stream_as_a_fresh_ru
     tensor::manual_seed(9);
     let warm = auto_deltas_cached(&e, &b, &[2.0; 3], &opts, &mut cache).unwrap();
     let after_warm = tch::Tensor::randn([5], dev);
-    assert_eq!(cold, warm, "a cached radius is the radius a fresh measurement gives");
+    assert_eq!(
+        cold, warm,
+        "a cached radius is the radius a fresh measurement gives"
+    );
     assert_eq!(cache.len(), 7);
     assert!(
         after_cold.equal(&after_warm),
@@ -564,7 +567,10 @@ fn cached_auto_deltas_equal_fresh_ones_and_leave_the_random_stream_as_a_fresh_ru
     let alone = auto_deltas(&e, &a.narrow(0, 3, 1), &[alphas_a[3]], &opts).unwrap();
     let together = auto_deltas(&e, &a, &alphas_a, &opts).unwrap();
     assert_eq!(alone[0], together[3]);
-    assert_ne!(together[0], together[1], "different alphas, different radii");
+    assert_ne!(
+        together[0], together[1],
+        "different alphas, different radii"
+    );
 }
 
 /// Returns `rows` states whatever it is asked for.

@@ -694,3 +694,53 @@ fn script_functions_build_train_save_and_load() {
     assert_eq!(a[4].clone().into_string().unwrap(), "Energy");
     assert_eq!(a[6].clone().into_string().unwrap(), "Net");
 }
+
+#[test]
+fn latent_map_wall_groups_are_the_groups_whose_representative_lies_beyond_the_wall_radius() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Four separated wells in 2-D, two inside and two outside the wall radius of a 2-D latent
+    // space, sqrt(2 + 3 sqrt(4)) = 2.83; wall_groups reads only the map's representatives and
+    // the generator's latent size.
+    let code = r#"
+        import "latent_map" as lm;
+        seed(2);
+        let g = generator("convT(4,4,1) convT(1,3,2)", #{latent: 2});
+        let U = gmm([[1.0, 0.0], [0.0, -1.5], [4.0, 0.5], [-3.5, 1.0]], [1.0, 1.0, 1.0, 1.0], 0.3);
+        let m = adelm(U, #{T: 0.05, alpha: 0.01, iters: 12, progress: false});
+        [lm::wall_radius(g), lm::wall_groups(m, g), m.groups.map(|x| [x.id, x.state.norm().item()])]
+    "#;
+    let v = telescope::script::new_session(None)
+        .eval("<test>", code)
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let radius = v[0].as_float().unwrap();
+    assert!((radius - 8f64.sqrt()).abs() < 1e-12);
+    let mut flagged: Vec<i64> = v[1]
+        .clone()
+        .into_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_int().unwrap())
+        .collect();
+    flagged.sort();
+    let groups: Vec<(i64, f64)> = v[2]
+        .clone()
+        .into_array()
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let p = p.into_array().unwrap();
+            (p[0].as_int().unwrap(), p[1].as_float().unwrap())
+        })
+        .collect();
+    assert_eq!(groups.len(), 4, "each well its own group: {groups:?}");
+    let mut beyond: Vec<i64> = groups
+        .iter()
+        .filter(|(_, r)| *r > radius)
+        .map(|(id, _)| *id)
+        .collect();
+    beyond.sort();
+    assert_eq!(beyond.len(), 2, "{groups:?}");
+    assert_eq!(flagged, beyond);
+}
