@@ -744,3 +744,66 @@ fn latent_map_wall_groups_are_the_groups_whose_representative_lies_beyond_the_wa
     assert_eq!(beyond.len(), 2, "{groups:?}");
     assert_eq!(flagged, beyond);
 }
+
+#[test]
+fn latent_map_basin_classes_count_the_classes_leading_any_group_and_a_large_one() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Four separated wells; the "training images" are the wells' centres, labelled so that two
+    // wells share class 0 and class 3 has no image. Every minimum sits in its well, so each
+    // group is one well, pure, and led by its centre's class.
+    let code = r#"
+        import "latent_map" as lm;
+        seed(3);
+        let centres = [[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]];
+        let U = gmm(centres, [1.0, 1.0, 1.0, 1.0], 0.4);
+        let m = adelm(U, #{T: 0.05, alpha: 0.01, iters: 40, progress: false});
+        let data = #{images: tensor(centres), labels: [0, 0, 1, 2], classes: ["a", "b", "c", "d"]};
+        let t = lm::basin_classes(m, stack(m.minima.map(|r| r.state)), data);
+        let rows = [];
+        for g in t.groups {
+            let size = 0;
+            for c in g.counts { size += c; }
+            rows.push([g.majority, size]);
+        }
+        [m.n_groups, t.classes_leading, t.classes_with_basin, t.purity, rows]
+    "#;
+    let v = telescope::script::new_session(None)
+        .eval("<test>", code)
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let rows: Vec<(String, i64)> = v[4]
+        .clone()
+        .into_array()
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let r = r.into_array().unwrap();
+            (r[0].clone().into_string().unwrap(), r[1].as_int().unwrap())
+        })
+        .collect();
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    let distinct = |keep: &dyn Fn(i64) -> bool| {
+        let mut c: Vec<&String> = rows.iter().filter(|r| keep(r.1)).map(|r| &r.0).collect();
+        c.sort();
+        c.dedup();
+        c.len() as i64
+    };
+    assert_eq!(v[0].as_int().unwrap(), 4, "one group per well: {rows:?}");
+    assert_eq!(
+        v[1].as_int().unwrap(),
+        3,
+        "classes a, b and c each lead a group: {rows:?}"
+    );
+    assert_eq!(v[1].as_int().unwrap(), distinct(&|n| n > 0));
+    assert_eq!(
+        v[2].as_int().unwrap(),
+        distinct(&|n| n as f64 >= 0.05 * total as f64),
+        "{rows:?}"
+    );
+    assert_eq!(
+        v[3].as_float().unwrap(),
+        1.0,
+        "every group is one well: pure"
+    );
+}
