@@ -695,27 +695,69 @@ fn script_functions_build_train_save_and_load() {
     assert_eq!(a[6].clone().into_string().unwrap(), "Net");
 }
 
+/// Runs `code` in a fresh session and returns its array result.
+fn eval_array(code: &str) -> Vec<rhai::Dynamic> {
+    telescope::script::new_session(None)
+        .eval("<test>", code)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_array()
+        .unwrap()
+}
+
+/// Four separated wells in 2-D and the ADELM map of them at a magnetization too weak to join
+/// any: one group per well. The script ends with `[lm's result, groups]`, each group as
+/// `[id, state, members]`.
+const FOUR_WELLS: &str = r#"
+    import "latent_map" as lm;
+    seed(2);
+    let centres = [[1.0, 0.0], [0.0, -1.5], [4.0, 0.5], [-3.5, 1.0]];
+    let U = gmm(centres, [1.0, 1.0, 1.0, 1.0], 0.3);
+    let m = adelm(U, #{T: 0.05, alpha: 0.01, iters: 40, progress: false});
+    let groups = m.groups.map(|g| [g.id, g.state.to_array(), g.members]);
+"#;
+
+/// The wells of [`FOUR_WELLS`].
+const WELLS: [[f64; 2]; 4] = [[1.0, 0.0], [0.0, -1.5], [4.0, 0.5], [-3.5, 1.0]];
+
+/// Each group of a [`FOUR_WELLS`] result as (id, index of the well it sits in, members).
+fn groups_by_well(v: &rhai::Dynamic) -> Vec<(i64, usize, i64)> {
+    v.clone()
+        .into_array()
+        .unwrap()
+        .into_iter()
+        .map(|g| {
+            let g = g.into_array().unwrap();
+            let x: Vec<f64> = g[1]
+                .clone()
+                .into_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_float().unwrap())
+                .collect();
+            let well = (0..4)
+                .min_by(|&a, &b| {
+                    let d = |w: usize| (x[0] - WELLS[w][0]).hypot(x[1] - WELLS[w][1]);
+                    d(a).total_cmp(&d(b))
+                })
+                .unwrap();
+            let d = (x[0] - WELLS[well][0]).hypot(x[1] - WELLS[well][1]);
+            assert!(d < 1e-3, "group {g:?} is not at a well");
+            (g[0].as_int().unwrap(), well, g[2].as_int().unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn latent_map_wall_groups_are_the_groups_whose_representative_lies_beyond_the_wall_radius() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    // Four separated wells in 2-D, two inside and two outside the wall radius of a 2-D latent
-    // space, sqrt(2 + 3 sqrt(4)) = 2.83; wall_groups reads only the map's representatives and
-    // the generator's latent size.
-    let code = r#"
-        import "latent_map" as lm;
-        seed(2);
-        let g = generator("convT(4,4,1) convT(1,3,2)", #{latent: 2});
-        let U = gmm([[1.0, 0.0], [0.0, -1.5], [4.0, 0.5], [-3.5, 1.0]], [1.0, 1.0, 1.0, 1.0], 0.3);
-        let m = adelm(U, #{T: 0.05, alpha: 0.01, iters: 12, progress: false});
-        [lm::wall_radius(g), lm::wall_groups(m, g), m.groups.map(|x| [x.id, x.state.norm().item()])]
-    "#;
-    let v = telescope::script::new_session(None)
-        .eval("<test>", code)
-        .unwrap()
-        .into_array()
-        .unwrap();
-    let radius = v[0].as_float().unwrap();
-    assert!((radius - 8f64.sqrt()).abs() < 1e-12);
+    // Two wells inside and two outside the wall radius of a 2-D latent space,
+    // sqrt(2 + 3 sqrt(4)) = 2.83; wall_groups reads only the map's representatives and the
+    // generator's latent size.
+    let v = eval_array(&format!(
+        "{FOUR_WELLS}\nlet g = generator(\"convT(4,4,1) convT(1,3,2)\", #{{latent: 2}});\n\
+         [lm::wall_radius(g), lm::wall_groups(m, g), groups]"
+    ));
+    assert!((v[0].as_float().unwrap() - 8f64.sqrt()).abs() < 1e-12);
     let mut flagged: Vec<i64> = v[1]
         .clone()
         .into_array()
@@ -724,85 +766,57 @@ fn latent_map_wall_groups_are_the_groups_whose_representative_lies_beyond_the_wa
         .map(|x| x.as_int().unwrap())
         .collect();
     flagged.sort();
-    let groups: Vec<(i64, f64)> = v[2]
-        .clone()
-        .into_array()
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            let p = p.into_array().unwrap();
-            (p[0].as_int().unwrap(), p[1].as_float().unwrap())
-        })
-        .collect();
+    let groups = groups_by_well(&v[2]);
     assert_eq!(groups.len(), 4, "each well its own group: {groups:?}");
+    // The wells at (4, 0.5) and (-3.5, 1) lie beyond the radius.
     let mut beyond: Vec<i64> = groups
         .iter()
-        .filter(|(_, r)| *r > radius)
-        .map(|(id, _)| *id)
+        .filter(|(_, well, _)| *well >= 2)
+        .map(|(id, _, _)| *id)
         .collect();
     beyond.sort();
-    assert_eq!(beyond.len(), 2, "{groups:?}");
     assert_eq!(flagged, beyond);
 }
 
 #[test]
 fn latent_map_basin_classes_count_the_classes_leading_any_group_and_a_large_one() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    // Four separated wells; the "training images" are the wells' centres, labelled so that two
-    // wells share class 0 and class 3 has no image. Every minimum sits in its well, so each
-    // group is one well, pure, and led by its centre's class.
-    let code = r#"
-        import "latent_map" as lm;
-        seed(3);
-        let centres = [[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]];
-        let U = gmm(centres, [1.0, 1.0, 1.0, 1.0], 0.4);
-        let m = adelm(U, #{T: 0.05, alpha: 0.01, iters: 40, progress: false});
-        let data = #{images: tensor(centres), labels: [0, 0, 1, 2], classes: ["a", "b", "c", "d"]};
-        let t = lm::basin_classes(m, stack(m.minima.map(|r| r.state)), data);
-        let rows = [];
-        for g in t.groups {
-            let size = 0;
-            for c in g.counts { size += c; }
-            rows.push([g.majority, size]);
-        }
-        [m.n_groups, t.classes_leading, t.classes_with_basin, t.purity, rows]
-    "#;
-    let v = telescope::script::new_session(None)
-        .eval("<test>", code)
-        .unwrap()
-        .into_array()
-        .unwrap();
-    let rows: Vec<(String, i64)> = v[4]
-        .clone()
-        .into_array()
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            let r = r.into_array().unwrap();
-            (r[0].clone().into_string().unwrap(), r[1].as_int().unwrap())
-        })
-        .collect();
-    let total: i64 = rows.iter().map(|r| r.1).sum();
+    // The "training images" are the wells' centres, labelled so that two wells share class a
+    // and class d has no image. Every minimum sits in its well, so each group is pure and led
+    // by its well's class.
+    let labels = [0usize, 0, 1, 2];
+    let v = eval_array(&format!(
+        "{FOUR_WELLS}\n\
+         let data = #{{images: tensor(centres), labels: {labels:?}, classes: [\"a\", \"b\", \"c\", \"d\"]}};\n\
+         let t = lm::basin_classes(m, stack(m.minima.map(|r| r.state)), data);\n\
+         [t.classes_leading, t.classes_with_basin, t.purity, groups]"
+    ));
+    let groups = groups_by_well(&v[3]);
+    assert_eq!(groups.len(), 4, "one group per well: {groups:?}");
+    let total: i64 = groups.iter().map(|g| g.2).sum();
     let distinct = |keep: &dyn Fn(i64) -> bool| {
-        let mut c: Vec<&String> = rows.iter().filter(|r| keep(r.1)).map(|r| &r.0).collect();
+        let mut c: Vec<usize> = groups
+            .iter()
+            .filter(|g| keep(g.2))
+            .map(|g| labels[g.1])
+            .collect();
         c.sort();
         c.dedup();
         c.len() as i64
     };
-    assert_eq!(v[0].as_int().unwrap(), 4, "one group per well: {rows:?}");
+    assert_eq!(
+        v[0].as_int().unwrap(),
+        3,
+        "classes a, b and c each lead a group"
+    );
+    assert_eq!(v[0].as_int().unwrap(), distinct(&|n| n > 0));
     assert_eq!(
         v[1].as_int().unwrap(),
-        3,
-        "classes a, b and c each lead a group: {rows:?}"
-    );
-    assert_eq!(v[1].as_int().unwrap(), distinct(&|n| n > 0));
-    assert_eq!(
-        v[2].as_int().unwrap(),
         distinct(&|n| n as f64 >= 0.05 * total as f64),
-        "{rows:?}"
+        "{groups:?}"
     );
     assert_eq!(
-        v[3].as_float().unwrap(),
+        v[2].as_float().unwrap(),
         1.0,
         "every group is one well: pure"
     );

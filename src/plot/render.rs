@@ -1010,6 +1010,12 @@ fn draw_tree<DB: DrawingBackend>(
     Ok(TreeLayout { leaf_px, spacing })
 }
 
+/// The side of an image cell under a DG whose leaves are `spacing` pixels apart, at most
+/// `most` (the height each image row may take).
+fn image_cell(spacing: f64, most: f64) -> f64 {
+    (spacing * 0.92).min(most).clamp(4.0, 96.0)
+}
+
 fn draw_dg<DB: DrawingBackend>(
     fig: &Figure,
     root: &DrawingArea<DB, Shift>,
@@ -1026,7 +1032,7 @@ fn draw_dg<DB: DrawingBackend>(
         // An image cell is about as wide as the leaf spacing (the plot's width over the
         // leaves), so many leaves make small images: the tree then takes the height the image
         // rows leave free, instead of a fixed share with blank space under the images.
-        let cell = (aw as f64 * 0.85 / nl.max(1) as f64 * 0.92).clamp(4.0, 96.0);
+        let cell = image_cell(aw as f64 * 0.85 / nl.max(1) as f64, f64::INFINITY);
         let band = rows_img as f64 * cell * 1.15 + 20.0;
         let least = ah as f64 * if rows_img > 3 { 0.45 } else { 0.6 };
         let tree_h = (ah as f64 - band).clamp(least, (ah as f64 * 0.9).max(least));
@@ -1049,9 +1055,7 @@ fn draw_dg<DB: DrawingBackend>(
         let (_, top) = tree_area.get_base_pixel();
         let top_img = top + tree_area.dim_in_pixel().1 as i32 + 5;
         let avail = (h as i32 - top_img - 10).max(1) as f64 * 0.85;
-        let size = (spacing * 0.92)
-            .min(avail / rows_img.max(1) as f64)
-            .clamp(4.0, 96.0);
+        let size = image_cell(spacing, avail / rows_img.max(1) as f64);
         // Each image sits in a `size` cell with a small margin; a wider gap separates the
         // representatives from the members above them.
         let pad = (size * 0.05).max(1.0) as i32;
