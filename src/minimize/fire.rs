@@ -1,8 +1,10 @@
 //! Batched FIRE minimization: every row of the batch is its own chain, driven by the shared
-//! [`Fire`] stepper with one system per row; converged chains are frozen by zeroing their force.
+//! [`Fire`] stepper with one system per row; converged chains are frozen by zeroing their force,
+//! and so are stalled ones (their time step fell below [`STALLED`](super::STALLED) of the first:
+//! FIRE stops like this on a kink), which [`continue_stalled`](super::nonsmooth) takes over.
 
 use super::stepper::{Fire, FireSystems, Stepper};
-use super::{Minima, MinimizeOptions};
+use super::{Minima, MinimizeOptions, STALLED};
 use crate::energy::Energy;
 use crate::{tensor, Result};
 use tch::Tensor;
@@ -10,7 +12,7 @@ use tch::Tensor;
 /// A move longer than this many first time steps is cut to it, for safety on steep walls.
 const MAX_MOVE_IN_STEPS: f64 = 100.0;
 
-/// Minimizes every row of `x0` with FIRE; chains stop moving once converged.
+/// Minimizes every row of `x0` with FIRE; chains stop moving once converged or stalled.
 pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minima> {
     let b = x0.size()[0] as usize;
     let mut stepper = Fire::with_time_step(
@@ -32,9 +34,11 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
             break;
         }
         let gmax = largest_components(&g)?;
+        let dt = stepper.time_steps();
+        let stalled = |i: usize| dt.get(i).is_some_and(|t| *t < STALLED * opts.step);
         let mut newly_done = false;
         for i in 0..b {
-            if !done[i] && (gmax[i] < opts.tol || !gmax[i].is_finite()) {
+            if !done[i] && (gmax[i] < opts.tol || !gmax[i].is_finite() || stalled(i)) {
                 done[i] = true;
                 newly_done = true;
             }
@@ -46,7 +50,7 @@ pub fn fire(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minim
             last_report = std::time::Instant::now();
             let converged = done.iter().filter(|d| **d).count();
             opts.progress.line(&format!(
-                "minimize: iteration {it}/{}  converged {converged}/{b}",
+                "minimize: iteration {it}/{}  converged or stalled {converged}/{b}",
                 opts.max_iter
             ));
         }

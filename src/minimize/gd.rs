@@ -1,6 +1,7 @@
-//! Gradient descent with a per-chain backtracking (Armijo) step.
+//! Gradient descent with a per-chain backtracking (Armijo) step. A chain whose step fell below
+//! [`STALLED`](super::STALLED) of the first has stalled (on a kink) and stops here.
 
-use super::{Minima, MinimizeOptions};
+use super::{Minima, MinimizeOptions, STALLED};
 use crate::energy::Energy;
 use crate::{tensor, Result};
 use tch::Tensor;
@@ -20,7 +21,10 @@ pub fn gradient_descent(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> 
             break;
         }
         let gmax = tensor::to_vec_f64(&g.f_abs()?.f_amax(&[1i64][..], false)?)?;
-        if gmax.iter().all(|m| *m < opts.tol) {
+        let idle: Vec<bool> = (0..b)
+            .map(|i| gmax[i] < opts.tol || step[i] < STALLED * opts.step)
+            .collect();
+        if idle.iter().all(|i| *i) {
             break;
         }
         let s = tensor::from_vec(&step, &[b as i64, 1])?.f_to_kind(x.kind())?;
@@ -30,7 +34,7 @@ pub fn gradient_descent(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> 
         let (uo, un) = (tensor::to_vec_f64(&u)?, tensor::to_vec_f64(&u_new)?);
         let mut ok = vec![0.0; b];
         for i in 0..b {
-            if gmax[i] < opts.tol {
+            if idle[i] {
                 continue;
             }
             if un[i] <= uo[i] - 1e-4 * step[i] * g2[i] {

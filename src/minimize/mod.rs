@@ -1,30 +1,40 @@
-//! Local minimum search: FIRE and gradient descent for continuous energies, zero-temperature
-//! single-site descent for discrete ones. All batched over chains. [`stepper`] holds FIRE and
+//! Local minimum search: FIRE and gradient descent for continuous energies (with gradient
+//! sampling taking over chains that stall on a kink), zero-temperature single-site descent for
+//! discrete ones. All batched over chains. [`stepper`] holds FIRE and
 //! L-BFGS as stateful steppers over a force, for loops that move one system (the NEB band).
 
 mod discrete;
 mod fire;
 mod gd;
+pub mod min_norm;
+mod nonsmooth;
 pub mod stepper;
 
 pub use discrete::descend_discrete;
 pub use fire::fire;
 pub use gd::gradient_descent;
+pub use nonsmooth::continue_stalled;
 pub use stepper::{Fire, FireSystems, Lbfgs, Stepper};
 
 use crate::energy::Energy;
 use crate::{error::invalid, Result};
 use tch::Tensor;
 
+/// A chain whose step (FIRE's time step, descent's step length) fell below this share of the
+/// first has stalled: it straddles a kink, where the gradient flips at every step.
+pub const STALLED: f64 = 1e-4;
+
 /// How minima are searched for, by the names scripts and map files use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MinimizeMethod {
-    /// FIRE for continuous spaces, single-site descent for discrete ones.
+    /// FIRE for continuous spaces (gradient sampling for chains stalled on a kink),
+    /// single-site descent for discrete ones.
     Auto,
-    /// FIRE, one system per chain (continuous spaces).
+    /// FIRE, one system per chain (continuous spaces), then gradient sampling for stalled chains.
     Fire,
-    /// Gradient descent with a backtracking step (continuous spaces).
+    /// Gradient descent with a backtracking step (continuous spaces), then gradient sampling for
+    /// stalled chains.
     Gd,
     /// Zero-temperature single-site descent (discrete spaces).
     Descent,
@@ -113,8 +123,8 @@ pub fn minimize(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<M
     use MinimizeMethod::*;
     match (opts.method, discrete) {
         (Auto | Descent, true) => descend_discrete(e, &x0, opts.max_iter),
-        (Auto | Fire, false) => fire(e, &x0, opts),
-        (Gd, false) => gradient_descent(e, &x0, opts),
+        (Auto | Fire, false) => continue_stalled(e, fire(e, &x0, opts)?, opts),
+        (Gd, false) => continue_stalled(e, gradient_descent(e, &x0, opts)?, opts),
         (m @ (Fire | Gd), true) => Err(invalid(format!(
             "`{}` needs a continuous space; discrete energies use single-site descent",
             m.name()

@@ -108,6 +108,11 @@ impl Fire {
         }
     }
 
+    /// The current time step of every system (empty before the first step).
+    pub fn time_steps(&self) -> &[f64] {
+        &self.dt
+    }
+
     /// `t` reduced per system by `per_row` (row values `[n, 1]`): `[n, 1]` for `EachRow`,
     /// `[1, 1]` for `Whole` (where `whole` reduces the rows' values).
     fn per_system(

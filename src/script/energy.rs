@@ -204,9 +204,9 @@ fn min_option_specs(tol: f64) -> Vec<OptionDoc> {
         OptionDoc::number(
             "tol",
             tol,
-            "stop when every gradient component is below tol",
+            "stop when every gradient component is below tol (on a kink: when the shortest vector in the hull of the gradients sampled around the chain is)",
         ),
-        OptionDoc::count("max_iter", d.max_iter, "iteration limit"),
+        OptionDoc::count("max_iter", d.max_iter, "iteration limit (a gradient-sampling step counts as one)"),
         OptionDoc::number(
             "step",
             d.step,
@@ -215,7 +215,7 @@ fn min_option_specs(tol: f64) -> Vec<OptionDoc> {
         OptionDoc::flag(
             "progress",
             true,
-            "a progress line on stderr about once a second while FIRE runs",
+            "a progress line on stderr about once a second while FIRE or gradient sampling runs",
         ),
     ]
 }
@@ -525,7 +525,7 @@ pub fn register(api: &mut Api) {
             ))
         },
     );
-    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
+    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Chains that stall on a kink (ReLU networks, L1 terms: the gradient jumps, FIRE stops wherever it meets one) go on by gradient sampling until they are minima in Clarke's sense. Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
     api.func(
         "minimize",
         "minimize(U: Energy, x0, opts: map) -> map",

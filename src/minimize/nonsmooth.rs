@@ -1,0 +1,354 @@
+//! Gradient sampling (Burke, Lewis & Overton, SIAM J. Optim. 15, 2005) for the chains that
+//! FIRE or gradient descent leave stalled on a kink.
+//!
+//! ReLU networks and L1 terms have kinks: surfaces where the gradient jumps. A minimum often
+//! lies on one (or where several meet), so the gradient never vanishes there, and a chain that
+//! straddles a kink sees its force flip at every step: FIRE halves its time step until it stops
+//! moving, wherever it is on the kink, and descent shrinks its step the same way. Gradient
+//! sampling looks at the gradients in a ball of radius `eps` around the chain instead: the
+//! shortest vector `d` in their convex hull is the steepest descent direction of the energy
+//! smoothed over the ball, and it slides along a kink rather than across it. When `d` is
+//! (nearly) zero the chain is `eps`-stationary and the ball shrinks. A chain whose ball has
+//! shrunk below `1e-7` of the space's box twice in a row, the second time without lowering its
+//! energy beyond round-off, is a minimum in Clarke's sense, which is what "converged" means on
+//! a kink.
+
+use super::min_norm::min_norm_weights;
+use super::{Minima, MinimizeOptions};
+use crate::energy::{Energy, Space};
+use crate::{tensor, Result};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use tch::Tensor;
+
+/// The first sampling radius, as a share of the box's root-mean-square width.
+const FIRST_RADIUS: f64 = 1e-2;
+/// The radius at which an `eps`-stationary chain counts as converged, same units.
+const LAST_RADIUS: f64 = 1e-7;
+/// The radius shrinks by this factor each time the chain is stationary at it.
+const RADIUS_SHRINK: f64 = 0.1;
+/// Gradients sampled around a chain: `2 D` (the theory asks for at least `D + 1`; twice as many
+/// make a ball that misses one side of a kink rare), but at most this many.
+const MAX_SAMPLES: usize = 64;
+/// Armijo's sufficient-decrease factor.
+const ARMIJO: f64 = 1e-4;
+/// Halvings of the step before the line search gives up.
+const MAX_HALVINGS: usize = 40;
+/// Relative energy change that counts as round-off when a chain confirms its minimum (float32
+/// energies resolve about 1e-7 of their size).
+const ROUND_OFF: f64 = 1e-6;
+/// Steps in a row that go nowhere (see [`Chain::missed`]) before the radius shrinks.
+const MISSES: usize = 4;
+
+/// Per chain: where it is and what is known there.
+struct Chain {
+    /// Row in the batch.
+    row: usize,
+    radius: f64,
+    /// The step length (along `-d`) that the next line search tries first.
+    step: f64,
+    /// The step length the last line search accepted.
+    step_taken: f64,
+    /// Balls drawn so far (part of the sampling seed, so a chain that did not move draws anew).
+    draws: u64,
+    /// Consecutive steps that went nowhere at this radius (no step, or a move much shorter
+    /// than the ball).
+    misses: usize,
+    /// The energy when the chain last started from the first radius.
+    ladder_start: f64,
+    /// Times the radius went from the first to below the last.
+    ladders: usize,
+}
+
+impl Chain {
+    /// Counts a step that went nowhere; after [`MISSES`] in a row the radius shrinks. A single
+    /// one proves little: the ball's few samples may all have fallen on one side of a kink.
+    fn missed(&mut self) {
+        self.misses += 1;
+        if self.misses >= MISSES {
+            self.shrink();
+        }
+    }
+
+    fn shrink(&mut self) {
+        self.radius *= RADIUS_SHRINK;
+        self.misses = 0;
+    }
+}
+
+/// Continues the chains of `found` that are neither converged nor lost (non-finite energy) by
+/// gradient sampling, within the iterations `found` left of `opts.max_iter` (one iteration
+/// evaluates the gradient at up to 65 points per chain, plus the line search). Chains that reach
+/// a Clarke-stationary point (zero in the hull of the gradients within `1e-7` of the box's width,
+/// to `opts.tol`) are marked converged.
+pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -> Result<Minima> {
+    let energies = tensor::to_vec_f64(&found.energy)?;
+    let mut chains: Vec<Chain> = (0..found.converged.len())
+        .filter(|&i| !found.converged[i] && energies[i].is_finite())
+        .map(|row| Chain {
+            row,
+            radius: FIRST_RADIUS,
+            step: opts.step,
+            step_taken: 0.0,
+            draws: 0,
+            misses: 0,
+            ladder_start: energies[row],
+            ladders: 0,
+        })
+        .collect();
+    let budget = opts.max_iter.saturating_sub(found.iterations);
+    if found.interrupted || chains.is_empty() || budget == 0 {
+        return Ok(found);
+    }
+    let width = box_width(&e.space());
+    let d = found.x.size()[1];
+    let samples = (2 * d as usize).min(MAX_SAMPLES);
+    let mut x = found.x.shallow_clone();
+    let mut u = found.energy.shallow_clone();
+    let mut converged = found.converged.clone();
+    let mut interrupted = false;
+    let mut iterations = found.iterations;
+    let mut last_report = std::time::Instant::now();
+    for it in 0..budget {
+        if chains.is_empty() {
+            break;
+        }
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        if opts.progress.is_on() && last_report.elapsed().as_secs_f64() > 1.0 {
+            last_report = std::time::Instant::now();
+            opts.progress.line(&format!(
+                "minimize: gradient sampling on {} chains stalled on kinks, step {it}/{budget}",
+                chains.len()
+            ));
+        }
+        iterations += 1;
+        let rows = index_of(&chains, &x)?;
+        let xa = x.f_index_select(0, &rows)?;
+        let direction = shortest_hull_vectors(e, &xa, &mut chains, samples, width)?;
+        let lengths = tensor::to_vec_f64(&direction.f_abs()?.f_amax(&[1i64][..], false)?)?;
+        let norms2 = tensor::to_vec_f64(&direction.f_square()?.f_sum_dim_intlist(
+            1,
+            false,
+            direction.kind(),
+        )?)?;
+        // Stationary at this radius: shrink it; below the last radius, converged.
+        let mut moving = Vec::new();
+        for (c, chain) in chains.iter_mut().enumerate() {
+            if lengths[c] <= opts.tol {
+                chain.shrink();
+            } else {
+                moving.push(c);
+            }
+        }
+        let ua = u.f_index_select(0, &rows)?;
+        let at = Standing {
+            x: &xa,
+            u: &ua,
+            direction: &direction,
+            norms2: &norms2,
+            width,
+        };
+        let steps = line_search(e, &at, &mut chains, &moving)?;
+        let (mut moved_rows, mut moved_x, mut moved_u) = (Vec::new(), Vec::new(), Vec::new());
+        for (c, accepted) in steps {
+            match accepted {
+                Some((xn, un)) => {
+                    // A move much shorter than the ball says the ball no longer resolves where
+                    // the chain is going: it is stationary at this radius.
+                    let moved = chains[c].step_taken * norms2[c].sqrt();
+                    if moved < RADIUS_SHRINK * chains[c].radius * width {
+                        chains[c].missed();
+                    } else {
+                        chains[c].misses = 0;
+                    }
+                    moved_rows.push(chains[c].row as i64);
+                    moved_x.push(xn);
+                    moved_u.push(un);
+                }
+                None => chains[c].missed(),
+            }
+        }
+        if !moved_rows.is_empty() {
+            let at = Tensor::from_slice(&moved_rows).f_to_device(x.device())?;
+            x = x.f_index_copy(0, &at, &Tensor::f_stack(&moved_x, 0)?)?;
+            u = u.f_index_copy(0, &at, &Tensor::f_stack(&moved_u, 0)?.f_to_kind(u.kind())?)?;
+        }
+        // A chain whose radius fell below the last one has been stationary at every scale.
+        // That is a minimum when it was already so before this descent of the radius and the
+        // descent lowered the energy by no more than round-off; otherwise it starts again from
+        // the first radius (a kinked landscape can open a way down at a large scale that a
+        // ball shrunk early did not see).
+        let energies = tensor::to_vec_f64(&u)?;
+        chains.retain_mut(|chain| {
+            if chain.radius >= LAST_RADIUS {
+                return true;
+            }
+            let now = energies[chain.row];
+            let lowered = chain.ladder_start - now;
+            if chain.ladders > 0 && lowered <= ROUND_OFF * now.abs().max(1.0) {
+                converged[chain.row] = true;
+                return false;
+            }
+            chain.ladders += 1;
+            chain.ladder_start = now;
+            chain.radius = FIRST_RADIUS;
+            chain.misses = 0;
+            true
+        });
+    }
+    Ok(Minima {
+        x,
+        energy: u,
+        iterations,
+        converged,
+        interrupted,
+    })
+}
+
+/// Root-mean-square width of a continuous space's box (1 for unbounded or other spaces).
+fn box_width(space: &Space) -> f64 {
+    match space {
+        Space::Continuous { lo, hi } if !lo.is_empty() => {
+            let ms = lo.iter().zip(hi).map(|(a, b)| (b - a).powi(2)).sum::<f64>() / lo.len() as f64;
+            let w = ms.sqrt();
+            if w.is_finite() && w > 0.0 {
+                w
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
+}
+
+/// The batch rows of the chains, as an index tensor on `x`'s device.
+fn index_of(chains: &[Chain], x: &Tensor) -> Result<Tensor> {
+    let rows: Vec<i64> = chains.iter().map(|c| c.row as i64).collect();
+    Ok(Tensor::from_slice(&rows).f_to_device(x.device())?)
+}
+
+/// Per chain, the shortest vector in the convex hull of the gradient at the chain and at
+/// `samples` points drawn uniformly from the ball of its radius (times `width`) around it.
+/// The points are drawn from a seed made of the chain's own coordinates and its count of draws,
+/// so a chain's path does not depend on the other chains of the batch nor on the session's
+/// random stream.
+fn shortest_hull_vectors(
+    e: &dyn Energy,
+    xa: &Tensor,
+    chains: &mut [Chain],
+    samples: usize,
+    width: f64,
+) -> Result<Tensor> {
+    let (a, d) = (xa.size()[0], xa.size()[1]);
+    let rows = tensor::to_matrix(xa)?;
+    let mut offsets = Vec::with_capacity(chains.len() * samples * d as usize);
+    for (chain, row) in chains.iter_mut().zip(&rows) {
+        chain.draws += 1;
+        let seed = row
+            .iter()
+            .fold(chain.draws, |s, v| tensor::next_seed_for(s, v.to_bits()));
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..samples {
+            let dir: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
+            let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+            let r = chain.radius * width * rng.random::<f64>().powf(1.0 / d as f64);
+            offsets.extend(dir.iter().map(|v| v / norm * r));
+        }
+    }
+    let k = samples as i64 + 1;
+    let offsets = Tensor::from_slice(&offsets)
+        .f_reshape([a, samples as i64, d])?
+        .f_to_kind(xa.kind())?
+        .f_to_device(xa.device())?;
+    let centred = xa.f_unsqueeze(1)?;
+    let points = Tensor::f_cat(&[centred.shallow_clone(), centred.f_add(&offsets)?], 1)?; // [A, k, D]: the chain first.
+    let (_, g) = e.energy_and_grad(&points.f_reshape([a * k, d])?)?;
+    let g = g.f_reshape([a, k, d])?.f_to_kind(tch::Kind::Double)?;
+    let gram = tensor::to_vec_f64(&g.f_bmm(&g.f_transpose(1, 2)?)?)?;
+    let kk = (k * k) as usize;
+    let weights: Vec<f64> = gram
+        .chunks(kk)
+        .flat_map(|m| min_norm_weights(m, k as usize))
+        .collect();
+    let w = Tensor::from_slice(&weights)
+        .f_reshape([a, 1, k])?
+        .f_to_device(xa.device())?;
+    Ok(w.f_bmm(&g)?.f_squeeze_dim(1)?.f_to_kind(xa.kind())?)
+}
+
+/// Where the chains of one step stand: states, energies, directions `d` (the shortest hull
+/// vectors), `|d|^2` per chain, and the box width that scales the radii.
+struct Standing<'a> {
+    x: &'a Tensor,
+    u: &'a Tensor,
+    direction: &'a Tensor,
+    norms2: &'a [f64],
+    width: f64,
+}
+
+/// A state `[D]` and its energy that a line search accepted.
+type Accepted = (Tensor, Tensor);
+
+/// Armijo backtracking along `-direction` for the `moving` chains (indices into `chains`),
+/// all trial points of one halving in one batch. Returns, per moving chain, the accepted state
+/// and energy, or `None` when no step decreased the energy enough. A chain's first trial is
+/// twice its last accepted step, and at least a move across its ball (radius times `width`); a
+/// failed search leaves the step where it was.
+fn line_search(
+    e: &dyn Energy,
+    at: &Standing,
+    chains: &mut [Chain],
+    moving: &[usize],
+) -> Result<Vec<(usize, Option<Accepted>)>> {
+    let (xa, direction, norms2) = (at.x, at.direction, at.norms2);
+    let u0 = tensor::to_vec_f64(at.u)?;
+    let mut pending: Vec<usize> = moving.to_vec();
+    let mut out = Vec::new();
+    // Try at least a move across the ball: a shorter one tells nothing the ball did not.
+    let first: Vec<f64> = moving
+        .iter()
+        .map(|&c| (2.0 * chains[c].step).max(chains[c].radius * at.width / norms2[c].sqrt()))
+        .collect();
+    for (&c, s) in moving.iter().zip(&first) {
+        chains[c].step = *s;
+    }
+    for _ in 0..MAX_HALVINGS {
+        if pending.is_empty() {
+            break;
+        }
+        let idx = Tensor::from_slice(&pending.iter().map(|&c| c as i64).collect::<Vec<_>>())
+            .f_to_device(xa.device())?;
+        let steps: Vec<f64> = pending.iter().map(|&c| chains[c].step).collect();
+        let s = Tensor::from_slice(&steps)
+            .f_reshape([pending.len() as i64, 1])?
+            .f_to_kind(xa.kind())?
+            .f_to_device(xa.device())?;
+        let trial = xa
+            .f_index_select(0, &idx)?
+            .f_sub(&direction.f_index_select(0, &idx)?.f_mul(&s)?)?;
+        let ut = e.energy(&trial)?;
+        let un = tensor::to_vec_f64(&ut)?;
+        let mut still = Vec::new();
+        for (p, &c) in pending.iter().enumerate() {
+            let step = chains[c].step;
+            if un[p].is_finite() && un[p] <= u0[c] - ARMIJO * step * norms2[c] {
+                chains[c].step_taken = step;
+                out.push((c, Some((trial.get(p as i64), ut.get(p as i64)))));
+            } else {
+                chains[c].step = 0.5 * step;
+                still.push(c);
+            }
+        }
+        pending = still;
+    }
+    // A failed search keeps the chain's step where it began (its radius shrinks instead).
+    for &c in &pending {
+        let i = moving.iter().position(|&m| m == c).unwrap_or(0);
+        chains[c].step = 0.5 * first[i];
+    }
+    out.extend(pending.into_iter().map(|c| (c, None)));
+    Ok(out)
+}
