@@ -193,3 +193,49 @@ fn gradient_sampling_leaves_the_random_stream_alone() {
         );
     }
 }
+
+/// `|x_0|` inside the unit disk and NaN outside it (an energy defined on a domain): its minima
+/// are the segment `x_0 = 0`, energy 0.
+struct NanOutside;
+
+impl Energy for NanOutside {
+    fn name(&self) -> String {
+        "nan_outside".into()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn space(&self) -> Space {
+        space(2)
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        // 0 * sqrt(1 - r^2): zero inside, NaN (with a NaN gradient) outside.
+        let domain = x
+            .f_square()?
+            .f_sum_dim_intlist(1, false, x.kind())?
+            .f_neg()?
+            .f_add_scalar(1.0)?
+            .f_sqrt()?
+            .f_mul_scalar(0.0)?;
+        Ok(x.f_select(1, 0)?.f_abs()?.f_add(&domain)?)
+    }
+}
+
+#[test]
+fn samples_outside_the_domain_do_not_stop_a_chain_at_its_rim() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Starts next to the rim: FIRE stalls on the kink, and the balls reach outside the disk.
+    let x0 = tensor::from_vec(&[0.01, 0.999, -0.02, -0.998, 0.3, 0.2], &[3, 2]).unwrap();
+    for method in METHODS {
+        let m = search(&NanOutside, &x0, method);
+        let u = tensor::to_vec_f64(&m.energy).unwrap();
+        for i in 0..3 {
+            assert!(
+                m.converged[i] && u[i].abs() < 1e-6,
+                "{method:?}, chain {i}: converged {} with energy {}",
+                m.converged[i],
+                u[i]
+            );
+        }
+    }
+}

@@ -134,7 +134,16 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             false,
             direction.kind(),
         )?)?;
-        // Stationary at this radius: shrink it; below the last radius, converged.
+        // A chain whose own gradient is not finite is lost (it stays unconverged).
+        if lengths.iter().any(|l| !l.is_finite()) {
+            let mut c = 0;
+            chains.retain(|_| {
+                c += 1;
+                lengths[c - 1].is_finite()
+            });
+            continue;
+        }
+        // Stationary at this radius: shrink it.
         let mut moving = Vec::new();
         for (c, chain) in chains.iter_mut().enumerate() {
             if lengths[c] <= opts.tol {
@@ -267,6 +276,10 @@ fn shortest_hull_vectors(
     let points = Tensor::f_cat(&[centred.shallow_clone(), centred.f_add(&offsets)?], 1)?; // [A, k, D]: the chain first.
     let (_, g) = e.energy_and_grad(&points.f_reshape([a * k, d])?)?;
     let g = g.f_reshape([a, k, d])?.f_to_kind(tch::Kind::Double)?;
+    // A sample whose gradient is not finite (outside the energy's domain) stands in for the
+    // chain's own gradient, which leaves the hull as the finite samples make it.
+    let finite = g.f_isfinite()?.f_all_dims(Some(&[2i64][..]), true)?;
+    let g = g.f_where_self(&finite, &g.f_narrow(1, 0, 1)?)?;
     let gram = tensor::to_vec_f64(&g.f_bmm(&g.f_transpose(1, 2)?)?)?;
     let kk = (k * k) as usize;
     let weights: Vec<f64> = gram
