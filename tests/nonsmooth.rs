@@ -229,12 +229,10 @@ fn samples_outside_the_domain_do_not_stop_a_chain_at_its_rim() {
     for method in METHODS {
         let m = search(&NanOutside, &x0, method);
         let u = tensor::to_vec_f64(&m.energy).unwrap();
-        for i in 0..3 {
+        for (i, (ui, ok)) in u.iter().zip(&m.converged).enumerate() {
             assert!(
-                m.converged[i] && u[i].abs() < 1e-6,
-                "{method:?}, chain {i}: converged {} with energy {}",
-                m.converged[i],
-                u[i]
+                *ok && ui.abs() < 1e-6,
+                "{method:?}, chain {i}: converged {ok} with energy {ui}"
             );
         }
     }
