@@ -109,7 +109,8 @@ pub struct Minima {
     pub energy: Tensor,
     /// Iterations used.
     pub iterations: usize,
-    /// Per chain: converged within tolerance.
+    /// Per chain: converged within tolerance (the gradient, or on a kink the shortest vector in
+    /// the hull of the gradients sampled around the chain, see [`continue_stalled`]).
     pub converged: Vec<bool>,
     /// Stopped early by Ctrl-C: `x` holds where the chains were.
     pub interrupted: bool,
