@@ -13,8 +13,9 @@ Usage:
   telescope check FILE.rhai      report problems without running
   telescope doc [NAME]           reference of script functions
   telescope bench [NAMES] [--device cpu|cuda]
-                                 benchmarks: samplers sk ad adelm gwl neb (the default
-                                 set), latent image (minutes on a CPU, only when named)
+                                 benchmarks: samplers sk ad adelm gwl neb kinks (the
+                                 default set), latent image (minutes on a CPU, only when
+                                 named)
   telescope lsp                  language server on stdio
   telescope --version | --help
 

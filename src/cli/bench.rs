@@ -11,13 +11,14 @@ use std::time::Instant;
 
 /// The benchmarks, by the names `telescope bench NAME` takes; those marked `false` run only
 /// when named (they take minutes on a CPU).
-pub const BENCHMARKS: [(&str, bool); 8] = [
+pub const BENCHMARKS: [(&str, bool); 9] = [
     ("samplers", true),
     ("sk", true),
     ("ad", true),
     ("adelm", true),
     ("gwl", true),
     ("neb", true),
+    ("kinks", true),
     ("latent", false),
     ("image", false),
 ];
@@ -96,6 +97,9 @@ pub fn run(args: &[String]) -> u8 {
     if want("neb") {
         report("neb 24 bands, muller-brown", neb_bands());
     }
+    if want("kinks") {
+        report("minimize 32 chains, kinks", kinked_minimize());
+    }
     if want("latent") {
         for placement in [Placement::Batched, Placement::Sequential] {
             report(
@@ -159,6 +163,45 @@ fn neb_bands() -> Result<String> {
         iterations as f64 / ts,
         ts / tb,
         together.iter().filter(|r| r.converged).count()
+    ))
+}
+
+/// 32 chains on a latent ReLU energy (the digits script's CPU networks: 16x16 images, Z = 8,
+/// random weights, float32, prior 1), whose minima lie on kinks: FIRE until every chain has
+/// converged or stalled on a kink, then gradient sampling for the stalled ones; the time and
+/// the chains converged after each.
+fn kinked_minimize() -> Result<String> {
+    use crate::minimize::{continue_stalled, fire, MinimizeOptions};
+    tensor::manual_seed(0);
+    let d = Net::descriptor("conv(32,5,2) conv(64,5,2) fc(1)", [1, 16, 16], "float32")?;
+    let g = Net::generator("convT(64,4,1) convT(32,5,2) convT(1,5,2)", 8, "float32")?;
+    let e = LatentEnergy::new(Rc::new(d), Rc::new(g), 1.0, 1.0, 3.0)?;
+    let x0 = energy::random_states(&e, 32)?;
+    let opts = MinimizeOptions {
+        max_iter: 2000,
+        ..Default::default()
+    };
+    let converged = |c: &[bool]| c.iter().filter(|c| **c).count();
+    let t = Instant::now();
+    let first = fire(&e, &x0, &opts)?;
+    let (t_fire, n_fire, i_fire) = (
+        t.elapsed().as_secs_f64(),
+        converged(&first.converged),
+        first.iterations,
+    );
+    let t = Instant::now();
+    let done = continue_stalled(&e, first, &opts)?;
+    let rest = if i_fire < opts.max_iter {
+        "the others stalled on kinks"
+    } else {
+        "the others ran out of iterations"
+    };
+    Ok(format!(
+        "FIRE: {n_fire}/32 converged, {rest}, after {i_fire} iterations ({t_fire:.1} s); \
+         gradient sampling: {}/32 converged after {} more ({:.1} s)",
+        converged(&done.converged),
+        done.iterations - i_fire,
+        t.elapsed().as_secs_f64()
     ))
 }
 
