@@ -237,3 +237,42 @@ fn samples_outside_the_domain_do_not_stop_a_chain_at_its_rim() {
         }
     }
 }
+
+/// On a smooth energy FIRE converges before its time step collapses, so gradient sampling never
+/// takes over: `minimize` returns exactly what FIRE alone does (Müller-Brown and a bowl in 12
+/// dimensions, at the default and a tight tolerance).
+#[test]
+fn smooth_energies_never_reach_gradient_sampling() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    tensor::manual_seed(5);
+    let energies: Vec<Box<dyn Energy>> = vec![
+        Box::new(telescope::energy::muller_brown()),
+        Box::new(telescope::energy::quadratic(12).unwrap()),
+    ];
+    for e in &energies {
+        let x0 = telescope::energy::random_states(e.as_ref(), 200).unwrap();
+        for tol in [1e-6, 1e-9] {
+            let opts = MinimizeOptions {
+                tol,
+                ..Default::default()
+            };
+            let both = minimize(e.as_ref(), &x0, &opts).unwrap();
+            let alone = telescope::minimize::fire(e.as_ref(), &x0, &opts).unwrap();
+            assert_eq!(
+                both.iterations,
+                alone.iterations,
+                "{} at tol {tol}",
+                e.name()
+            );
+            assert!(
+                both.converged.iter().all(|c| *c),
+                "{} at tol {tol}",
+                e.name()
+            );
+            assert_eq!(
+                tensor::to_vec_f64(&both.x.reshape([-1])).unwrap(),
+                tensor::to_vec_f64(&alone.x.reshape([-1])).unwrap()
+            );
+        }
+    }
+}
