@@ -201,9 +201,9 @@ mod tests {
     /// away from it gives the foot of the perpendicular; a hull holding the origin gives it.
     #[test]
     fn weights_match_closed_forms() {
-        let w = min_norm_weights(&gram(&[vec![2.0, 1.0], vec![-1.0, 1.0]]), 2);
-        // x = (2 - 3 l0... ) : the point on the segment with x.(p0 - p1) = 0, here (0, 1).
-        let x = combine(&[vec![2.0, 1.0], vec![-1.0, 1.0]], &w);
+        // The segment from (2, 1) to (-1, 1) crosses the y axis at (0, 1), its nearest point.
+        let p = [vec![2.0, 1.0], vec![-1.0, 1.0]];
+        let x = combine(&p, &min_norm_weights(&gram(&p), 2));
         assert!(x[0].abs() < 1e-12 && (x[1] - 1.0).abs() < 1e-12, "{x:?}");
         let p = [vec![1.0, 0.0], vec![-1.0, 0.5], vec![0.0, -1.0]];
         let x = combine(&p, &min_norm_weights(&gram(&p), 3));

@@ -6,7 +6,7 @@
 mod discrete;
 mod fire;
 mod gd;
-pub mod min_norm;
+mod min_norm;
 mod nonsmooth;
 pub mod stepper;
 

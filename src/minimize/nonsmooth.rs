@@ -47,8 +47,6 @@ struct Chain {
     radius: f64,
     /// The step length (along `-d`) that the next line search tries first.
     step: f64,
-    /// The step length the last line search accepted.
-    step_taken: f64,
     /// Balls drawn so far (part of the sampling seed, so a chain that did not move draws anew).
     draws: u64,
     /// Consecutive steps that went nowhere at this radius (no step, or a move much shorter
@@ -56,8 +54,9 @@ struct Chain {
     misses: usize,
     /// The energy when the chain last started from the first radius.
     ladder_start: f64,
-    /// Times the radius went from the first to below the last.
-    ladders: usize,
+    /// The radius has gone from the first to below the last once already: this descent of the
+    /// radius confirms (or refutes) that the chain is at a minimum.
+    confirming: bool,
 }
 
 impl Chain {
@@ -89,11 +88,10 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             row,
             radius: FIRST_RADIUS,
             step: opts.step,
-            step_taken: 0.0,
             draws: 0,
             misses: 0,
             ladder_start: energies[row],
-            ladders: 0,
+            confirming: false,
         })
         .collect();
     let budget = opts.max_iter.saturating_sub(found.iterations);
@@ -125,22 +123,29 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             ));
         }
         iterations += 1;
-        let rows = index_of(&chains, &x)?;
+        let rows = index_tensor(chains.iter().map(|c| c.row), x.device())?;
         let xa = x.f_index_select(0, &rows)?;
         let direction = shortest_hull_vectors(e, &xa, &mut chains, samples, width)?;
-        let lengths = tensor::to_vec_f64(&direction.f_abs()?.f_amax(&[1i64][..], false)?)?;
-        let norms2 = tensor::to_vec_f64(&direction.f_square()?.f_sum_dim_intlist(
+        // Per chain, the largest component of d and |d|^2, in one read.
+        let sizes = tensor::to_vec_f64(&Tensor::f_stack(
+            &[
+                direction.f_abs()?.f_amax(&[1i64][..], false)?,
+                direction
+                    .f_square()?
+                    .f_sum_dim_intlist(1, false, direction.kind())?,
+            ],
             1,
-            false,
-            direction.kind(),
         )?)?;
+        let lengths: Vec<f64> = sizes.iter().step_by(2).copied().collect();
+        let norms2: Vec<f64> = sizes.iter().skip(1).step_by(2).copied().collect();
         // A chain whose own gradient is not finite is lost (it stays unconverged).
         if lengths.iter().any(|l| !l.is_finite()) {
-            let mut c = 0;
-            chains.retain(|_| {
-                c += 1;
-                lengths[c - 1].is_finite()
-            });
+            chains = chains
+                .into_iter()
+                .zip(&lengths)
+                .filter(|(_, l)| l.is_finite())
+                .map(|(c, _)| c)
+                .collect();
             continue;
         }
         // Stationary at this radius: shrink it.
@@ -164,24 +169,24 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
         let (mut moved_rows, mut moved_x, mut moved_u) = (Vec::new(), Vec::new(), Vec::new());
         for (c, accepted) in steps {
             match accepted {
-                Some((xn, un)) => {
+                Some(a) => {
                     // A move much shorter than the ball says the ball no longer resolves where
                     // the chain is going: it is stationary at this radius.
-                    let moved = chains[c].step_taken * norms2[c].sqrt();
+                    let moved = a.step * norms2[c].sqrt();
                     if moved < RADIUS_SHRINK * chains[c].radius * width {
                         chains[c].missed();
                     } else {
                         chains[c].misses = 0;
                     }
-                    moved_rows.push(chains[c].row as i64);
-                    moved_x.push(xn);
-                    moved_u.push(un);
+                    moved_rows.push(chains[c].row);
+                    moved_x.push(a.x);
+                    moved_u.push(a.u);
                 }
                 None => chains[c].missed(),
             }
         }
         if !moved_rows.is_empty() {
-            let at = Tensor::from_slice(&moved_rows).f_to_device(x.device())?;
+            let at = index_tensor(moved_rows, x.device())?;
             x = x.f_index_copy(0, &at, &Tensor::f_stack(&moved_x, 0)?)?;
             u = u.f_index_copy(0, &at, &Tensor::f_stack(&moved_u, 0)?.f_to_kind(u.kind())?)?;
         }
@@ -190,6 +195,9 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
         // descent lowered the energy by no more than round-off; otherwise it starts again from
         // the first radius (a kinked landscape can open a way down at a large scale that a
         // ball shrunk early did not see).
+        if chains.iter().all(|c| c.radius >= LAST_RADIUS) {
+            continue;
+        }
         let energies = tensor::to_vec_f64(&u)?;
         chains.retain_mut(|chain| {
             if chain.radius >= LAST_RADIUS {
@@ -197,11 +205,11 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             }
             let now = energies[chain.row];
             let lowered = chain.ladder_start - now;
-            if chain.ladders > 0 && lowered <= ROUND_OFF * now.abs().max(1.0) {
+            if chain.confirming && lowered <= ROUND_OFF * now.abs().max(1.0) {
                 converged[chain.row] = true;
                 return false;
             }
-            chain.ladders += 1;
+            chain.confirming = true;
             chain.ladder_start = now;
             chain.radius = FIRST_RADIUS;
             chain.misses = 0;
@@ -233,10 +241,10 @@ fn box_width(space: &Space) -> f64 {
     }
 }
 
-/// The batch rows of the chains, as an index tensor on `x`'s device.
-fn index_of(chains: &[Chain], x: &Tensor) -> Result<Tensor> {
-    let rows: Vec<i64> = chains.iter().map(|c| c.row as i64).collect();
-    Ok(Tensor::from_slice(&rows).f_to_device(x.device())?)
+/// Row indices as an index tensor on `device`.
+fn index_tensor(rows: impl IntoIterator<Item = usize>, device: tch::Device) -> Result<Tensor> {
+    let rows: Vec<i64> = rows.into_iter().map(|r| r as i64).collect();
+    Ok(Tensor::from_slice(&rows).f_to_device(device)?)
 }
 
 /// Per chain, the shortest vector in the convex hull of the gradient at the chain and at
@@ -302,14 +310,18 @@ struct Standing<'a> {
     width: f64,
 }
 
-/// A state `[D]` and its energy that a line search accepted.
-type Accepted = (Tensor, Tensor);
+/// What a line search accepted: the new state `[D]`, its energy and the step length.
+struct Accepted {
+    x: Tensor,
+    u: Tensor,
+    step: f64,
+}
 
 /// Armijo backtracking along `-direction` for the `moving` chains (indices into `chains`),
 /// all trial points of one halving in one batch. Returns, per moving chain, the accepted state
 /// and energy, or `None` when no step decreased the energy enough. A chain's first trial is
-/// twice its last accepted step, and at least a move across its ball (radius times `width`); a
-/// failed search leaves the step where it was.
+/// twice its last accepted step, and at least a move across its ball (radius times `width`); after
+/// a failed search the next one starts from the same first trial.
 fn line_search(
     e: &dyn Energy,
     at: &Standing,
@@ -321,19 +333,16 @@ fn line_search(
     let mut pending: Vec<usize> = moving.to_vec();
     let mut out = Vec::new();
     // Try at least a move across the ball: a shorter one tells nothing the ball did not.
-    let first: Vec<f64> = moving
-        .iter()
-        .map(|&c| (2.0 * chains[c].step).max(chains[c].radius * at.width / norms2[c].sqrt()))
-        .collect();
-    for (&c, s) in moving.iter().zip(&first) {
-        chains[c].step = *s;
+    let mut first = vec![0.0; chains.len()];
+    for &c in moving {
+        first[c] = (2.0 * chains[c].step).max(chains[c].radius * at.width / norms2[c].sqrt());
+        chains[c].step = first[c];
     }
     for _ in 0..MAX_HALVINGS {
         if pending.is_empty() {
             break;
         }
-        let idx = Tensor::from_slice(&pending.iter().map(|&c| c as i64).collect::<Vec<_>>())
-            .f_to_device(xa.device())?;
+        let idx = index_tensor(pending.iter().copied(), xa.device())?;
         let steps: Vec<f64> = pending.iter().map(|&c| chains[c].step).collect();
         let s = Tensor::from_slice(&steps)
             .f_reshape([pending.len() as i64, 1])?
@@ -348,8 +357,8 @@ fn line_search(
         for (p, &c) in pending.iter().enumerate() {
             let step = chains[c].step;
             if un[p].is_finite() && un[p] <= u0[c] - ARMIJO * step * norms2[c] {
-                chains[c].step_taken = step;
-                out.push((c, Some((trial.get(p as i64), ut.get(p as i64)))));
+                let (x, u) = (trial.get(p as i64), ut.get(p as i64));
+                out.push((c, Some(Accepted { x, u, step })));
             } else {
                 chains[c].step = 0.5 * step;
                 still.push(c);
@@ -357,10 +366,10 @@ fn line_search(
         }
         pending = still;
     }
-    // A failed search keeps the chain's step where it began (its radius shrinks instead).
+    // A failed search leaves the next one to start from its own first trial (its radius
+    // shrinks instead).
     for &c in &pending {
-        let i = moving.iter().position(|&m| m == c).unwrap_or(0);
-        chains[c].step = 0.5 * first[i];
+        chains[c].step = 0.5 * first[c];
     }
     out.extend(pending.into_iter().map(|c| (c, None)));
     Ok(out)
