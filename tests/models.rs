@@ -510,6 +510,85 @@ fn datasets_have_shapes_ranges_and_are_reproducible() {
     assert!(models::spots_stripes(4, 2, 1).is_err());
 }
 
+/// Structure-tensor orientation (radians, mod pi) and coherence of a square grayscale image.
+fn orientation_and_coherence(img: &[f64], size: usize) -> (f64, f64) {
+    let (mut jxx, mut jyy, mut jxy) = (0.0, 0.0, 0.0);
+    for y in 0..size - 1 {
+        for x in 0..size - 1 {
+            let gx = img[y * size + x + 1] - img[y * size + x];
+            let gy = img[(y + 1) * size + x] - img[y * size + x];
+            jxx += gx * gx;
+            jyy += gy * gy;
+            jxy += gx * gy;
+        }
+    }
+    let theta = 0.5 * (2.0 * jxy).atan2(jxx - jyy);
+    let coherence = ((jxx - jyy).powi(2) + 4.0 * jxy * jxy).sqrt() / (jxx + jyy + 1e-12);
+    (theta, coherence)
+}
+
+/// As the paper's patches come from one photograph per class (Figure 20), every stripes patch
+/// shows the same texture: one orientation up to the gentle bend (measured by the structure
+/// tensor, not by the generator's formula), and far more coherent than every spots patch.
+#[test]
+fn spots_stripes_patches_come_from_one_texture_per_class() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    init();
+    for (seed, size) in [(1u64, 16usize), (2, 16), (3, 12), (4, 24), (5, 32), (6, 8)] {
+        let n = 60;
+        let s = models::spots_stripes(n, size, seed).unwrap();
+        let v = Vec::<f64>::try_from(&s.images.reshape([-1]).to_kind(Kind::Double)).unwrap();
+        let d = size * size;
+        let measured: Vec<(f64, f64)> = (0..n)
+            .map(|i| orientation_and_coherence(&v[i * d..(i + 1) * d], size))
+            .collect();
+        let (stripes, spots): (Vec<_>, Vec<_>) = (0..n).partition(|i| s.labels[*i] == 1);
+        // Circular mean of the doubled angles: the texture's orientation.
+        let (c, sn) = stripes.iter().fold((0.0, 0.0), |(c, sn), &i| {
+            (
+                c + (2.0 * measured[i].0).cos(),
+                sn + (2.0 * measured[i].0).sin(),
+            )
+        });
+        let mean = 0.5 * sn.atan2(c);
+        for &i in &stripes {
+            let diff = (2.0 * (measured[i].0 - mean)).sin().abs().asin() / 2.0;
+            assert!(
+                diff < 20f64.to_radians(),
+                "seed {seed} size {size}: stripes patch {i} turned {:.1} degrees from the others",
+                diff.to_degrees()
+            );
+        }
+        let least_stripes = stripes
+            .iter()
+            .map(|&i| measured[i].1)
+            .fold(f64::MAX, f64::min);
+        let most_spots = spots
+            .iter()
+            .map(|&i| measured[i].1)
+            .fold(f64::MIN, f64::max);
+        assert!(
+            least_stripes > most_spots,
+            "seed {seed} size {size}: coherence of stripes {least_stripes} vs spots {most_spots}"
+        );
+        // Spots are bright disks on a dark ground: the patches mostly dark, most with a disk.
+        let inked = spots
+            .iter()
+            .filter(|&&i| v[i * d..(i + 1) * d].iter().any(|p| *p > 0.9))
+            .count();
+        assert!(
+            inked * 10 >= spots.len() * 8,
+            "seed {seed}: {inked} spots patches have a spot"
+        );
+        let mean: f64 = spots
+            .iter()
+            .map(|&i| v[i * d..(i + 1) * d].iter().sum::<f64>())
+            .sum::<f64>()
+            / (spots.len() * d) as f64;
+        assert!(mean < -0.2, "seed {seed}: spots patches' mean pixel {mean}");
+    }
+}
+
 #[test]
 fn png_folders_and_npy_arrays_load_as_images() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -528,7 +528,7 @@ pub fn register(api: &mut Api) {
     api.func(
         "dataset",
         "dataset(name: string, opts?: map) -> map",
-        "A built-in procedural image set: \"digits\" (handwritten-like digits from glyph strokes with random affine jitter and stroke width) or \"spots_stripes\" (texture patches, section 5.3). Returns #{images: Tensor [N, C*H*W] in [-1, 1], labels: array, shape: [C, H, W], classes: array}.",
+        "A built-in procedural image set: \"digits\" (handwritten-like digits from glyph strokes with random affine jitter and stroke width) or \"spots_stripes\" (patches cut from one spots and one stripes texture, section 5.3, Figure 20). Returns #{images: Tensor [N, C*H*W] in [-1, 1], labels: array, shape: [C, H, W], classes: array}.",
         |name: &str| make_dataset(name, Map::new()),
     );
     api.engine.register_fn("dataset", make_dataset);
