@@ -7,6 +7,10 @@
 //!   minimum is `W^T soft(W a, 1)`, where several kinks meet.
 //! - A rotated kinked well `sum_j |(W x)_j^2 - 1|` is not convex: its local minima are the
 //!   corners `W^T s`, `s` in `{-1, 1}^D`, all at energy 0, each where `D` kinks meet.
+//! - Ridges `x^2 / 2 - |x|` crossed with valley kinks `|y - 1|`, started on the ridges: gradient
+//!   sampling alone stopped there (the gradients on a ridge's two sides cancel), or zigzagged
+//!   for thousands of steps across a valley kink just outside its shrunken ball.
+//! - Latent energies of small ReLU networks: no point near a converged chain is lower.
 
 use tch::{Kind, Tensor};
 use telescope::energy::{Energy, Space};
@@ -273,6 +277,127 @@ fn smooth_energies_never_reach_gradient_sampling() {
                 tensor::to_vec_f64(&both.x.reshape([-1])).unwrap(),
                 tensor::to_vec_f64(&alone.x.reshape([-1])).unwrap()
             );
+        }
+    }
+}
+
+/// Lowest energy found around `x` `[D]`: at 256 random points on each sphere of radius
+/// `r * width`, r in 1e-6..1e-3, and one step of the same length down the gradient at each of
+/// them (on a kinked energy, each piece's own descent direction). Returns how much lower than
+/// `E(x)` the lowest of them is.
+fn lowest_nearby(e: &dyn Energy, x: &Tensor, width: f64) -> f64 {
+    let u0 = tensor::to_vec_f64(&e.energy(&x.unsqueeze(0)).unwrap()).unwrap()[0];
+    let d = x.size()[0];
+    let mut lowest = f64::INFINITY;
+    for r in [1e-6, 1e-5, 1e-4, 1e-3] {
+        let dir = Tensor::randn([256, d], (Kind::Double, tch::Device::Cpu));
+        let dir = &dir / dir.norm_scalaropt_dim(2, [1i64], true);
+        let points = x.unsqueeze(0) + dir * (r * width);
+        let (u, g) = e.energy_and_grad(&points).unwrap();
+        let g = &g / g.norm_scalaropt_dim(2, [1i64], true).clamp_min(1e-300);
+        let down = x.unsqueeze(0) - g * (r * width);
+        for v in [u, e.energy(&down).unwrap()] {
+            lowest = tensor::to_vec_f64(&v)
+                .unwrap()
+                .into_iter()
+                .fold(lowest, f64::min);
+        }
+    }
+    u0 - lowest
+}
+
+/// Property: on latent energies of small ReLU networks with random weights (float64, the
+/// paper's `U(g(z)) + ||z||^2 / 2` with kinks from every ReLU), every chain converges, and no
+/// point within `1e-3` of the box's width of a converged chain, nor a step down any gradient
+/// there, is lower than it beyond round-off: the chains stop at local minima, not merely where
+/// sampled gradients cancel.
+#[test]
+fn converged_chains_on_relu_latent_energies_are_local_minima() {
+    use std::rc::Rc;
+    use telescope::models::{LatentEnergy, Net};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (case, z) in [(0u64, 2i64), (1, 3), (2, 4), (3, 6), (4, 8), (5, 5)] {
+        tensor::manual_seed(100 + case);
+        let desc = Net::descriptor("fc(32) fc(16) fc(1)", [64, 1, 1], "float64").unwrap();
+        let gen = Net::generator("fc(24) fc(64)", z, "float64").unwrap();
+        let e = LatentEnergy::new(Rc::new(desc), Rc::new(gen), 0.3, 1.0, 3.0).unwrap();
+        let x0 = telescope::energy::random_states(&e, 24).unwrap();
+        let found = search(&e, &x0, MinimizeMethod::Fire);
+        let u = tensor::to_vec_f64(&found.energy).unwrap();
+        for (i, converged) in found.converged.iter().enumerate() {
+            assert!(
+                *converged,
+                "case {case} (Z = {z}): chain {i} did not converge"
+            );
+            let lower = lowest_nearby(&e, &found.x.get(i as i64).to_kind(Kind::Double), 6.0);
+            assert!(
+                lower <= 1e-7 * u[i].abs().max(1.0),
+                "case {case} (Z = {z}): a point near chain {i} is {lower:e} lower (energy {})",
+                u[i]
+            );
+        }
+    }
+}
+
+/// `sum_{j < k} (x_j^2 / 2 - |x_j|) + sum_{j >= k} |x_j - 1|`: a ridge (a concave kink) along
+/// each of the first `k` axes, a valley kink at 1 along the others. Its minima are `x_j = +-1`
+/// for `j < k` and `x_j = 1` for the others, at energy `-k / 2`.
+struct Ridges {
+    d: usize,
+    k: usize,
+}
+
+impl Energy for Ridges {
+    fn name(&self) -> String {
+        "ridges".into()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.d)
+    }
+    fn space(&self) -> Space {
+        space(self.d)
+    }
+    fn energy(&self, x: &Tensor) -> Result<Tensor> {
+        let k = self.k as i64;
+        let r = x.f_narrow(1, 0, k)?;
+        let ridges = r.f_square()?.f_mul_scalar(0.5)?.f_sub(&r.f_abs()?)?;
+        let valleys = x
+            .f_narrow(1, k, self.d as i64 - k)?
+            .f_sub_scalar(1.0)?
+            .f_abs()?;
+        Ok(ridges
+            .f_sum_dim_intlist(1, false, x.kind())?
+            .f_add(&valleys.f_sum_dim_intlist(1, false, x.kind())?)?)
+    }
+}
+
+/// Chains that start on the ridges (the symmetric point of a symmetric energy, where libtorch's
+/// gradient of `|x|` is 0): the sampled gradients on the ridges' two sides cancel, so gradient
+/// sampling alone called them converged there, at energy 0 per ridge. They must go on down to a
+/// minimum.
+#[test]
+fn chains_started_on_a_ridge_do_not_stop_there() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (d, k) in [(2usize, 1usize), (3, 1), (4, 2), (6, 3), (8, 2)] {
+        tensor::manual_seed(d as u64);
+        let e = Ridges { d, k };
+        let ridge = Tensor::zeros([16, k as i64], (Kind::Double, tch::Device::Cpu));
+        let rest = Tensor::rand([16, (d - k) as i64], (Kind::Double, tch::Device::Cpu)) * 4.0 - 2.0;
+        let x0 = Tensor::cat(&[ridge, rest], 1);
+        for method in METHODS {
+            let found = search(&e, &x0, method);
+            let u = tensor::to_vec_f64(&found.energy).unwrap();
+            let x = tensor::to_matrix(&found.x).unwrap();
+            for i in 0..16 {
+                assert!(found.converged[i], "D = {d}, {method:?}: chain {i} did not converge ({} iterations, energy {}, at {:?})", found.iterations, u[i], x[i]);
+                assert!(
+                    (u[i] + k as f64 / 2.0).abs() < 1e-6,
+                    "D = {d}, {method:?}: chain {i} stopped at energy {} at {:?}, minima at {}",
+                    u[i],
+                    x[i],
+                    -(k as f64) / 2.0
+                );
+            }
         }
     }
 }

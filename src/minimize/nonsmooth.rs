@@ -8,10 +8,14 @@
 //! sampling looks at the gradients in a ball of radius `eps` around the chain instead: the
 //! shortest vector `d` in their convex hull is the steepest descent direction of the energy
 //! smoothed over the ball, and it slides along a kink rather than across it. When `d` is
-//! (nearly) zero the chain is `eps`-stationary and the ball shrinks. A chain whose ball has
+//! (nearly) zero the chain is `eps`-stationary and the ball shrinks; a chain that keeps stepping
+//! at one radius without becoming stationary zigzags across a kink just outside its ball, and
+//! the ball grows back. A chain whose ball has
 //! shrunk below `1e-7` of the space's box twice in a row, the second time without lowering its
-//! energy beyond round-off, is a minimum in Clarke's sense, which is what "converged" means on
-//! a kink.
+//! energy beyond round-off, is stationary in Clarke's sense. That is not yet a minimum: on a
+//! ridge (a concave kink, like `-|x|` at 0) the gradients on its two sides cancel too. So before
+//! a chain counts as converged, a probe looks for a way down from it (see [`descent_probes`]);
+//! a chain that finds one moves along it and starts the radii again.
 
 use super::min_norm::min_norm_weights;
 use super::{Minima, MinimizeOptions};
@@ -39,6 +43,19 @@ const MAX_HALVINGS: usize = 40;
 const ROUND_OFF: f64 = 1e-6;
 /// Steps in a row that go nowhere (see [`Chain::missed`]) before the radius shrinks.
 const MISSES: usize = 4;
+/// Steps at one radius after which it grows back by one rung (see [`Chain::stayed`]).
+const STEPS_AT_ONE_RADIUS: usize = 50;
+/// How far from a chain (share of the box's width) the descent probe reads the gradient: far
+/// enough to be on one side of every kink through the chain, near enough to see only those.
+const PROBE_RADIUS: f64 = 1e-6;
+/// A probe direction along which the energy falls more steeply than this share of the largest
+/// probed gradient (and than `tol`) leads down from the chain; shallower slopes are round-off.
+const PROBE_SLOPE: f64 = 1e-4;
+/// Turns of the probe directions towards steeper descent (see [`descent_probes`]).
+const PROBE_ITERS: usize = 15;
+/// The first turn's size (radians, about) and its shrink per turn.
+const PROBE_TURN: f64 = 0.5;
+const PROBE_TURN_DECAY: f64 = 0.85;
 
 /// Per chain: where it is and what is known there.
 struct Chain {
@@ -52,6 +69,8 @@ struct Chain {
     /// Consecutive steps that went nowhere at this radius (no step, or a move much shorter
     /// than the ball).
     misses: usize,
+    /// Steps taken at this radius.
+    steps_here: usize,
     /// The energy when the chain last started from the first radius.
     ladder_start: f64,
     /// The radius has gone from the first to below the last once already: this descent of the
@@ -72,6 +91,18 @@ impl Chain {
     fn shrink(&mut self) {
         self.radius *= RADIUS_SHRINK;
         self.misses = 0;
+        self.steps_here = 0;
+    }
+
+    /// Counts a step taken at this radius. A chain that keeps stepping at one radius for
+    /// [`STEPS_AT_ONE_RADIUS`] steps without becoming stationary there zigzags across a kink just
+    /// outside its ball, which is too small to see it: the radius grows back by one rung.
+    fn stayed(&mut self) {
+        self.steps_here += 1;
+        if self.steps_here >= STEPS_AT_ONE_RADIUS {
+            self.radius = (self.radius / RADIUS_SHRINK).min(FIRST_RADIUS);
+            self.steps_here = 0;
+        }
     }
 }
 
@@ -79,7 +110,7 @@ impl Chain {
 /// gradient sampling, within the iterations `found` left of `opts.max_iter` (one iteration
 /// evaluates the gradient at up to 65 points per chain, plus the line search). Chains that reach
 /// a Clarke-stationary point (zero in the hull of the gradients within `1e-7` of the box's width,
-/// to `opts.tol`) are marked converged.
+/// to `opts.tol`) from which [`descent_probes`] finds no way down are marked converged.
 pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -> Result<Minima> {
     let energies = tensor::to_vec_f64(&found.energy)?;
     let mut chains: Vec<Chain> = (0..found.converged.len())
@@ -90,6 +121,7 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             step: opts.step,
             draws: 0,
             misses: 0,
+            steps_here: 0,
             ladder_start: energies[row],
             confirming: false,
         })
@@ -173,11 +205,13 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
                     // A move much shorter than the ball says the ball no longer resolves where
                     // the chain is going: it is stationary at this radius.
                     let moved = a.step * norms2[c].sqrt();
-                    if moved < RADIUS_SHRINK * chains[c].radius * width {
+                    let ball = chains[c].radius * width;
+                    if moved < RADIUS_SHRINK * ball {
                         chains[c].missed();
                     } else {
                         chains[c].misses = 0;
                     }
+                    chains[c].stayed();
                     moved_rows.push(chains[c].row);
                     moved_x.push(a.x);
                     moved_u.push(a.u);
@@ -199,21 +233,60 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             continue;
         }
         let energies = tensor::to_vec_f64(&u)?;
-        chains.retain_mut(|chain| {
+        let mut settled = Vec::new();
+        for (c, chain) in chains.iter_mut().enumerate() {
             if chain.radius >= LAST_RADIUS {
-                return true;
+                continue;
             }
             let now = energies[chain.row];
             let lowered = chain.ladder_start - now;
             if chain.confirming && lowered <= ROUND_OFF * now.abs().max(1.0) {
-                converged[chain.row] = true;
-                return false;
+                settled.push(c);
+                continue;
             }
             chain.confirming = true;
             chain.ladder_start = now;
             chain.radius = FIRST_RADIUS;
             chain.misses = 0;
-            true
+            chain.steps_here = 0;
+        }
+        if settled.is_empty() {
+            continue;
+        }
+        // Stationary at every scale, twice: a minimum unless a probe finds a way down.
+        let rows = index_tensor(settled.iter().map(|&c| chains[c].row), x.device())?;
+        let (xs, us) = (x.f_index_select(0, &rows)?, u.f_index_select(0, &rows)?);
+        let ways = descent_probes(e, &xs, &us, &mut chains, &settled, samples, width, opts.tol)?;
+        let (mut moved_rows, mut moved_x, mut moved_u) = (Vec::new(), Vec::new(), Vec::new());
+        let mut done = vec![false; chains.len()];
+        for (&c, way) in settled.iter().zip(ways) {
+            let chain = &mut chains[c];
+            match way {
+                Some(a) => {
+                    chain.confirming = false;
+                    chain.ladder_start = tensor::to_vec_f64(&a.u)?[0];
+                    chain.radius = FIRST_RADIUS;
+                    chain.misses = 0;
+                    chain.steps_here = 0;
+                    moved_rows.push(chain.row);
+                    moved_x.push(a.x);
+                    moved_u.push(a.u);
+                }
+                None => {
+                    converged[chain.row] = true;
+                    done[c] = true;
+                }
+            }
+        }
+        if !moved_rows.is_empty() {
+            let at = index_tensor(moved_rows, x.device())?;
+            x = x.f_index_copy(0, &at, &Tensor::f_stack(&moved_x, 0)?)?;
+            u = u.f_index_copy(0, &at, &Tensor::f_stack(&moved_u, 0)?.f_to_kind(u.kind())?)?;
+        }
+        let mut c = 0;
+        chains.retain(|_| {
+            c += 1;
+            !done[c - 1]
         });
     }
     Ok(Minima {
@@ -298,6 +371,139 @@ fn shortest_hull_vectors(
         .f_reshape([a, 1, k])?
         .f_to_device(xa.device())?;
     Ok(w.f_bmm(&g)?.f_squeeze_dim(1)?.f_to_kind(xa.kind())?)
+}
+
+/// Looks for a way down from each chain of `settled` (indices into `chains`, states `xs`,
+/// energies `us`), which gradient sampling found stationary. For `samples / 2` (at least 2)
+/// random unit directions `v` and their opposites, the gradient at `x + h v` (`h` =
+/// [`PROBE_RADIUS`] times `width`, on one side of every kink through `x`) gives the slope
+/// `g . v` of the energy leaving `x` along `v`. At a minimum no slope is negative; on a ridge
+/// the slopes into its sides are. Each direction then turns down its slope for
+/// [`PROBE_ITERS`] rounds, since a way down between valley kinks is a narrow cone that random
+/// directions rarely hit. Where the steepest slope seen falls below
+/// `-max(tol, PROBE_SLOPE |g|)`, a backtracking search along it (from the first sampling radius
+/// down to `h`) returns the first point that lowers the energy by an Armijo share of that slope
+/// and beyond round-off; `None` where there is no way down or none was found.
+#[allow(clippy::too_many_arguments)]
+fn descent_probes(
+    e: &dyn Energy,
+    xs: &Tensor,
+    us: &Tensor,
+    chains: &mut [Chain],
+    settled: &[usize],
+    samples: usize,
+    width: f64,
+    tol: f64,
+) -> Result<Vec<Option<Accepted>>> {
+    let (a, d) = (xs.size()[0], xs.size()[1]);
+    let rows = tensor::to_matrix(xs)?;
+    // Half as many directions as the ball's samples, each with its opposite.
+    let pairs = (samples / 2).max(2);
+    let mut dirs = Vec::with_capacity(a as usize * 2 * pairs * d as usize);
+    for (&c, row) in settled.iter().zip(&rows) {
+        let chain = &mut chains[c];
+        chain.draws += 1;
+        let seed = row
+            .iter()
+            .fold(chain.draws, |s, v| tensor::next_seed_for(s, v.to_bits()));
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut half = Vec::with_capacity(pairs * d as usize);
+        for _ in 0..pairs {
+            let dir: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
+            let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+            half.extend(dir.iter().map(|v| v / norm));
+        }
+        dirs.extend(half.iter().copied());
+        dirs.extend(half.iter().map(|v| -v));
+    }
+    let k = 2 * pairs as i64;
+    let dbl = tch::Kind::Double;
+    let mut v = Tensor::from_slice(&dirs)
+        .f_reshape([a, k, d])?
+        .f_to_device(xs.device())?;
+    let centres = xs.f_unsqueeze(1)?.f_to_kind(dbl)?;
+    // Per chain, the steepest slope seen, its direction, and the largest gradient seen.
+    let mut steepest = vec![f64::INFINITY; a as usize];
+    let mut best: Vec<Option<Tensor>> = (0..a).map(|_| None).collect();
+    let mut largest = vec![0.0f64; a as usize];
+    let mut turn = PROBE_TURN;
+    for _ in 0..PROBE_ITERS {
+        let points = centres.f_add(&v.f_mul_scalar(PROBE_RADIUS * width)?)?;
+        let points = points.f_reshape([a * k, d])?.f_to_kind(xs.kind())?;
+        let (_, g) = e.energy_and_grad(&points)?;
+        let g = g.f_reshape([a, k, d])?.f_to_kind(dbl)?;
+        // Non-finite gradients (probes outside the energy's domain) show no way.
+        let finite = g.f_isfinite()?.f_all_dims(Some(&[2i64][..]), true)?;
+        let g = g.f_where_scalarother(&finite, 0.0)?;
+        let slopes = g.f_mul(&v)?.f_sum_dim_intlist(2, true, dbl)?; // [A, k, 1]
+        let sizes = g.f_square()?.f_sum_dim_intlist(2, true, dbl)?.f_sqrt()?;
+        let slope_rows = tensor::to_matrix(&slopes.f_squeeze_dim(2)?)?;
+        let size_rows = tensor::to_matrix(&sizes.f_squeeze_dim(2)?)?;
+        for (i, (sl, sz)) in slope_rows.iter().zip(&size_rows).enumerate() {
+            largest[i] = sz.iter().copied().fold(largest[i], f64::max);
+            let (j, s) = sl
+                .iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, f64::INFINITY),
+                    |b, (j, s)| if s < b.1 { (j, s) } else { b },
+                );
+            if s < steepest[i] {
+                steepest[i] = s;
+                best[i] = Some(v.get(i as i64).get(j as i64));
+            }
+        }
+        // Turn each direction down its slope's gradient on the sphere: the slope along v is
+        // g(x + h v) . v, and g is its gradient in v (the piece's), so v - g (less its part
+        // along v) leans towards the directions that leave x downhill.
+        let tangent = g.f_sub(&v.f_mul(&slopes)?)?;
+        let step = tangent
+            .f_div(&sizes.f_clamp_min(1e-300)?)?
+            .f_mul_scalar(turn)?;
+        let moved = v.f_sub(&step)?;
+        v = moved.f_div(
+            &moved
+                .f_norm_scalaropt_dim(2, [2i64], true)?
+                .f_clamp_min(1e-300)?,
+        )?;
+        turn *= PROBE_TURN_DECAY;
+    }
+    let u0 = tensor::to_vec_f64(us)?;
+    let mut out = Vec::with_capacity(settled.len());
+    for i in 0..a as usize {
+        let threshold = tol.max(PROBE_SLOPE * largest[i]);
+        let dir = match &best[i] {
+            Some(dir) if steepest[i] < -threshold => dir.f_to_kind(xs.kind())?,
+            _ => {
+                out.push(None);
+                continue;
+            }
+        };
+        let steepest = steepest[i];
+        let x = xs.get(i as i64);
+        // Steps shorter than the probe's distance would leave the slope unmeasured, and a
+        // fall within round-off is no way down.
+        let mut step = FIRST_RADIUS * width;
+        let mut found = None;
+        while step >= PROBE_RADIUS * width {
+            let trial = x.f_add(&dir.f_mul_scalar(step)?)?;
+            let ut = e.energy(&trial.f_unsqueeze(0)?)?;
+            let un = tensor::to_vec_f64(&ut)?[0];
+            let needed = (-ARMIJO * step * steepest).max(ROUND_OFF * u0[i].abs().max(1.0));
+            if un.is_finite() && u0[i] - un >= needed {
+                found = Some(Accepted {
+                    x: trial,
+                    u: ut.get(0),
+                    step,
+                });
+                break;
+            }
+            step *= 0.5;
+        }
+        out.push(found);
+    }
+    Ok(out)
 }
 
 /// Where the chains of one step stand: states, energies, directions `d` (the shortest hull

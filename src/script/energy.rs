@@ -525,7 +525,7 @@ pub fn register(api: &mut Api) {
             ))
         },
     );
-    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Chains that stall on a kink (ReLU networks, L1 terms: the gradient jumps, FIRE stops wherever it meets one) go on by gradient sampling until they are minima in Clarke's sense. Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
+    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Chains that stall on a kink (ReLU networks, L1 terms: the gradient jumps, FIRE stops wherever it meets one) go on by gradient sampling until they are stationary in Clarke's sense and a probe finds no way down from them (ridges are stationary too). Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
     api.func(
         "minimize",
         "minimize(U: Energy, x0, opts: map) -> map",
