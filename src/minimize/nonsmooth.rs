@@ -88,6 +88,17 @@ impl Chain {
         }
     }
 
+    /// A fresh random stream for this chain at `row` (its coordinates), seeded by them and by
+    /// the count of draws, so a chain's path depends neither on the other chains of its batch
+    /// nor on the session's random stream, and a chain that did not move draws anew.
+    fn next_rng(&mut self, row: &[f64]) -> StdRng {
+        self.draws += 1;
+        let seed = row
+            .iter()
+            .fold(self.draws, |s, v| tensor::next_seed_for(s, v.to_bits()));
+        StdRng::seed_from_u64(seed)
+    }
+
     fn shrink(&mut self) {
         self.radius *= RADIUS_SHRINK;
         self.misses = 0;
@@ -314,6 +325,13 @@ fn box_width(space: &Space) -> f64 {
     }
 }
 
+/// A random direction of unit length in `d` dimensions, uniform on the sphere.
+fn unit_direction(rng: &mut StdRng, d: usize) -> Vec<f64> {
+    let dir: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
+    let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+    dir.into_iter().map(|v| v / norm).collect()
+}
+
 /// Row indices as an index tensor on `device`.
 fn index_tensor(rows: impl IntoIterator<Item = usize>, device: tch::Device) -> Result<Tensor> {
     let rows: Vec<i64> = rows.into_iter().map(|r| r as i64).collect();
@@ -336,16 +354,11 @@ fn shortest_hull_vectors(
     let rows = tensor::to_matrix(xa)?;
     let mut offsets = Vec::with_capacity(chains.len() * samples * d as usize);
     for (chain, row) in chains.iter_mut().zip(&rows) {
-        chain.draws += 1;
-        let seed = row
-            .iter()
-            .fold(chain.draws, |s, v| tensor::next_seed_for(s, v.to_bits()));
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = chain.next_rng(row);
         for _ in 0..samples {
-            let dir: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
-            let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+            let dir = unit_direction(&mut rng, d as usize);
             let r = chain.radius * width * rng.random::<f64>().powf(1.0 / d as f64);
-            offsets.extend(dir.iter().map(|v| v / norm * r));
+            offsets.extend(dir.iter().map(|v| v * r));
         }
     }
     let k = samples as i64 + 1;
@@ -402,17 +415,10 @@ fn descent_probes(
     let mut dirs = Vec::with_capacity(a as usize * 2 * pairs * d as usize);
     for (&c, row) in settled.iter().zip(&rows) {
         let chain = &mut chains[c];
-        chain.draws += 1;
-        let seed = row
-            .iter()
-            .fold(chain.draws, |s, v| tensor::next_seed_for(s, v.to_bits()));
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut half = Vec::with_capacity(pairs * d as usize);
-        for _ in 0..pairs {
-            let dir: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
-            let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
-            half.extend(dir.iter().map(|v| v / norm));
-        }
+        let mut rng = chain.next_rng(row);
+        let half: Vec<f64> = (0..pairs)
+            .flat_map(|_| unit_direction(&mut rng, d as usize))
+            .collect();
         dirs.extend(half.iter().copied());
         dirs.extend(half.iter().map(|v| -v));
     }
