@@ -230,11 +230,7 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
                 None => chains[c].missed(),
             }
         }
-        if !moved_rows.is_empty() {
-            let at = index_tensor(moved_rows, x.device())?;
-            x = x.f_index_copy(0, &at, &Tensor::f_stack(&moved_x, 0)?)?;
-            u = u.f_index_copy(0, &at, &Tensor::f_stack(&moved_u, 0)?.f_to_kind(u.kind())?)?;
-        }
+        (x, u) = write_rows(x, u, moved_rows, &moved_x, &moved_u)?;
         // A chain whose radius fell below the last one has been stationary at every scale.
         // That is a minimum when it was already so before this descent of the radius and the
         // descent lowered the energy by no more than round-off; otherwise it starts again from
@@ -289,11 +285,7 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
                 }
             }
         }
-        if !moved_rows.is_empty() {
-            let at = index_tensor(moved_rows, x.device())?;
-            x = x.f_index_copy(0, &at, &Tensor::f_stack(&moved_x, 0)?)?;
-            u = u.f_index_copy(0, &at, &Tensor::f_stack(&moved_u, 0)?.f_to_kind(u.kind())?)?;
-        }
+        (x, u) = write_rows(x, u, moved_rows, &moved_x, &moved_u)?;
         let mut c = 0;
         chains.retain(|_| {
             c += 1;
@@ -323,6 +315,24 @@ fn box_width(space: &Space) -> f64 {
         }
         _ => 1.0,
     }
+}
+
+/// `x` and `u` with the chains of `rows` moved to `states` (each `[D]`) and `energies` (each
+/// 0-d); unchanged when `rows` is empty.
+fn write_rows(
+    x: Tensor,
+    u: Tensor,
+    rows: Vec<usize>,
+    states: &[Tensor],
+    energies: &[Tensor],
+) -> Result<(Tensor, Tensor)> {
+    if rows.is_empty() {
+        return Ok((x, u));
+    }
+    let at = index_tensor(rows, x.device())?;
+    let x = x.f_index_copy(0, &at, &Tensor::f_stack(states, 0)?)?;
+    let u = u.f_index_copy(0, &at, &Tensor::f_stack(energies, 0)?.f_to_kind(u.kind())?)?;
+    Ok((x, u))
 }
 
 /// A random direction of unit length in `d` dimensions, uniform on the sphere.
