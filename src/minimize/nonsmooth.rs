@@ -99,6 +99,16 @@ impl Chain {
         StdRng::seed_from_u64(seed)
     }
 
+    /// Starts the radii again from the first at energy `energy`; `confirming` says whether
+    /// this descent of the radius confirms a minimum found by the last one.
+    fn restart_ladder(&mut self, energy: f64, confirming: bool) {
+        self.confirming = confirming;
+        self.ladder_start = energy;
+        self.radius = FIRST_RADIUS;
+        self.misses = 0;
+        self.steps_here = 0;
+    }
+
     fn shrink(&mut self) {
         self.radius *= RADIUS_SHRINK;
         self.misses = 0;
@@ -251,11 +261,7 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
                 settled.push(c);
                 continue;
             }
-            chain.confirming = true;
-            chain.ladder_start = now;
-            chain.radius = FIRST_RADIUS;
-            chain.misses = 0;
-            chain.steps_here = 0;
+            chain.restart_ladder(now, true);
         }
         if settled.is_empty() {
             continue;
@@ -270,11 +276,7 @@ pub fn continue_stalled(e: &dyn Energy, found: Minima, opts: &MinimizeOptions) -
             let chain = &mut chains[c];
             match way {
                 Some(a) => {
-                    chain.confirming = false;
-                    chain.ladder_start = tensor::to_vec_f64(&a.u)?[0];
-                    chain.radius = FIRST_RADIUS;
-                    chain.misses = 0;
-                    chain.steps_here = 0;
+                    chain.restart_ladder(tensor::to_vec_f64(&a.u)?[0], false);
                     moved_rows.push(chain.row);
                     moved_x.push(a.x);
                     moved_u.push(a.u);
@@ -453,9 +455,10 @@ fn descent_probes(
         let g = g.f_where_scalarother(&finite, 0.0)?;
         let slopes = g.f_mul(&v)?.f_sum_dim_intlist(2, true, dbl)?; // [A, k, 1]
         let sizes = g.f_square()?.f_sum_dim_intlist(2, true, dbl)?.f_sqrt()?;
-        let slope_rows = tensor::to_matrix(&slopes.f_squeeze_dim(2)?)?;
-        let size_rows = tensor::to_matrix(&sizes.f_squeeze_dim(2)?)?;
-        for (i, (sl, sz)) in slope_rows.iter().zip(&size_rows).enumerate() {
+        // Slopes and gradient sizes in one read: [A, 2k].
+        let both = tensor::to_matrix(&Tensor::f_cat(&[&slopes, &sizes], 1)?.f_squeeze_dim(2)?)?;
+        for (i, row) in both.iter().enumerate() {
+            let (sl, sz) = row.split_at(k as usize);
             largest[i] = sz.iter().copied().fold(largest[i], f64::max);
             let (j, s) = sl
                 .iter()
