@@ -858,6 +858,66 @@ fn latent_map_wall_groups_are_the_groups_whose_representative_lies_beyond_the_wa
 }
 
 #[test]
+fn latent_map_basin_classes_leave_the_groups_on_the_wall_out() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The wells at (4, 0.5) and (-3.5, 1) lie beyond the 2-D wall radius 2.83. They are
+    // labelled b and c and the two inside a, so with the generator given, only a leads a
+    // group; the wall's minima are counted apart, and the 5% share is of the others.
+    let labels = [0usize, 0, 1, 2];
+    let v = eval_array(&format!(
+        "{FOUR_WELLS}\n\
+         let g = generator(\"convT(4,4,1) convT(1,3,2)\", #{{latent: 2}});\n\
+         let data = #{{images: tensor(centres), labels: {labels:?}, classes: [\"a\", \"b\", \"c\"]}};\n\
+         let images = stack(m.minima.map(|r| r.state));\n\
+         let t = lm::basin_classes(m, images, data, g);\n\
+         let all = lm::basin_classes(m, images, data);\n\
+         [t.classes_leading, t.classes_with_basin, t.purity, t.wall, t.wall_minima, \
+          t.groups.map(|r| [r.id, r.wall]), all.classes_leading, all.wall, groups]"
+    ));
+    let groups = groups_by_well(&v[8]);
+    assert_eq!(groups.len(), 4, "one group per well: {groups:?}");
+    let mut beyond: Vec<i64> = groups.iter().filter(|g| g.1 >= 2).map(|g| g.0).collect();
+    beyond.sort();
+    let ints = |x: &rhai::Dynamic| -> Vec<i64> {
+        let mut v: Vec<i64> = x
+            .clone()
+            .into_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_int().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ints(&v[3]), beyond, "the wall groups are listed");
+    let wall_minima: i64 = groups.iter().filter(|g| g.1 >= 2).map(|g| g.2).sum();
+    assert_eq!(v[4].as_int().unwrap(), wall_minima);
+    assert_eq!(
+        v[0].as_int().unwrap(),
+        1,
+        "only a leads a group off the wall"
+    );
+    assert_eq!(
+        v[1].as_int().unwrap(),
+        1,
+        "a's groups hold every minimum off the wall"
+    );
+    assert_eq!(v[2].as_float().unwrap(), 1.0);
+    for row in v[5].clone().into_array().unwrap() {
+        let row = row.into_array().unwrap();
+        let id = row[0].as_int().unwrap();
+        assert_eq!(
+            row[1].as_bool().unwrap(),
+            beyond.contains(&id),
+            "group {id}"
+        );
+    }
+    // Without the generator every group counts: a, b and c lead one each.
+    assert_eq!(v[6].as_int().unwrap(), 3);
+    assert!(ints(&v[7]).is_empty());
+}
+
+#[test]
 fn latent_map_basin_classes_count_the_classes_leading_any_group_and_a_large_one() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // The "training images" are the wells' centres, labelled so that two wells share class a
