@@ -7,6 +7,7 @@
 //! [`Figure::to_text`], or display it with [`terminal::show`]. No system font is needed: a
 //! bundled DejaVu Sans is registered with plotters on first use.
 
+mod legend;
 mod render;
 pub mod sixel;
 pub mod terminal;

@@ -1,5 +1,6 @@
 //! Drawing figures with plotters onto SVG and bitmap backends.
 
+use super::legend;
 use super::{
     colormap, contour_segments, format_tick, nice_ticks, padded_range, DgPicture, Figure, Heatmap,
     Image, Marker, Plot, Series, PALETTE,
@@ -224,6 +225,10 @@ fn draw_xy<DB: DrawingBackend>(
         }
     }
     let mut any_label = false;
+    // What is drawn, in pixels from the plotting area's upper left: the legend avoids it.
+    let origin = chart.plotting_area().get_base_pixel();
+    let mut drawn: Vec<(i32, i32)> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     for s in series {
         let c = pal(s.color);
         let pts: Vec<(f64, f64)> =
@@ -232,6 +237,21 @@ fn draw_xy<DB: DrawingBackend>(
                 .filter(|(&x, &y)| ok(x, log_x) && ok(y, log_y))
                 .map(|(&x, &y)| (tr(x, log_x), tr(y, log_y)))
                 .collect();
+        let pixels: Vec<(i32, i32)> = pts
+            .iter()
+            .map(|p| {
+                let (x, y) = chart.backend_coord(p);
+                (x - origin.0, y - origin.1)
+            })
+            .collect();
+        if s.line {
+            drawn.extend(legend::along_line(&pixels));
+        } else {
+            drawn.extend(pixels);
+        }
+        if !s.name.is_empty() && (s.line || s.marker != Marker::None) {
+            labels.push(s.name.clone());
+        }
         let legend_line = s.line;
         let dashed = s.dashed;
         if s.line {
@@ -294,9 +314,10 @@ fn draw_xy<DB: DrawingBackend>(
         }
     }
     if any_label {
+        let place = legend_place(&labels, &drawn, chart.plotting_area().dim_in_pixel())?;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(place)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(font(14.0))
@@ -304,6 +325,23 @@ fn draw_xy<DB: DrawingBackend>(
             .map_err(pe)?;
     }
     Ok(())
+}
+
+/// Where the legend of `labels` goes in a plotting area of size `area` with `drawn` points:
+/// its box sized as plotters sizes it (the label text at the legend font, a 30-pixel mark
+/// column and 10-pixel margins), placed to cover the fewest points.
+fn legend_place(
+    labels: &[String],
+    drawn: &[(i32, i32)],
+    area: (u32, u32),
+) -> Result<SeriesLabelPosition> {
+    let style = font(14.0);
+    let mut text = MultiLineText::<(i32, i32), &str>::new((0, 0), &style);
+    for l in labels {
+        text.push_line(l.as_str());
+    }
+    let (w, h) = text.estimate_dimension().map_err(pe)?;
+    Ok(legend::least_covered(drawn, (w + 30 + 20, h + 20), area))
 }
 
 fn legend_mark<DB: DrawingBackend>(
@@ -421,6 +459,11 @@ fn draw_heatmap<DB: DrawingBackend>(
         }
     }
     let mut any_label = false;
+    // The paths in pixels from the plotting area's upper left: the legend avoids them (the
+    // shading fills the whole area).
+    let origin = chart.plotting_area().get_base_pixel();
+    let mut drawn: Vec<(i32, i32)> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     for s in &h.paths {
         let c = pal(s.color);
         let pts: Vec<(f64, f64)> = s.xs.iter().zip(&s.ys).map(|(&x, &y)| (x, y)).collect();
@@ -437,6 +480,16 @@ fn draw_heatmap<DB: DrawingBackend>(
             .copied()
             .filter(|&(x, y)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y))
             .collect();
+        for sg in &segments {
+            let ends: Vec<(i32, i32)> = sg
+                .iter()
+                .map(|p| {
+                    let (x, y) = chart.backend_coord(p);
+                    (x - origin.0, y - origin.1)
+                })
+                .collect();
+            drawn.extend(legend::along_line(&ends));
+        }
         chart
             .draw_series(inside.iter().map(|&p| Circle::new(p, 1, c.filled())))
             .map_err(pe)?;
@@ -449,6 +502,7 @@ fn draw_heatmap<DB: DrawingBackend>(
             .map_err(pe)?;
         if !s.name.is_empty() {
             any_label = true;
+            labels.push(s.name.clone());
             anno.label(s.name.clone()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
             });
@@ -464,9 +518,10 @@ fn draw_heatmap<DB: DrawingBackend>(
         }
     }
     if any_label {
+        let place = legend_place(&labels, &drawn, chart.plotting_area().dim_in_pixel())?;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(place)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(font(14.0))
