@@ -228,6 +228,16 @@ fn doc_prints_the_reference_and_unknown_commands_fail() {
     ] {
         assert!(text.contains(f), "reference lacks {f}");
     }
+    // The shipped modules are in the reference, and each function by its qualified name.
+    assert!(text.contains("latent_map::basin_classes(m, images, data, gen)"));
+    let out = telescope()
+        .args(["doc", "lm::wall_radius"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sqrt(d + 3 sqrt(2d))"));
+    let out = telescope().args(["doc", "no_such_fn"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
     let out = telescope().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -1,5 +1,6 @@
 //! `telescope doc [NAME]`: prints the reference of script functions (rendered by
-//! [`crate::script::help`] from the one docs metadata).
+//! [`crate::script::help`] from the one docs metadata) and of the stdlib modules
+//! ([`super::module_doc`]).
 
 use crate::script::help::{help_text, overview};
 
@@ -8,10 +9,10 @@ pub fn run(name: Option<&str>) -> u8 {
     let docs = crate::script::docs();
     match name {
         None => {
-            print!("{}", overview(&docs));
+            print!("{}{}", overview(&docs), super::module_doc::overview());
             0
         }
-        Some(n) => match help_text(&docs, n) {
+        Some(n) => match help_text(&docs, n).or_else(|e| super::module_doc::help(n).ok_or(e)) {
             Ok(text) => {
                 print!("{text}");
                 0

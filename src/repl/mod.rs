@@ -9,6 +9,7 @@ pub mod check;
 pub mod doc;
 pub mod helper;
 pub mod lsp;
+pub mod module_doc;
 
 pub use analysis::is_unfinished;
 
@@ -167,6 +168,9 @@ impl Repl {
             Ok(s) => return Ok(s),
             Err(s) => s,
         };
+        if let Some(s) = module_doc::help(name) {
+            return Ok(s);
+        }
         let cat = Catalog::new(&self.session.engine, self.session.docs.clone());
         match analysis::describe(&cat, &self.env(), name, false) {
             Some(analysis::Description::Function(d)) => {

@@ -266,12 +266,17 @@ pub fn module_functions(
 ) -> Option<(Option<PathBuf>, String, Vec<Symbol>)> {
     let (_, path) = imports(src).into_iter().find(|(a, _)| a == alias)?;
     let (file, text) = module_source(&path, base_dir)?;
-    let fns = symbols(&text)
+    let fns = module_exports(&text);
+    Some((file, text, fns))
+}
+
+/// The functions a module's source `text` exports (every `fn` but the `private` ones).
+pub fn module_exports(text: &str) -> Vec<Symbol> {
+    symbols(text)
         .into_iter()
         .filter(|s| s.kind == SymbolKind::Function)
-        .filter(|s| !is_private(&text, s))
-        .collect();
-    Some((file, text, fns))
+        .filter(|s| !is_private(text, s))
+        .collect()
 }
 
 /// True for a `private fn`, which a module does not export.
