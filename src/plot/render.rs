@@ -226,7 +226,6 @@ fn draw_xy<DB: DrawingBackend>(
     }
     let mut any_label = false;
     // What is drawn, in pixels from the plotting area's upper left: the legend avoids it.
-    let origin = chart.plotting_area().get_base_pixel();
     let mut drawn: Vec<(i32, i32)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     for s in series {
@@ -237,13 +236,7 @@ fn draw_xy<DB: DrawingBackend>(
                 .filter(|(&x, &y)| ok(x, log_x) && ok(y, log_y))
                 .map(|(&x, &y)| (tr(x, log_x), tr(y, log_y)))
                 .collect();
-        let pixels: Vec<(i32, i32)> = pts
-            .iter()
-            .map(|p| {
-                let (x, y) = chart.backend_coord(p);
-                (x - origin.0, y - origin.1)
-            })
-            .collect();
+        let pixels = area_pixels(&chart, &pts);
         if s.line {
             drawn.extend(legend::along_line(&pixels));
         } else {
@@ -325,6 +318,23 @@ fn draw_xy<DB: DrawingBackend>(
             .map_err(pe)?;
     }
     Ok(())
+}
+
+/// `pts` (chart coordinates) in pixels from the upper left of `chart`'s plotting area.
+fn area_pixels<DB: DrawingBackend>(
+    chart: &ChartContext<
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    pts: &[(f64, f64)],
+) -> Vec<(i32, i32)> {
+    let origin = chart.plotting_area().get_base_pixel();
+    pts.iter()
+        .map(|p| {
+            let (x, y) = chart.backend_coord(p);
+            (x - origin.0, y - origin.1)
+        })
+        .collect()
 }
 
 /// Where the legend of `labels` goes in a plotting area of size `area` with `drawn` points:
@@ -461,7 +471,6 @@ fn draw_heatmap<DB: DrawingBackend>(
     let mut any_label = false;
     // The paths in pixels from the plotting area's upper left: the legend avoids them (the
     // shading fills the whole area).
-    let origin = chart.plotting_area().get_base_pixel();
     let mut drawn: Vec<(i32, i32)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     for s in &h.paths {
@@ -481,14 +490,7 @@ fn draw_heatmap<DB: DrawingBackend>(
             .filter(|&(x, y)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y))
             .collect();
         for sg in &segments {
-            let ends: Vec<(i32, i32)> = sg
-                .iter()
-                .map(|p| {
-                    let (x, y) = chart.backend_coord(p);
-                    (x - origin.0, y - origin.1)
-                })
-                .collect();
-            drawn.extend(legend::along_line(&ends));
+            drawn.extend(legend::along_line(&area_pixels(&chart, sg)));
         }
         chart
             .draw_series(inside.iter().map(|&p| Circle::new(p, 1, c.filled())))
