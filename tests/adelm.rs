@@ -695,3 +695,78 @@ fn without_consolidation_the_map_is_placement_alone() {
         "consolidation never merged: the test shows nothing"
     );
 }
+
+/// Wells on a ring: the straight line between two wells that are not neighbours passes
+/// through the ring's empty middle, so each well's nearest groups by the 1-D barrier are its
+/// two neighbours. `barrier_matrix(#{nearest: 2})` then refines exactly the neighbouring
+/// pairs (the map holds no barrier before: `complete: false`, alpha too weak to join), and
+/// without `nearest` every pair.
+#[test]
+fn barrier_matrix_with_nearest_refines_the_neighbouring_wells_of_a_ring() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (n, seed) in [(5, 1), (7, 4), (9, 2)] {
+        let code = format!(
+            r#"
+            seed({seed});
+            let n = {n};
+            let centres = [];
+            for k in 0..n {{
+                let a = 6.283185307179586 * k.to_float() / n.to_float();
+                centres.push([3.0 * a.cos(), 3.0 * a.sin()]);
+            }}
+            let w = [];
+            for k in 0..n {{ w.push(1.0); }}
+            let U = gmm(centres, w, 0.5);
+            let m = adelm(U, #{{T: 0.05, alpha: 0.01, iters: 12 * n, complete: false, progress: false}});
+            let well = m.groups.map(|g| {{
+                let best = 0;
+                let bd = 1e9;
+                for k in 0..n {{
+                    let d = (g.state - tensor(centres[k])).norm().item();
+                    if d < bd {{ bd = d; best = k; }}
+                }}
+                best
+            }});
+            let all = m;
+            let near = m.barrier_matrix(U, #{{T: 0.05, nearest: 2, progress: false}});
+            let every = all.barrier_matrix(U, #{{T: 0.05, progress: false}});
+            [well, near, every]
+            "#
+        );
+        let v = telescope::script::new_session(None)
+            .eval("<test>", &code)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_array()
+            .unwrap();
+        let well: Vec<i64> = v[0]
+            .clone()
+            .into_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_int().unwrap())
+            .collect();
+        let mut seen = well.clone();
+        seen.sort();
+        assert_eq!(seen, (0..n).collect::<Vec<i64>>(), "one group per well");
+        let filled = |m: &rhai::Dynamic, i: usize, j: usize| {
+            !m.clone().into_array().unwrap()[i].clone().into_array().unwrap()[j].is_unit()
+        };
+        for i in 0..n as usize {
+            for j in 0..n as usize {
+                if i == j {
+                    continue;
+                }
+                let gap = (well[i] - well[j]).rem_euclid(n);
+                let neighbours = gap == 1 || gap == n - 1;
+                assert_eq!(
+                    filled(&v[1], i, j),
+                    neighbours,
+                    "n {n}: wells {} and {} with nearest 2",
+                    well[i],
+                    well[j]
+                );
+                assert!(filled(&v[2], i, j), "n {n}: every pair without nearest");
+            }
+        }
+    }
+}

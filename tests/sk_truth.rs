@@ -108,7 +108,7 @@ fn refined_ad_barriers_between_deep_groups_are_close_to_exact() {
         both_directions: true,
         progress: Default::default(),
     };
-    telescope::landscape::barrier::refine_map_barriers(&e, &mut map, &opts).unwrap();
+    telescope::landscape::barrier::refine_map_barriers(&e, &mut map, &opts, 0).unwrap();
     let pos = |s: usize| truth.minima.iter().position(|&m| m == s).unwrap();
     let reps: Vec<usize> = map.groups.iter().map(|g| pos(index_of(&g.state))).collect();
     eprintln!(

@@ -345,13 +345,19 @@ pub fn refine_barriers(
     Ok(out)
 }
 
-/// Fills a map's barrier matrix by AD refinement between every pair of group representatives
-/// (all pairs in one batch per round). Every stored barrier is already a path bound between
-/// the current representatives, so each entry keeps the lower of the old and new bound.
+/// Fills a map's barrier matrix by AD refinement between pairs of group representatives
+/// (all pairs in one batch per round): every pair when `nearest` is 0, else each group with
+/// its `nearest` nearest groups by the 10-point 1-D barrier (the ranking ADELM tries AD by)
+/// and every pair that already holds a barrier. A disconnectivity graph is single linkage,
+/// so its merges come from low barriers between near groups; the nearest pairs cost
+/// O(groups) trials per round instead of O(groups^2). Every stored barrier is already a path
+/// bound between the current representatives, so each entry keeps the lower of the old and
+/// new bound.
 pub fn refine_map_barriers(
     e: &EnergyRef,
     map: &mut super::map::LandscapeMap,
     opts: &RefineOptions,
+    nearest: usize,
 ) -> Result<()> {
     map.check_energy(e.as_ref())?;
     let g = map.groups.len();
@@ -359,14 +365,11 @@ pub fn refine_map_barriers(
         return Ok(());
     }
     let d = map.groups[0].state.len() as i64;
-    let mut pairs = Vec::new();
+    let pairs = refinement_pairs(e, map, nearest)?;
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    for i in 0..g {
-        for j in i + 1..g {
-            pairs.push((i, j));
-            a.extend(&map.groups[i].state);
-            b.extend(&map.groups[j].state);
-        }
+    for &(i, j) in &pairs {
+        a.extend(&map.groups[i].state);
+        b.extend(&map.groups[j].state);
     }
     let p = pairs.len() as i64;
     let refined = refine_barriers(
@@ -381,4 +384,47 @@ pub fn refine_map_barriers(
         }
     }
     Ok(())
+}
+
+/// The pairs `(i, j)`, `i < j`, that [`refine_map_barriers`] refines: all of them when
+/// `nearest` is 0 or covers every other group, else each group's `nearest` nearest by the
+/// 10-point 1-D barrier and the pairs that already hold a barrier, in index order.
+fn refinement_pairs(
+    e: &EnergyRef,
+    map: &super::map::LandscapeMap,
+    nearest: usize,
+) -> Result<Vec<(usize, usize)>> {
+    let g = map.groups.len();
+    let mut chosen = vec![vec![false; g]; g];
+    for i in 0..g {
+        for j in i + 1..g {
+            let known = map
+                .barriers
+                .get(i)
+                .and_then(|r| r.get(j))
+                .is_some_and(|b| b.is_some());
+            chosen[i][j] = nearest == 0 || nearest + 1 >= g || known;
+        }
+    }
+    if nearest > 0 && nearest + 1 < g {
+        let d = map.groups[0].state.len() as i64;
+        let reps: Vec<f64> = map.groups.iter().flat_map(|r| r.state.clone()).collect();
+        let reps = tensor::from_vec(&reps, &[g as i64, d])?;
+        for i in 0..g {
+            for j in nearest_by_line(
+                e.as_ref(),
+                &map.groups[i].state,
+                &reps,
+                10,
+                nearest,
+                Some(i),
+            )? {
+                chosen[i.min(j)][i.max(j)] = true;
+            }
+        }
+    }
+    Ok((0..g)
+        .flat_map(|i| (i + 1..g).map(move |j| (i, j)))
+        .filter(|&(i, j)| chosen[i][j])
+        .collect())
 }

@@ -603,11 +603,12 @@ pub fn register(api: &mut Api) {
         crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad).script()?;
         Ok(m.clone())
     });
-    api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barrier between every pair of group representatives with the AD refinement (all pairs batched) and stores it in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
+    api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barriers between group representatives with the AD refinement (all pairs batched; with nearest: k only each group's k nearest by the 1-D barrier and the pairs that already hold one, enough for the DG's single linkage on large maps) and stores them in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "Map.barrier_matrix");
         let ro = refine_options(&mut o)?;
+        let nearest = o.usize("nearest")?;
         o.finish()?;
-        barrier::refine_map_barriers(&u.0, &mut m.0, &ro).script()?;
+        barrier::refine_map_barriers(&u.0, &mut m.0, &ro, nearest).script()?;
         Ok(barriers_of(&m.0))
     });
 
@@ -629,7 +630,11 @@ pub fn register(api: &mut Api) {
     });
     api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
     api.options("barrier_ad", refine_option_specs());
-    api.options("Map.barrier_matrix", refine_option_specs());
+    api.options("Map.barrier_matrix", {
+        let mut specs = refine_option_specs();
+        specs.push(OptionDoc::count("nearest", 0, "refine only each group's k nearest groups by the 10-point 1-D barrier, and the pairs that already hold a barrier (0: every pair)"));
+        specs
+    });
 
     api.func("tune_temperature", "tune_temperature(U: Energy, x0, opts: map) -> array", "Temperature tuning (Figure 13 top): unmagnetized chains started at the minimum x0 for each T; returns #{T, mean_change, max_change} of U(x_t) - U(x0) over the run. Pick T where the change is small relative to the barriers.", |u: EnergyValue, x0: Dynamic, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_temperature");
