@@ -749,7 +749,11 @@ fn barrier_matrix_with_nearest_refines_the_neighbouring_wells_of_a_ring() {
         seen.sort();
         assert_eq!(seen, (0..n).collect::<Vec<i64>>(), "one group per well");
         let filled = |m: &rhai::Dynamic, i: usize, j: usize| {
-            !m.clone().into_array().unwrap()[i].clone().into_array().unwrap()[j].is_unit()
+            !m.clone().into_array().unwrap()[i]
+                .clone()
+                .into_array()
+                .unwrap()[j]
+                .is_unit()
         };
         for i in 0..n as usize {
             for j in 0..n as usize {

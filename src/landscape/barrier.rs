@@ -395,36 +395,27 @@ fn refinement_pairs(
     nearest: usize,
 ) -> Result<Vec<(usize, usize)>> {
     let g = map.groups.len();
-    let mut chosen = vec![vec![false; g]; g];
-    for i in 0..g {
-        for j in i + 1..g {
-            let known = map
-                .barriers
-                .get(i)
-                .and_then(|r| r.get(j))
-                .is_some_and(|b| b.is_some());
-            chosen[i][j] = nearest == 0 || nearest + 1 >= g || known;
-        }
-    }
-    if nearest > 0 && nearest + 1 < g {
+    let every = nearest == 0 || nearest + 1 >= g;
+    let known = |i: usize, j: usize| {
+        map.barriers
+            .get(i)
+            .and_then(|r| r.get(j))
+            .is_some_and(|b| b.is_some())
+    };
+    let mut chosen: std::collections::BTreeSet<(usize, usize)> = (0..g)
+        .flat_map(|i| (i + 1..g).map(move |j| (i, j)))
+        .filter(|&(i, j)| every || known(i, j))
+        .collect();
+    if !every {
         let d = map.groups[0].state.len() as i64;
         let reps: Vec<f64> = map.groups.iter().flat_map(|r| r.state.clone()).collect();
         let reps = tensor::from_vec(&reps, &[g as i64, d])?;
         for i in 0..g {
-            for j in nearest_by_line(
-                e.as_ref(),
-                &map.groups[i].state,
-                &reps,
-                10,
-                nearest,
-                Some(i),
-            )? {
-                chosen[i.min(j)][i.max(j)] = true;
+            let state = &map.groups[i].state;
+            for j in nearest_by_line(e.as_ref(), state, &reps, 10, nearest, Some(i))? {
+                chosen.insert((i.min(j), i.max(j)));
             }
         }
     }
-    Ok((0..g)
-        .flat_map(|i| (i + 1..g).map(move |j| (i, j)))
-        .filter(|&(i, j)| chosen[i][j])
-        .collect())
+    Ok(chosen.into_iter().collect())
 }
