@@ -289,6 +289,7 @@ fn single_linkage_equals_minimax_paths_on_random_matrices() {
         // Minimax path energy over weights max(b, E_i, E_j) by Floyd-Warshall.
         let d = common::floyd_minimax(&e, &b);
         let dg = Dg::build(&e, &b, &[]).unwrap();
+        let levels = dg.leaf_levels();
         for i in 0..n {
             for j in i + 1..n {
                 let want = if d[i][j].is_finite() {
@@ -301,6 +302,9 @@ fn single_linkage_equals_minimax_paths_on_random_matrices() {
                     want,
                     "trial {trial}, pair ({i}, {j})"
                 );
+                // The whole level matrix (Dg.levels in scripts) says the same, both ways.
+                assert_eq!(levels[i][j], want, "trial {trial}, levels ({i}, {j})");
+                assert_eq!(levels[j][i], want);
             }
         }
         // Every leaf appears once in the drawing order.

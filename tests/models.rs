@@ -960,3 +960,127 @@ fn latent_map_basin_classes_count_the_classes_leading_any_group_and_a_large_one(
         "every group is one well: pure"
     );
 }
+
+#[test]
+fn latent_map_merge_classes_measure_the_tree_against_the_classes_as_brute_force_does() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Random trees (random energies and sparse barrier matrices, so some groups stay apart)
+    // with random classes and wall groups; the truth is computed here from the minimax path
+    // energies (Floyd-Warshall) and every pair compared with every other.
+    let mut state = 99u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for trial in 0..12 {
+        let n = 5 + (next() * 10.0) as usize;
+        let e: Vec<f64> = (0..n).map(|_| (next() * 8.0).round() / 2.0).collect();
+        let mut b = vec![vec![None; n]; n];
+        for i in 0..n {
+            for j in i + 1..n {
+                if next() < 0.5 {
+                    let v = e[i].max(e[j]) + (next() * 6.0).round() / 2.0;
+                    b[i][j] = Some(v);
+                    b[j][i] = Some(v);
+                }
+            }
+        }
+        let class: Vec<usize> = (0..n).map(|_| (next() * 3.0) as usize).collect();
+        let wall: Vec<usize> = (0..n).filter(|_| next() < 0.2).collect();
+        let names = ["a", "b", "c"];
+        let rows: Vec<String> = b
+            .iter()
+            .map(|r| {
+                let cells: Vec<String> = r
+                    .iter()
+                    .map(|v| v.map(|x| format!("{x:?}")).unwrap_or("()".into()))
+                    .collect();
+                format!("[{}]", cells.join(", "))
+            })
+            .collect();
+        let code = format!(
+            "import \"latent_map\" as lm;\n\
+             let d = dg({e:?}, [{}]);\n\
+             let t = #{{by_group: {:?}, wall: {wall:?}}};\n\
+             let r = lm::merge_classes(d, t);\n\
+             [r.auc, r.first_same, r.chance]",
+            rows.join(", "),
+            class.iter().map(|&c| names[c]).collect::<Vec<_>>()
+        );
+        let v = eval_array(&code);
+        let got: Vec<f64> = v.iter().map(|x| x.as_float().unwrap()).collect();
+
+        let level = common::floyd_minimax(&e, &b);
+        let keep: Vec<usize> = (0..n).filter(|i| !wall.contains(i)).collect();
+        let (mut same, mut other) = (vec![], vec![]);
+        for (x, &i) in keep.iter().enumerate() {
+            for &j in &keep[x + 1..] {
+                if level[i][j].is_finite() {
+                    let h = level[i][j] - e[i].max(e[j]);
+                    if class[i] == class[j] {
+                        same.push(h)
+                    } else {
+                        other.push(h)
+                    }
+                }
+            }
+        }
+        let auc = if same.is_empty() || other.is_empty() {
+            0.5
+        } else {
+            let wins: f64 = same
+                .iter()
+                .flat_map(|s| other.iter().map(move |o| (s, o)))
+                .map(|(s, o)| {
+                    if s < o {
+                        1.0
+                    } else if s == o {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            wins / (same.len() * other.len()) as f64
+        };
+        let (mut hits, mut counted) = (0.0, 0);
+        for &i in &keep {
+            let joined: Vec<usize> = keep
+                .iter()
+                .copied()
+                .filter(|&j| j != i && level[i][j].is_finite())
+                .collect();
+            let Some(low) = joined.iter().map(|&j| level[i][j]).reduce(f64::min) else {
+                continue;
+            };
+            let first: Vec<usize> = joined.into_iter().filter(|&j| level[i][j] == low).collect();
+            let alike = first.iter().filter(|&&j| class[j] == class[i]).count();
+            hits += alike as f64 / first.len() as f64;
+            counted += 1;
+        }
+        let first_same = if counted > 0 {
+            hits / counted as f64
+        } else {
+            0.0
+        };
+        let m = keep.len();
+        let alike_pairs: usize = (0..3)
+            .map(|c| keep.iter().filter(|&&k| class[k] == c).count())
+            .map(|k| k * k.saturating_sub(1))
+            .sum();
+        let chance = if m > 1 {
+            alike_pairs as f64 / (m * (m - 1)) as f64
+        } else {
+            0.0
+        };
+        for (what, g, w) in [
+            ("auc", got[0], auc),
+            ("first_same", got[1], first_same),
+            ("chance", got[2], chance),
+        ] {
+            assert!((g - w).abs() < 1e-12, "trial {trial}: {what} {g} vs {w}");
+        }
+    }
+}

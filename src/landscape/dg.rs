@@ -311,6 +311,36 @@ impl Dg {
         x
     }
 
+    /// The energy at which every pair of leaves merges, by leaf index (the input order):
+    /// the leaf's own energy on the diagonal, `None` across trees. Each merge node sets the
+    /// level of the pairs whose leaves lie under different children.
+    pub fn leaf_levels(&self) -> Vec<Vec<Option<f64>>> {
+        let nl = self.leaves.len();
+        let mut level = vec![vec![None; nl]; nl];
+        for (i, row) in level.iter_mut().enumerate() {
+            row[i] = Some(self.leaves[i].energy);
+        }
+        let mut under: Vec<Vec<usize>> = (0..nl).map(|i| vec![i]).collect();
+        for m in &self.merges {
+            for (x, &c) in m.children.iter().enumerate() {
+                for &d in &m.children[x + 1..] {
+                    for &p in &under[c] {
+                        for &q in &under[d] {
+                            level[p][q] = Some(m.energy);
+                            level[q][p] = Some(m.energy);
+                        }
+                    }
+                }
+            }
+            let all: Vec<usize> = m
+                .children
+                .iter()
+                .flat_map(|&c| under[c].iter().copied())
+                .collect();
+            under.push(all);
+        }
+        level
+    }
     /// Leaf node ids under node `id`, left to right.
     pub fn subtree_leaves(&self, id: usize) -> Vec<usize> {
         let mut out = Vec::new();

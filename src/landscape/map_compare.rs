@@ -248,8 +248,8 @@ pub fn compare_maps(
     let count = |s: MatchStatus| matches.iter().filter(|m| m.status == s).count();
 
     // Pair levels.
-    let la = leaf_levels(&a_dg);
-    let lb = leaf_levels(&b_dg);
+    let la = a_dg.leaf_levels();
+    let lb = b_dg.leaf_levels();
     let mut pairs = Vec::new();
     for (i, mi) in matches.iter().enumerate() {
         let Some(bi) = mi.b_group else { continue };
@@ -446,36 +446,6 @@ impl<'a> StateIndex<'a> {
             })
             .map(|&(_, g)| g)
     }
-}
-
-/// The level at which every pair of leaves merges, by leaf index (`None` across trees). Each
-/// merge node sets the level of the pairs whose leaves lie under different children.
-fn leaf_levels(dg: &Dg) -> Vec<Vec<Option<f64>>> {
-    let nl = dg.leaves.len();
-    let mut level = vec![vec![None; nl]; nl];
-    for (i, row) in level.iter_mut().enumerate() {
-        row[i] = Some(dg.leaves[i].energy);
-    }
-    let mut under: Vec<Vec<usize>> = (0..nl).map(|i| vec![i]).collect();
-    for m in &dg.merges {
-        for (x, &c) in m.children.iter().enumerate() {
-            for &d in &m.children[x + 1..] {
-                for &p in &under[c] {
-                    for &q in &under[d] {
-                        level[p][q] = Some(m.energy);
-                        level[q][p] = Some(m.energy);
-                    }
-                }
-            }
-        }
-        let all: Vec<usize> = m
-            .children
-            .iter()
-            .flat_map(|&c| under[c].iter().copied())
-            .collect();
-        under.push(all);
-    }
-    level
 }
 
 fn summarize(pairs: &[PairLevels]) -> BarrierDiff {

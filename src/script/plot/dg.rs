@@ -511,6 +511,12 @@ pub(super) fn register(api: &mut Api) {
             })
             .collect()
     });
+    api.getter("Dg", "levels", "The energy at which every pair of leaves merges, by leaf (input order, as in d.leaves): an array of rows, the leaf's own energy on the diagonal, () across trees.", |d: &mut DgValue| -> Array {
+        d.0.leaf_levels()
+            .into_iter()
+            .map(|row| Dynamic::from_array(row.into_iter().map(|v| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT)).collect()))
+            .collect()
+    });
     api.getter(
         "Dg",
         "roots",
