@@ -152,8 +152,8 @@ impl Repl {
 
     /// Help for `name`: what a variable of the session holds (its type and value, and where to
     /// read about its methods), else the reference of a telescope function, method, type or
-    /// area, else a function the session defines or one of Rhai's own. `Err` says it was not
-    /// found, with close names.
+    /// area, else a function the session defines or one of Rhai's own, else one of a shipped
+    /// module. `Err` says it was not found, with close names.
     pub fn help(&self, name: &str) -> Result<String, String> {
         let name = name.trim().trim_matches('"');
         if let Some(value) = self.session.scope.get_value::<rhai::Dynamic>(name) {
@@ -168,15 +168,13 @@ impl Repl {
             Ok(s) => return Ok(s),
             Err(s) => s,
         };
-        if let Some(s) = module_doc::help(name) {
-            return Ok(s);
-        }
         let cat = Catalog::new(&self.session.engine, self.session.docs.clone());
         match analysis::describe(&cat, &self.env(), name, false) {
             Some(analysis::Description::Function(d)) => {
                 Ok(format!("{} ({})\n{}", d.name, d.area, d.render()))
             }
-            _ => Err(not_found),
+            // A function of a shipped module (`?lm::basin_classes`), after the session's own.
+            _ => module_doc::help(name).ok_or(not_found),
         }
     }
 
@@ -772,6 +770,14 @@ mod tests {
             .help("compare_paths")
             .unwrap()
             .contains("keys: see `telescope doc barrier_ad`"));
+        // Shipped modules by qualified or bare name; the session's own function comes first.
+        let h = r.help("lm::wall_radius").unwrap();
+        assert!(h.contains("latent_map::wall_radius(gen)"), "{h}");
+        assert!(r.help("stats::mean").unwrap().contains("Mean of an array"));
+        assert!(r.help("logspace").unwrap().contains("stats::logspace"));
+        r.handle("fn logspace(n) { n }");
+        let h = r.help("logspace").unwrap();
+        assert!(h.contains("fn logspace(n)") && !h.contains("stats::"), "{h}");
     }
 
     #[test]
