@@ -1183,3 +1183,33 @@ fn dg_with_many_images_leaves_no_blank_band_below_them() {
         );
     }
 }
+
+#[test]
+fn scatter_labels_stay_apart_beyond_the_palette() {
+    use telescope::plot::{Marker, Plot, PALETTE};
+    // 30 labels: colour (mod the palette) and marker together tell every two apart.
+    let n = 30;
+    let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let labels: Vec<i64> = (0..n as i64).rev().collect();
+    let fig = Figure::scatter(xs.clone(), xs, Some(&labels)).unwrap();
+    let Plot::Xy { series, .. } = &fig.plot else {
+        panic!("a scatter is an x-y plot")
+    };
+    assert_eq!(series.len(), n);
+    let mut looks: Vec<(usize, Marker)> = series
+        .iter()
+        .map(|s| (s.color % PALETTE.len(), s.marker))
+        .collect();
+    assert!(looks.iter().all(|l| l.1 != Marker::None));
+    looks.sort_by_key(|l| (l.0, l.1 as u8));
+    looks.dedup();
+    assert_eq!(looks.len(), n, "two labels look alike");
+    // Each series holds exactly the points of its label.
+    for s in series {
+        let lab: i64 = s.name.parse().unwrap();
+        assert_eq!(s.xs, vec![(n as i64 - 1 - lab) as f64]);
+    }
+    // And they render.
+    let png = fig.to_png().unwrap();
+    assert!(decode_png(&png).0 > 0);
+}

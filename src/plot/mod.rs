@@ -614,12 +614,14 @@ impl Figure {
                     .enumerate()
                     .map(|(k, &lab)| {
                         let idx: Vec<usize> = (0..xs.len()).filter(|&i| l[i] == lab).collect();
-                        Series::points(
+                        let mut s = Series::points(
                             &format!("{lab}"),
                             idx.iter().map(|&i| xs[i]).collect(),
                             idx.iter().map(|&i| ys[i]).collect(),
                             k,
-                        )
+                        );
+                        s.marker = scatter_marker(k);
+                        s
                     })
                     .collect()
             }
@@ -982,6 +984,12 @@ pub const PALETTE: [(u8, u8, u8); 10] = [
     (188, 189, 34),
     (23, 190, 207),
 ];
+
+/// The marker of the `k`-th label of a scatter plot: circles for the first palette's worth of
+/// labels, then triangles, then crosses, so that 30 labels stay apart though colours repeat.
+fn scatter_marker(k: usize) -> Marker {
+    [Marker::Circle, Marker::Triangle, Marker::Cross][(k / PALETTE.len()) % 3]
+}
 
 /// "Nice" tick positions covering `[lo, hi]` with about `n` ticks (steps 1, 2 or 5 x 10^k).
 pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {

@@ -245,7 +245,6 @@ fn draw_xy<DB: DrawingBackend>(
         if !s.name.is_empty() && (s.line || s.marker != Marker::None) {
             labels.push(s.name.clone());
         }
-        let legend_line = s.line;
         let dashed = s.dashed;
         if s.line {
             let anno = if s.dashed {
@@ -268,7 +267,7 @@ fn draw_xy<DB: DrawingBackend>(
             if !s.name.is_empty() {
                 any_label = true;
                 anno.label(s.name.clone())
-                    .legend(move |(x, y)| legend_mark(x, y, c, legend_line, dashed));
+                    .legend(move |(x, y)| legend_stroke(x, y, c, dashed));
             }
         }
         let marked = match s.marker {
@@ -301,8 +300,9 @@ fn draw_xy<DB: DrawingBackend>(
         if !s.line && !s.name.is_empty() {
             if let Some(anno) = marked {
                 any_label = true;
+                let marker = s.marker;
                 anno.label(s.name.clone())
-                    .legend(move |(x, y)| legend_mark(x, y, c, false, false));
+                    .legend(move |(x, y)| legend_marker(x, y, c, marker));
             }
         }
     }
@@ -354,19 +354,32 @@ fn legend_place(
     Ok(legend::least_covered(drawn, (w + 30 + 20, h + 20), area))
 }
 
-fn legend_mark<DB: DrawingBackend>(
+/// A point series' legend entry: its marker, drawn as on the plot.
+fn legend_marker<DB: DrawingBackend>(
     x: i32,
     y: i32,
     c: RGBColor,
-    line: bool,
+    marker: Marker,
+) -> DynElement<'static, DB, (i32, i32)> {
+    let at = (x + 10, y);
+    match marker {
+        Marker::Triangle => TriangleMarker::new(at, 5, c.filled()).into_dyn(),
+        Marker::Cross => Cross::new(at, 4, c.stroke_width(2)).into_dyn(),
+        Marker::Circle | Marker::None => Circle::new(at, 4, c.filled()).into_dyn(),
+    }
+}
+
+/// A line series' legend entry: a short stretch of its line, dashed or solid.
+fn legend_stroke<DB: DrawingBackend>(
+    x: i32,
+    y: i32,
+    c: RGBColor,
     dashed: bool,
 ) -> DynElement<'static, DB, (i32, i32)> {
-    if line && dashed {
+    if dashed {
         DashedPathElement::new(vec![(x, y), (x + 20, y)], 5, 3, c.stroke_width(2)).into_dyn()
-    } else if line {
-        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)).into_dyn()
     } else {
-        Rectangle::new([(x + 5, y - 5), (x + 15, y + 5)], c.filled()).into_dyn()
+        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)).into_dyn()
     }
 }
 

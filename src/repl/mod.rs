@@ -777,7 +777,10 @@ mod tests {
         assert!(r.help("logspace").unwrap().contains("stats::logspace"));
         r.handle("fn logspace(n) { n }");
         let h = r.help("logspace").unwrap();
-        assert!(h.contains("fn logspace(n)") && !h.contains("stats::"), "{h}");
+        assert!(
+            h.contains("fn logspace(n)") && !h.contains("stats::"),
+            "{h}"
+        );
     }
 
     #[test]
