@@ -738,13 +738,7 @@ fn barrier_matrix_with_nearest_refines_the_neighbouring_wells_of_a_ring() {
             .unwrap_or_else(|e| panic!("{e}"))
             .into_array()
             .unwrap();
-        let well: Vec<i64> = v[0]
-            .clone()
-            .into_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_int().unwrap())
-            .collect();
+        let well = common::script_ints(&v[0]);
         let mut seen = well.clone();
         seen.sort();
         assert_eq!(seen, (0..n).collect::<Vec<i64>>(), "one group per well");

@@ -236,6 +236,8 @@ fn doc_prints_the_reference_and_unknown_commands_fail() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("sqrt(d + 3 sqrt(2d))"));
+    let out = telescope().args(["doc", ""]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("latent_map::map_latent"));
     let out = telescope().args(["doc", "no_such_fn"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let out = telescope().arg("frobnicate").output().unwrap();

@@ -879,13 +879,7 @@ fn latent_map_basin_classes_leave_the_groups_on_the_wall_out() {
     let mut beyond: Vec<i64> = groups.iter().filter(|g| g.1 >= 2).map(|g| g.0).collect();
     beyond.sort();
     let ints = |x: &rhai::Dynamic| -> Vec<i64> {
-        let mut v: Vec<i64> = x
-            .clone()
-            .into_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_int().unwrap())
-            .collect();
+        let mut v = common::script_ints(x);
         v.sort();
         v
     };

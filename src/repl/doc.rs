@@ -7,7 +7,10 @@ use crate::script::help::{help_text, overview};
 /// Prints the reference (all functions by area, or one entry in full); returns the exit status.
 pub fn run(name: Option<&str>) -> u8 {
     let docs = crate::script::docs();
-    match name {
+    match name
+        .map(str::trim)
+        .filter(|n| !n.trim_matches('"').is_empty())
+    {
         None => {
             print!("{}{}", overview(&docs), super::module_doc::overview());
             0

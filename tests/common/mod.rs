@@ -540,3 +540,13 @@ pub fn check_continuous_map(
     }
     fid
 }
+
+/// The integers of a script array (as a script returns them), in its order.
+pub fn script_ints(v: &rhai::Dynamic) -> Vec<i64> {
+    v.clone()
+        .into_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_int().expect("an integer"))
+        .collect()
+}
