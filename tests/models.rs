@@ -999,7 +999,7 @@ fn latent_map_merge_classes_measure_the_tree_against_the_classes_as_brute_force_
              let d = dg({e:?}, [{}]);\n\
              let t = #{{by_group: {:?}, wall: {wall:?}}};\n\
              let r = lm::merge_classes(d, t);\n\
-             [r.auc, r.first_same, r.chance]",
+             [r.triplets, r.first_same, r.chance]",
             rows.join(", "),
             class.iter().map(|&c| names[c]).collect::<Vec<_>>()
         );
@@ -1008,36 +1008,33 @@ fn latent_map_merge_classes_measure_the_tree_against_the_classes_as_brute_force_
 
         let level = common::floyd_minimax(&e, &b);
         let keep: Vec<usize> = (0..n).filter(|i| !wall.contains(i)).collect();
-        let (mut same, mut other) = (vec![], vec![]);
+        // Every triple of two groups of one class and a third of another, all joined: the
+        // share in which the pair of one class has the lowest of the three merge levels
+        // (a third where all three are equal).
+        let (mut agree, mut triples) = (0.0, 0);
         for (x, &i) in keep.iter().enumerate() {
             for &j in &keep[x + 1..] {
-                if level[i][j].is_finite() {
-                    let h = level[i][j] - e[i].max(e[j]);
-                    if class[i] == class[j] {
-                        same.push(h)
-                    } else {
-                        other.push(h)
+                if class[i] != class[j] || !level[i][j].is_finite() {
+                    continue;
+                }
+                for &k in keep.iter().filter(|&&k| class[k] != class[i]) {
+                    let three = [level[i][j], level[i][k], level[j][k]];
+                    if three.iter().any(|v| !v.is_finite()) {
+                        continue;
+                    }
+                    triples += 1;
+                    let low = three.iter().copied().fold(f64::INFINITY, f64::min);
+                    let lowest = three.iter().filter(|&&v| v == low).count();
+                    if three[0] == low {
+                        agree += 1.0 / lowest as f64;
                     }
                 }
             }
         }
-        let auc = if same.is_empty() || other.is_empty() {
-            0.5
+        let triplets = if triples > 0 {
+            agree / triples as f64
         } else {
-            let wins: f64 = same
-                .iter()
-                .flat_map(|s| other.iter().map(move |o| (s, o)))
-                .map(|(s, o)| {
-                    if s < o {
-                        1.0
-                    } else if s == o {
-                        0.5
-                    } else {
-                        0.0
-                    }
-                })
-                .sum();
-            wins / (same.len() * other.len()) as f64
+            1.0 / 3.0
         };
         let (mut hits, mut counted) = (0.0, 0);
         for &i in &keep {
@@ -1070,11 +1067,21 @@ fn latent_map_merge_classes_measure_the_tree_against_the_classes_as_brute_force_
             0.0
         };
         for (what, g, w) in [
-            ("auc", got[0], auc),
+            ("triplets", got[0], triplets),
             ("first_same", got[1], first_same),
             ("chance", got[2], chance),
         ] {
             assert!((g - w).abs() < 1e-12, "trial {trial}: {what} {g} vs {w}");
         }
     }
+    // One subtree per class: every triple agrees and every first partner shares the class.
+    let v = eval_array(
+        "import \"latent_map\" as lm;\n\
+         let d = dg([0.0, -1.0, 0.5, -0.5, 0.2], [[(), 1.0, (), (), ()], [1.0, (), (), (), 6.0], \
+                    [(), (), (), 2.0, 1.5], [(), (), 2.0, (), ()], [(), 6.0, 1.5, (), ()]]);\n\
+         let r = lm::merge_classes(d, #{by_group: [\"a\", \"a\", \"b\", \"b\", \"b\"]});\n\
+         [r.triplets, r.first_same]",
+    );
+    assert_eq!(v[0].as_float().unwrap(), 1.0);
+    assert_eq!(v[1].as_float().unwrap(), 1.0);
 }
