@@ -1213,3 +1213,83 @@ fn scatter_labels_stay_apart_beyond_the_palette() {
     let png = fig.to_png().unwrap();
     assert!(decode_png(&png).0 > 0);
 }
+
+/// The `(name, attributes)` of the SVG elements named `tag` (`<circle .../>`), attributes as
+/// (key, value) pairs.
+fn svg_elements(svg: &str, tag: &str) -> Vec<Vec<(String, String)>> {
+    svg.split(&format!("<{tag} "))
+        .skip(1)
+        .map(|rest| {
+            let body = &rest[..rest.find('>').unwrap()];
+            body.split('"')
+                .collect::<Vec<_>>()
+                .chunks(2)
+                .filter(|kv| kv.len() == 2)
+                .map(|kv| {
+                    (
+                        kv[0].trim().trim_end_matches('=').to_string(),
+                        kv[1].to_string(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_legend_plotters_draws_covers_no_point_when_a_corner_is_free() {
+    // A dense grid of points over the plot with one corner left empty: the legend box that
+    // plotters itself draws (its translucent background) must hold no point.
+    let attr = |e: &Vec<(String, String)>, k: &str| -> f64 {
+        e.iter()
+            .find(|(key, _)| key == k)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    };
+    for free in 0..4 {
+        let (mut xs, mut ys, mut labels) = (vec![], vec![], vec![]);
+        for i in 0..=40 {
+            for j in 0..=40 {
+                let (x, y) = (i as f64 / 4.0, j as f64 / 4.0);
+                let right = x > 7.0;
+                let top = y > 7.0;
+                if [(true, true), (false, true), (true, false), (false, false)][free]
+                    == (right, top)
+                    && (x - 5.0).abs() > 2.0
+                    && (y - 5.0).abs() > 2.0
+                {
+                    continue;
+                }
+                xs.push(x);
+                ys.push(y);
+                labels.push(((i + j) % 3) as i64);
+            }
+        }
+        let svg = Figure::scatter(xs, ys, Some(&labels))
+            .unwrap()
+            .to_svg()
+            .unwrap();
+        let boxes: Vec<_> = svg_elements(&svg, "rect")
+            .into_iter()
+            .filter(|r| r.iter().any(|(k, v)| k == "opacity" && v == "0.85"))
+            .collect();
+        assert_eq!(boxes.len(), 1, "one legend box");
+        let b = &boxes[0];
+        let (x0, y0) = (attr(b, "x"), attr(b, "y"));
+        let (x1, y1) = (x0 + attr(b, "width"), y0 + attr(b, "height"));
+        let points: Vec<_> = svg_elements(&svg, "circle")
+            .into_iter()
+            .filter(|c| attr(c, "r") == 3.0)
+            .collect();
+        assert_eq!(points.len(), 41 * 41 - 12 * 12, "every point drawn");
+        for c in &points {
+            let (cx, cy) = (attr(c, "cx"), attr(c, "cy"));
+            assert!(
+                !(cx >= x0 - 3.0 && cx <= x1 + 3.0 && cy >= y0 - 3.0 && cy <= y1 + 3.0),
+                "corner {free}: the legend [{x0}, {x1}] x [{y0}, {y1}] covers a point at ({cx}, {cy})"
+            );
+        }
+    }
+}

@@ -224,7 +224,6 @@ fn draw_xy<DB: DrawingBackend>(
                 .map_err(pe)?;
         }
     }
-    let mut any_label = false;
     // What is drawn, in pixels from the plotting area's upper left: the legend avoids it.
     let mut drawn: Vec<(i32, i32)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
@@ -239,11 +238,8 @@ fn draw_xy<DB: DrawingBackend>(
         let pixels = area_pixels(&chart, &pts);
         if s.line {
             drawn.extend(legend::along_line(&pixels));
-        } else {
+        } else if s.marker != Marker::None {
             drawn.extend(pixels);
-        }
-        if !s.name.is_empty() && (s.line || s.marker != Marker::None) {
-            labels.push(s.name.clone());
         }
         let dashed = s.dashed;
         if s.line {
@@ -265,7 +261,7 @@ fn draw_xy<DB: DrawingBackend>(
                     .map_err(pe)?
             };
             if !s.name.is_empty() {
-                any_label = true;
+                labels.push(s.name.clone());
                 anno.label(s.name.clone())
                     .legend(move |(x, y)| legend_stroke(x, y, c, dashed));
             }
@@ -299,33 +295,24 @@ fn draw_xy<DB: DrawingBackend>(
         };
         if !s.line && !s.name.is_empty() {
             if let Some(anno) = marked {
-                any_label = true;
+                labels.push(s.name.clone());
                 let marker = s.marker;
                 anno.label(s.name.clone())
                     .legend(move |(x, y)| legend_marker(x, y, c, marker));
             }
         }
     }
-    if any_label {
-        let place = legend_place(&labels, &drawn, chart.plotting_area().dim_in_pixel())?;
-        chart
-            .configure_series_labels()
-            .position(place)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(font(14.0))
-            .draw()
-            .map_err(pe)?;
-    }
+    draw_legend(&mut chart, &labels, &drawn)?;
     Ok(())
 }
 
+/// The coordinates of x-y charts and heatmaps.
+type XyCoord =
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
+
 /// `pts` (chart coordinates) in pixels from the upper left of `chart`'s plotting area.
 fn area_pixels<DB: DrawingBackend>(
-    chart: &ChartContext<
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &ChartContext<DB, XyCoord>,
     pts: &[(f64, f64)],
 ) -> Vec<(i32, i32)> {
     let origin = chart.plotting_area().get_base_pixel();
@@ -337,21 +324,43 @@ fn area_pixels<DB: DrawingBackend>(
         .collect()
 }
 
-/// Where the legend of `labels` goes in a plotting area of size `area` with `drawn` points:
-/// its box sized as plotters sizes it (the label text at the legend font, a 30-pixel mark
-/// column and 10-pixel margins), placed to cover the fewest points.
-fn legend_place(
+/// Width of the legend's column of marks, in pixels.
+const LEGEND_MARKS: u32 = 30;
+/// Margin inside the legend's box, in pixels.
+const LEGEND_MARGIN: u32 = 10;
+/// Font size of the legend's text.
+const LEGEND_FONT: f64 = 14.0;
+
+/// Draws the legend of `labels` (the chart's labelled series, in order; nothing when empty)
+/// where it covers the fewest of the `drawn` pixels: its box sized as plotters lays it out
+/// (the text at the legend font, the column of marks and the margins).
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, XyCoord>,
     labels: &[String],
     drawn: &[(i32, i32)],
-    area: (u32, u32),
-) -> Result<SeriesLabelPosition> {
-    let style = font(14.0);
+) -> Result<()> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let style = font(LEGEND_FONT);
     let mut text = MultiLineText::<(i32, i32), &str>::new((0, 0), &style);
     for l in labels {
         text.push_line(l.as_str());
     }
     let (w, h) = text.estimate_dimension().map_err(pe)?;
-    Ok(legend::least_covered(drawn, (w + 30 + 20, h + 20), area))
+    let (marks, margin) = (LEGEND_MARKS as i32, LEGEND_MARGIN as i32);
+    let size = (w + marks + 2 * margin, h + 2 * margin);
+    let place = legend::least_covered(drawn, size, chart.plotting_area().dim_in_pixel());
+    chart
+        .configure_series_labels()
+        .position(place)
+        .legend_area_size(LEGEND_MARKS)
+        .margin(LEGEND_MARGIN)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(font(LEGEND_FONT))
+        .draw()
+        .map_err(pe)
 }
 
 /// A point series' legend entry: its marker, drawn as on the plot.
@@ -481,7 +490,6 @@ fn draw_heatmap<DB: DrawingBackend>(
                 .map_err(pe)?;
         }
     }
-    let mut any_label = false;
     // The paths in pixels from the plotting area's upper left: the legend avoids them (the
     // shading fills the whole area).
     let mut drawn: Vec<(i32, i32)> = Vec::new();
@@ -516,7 +524,6 @@ fn draw_heatmap<DB: DrawingBackend>(
             )
             .map_err(pe)?;
         if !s.name.is_empty() {
-            any_label = true;
             labels.push(s.name.clone());
             anno.label(s.name.clone()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
@@ -532,17 +539,7 @@ fn draw_heatmap<DB: DrawingBackend>(
                 .map_err(pe)?;
         }
     }
-    if any_label {
-        let place = legend_place(&labels, &drawn, chart.plotting_area().dim_in_pixel())?;
-        chart
-            .configure_series_labels()
-            .position(place)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(font(14.0))
-            .draw()
-            .map_err(pe)?;
-    }
+    draw_legend(&mut chart, &labels, &drawn)?;
     // Color bar.
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(15)
