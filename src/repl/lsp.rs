@@ -443,12 +443,7 @@ impl Server {
             else {
                 return Value::Null;
             };
-            let value = format!(
-                "```rhai\n{alias}::{}({})\n```\n\n{}",
-                f.name,
-                f.params.join(", "),
-                f.doc
-            );
+            let value = format!("```rhai\n{}\n```\n\n{}", f.qualified(&alias), f.doc);
             return json!({"contents": {"kind": "markdown", "value": value}});
         }
         let Some((s, e, method)) = word_at(&text, off) else {
@@ -477,10 +472,7 @@ impl Server {
             Some(alias) => match module_functions(&text, alias, &dir)
                 .and_then(|(_, _, fns)| fns.into_iter().find(|f| f.name == call.name))
             {
-                Some(f) => (
-                    vec![format!("{alias}::{}({})", f.name, f.params.join(", "))],
-                    f.doc,
-                ),
+                Some(f) => (vec![f.qualified(alias)], f.doc),
                 None => return Value::Null,
             },
             None => (

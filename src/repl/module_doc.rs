@@ -3,13 +3,8 @@
 //! `telescope doc`, and `telescope doc latent_map` / `?lm::basin_classes` for one module or
 //! function.
 
-use super::analysis::{module_exports, Symbol};
+use super::analysis::module_exports;
 use crate::script::stdlib::MODULES;
-
-/// `name(params)` of a module function.
-fn signature(module: &str, f: &Symbol) -> String {
-    format!("{module}::{}({})", f.name, f.params.join(", "))
-}
 
 /// Longest summary line in the overview, in characters.
 const SUMMARY_CHARS: usize = 150;
@@ -50,7 +45,7 @@ pub fn overview() -> String {
         for f in module_exports(source) {
             s.push_str(&format!(
                 "    {}\n      {}\n",
-                signature(module, &f),
+                f.qualified(module),
                 summary(&f.doc)
             ));
         }
@@ -69,7 +64,7 @@ pub fn help(name: &str) -> Option<String> {
             header(source)
         );
         for f in module_exports(source) {
-            s.push_str(&format!("\n{}\n{}\n", signature(module, &f), f.doc.trim()));
+            s.push_str(&format!("\n{}\n{}\n", f.qualified(module), f.doc.trim()));
         }
         return Some(s);
     }
@@ -82,7 +77,7 @@ pub fn help(name: &str) -> Option<String> {
         {
             s.push_str(&format!(
                 "{} (module {module})\n{}\n\n",
-                signature(module, &f),
+                f.qualified(module),
                 f.doc.trim()
             ));
         }
@@ -119,7 +114,7 @@ mod tests {
                     "{module}::{} has no doc comment",
                     f.name
                 );
-                assert!(all.contains(&signature(module, &f)), "{}", f.name);
+                assert!(all.contains(&f.qualified(module)), "{}", f.name);
                 for name in [f.name.clone(), format!("m::{}", f.name)] {
                     let text = help(&name).unwrap();
                     assert!(text.contains(f.doc.trim()), "{name}");

@@ -210,7 +210,7 @@ pub fn complete(cat: &Catalog, env: &Env, text: &str) -> (usize, Vec<Item>) {
                 items.push(Item {
                     label: f.name.clone(),
                     insert: format!("{}(", f.name),
-                    detail: format!("{alias}::{}({})", f.name, f.params.join(", ")),
+                    detail: f.qualified(alias),
                     kind: ItemKind::Function,
                 });
             }

@@ -37,6 +37,14 @@ pub struct Symbol {
     pub called: Option<String>,
 }
 
+impl Symbol {
+    /// The call `module::name(params)` of a module's function, as hover, completion and the
+    /// module reference show it.
+    pub fn qualified(&self, module: &str) -> String {
+        format!("{module}::{}({})", self.name, self.params.join(", "))
+    }
+}
+
 /// Every definition in `src`, in source order: `fn` definitions with their parameters,
 /// `let` / `const` variables and `for` loop variables.
 pub fn symbols(src: &str) -> Vec<Symbol> {
