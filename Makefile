@@ -15,9 +15,14 @@ build: setup
 demo: build
 	./target/release/telescope demo
 
+# Every test binary runs even when one fails (--no-fail-fast). The map tests then run again
+# under MKL_CBWR=COMPATIBLE, MKL's portable code path: a test that passes only with this CPU's
+# kernels, or only with the portable ones, fails here instead of on the next machine.
+MAP_TESTS = --test map_truth --test adelm --test adelm_resume --test image_adelm --test gwl --test neb
 test: setup data
 	cargo build --release
-	OMP_NUM_THREADS=1 cargo test --release
+	OMP_NUM_THREADS=1 cargo test --release --no-fail-fast
+	MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 cargo test --release --no-fail-fast $(MAP_TESTS)
 
 bench: setup
 	cargo build --release

@@ -16,6 +16,9 @@ pub enum Error {
     /// The user pressed Ctrl-C; partial results were kept where the caller could keep them.
     #[error("interrupted")]
     Interrupted,
+    /// telescope broke one of its own invariants (a bug to report, not a property of the input).
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
 }
 
 /// Result with telescope's [`Error`].
@@ -60,6 +63,7 @@ impl<T> WithPath<T> for Result<T> {
             Error::Invalid(m) => Error::Invalid(at(m)),
             Error::Io(m) => Error::Io(at(m)),
             Error::Interrupted => Error::Interrupted,
+            Error::Internal(m) => Error::Internal(at(m)),
         })
     }
 }

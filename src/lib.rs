@@ -18,6 +18,7 @@ pub mod minimize;
 pub mod models;
 pub mod plot;
 pub mod progress;
+pub mod provenance;
 pub mod repl;
 pub mod sampler;
 pub mod sandbox;

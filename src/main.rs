@@ -26,7 +26,10 @@ Flags of `run` (and of the REPL, before any command):
                                  under the working folder (or --out), imports come only
                                  from the script's folder and the stdlib
   --out DIR                      with --sandbox: the folder writes are confined to
-                                 (created if missing)";
+                                 (created if missing)
+  --reproducible                 the same map from the same script and seed on any x86-64
+                                 CPU (also TELESCOPE_REPRODUCIBLE=1): fixes MKL's and ATen's
+                                 kernels, one libtorch thread, deterministic algorithms";
 
 /// Scripts run on a thread with a large stack: deep but legitimate recursion (script
 /// functions, callbacks up to the `native_depth` limit) must end in a clear error, never
@@ -47,10 +50,23 @@ fn main() -> ExitCode {
             1
         }
     };
+    // The session is over (the REPL quit, the script finished or failed): the figures `show`
+    // wrote to the temp directory go with it, unless TELESCOPE_KEEP_PLOTS=1.
+    telescope::plot::terminal::end_session();
     ExitCode::from(code)
 }
 
 fn dispatch(args: &[String]) -> u8 {
+    // Reproducible mode comes first: MKL and ATen read their settings at libtorch's first call.
+    match telescope::tensor::reproducible::requested_by_env() {
+        Ok(by_env) if by_env || asks_reproducible(args) => {
+            if let Err(e) = telescope::tensor::reproducible::enable() {
+                return usage_error(&e.to_string());
+            }
+        }
+        Ok(_) => {}
+        Err(e) => return usage_error(&e.to_string()),
+    }
     if let Err(e) = telescope::tensor::threads_from_env() {
         return usage_error(&e.to_string());
     }
@@ -86,7 +102,26 @@ fn dispatch(args: &[String]) -> u8 {
     }
 }
 
-/// Applies the leading flags (`--limit NAME=VALUE`, `--sandbox`, `--out DIR`) and returns the
+/// True when `--reproducible` is among the leading flags, of the REPL or of `run`.
+fn asks_reproducible(args: &[String]) -> bool {
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        match a.split_once('=').map_or(a.as_str(), |(f, _)| f) {
+            "--reproducible" => return true,
+            "--sandbox" | "run" => {}
+            f @ ("--limit" | "--out") => {
+                if f == a {
+                    rest.next();
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Applies the leading flags (`--limit NAME=VALUE`, `--sandbox`, `--out DIR`, `--reproducible`)
+/// and returns the
 /// arguments after them.
 fn take_flags(args: &[String]) -> Result<&[String], String> {
     let mut i = 0;
@@ -111,6 +146,8 @@ fn take_flags(args: &[String]) -> Result<&[String], String> {
             "--limit" => telescope::script::limits::set_from_flag(&value()?)?,
             "--out" => out = Some(PathBuf::from(value()?)),
             "--sandbox" => sandbox = true,
+            // Applied before anything else ([`asks_reproducible`]).
+            "--reproducible" => {}
             _ => break,
         }
         i += 1;

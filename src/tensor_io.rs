@@ -121,21 +121,61 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
     write_atomic(path, &out)
 }
 
-/// Length of the fixed header of an appendable row file ([`write_npy_rows`]): room for any
-/// shape, so that appending rows rewrites the header in place.
-const ROWS_HEADER: usize = 128;
+/// Length of the dictionary part of an appendable row file's header ([`write_npy_rows`]):
+/// room for any shape, so that appending rows rewrites the header in place. (Files written
+/// before headers carried a note end their header right after it: 128 bytes in all.)
+const ROWS_DICT: usize = 117;
 
-fn rows_header(rows: usize, dim: usize) -> Vec<u8> {
-    let mut dict =
+/// The header of a row file of `rows` x `dim` with `note` after the dictionary as a Python
+/// comment (`np.load` reads past it): its length depends on the note alone.
+fn rows_header(rows: usize, dim: usize, note: &str) -> Vec<u8> {
+    let mut text =
         format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
-    while 10 + dict.len() + 1 < ROWS_HEADER {
-        dict.push(' ');
+    while text.len() < ROWS_DICT {
+        text.push(' ');
     }
-    dict.push('\n');
+    if !note.is_empty() {
+        // One line, and no quote the dictionary reader could take for a key.
+        let clean: String = note
+            .chars()
+            .map(|c| if c.is_control() || c == '\'' { ' ' } else { c })
+            .collect();
+        text.push_str(" # ");
+        text.push_str(&clean);
+    }
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((dict.len() as u16).to_le_bytes());
-    out.extend(dict.as_bytes());
+    out.extend((text.len() as u16).to_le_bytes());
+    out.extend(text.as_bytes());
     out
+}
+
+/// The note in the header of a row file written by [`write_npy_rows`] (empty when it has none).
+pub fn read_npy_note(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_path(path)?;
+    let header = row_file_header(&bytes).map_err(invalid).with_path(path)?;
+    Ok(note_of(header).to_string())
+}
+
+/// The header text of a version-1.0 `.npy` file.
+fn row_file_header(bytes: &[u8]) -> std::result::Result<&str, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" || bytes[6] != 1 {
+        return Err("not a telescope row file (.npy version 1.0)".into());
+    }
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = bytes.get(10..10 + hlen).ok_or("truncated header")?;
+    std::str::from_utf8(header).map_err(|_| "bad header".into())
+}
+
+/// The comment after the dictionary of a row file's header.
+fn note_of(header: &str) -> &str {
+    header
+        .get(ROWS_DICT..)
+        .and_then(|rest| rest.trim_start().strip_prefix('#'))
+        .map_or("", str::trim)
 }
 
 fn rows_bytes<'a>(rows: impl Iterator<Item = &'a [f64]>, dim: usize) -> Result<Vec<u8>> {
@@ -155,13 +195,15 @@ fn rows_bytes<'a>(rows: impl Iterator<Item = &'a [f64]>, dim: usize) -> Result<V
 }
 
 /// Writes rows of `dim` float64 values as a `.npy` matrix `[rows, dim]` whose header has a
-/// fixed length, atomically (temporary file, sync, rename). [`append_npy_rows`] extends it.
+/// fixed length and carries `note` (one line, e.g. the map's provenance) as a comment that
+/// `np.load` skips, atomically (temporary file, sync, rename). [`append_npy_rows`] extends it.
 pub fn write_npy_rows<'a>(
     path: &Path,
     dim: usize,
+    note: &str,
     rows: impl ExactSizeIterator<Item = &'a [f64]>,
 ) -> Result<()> {
-    let mut out = rows_header(rows.len(), dim);
+    let mut out = rows_header(rows.len(), dim, note);
     out.extend(rows_bytes(rows, dim)?);
     write_atomic(path, &out)
 }
@@ -185,16 +227,29 @@ pub fn append_npy_rows<'a>(
         .write(true)
         .open(path)
         .with_path(path)?;
-    let mut head = vec![0u8; ROWS_HEADER];
-    std::io::Read::read_exact(&mut f, &mut head).with_path(path)?;
+    let mut start = [0u8; 10];
+    std::io::Read::read_exact(&mut f, &mut start).with_path(path)?;
+    let mut head = start.to_vec();
+    head.resize(10 + u16::from_le_bytes([start[8], start[9]]) as usize, 0);
+    std::io::Read::read_exact(&mut f, &mut head[10..]).with_path(path)?;
     let dim_text = format!(", {dim}), }}");
-    if &head[..6] != b"\x93NUMPY" || !String::from_utf8_lossy(&head).contains(&dim_text) {
+    let note = match row_file_header(&head) {
+        Ok(h) if h.contains(&dim_text) && h.len() > ROWS_DICT => note_of(h).to_string(),
+        _ => {
+            return Err(invalid(format!(
+                "{}: not a row file of dimension {dim}",
+                path.display()
+            )))
+        }
+    };
+    let header = rows_header(have + added, dim, &note);
+    if header.len() != head.len() {
         return Err(invalid(format!(
-            "{}: not a row file of dimension {dim}",
+            "{}: its header is not one telescope writes",
             path.display()
         )));
     }
-    let end = (ROWS_HEADER + have * dim * 8) as u64;
+    let end = (head.len() + have * dim * 8) as u64;
     if f.metadata().with_path(path)?.len() < end {
         return Err(invalid(format!(
             "{}: holds fewer than {have} rows",
@@ -206,8 +261,7 @@ pub fn append_npy_rows<'a>(
     f.write_all(&bytes).with_path(path)?;
     f.sync_data().with_path(path)?;
     f.seek(SeekFrom::Start(0)).with_path(path)?;
-    f.write_all(&rows_header(have + added, dim))
-        .with_path(path)?;
+    f.write_all(&header).with_path(path)?;
     f.sync_data().with_path(path)
 }
 
@@ -246,9 +300,11 @@ pub fn temporary_beside(path: &Path) -> Result<std::path::PathBuf> {
 mod tests {
     #[test]
     fn npy_round_trip() {
-        let dir = std::env::temp_dir().join(format!("telescope-npy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("a.npy");
+        let dir = tempfile::Builder::new()
+            .prefix("telescope-npy-")
+            .tempdir()
+            .unwrap();
+        let p = dir.path().join("a.npy");
         super::write_npy(&p, &[1.0, -2.5, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
         let (v, s) = super::read_npy(&p).unwrap();
         assert_eq!(s, vec![2, 3]);

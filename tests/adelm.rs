@@ -226,7 +226,8 @@ fn batched_trials_equal_their_stop_rules() {
 /// exactly where Algorithm 3 says: replaying the rule, written out here from the paper
 /// (success within delta, failure after M steps without a closer approach, the step cap),
 /// over each trial's recorded distances ends it at its last record, with the same verdict; its records
-/// stop there (no step of the block after it), its barrier is the maximum of its energies and
+/// stop there (no step of the block after it), its barrier is the maximum of its energies (and
+/// of U(target) for a success, which joins the target) and
 /// its final state is the last state of its path. Random landscapes, strengths and block
 /// lengths, with step caps that bind.
 #[test]
@@ -308,7 +309,12 @@ fn trials_read_every_k_steps_stop_exactly_by_the_rule() {
                 .iter()
                 .cloned()
                 .fold(f64::NEG_INFINITY, f64::max);
-            assert!((tr.barrier - max).abs() < 1e-12, "{what}: barrier");
+            // A confirmed success joins the target, so its barrier also covers U(target) (here
+            // an arbitrary point, not a minimum; in a map it never raises the barrier).
+            let target = &t[i * d..(i + 1) * d];
+            let u_target: f64 = 0.5 * target.iter().map(|v| v * v).sum::<f64>();
+            let want = if tr.success { max.max(u_target) } else { max };
+            assert!((tr.barrier - want).abs() < 1e-12, "{what}: barrier");
             assert!((tr.best_distance - best).abs() < 1e-12, "{what}: best");
             // The final state is where the path ended: its energy and distance are the last.
             let x = &tr.final_state;
@@ -339,8 +345,11 @@ fn trials_read_every_k_steps_stop_exactly_by_the_rule() {
 fn maps_round_trip_through_json_and_resume_continues() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (e, _) = four_basin_gmm();
-    let dir = std::env::temp_dir().join(format!("telescope-map-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-map-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("map.json");
     let opts = AdelmOptions {
         batch: 4,
@@ -430,8 +439,11 @@ fn kept_proposals_descend_into_their_own_basin_and_survive_json() {
         assert_eq!(reached, m.count);
     }
     // JSON keeps them; a map written before proposals existed still loads.
-    let dir = std::env::temp_dir().join(format!("telescope-prop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-prop-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("map.json");
     map.save(&path).unwrap();
     assert_eq!(LandscapeMap::load(&path).unwrap().proposals, map.proposals);
@@ -618,8 +630,11 @@ fn a_proposer_that_returns_the_wrong_number_of_states_is_an_error() {
 #[test]
 fn maps_are_written_atomically() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("telescope-atomic-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-atomic-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let e: EnergyRef = Rc::new(energy::quadratic(2).unwrap());
     let map = adelm(
         &e,
@@ -642,12 +657,11 @@ fn maps_are_written_atomically() {
     let err = map.save(&blocked).expect_err("an error");
     assert!(err.to_string().contains("taken"), "{err}");
     assert!(blocked.join("inside").is_dir());
-    let left: Vec<String> = std::fs::read_dir(&dir)
+    let left: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -83,8 +83,11 @@ fn same_map(a: &LandscapeMap, b: &LandscapeMap, what: &str) {
 /// and resumed; every resumed map must equal the uninterrupted one.
 fn interrupted_runs_resume_to_the_same_map(e: &EnergyRef, opts: &AdelmOptions, cuts: &[usize]) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("telescope-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-resume-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("map.json");
     let counter = Rc::new(Tripwire {
         inner: e.clone(),
@@ -127,7 +130,6 @@ fn interrupted_runs_resume_to_the_same_map(e: &EnergyRef, opts: &AdelmOptions, c
         interrupted * 2 >= cuts.len(),
         "most cuts should interrupt the run"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -181,8 +183,11 @@ fn a_gwl_chain_stopped_by_ctrl_c_resumes_to_the_uninterrupted_map() {
     use telescope::landscape::gwl::{gwl, gwl_resume, GwlOptions};
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = energy::sk(40, 8, 1.0).unwrap();
-    let dir = std::env::temp_dir().join(format!("telescope-gwl-stop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-gwl-stop-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("gwl.json");
     let opts = GwlOptions {
         k: 40,
@@ -244,7 +249,6 @@ fn a_gwl_chain_stopped_by_ctrl_c_resumes_to_the_uninterrupted_map() {
         stopped > 0,
         "no run was stopped: the chain is faster than the presser"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -7,15 +7,18 @@ fn telescope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_telescope"))
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("telescope-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the returned guard drops (also on a panic).
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-cli-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn a_bad_script_gives_a_located_error_and_exit_status_1() {
-    let dir = temp_dir("bad");
+    let tmp = fresh_dir("bad");
+    let dir = tmp.path();
     let file = dir.join("bad.rhai");
     std::fs::write(
         &file,
@@ -64,7 +67,8 @@ const SCRIPT_TESTS: &[&str] = &[
 /// output folder, or from the project root when it reads `data/`; fails with its output.
 fn script_runs(name: &str, args: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = temp_dir(&format!("script-{name}"));
+    let tmp = fresh_dir(&format!("script-{name}"));
+    let dir = tmp.path();
     let args: Vec<String> = args
         .iter()
         .map(|a| a.replace("{dir}", &dir.display().to_string()))
@@ -72,7 +76,7 @@ fn script_runs(name: &str, args: &[&str]) {
     let reads_data = args.first().map(String::as_str) == Some("tiny");
     let path = root.join("scripts").join(format!("{name}.rhai"));
     let out = telescope()
-        .current_dir(if reads_data { root } else { dir.as_path() })
+        .current_dir(if reads_data { root } else { dir })
         .env("OMP_NUM_THREADS", "1")
         .arg("run")
         .arg(&path)
@@ -86,7 +90,6 @@ fn script_runs(name: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -178,8 +181,9 @@ fn script_ivy_latent_map_runs() {
 
 #[test]
 fn demo_maps_the_built_in_landscape_and_writes_its_pictures() {
-    let dir = temp_dir("demo");
-    let out = telescope().current_dir(&dir).arg("demo").output().unwrap();
+    let tmp = fresh_dir("demo");
+    let dir = tmp.path();
+    let out = telescope().current_dir(dir).arg("demo").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -273,7 +277,8 @@ fn bench_refuses_unknown_names_and_a_device_it_does_not_have() {
 /// forces the text display; an unknown TELESCOPE_PLOT value is said once, not ignored.
 #[test]
 fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
-    let dir = temp_dir("show");
+    let tmp = fresh_dir("show");
+    let dir = tmp.path();
     let file = dir.join("show.rhai");
     std::fs::write(
         &file,
@@ -281,7 +286,7 @@ fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
     )
     .unwrap();
     let out = telescope()
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("TELESCOPE_PLOT", "text")
         .args(["run", "show.rhai"])
         .output()
@@ -294,7 +299,7 @@ fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
     );
     assert!(!text.contains('\x1b'), "colour escapes in a pipe: {text:?}");
     let out = telescope()
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("TELESCOPE_PLOT", "sixels")
         .args(["run", "show.rhai"])
         .output()
@@ -312,7 +317,8 @@ fn text_plots_in_a_pipe_are_plain_and_unknown_displays_are_said() {
 /// docs' signatures) and what it was given, not Rhai's Rust type names.
 #[test]
 fn wrong_argument_types_say_what_the_function_takes() {
-    let dir = temp_dir("types");
+    let tmp = fresh_dir("types");
+    let dir = tmp.path();
     for (code, want) in [
         ("seed(\"x\");", "seed takes seed(n: int), not (string)"),
         (
@@ -335,5 +341,151 @@ fn wrong_argument_types_say_what_the_function_takes() {
             err.contains(&format!("{}:", file.display())),
             "located: {err}"
         );
+    }
+}
+
+/// A figure shown while stdout is not a terminal is a PNG in the session's plot folder,
+/// `$TMPDIR/telescope-plots-PID`: its path is printed, the file is there while the script runs,
+/// and the folder is gone once `telescope run` ends, unless `TELESCOPE_KEEP_PLOTS=1` keeps it.
+/// A file shown into a folder the script names is the user's and always stays.
+#[test]
+fn shown_plots_leave_with_the_session_unless_kept() {
+    let tmp = fresh_dir("plots");
+    let dir = tmp.path();
+    let script = dir.join("plots.rhai");
+    std::fs::write(
+        &script,
+        "let p = histogram([1.0, 2.0, 2.5, 3.0, 3.5]);\n\
+         p.show();\n\
+         // The temp directory holds only the session's plot folder, a class of one image.\n\
+         let d = load_images(ARGS[0], #{size: 8});\n\
+         print(`during: ${d.classes} ${d.images.shape}`);\n\
+         p.show(ARGS[1]);\n",
+    )
+    .unwrap();
+    let run = |keep: bool| -> (PathBuf, PathBuf, PathBuf) {
+        let temp = dir.join(if keep { "tmp-keep" } else { "tmp" });
+        let mine = dir.join(if keep { "mine-keep" } else { "mine" });
+        std::fs::create_dir_all(&temp).unwrap();
+        let mut cmd = telescope();
+        cmd.current_dir(dir)
+            .env("TMPDIR", &temp)
+            .env_remove("TELESCOPE_PLOT")
+            .env_remove("TELESCOPE_KEEP_PLOTS")
+            .arg("run")
+            .arg(&script)
+            .arg(&temp)
+            .arg(&mine);
+        if keep {
+            cmd.env("TELESCOPE_KEEP_PLOTS", "1");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pngs: Vec<PathBuf> = text
+            .lines()
+            .filter(|l| l.ends_with(".png"))
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(pngs.len(), 2, "two shown files: {text}");
+        let (shown, named) = (pngs[0].clone(), pngs[1].clone());
+        let folder = shown.parent().unwrap().to_path_buf();
+        assert_eq!(folder.parent(), Some(temp.as_path()), "{text}");
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("telescope-plots-"), "{text}");
+        assert!(
+            text.contains(&format!("during: [\"{name}\"] [1, 64]")),
+            "the shown file was there during the run: {text}"
+        );
+        assert_eq!(named.parent(), Some(mine.as_path()), "{text}");
+        assert!(named.is_file(), "a file shown into a named folder stays");
+        (temp, folder, shown)
+    };
+    let (temp, folder, shown) = run(false);
+    assert!(
+        !shown.exists() && !folder.exists(),
+        "{} left behind",
+        folder.display()
+    );
+    assert_eq!(
+        std::fs::read_dir(&temp).unwrap().count(),
+        0,
+        "nothing else in TMPDIR"
+    );
+    let (_, folder, shown) = run(true);
+    assert!(
+        shown.is_file(),
+        "TELESCOPE_KEEP_PLOTS=1 keeps {}",
+        shown.display()
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+/// `telescope run --reproducible` gives a bit-identical map whatever instruction set MKL and
+/// ATen would pick on this CPU: the same script under MKL's AVX2 code path and under ATen's
+/// AVX2 kernels writes the same JSON, field by field (floats are written shortest-round-trip, so
+/// equal text is equal bits), except the wall-clock seconds; the map records the mode.
+#[test]
+fn reproducible_mode_gives_the_same_map_whatever_the_cpu_offers() {
+    let tmp = fresh_dir("reproducible");
+    let dir = tmp.path();
+    let script = dir.join("map.rhai");
+    std::fs::write(
+        &script,
+        "seed(3);\n\
+         let U = embed(muller_brown(), 10);\n\
+         let m = adelm(U, #{iters: 20, T: 3.0, alpha: 60.0});\n\
+         m.save(ARGS[0]);\n",
+    )
+    .unwrap();
+    let run = |name: &str, env: &[(&str, &str)]| -> serde_json::Value {
+        let path = dir.join(format!("{name}.json"));
+        let mut cmd = telescope();
+        cmd.current_dir(dir)
+            .env_remove("MKL_CBWR")
+            .env_remove("ATEN_CPU_CAPABILITY")
+            .env_remove("MKL_ENABLE_INSTRUCTIONS")
+            .env_remove("TELESCOPE_THREADS")
+            .envs(env.iter().copied())
+            .args(["run", "--reproducible"])
+            .arg(&script)
+            .arg(&path);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut map: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        map["stats"]
+            .as_object_mut()
+            .unwrap()
+            .remove("seconds")
+            .expect("a map records its seconds");
+        map
+    };
+    let plain = run("plain", &[]);
+    let p = &plain["provenance"];
+    assert_eq!(p["reproducible"], true, "{p}");
+    assert_eq!(p["cpu_capability"], "DEFAULT", "{p}");
+    assert_eq!(p["mkl_cbwr"], "COMPATIBLE", "{p}");
+    assert_eq!(p["threads"], 1, "{p}");
+    assert!(
+        plain["groups"].as_array().unwrap().len() >= 2,
+        "a map with barriers to compare: {plain}"
+    );
+    for (name, env) in [
+        ("mkl-avx2", [("MKL_ENABLE_INSTRUCTIONS", "AVX2")]),
+        ("aten-avx2", [("ATEN_CPU_CAPABILITY", "avx2")]),
+    ] {
+        let other = run(name, &env);
+        for (key, value) in plain.as_object().unwrap() {
+            assert_eq!(&other[key], value, "{name}: field {key} differs");
+        }
     }
 }

@@ -214,8 +214,11 @@ fn trimming_keeps_merge_energies_of_the_full_tree() {
 fn json_round_trip() {
     let (e, b) = chain();
     let dg = Dg::build(&e, &b, &[3, 1, 4, 1, 5]).unwrap();
-    let dir = std::env::temp_dir().join(format!("telescope-dg-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-dg-test-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("dg.json");
     dg.save(&path).unwrap();
     let back = Dg::load(&path).unwrap();
@@ -224,7 +227,6 @@ fn json_round_trip() {
     assert_eq!(v["leaves"][2]["members"], 4);
     assert_eq!(v["merges"][0]["energy"], 5.0);
     assert_eq!(v["leaf_order"], "energy");
-    std::fs::remove_dir_all(&dir).ok();
     assert!(Dg::from_json("{\"leaves\": []}").is_err());
 }
 

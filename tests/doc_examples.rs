@@ -65,16 +65,19 @@ fn make_example_inputs(dir: &Path) {
 #[test]
 fn every_documented_example_runs() {
     tch::set_num_threads(1);
-    let dir = std::env::temp_dir().join(format!("telescope_doc_examples_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::env::set_current_dir(&dir).unwrap();
-    make_example_inputs(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope_doc_examples_")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
+    std::env::set_current_dir(dir).unwrap();
+    make_example_inputs(dir);
     let docs = telescope::script::docs();
     let mut failures = Vec::new();
     let mut ran = 0;
     for d in docs.all().filter(|d| !d.example.is_empty()) {
         telescope::tensor::manual_seed(0);
-        let mut session = telescope::script::new_session(Some(&dir));
+        let mut session = telescope::script::new_session(Some(dir));
         let t0 = Instant::now();
         if let Err(e) = session.eval(&format!("<example of {}>", d.name), &d.example) {
             failures.push(format!("{}:\n{}\n  -> {e}", d.name, d.example));
@@ -82,7 +85,6 @@ fn every_documented_example_runs() {
         ran += 1;
         eprintln!("{:6.2}s  {}", t0.elapsed().as_secs_f64(), d.name);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(ran >= 20, "only {ran} documented examples");
     assert!(
         failures.is_empty(),

@@ -439,8 +439,11 @@ fn a_path_option_that_is_not_a_string_is_an_error_not_ignored() {
 
 #[test]
 fn bad_couplings_and_impossible_sizes_are_clear_errors() {
-    let dir = std::env::temp_dir().join(format!("telescope-couplings-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-couplings-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let cases = [
         (r#"{"n": 0, "J": []}"#, "n >= 2"),
         (r#"{"n": 1000000000000000, "J": [[0]]}"#, "rows"),
@@ -476,7 +479,6 @@ fn bad_couplings_and_impossible_sizes_are_clear_errors() {
         .unwrap()
         .to_string();
     assert!(e.contains("finite"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -198,8 +198,11 @@ fn below_a_low_cutoff_gwl_finds_exactly_the_reachable_minima() {
 #[test]
 fn a_resumed_gwl_chain_equals_the_uninterrupted_one() {
     let model = sk(40, 5, 1.0).unwrap();
-    let dir = std::env::temp_dir().join(format!("telescope-gwl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-gwl-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let path = dir.join("gwl.json");
     let full_opts = GwlOptions {
         k: 60,
@@ -251,7 +254,6 @@ fn a_resumed_gwl_chain_equals_the_uninterrupted_one() {
     };
     let e = gwl_resume(&model, &path, &other).unwrap_err().to_string();
     assert!(e.contains("resume with the same"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

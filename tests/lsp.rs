@@ -320,8 +320,11 @@ fn a_content_length_beyond_any_sane_size_is_skipped_not_allocated() {
 
 #[test]
 fn definitions_references_symbols_and_modules() {
-    let dir = std::env::temp_dir().join(format!("telescope-lsp-nav-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-lsp-nav-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let module = "// helpers\n/// Twice the value.\nfn twice(x) { 2 * x }\nprivate fn hidden() { 1 }\nfn pair(a, b) { [a, b] }\n";
     std::fs::write(dir.join("helpers.rhai"), module).unwrap();
     let uri = format!("file://{}/main.rhai", dir.display());
@@ -429,5 +432,4 @@ fn definitions_references_symbols_and_modules() {
         .map(|i| i["label"].as_str().unwrap())
         .collect();
     assert_eq!(labels, vec!["pair"], "{r}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

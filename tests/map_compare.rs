@@ -380,13 +380,12 @@ fn continuous_states_match_within_tol() {
     assert_eq!(c.a_in_b, 2);
 }
 
-fn tmp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "telescope-map-compare-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the guard drops (also on a panic).
+fn tmp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-map-compare-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn png_size(path: &std::path::Path) -> (u32, u32) {
@@ -403,7 +402,8 @@ fn script_compare_maps_and_figures() {
     let a = exact_map(&t, &all[..all.len() * 2 / 3], false);
     let half = up_half(&t);
     let b = exact_map(&t, &half, true);
-    let dir = tmp_dir("script");
+    let tmp = tmp_dir("script");
+    let dir = tmp.path().to_path_buf();
     a.save(&dir.join("a.json")).unwrap();
     b.save(&dir.join("b.json")).unwrap();
     let mut s = telescope::script::new_session(None);
@@ -478,7 +478,8 @@ fn spin_maps_draw_no_images_and_crowded_trees_thin_their_labels() {
     for mm in m16.minima.iter_mut() {
         mm.state.extend(std::iter::repeat_n(1.0, 4));
     }
-    let dir = tmp_dir("spin");
+    let tmp = tmp_dir("spin");
+    let dir = tmp.path().to_path_buf();
     m16.save(&dir.join("m.json")).unwrap();
     let mut s = telescope::script::new_session(None);
     let code = format!(

@@ -3,15 +3,16 @@
 //! a crash mid-save.
 
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use telescope::landscape::map::{Group, LandscapeMap, MinimumRecord, Proposal};
 use telescope::landscape::map_states::StateStorage;
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("telescope-states-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the guard drops (also on a panic).
+fn tmpdir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-states-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Awkward floats: signed zeros, subnormals, huge and tiny magnitudes, ordinary values.
@@ -113,7 +114,8 @@ fn npy_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn binary_and_json_states_load_back_to_the_bit() {
-    let dir = tmpdir("roundtrip");
+    let tmp = tmpdir("roundtrip");
+    let dir = tmp.path().to_path_buf();
     for case in 0..40u64 {
         let dim = [1, 2, 7, 64, 300][case as usize % 5];
         let (minima, proposals) = ((case % 9) as usize, (case % 4) as usize * 5);
@@ -151,7 +153,8 @@ fn binary_and_json_states_load_back_to_the_bit() {
 
 #[test]
 fn a_growing_map_appends_rows_and_the_last_good_json_survives_a_crash() {
-    let dir = tmpdir("grow");
+    let tmp = tmpdir("grow");
+    let dir = tmp.path().to_path_buf();
     let path = dir.join("map.json");
     let full = random_map(7, 50, 30, 12);
     let upto = |k: usize, p: usize| {
@@ -186,8 +189,18 @@ fn a_growing_map_appends_rows_and_the_last_good_json_survives_a_crash() {
         // Appended: the same file, its first rows' bytes unchanged, one row per minimum.
         assert_eq!(npy_files(&dir), ["map.minima.npy", "map.proposals.npy"]);
         let rows = std::fs::read(dir.join("map.minima.npy")).unwrap();
-        assert_eq!(rows.len(), 128 + k * 50 * 8);
-        assert_eq!(rows[128..first_rows.len()], first_rows[128..]);
+        // The header (its length in bytes 8..10, after the magic and version) carries the
+        // provenance note, so it is longer than numpy's 128 bytes; an append rewrites its shape
+        // in place and never its length.
+        let header = 10 + u16::from_le_bytes([rows[8], rows[9]]) as usize;
+        assert_eq!(header % 64, 0, "numpy aligns the data to 64 bytes");
+        assert_eq!(
+            rows[8..10],
+            first_rows[8..10],
+            "the header keeps its length"
+        );
+        assert_eq!(rows.len(), header + k * 50 * 8);
+        assert_eq!(rows[header..first_rows.len()], first_rows[header..]);
         same(&live, &LandscapeMap::load(&path).unwrap());
     }
     // A crash after the rows were appended but before the new JSON replaced the old one: the
@@ -214,7 +227,8 @@ fn a_growing_map_appends_rows_and_the_last_good_json_survives_a_crash() {
 
 #[test]
 fn changed_rows_are_written_whole_under_the_other_name() {
-    let dir = tmpdir("rewrite");
+    let tmp = tmpdir("rewrite");
+    let dir = tmp.path().to_path_buf();
     let path = dir.join("map.json");
     let mut m = random_map(3, 20, 12, 0);
     m.save_with(&path, StateStorage::Binary).unwrap();

@@ -18,10 +18,12 @@ fn init() {
     tch::set_num_threads(1);
 }
 
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("telescope-models-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the guard drops (also on a panic).
+fn tmpdir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-models-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Output size of a convolution: floor((n + 2p - k) / s) + 1.
@@ -321,7 +323,8 @@ fn tiny_deepframe_training_lowers_data_energy_relative_to_noise() {
         print_every: 0,
         ..Default::default()
     };
-    let ck = tmpdir("ckpt").join("sub").join("run");
+    let tmp = tmpdir("ckpt");
+    let ck = tmp.path().join("sub").join("run");
     let o = models::TrainOptions {
         checkpoint: Some(ck.clone()),
         checkpoint_every: 5,
@@ -411,7 +414,8 @@ fn save_load_round_trip_gives_identical_energies() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
     let (d, g) = f64_nets();
-    let dir = tmpdir("saveload");
+    let tmp = tmpdir("saveload");
+    let dir = tmp.path().to_path_buf();
     let dp = dir.join("desc.safetensors");
     let gp = dir.join("gen.safetensors");
     d.save(&dp).unwrap();
@@ -593,7 +597,8 @@ fn spots_stripes_patches_come_from_one_texture_per_class() {
 fn png_folders_and_npy_arrays_load_as_images() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
-    let dir = tmpdir("png");
+    let tmp = tmpdir("png");
+    let dir = tmp.path().to_path_buf();
     for (k, class) in ["a", "b"].iter().enumerate() {
         let sub = dir.join(class);
         std::fs::create_dir_all(&sub).unwrap();
@@ -736,7 +741,8 @@ fn langevin_on_the_reference_gaussian_has_the_closed_form_variance() {
 fn script_functions_build_train_save_and_load() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init();
-    let dir = tmpdir("script");
+    let tmp = tmpdir("script");
+    let dir = tmp.path().to_path_buf();
     let path = dir.join("d.safetensors");
     let mut s = telescope::script::new_session(None);
     let code = format!(

@@ -78,7 +78,7 @@ fn check_saddle(from: [f64; 2], to: [f64; 2], want: [f64; 3]) {
         want[2]
     );
     let ea = e.energy(&t(&from).unsqueeze(0)).unwrap().double_value(&[0]);
-    assert!((r.barrier - (r.max_energy - ea)).abs() < 1e-9);
+    assert!((r.height - (r.max_energy - ea)).abs() < 1e-9);
 }
 
 #[test]
@@ -355,7 +355,7 @@ fn neb_barrier_never_above_straight_line_barrier_on_gmm() {
                 "pair ({i},{j}): NEB max {} above straight-line max {lm}",
                 r.max_energy
             );
-            assert!(r.barrier >= 0.0);
+            assert!(r.height >= 0.0 && r.height_back >= 0.0);
             if r.max_energy < lm - 1e-3 {
                 strictly_lower += 1;
             }
@@ -557,14 +557,31 @@ fn script_neb_returns_a_path_with_a_saddle() {
         let p = neb(U, [-0.050011, 0.466694], [0.623499, 0.028038], #{images: 10, method: "dneb", climb: true, climb_after: 0.2, tol: 1e-3, max_iter: 4000});
         let sd = p.saddle();
         [p.converged, p.top, p.energies.len(), p.images.to_string().len() > 0, p.barrier, p.max_energy,
-         sd.energy, sd.grad_norm, p.iterations, p.to_string(), p.barrier_back, p.method, sd.negative_modes]
+         sd.energy, sd.grad_norm, p.iterations, p.to_string(), p.height_back, p.method, sd.negative_modes,
+         p.height, p.barrier_back, p.energies]
     "#;
     let v = s.eval("<test>", code).unwrap().into_array().unwrap();
     assert!(v[0].as_bool().unwrap());
     assert_eq!(v[2].as_int().unwrap(), 10);
+    // One meaning of barrier: the highest energy on the band, as compare_paths reports it;
+    // the heights above the two ends are height and height_back (barrier_back, deprecated, is
+    // height_back).
     let barrier = v[4].as_float().unwrap();
     let maxe = v[5].as_float().unwrap();
-    assert!((barrier - (maxe - (-80.767818))).abs() < 1e-5);
+    let energies: Vec<f64> = v[15]
+        .clone()
+        .into_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_float().unwrap())
+        .collect();
+    assert_eq!(
+        barrier,
+        energies.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+    );
+    assert_eq!(barrier, maxe);
+    assert!((v[13].as_float().unwrap() - (maxe - (-80.767818))).abs() < 1e-5);
+    assert_eq!(v[14].as_float().unwrap(), v[10].as_float().unwrap());
     assert!((v[6].as_float().unwrap() - SADDLE_CB[2]).abs() < 1e-2);
     assert!(v[7].as_float().unwrap() < 1e-6);
     assert!(v[9]

@@ -104,8 +104,11 @@ fn known_options(error: &str) -> Option<BTreeSet<String>> {
 #[test]
 fn every_parser_knows_exactly_the_documented_options() {
     tch::set_num_threads(1);
-    let dir = std::env::temp_dir().join(format!("telescope_option_schema_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope_option_schema_")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let docs = telescope::script::docs();
     let mut problems = Vec::new();
     for d in docs.all().filter(|d| !d.options.is_empty()) {
@@ -116,7 +119,7 @@ fn every_parser_knows_exactly_the_documented_options() {
             ));
             continue;
         };
-        let mut session = telescope::script::new_session(Some(&dir));
+        let mut session = telescope::script::new_session(Some(dir));
         let _ = session.eval("<prelude>", PRELUDE).unwrap();
         let code = call
             .replace("OPTS", "#{zz_probe: 1}")
@@ -147,6 +150,5 @@ fn every_parser_knows_exactly_the_documented_options() {
             ));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -9,10 +9,12 @@ use telescope::script::{new_session, EnergyValue};
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("telescope-plot-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the guard drops (also on a panic).
+fn tmp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-plot-test-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
@@ -265,7 +267,8 @@ fn script_heatmap_evaluates_the_energy_on_the_grid() {
         "U",
         EnergyValue(std::rc::Rc::new(telescope::energy::muller_brown())),
     );
-    let dir = tmp_dir("heat");
+    let tmp = tmp_dir("heat");
+    let dir = tmp.path().to_path_buf();
     let path = dir.join("mb.svg");
     let code = format!(
         "let p = heatmap(U, #{{xlim: [-1.5, 1.0], ylim: [-0.5, 2.0], n: 30, levels: 5, zmin: -150, zmax: 0, paths: [[[-0.56, 1.44], [0.62, 0.03]]], labels: [\"line\"]}});\n\
@@ -339,7 +342,8 @@ fn script_dg_functions() {
         )
         .unwrap_err();
     assert!(e.contains("unknown option") && e.contains("order"), "{e}");
-    let dir = tmp_dir("dg");
+    let tmp = tmp_dir("dg");
+    let dir = tmp.path().to_path_buf();
     let code = format!(
         "d.save(\"{0}/dg.json\"); d.plot(#{{title: \"t\"}}).save(\"{0}/dg.svg\"); let back = load_dg(\"{0}/dg.json\"); back.to_json() == d.to_json()",
         dir.display()
@@ -355,7 +359,8 @@ fn script_plots_save_and_show_to_a_file_when_not_a_terminal() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     std::env::set_var("TELESCOPE_PLOT", "file");
     let mut s = new_session(None);
-    let dir = tmp_dir("show");
+    let tmp = tmp_dir("show");
+    let dir = tmp.path().to_path_buf();
     let code = format!(
         "let p = line_plot([1, 2, 3], [3, 1, 2], #{{label: \"a\", markers: true}}).add_line([1, 2, 3], [1, 2, 3], \"b\").title(\"two\");\n\
          let q = scatter([[0, 0], [1, 1], [0.5, 0.2]], [0, 1, 1]);\n\
@@ -438,6 +443,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
     LandscapeMap {
         version: "test".into(),
         seed: 1,
+        provenance: None,
         energy: serde_json::json!({"name": "test"}),
         method: "test".into(),
         params: Default::default(),
@@ -499,7 +505,8 @@ fn dg_of_a_map_uses_its_groups_and_images() {
 #[test]
 fn script_dg_of_a_saved_map() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tmp_dir("map");
+    let tmp = tmp_dir("map");
+    let dir = tmp.path().to_path_buf();
     let path = dir.join("map.json");
     sample_map().save(&path).unwrap();
     let mut s = new_session(None);
@@ -720,7 +727,8 @@ fn text_heatmaps_have_a_shading_legend() {
 #[test]
 fn heatmap_paths_outside_the_limits_are_not_drawn() {
     let mut s = new_session(None);
-    let dir = tmp_dir("clip");
+    let tmp = tmp_dir("clip");
+    let dir = tmp.path().to_path_buf();
     let count = |s: &mut telescope::script::Session, paths: &str| -> usize {
         let file = dir.join("h.png");
         let code = format!(

@@ -13,8 +13,11 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs `code` as a script file in a child process (so an abort or a stack overflow fails
 /// this test instead of ending the test binary) with `limit` seconds to finish.
 fn run_script(code: &str, extra_args: &[&str]) -> (Option<i32>, String) {
-    let dir = std::env::temp_dir().join(format!("telescope-robust-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope-robust-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let name = format!(
         "case{}.rhai",
         code.len() ^ (code.bytes().map(u64::from).sum::<u64>() as usize)
@@ -28,7 +31,7 @@ fn run_script(code: &str, extra_args: &[&str]) -> (Option<i32>, String) {
         .arg("run")
         .args(extra_args)
         .arg(&file)
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("OMP_NUM_THREADS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -292,12 +295,12 @@ fn ctrl_c_in_plain_script_code_stops_it_at_once() {
     );
 }
 
-/// A fresh folder for one test's files.
-fn fresh_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("telescope-sandbox-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test's files, removed when the guard drops (also on a panic).
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-sandbox-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Runs `telescope run ARGS...` in `dir`.
@@ -319,8 +322,10 @@ fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn a_sandboxed_script_writes_and_imports_only_where_allowed() {
-    let dir = fresh_dir("rules");
-    let outside = fresh_dir("outside");
+    let dir_guard = fresh_dir("rules");
+    let dir = dir_guard.path().to_path_buf();
+    let outside_guard = fresh_dir("outside");
+    let outside = outside_guard.path().to_path_buf();
     std::fs::create_dir_all(dir.join("shared")).unwrap();
     std::fs::write(dir.join("helper.rhai"), "fn f() { 41 }").unwrap();
     std::fs::write(dir.join("shared/helper2.rhai"), "fn g() { 1 }").unwrap();
@@ -378,7 +383,8 @@ fn a_sandboxed_script_writes_and_imports_only_where_allowed() {
 
 #[test]
 fn a_file_that_imports_itself_is_an_import_cycle_not_a_stack_overflow() {
-    let dir = fresh_dir("cycle");
+    let dir_guard = fresh_dir("cycle");
+    let dir = dir_guard.path().to_path_buf();
     std::fs::write(dir.join("a.rhai"), "import \"b\" as b;\n1").unwrap();
     std::fs::write(dir.join("b.rhai"), "import \"a\" as a;\n2").unwrap();
     std::fs::write(dir.join("me.rhai"), "import \"me\" as me;\n3").unwrap();

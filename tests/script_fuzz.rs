@@ -1875,7 +1875,8 @@ fn supervise(config: &Config, dir: &Path) -> Vec<Record> {
 /// A fresh directory for the workers (their current directory: every relative path a case
 /// writes lands here) with the files that [`READ_FILES`] names.
 fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("telescope-fuzz-{}", std::process::id()));
+    // Cargo's scratch folder for integration tests (under target/), kept after a failure.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("telescope-fuzz");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("images/class")).expect("scratch dir");
     write_fixtures(&dir).expect("fixtures");

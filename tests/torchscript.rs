@@ -17,8 +17,9 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn exported() -> &'static (PathBuf, serde_json::Value) {
     static DIR: OnceLock<(PathBuf, serde_json::Value)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("telescope-torchscript-{}", std::process::id()));
+        // Cargo's scratch folder for integration tests (under target/): a static never drops,
+        // so a temporary folder would outlive the run.
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("telescope-torchscript");
         let out = Command::new(".venv/bin/python")
             .arg("tests/torchscript/export.py")
             .arg(&dir)

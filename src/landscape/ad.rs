@@ -34,7 +34,59 @@ pub struct AdOptions {
     /// ends inside a block keeps sampling until the read, its records cut at its last step.
     #[serde(default)]
     pub sync_every: usize,
+    /// How a trial that ends within delta is confirmed as a success ([`SuccessCheck`]).
+    #[serde(default)]
+    pub check: SuccessCheck,
+    /// Receives the warning that a chain is too hot for its minima (once per T and alpha in a
+    /// process); not stored.
+    #[serde(skip)]
+    pub progress: crate::progress::Progress,
 }
+
+/// Hands `text` to the options' observer the first time this process warns for their T and
+/// alpha: a mapping runs thousands of AD batches with the same two.
+fn warn_once(opts: &AdOptions, text: &str) {
+    use std::sync::Mutex;
+    static WARNED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+    let key = (opts.temperature.to_bits(), opts.alpha.to_bits());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if opts.progress.is_on() && !warned.contains(&key) {
+        warned.push(key);
+        opts.progress.warn(text);
+    }
+}
+
+/// The confirmation of AD successes. A chain within delta of its target may still sit in
+/// another basin (a hot chain's thermal radius can exceed the distance between minima), and
+/// the highest energy on its path is then no barrier to the target at all. So the end of every
+/// such trial is minimized, together with the target, in one batch: the trial succeeds only
+/// when both descents reach the same minimum (within `same_tol`); otherwise it is a near-miss,
+/// a failure. A trial that reached its target exactly (spins with delta 0) needs no descent.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SuccessCheck {
+    /// Confirm successes by descent (false: any trial within delta succeeds, as printed in
+    /// Algorithm 3).
+    pub descend: bool,
+    /// The two descents reach the same minimum when they end this close.
+    pub same_tol: f64,
+    /// The descent.
+    pub minimize: crate::minimize::MinimizeOptions,
+}
+
+impl Default for SuccessCheck {
+    fn default() -> Self {
+        SuccessCheck {
+            descend: true,
+            same_tol: 1e-3,
+            minimize: crate::minimize::MinimizeOptions::default(),
+        }
+    }
+}
+
+/// The share of the distance from a trial's start to its target that a `delta: "auto"` radius
+/// may reach: a success radius as wide as the distance between two minima would count a
+/// chain still at its start as arrived.
+pub const AUTO_DELTA_SHARE: f64 = 0.5;
 
 /// Steps between host reads of AD's stop rule on a CUDA device (`sync_every: 0`).
 pub const AUTO_SYNC_CUDA: usize = 16;
@@ -68,6 +120,8 @@ impl Default for AdOptions {
             sampler: SamplerSpec::default(),
             thin: 0,
             sync_every: 0,
+            check: SuccessCheck::default(),
+            progress: crate::progress::Progress::silent(),
         }
     }
 }
@@ -75,11 +129,16 @@ impl Default for AdOptions {
 /// Outcome of one AD trial.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdTrial {
-    /// The chain came within delta of the target.
+    /// The chain came within delta of the target, and (with [`SuccessCheck::descend`]) a
+    /// descent from where it stopped reaches the target's minimum.
     pub success: bool,
+    /// The chain came within delta of the target but a descent from where it stopped reaches
+    /// another minimum: a failure.
+    pub near_miss: bool,
     /// Steps taken.
     pub steps: usize,
-    /// Highest unmagnetized energy U along the path (start included).
+    /// Highest unmagnetized energy U along the path (start included); for a confirmed success
+    /// never below U(target), which a path to the target reaches.
     pub barrier: f64,
     /// Distance to the target when the trial stopped.
     pub final_distance: f64,
@@ -270,12 +329,10 @@ pub fn ad_trials_cached(
         e.spin_model(),
         matches!(opts.sampler.kind, SamplerKind::Gibbs | SamplerKind::Auto),
     ) {
-        return spin_trials(model, &starts, &targets, alphas, opts);
+        let mut trials = spin_trials(model, &starts, &targets, alphas, opts)?;
+        confirm_successes(e, &mut trials, &targets, &opts.check)?;
+        return Ok(trials);
     }
-    let deltas = match opts.delta {
-        Delta::Fixed(d) => vec![d; b],
-        Delta::Auto => auto_deltas_cached(e, &targets, alphas, opts, cache)?,
-    };
     let rule = opts.stop_rule();
     let u0 = tensor::to_vec_f64(&e.energy(&starts)?)?;
     let d0 = tensor::to_vec_f64(&starts.f_sub(&targets)?.f_norm_scalaropt_dim(
@@ -283,12 +340,25 @@ pub fn ad_trials_cached(
         &[1i64][..],
         false,
     )?)?;
+    let deltas = match opts.delta {
+        Delta::Fixed(d) => vec![d; b],
+        Delta::Auto => {
+            let thermal = auto_deltas_cached(e, &targets, alphas, opts, cache)?;
+            let room = room_around_targets(&starts, &targets)?;
+            let (radii, warning) = capped_auto_deltas(&thermal, &room);
+            if let Some(w) = warning {
+                warn_once(opts, &w);
+            }
+            radii
+        }
+    };
     let start_rows = tensor::to_matrix(&starts)?;
     let mut trials: Vec<AdTrial> = (0..b)
         .map(|i| {
             let success = rule.start(d0[i], deltas[i]).1;
             AdTrial {
                 success,
+                near_miss: false,
                 steps: 0,
                 barrier: u0[i],
                 final_distance: d0[i],
@@ -310,17 +380,110 @@ pub fn ad_trials_cached(
         })
         .collect();
     let active: Vec<usize> = (0..b).filter(|&i| !trials[i].success).collect();
-    if active.is_empty() {
-        return Ok(trials);
+    if !active.is_empty() {
+        let start = Start {
+            x: &starts,
+            u: &u0,
+            d: &d0,
+            deltas: &deltas,
+        };
+        TensorTrials::new(e, start, &targets, alphas, opts, active)?.run(&mut trials)?;
     }
-    let start = Start {
-        x: &starts,
-        u: &u0,
-        d: &d0,
-        deltas: &deltas,
-    };
-    TensorTrials::new(e, start, &targets, alphas, opts, active)?.run(&mut trials)?;
+    confirm_successes(e, &mut trials, &targets, &opts.check)?;
     Ok(trials)
+}
+
+/// For each trial, the distance from its target to the nearest other known state of the
+/// batch: its own start, another trial's start or another target (copies of the target itself
+/// do not count). A success radius wider than a share of it could take another minimum for the
+/// target.
+fn room_around_targets(starts: &Tensor, targets: &Tensor) -> Result<Vec<f64>> {
+    let known = Tensor::f_cat(&[targets, starts], 0)?;
+    // compute_mode 2: exact differences, not the matrix-product form that blurs zeros.
+    let d = Tensor::f_cdist(targets, &known, 2.0, Some(2i64))?;
+    let d = d.f_masked_fill(&d.f_le(1e-9)?, f64::INFINITY)?;
+    tensor::to_vec_f64(&d.f_amin(&[1i64][..], false)?)
+}
+
+/// The `delta: "auto"` radius of each trial: the thermal radius, at most
+/// [`AUTO_DELTA_SHARE`] of `room`, the distance from the trial's target to the nearest other
+/// known state (its start, or another minimum of the batch). Returns the radii and, when the
+/// cap cut any, a warning that the chain is too hot for these minima.
+pub fn capped_auto_deltas(thermal: &[f64], room: &[f64]) -> (Vec<f64>, Option<String>) {
+    let d0 = room;
+    let mut worst: Option<(f64, f64)> = None;
+    let radii = thermal
+        .iter()
+        .zip(d0)
+        .map(|(&r, &d)| {
+            let cap = AUTO_DELTA_SHARE * d;
+            if r > cap && d > 0.0 {
+                if worst.is_none_or(|(wr, wd)| r / d > wr / wd) {
+                    worst = Some((r, d));
+                }
+                cap
+            } else {
+                r
+            }
+        })
+        .collect();
+    let warning = worst.map(|(r, d)| {
+        format!(
+            "AD: the chain is too hot for these minima: its thermal radius at the target ({r:.4}) exceeds {AUTO_DELTA_SHARE} of the distance from the target to the nearest other known state ({d:.4}, its start or another minimum); delta \"auto\" was cut to {:.4} (a lower T or a higher alpha narrows the radius)",
+            AUTO_DELTA_SHARE * d
+        )
+    });
+    (radii, warning)
+}
+
+/// Confirms the successes of `trials` by descent ([`SuccessCheck`]): the ends of the trials
+/// that stopped within delta but not on the target, and their targets, are minimized in one
+/// batch; a trial whose descent reaches another minimum than its target's becomes a near-miss.
+/// A confirmed barrier is at least U(target). A descent cut short by Ctrl-C confirms nothing.
+fn confirm_successes(
+    e: &EnergyRef,
+    trials: &mut [AdTrial],
+    targets: &Tensor,
+    check: &SuccessCheck,
+) -> Result<()> {
+    let pending: Vec<usize> = (0..trials.len())
+        .filter(|&i| trials[i].success && trials[i].final_distance > 0.0)
+        .collect();
+    if !check.descend || pending.is_empty() {
+        return Ok(());
+    }
+    let dev = targets.device();
+    let idx = index_tensor(&pending, dev)?;
+    let ends: Vec<f64> = pending
+        .iter()
+        .flat_map(|&i| trials[i].final_state.iter().copied())
+        .collect();
+    let d = targets.size()[1];
+    let p = pending.len() as i64;
+    let ends = tensor::from_vec(&ends, &[p, d])?
+        .f_to_device(dev)?
+        .f_to_kind(targets.kind())?;
+    let aimed = targets.f_index_select(0, &idx)?;
+    let u_target = tensor::to_vec_f64(&e.energy(&aimed)?)?;
+    let both = Tensor::f_cat(&[&ends, &aimed], 0)?;
+    let found = crate::minimize::minimize(e.as_ref(), &both, &check.minimize)?;
+    let apart = tensor::to_vec_f64(
+        &found
+            .x
+            .f_narrow(0, 0, p)?
+            .f_sub(&found.x.f_narrow(0, p, p)?)?
+            .f_norm_scalaropt_dim(2, &[1i64][..], false)?,
+    )?;
+    for (k, &i) in pending.iter().enumerate() {
+        let t = &mut trials[i];
+        if !found.interrupted && apart[k] <= check.same_tol {
+            t.barrier = t.barrier.max(u_target[k]);
+        } else {
+            t.success = false;
+            t.near_miss = !found.interrupted;
+        }
+    }
+    Ok(())
 }
 
 /// The running trials of the tensor backend: chains on the magnetized density, their
@@ -586,6 +749,7 @@ fn spin_trials(
             let (mut standing, success) = rule.start(chain.distance(), delta);
             let mut tr = AdTrial {
                 success,
+                near_miss: false,
                 steps: 0,
                 barrier: chain.energy(),
                 final_distance: chain.distance(),
@@ -631,4 +795,73 @@ fn spin_trials(
             tr
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The room around each target is its distance to the nearest other state of the batch,
+    /// by brute force over random batches in which some targets repeat and some starts sit on
+    /// their targets.
+    #[test]
+    fn room_is_the_distance_to_the_nearest_other_known_state() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..50 {
+            let (b, d) = (rng.random_range(1..8usize), rng.random_range(1..5usize));
+            let mut targets: Vec<Vec<f64>> = Vec::new();
+            let mut starts: Vec<Vec<f64>> = Vec::new();
+            for i in 0..b {
+                let t: Vec<f64> = if i > 0 && rng.random_bool(0.3) {
+                    targets[rng.random_range(0..i)].clone()
+                } else {
+                    (0..d).map(|_| rng.random_range(-2.0..2.0)).collect()
+                };
+                let s = if rng.random_bool(0.2) {
+                    t.clone()
+                } else {
+                    (0..d).map(|_| rng.random_range(-2.0..2.0)).collect()
+                };
+                targets.push(t);
+                starts.push(s);
+            }
+            let tt = tensor::from_matrix(&targets).unwrap();
+            let st = tensor::from_matrix(&starts).unwrap();
+            let room = room_around_targets(&st, &tt).unwrap();
+            for i in 0..b {
+                let want = targets
+                    .iter()
+                    .chain(&starts)
+                    .map(|x| tensor::distance(x, &targets[i]))
+                    .filter(|&r| r > 1e-9)
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    (room[i] - want).abs() < 1e-9 || room[i] == want,
+                    "trial {i}: room {} vs {want}",
+                    room[i]
+                );
+            }
+        }
+    }
+
+    /// Each auto radius is the thermal one cut to the share of its room, and the warning comes
+    /// exactly when a radius was cut.
+    #[test]
+    fn auto_radii_never_exceed_the_share_of_the_room() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        for _ in 0..200 {
+            let n = rng.random_range(1..6usize);
+            let thermal: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..2.0)).collect();
+            let room: Vec<f64> = (0..n).map(|_| rng.random_range(0.01..3.0)).collect();
+            let (radii, warning) = capped_auto_deltas(&thermal, &room);
+            let mut cut = false;
+            for i in 0..n {
+                let cap = AUTO_DELTA_SHARE * room[i];
+                assert_eq!(radii[i], thermal[i].min(cap));
+                cut |= thermal[i] > cap;
+            }
+            assert_eq!(warning.is_some(), cut, "{warning:?}");
+        }
+    }
 }

@@ -178,6 +178,7 @@ pub fn resume(
     let _session = tensor::SessionSeedGuard::new();
     map.method = "adelm".into();
     map.params = params_json(opts);
+    let opts = &run_options(opts);
     map.interrupted = false;
     let started = Instant::now();
     let seconds_before = map.stats.seconds;
@@ -266,6 +267,19 @@ pub fn no_success_warning(map: &LandscapeMap) -> String {
         map.params["ad"]["delta"],
         map.params["ad"]["alpha"]
     )
+}
+
+/// The options a run works with: AD confirms its successes with the run's own `same_tol`
+/// and minimizer (one notion of "the same minimum" for the whole map), and AD's warnings go
+/// to the run's observer.
+fn run_options(opts: &AdelmOptions) -> AdelmOptions {
+    let mut o = opts.clone();
+    if opts.same_tol > 0.0 {
+        o.ad.check.same_tol = opts.same_tol;
+    }
+    o.ad.check.minimize = opts.minimize.clone();
+    o.ad.progress = opts.progress.clone();
+    o
 }
 
 /// ADELM's options as stored in a map's `params`.
@@ -534,6 +548,7 @@ pub(super) fn connect_pairs(
     }
     stats.ad_trials += trials.len();
     stats.ad_successes += trials.iter().filter(|t| t.success).count();
+    stats.ad_near_misses += trials.iter().filter(|t| t.near_miss).count();
     Ok(trials
         .chunks(2)
         .map(|two| {
@@ -604,7 +619,7 @@ pub fn consolidate(
         // Every success is a direct bound between two representatives of this batch; stored
         // first, so that merges below carry them over to the kept representatives.
         for &(b, i, j) in &successes {
-            map.offer_barrier(i, j, b, BarrierKind::Ad);
+            map.offer_barrier(i, j, b, BarrierKind::Ad)?;
         }
         let mut retest = Vec::new();
         for (b, i, j) in successes {
@@ -624,7 +639,7 @@ pub fn consolidate(
                         barrier: b,
                     });
                 }
-                map.merge_groups(keep, gone, b);
+                map.merge_groups(keep, gone, b)?;
                 alive[gone] = false;
                 into[gone] = keep;
                 map.stats.merges += 1;

@@ -241,6 +241,9 @@ pub struct Refined {
     pub best: Option<AdTrial>,
     /// `(alpha, successes, trials)` of every round.
     pub rounds: Vec<(f64, usize, usize)>,
+    /// Trials that came within delta of the target but whose descent reached another minimum
+    /// (failures, see [`super::ad::SuccessCheck`]).
+    pub near_misses: usize,
 }
 
 /// The AD barrier refinement (sections 3.4, 4.3) for many pairs at once: from the starting
@@ -272,6 +275,7 @@ pub fn refine_barriers(
             alpha: None,
             best: None,
             rounds: vec![],
+            near_misses: 0,
         })
         .collect();
     let mut alpha = vec![opts.ad.alpha; p];
@@ -314,6 +318,7 @@ pub fn refine_barriers(
             let mine = &trials[slot * dirs * k..(slot + 1) * dirs * k];
             let successes = mine.iter().filter(|t| t.success).count();
             out[i].rounds.push((alpha[i], successes, mine.len()));
+            out[i].near_misses += mine.iter().filter(|t| t.near_miss).count();
             for t in mine.iter().filter(|t| t.success) {
                 if out[i].barrier.is_none_or(|b| t.barrier < b) {
                     out[i].barrier = Some(t.barrier);
@@ -378,9 +383,11 @@ pub fn refine_map_barriers(
         &tensor::from_vec(&b, &[p, d])?,
         opts,
     )?;
+    map.stats.refined_pairs += pairs.len();
     for (&(i, j), r) in pairs.iter().zip(refined) {
+        map.stats.ad_near_misses += r.near_misses;
         if let Some(v) = r.barrier {
-            map.offer_barrier(i, j, v, super::map::BarrierKind::Refined);
+            map.offer_barrier(i, j, v, super::map::BarrierKind::Refined)?;
         }
     }
     Ok(())

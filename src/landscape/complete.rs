@@ -87,7 +87,7 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
     // other fallback paths would only fill the matrix with loose values.
     let kind = fallback_kind(e);
     for &(a, b, v) in &tree {
-        map.offer_barrier(lowest[a], lowest[b], v, kind);
+        map.offer_barrier(lowest[a], lowest[b], v, kind)?;
     }
     // A short AD refinement of the spanning-tree edges, all in one batch per round.
     let mut ra = Vec::new();
@@ -109,7 +109,7 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
     }
     for (&(a, b, _), r) in tree.iter().zip(refined) {
         if let Some(v) = r.barrier {
-            map.offer_barrier(lowest[a], lowest[b], v, BarrierKind::Refined);
+            map.offer_barrier(lowest[a], lowest[b], v, BarrierKind::Refined)?;
         }
     }
     Ok(())

@@ -103,6 +103,10 @@ pub struct Dg {
     pub order: Vec<usize>,
     /// The leaf order used.
     pub leaf_order: LeafOrder,
+    /// What the reader must know about the barriers, shown in the summary and the title
+    /// (a DG of an unrefined map: [`crate::landscape::map::UNREFINED_NOTE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 /// Merges whose energies agree within a relative 1e-9 (rounding of the same barrier reached
@@ -219,6 +223,7 @@ impl Dg {
             roots,
             order: Vec::new(),
             leaf_order: opts.order,
+            caveat: None,
         };
         dg.compact();
 
@@ -250,12 +255,28 @@ impl Dg {
     /// the leaves; leaf ids are group ids).
     pub fn from_map(map: &crate::landscape::map::LandscapeMap, opts: &DgOptions) -> Result<Dg> {
         map.check()?;
-        Dg::build_with(
+        let mut dg = Dg::build_with(
             &map.group_energies(),
             &map.barriers,
             &map.member_counts(),
             opts,
-        )
+        )?;
+        if map.unrefined() {
+            dg.caveat = Some(crate::landscape::map::UNREFINED_NOTE.to_string());
+        }
+        Ok(dg)
+    }
+
+    /// The picture's title: "disconnectivity graph", with the caveat's first clause when there
+    /// is one (the summary has all of it).
+    pub fn title(&self) -> String {
+        match &self.caveat {
+            Some(c) => format!(
+                "disconnectivity graph ({})",
+                c.split(';').next().unwrap_or(c)
+            ),
+            None => "disconnectivity graph".to_string(),
+        }
     }
 
     /// Number of nodes (leaves and merges).
@@ -471,6 +492,7 @@ impl Dg {
             roots,
             order: Vec::new(),
             leaf_order: self.leaf_order,
+            caveat: self.caveat.clone(),
         }
     }
 

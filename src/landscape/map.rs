@@ -114,13 +114,29 @@ pub struct MapStats {
     pub ad_trials: usize,
     /// Of those, successful.
     pub ad_successes: usize,
+    /// Of those, near-misses: within delta of the target, but a descent from their end
+    /// reached another minimum ([`super::ad::SuccessCheck`]); failures.
+    #[serde(default)]
+    pub ad_near_misses: usize,
     /// Minima assigned without AD because they had been found before.
     pub repeats: usize,
     /// Groups merged by consolidation.
     pub merges: usize,
+    /// Pairs of groups whose barriers `barrier_matrix` refined (0: the barriers are the
+    /// mapping's upper bounds only).
+    #[serde(default)]
+    pub refined_pairs: usize,
     /// Seconds spent.
     pub seconds: f64,
 }
+
+/// What a DG of a map whose barriers were never refined says about itself.
+pub const UNREFINED_NOTE: &str =
+    "unrefined: barriers are upper bounds from mapping; m.barrier_matrix(U, #{}) refines them";
+
+/// Relative slack of [`LandscapeMap::offer_barrier`]'s check: energies of one state computed in
+/// batches of different sizes may differ in their last bits (float32 energies in more).
+pub const BARRIER_SLACK: f64 = 1e-6;
 
 /// An energy landscape map (ADELM output). JSON schema in the README.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -129,6 +145,11 @@ pub struct LandscapeMap {
     pub version: String,
     /// Seed of the run.
     pub seed: u64,
+    /// Where the map came from: telescope's version and commit, libtorch's version, device,
+    /// dtype, threads, CPU capability, MKL_CBWR, reproducible mode and seed (of the run that
+    /// started the map). `null` in maps written before telescope recorded it.
+    #[serde(default)]
+    pub provenance: Option<crate::provenance::Provenance>,
     /// Description of the energy.
     pub energy: serde_json::Value,
     /// The mapping method that made it: `"adelm"` or `"gwl"`.
@@ -192,6 +213,13 @@ fn keep_square<T: Copy>(m: &[Vec<T>], keep: &[bool]) -> Vec<Vec<T>> {
 }
 
 impl LandscapeMap {
+    /// True for an ADELM map of two or more groups whose barriers `barrier_matrix` never
+    /// refined: they are the upper bounds that mapping found (a DG of it may merge basins
+    /// higher, and less symmetrically, than the landscape does).
+    pub fn unrefined(&self) -> bool {
+        self.method == "adelm" && self.groups.len() >= 2 && self.stats.refined_pairs == 0
+    }
+
     /// An empty map of `energy` made by `method` with these parameters and seed.
     pub fn empty(
         method: &str,
@@ -202,6 +230,7 @@ impl LandscapeMap {
         LandscapeMap {
             version: crate::version().to_string(),
             seed,
+            provenance: Some(crate::provenance::Provenance::current(seed)),
             energy,
             method: method.into(),
             params,
@@ -292,10 +321,18 @@ impl LandscapeMap {
         self.groups.iter().map(|g| g.members).collect()
     }
     /// Records a barrier bound between the current representatives of groups `i` and `j`,
-    /// keeping the lower of the old and new bound.
-    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64, kind: BarrierKind) {
+    /// keeping the lower of the old and new bound. A barrier below the higher of the two
+    /// energies is impossible (every path between them passes both ends): an internal error.
+    pub fn offer_barrier(&mut self, i: usize, j: usize, b: f64, kind: BarrierKind) -> Result<()> {
         if i == j || !b.is_finite() {
-            return;
+            return Ok(());
+        }
+        let ends = self.groups[i].energy.max(self.groups[j].energy);
+        if b < ends - BARRIER_SLACK * (1.0 + ends.abs()) {
+            return Err(crate::Error::Internal(format!(
+                "a {} barrier {b} between groups {i} and {j} lies below their higher energy {ends}",
+                kind.name()
+            )));
         }
         let lower = self.barriers[i][j].is_none_or(|old| b < old);
         if lower {
@@ -304,6 +341,7 @@ impl LandscapeMap {
             self.barrier_kinds[i][j] = Some(kind);
             self.barrier_kinds[j][i] = Some(kind);
         }
+        Ok(())
     }
     /// Adds a group whose representative is the new minimum `state`; returns its id.
     pub fn add_group(&mut self, state: Vec<f64>, energy: f64, iteration: usize) -> usize {
@@ -359,13 +397,13 @@ impl LandscapeMap {
     /// with maximum `b`; `keep`'s representative stays. A bound of `gone` to another group `k`
     /// becomes the bound `max(b, bound)` of `keep` through `gone`'s representative, kept when
     /// lower. `gone` keeps its row until [`LandscapeMap::retain_groups`] drops it.
-    pub fn merge_groups(&mut self, keep: usize, gone: usize, b: f64) {
+    pub fn merge_groups(&mut self, keep: usize, gone: usize, b: f64) -> Result<()> {
         for k in 0..self.groups.len() {
             if k == keep || k == gone {
                 continue;
             }
             if let Some(bk) = self.barriers[gone][k] {
-                self.offer_barrier(keep, k, b.max(bk), BarrierKind::Via);
+                self.offer_barrier(keep, k, b.max(bk), BarrierKind::Via)?;
             }
         }
         self.groups[keep].members += self.groups[gone].members;
@@ -373,6 +411,7 @@ impl LandscapeMap {
         for m in self.minima.iter_mut().filter(|m| m.group == gone) {
             m.group = keep;
         }
+        Ok(())
     }
     /// Drops the groups whose `keep` flag is false (after merges) and renumbers the rest.
     pub fn retain_groups(&mut self, keep: &[bool]) {

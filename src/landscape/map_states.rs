@@ -332,7 +332,14 @@ impl LandscapeMap {
             names[0].clone()
         };
         let file = folder(path).join(&name);
-        write_npy_rows(&file, dim, rows.clone())?;
+        let note = match &self.provenance {
+            Some(p) => format!(
+                "telescope provenance: {}",
+                serde_json::to_string(p).unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        write_npy_rows(&file, dim, &note, rows.clone())?;
         logs.insert(
             kind,
             Log {

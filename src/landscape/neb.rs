@@ -160,10 +160,11 @@ pub struct NebResult {
     pub top: usize,
     /// Highest energy along the band.
     pub max_energy: f64,
-    /// `max_energy - energies[0]`: the barrier seen from the start `a`.
-    pub barrier: f64,
-    /// `max_energy - energies[n-1]`: the barrier seen from the end `b`.
-    pub barrier_back: f64,
+    /// `max_energy - energies[0]`: the height of the barrier above the start `a` (the barrier
+    /// itself, like every barrier in telescope, is the highest energy, `max_energy`).
+    pub height: f64,
+    /// `max_energy - energies[n-1]`: the height of the barrier above the end `b`.
+    pub height_back: f64,
     /// Whether the largest force fell below `tol` (with the climbing image on, when asked for).
     pub converged: bool,
     /// Whether Ctrl-C stopped the run (the band is the last one reached).
@@ -677,8 +678,8 @@ impl Band {
                 );
         Ok(NebResult {
             images: self.x,
-            barrier: max_energy - energies[0],
-            barrier_back: max_energy - energies[n - 1],
+            height: max_energy - energies[0],
+            height_back: max_energy - energies[n - 1],
             energies,
             top,
             max_energy,

@@ -134,7 +134,7 @@ pub fn place_segment(
             Fate::Repeat(i) => count_repeat(map, i),
             Fate::RepeatOfNew(p) => count_repeat(map, index[p]),
             Fate::Distinct(links) => {
-                let (i, group, to_rep) = place_one(map, m, &links, &mut anchors);
+                let (i, group, to_rep) = place_one(map, m, &links, &mut anchors)?;
                 if anchor_of_new[k] != usize::MAX {
                     debug_assert_eq!(anchors.len(), anchor_of_new[k]);
                     anchors.push(Anchor { group, to_rep });
@@ -146,6 +146,7 @@ pub fn place_segment(
     }
     map.stats.ad_trials += stats.ad_trials;
     map.stats.ad_successes += stats.ad_successes;
+    map.stats.ad_near_misses += stats.ad_near_misses;
     Ok(index)
 }
 
@@ -246,7 +247,7 @@ fn place_one(
     m: &NewMinimum,
     links: &[Link],
     anchors: &mut [Anchor],
-) -> (usize, usize, f64) {
+) -> Result<(usize, usize, f64)> {
     // Per group reached: the lowest bound to its current representative, and whether that
     // bound is a direct AD path to the representative itself.
     let mut reached: Vec<(usize, f64, bool)> = Vec::new();
@@ -265,7 +266,7 @@ fn place_one(
         .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
     else {
         let g = map.add_group(m.state.clone(), m.energy, m.iteration);
-        return (map.minima.len() - 1, g, f64::NEG_INFINITY);
+        return Ok((map.minima.len() - 1, g, f64::NEG_INFINITY));
     };
     let to_rep;
     if m.energy < map.groups[label].energy {
@@ -278,7 +279,7 @@ fn place_one(
             } else {
                 BarrierKind::Via
             };
-            map.offer_barrier(label, g, b, kind);
+            map.offer_barrier(label, g, b, kind)?;
         }
         // The group's anchors now reach the representative through the old one, or directly.
         for (i, a) in anchors.iter_mut().enumerate() {
@@ -295,7 +296,7 @@ fn place_one(
     } else {
         // A path from the representative through the minimum to every other group reached.
         for &(g, b, _) in reached.iter().filter(|r| r.0 != label) {
-            map.offer_barrier(label, g, b.max(b_label), BarrierKind::Via);
+            map.offer_barrier(label, g, b.max(b_label), BarrierKind::Via)?;
         }
         to_rep = b_label;
     }
@@ -307,5 +308,5 @@ fn place_one(
         count: 1,
         iteration: m.iteration,
     });
-    (map.minima.len() - 1, label, to_rep)
+    Ok((map.minima.len() - 1, label, to_rep))
 }

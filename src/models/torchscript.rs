@@ -163,24 +163,22 @@ impl ScriptModule {
     }
 
     /// An independent copy with the same parameters (written to a temporary file and loaded
-    /// back, which is how libtorch copies a module).
+    /// back, which is how libtorch copies a module). The file is removed whether or not the
+    /// copy succeeds.
     pub fn try_clone(&self) -> Result<ScriptModule> {
-        let tmp = std::env::temp_dir().join(format!(
-            "telescope-module-{}-{}.pt",
-            std::process::id(),
-            CLONES.with(|c| {
-                c.set(c.get() + 1);
-                c.get()
-            })
-        ));
-        self.module.save(&tmp).map_err(|e| {
-            invalid(format!(
+        // One counter for the process: copies made on different threads never share a name.
+        let k = CLONES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp =
+            std::env::temp_dir().join(format!("telescope-module-{}-{k}.pt", std::process::id()));
+        let copy = match self.module.save(&tmp) {
+            Ok(()) => ScriptModule::load(&tmp, self.device),
+            Err(e) => Err(invalid(format!(
                 "copying {}: {}",
                 self.file_name(),
                 torch_reason(&e)
-            ))
-        })?;
-        let copy = ScriptModule::load(&tmp, self.device);
+            ))),
+        };
+        // A failed save may have left part of the file.
         let _ = std::fs::remove_file(&tmp);
         let mut copy = copy?;
         copy.path = self.path.clone();
@@ -188,9 +186,7 @@ impl ScriptModule {
     }
 }
 
-thread_local! {
-    static CLONES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
+static CLONES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// True for the floating-point dtypes a module may compute in.
 pub fn is_float(kind: Kind) -> bool {

@@ -10,7 +10,10 @@
 //! environment: set `TELESCOPE_PLOT=sixel` there).
 
 use super::Figure;
-use crate::{error::invalid, Result};
+use crate::{
+    error::{invalid, WithPath},
+    Result,
+};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -142,14 +145,87 @@ pub fn iterm_sequence(png: &[u8]) -> String {
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Writes the figure as a PNG file in `dir` (default: the temp directory, or the sandbox
-/// folder) with a fresh name.
+/// The session's plot folder once [`write_file`] has made (or adopted) it.
+static SESSION_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// The environment variable that keeps the session's plot folder when the session ends.
+pub const KEEP_PLOTS_VAR: &str = "TELESCOPE_KEEP_PLOTS";
+
+/// The per-process folder that figures shown as files go to when no folder was given:
+/// `<temp dir>/telescope-plots-PID`. [`end_session`] removes it.
+pub fn session_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("telescope-plots-{}", std::process::id()))
+}
+
+/// Makes the session's plot folder, or adopts one left by an earlier process with the same
+/// id, when it is a real folder (not a link) of this user.
+fn make_session_dir() -> Result<PathBuf> {
+    let mut made = SESSION_DIR.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = made.as_ref() {
+        if dir.is_dir() {
+            return Ok(dir.clone());
+        }
+    }
+    let dir = session_dir();
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::symlink_metadata(&dir).with_path(&dir)?;
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let me = unsafe { libc::getuid() };
+            if !meta.file_type().is_dir() || meta.uid() != me {
+                return Err(invalid(format!(
+                    "{}: exists and is not a folder of this user; not writing plots there",
+                    dir.display()
+                )));
+            }
+        }
+        Err(e) => return Err(e).with_path(&dir),
+    }
+    *made = Some(dir.clone());
+    Ok(dir)
+}
+
+/// Whether `TELESCOPE_KEEP_PLOTS` asks to keep the session's plots (set, and neither empty
+/// nor `0`); `get` looks a variable up.
+pub fn keep_plots_from(get: &dyn Fn(&str) -> Option<String>) -> bool {
+    get(KEEP_PLOTS_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Ends the plotting session: removes the session's plot folder ([`session_dir`]) with the
+/// files [`write_file`] put there, unless `TELESCOPE_KEEP_PLOTS=1`. The `telescope` binary
+/// calls this as it exits (the REPL, `telescope run`, every command); a Rust program that shows
+/// figures with [`show`] and no folder may call it when done with them. Folders the caller named
+/// and sandbox folders are never touched. Returns the folder removed, if any.
+pub fn end_session() -> Option<PathBuf> {
+    let dir = SESSION_DIR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()?;
+    if keep_plots_from(&|k| std::env::var(k).ok()) {
+        return None;
+    }
+    std::fs::remove_dir_all(&dir).ok().map(|()| dir)
+}
+
+/// Writes the figure as a PNG file `telescope-plot-PID-N.png` (a fresh name) in `dir` and
+/// returns its path.
+///
+/// With no `dir`, a sandboxed script's files go to its sandbox folder; otherwise the file goes
+/// to the session's plot folder `<temp dir>/telescope-plots-PID` ([`session_dir`]), which
+/// [`end_session`] removes when the session ends (the binary calls it as it exits) unless
+/// `TELESCOPE_KEEP_PLOTS=1` is set. Files in a `dir` the caller names, or in the sandbox
+/// folder, are the user's and stay.
 pub fn write_file(fig: &Figure, dir: Option<&Path>) -> Result<PathBuf> {
-    // A sandboxed script keeps even these files in its own folder.
-    let dir = dir
-        .map(Path::to_path_buf)
-        .or_else(|| crate::sandbox::root().map(Path::to_path_buf))
-        .unwrap_or_else(std::env::temp_dir);
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        // A sandboxed script keeps even these files in its own folder.
+        None => match crate::sandbox::root() {
+            Some(root) => root.to_path_buf(),
+            None => make_session_dir()?,
+        },
+    };
     crate::sandbox::create_dir_all(&dir)?;
     let k = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = dir.join(format!("telescope-plot-{}-{k}.png", std::process::id()));
@@ -165,8 +241,11 @@ fn text_size() -> (usize, usize) {
     }
 }
 
-/// Shows a figure on stdout as [`detect`] decides. `dir` is where a file goes when stdout is not
-/// a terminal. Returns the path of the written file, if any.
+/// Shows a figure on stdout as [`detect`] decides. When stdout is not a terminal (or
+/// `TELESCOPE_PLOT=file`) the figure is written as a PNG by [`write_file`] and its path printed:
+/// into `dir` when given (kept), else into the session's plot folder
+/// `<temp dir>/telescope-plots-PID`, removed when the session ends unless
+/// `TELESCOPE_KEEP_PLOTS=1`. Returns the path of the written file, if any.
 pub fn show(fig: &Figure, dir: Option<&Path>) -> Result<Option<PathBuf>> {
     show_as(fig, detect(), dir)
 }

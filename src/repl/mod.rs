@@ -35,7 +35,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":load FILE.rhai", "run a script in this session"),
     (
         ":device",
-        "show the device, dtype and whether CUDA is available",
+        "show the device, dtype, whether CUDA is available, libtorch's settings and reproducible mode",
     ),
     (":seed N", "seed every random function"),
     (":help", "this list"),
@@ -321,20 +321,20 @@ impl Repl {
                 }
             }
             "device" | "d" => {
-                let dev = match crate::tensor::device() {
-                    tch::Device::Cpu => "cpu".to_string(),
-                    tch::Device::Cuda(i) => format!("cuda:{i}"),
-                    d => format!("{d:?}").to_lowercase(),
-                };
-                let dtype = match crate::tensor::dtype() {
-                    tch::Kind::Double => "float64".to_string(),
-                    tch::Kind::Float => "float32".to_string(),
-                    k => format!("{k:?}"),
-                };
+                let dev = crate::provenance::device_name(crate::tensor::device());
+                let dtype = crate::provenance::dtype_name(crate::tensor::dtype());
                 println!(
                     "device {dev}, dtype {dtype}, cuda available: {}",
                     crate::tensor::cuda_available()
                 );
+                println!(
+                    "torch {}, {} thread(s), CPU capability {}, MKL_CBWR {}",
+                    crate::tensor::torch_version(),
+                    crate::tensor::threads(),
+                    crate::tensor::cpu_capability(),
+                    std::env::var("MKL_CBWR").unwrap_or_else(|_| "unset".into())
+                );
+                println!("{}", crate::tensor::reproducible::describe());
             }
             "seed" => match arg.parse::<i64>() {
                 Ok(n) => {
@@ -732,9 +732,11 @@ mod tests {
 
     #[test]
     fn loaded_scripts_see_an_empty_args() {
-        let dir = std::env::temp_dir().join(format!("telescope_load_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("args.rhai");
+        let dir = tempfile::Builder::new()
+            .prefix("telescope_load_")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("args.rhai");
         std::fs::write(&path, "let count = ARGS.len();\nlet label = if ARGS.len() > 0 { ARGS[0] } else { \"none\" };\n").unwrap();
         let mut r = Repl::new();
         r.handle(&format!(":load {}", path.display()));
@@ -743,7 +745,6 @@ mod tests {
             r.session.scope.get_value::<String>("label").as_deref(),
             Some("none")
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -24,8 +24,13 @@ fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
 }
 
 /// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin,
-/// sync_every), whose defaults are those of the function's [`ad_option_specs`].
+/// sync_every, confirm), whose defaults are those of the function's [`ad_option_specs`]; AD's
+/// warnings go to stderr.
 fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
+    let check = crate::landscape::ad::SuccessCheck {
+        descend: o.bool("confirm")?,
+        ..Default::default()
+    };
     Ok(AdOptions {
         temperature: o.f64("T")?,
         alpha: o.f64("alpha")?,
@@ -35,6 +40,8 @@ fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
         sampler: sampler_spec(o)?,
         thin: o.usize("thin")?,
         sync_every: o.usize("sync_every")?,
+        check,
+        progress: super::convert::stderr_progress(true),
     })
 }
 
@@ -80,6 +87,11 @@ fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
             base.sync_every,
             "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
         ),
+        OptionDoc::flag(
+            "confirm",
+            base.check.descend,
+            "count a trial that ends within delta as a success only when a descent from its end reaches the target's minimum (false: Algorithm 3 as printed, which can report a barrier below the target's energy)",
+        ),
     ];
     specs.extend(super::sampler::sampler_options(base.sampler.step));
     specs
@@ -101,6 +113,11 @@ fn refine_option_specs() -> Vec<OptionDoc> {
         )
         .within(0.0, 1.0),
         OptionDoc::count("max_rounds", d.max_rounds, "round limit"),
+        OptionDoc::number(
+            "same_tol",
+            d.ad.check.same_tol,
+            "a success's descent and the target's reach the same minimum when they end this close",
+        ),
         OptionDoc::flag("both_directions", d.both_directions, "run a->b and b->a"),
         OptionDoc::flag(
             "progress",
@@ -142,6 +159,7 @@ fn adelm_option_specs() -> Vec<OptionDoc> {
 fn trial_map(t: &AdTrial) -> RhaiResult<Map> {
     let mut m = Map::new();
     m.insert("success".into(), Dynamic::from_bool(t.success));
+    m.insert("near_miss".into(), Dynamic::from_bool(t.near_miss));
     m.insert("steps".into(), Dynamic::from_int(t.steps as i64));
     m.insert("barrier".into(), Dynamic::from_float(t.barrier));
     m.insert(
@@ -307,8 +325,10 @@ fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
 }
 
 fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
+    let mut ad = ad_options(o)?;
+    ad.check.same_tol = o.f64("same_tol")?;
     Ok(RefineOptions {
-        ad: ad_options(o)?,
+        ad,
         trials: o.usize("trials")?,
         shrink: o.f64("shrink")?,
         max_rounds: o.usize("max_rounds")?,
@@ -353,6 +373,10 @@ fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Ma
         })
         .collect();
     m.insert("rounds".into(), Dynamic::from_array(rounds));
+    m.insert(
+        "near_misses".into(),
+        Dynamic::from_int(r.near_misses as i64),
+    );
     Ok(m)
 }
 
@@ -517,6 +541,17 @@ pub fn register(api: &mut Api) {
     );
     api.getter(
         "Map",
+        "provenance",
+        "Where the map came from: #{telescope, commit, torch, device, dtype, threads, cpu_capability, mkl_cbwr, reproducible, seed} of the run that made it (() for maps saved before telescope recorded it). A run with the same fields, on the same binary, gives the same map; with reproducible: true on any x86-64 CPU.",
+        |m: &mut MapValue| {
+            m.0.provenance
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok())
+                .map_or(Dynamic::UNIT, |v| crate::script::gwl::json_to_dynamic(&v))
+        },
+    );
+    api.getter(
+        "Map",
         "interrupted",
         "True when Ctrl-C stopped the run that made this map: it holds what was found until then (resume it from a checkpoint, or m.connect(U) to join its groups).",
         |m: &mut MapValue| m.0.interrupted,
@@ -628,7 +663,7 @@ pub fn register(api: &mut Api) {
         m.insert("energies".into(), float_array(&g.energies));
         Ok(m)
     });
-    api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. Returns #{barrier, alpha (lowest successful), path (best trial), rounds}.", barrier_ad);
+    api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. A trial succeeds only when a descent from where it stopped reaches the target minimum (confirm: false: any trial within delta); one that came within delta of the target but whose descent reached another minimum is a near-miss, a failure. The barrier is never below the higher of a and b. Returns #{barrier (() when no trial succeeded), alpha (lowest successful), path (best trial), rounds, near_misses}.", barrier_ad);
     api.options("barrier_ad", refine_option_specs());
     api.options("Map.barrier_matrix", {
         let mut specs = refine_option_specs();

@@ -31,12 +31,12 @@ impl NebPath {
             "not converged"
         };
         format!(
-            "NebPath({}, {} images, barrier {:.6} (max energy {:.6} at image {}), {status} after {} iterations, max force {:.3e}{})",
+            "NebPath({}, {} images, barrier {:.6} at image {} (height {:.6} above a), {status} after {} iterations, max force {:.3e}{})",
             r.method.name(),
             r.energies.len(),
-            r.barrier,
             r.max_energy,
             r.top,
+            r.height,
             r.iterations,
             r.max_force,
             if r.climbing { ", climbing" } else { "" }
@@ -199,8 +199,9 @@ pub fn register(api: &mut Api) {
         true gradient (it straightens kinks in weakly constrained directions; in 2-D it equals \
         NEB). With `climb`, the highest image climbs to the saddle point. Every iteration takes \
         the energy and gradient of all images in one call; FIRE (or L-BFGS) moves the band. Returns a \
-        NebPath: `energies`, `images`, `barrier` (max energy - U(a)), `barrier_back` (max \
-        energy - U(b)), `max_energy`, `top`, `converged`, `iterations`, and `saddle()` to refine \
+        NebPath: `energies`, `images`, `barrier` (the highest energy on the band, as \
+        everywhere in telescope), `height` (barrier - U(a)), `height_back` (barrier - U(b)), \
+        `top`, `converged`, `iterations`, and `saddle()` to refine \
         the top image to the transition state. Ctrl-C stops the run and keeps the band reached.";
     api.func(
         "neb",
@@ -271,19 +272,31 @@ pub fn register(api: &mut Api) {
     api.getter(
         "NebPath",
         "barrier",
-        "Highest energy along the band minus the energy of the start a.",
-        |p: &mut NebPath| p.result.barrier,
+        "Highest energy along the band (= max_energy), the barrier's meaning everywhere in telescope. Builds before issue 39 gave the height above U(a) here: that is now `height`.",
+        |p: &mut NebPath| p.result.max_energy,
+    );
+    api.getter(
+        "NebPath",
+        "height",
+        "Height of the barrier above the start: barrier - U(a).",
+        |p: &mut NebPath| p.result.height,
+    );
+    api.getter(
+        "NebPath",
+        "height_back",
+        "Height of the barrier above the end: barrier - U(b).",
+        |p: &mut NebPath| p.result.height_back,
     );
     api.getter(
         "NebPath",
         "barrier_back",
-        "Highest energy along the band minus the energy of the end b.",
-        |p: &mut NebPath| p.result.barrier_back,
+        "Deprecated (removed in the next release): barrier - U(b), the old name of `height_back`.",
+        |p: &mut NebPath| p.result.height_back,
     );
     api.getter(
         "NebPath",
         "max_energy",
-        "Highest energy along the band.",
+        "Highest energy along the band (the same as `barrier`).",
         |p: &mut NebPath| p.result.max_energy,
     );
     api.getter(

@@ -78,6 +78,7 @@ pub fn set_threads(n: usize) -> crate::Result<()> {
             "threads must be between 1 and 1024, got {n}"
         )));
     }
+    super::reproducible::check_threads(n)?;
     tch::set_num_threads(n as i32);
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 mod context;
 mod convert;
+pub mod reproducible;
+mod torch_config;
 
 pub use context::{
     cuda_available, device, dtype, manual_seed, next_seed, next_seed_for, session_seed, set_device,
@@ -10,3 +12,4 @@ pub use context::{
 pub use convert::{
     as_batch, distance, from_matrix, from_vec, host_reads, scalar_f64, to_matrix, to_vec_f64,
 };
+pub use torch_config::{cpu_capability, deterministic, torch_version};

@@ -188,12 +188,16 @@ mod tests {
     #[test]
     fn completes_modules_after_import_and_paths_in_strings() {
         let (_, cat) = Catalog::standard();
-        let dir = std::env::temp_dir().join(format!("telescope-complete-{}", std::process::id()));
+        let tmp = tempfile::Builder::new()
+            .prefix("telescope-complete-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(dir.join("mymod.rhai"), "fn f() { 1 }").unwrap();
         std::fs::write(dir.join("data/points.csv"), "1,2").unwrap();
         let env = Env {
-            base_dir: dir.clone(),
+            base_dir: dir.to_path_buf(),
             ..Default::default()
         };
         let module = crate::script::stdlib::MODULES[0].0;
@@ -215,7 +219,6 @@ mod tests {
         assert_eq!((start, items[0].insert.as_str()), (14, "data/"));
         let (start, items) = complete(&cat, &env, "let p = load(\"data/po");
         assert_eq!((start, items[0].insert.as_str()), (19, "points.csv"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

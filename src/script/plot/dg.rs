@@ -219,6 +219,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
     let labels = o.bool("labels")?;
     warn_if_forest(&m.0, "dg_plot");
     let dg = Dg::from_map(&m.0, &dgo).script()?;
+    let title = dg.title();
     let pic = if images {
         DgPicture::from_map(
             dg,
@@ -243,7 +244,7 @@ fn map_dg_plot(m: &MapValue, map: Map) -> RhaiResult<PlotValue> {
         ..pic
     })
     .script()?
-    .with_title("disconnectivity graph");
+    .with_title(&title);
     let f = common(&mut o, f)?;
     o.finish()?;
     Ok(PlotValue(f))
@@ -347,9 +348,7 @@ fn dg_plot(d: &DgValue, map: Map) -> RhaiResult<PlotValue> {
     }
     .with_group_images(reps, members)
     .script()?;
-    let f = Figure::dg(pic)
-        .script()?
-        .with_title("disconnectivity graph");
+    let f = Figure::dg(pic).script()?.with_title(&d.0.title());
     let f = common(&mut o, f)?;
     o.finish()?;
     Ok(PlotValue(f))

@@ -229,11 +229,14 @@ fn describe_plot(p: &PlotValue) -> String {
 
 fn describe_dg(d: &DgValue) -> String {
     format!(
-        "Dg({} leaves, {} merges, {} tree{})",
+        "Dg({} leaves, {} merges, {} tree{}{})",
         d.0.leaves.len(),
         d.0.merges.len(),
         d.0.roots.len(),
-        if d.0.roots.len() == 1 { "" } else { "s" }
+        if d.0.roots.len() == 1 { "" } else { "s" },
+        d.0.caveat
+            .as_ref()
+            .map_or(String::new(), |c| format!("; {c}"))
     )
 }
 
