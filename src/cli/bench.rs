@@ -69,6 +69,7 @@ pub fn run(args: &[String]) -> u8 {
         tensor::device(),
         rayon::current_num_threads()
     );
+    println!("{}", tensor::reproducible::describe());
     let mut status = 0;
     let mut report = |name: &str, r: Result<String>| match r {
         Ok(line) => println!("{name:28} {line}"),
