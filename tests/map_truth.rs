@@ -746,31 +746,37 @@ fn without_the_descent_check_hot_chains_give_impossible_barriers() {
 
 /// A DG drawn from mapping bounds alone says so (its caveat feeds the summary and the title)
 /// and names the call that refines them; after `barrier_matrix` it no longer does, and a map
-/// file written before refinement was counted loads as unrefined.
+/// file written before refinement was counted loads as unrefined. The map is built by hand
+/// (Müller-Brown's three minima, straight-line bounds), so nothing rests on a random path.
 #[test]
 fn a_dg_of_an_unrefined_map_says_so_until_barrier_matrix() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use telescope::landscape::barrier::barrier_1d;
     use telescope::landscape::dg::{Dg, DgOptions};
-    use telescope::landscape::map::UNREFINED_NOTE;
+    use telescope::landscape::map::{BarrierKind, LandscapeMap, UNREFINED_NOTE};
     let mb: EnergyRef = Rc::new(telescope::energy::muller_brown());
-    let opts = AdelmOptions {
-        ad: AdOptions {
-            temperature: 3.0,
-            alpha: 60.0,
-            sampler: common::mh(0.02),
-            ..Default::default()
-        },
-        iters: 20,
-        seed: 3,
-        ..Default::default()
-    };
-    tensor::manual_seed(3);
-    let mut map = adelm(&mb, &mut RandomProposer(mb.clone()), &opts).unwrap();
-    assert!(
-        map.groups.len() >= 2,
-        "a map with barriers: {:?}",
-        map.group_energies()
-    );
+    let minima = [
+        [-0.558224, 1.441726],
+        [0.623499, 0.028038],
+        [-0.050011, 0.466694],
+    ];
+    let mut map = LandscapeMap::empty("adelm", serde_json::json!({}), serde_json::json!({}), 0);
+    for m in &minima {
+        let x = tensor::from_vec(m, &[1, 2]).unwrap();
+        let u = telescope::energy::energies_f64(mb.as_ref(), &x).unwrap()[0];
+        map.add_group(m.to_vec(), u, 0);
+    }
+    for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+        let line = barrier_1d(
+            mb.as_ref(),
+            &tensor::from_vec(&minima[i], &[2]).unwrap(),
+            &tensor::from_vec(&minima[j], &[2]).unwrap(),
+            200,
+        )
+        .unwrap();
+        map.offer_barrier(i, j, line.barrier, BarrierKind::Line)
+            .unwrap();
+    }
     let dg = Dg::from_map(&map, &DgOptions::default()).unwrap();
     assert_eq!(dg.caveat.as_deref(), Some(UNREFINED_NOTE));
     assert!(UNREFINED_NOTE.contains("m.barrier_matrix(U"));
