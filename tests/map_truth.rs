@@ -808,3 +808,27 @@ fn a_dg_of_an_unrefined_map_says_so_until_barrier_matrix() {
     assert_eq!(dg.caveat, None);
     assert_eq!(dg.title(), "disconnectivity graph");
 }
+
+/// A barrier below the higher of its two groups' energies is refused as an internal error and
+/// leaves the map as it was; one at or above it (a barrier may equal the higher minimum) is
+/// stored. Random energies and offers.
+#[test]
+fn an_impossible_barrier_is_an_internal_error_not_data() {
+    use telescope::landscape::map::{BarrierKind, LandscapeMap};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(39);
+    for _ in 0..200 {
+        let mut map = LandscapeMap::empty("adelm", serde_json::json!({}), serde_json::json!({}), 0);
+        let (ua, ub) = (rng.random_range(-5.0..5.0), rng.random_range(-5.0..5.0));
+        map.add_group(vec![0.0], ua, 0);
+        map.add_group(vec![1.0], ub, 0);
+        let high = f64::max(ua, ub);
+        let below = high - rng.random_range(1e-3..3.0);
+        let err = map.offer_barrier(0, 1, below, BarrierKind::Ad).unwrap_err();
+        assert!(err.to_string().contains("internal error"), "{err}");
+        assert_eq!(map.barriers[0][1], None, "nothing stored");
+        let above = high + rng.random_range(0.0..3.0);
+        map.offer_barrier(0, 1, above, BarrierKind::Ad).unwrap();
+        assert_eq!(map.barriers[0][1], Some(above));
+        assert_eq!(map.barriers[1][0], Some(above));
+    }
+}

@@ -83,9 +83,10 @@ impl Default for SuccessCheck {
     }
 }
 
-/// The share of the distance from a trial's start to its target that a `delta: "auto"` radius
-/// may reach: a success radius as wide as the distance between two minima would count a
-/// chain still at its start as arrived.
+/// The share of the room around a trial's target (the distance to the nearest other known
+/// state of the batch, its start included) that a `delta: "auto"` radius may reach: a success
+/// radius as wide as the distance between two minima would count a chain still at its start
+/// as arrived.
 pub const AUTO_DELTA_SHARE: f64 = 0.5;
 
 /// Steps between host reads of AD's stop rule on a CUDA device (`sync_every: 0`).
@@ -410,11 +411,10 @@ fn room_around_targets(starts: &Tensor, targets: &Tensor) -> Result<Vec<f64>> {
 /// known state (its start, or another minimum of the batch). Returns the radii and, when the
 /// cap cut any, a warning that the chain is too hot for these minima.
 pub fn capped_auto_deltas(thermal: &[f64], room: &[f64]) -> (Vec<f64>, Option<String>) {
-    let d0 = room;
     let mut worst: Option<(f64, f64)> = None;
     let radii = thermal
         .iter()
-        .zip(d0)
+        .zip(room)
         .map(|(&r, &d)| {
             let cap = AUTO_DELTA_SHARE * d;
             if r > cap && d > 0.0 {
@@ -842,26 +842,6 @@ mod tests {
                     room[i]
                 );
             }
-        }
-    }
-
-    /// Each auto radius is the thermal one cut to the share of its room, and the warning comes
-    /// exactly when a radius was cut.
-    #[test]
-    fn auto_radii_never_exceed_the_share_of_the_room() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
-        for _ in 0..200 {
-            let n = rng.random_range(1..6usize);
-            let thermal: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..2.0)).collect();
-            let room: Vec<f64> = (0..n).map(|_| rng.random_range(0.01..3.0)).collect();
-            let (radii, warning) = capped_auto_deltas(&thermal, &room);
-            let mut cut = false;
-            for i in 0..n {
-                let cap = AUTO_DELTA_SHARE * room[i];
-                assert_eq!(radii[i], thermal[i].min(cap));
-                cut |= thermal[i] > cap;
-            }
-            assert_eq!(warning.is_some(), cut, "{warning:?}");
         }
     }
 }
