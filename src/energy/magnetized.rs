@@ -1,6 +1,6 @@
 //! The Attraction-Diffusion density (paper eq. 3.1): `U(x)/T + alpha * ||x - target||_2`.
 
-use super::{Energy, EnergyRef, Space, SpinModel};
+use super::{Energy, EnergyRef, SiteScorer, Space, SpinModel};
 use crate::{error::invalid, tensor, Result};
 use tch::Tensor;
 
@@ -212,7 +212,96 @@ impl Energy for Magnetized {
     fn as_magnetized(&self) -> Option<&Magnetized> {
         Some(self)
     }
+    fn site_scorer(&self, x: &Tensor) -> Result<Option<Box<dyn SiteScorer + '_>>> {
+        let Some(inner) = self.base.site_scorer(x)? else {
+            return Ok(None);
+        };
+        let b = x.size()[0];
+        let x = x.f_detach()?.f_contiguous()?;
+        let target = match (&self.target, self.alpha > 0.0) {
+            (Some(t), true) => Some(per_row(t, b)?.f_expand_as(&x)?.f_to_kind(x.kind())?),
+            _ => None,
+        };
+        let d2 = match &target {
+            Some(t) => x
+                .f_sub(t)?
+                .f_square()?
+                .f_sum_dim_intlist(1, false, x.kind())?,
+            None => Tensor::f_zeros([b], (x.kind(), x.device()))?,
+        };
+        let alphas = match &self.alphas {
+            Some(a) => per_row(a, b)?,
+            None => Tensor::f_full([b], self.alpha, (x.kind(), x.device()))?,
+        }
+        .f_to_kind(x.kind())?;
+        Ok(Some(Box::new(MagnetizedSites {
+            inner,
+            temperature: self.temperature,
+            alphas,
+            target,
+            x,
+            d2,
+        })))
+    }
     fn spin_model(&self) -> Option<&SpinModel> {
         None
+    }
+}
+
+/// Single-site energies of a magnetized energy: the base's (divided by T) plus alpha times
+/// the distance to the target, kept as a running squared distance per chain.
+struct MagnetizedSites<'a> {
+    inner: Box<dyn SiteScorer + 'a>,
+    temperature: f64,
+    /// `[B]` magnetization strengths.
+    alphas: Tensor,
+    /// `[B, D]` targets (none without magnetization).
+    target: Option<Tensor>,
+    x: Tensor,
+    /// `||x - target||^2` per chain `[B]`.
+    d2: Tensor,
+}
+
+impl SiteScorer for MagnetizedSites<'_> {
+    fn candidates(&mut self, j: i64, values: &Tensor) -> Result<Tensor> {
+        let u = self
+            .inner
+            .candidates(j, values)?
+            .f_div_scalar(self.temperature)?;
+        let Some(t) = &self.target else {
+            return Ok(u);
+        };
+        let (xj, tj) = (self.x.f_select(1, j)?, t.f_select(1, j)?);
+        let values = values.f_to_kind(self.x.kind())?;
+        let d2 = self
+            .d2
+            .f_sub(&xj.f_sub(&tj)?.f_square()?)?
+            .f_unsqueeze(1)?
+            .f_add(
+                &values
+                    .f_unsqueeze(0)?
+                    .f_sub(&tj.f_unsqueeze(1)?)?
+                    .f_square()?,
+            )?;
+        Ok(u.f_add(
+            &d2.f_clamp_min(0.0)?
+                .f_sqrt()?
+                .f_mul(&self.alphas.f_unsqueeze(1)?)?,
+        )?)
+    }
+    fn set(&mut self, j: i64, new: &Tensor) -> Result<()> {
+        self.inner.set(j, new)?;
+        let new = new.f_to_kind(self.x.kind())?;
+        let xj = self.x.f_select(1, j)?;
+        if let Some(t) = &self.target {
+            let tj = t.f_select(1, j)?;
+            self.d2 = self
+                .d2
+                .f_sub(&xj.f_sub(&tj)?.f_square()?)?
+                .f_add(&new.f_sub(&tj)?.f_square()?)?;
+        }
+        let idx = Tensor::from_slice(&[j]).f_to_device(self.x.device())?;
+        self.x = self.x.f_index_copy(1, &idx, &new.f_unsqueeze(1)?)?;
+        Ok(())
     }
 }

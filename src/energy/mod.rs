@@ -6,6 +6,7 @@
 
 mod builtin;
 mod embedded;
+mod full_pass;
 mod magnetized;
 mod spin;
 
@@ -13,6 +14,7 @@ pub use builtin::{
     double_well, gmm, muller_brown, quadratic, DoubleWell, Gmm, MullerBrown, Quadratic,
 };
 pub use embedded::{embed, Embedded};
+pub use full_pass::FullPass;
 pub use magnetized::{tempered, Magnetized};
 pub(crate) use spin::SpinChain;
 pub use spin::{ising, sk, sk_from_couplings, sk_load, SpinModel};
@@ -37,6 +39,17 @@ impl Space {
     pub fn is_discrete(&self) -> bool {
         !matches!(self, Space::Continuous { .. })
     }
+}
+
+/// Energies of single-site changes, kept up to date as sites change: what Gibbs sweeps and
+/// single-site descent ask for, from an energy that scores them faster than full passes
+/// (a conv-then-fc descriptor updates only what one pixel touches).
+pub trait SiteScorer {
+    /// Energies `[B, K]` of every chain with site `j` set to each of `values` `[K]` and every
+    /// other site as it is, in the states' dtype and device.
+    fn candidates(&mut self, j: i64, values: &Tensor) -> Result<Tensor>;
+    /// Sets site `j` of every chain `b` to `new[b]` (`new` is `[B]`).
+    fn set(&mut self, j: i64, new: &Tensor) -> Result<()>;
 }
 
 /// A batched energy function.
@@ -68,6 +81,11 @@ pub trait Energy {
     /// The embedding wrapper, when this energy is one (lets scripts map inner states into it).
     fn as_embedded(&self) -> Option<&Embedded> {
         None
+    }
+    /// A [`SiteScorer`] for the states `x` `[B, D]`, when this energy scores single-site
+    /// changes faster than full passes; `None` (the default): score candidates with `energy`.
+    fn site_scorer(&self, _x: &Tensor) -> Result<Option<Box<dyn SiteScorer + '_>>> {
+        Ok(None)
     }
     /// Parameters worth recording in saved results.
     fn describe(&self) -> serde_json::Value {

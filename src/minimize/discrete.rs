@@ -57,10 +57,15 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
             break;
         }
         let mut changed = Tensor::f_zeros([b], (tch::Kind::Bool, x.device()))?;
+        // Incremental single-site scores when the energy has them (fresh every sweep).
+        let mut sites = e.site_scorer(&x)?;
         for j in 0..d {
             // Scores of every value of site j, the current one included, from the same call,
             // so that rounding cannot make the current value look improvable.
-            let u_site = site_energies(e, &x, j, &values)?; // [K, B]
+            let u_site = match sites.as_mut() {
+                Some(s) => s.candidates(j, &values)?.f_transpose(0, 1)?,
+                None => site_energies(e, &x, j, &values)?,
+            }; // [K, B]
             let current = x.f_select(1, j)?;
             let current_idx = current
                 .f_unsqueeze(0)?
@@ -78,6 +83,9 @@ pub fn descend_discrete(e: &dyn Energy, x0: &Tensor, max_iter: usize) -> Result<
                 .f_where_self(&improve, &current)?;
             let idx = Tensor::from_slice(&[j]).f_to_device(x.device())?;
             x = x.f_index_copy(1, &idx, &column.f_unsqueeze(1)?)?;
+            if let Some(s) = sites.as_mut() {
+                s.set(j, &column)?;
+            }
             changed = changed.f_logical_or(&improve)?;
         }
         let changed = tensor::to_vec_f64(&changed.f_to_kind(tch::Kind::Double)?)?;

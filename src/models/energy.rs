@@ -8,8 +8,9 @@
 //! networks are usually float32).
 
 use super::net::{Net, Role};
+use super::site_scores::ConvFcScorer;
 use super::torchscript::ScriptModule;
-use crate::energy::{check_dim, Energy, Space};
+use crate::energy::{check_dim, Energy, SiteScorer, Space};
 use crate::{error::invalid, Result};
 use std::rc::Rc;
 use tch::Tensor;
@@ -124,6 +125,10 @@ impl Energy for DeepFrameEnergy {
         let x = crate::tensor::as_batch(x)?;
         check_dim(self, &x)?;
         back_to(deepframe_u(&self.net, self.sigma, &x)?, &x)
+    }
+    fn site_scorer(&self, x: &Tensor) -> Result<Option<Box<dyn SiteScorer + '_>>> {
+        Ok(ConvFcScorer::new(&self.net, self.sigma, x)?
+            .map(|s| Box::new(s) as Box<dyn SiteScorer + '_>))
     }
     fn describe(&self) -> serde_json::Value {
         serde_json::json!({

