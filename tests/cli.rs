@@ -54,6 +54,7 @@ const SCRIPT_TESTS: &[&str] = &[
     "digits_latent",
     "gpu_check",
     "ivy_latent_map",
+    "mnist_image",
     "muller_brown_minima",
     "muller_brown_paths",
     "multiscale_latent",
@@ -66,6 +67,11 @@ const SCRIPT_TESTS: &[&str] = &[
 /// Runs `scripts/NAME.rhai` with `args` (`{dir}` stands for a fresh output folder) from the
 /// output folder, or from the project root when it reads `data/`; fails with its output.
 fn script_runs(name: &str, args: &[&str]) {
+    script_writes(name, args, &[]);
+}
+
+/// `script_runs`, then checks that the script wrote each of `files` into `{dir}`, not empty.
+fn script_writes(name: &str, args: &[&str], files: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = fresh_dir(&format!("script-{name}"));
     let dir = tmp.path();
@@ -90,6 +96,10 @@ fn script_runs(name: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    for f in files {
+        let len = std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0, "{name} did not write {f}");
+    }
 }
 
 #[test]
@@ -149,7 +159,22 @@ fn script_spots_stripes_latent_runs() {
 
 #[test]
 fn script_digits_image_runs() {
-    script_runs("digits_image", &["1", "2", "{dir}", "8"]);
+    script_runs("digits_image", &["1", "2", "{dir}", "40"]);
+}
+
+#[test]
+fn script_mnist_image_runs() {
+    script_writes(
+        "mnist_image",
+        &["1", "4", "{dir}", "10"],
+        &[
+            "mnist_image_samples.png",
+            "mnist_image_gibbs_path.png",
+            "mnist_image_dg.png",
+            "mnist_image_map.json",
+            "mnist_image_descriptor.safetensors",
+        ],
+    );
 }
 
 // The real-data scripts read data/ (make data) from the project root.
