@@ -20,6 +20,14 @@ fn make_map(
     extra: &[(Vec<f64>, f64, usize)],
 ) -> LandscapeMap {
     let g = states.len();
+    // The diagonal holds the group energies (a map's invariant).
+    let barriers: Vec<Vec<Option<f64>>> = (0..g)
+        .map(|i| {
+            let mut row = barriers[i].clone();
+            row[i] = Some(energies[i]);
+            row
+        })
+        .collect();
     let groups: Vec<_> = (0..g)
         .map(|i| json!({"id": i, "state": states[i], "energy": energies[i], "members": 1 + i % 3}))
         .collect();

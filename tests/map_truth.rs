@@ -207,6 +207,14 @@ fn map_bookkeeping_keeps_path_bounds_through_random_events() {
                     if let Some(&m) = lower.get(rng.random_range(0..lower.len().max(1))) {
                         let via = truth.barrier[m][rep[i]] + excess(&mut rng);
                         map.replace_representative(i, state(m), energy(m), via);
+                        // Placement records the new minimum in the group, as here.
+                        map.minima.push(telescope::landscape::map::MinimumRecord {
+                            state: state(m),
+                            energy: energy(m),
+                            group: i,
+                            count: 1,
+                            iteration: 0,
+                        });
                         rep[i] = m;
                     }
                 }

@@ -284,31 +284,154 @@ impl LandscapeMap {
             None => Ok(()),
         }
     }
-    /// Checks internal consistency (after loading).
+    /// Checks that the map could be true (after loading, before resuming): every invariant
+    /// that `adelm` and `gwl` keep. Matrices are `groups x groups`, symmetric, with the group
+    /// energies on the diagonal; every barrier is finite and at least the higher energy of its
+    /// two groups (every path between them passes both ends); a kind is recorded only beside a
+    /// barrier; ids are in range; every state has the map's dimension; counts are at least
+    /// one; each group's representative is one of its own minima, with its energy. Each
+    /// violation names the field and the group or minimum.
     pub fn check(&self) -> Result<()> {
         let g = self.groups.len();
+        let bad = |msg: String| Err(invalid(msg));
         if self.barriers.len() != g || self.barriers.iter().any(|r| r.len() != g) {
-            return Err(invalid(format!("barrier matrix is not {g}x{g}")));
+            return bad(format!("barrier matrix is not {g}x{g}"));
         }
         if self.barrier_kinds.len() != g || self.barrier_kinds.iter().any(|r| r.len() != g) {
-            return Err(invalid(format!("barrier kind matrix is not {g}x{g}")));
+            return bad(format!("barrier kind matrix is not {g}x{g}"));
         }
         if let Some(m) = self.minima.iter().find(|m| m.group >= g) {
-            return Err(invalid(format!(
-                "a minimum refers to group {} of {g}",
-                m.group
-            )));
+            return bad(format!("a minimum refers to group {} of {g}", m.group));
         }
         if let Some(p) = self
             .proposals
             .iter()
             .find(|p| p.minimum >= self.minima.len())
         {
-            return Err(invalid(format!(
+            return bad(format!(
                 "a proposal refers to minimum {} of {}",
                 p.minimum,
                 self.minima.len()
-            )));
+            ));
+        }
+        // States: one dimension for all of them.
+        let dim = self
+            .groups
+            .first()
+            .map(|gr| gr.state.len())
+            .or_else(|| self.minima.first().map(|m| m.state.len()));
+        if let Some(d) = dim {
+            if let Some(gr) = self.groups.iter().find(|gr| gr.state.len() != d) {
+                return bad(format!(
+                    "groups[{}].state has {} values, group 0's has {d}",
+                    gr.id,
+                    gr.state.len()
+                ));
+            }
+            if let Some(k) = self.minima.iter().position(|m| m.state.len() != d) {
+                return bad(format!(
+                    "minima[{k}].state has {} values, the groups' have {d}",
+                    self.minima[k].state.len()
+                ));
+            }
+            if let Some(k) = self
+                .proposals
+                .iter()
+                .position(|p| !p.state.is_empty() && p.state.len() != d)
+            {
+                return bad(format!(
+                    "proposals[{k}].state has {} values, the groups' have {d}",
+                    self.proposals[k].state.len()
+                ));
+            }
+        }
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        for (i, gr) in self.groups.iter().enumerate() {
+            if gr.id != i {
+                return bad(format!("groups[{i}] has id {}", gr.id));
+            }
+            if !gr.energy.is_finite() || !finite(&gr.state) {
+                return bad(format!("group {i}: its energy or state is not finite"));
+            }
+            if gr.members < 1 {
+                return bad(format!("group {i} has {} members", gr.members));
+            }
+        }
+        for (k, m) in self.minima.iter().enumerate() {
+            if !m.energy.is_finite() || !finite(&m.state) {
+                return bad(format!("minima[{k}]: its energy or state is not finite"));
+            }
+            if m.count < 1 {
+                return bad(format!("minima[{k}] has count {}", m.count));
+            }
+        }
+        for (i, gr) in self.groups.iter().enumerate() {
+            let own = self
+                .minima
+                .iter()
+                .find(|m| m.group == i && m.state == gr.state);
+            let rep = own.or_else(|| self.minima.iter().find(|m| m.state == gr.state));
+            match rep {
+                Some(m) if m.group == i => {
+                    if (m.energy - gr.energy).abs() > BARRIER_SLACK * (1.0 + gr.energy.abs()) {
+                        return bad(format!(
+                            "group {i}'s energy {} is not its representative's {}",
+                            gr.energy, m.energy
+                        ));
+                    }
+                }
+                Some(m) => {
+                    return bad(format!(
+                        "group {i}'s representative is a minimum of group {}",
+                        m.group
+                    ))
+                }
+                None if self.minima.is_empty() => {}
+                None => return bad(format!("group {i}'s representative is none of its minima")),
+            }
+        }
+        for i in 0..g {
+            match self.barriers[i][i] {
+                Some(e) if (e - self.groups[i].energy).abs() <= BARRIER_SLACK * (1.0 + e.abs()) => {
+                }
+                None => {}
+                other => {
+                    return bad(format!(
+                        "barriers[{i}][{i}] is {other:?}, not group {i}'s energy {}",
+                        self.groups[i].energy
+                    ))
+                }
+            }
+            for j in 0..g {
+                if i == j {
+                    continue;
+                }
+                let b = self.barriers[i][j];
+                if b != self.barriers[j][i] {
+                    return bad(format!(
+                        "the barrier matrix is not symmetric: [{i}][{j}] is {b:?}, [{j}][{i}] is {:?}",
+                        self.barriers[j][i]
+                    ));
+                }
+                if self.barrier_kinds[i][j] != self.barrier_kinds[j][i] {
+                    return bad(format!(
+                        "barrier_kinds is not symmetric at groups {i} and {j}"
+                    ));
+                }
+                if b.is_none() && self.barrier_kinds[i][j].is_some() {
+                    return bad(format!(
+                        "barrier_kinds[{i}][{j}] names a kind for a barrier that is absent"
+                    ));
+                }
+                if let Some(b) = b {
+                    let ends = self.groups[i].energy.max(self.groups[j].energy);
+                    if !b.is_finite() || b < ends - BARRIER_SLACK * (1.0 + ends.abs()) {
+                        return bad(format!(
+                            "the barrier {b} between groups {i} and {j} lies below their higher energy {ends}: no path can"
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }
