@@ -143,6 +143,33 @@ const REPRODUCERS: &[(&str, &str)] = &[
         "adelm(quadratic(2), #{iters: 3, checkpoint: 5})",
         "path string",
     ),
+    // Absurd option values, refused where the options are declared (issue 36).
+    (
+        "let U = energy(|x| x.sum(1), #{dim: 2, space: \"levels\", levels: 100000000000});\nminimize(U, [0.0, 0.0])",
+        "must lie in [2, 65536]",
+    ),
+    (
+        "heatmap(muller_brown(), #{n: 10, levels: 100000000})",
+        "must lie in [0, 1000]",
+    ),
+    ("tune_alpha(muller_brown(), #{n: 100000000})", "must lie in [1, 10000]"),
+    (
+        "barrier_ad(muller_brown(), [-0.558, 1.442], [-0.050, 0.467], #{max_rounds: 100000000})",
+        "must lie in [1, 1e6]",
+    ),
+    (
+        "barrier_ad(muller_brown(), [-0.558, 1.442], [-0.050, 0.467], #{alpha: 1e300})",
+        "got 1e300",
+    ),
+    (
+        "ad(muller_brown(), [-0.558, 1.442], [-0.050, 0.467], #{trials: 100000000})",
+        "must lie in [1, 1e6]",
+    ),
+    ("sample(quadratic(2), zeros([2]), #{T: 0.0})", "must lie in [1e-12, 1e12]"),
+    (
+        "deepframe_energy(descriptor(\"fc(1)\", #{shape: [1, 4, 4]}), #{levels: 100000})",
+        "must lie in [0, 256]",
+    ),
     // Recursion through native callbacks (used to overflow the stack and abort).
     (
         "fn g(x) { let U = energy(|y| g(y), 1); U.at(x) }\ng(zeros([1, 1]))",

@@ -95,6 +95,15 @@ pub struct OptionDoc {
     pub range: Option<(f64, f64)>,
 }
 
+/// `x` as a user reads it: plain for everyday sizes, `1e12` style for huge and tiny ones.
+fn readable(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 impl OptionDoc {
     fn new(name: &str, kind: OptKind, default: OptDefault, doc: &str) -> Self {
         OptionDoc {
@@ -185,6 +194,7 @@ impl OptionDoc {
         }
         if let (Some((lo, hi)), Some(x)) = (self.range, number) {
             if !(lo..=hi).contains(&x) {
+                let (lo, hi, x) = (readable(lo), readable(hi), readable(x));
                 return Some(format!("must lie in [{lo}, {hi}], got {x}"));
             }
         }

@@ -124,7 +124,7 @@ pub(super) fn energy_options() -> Vec<OptionDoc> {
             .choices(&["continuous", "spins", "levels"]),
         OptionDoc::described("lo", OptKind::Any, &format!("{clo} (continuous) / {llo} (levels)"), "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
         OptionDoc::described("hi", OptKind::Any, &format!("{chi} (continuous) / {lhi} (levels)"), "upper bound of the box; highest level"),
-        OptionDoc::count("levels", 8, "number of levels K (space \"levels\")"),
+        OptionDoc::count("levels", 8, "number of levels K (space \"levels\"); 2 to 65,536: every level of a site is scored in one batch").within(2.0, 65536.0),
     ]
 }
 

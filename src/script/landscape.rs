@@ -69,8 +69,8 @@ fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
         Delta::Auto => OptionDoc::text("delta", "auto", delta_doc),
     };
     let mut specs = vec![
-        OptionDoc::number("T", base.temperature, "temperature of the magnetized density"),
-        OptionDoc::number("alpha", base.alpha, "magnetization strength"),
+        OptionDoc::number("T", base.temperature, "temperature of the magnetized density (1e-12 to 1e12: beyond, U/T over- or underflows)").within(1e-12, 1e12),
+        OptionDoc::number("alpha", base.alpha, "magnetization strength (0 to 1e12: beyond, the field swamps every energy in float64)").within(0.0, 1e12),
         OptionDoc {
             kind: OptKind::Any,
             ..delta
@@ -105,14 +105,24 @@ fn refine_option_specs() -> Vec<OptionDoc> {
         alpha.doc = "starting (high) alpha; doubled while nothing succeeds".into();
     }
     specs.extend([
-        OptionDoc::count("trials", d.trials, "trials per direction and alpha (K)"),
+        OptionDoc::count(
+            "trials",
+            d.trials,
+            "trials per direction and alpha (K; up to 100,000 chains in one batch)",
+        )
+        .within(1.0, 1e5),
         OptionDoc::number(
             "shrink",
             d.shrink,
             "alpha factor after a round with a success",
         )
         .within(0.0, 1.0),
-        OptionDoc::count("max_rounds", d.max_rounds, "round limit"),
+        OptionDoc::count(
+            "max_rounds",
+            d.max_rounds,
+            "round limit (up to 1e6: at the shrink factor, alpha has long left float64 by then)",
+        )
+        .within(1.0, 1e6),
         OptionDoc::number(
             "same_tol",
             d.ad.check.same_tol,
@@ -450,11 +460,14 @@ pub fn register(api: &mut Api) {
         |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()),
     );
     let mut ad_specs = ad_option_specs(&AdOptions::default());
-    ad_specs.push(OptionDoc::count(
-        "trials",
-        1,
-        "independent trials run as one batch",
-    ));
+    ad_specs.push(
+        OptionDoc::count(
+            "trials",
+            1,
+            "independent trials run as one batch (up to 1,000,000 chains)",
+        )
+        .within(1.0, 1e6),
+    );
     api.options("ad", ad_specs);
     api.example("ad", "let U = muller_brown();\nlet r = ad(U, [-0.558, 1.442], [-0.050, 0.467], #{T: 5.0, alpha: 20.0, delta: 0.05, step: 0.01});\nprint(r.success); print(r.barrier);");
 
@@ -723,7 +736,12 @@ pub fn register(api: &mut Api) {
     let mut tune_alpha_specs: Vec<OptionDoc> = vec![
         OptionDoc::number("lo", 0.01, "smallest alpha of the log grid"),
         OptionDoc::number("hi", 10.0, "largest alpha of the log grid"),
-        OptionDoc::count("n", 9, "alphas on the log grid"),
+        OptionDoc::count(
+            "n",
+            9,
+            "alphas on the log grid (1 to 10,000: each is a short mapping)",
+        )
+        .within(1.0, 1e4),
         OptionDoc::described(
             "alphas",
             OptKind::Array,

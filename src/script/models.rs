@@ -254,7 +254,7 @@ fn train_option_specs(coop: bool) -> Vec<OptionDoc> {
         OptionDoc::number("noise", d.noise, "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)"),
         OptionDoc::text("sampler", sampler, "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)")
             .choices(&["langevin", "gibbs"]),
-        OptionDoc::count("levels", levels, "pixel levels for the Gibbs sampler"),
+        OptionDoc::count("levels", levels, "pixel levels for the Gibbs sampler (2 to 256: 8-bit images have 256)").within(2.0, 256.0),
         OptionDoc::flag("persistent", d.persistent, "keep synthesized chains between steps (PCD); false restarts them from noise"),
         OptionDoc::number("reg", d.reg, "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss"),
         OptionDoc::count("print_every", d.print_every, "print a progress line every this many epochs (0: silent)"),
@@ -472,7 +472,12 @@ pub fn register(api: &mut Api) {
         "deepframe_energy",
         vec![
             OptionDoc::number("sigma", 1.0, "reference deviation sigma"),
-            OptionDoc::count("levels", 0, "discrete pixel levels (0: continuous pixels)"),
+            OptionDoc::count(
+                "levels",
+                0,
+                "discrete pixel levels (0: continuous pixels; at most 256, as 8-bit images)",
+            )
+            .within(0.0, 256.0),
             OptionDoc::number("lo", -1.0, "lowest pixel value"),
             OptionDoc::number("hi", 1.0, "highest pixel value"),
         ],

@@ -16,8 +16,9 @@ pub fn sampler_options(step: f64) -> Vec<OptionDoc> {
         OptionDoc::number(
             "step",
             step,
-            "proposal scale (MH) or time step (MALA, Langevin, HMC)",
-        ),
+            "proposal scale (MH) or time step (MALA, Langevin, HMC); 1e-12 to 1e12",
+        )
+        .within(1e-12, 1e12),
         OptionDoc::count("leapfrog", d.leapfrog, "leapfrog steps per HMC proposal"),
     ]
 }
@@ -93,7 +94,7 @@ pub fn register(api: &mut Api) {
         |u: EnergyValue, x0: Dynamic| sample(u, x0, Map::new()),
     );
     let mut sample_options = vec![
-        OptionDoc::number("T", 1.0, "temperature"),
+        OptionDoc::number("T", 1.0, "temperature (1e-12 to 1e12)").within(1e-12, 1e12),
         OptionDoc::count("steps", 1000, "steps (Gibbs and component-wise MH: sweeps)"),
         OptionDoc::count("thin", 0, "record every thin-th state (0: none)"),
         OptionDoc::count("burn_in", 0, "steps discarded before recording"),

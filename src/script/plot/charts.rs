@@ -415,7 +415,12 @@ pub(super) fn register(api: &mut Api) {
             OptionDoc::described("xlim", OptKind::Array, &limits, "x range of the grid"),
             OptionDoc::described("ylim", OptKind::Array, &limits, "y range of the grid"),
             OptionDoc::count("n", 100, "grid points per axis").within(2.0, 1000.0),
-            OptionDoc::count("levels", 12, "number of contour lines (0 for none)"),
+            OptionDoc::count(
+                "levels",
+                12,
+                "number of contour lines (0 for none; up to 1,000, more than a figure can show)",
+            )
+            .within(0.0, 1000.0),
             OptionDoc::described(
                 "zmin",
                 OptKind::Number,
