@@ -222,3 +222,56 @@ fn gibbs_and_descent_through_the_scorer_keep_their_guarantees() {
         }
     }
 }
+
+/// A Gibbs sweep under a magnetized image energy keeps the highest unmagnetized energy of the
+/// single-pixel states it passes through. A systematic sweep visits each pixel once in order,
+/// so its path is known from its two ends: after pixel j, pixels 0..=j hold the final values
+/// and the rest the first ones. The kept maximum must equal the maximum of the full-pass
+/// energies along that path, and so be at least the energy of the end.
+#[test]
+fn a_gibbs_sweep_keeps_the_path_maximum_of_its_single_pixel_states() {
+    use telescope::sampler::{Chains, Gibbs, Sampler};
+    tch::set_num_threads(1);
+    let mut rng = StdRng::seed_from_u64(9);
+    for case in 0..8 {
+        let levels = 4;
+        let (e, [c0, h, w], what) = random_energy(&mut rng, levels);
+        let d = c0 * h * w;
+        let x = random_images(&mut rng, 2, d, levels);
+        let target = random_images(&mut rng, 2, d, levels);
+        let base: EnergyRef = e.clone();
+        let t = rng.random_range(0.1..3.0);
+        let m = Magnetized::with_alphas(base, t, &[0.5, 2.0], target).unwrap();
+        let mut chains = Chains::new(&m, &x).unwrap();
+        Gibbs::new(m.space())
+            .unwrap()
+            .step(&m, &mut chains)
+            .unwrap();
+        let kept = chains
+            .path_max
+            .clone()
+            .expect("a magnetized image sweep keeps its path maximum");
+        let mut highest = vec![f64::NEG_INFINITY; 2];
+        let y = x.copy();
+        for j in 0..d {
+            y.select(1, j).copy_(&chains.x.select(1, j));
+            let now = Vec::<f64>::try_from(&e.energy(&y).unwrap()).unwrap();
+            for (hgh, v) in highest.iter_mut().zip(now) {
+                *hgh = hgh.max(v);
+            }
+        }
+        let end = Vec::<f64>::try_from(&e.energy(&chains.x).unwrap()).unwrap();
+        for b in 0..2 {
+            assert!(
+                kept[b] >= end[b] - 1e-9,
+                "case {case}: below the end ({what})"
+            );
+            assert!(
+                (kept[b] - highest[b]).abs() <= 1e-9 * (1.0 + highest[b].abs()),
+                "case {case}, chain {b}: kept {} against the path's {} ({what})",
+                kept[b],
+                highest[b]
+            );
+        }
+    }
+}

@@ -241,6 +241,7 @@ impl Energy for Magnetized {
             target,
             x,
             d2,
+            last_base: None,
         })))
     }
     fn spin_model(&self) -> Option<&SpinModel> {
@@ -260,14 +261,15 @@ struct MagnetizedSites<'a> {
     x: Tensor,
     /// `||x - target||^2` per chain `[B]`.
     d2: Tensor,
+    /// The base energies `[B, K]` of the last candidates.
+    last_base: Option<Tensor>,
 }
 
 impl SiteScorer for MagnetizedSites<'_> {
     fn candidates(&mut self, j: i64, values: &Tensor) -> Result<Tensor> {
-        let u = self
-            .inner
-            .candidates(j, values)?
-            .f_div_scalar(self.temperature)?;
+        let base = self.inner.candidates(j, values)?;
+        let u = base.f_div_scalar(self.temperature)?;
+        self.last_base = Some(base);
         let Some(t) = &self.target else {
             return Ok(u);
         };
@@ -303,5 +305,8 @@ impl SiteScorer for MagnetizedSites<'_> {
         let idx = Tensor::from_slice(&[j]).f_to_device(self.x.device())?;
         self.x = self.x.f_index_copy(1, &idx, &new.f_unsqueeze(1)?)?;
         Ok(())
+    }
+    fn last_unmagnetized(&self) -> Option<Tensor> {
+        self.last_base.as_ref().map(Tensor::shallow_clone)
     }
 }

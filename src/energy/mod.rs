@@ -50,6 +50,12 @@ pub trait SiteScorer {
     fn candidates(&mut self, j: i64, values: &Tensor) -> Result<Tensor>;
     /// Sets site `j` of every chain `b` to `new[b]` (`new` is `[B]`).
     fn set(&mut self, j: i64, new: &Tensor) -> Result<()>;
+    /// The unmagnetized energies `U` `[B, K]` of the last `candidates`, when this scorer
+    /// scores a magnetized density: a Gibbs sweep keeps the highest `U` its single-site
+    /// states pass through, which is the path's barrier (not only the sweep's end states).
+    fn last_unmagnetized(&self) -> Option<Tensor> {
+        None
+    }
 }
 
 /// A batched energy function.

@@ -115,15 +115,28 @@ fn sweep_levels(e: &dyn Energy, c: &mut Chains, k: usize, lo: f64, hi: f64) -> R
         .f_mul_scalar(step)?
         .f_add_scalar(lo)?;
     if let Some(mut sites) = e.site_scorer(&c.x)? {
-        // Incremental scores: each site's K levels without re-running the whole energy.
+        // Incremental scores: each site's K levels without re-running the whole energy. Under
+        // a magnetized density the sweep also keeps the highest unmagnetized energy of the
+        // single-site states it passes through (AD's barrier is over the whole path).
+        let mut highest: Option<Tensor> = None;
         for j in 0..d {
             let u = sites.candidates(j, &levels)?;
             let probs = u.f_neg()?.f_softmax(1, Kind::Double)?;
             let pick = probs.f_multinomial(1, false)?.f_squeeze_dim(1)?;
+            if let Some(base) = sites.last_unmagnetized() {
+                let met = base
+                    .f_gather(1, &pick.f_unsqueeze(1)?, false)?
+                    .f_squeeze_dim(1)?;
+                highest = Some(match highest {
+                    Some(h) => h.f_maximum(&met)?,
+                    None => met,
+                });
+            }
             let value = levels.f_index_select(0, &pick)?.f_to_kind(c.x.kind())?;
             sites.set(j, &value)?;
             c.x = set_column(&c.x, j, &value)?;
         }
+        c.path_max = highest.map(|h| tensor::to_vec_f64(&h)).transpose()?;
         return Ok(());
     }
     for j in 0..d {

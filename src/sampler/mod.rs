@@ -29,7 +29,8 @@ pub struct Chains {
     /// Steps taken so far.
     pub steps: usize,
     /// Highest unmagnetized energy met inside the last step, per chain, for samplers that pass
-    /// through intermediate states within one step (native spin Gibbs sweeps).
+    /// through intermediate states within one step (Gibbs sweeps: native spin sweeps, and
+    /// level sweeps through an energy's site scorer).
     pub path_max: Option<Vec<f64>>,
 }
 
