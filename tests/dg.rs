@@ -315,3 +315,56 @@ fn single_linkage_equals_minimax_paths_on_random_matrices() {
         assert_eq!(ids, (0..n).collect::<Vec<_>>());
     }
 }
+
+/// Trees of random barrier matrices load back from JSON, and a tree edited into one that
+/// cannot be true is refused: a merge below a child, a node under two merges, a merge of one
+/// child.
+#[test]
+fn loaded_trees_are_trees_that_could_be_true() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let mut refused = [0usize; 3];
+    for _ in 0..40 {
+        let n = rng.random_range(2..8);
+        let e: Vec<f64> = (0..n).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let mut pairs = vec![];
+        for i in 0..n {
+            for j in i + 1..n {
+                if rng.random_bool(0.6) {
+                    pairs.push((i, j, e[i].max(e[j]) + rng.random_range(0.0..2.0)));
+                }
+            }
+        }
+        let dg = Dg::build(&e, &matrix(n, &pairs), &[]).unwrap();
+        let text = dg.to_json().unwrap();
+        assert_eq!(Dg::from_json(&text).unwrap(), dg);
+        if dg.merges.is_empty() {
+            continue;
+        }
+        let k = rng.random_range(0..dg.merges.len());
+        let edits: [fn(&mut serde_json::Value, usize); 3] = [
+            |v, k| v["merges"][k]["energy"] = serde_json::json!(-1e9),
+            |v, k| {
+                let c = v["merges"][k]["children"][0].clone();
+                v["merges"][k]["children"][1] = c;
+            },
+            |v, k| {
+                v["merges"][k]["children"]
+                    .as_array_mut()
+                    .unwrap()
+                    .truncate(1);
+            },
+        ];
+        for (which, edit) in edits.iter().enumerate() {
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            edit(&mut v, k);
+            let edited = serde_json::to_string(&v).unwrap();
+            if Dg::from_json(&edited).is_err() {
+                refused[which] += 1;
+            } else {
+                panic!("edit {which} of merge {k} loaded:\n{edited}");
+            }
+        }
+    }
+    assert!(refused.iter().all(|&r| r > 0), "{refused:?}");
+}

@@ -408,14 +408,15 @@ fn heatmap_core_contours_and_color_range() {
     assert_well_formed_svg(&f.to_svg().unwrap());
 }
 
-/// A hand-made map: 3 groups of 4 x 4 "images", members with known energies.
+/// A hand-made map that could be true: 3 groups of 4 x 4 "images", each represented by its
+/// lowest minimum, members with known energies.
 fn sample_map() -> telescope::landscape::map::LandscapeMap {
     use telescope::landscape::map::{Group, LandscapeMap, MapStats, MinimumRecord};
     let state = |v: f64| (0..16).map(|i| v + i as f64).collect::<Vec<f64>>();
     let groups: Vec<Group> = (0..3)
         .map(|g| Group {
             id: g,
-            state: state(g as f64),
+            state: state(10.0 * g as f64),
             energy: [-3.0, -1.0, -2.0][g],
             members: [5, 2, 1][g],
         })
@@ -425,7 +426,7 @@ fn sample_map() -> telescope::landscape::map::LandscapeMap {
         for k in 0..n {
             minima.push(MinimumRecord {
                 state: state(10.0 * g as f64 + k as f64),
-                energy: 10.0 - k as f64,
+                energy: [-3.0, -1.0, -2.0][g] + k as f64,
                 group: g,
                 count: 1,
                 iteration: k,
@@ -486,13 +487,14 @@ fn dg_of_a_map_uses_its_groups_and_images() {
         pic.members.iter().map(|m| m.len()).collect::<Vec<_>>(),
         vec![3, 2, 1]
     );
-    // Representatives are the group states; members are sorted low to high energy, and a
-    // member's first pixel tells which minimum it is (10 g + k, energy 10 - k).
-    assert_eq!(pic.images.as_ref().unwrap()[1].data[0], 1.0);
+    // Representatives are the group states (each group's lowest minimum, k = 0); members are
+    // sorted low to high energy, and a member's first pixel tells which minimum it is (10 g +
+    // k, energy E_g + k).
+    assert_eq!(pic.images.as_ref().unwrap()[1].data[0], 10.0);
     for (g, ms) in pic.members.iter().enumerate() {
         let ks: Vec<f64> = ms.iter().map(|m| m.data[0] - 10.0 * g as f64).collect();
         assert!(
-            ks.windows(2).all(|w| w[0] > w[1]),
+            ks.windows(2).all(|w| w[0] < w[1]),
             "group {g}: {ks:?} not low to high energy"
         );
         assert!(ks.iter().all(|&k| (0.0..[5.0, 2.0, 1.0][g]).contains(&k)));

@@ -251,7 +251,7 @@ fn a_gibbs_sweep_keeps_the_path_maximum_of_its_single_pixel_states() {
             .path_max
             .clone()
             .expect("a magnetized image sweep keeps its path maximum");
-        let mut highest = vec![f64::NEG_INFINITY; 2];
+        let mut highest = [f64::NEG_INFINITY; 2];
         let y = x.copy();
         for j in 0..d {
             y.select(1, j).copy_(&chains.x.select(1, j));

@@ -401,12 +401,53 @@ impl Dg {
         Dg::from_json(&text)
     }
 
-    /// Checks node references (for trees read from files).
+    /// Checks that a tree read from a file could be true: node references in range, every
+    /// node the child of at most one merge, every merge of at least two children at a finite
+    /// energy no lower than any child's (a basin cannot join another below its own floor),
+    /// finite leaf energies.
     fn validate(&self) -> Result<()> {
         let n = self.n_nodes();
+        let nl = self.leaves.len();
+        if let Some(l) = self.leaves.iter().position(|l| !l.energy.is_finite()) {
+            return Err(invalid(format!("dg: leaf {l}'s energy is not finite")));
+        }
+        let mut parent = vec![None; n];
         for (k, m) in self.merges.iter().enumerate() {
-            if m.children.iter().any(|&c| c >= self.leaves.len() + k) {
+            if m.children.iter().any(|&c| c >= nl + k) {
                 return Err(invalid("dg: a merge refers to a later or unknown node"));
+            }
+            if m.children.len() < 2 {
+                return Err(invalid(format!(
+                    "dg: merge {} has fewer than two children",
+                    nl + k
+                )));
+            }
+            if !m.energy.is_finite() {
+                return Err(invalid(format!(
+                    "dg: merge {}'s energy is not finite",
+                    nl + k
+                )));
+            }
+            for &c in &m.children {
+                if let Some(p) = parent[c] {
+                    return Err(invalid(format!(
+                        "dg: node {c} is a child of both merge {p} and merge {}",
+                        nl + k
+                    )));
+                }
+                parent[c] = Some(nl + k);
+                let below = if c < nl {
+                    self.leaves[c].energy
+                } else {
+                    self.merges[c - nl].energy
+                };
+                if m.energy < below - 1e-9 * (1.0 + below.abs()) {
+                    return Err(invalid(format!(
+                        "dg: merge {} at {} lies below its child {c} at {below}",
+                        nl + k,
+                        m.energy
+                    )));
+                }
             }
         }
         if self.roots.iter().chain(&self.order).any(|&r| r >= n)
