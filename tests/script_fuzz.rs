@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use telescope::script::FnDoc;
+use telescope::script::{FnDoc, OptKind};
 
 /// Cases per run unless `TELESCOPE_FUZZ_CASES` says otherwise.
 const DEFAULT_CASES: usize = 300;
@@ -1214,7 +1214,13 @@ impl<'a> Gen<'a> {
         }
         for key in bad_keys {
             if let Some(o) = options.iter().find(|o| &o.name == key) {
-                let v = self.bad_option(&o.name, &o.default.to_string(), &o.doc);
+                let v = match o.range {
+                    // A declared range: often a value just beyond it, or far beyond.
+                    Some((lo, hi)) if self.rng.random_bool(0.4) => {
+                        beyond_range(&mut self.rng, o.kind == OptKind::Count, lo, hi)
+                    }
+                    _ => self.bad_option(&o.name, &o.default.to_string(), &o.doc),
+                };
                 entries.insert(o.name.clone(), v);
             }
         }
@@ -1226,6 +1232,23 @@ impl<'a> Gen<'a> {
             .map(|(k, v)| format!("\"{k}\": {v}"))
             .collect();
         format!("#{{{}}}", body.join(", "))
+    }
+}
+
+/// A value outside the declared range `[lo, hi]` of an option, as a script literal: just
+/// above or below it, or far beyond (a count stays a non-negative integer).
+fn beyond_range(rng: &mut StdRng, count: bool, lo: f64, hi: f64) -> String {
+    let above = [hi + 1.0, hi * 2.0 + 1.0, hi * 1e6 + 1.0];
+    let below = [lo - 1.0, lo / 10.0 - 1e-9, -1e300];
+    let pick = if rng.random_bool(0.5) || (count && lo < 1.0) {
+        above[rng.random_range(0..above.len())]
+    } else {
+        below[rng.random_range(0..below.len())]
+    };
+    if count {
+        format!("{}", pick.max(0.0).min(9.0e18).round() as i64)
+    } else {
+        format!("{pick:e}")
     }
 }
 
