@@ -1246,7 +1246,7 @@ fn beyond_range(rng: &mut StdRng, count: bool, lo: f64, hi: f64) -> String {
         below[rng.random_range(0..below.len())]
     };
     if count {
-        format!("{}", pick.max(0.0).min(9.0e18).round() as i64)
+        format!("{}", pick.clamp(0.0, 9.0e18).round() as i64)
     } else {
         format!("{pick:e}")
     }
