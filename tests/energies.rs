@@ -499,3 +499,19 @@ fn libtorch_errors_in_ops_with_number_arguments_read_as_errors_not_crashes() {
     // The session goes on.
     assert_eq!(s.eval("<test>", "1 + 1").unwrap().as_int().unwrap(), 2);
 }
+
+/// In a level space the straight line is taken through states of the space: every point is
+/// rounded to the levels. On two levels with U(x) = -||x||^2 every state has U = -D, so the
+/// line's maximum is -D exactly; between the levels (x = 0 at the middle) U would reach 0.
+#[test]
+fn the_line_barrier_of_a_level_space_passes_only_through_its_levels() {
+    let mut s = telescope::script::new_session(None);
+    for d in [1usize, 3, 8] {
+        let code = format!(
+            "let U = energy(|x| -(x * x).sum(1), #{{dim: {d}, space: \"levels\", levels: 2, lo: -1.0, hi: 1.0}}); \
+             barrier_1d(U, ones([{d}]) * -1.0, ones([{d}]), 101).barrier"
+        );
+        let b = s.eval("<test>", &code).unwrap().as_float().unwrap();
+        assert_eq!(b, -(d as f64), "D = {d}");
+    }
+}

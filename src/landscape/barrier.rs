@@ -18,7 +18,8 @@ pub struct LineBarrier {
     pub energies: Vec<f64>,
 }
 
-/// Max U on the straight line between `a` and `b`, from `points` evenly spaced evaluations.
+/// Max U on the straight line between `a` and `b`, from `points` evenly spaced evaluations (in a
+/// level space each point is rounded to the levels: only they are states).
 pub fn barrier_1d(e: &dyn Energy, a: &Tensor, b: &Tensor, points: usize) -> Result<LineBarrier> {
     let a = tensor::as_batch(a)?;
     let b = tensor::as_batch(b)?;
@@ -77,9 +78,16 @@ pub fn line_energies(
         points as i64,
         1,
     ])?;
-    let pts = a
+    let mut pts = a
         .f_unsqueeze(1)?
         .f_add(&b.f_sub(a)?.f_unsqueeze(1)?.f_mul(&ts)?)?;
+    // In a level space only the levels are states: each point of the line is rounded to
+    // them, so the line's maximum is over states the space holds (a real path's bound).
+    if let crate::energy::Space::Levels { k, lo, hi } = e.space() {
+        if k >= 2 {
+            pts = crate::models::quantize(&pts, k, lo, hi)?;
+        }
+    }
     let u = tensor::to_vec_f64(&e.energy(&pts.f_view([p * points as i64, d])?)?)?;
     Ok(u.chunks(points).map(|c| c.to_vec()).collect())
 }
