@@ -83,6 +83,106 @@ pub fn check_shape(what: &str, shape: &[i64], bytes_each: usize) -> Result<()> {
     )
 }
 
+/// The resident size of this process in bytes, when the system says (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    statm_pages(1).map(|p| p * page_size())
+}
+
+/// The virtual size of this process in bytes, when the system says (Linux).
+fn virtual_bytes() -> Option<u64> {
+    statm_pages(0).map(|p| p * page_size())
+}
+
+fn statm_pages(field: usize) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    s.split_whitespace().nth(field)?.parse().ok()
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+/// The machine's (or the container's) memory in bytes: the smaller of MemTotal and the
+/// cgroup's `memory.max`.
+fn machine_bytes() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| {
+        let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    match (total, cgroup) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
+    }
+}
+
+/// The address-space limit (`ulimit -v`) in bytes, when one is set.
+fn address_space_limit() -> Option<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } == 0;
+    (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(r.rlim_cur)
+}
+
+/// The ceilings of [`check_process`]: resident bytes (90% of the machine) and virtual bytes
+/// (half of what the address-space limit left free when first asked, as a growing array
+/// asks for twice its size at once).
+fn process_ceilings() -> (Option<u64>, Option<u64>) {
+    static CEILINGS: std::sync::OnceLock<(Option<u64>, Option<u64>)> = std::sync::OnceLock::new();
+    *CEILINGS.get_or_init(|| {
+        let resident = machine_bytes().map(|m| m / 10 * 9);
+        let virt = address_space_limit().map(|limit| {
+            let now = virtual_bytes().unwrap_or(0).min(limit);
+            now + (limit - now) / 2
+        });
+        (resident, virt)
+    })
+}
+
+/// `Ok` while the whole process stays below its ceilings (90% of the machine's memory; half
+/// of what an address-space limit left free). Long script loops ask it now and then, so a
+/// script whose arrays, strings or maps grow without end stops with this error instead of
+/// ending in an out-of-memory abort.
+pub fn check_process() -> Result<()> {
+    let (resident_ceiling, virtual_ceiling) = process_ceilings();
+    let over = |now: Option<u64>, ceiling: Option<u64>| match (now, ceiling) {
+        (Some(n), Some(c)) if n > c => Some((n, c)),
+        _ => None,
+    };
+    let found = over(resident_bytes(), resident_ceiling)
+        .map(|(n, c)| (n, c, "resident memory", "90% of the machine's memory"))
+        .or_else(|| {
+            over(virtual_bytes(), virtual_ceiling).map(|(n, c)| {
+                (
+                    n,
+                    c,
+                    "address space",
+                    "half of what the address-space limit left free",
+                )
+            })
+        });
+    match found {
+        Some((now, ceiling, what, why)) => Err(invalid(format!(
+            "the session uses {} of {what}, past the {} a script may reach ({why}); the script was stopped before memory runs out: does an array, string or map grow without end? (large data belongs in tensors)",
+            human(now as f64),
+            human(ceiling as f64)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A byte count as `745.1 GiB`, `12.0 MiB` or `512 bytes`.
 pub fn human(bytes: f64) -> String {
     if !bytes.is_finite() {

@@ -50,7 +50,10 @@ const PROBES: &[(&str, &str)] = &[
     ("dg_compare_plot", "dg_compare_plot(M, M, C, OPTS)"),
     ("dg_plot", "dg_plot(M, OPTS)"),
     ("embed", "embed(U, 4, OPTS)"),
-    ("energy", "energy(|x| x.sum(1), #{dim: 2, PROBE})"),
+    (
+        "energy",
+        "energy(|x| x.sum(1), #{dim: 2, space: \"levels\", PROBE})",
+    ),
     ("find_minima", "find_minima(U, OPTS)"),
     ("generator", "generator(\"fc(16)\", OPTS)"),
     ("gwl", "gwl(S, OPTS)"),
@@ -77,7 +80,7 @@ const PROBES: &[(&str, &str)] = &[
     ("scatter", "scatter([[0.0, 1.0]], [0], OPTS)"),
     (
         "torch_energy",
-        "torch_energy(\"probe.pt\", #{dim: 2, PROBE})",
+        "torch_energy(\"probe.pt\", #{dim: 2, space: \"levels\", PROBE})",
     ),
     ("torch_net", "torch_net(\"probe.pt\", OPTS)"),
     ("train_coop", "train_coop(Nd, Ng, rand([4, 16]), OPTS)"),
@@ -150,5 +153,111 @@ fn every_parser_knows_exactly_the_documented_options() {
             ));
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every number and integer option declares the closed range a real user could want, and
+/// its default lies in it: an absurd value is then refused where the option is declared
+/// (at run time, by `telescope check` and by the LSP), before anything is allocated or run.
+#[test]
+fn every_number_and_count_option_has_a_range_holding_its_default() {
+    use telescope::script::{OptDefault, OptKind};
+    let mut problems = Vec::new();
+    for d in telescope::script::docs().all() {
+        for o in &d.options {
+            let numeric = matches!(o.kind, OptKind::Number | OptKind::Count);
+            let Some((lo, hi)) = o.range else {
+                if numeric {
+                    problems.push(format!("{}: option `{}` has no range", d.name, o.name));
+                }
+                continue;
+            };
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                problems.push(format!("{}: `{}` has range [{lo}, {hi}]", d.name, o.name));
+            }
+            let defaults: Vec<f64> = match &o.default {
+                OptDefault::Number(x) => vec![*x],
+                OptDefault::Count(n) => vec![*n as f64],
+                OptDefault::Numbers(v) => v.clone(),
+                _ => vec![],
+            };
+            for x in defaults {
+                if !(lo..=hi).contains(&x) {
+                    problems.push(format!(
+                        "{}: `{}` defaults to {x}, outside its range [{lo}, {hi}]",
+                        d.name, o.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A value beyond an option's declared range is refused by the running function with the
+/// option's name, the range and the call's line and column, before any work starts; an
+/// array option longer than it may be, or with an item out of range, likewise.
+#[test]
+fn values_beyond_a_range_are_refused_at_the_call() {
+    use telescope::script::OptKind;
+    tch::set_num_threads(1);
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope_option_ranges_")
+        .tempdir()
+        .unwrap();
+    let docs = telescope::script::docs();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let mut session = telescope::script::new_session(Some(tmp.path()));
+    let _ = session.eval("<prelude>", PRELUDE).unwrap();
+    for d in docs.all() {
+        let Some((_, call)) = PROBES.iter().find(|(n, _)| *n == d.name) else {
+            continue;
+        };
+        for o in &d.options {
+            let Some((lo, hi)) = o.range else { continue };
+            // Options the call already sets, and seeds (any 64-bit value is one).
+            if call.contains(&format!("{}:", o.name)) || hi > 4e18 {
+                continue;
+            }
+            let beyond = if o.kind == OptKind::Count || lo <= 0.0 {
+                format!("{}", hi * 2.0 + 1.0)
+            } else {
+                format!("{:e}", lo / 10.0)
+            };
+            let mut values = Vec::new();
+            match o.kind {
+                OptKind::Count => values.push(format!("{}", (hi * 2.0 + 1.0).min(9e18) as i64)),
+                OptKind::Number => values.push(beyond.clone()),
+                OptKind::Array => {
+                    values.push(format!("[{beyond}]"));
+                    if let Some(n) = o.max_items {
+                        values.push(format!("{{ let a = []; a.pad({}, {lo:e}); a }}", n + 1));
+                    }
+                }
+                _ => continue,
+            }
+            for value in values {
+                checked += 1;
+                let entry = format!("{}: {value}", o.name);
+                let code = format!(
+                    "\n  {}",
+                    call.replace("OPTS", &format!("#{{{entry}}}"))
+                        .replace("PROBE", &entry)
+                );
+                match session.eval("probe.rhai", &code) {
+                    Ok(_) => problems.push(format!("{}: `{entry}` was accepted", d.name)),
+                    Err(e) => {
+                        let named = e.contains(&format!("`{}`", o.name))
+                            && (e.contains("must lie in") || e.contains("holds at most"));
+                        if !named || !e.contains("probe.rhai:2:") {
+                            problems.push(format!("{}: `{entry}`: {e}", d.name));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} values were tried");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -13,6 +13,15 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs `code` as a script file in a child process (so an abort or a stack overflow fails
 /// this test instead of ending the test binary) with `limit` seconds to finish.
 fn run_script(code: &str, extra_args: &[&str]) -> (Option<i32>, String) {
+    run_script_capped(code, extra_args, None)
+}
+
+/// [`run_script`] with the child's address space capped at `address_space` bytes (`ulimit -v`).
+fn run_script_capped(
+    code: &str,
+    extra_args: &[&str],
+    address_space: Option<u64>,
+) -> (Option<i32>, String) {
     let tmp = tempfile::Builder::new()
         .prefix("telescope-robust-")
         .tempdir()
@@ -27,16 +36,32 @@ fn run_script(code: &str, extra_args: &[&str]) -> (Option<i32>, String) {
         .unwrap()
         .write_all(code.as_bytes())
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_telescope"));
+    command
         .arg("run")
         .args(extra_args)
         .arg(&file)
         .current_dir(dir)
         .env("OMP_NUM_THREADS", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    if let Some(bytes) = address_space {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
     let started = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -82,17 +107,23 @@ const REPRODUCERS: &[(&str, &str)] = &[
     ("sk(4294967296, 1)", "would allocate"),
     (
         "dataset(\"spots_stripes\", #{n: 100000000000})",
+        "must lie in [1, 1e6]",
+    ),
+    (
+        "dataset(\"spots_stripes\", #{n: 1000000, size: 512})",
         "would allocate",
     ),
     ("histogram([1.0, 2.0], #{bins: 100000000000})", "bins"),
-    ("blob(100000000000)", "too large"),
+    ("blob(100000000000)", "would allocate"),
+    ("let a = [];\na.pad(100000000000, 0.5)", "would allocate"),
+    ("let s = \"\";\ns.pad(100000000000, \"ab\")", "would allocate"),
     (
         "phase_diagram(quadratic(2), zeros([0, 2]), [0.0, 0.0], #{temps: [0.1], trials: 1, max_rounds: 1, max_steps: 10})",
         "two single states",
     ),
     (
         "train_coop(descriptor(\"fc(1)\", #{shape: [1, 8, 8]}), generator(\"convT(4,4,1) convT(1,5,2)\", #{latent: 2}), rand([8, 64]), #{epochs: 1, steps: 2, batch: 4, latent_steps: 2, hi: 1.0e308})",
-        "too wide",
+        "must lie in [-1e300, 1e300]",
     ),
     (
         "barrier_1d(quadratic(2), [0.0, 0.0], [1.0, 1.0], 100000000000)",
@@ -202,6 +233,22 @@ fn regex_like_location(line: &str) -> bool {
     file.is_some_and(|f| f.ends_with(".rhai"))
         && l.is_some_and(|l| !l.is_empty() && l.chars().all(|ch| ch.is_ascii_digit()))
         && c.is_some_and(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit()))
+}
+
+/// A script loop that pushes without end (1e11 values: 1.5 TiB) under a 5 GiB address-space
+/// cap stops with a located error from the memory check, long before an allocation fails.
+/// Array sizes are not limited by default, so pushes stay O(1) and it gets there fast.
+#[test]
+fn a_script_array_that_grows_without_end_stops_before_memory_runs_out() {
+    let code = "let a = [];\nfor i in 0..100000000000 { a.push(i); }";
+    let (status, text) = run_script_capped(code, &[], Some(5 << 30));
+    let last = text.lines().last().unwrap_or("");
+    assert_eq!(status, Some(1), "{text}");
+    assert!(regex_like_location(last), "{text}");
+    assert!(
+        last.contains(":2:") && last.contains("stopped before"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -448,4 +495,95 @@ fn ctrl_c_cuts_scans_short_and_keeps_what_they_hold() {
         telescope::interrupt::request();
     });
     assert_eq!(out.as_deref(), Ok("0 0 went on"), "{out:?}");
+}
+
+/// Random import paths under `--sandbox` (absolute and relative, `.` and `..`, doubled
+/// slashes, a symlinked file and a symlinked folder that lead outside, a module inside that
+/// itself imports outside): no path ever runs the outside module; a path whose file really
+/// lies in the script's folder imports it; every refusal is a located error.
+#[test]
+fn no_random_import_path_escapes_the_sandbox() {
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    let root_guard = fresh_dir("imports");
+    let root = root_guard.path().canonicalize().unwrap();
+    let inside = root.join("box");
+    let outside = root.join("out");
+    std::fs::create_dir_all(inside.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(inside.join("in.rhai"), "fn f() { \"INSIDE\" }").unwrap();
+    std::fs::write(inside.join("sub/in2.rhai"), "fn f() { \"INSIDE\" }").unwrap();
+    std::fs::write(outside.join("mod.rhai"), "fn f() { \"ESCAPED\" }").unwrap();
+    std::fs::write(
+        inside.join("sub/nested_out.rhai"),
+        "import \"../../out/mod\" as m;\nfn f() { m::f() }",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.join("mod.rhai"), inside.join("link_out.rhai")).unwrap();
+    std::os::unix::fs::symlink(&outside, inside.join("linkdir")).unwrap();
+    let inside_s = format!("{}/", inside.display());
+    let root_s = format!("{}/", root.display());
+    let prefixes = [
+        "",
+        "./",
+        &inside_s,
+        &root_s,
+        "sub/../",
+        "../box/",
+        "../",
+        "../../",
+        "linkdir/",
+        "sub/",
+        ".//",
+        "../out/",
+        "sub/../../",
+    ];
+    let targets = [
+        "in",
+        "mod",
+        "link_out",
+        "in2",
+        "nested_out",
+        "out/mod",
+        "box/in",
+        "sub/in2",
+    ];
+    // A located refusal: at the import, or inside the module that imports outside.
+    let refused = |status: Option<i32>, text: &str, path: &str| {
+        status == Some(1)
+            && (text.contains("main.rhai:1:")
+                || path.contains("nested_out") && text.contains("nested_out.rhai:1:"))
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(36);
+    let mut problems = Vec::new();
+    for _ in 0..30 {
+        let depth = rng.random_range(1..=2);
+        let mut path = String::new();
+        for _ in 0..depth {
+            path.push_str(prefixes.choose(&mut rng).unwrap());
+        }
+        path.push_str(targets.choose(&mut rng).unwrap());
+        std::fs::write(
+            inside.join("main.rhai"),
+            format!("import {path:?} as m;\nprint(m::f());"),
+        )
+        .unwrap();
+        let (status, text) = run_in(&inside, &["--sandbox", "main.rhai"]);
+        let file = if path.starts_with('/') {
+            std::path::PathBuf::from(format!("{path}.rhai"))
+        } else {
+            inside.join(format!("{path}.rhai"))
+        };
+        let really_inside = file
+            .canonicalize()
+            .is_ok_and(|f| f.starts_with(&inside) && !f.ends_with("nested_out.rhai"));
+        if text.contains("ESCAPED") {
+            problems.push(format!("`{path}` ran the outside module"));
+        } else if really_inside && !(status == Some(0) && text.contains("INSIDE")) {
+            problems.push(format!("`{path}` lies inside but failed: {text}"));
+        } else if !really_inside && !refused(status, &text, &path) {
+            problems.push(format!("`{path}`: expected a located refusal, got {text}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -91,8 +91,75 @@ pub struct OptionDoc {
     pub of: Option<String>,
     /// The values a string option accepts (empty: any value of its type).
     pub choices: Vec<String>,
-    /// The closed range a number or count must lie in, when limited.
+    /// The closed range a number or count must lie in, when limited (for an array of
+    /// numbers: each of its items).
     pub range: Option<(f64, f64)>,
+    /// The most items an array option may hold, when limited.
+    pub max_items: Option<usize>,
+}
+
+/// A range many options share, with the reason a value beyond it is refused.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    /// Lowest value accepted.
+    pub lo: f64,
+    /// Highest value accepted.
+    pub hi: f64,
+    /// Why, as the option's doc says it.
+    pub why: &'static str,
+}
+
+/// The ranges shared across the option tables; [`OptionDoc::bounded`] applies one.
+pub mod bounds {
+    use super::Bound;
+    /// Steps, sweeps, iterations and periods counted in them.
+    pub const STEPS: Bound = Bound {
+        lo: 0.0,
+        hi: 1e9,
+        why: "at most 1e9: longer takes days at any size",
+    };
+    /// States, chains or proposals held together in one batch.
+    pub const BATCH: Bound = Bound {
+        lo: 1.0,
+        hi: 1e6,
+        why: "1 to 1e6: each one holds a state in memory",
+    };
+    /// Distances and tolerances.
+    pub const TOLERANCE: Bound = Bound {
+        lo: 0.0,
+        hi: 1e12,
+        why: "0 to 1e12",
+    };
+    /// Step sizes, scales, rates and strengths: positive and finite.
+    pub const SCALE: Bound = Bound {
+        lo: 1e-12,
+        hi: 1e12,
+        why: "1e-12 to 1e12: beyond, float64 over- or underflows",
+    };
+    /// Weights and penalties that may be zero.
+    pub const WEIGHT: Bound = Bound {
+        lo: 0.0,
+        hi: 1e12,
+        why: "0 to 1e12: beyond, it swamps every energy in float64",
+    };
+    /// Energies, pixel values and other plain values: any finite number.
+    pub const FINITE: Bound = Bound {
+        lo: -1e300,
+        hi: 1e300,
+        why: "finite",
+    };
+    /// Seeds: any non-negative 64-bit integer.
+    pub const SEED: Bound = Bound {
+        lo: 0.0,
+        hi: 9.2e18,
+        why: "0 to 9.2e18",
+    };
+    /// Figure sizes in pixels.
+    pub const PIXELS: Bound = Bound {
+        lo: 16.0,
+        hi: 10000.0,
+        why: "16 to 10,000",
+    };
 }
 
 /// `x` as a user reads it: plain for everyday sizes, `1e12` style for huge and tiny ones.
@@ -114,6 +181,7 @@ impl OptionDoc {
             of: None,
             choices: Vec::new(),
             range: None,
+            max_items: None,
         }
     }
     /// A number option with a fixed default.
@@ -148,7 +216,7 @@ impl OptionDoc {
     }
     /// The `seed` option of a seeded run: the session seed unless given.
     pub fn seed(doc: &str) -> Self {
-        Self::described("seed", OptKind::Count, "session seed", doc)
+        Self::described("seed", OptKind::Count, "session seed", doc).bounded(bounds::SEED)
     }
     /// A path option, none by default.
     pub fn path(name: &str, doc: &str) -> Self {
@@ -168,6 +236,19 @@ impl OptionDoc {
     /// Limits a number or count to `[lo, hi]`.
     pub fn within(mut self, lo: f64, hi: f64) -> Self {
         self.range = Some((lo, hi));
+        self
+    }
+    /// Limits a number or count to the shared range `b`, and says why in the doc.
+    pub fn bounded(mut self, b: Bound) -> Self {
+        self.range = Some((b.lo, b.hi));
+        self.doc = format!("{} ({})", self.doc, b.why);
+        self
+    }
+    /// Limits an array option to at most `n` items, each (when numbers) within `b`.
+    pub fn items(mut self, n: usize, b: Bound) -> Self {
+        self.max_items = Some(n);
+        self.range = Some((b.lo, b.hi));
+        self.doc = format!("{} (at most {n} items, each {})", self.doc, b.why);
         self
     }
     /// Why `v` is not an acceptable value, or `None` when it is (kind, range and choices).
@@ -196,6 +277,26 @@ impl OptionDoc {
             if !(lo..=hi).contains(&x) {
                 let (lo, hi, x) = (readable(lo), readable(hi), readable(x));
                 return Some(format!("must lie in [{lo}, {hi}], got {x}"));
+            }
+        }
+        if let Some(items) = v.read_lock::<rhai::Array>() {
+            if let Some(n) = self.max_items.filter(|&n| items.len() > n) {
+                return Some(format!("holds at most {n} items, got {}", items.len()));
+            }
+            if let Some((lo, hi)) = self.range {
+                let item = |d: &rhai::Dynamic| {
+                    d.as_float()
+                        .ok()
+                        .or_else(|| d.as_int().ok().map(|i| i as f64))
+                };
+                if let Some((i, x)) = items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, d)| item(d).filter(|x| !(lo..=hi).contains(x)).map(|x| (i, x)))
+                {
+                    let (lo, hi, x) = (readable(lo), readable(hi), readable(x));
+                    return Some(format!("item {i} must lie in [{lo}, {hi}], got {x}"));
+                }
             }
         }
         if !self.choices.is_empty() {

@@ -2,7 +2,7 @@
 //! minimum search.
 
 use super::convert::{err, ev, num, opts, to_f64s, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue, OptKind, OptionDoc, TensorValue};
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc, TensorValue};
 use crate::energy::{self, Energy, EnergyRef, Space};
 use crate::minimize::{self, MinimizeMethod, MinimizeOptions};
 use crate::{error::invalid, tensor};
@@ -119,7 +119,7 @@ pub(super) fn energy_options() -> Vec<OptionDoc> {
     let (clo, chi) = CONTINUOUS_BOX;
     let (llo, lhi) = LEVELS_RANGE;
     vec![
-        OptionDoc::described("dim", OptKind::Count, "required", "state dimension D"),
+        OptionDoc::described("dim", OptKind::Count, "required", "state dimension D").within(1.0, 1e9),
         OptionDoc::text("space", "continuous", "\"continuous\", \"spins\" or \"levels\"")
             .choices(&["continuous", "spins", "levels"]),
         OptionDoc::described("lo", OptKind::Any, &format!("{clo} (continuous) / {llo} (levels)"), "lower bound of the box for random starts (number or per-coordinate array); lowest level"),
@@ -205,13 +205,15 @@ fn min_option_specs(tol: f64) -> Vec<OptionDoc> {
             "tol",
             tol,
             "stop when every gradient component is below tol (on a kink: when the shortest vector in the hull of the gradients sampled around the chain is)",
-        ),
-        OptionDoc::count("max_iter", d.max_iter, "iteration limit (a gradient-sampling step counts as one)"),
+        )
+        .bounded(bounds::TOLERANCE),
+        OptionDoc::count("max_iter", d.max_iter, "iteration limit (a gradient-sampling step counts as one)").bounded(bounds::STEPS),
         OptionDoc::number(
             "step",
             d.step,
             "initial step (FIRE dt, gradient-descent step)",
-        ),
+        )
+        .bounded(bounds::SCALE),
         OptionDoc::flag(
             "progress",
             true,
@@ -443,7 +445,8 @@ pub fn register(api: &mut Api) {
                 "stiffness",
                 50.0,
                 "s in s * |y_rest|^2, the quadratic across the embedded plane",
-            ),
+            )
+            .bounded(bounds::WEIGHT),
         ],
     );
     api.example(
@@ -536,8 +539,10 @@ pub fn register(api: &mut Api) {
     api.example("minimize", "let m = minimize(muller_brown(), [0.0, 0.5]);\nprint(m.x);  // near minimum C (-0.050, 0.467)");
     api.func("find_minima", "find_minima(U: Energy, opts: map) -> array", "Minimizes from many random starts over the energy's domain and returns the distinct minima, lowest first, as maps #{x, energy, count}.", find_minima);
     let mut find_specs = vec![
-        OptionDoc::count("starts", 200, "number of random starts (one batch)"),
-        OptionDoc::number("dedup", 1e-3, "minima closer than this are the same"),
+        OptionDoc::count("starts", 200, "number of random starts (one batch)")
+            .bounded(bounds::BATCH),
+        OptionDoc::number("dedup", 1e-3, "minima closer than this are the same")
+            .bounded(bounds::TOLERANCE),
     ];
     find_specs.extend(min_option_specs(1e-8));
     api.options("find_minima", find_specs);

@@ -3,7 +3,7 @@
 
 use super::convert::{opts, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
-use super::{Api, EnergyValue, OptKind, OptionDoc};
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
 use crate::landscape::gwl::{self, GwlOptions};
 use rhai::{Dynamic, Map};
 use std::path::Path;
@@ -34,19 +34,19 @@ fn gwl_options(o: &mut Opts) -> RhaiResult<GwlOptions> {
 fn gwl_option_specs() -> Vec<OptionDoc> {
     let d = GwlOptions::default();
     vec![
-        OptionDoc::described("emax", OptKind::Number, "required", "energy cutoff: the chain never goes above it (the paper: -0.35 per spin)"),
-        OptionDoc::described("emin", OptKind::Number, "lowest of 64 descents", "lower end of the binned energy range (lower energies fall in the first bin)"),
-        OptionDoc::count("K", d.k, "how many of the lowest minima the map keeps"),
-        OptionDoc::count("bins", d.bins, "energy bins per basin"),
-        OptionDoc::number("gamma", d.gamma, "visit penalty of eq. 2.15"),
-        OptionDoc::described("T", OptKind::Number, "none (uniform)", "temperature of the target exp(-U/T) below the cutoff"),
-        OptionDoc::count("iters", d.iters, "chain steps (single-flip proposals)"),
-        OptionDoc::count("block", d.block, "steps per block: the unit of checkpoints and Ctrl-C"),
+        OptionDoc::described("emax", OptKind::Number, "required", "energy cutoff: the chain never goes above it (the paper: -0.35 per spin)").bounded(bounds::FINITE),
+        OptionDoc::described("emin", OptKind::Number, "lowest of 64 descents", "lower end of the binned energy range (lower energies fall in the first bin)").bounded(bounds::FINITE),
+        OptionDoc::count("K", d.k, "how many of the lowest minima the map keeps").bounded(bounds::BATCH),
+        OptionDoc::count("bins", d.bins, "energy bins per basin (1 to 1e6)").within(1.0, 1e6),
+        OptionDoc::number("gamma", d.gamma, "visit penalty of eq. 2.15").bounded(bounds::WEIGHT),
+        OptionDoc::described("T", OptKind::Number, "none (uniform)", "temperature of the target exp(-U/T) below the cutoff").bounded(bounds::SCALE),
+        OptionDoc::count("iters", d.iters, "chain steps (single-flip proposals)").within(0.0, 1e12),
+        OptionDoc::count("block", d.block, "steps per block: the unit of checkpoints and Ctrl-C").within(1.0, 1e12),
         OptionDoc::seed("seed of the run"),
         OptionDoc::flag("ridge", d.ridge, "lower the crossings joining the kept minima by ridge descent"),
         OptionDoc::flag("greedy", d.greedy, "also join every pair of kept minima by a greedy path (section 5.1)"),
         OptionDoc::path("checkpoint", "write the map here at the end and the chain state to <checkpoint>.state every checkpoint_every steps"),
-        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period in steps"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period in steps").within(0.0, 1e12),
         OptionDoc::path("resume", "continue the chain saved by a run with checkpoint: <this path> when its .state file exists"),
         OptionDoc::flag("progress", true, "print progress to stderr"),
     ]

@@ -9,6 +9,10 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
+/// Script operations between two looks at the process's memory ([`crate::budget::check_process`]):
+/// a look reads one small file, so at this period it costs nothing a script could measure.
+const MEMORY_CHECK_EVERY: u64 = 1 << 16;
+
 thread_local! {
     static CURRENT: RefCell<Option<(Rc<Engine>, AST)>> = const { RefCell::new(None) };
     /// How many script callbacks are running inside one another on this thread.
@@ -132,12 +136,16 @@ pub fn new_session(script_dir: Option<&Path>) -> Session {
     }
     resolvers.push(stdlib);
     engine.set_module_resolver(resolvers);
-    engine.on_progress(|_| {
+    engine.on_progress(|operations| {
         if crate::interrupt::script_must_stop(in_callback()) {
-            Some(Dynamic::from("interrupted by Ctrl-C"))
-        } else {
-            None
+            return Some(Dynamic::from("interrupted by Ctrl-C"));
         }
+        if operations % MEMORY_CHECK_EVERY == 0 {
+            if let Err(e) = crate::budget::check_process() {
+                return Some(Dynamic::from(e.to_string()));
+            }
+        }
+        None
     });
     Session {
         engine: Rc::new(engine),
@@ -222,7 +230,11 @@ fn root_cause(e: &EvalAltResult) -> (String, Position) {
     };
     let msg = match inner {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-        EvalAltResult::ErrorTerminated(_, _) => "interrupted by Ctrl-C".to_string(),
+        // The token is the reason the progress hook gave: Ctrl-C or the memory check.
+        EvalAltResult::ErrorTerminated(token, _) => token
+            .clone()
+            .into_string()
+            .unwrap_or_else(|_| "interrupted by Ctrl-C".to_string()),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => {
             not_found_message(sig).unwrap_or_else(|| inner.to_string())
         }

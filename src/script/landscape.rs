@@ -2,7 +2,7 @@
 
 use super::convert::{err, float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::sampler::sampler_spec;
-use super::{Api, EnergyValue, OptKind, OptionDoc};
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy;
 use crate::landscape::ad::{ad_trials, AdOptions, AdTrial, Delta};
 use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
@@ -79,14 +79,16 @@ fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
             "M",
             base.improvement_limit,
             "improvement limit: failure after M steps without getting closer",
-        ),
-        OptionDoc::count("max_steps", base.max_steps, "hard cap on steps per trial"),
-        OptionDoc::count("thin", base.thin, "record every thin-th state of the path"),
+        )
+        .bounded(bounds::STEPS),
+        OptionDoc::count("max_steps", base.max_steps, "hard cap on steps per trial").bounded(bounds::STEPS),
+        OptionDoc::count("thin", base.thin, "record every thin-th state of the path").bounded(bounds::STEPS),
         OptionDoc::count(
             "sync_every",
             base.sync_every,
             "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
-        ),
+        )
+        .bounded(bounds::STEPS),
         OptionDoc::flag(
             "confirm",
             base.check.descend,
@@ -127,7 +129,8 @@ fn refine_option_specs() -> Vec<OptionDoc> {
             "same_tol",
             d.ad.check.same_tol,
             "a success's descent and the target's reach the same minimum when they end this close",
-        ),
+        )
+        .bounded(bounds::TOLERANCE),
         OptionDoc::flag("both_directions", d.both_directions, "run a->b and b->a"),
         OptionDoc::flag(
             "progress",
@@ -143,25 +146,25 @@ fn adelm_option_specs() -> Vec<OptionDoc> {
     let d = AdelmOptions::default();
     let mut specs = ad_option_specs(&d.ad);
     specs.extend([
-        OptionDoc::count("iters", d.iters, "mapping iterations"),
-        OptionDoc::count("burn_in", d.burn_in, "burn-in iterations, followed by consolidation"),
-        OptionDoc::count("max_checks", d.max_checks, "candidate groups tried per minimum, nearest by 1-D barrier"),
+        OptionDoc::count("iters", d.iters, "mapping iterations").bounded(bounds::STEPS),
+        OptionDoc::count("burn_in", d.burn_in, "burn-in iterations, followed by consolidation").bounded(bounds::STEPS),
+        OptionDoc::count("max_checks", d.max_checks, "candidate groups tried per minimum, nearest by 1-D barrier (up to 1e6)").within(0.0, 1e6),
         OptionDoc::seed("seed of the run"),
-        OptionDoc::count("consolidate_every", d.consolidate_every, "consolidate representatives every n iterations (0: after burn-in and at the end)"),
+        OptionDoc::count("consolidate_every", d.consolidate_every, "consolidate representatives every n iterations (0: after burn-in and at the end)").bounded(bounds::STEPS),
         OptionDoc::flag("consolidate", d.consolidate, "false: never consolidate (Algorithm 3 as printed; the paper's SK run)"),
-        OptionDoc::described("same_tol", OptKind::Number, "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)"),
-        OptionDoc::count("batch", d.batch, "proposals minimized together, and placed together (see placement)"),
+        OptionDoc::described("same_tol", OptKind::Number, "min(delta, 1e-3)", "minima closer than this are the same minimum (1e-3 with delta auto)").bounded(bounds::TOLERANCE),
+        OptionDoc::count("batch", d.batch, "proposals minimized together, and placed together (see placement)").bounded(bounds::BATCH),
         OptionDoc::text("placement", d.placement.name(), "\"batched\": the new minima of a batch run AD against the known groups in one batch, the unjoined ones among themselves in one more (chains per AD step grow with batch); \"sequential\": one minimum at a time (Algorithm 3 as printed)")
             .choices(&adelm::Placement::ALL.map(|(n, _)| n)),
         OptionDoc::described("propose", OptKind::Any, "\"random\"", "\"random\" (uniform over the domain), \"normal\" (N(0, I), a generator's latent prior), a generator network (images g(z), z ~ N(0, I), rounded to the energy's pixel levels: section 5.3) or a function |n| -> Tensor [n, D] (or [D])"),
         OptionDoc::path("checkpoint", "path of a JSON checkpoint written every checkpoint_every iterations"),
-        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint period").bounded(bounds::STEPS),
         OptionDoc::path("resume", "continue the map in this checkpoint file when it exists"),
         OptionDoc::flag("progress", true, "print progress to stderr"),
         OptionDoc::flag("complete", d.complete, "join groups that AD never connected into one DG tree at the end (greedy or line bounds, then a short AD refinement); m.barrier_kinds says how each barrier was found"),
         OptionDoc::flag("keep_proposals", d.keep_proposals, "keep every proposal with the minimum it reached (m.proposals; Figure 19 colours them by basin)"),
-        OptionDoc::count("min_iter", d.minimize.max_iter, "minimizer iteration limit"),
-        OptionDoc::number("min_tol", d.minimize.tol, "minimizer gradient tolerance"),
+        OptionDoc::count("min_iter", d.minimize.max_iter, "minimizer iteration limit").bounded(bounds::STEPS),
+        OptionDoc::number("min_tol", d.minimize.tol, "minimizer gradient tolerance").bounded(bounds::TOLERANCE),
     ]);
     specs
 }
@@ -680,7 +683,7 @@ pub fn register(api: &mut Api) {
     api.options("barrier_ad", refine_option_specs());
     api.options("Map.barrier_matrix", {
         let mut specs = refine_option_specs();
-        specs.push(OptionDoc::count("nearest", 0, "refine only each group's k nearest groups by the 10-point 1-D barrier, and the pairs that already hold a barrier (0: every pair)"));
+        specs.push(OptionDoc::count("nearest", 0, "refine only each group's k nearest groups by the 10-point 1-D barrier, and the pairs that already hold a barrier (0: every pair; up to 1e6)").within(0.0, 1e6));
         specs
     });
 
@@ -702,9 +705,10 @@ pub fn register(api: &mut Api) {
         }).collect())
     });
     let mut tune_specs = vec![
-        OptionDoc::numbers("temps", &[0.01, 0.03, 0.1, 0.3, 1.0], "temperatures"),
-        OptionDoc::count("steps", 1000, "steps per chain"),
-        OptionDoc::count("chains", 16, "chains per temperature"),
+        OptionDoc::numbers("temps", &[0.01, 0.03, 0.1, 0.3, 1.0], "temperatures")
+            .items(10_000, bounds::SCALE),
+        OptionDoc::count("steps", 1000, "steps per chain").bounded(bounds::STEPS),
+        OptionDoc::count("chains", 16, "chains per temperature").bounded(bounds::BATCH),
     ];
     tune_specs.extend(super::sampler::sampler_options(SamplerSpec::default().step));
     api.options("tune_temperature", tune_specs);
@@ -734,8 +738,8 @@ pub fn register(api: &mut Api) {
         }).collect())
     });
     let mut tune_alpha_specs: Vec<OptionDoc> = vec![
-        OptionDoc::number("lo", 0.01, "smallest alpha of the log grid"),
-        OptionDoc::number("hi", 10.0, "largest alpha of the log grid"),
+        OptionDoc::number("lo", 0.01, "smallest alpha of the log grid").bounded(bounds::SCALE),
+        OptionDoc::number("hi", 10.0, "largest alpha of the log grid").bounded(bounds::SCALE),
         OptionDoc::count(
             "n",
             9,
@@ -747,7 +751,8 @@ pub fn register(api: &mut Api) {
             OptKind::Array,
             "the log grid",
             "the alphas to try, instead of the grid",
-        ),
+        )
+        .items(10_000, bounds::WEIGHT),
     ];
     tune_alpha_specs.extend(
         adelm_option_specs()
@@ -774,11 +779,11 @@ pub fn register(api: &mut Api) {
             Dynamic::from_map(m)
         }).collect())
     });
-    let mut phase_specs = vec![OptionDoc::numbers(
-        "temps",
-        &[0.05, 0.1, 0.2, 0.5, 1.0],
-        "temperatures",
-    )];
+    let mut phase_specs =
+        vec![
+            OptionDoc::numbers("temps", &[0.05, 0.1, 0.2, 0.5, 1.0], "temperatures")
+                .items(10_000, bounds::SCALE),
+        ];
     phase_specs.extend(refine_option_specs());
     api.options("phase_diagram", phase_specs);
 }

@@ -29,20 +29,20 @@ pub const LIMITS: &[Limit] = &[
     },
     Limit {
         name: "string",
-        default: "268435456",
-        doc: "characters in one string",
+        default: "0",
+        doc: "characters in one string (0: unlimited; see `array`)",
         live: false,
     },
     Limit {
         name: "array",
-        default: "67108864",
-        doc: "items in one array, bytes in one blob",
+        default: "0",
+        doc: "items in one array, bytes in one blob (0: unlimited, the default: while any of string, array or map is limited, Rhai recounts a value after each change, so an array built by n pushes costs n^2/2; unlimited values are bounded by the session's memory check instead, which stops a script at 90% of the machine's memory)",
         live: false,
     },
     Limit {
         name: "map",
-        default: "16777216",
-        doc: "entries in one object map",
+        default: "0",
+        doc: "entries in one object map (0: unlimited; see `array`)",
         live: false,
     },
     Limit {
@@ -150,6 +150,95 @@ pub fn apply(engine: &mut Engine) {
     engine.set_max_call_levels(size("call_depth"));
 }
 
+/// Overrides Rhai's built-ins that allocate a size the script names (`blob(n)`, `pad`), so
+/// that size goes through the memory budget and a fallible reservation: `blob(1e11)` is a
+/// clear error, not an out-of-memory abort, while array, string and map sizes are unlimited.
+pub fn register_sized(engine: &mut Engine) {
+    use rhai::{Array, Blob, Dynamic, EvalAltResult, INT};
+    type Fallible<T> = Result<T, Box<EvalAltResult>>;
+    /// Room for `len` items of `bytes_each` bytes in `v` (which holds `have`), or why not.
+    fn reserve<T>(v: &mut Vec<T>, len: INT, bytes_each: f64, what: &str) -> Fallible<usize> {
+        let len = usize::try_from(len.max(0)).unwrap_or(usize::MAX);
+        let more = len.saturating_sub(v.len());
+        crate::budget::check(&format!("{what} of {len} items"), len as f64, bytes_each)
+            .map_err(|e| e.to_string())?;
+        v.try_reserve_exact(more)
+            .map_err(|_| format!("{what} of {len} items: the system refused the memory"))?;
+        Ok(len)
+    }
+    engine.register_fn("blob", |len: INT| -> Fallible<Blob> {
+        let mut b = Blob::new();
+        let n = reserve(&mut b, len, 1.0, "blob")?;
+        b.resize(n, 0);
+        Ok(b)
+    });
+    engine.register_fn("blob", |len: INT, value: INT| -> Fallible<Blob> {
+        let mut b = Blob::new();
+        let n = reserve(&mut b, len, 1.0, "blob")?;
+        b.resize(n, (value & 0xff) as u8);
+        Ok(b)
+    });
+    engine.register_fn(
+        "pad",
+        |b: &mut Blob, len: INT, value: INT| -> Fallible<()> {
+            let n = reserve(b, len, 1.0, "blob")?;
+            if n > b.len() {
+                b.resize(n, (value & 0xff) as u8);
+            }
+            Ok(())
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |a: &mut Array, len: INT, item: Dynamic| -> Fallible<()> {
+            let n = reserve(a, len, std::mem::size_of::<Dynamic>() as f64, "array")?;
+            if n > a.len() {
+                a.resize(n, item);
+            }
+            Ok(())
+        },
+    );
+    fn pad_string(s: &mut rhai::ImmutableString, len: INT, fill: &str) -> Fallible<()> {
+        let chars = s.chars().count();
+        let len = usize::try_from(len.max(0)).unwrap_or(usize::MAX);
+        if len <= chars || fill.is_empty() {
+            return Ok(());
+        }
+        let fill_chars = fill.chars().count();
+        let bytes = (len - chars) as f64 / fill_chars as f64 * fill.len() as f64;
+        crate::budget::check(&format!("a string of {len} characters"), bytes, 1.0)
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        out.try_reserve_exact(s.len() + bytes.ceil() as usize)
+            .map_err(|_| format!("a string of {len} characters: the system refused the memory"))?;
+        out.push_str(s);
+        let mut have = chars;
+        'fill: loop {
+            for c in fill.chars() {
+                if have == len {
+                    break 'fill;
+                }
+                out.push(c);
+                have += 1;
+            }
+        }
+        *s = out.into();
+        Ok(())
+    }
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString, len: INT, c: char| -> Fallible<()> {
+            pad_string(s, len, c.encode_utf8(&mut [0; 4]))
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString, len: INT, fill: rhai::ImmutableString| -> Fallible<()> {
+            pad_string(s, len, &fill)
+        },
+    );
+}
+
 /// Every limit with its current value, one per line, for `limits()`.
 pub fn describe() -> String {
     let w = LIMITS.iter().map(|l| l.name.len()).max().unwrap_or(0);
@@ -182,6 +271,42 @@ fn format_value(name: &str, v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(code: &str) -> Result<rhai::Dynamic, String> {
+        let mut engine = Engine::new();
+        register_sized(&mut engine);
+        engine
+            .eval::<rhai::Dynamic>(code)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The overrides behave as Rhai's own built-ins on sizes that fit, and refuse sizes past
+    /// the memory budget with an error.
+    #[test]
+    fn sized_builtins_match_rhai_and_refuse_huge_sizes() {
+        let plain = Engine::new();
+        for code in [
+            "let b = blob(5, 258); b.pad(8, 7); b",
+            "let a = [1, 2]; a.pad(5, \"x\"); a.pad(3, 0); a",
+            "let s = \"ab\"; s.pad(5, '-'); s",
+            "let s = \"ab\"; s.pad(7, \"xyz\"); s.pad(1, \"q\"); s",
+            "let s = \"héllo\"; s.pad(8, 'é'); s",
+            "blob(0).len() + blob(-3).len()",
+        ] {
+            let ours = run(code).unwrap();
+            let theirs = plain.eval::<rhai::Dynamic>(code).unwrap();
+            assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{code}");
+        }
+        for code in [
+            "blob(100000000000)",
+            "blob(100000000000, 1)",
+            "let a = []; a.pad(100000000000, 0); a",
+            "let s = \"\"; s.pad(100000000000, 'x'); s",
+        ] {
+            let e = run(code).unwrap_err();
+            assert!(e.contains("would allocate"), "{code}: {e}");
+        }
+    }
 
     #[test]
     fn every_default_parses_and_unknown_names_are_listed() {

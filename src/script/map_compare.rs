@@ -5,7 +5,7 @@
 use super::convert::{err, opts, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
 use super::plot::PlotValue;
-use super::{Api, OptKind, OptionDoc};
+use super::{bounds, Api, OptKind, OptionDoc};
 use crate::landscape::map_compare::{compare_maps, CompareOptions, MapComparison, MatchStatus};
 use crate::plot::{parse_color, ComparisonStyle, Figure};
 use rhai::{Array, Dynamic, Map};
@@ -58,7 +58,8 @@ fn compare_option_specs() -> Vec<OptionDoc> {
             "tol",
             CompareOptions::default().tol,
             "largest coordinate difference of two continuous states that are one minimum (±1 spin states are compared exactly)",
-        ),
+        )
+        .bounded(bounds::TOLERANCE),
     ]
 }
 
@@ -436,8 +437,14 @@ pub fn register(api: &mut Api) {
         super::plot::common_options()
             .into_iter()
             .map(|o| match o.name.as_str() {
-                "width" => OptionDoc::described("width", OptKind::Count, "1200", &o.doc),
-                "height" => OptionDoc::described("height", OptKind::Count, "650", &o.doc),
+                "width" => OptionDoc {
+                    default: super::OptDefault::Described("1200".into()),
+                    ..o
+                },
+                "height" => OptionDoc {
+                    default: super::OptDefault::Described("650".into()),
+                    ..o
+                },
                 _ => o,
             }),
     );

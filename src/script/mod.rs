@@ -22,7 +22,7 @@ pub mod stdlib;
 mod tensor;
 
 pub use convert::{err, opts, Opts, RhaiResult};
-pub use docs::{Docs, FnDoc, OptKind, OptionDoc};
+pub use docs::{bounds, Bound, Docs, FnDoc, OptDefault, OptKind, OptionDoc};
 pub use host::{located_message, new_session, Session};
 
 use rhai::{Engine, RhaiNativeFunc, Variant};
@@ -125,6 +125,7 @@ pub fn build_engine() -> (Engine, Docs) {
     let mut engine = Engine::new();
     engine.set_max_expr_depths(256, 256);
     limits::apply(&mut engine);
+    limits::register_sized(&mut engine);
     let mut docs = Docs::default();
     engine.register_type_with_name::<TensorValue>("Tensor");
     engine.register_type_with_name::<EnergyValue>("Energy");

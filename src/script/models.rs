@@ -2,7 +2,7 @@
 //! latent energies, DeepFRAME and Co-Op training, and image datasets.
 
 use super::convert::{err, ev, opts, to_f64s, to_tensor, tv, IntoScript, Opts, RhaiResult};
-use super::{Api, OptKind, OptionDoc};
+use super::{bounds, Api, OptKind, OptionDoc};
 use crate::models::{
     self, DeepFrameEnergy, ImageSpace, LatentEnergy, Net, Synthesis, TrainOptions, TrainReport,
 };
@@ -241,44 +241,48 @@ fn train_option_specs(coop: bool) -> Vec<OptionDoc> {
         Synthesis::Langevin => "langevin",
     };
     let mut specs = vec![
-        OptionDoc::count("epochs", d.epochs, "passes over the data"),
-        OptionDoc::count("batch", d.batch, "mini-batch size m = number of synthesized chains"),
-        OptionDoc::number("lr", d.lr, "descriptor learning rate (Adam)"),
+        OptionDoc::count("epochs", d.epochs, "passes over the data").bounded(bounds::STEPS),
+        OptionDoc::count("batch", d.batch, "mini-batch size m = number of synthesized chains").bounded(bounds::BATCH),
+        OptionDoc::number("lr", d.lr, "descriptor learning rate (Adam)").bounded(bounds::SCALE),
         OptionDoc::number("beta1", d.beta1, "Adam beta1").within(0.0, 1.0),
-        OptionDoc::count("steps", d.steps, "Langevin steps (or Gibbs sweeps) K per learning step"),
-        OptionDoc::number("step_size", d.step_size, "Langevin step size eps (eq. 2.9)"),
-        OptionDoc::number("sigma", d.sigma, "reference deviation sigma of the energy (2.4)"),
-        OptionDoc::number("lo", d.lo, "lowest pixel value (random starts, clamping, Gibbs levels)"),
-        OptionDoc::number("hi", d.hi, "highest pixel value"),
+        OptionDoc::count("steps", d.steps, "Langevin steps (or Gibbs sweeps) K per learning step").bounded(bounds::STEPS),
+        OptionDoc::number("step_size", d.step_size, "Langevin step size eps (eq. 2.9)").bounded(bounds::SCALE),
+        OptionDoc::number("sigma", d.sigma, "reference deviation sigma of the energy (2.4)").bounded(bounds::SCALE),
+        OptionDoc::number("lo", d.lo, "lowest pixel value (random starts, clamping, Gibbs levels)").bounded(bounds::FINITE),
+        OptionDoc::number("hi", d.hi, "highest pixel value").bounded(bounds::FINITE),
         OptionDoc::flag("clamp", d.clamp, "clamp Langevin images to [lo, hi]"),
-        OptionDoc::number("noise", d.noise, "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)"),
+        OptionDoc::number("noise", d.noise, "scale of the Langevin noise on images (1: eq. 2.9, 0: gradient descent)").bounded(bounds::WEIGHT),
         OptionDoc::text("sampler", sampler, "\"langevin\" or \"gibbs\" (K-level pixels, section 5.2; one batched forward pass per pixel)")
             .choices(&["langevin", "gibbs"]),
         OptionDoc::count("levels", levels, "pixel levels for the Gibbs sampler (2 to 256: 8-bit images have 256)").within(2.0, 256.0),
         OptionDoc::flag("persistent", d.persistent, "keep synthesized chains between steps (PCD); false restarts them from noise"),
-        OptionDoc::number("reg", d.reg, "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss"),
-        OptionDoc::count("print_every", d.print_every, "print a progress line every this many epochs (0: silent)"),
+        OptionDoc::number("reg", d.reg, "score penalty reg * mean(F(data)^2 + F(synth)^2) on the descriptor loss (Du & Mordatch 2019): keeps energies on a bounded scale; 0 is the paper's loss").bounded(bounds::WEIGHT),
+        OptionDoc::count("print_every", d.print_every, "print a progress line every this many epochs (0: silent)").bounded(bounds::STEPS),
         OptionDoc::path("checkpoint", "path prefix for checkpoints: <prefix>_descriptor.safetensors (and _generator)"),
-        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint every this many epochs (0: only at the end)"),
+        OptionDoc::count("checkpoint_every", d.checkpoint_every, "checkpoint every this many epochs (0: only at the end)").bounded(bounds::STEPS),
     ];
     if coop {
         specs.extend([
-            OptionDoc::number("gen_lr", d.gen_lr, "generator learning rate (Adam)"),
+            OptionDoc::number("gen_lr", d.gen_lr, "generator learning rate (Adam)")
+                .bounded(bounds::SCALE),
             OptionDoc::number(
                 "tau",
                 d.tau,
                 "observation deviation tau of the generator model (2.10)",
-            ),
+            )
+            .bounded(bounds::SCALE),
             OptionDoc::count(
                 "latent_steps",
                 d.latent_steps,
                 "latent Langevin steps (eq. 2.11)",
-            ),
+            )
+            .bounded(bounds::STEPS),
             OptionDoc::number(
                 "latent_step_size",
                 d.latent_step_size,
                 "latent Langevin step size",
-            ),
+            )
+            .bounded(bounds::SCALE),
         ]);
     }
     specs
@@ -324,7 +328,7 @@ pub fn register(api: &mut Api) {
     api.options(
         "generator",
         vec![
-            OptionDoc::count("latent", 2, "latent dimension d (at least 1)"),
+            OptionDoc::count("latent", 2, "latent dimension d (1 to 100,000)").within(1.0, 1e5),
             OptionDoc::text("dtype", dtypes[0], "weight dtype").choices(&dtypes),
         ],
     );
@@ -450,7 +454,7 @@ pub fn register(api: &mut Api) {
         vec![
             OptionDoc::described("role", OptKind::Text, "required", "\"descriptor\" or \"generator\"").choices(&["descriptor", "generator"]),
             OptionDoc::described("shape", OptKind::Array, "descriptor: required; generator: from the output", "image shape [C, H, W]: what a descriptor reads, what a generator makes (needed when a generator returns flat [B, D] images that are not square)"),
-            OptionDoc::described("latent", OptKind::Count, "generator: required", "latent dimension d of a generator"),
+            OptionDoc::described("latent", OptKind::Count, "generator: required", "latent dimension d of a generator (1 to 100,000)").within(1.0, 1e5),
         ],
     );
     api.example(
@@ -471,15 +475,15 @@ pub fn register(api: &mut Api) {
     api.options(
         "deepframe_energy",
         vec![
-            OptionDoc::number("sigma", 1.0, "reference deviation sigma"),
+            OptionDoc::number("sigma", 1.0, "reference deviation sigma").bounded(bounds::SCALE),
             OptionDoc::count(
                 "levels",
                 0,
                 "discrete pixel levels (0: continuous pixels; at most 256, as 8-bit images)",
             )
             .within(0.0, 256.0),
-            OptionDoc::number("lo", -1.0, "lowest pixel value"),
-            OptionDoc::number("hi", 1.0, "highest pixel value"),
+            OptionDoc::number("lo", -1.0, "lowest pixel value").bounded(bounds::FINITE),
+            OptionDoc::number("hi", 1.0, "highest pixel value").bounded(bounds::FINITE),
         ],
     );
 
@@ -496,11 +500,11 @@ pub fn register(api: &mut Api) {
     api.options(
         "latent_energy",
         vec![
-            OptionDoc::number("sigma", 1.0, "reference deviation sigma of the descriptor energy"),
-            OptionDoc::number("box", 3.0, "random starts in [-box, box]^d"),
-            OptionDoc::number("prior", 0.0, "adds prior * ||z||^2 / 2 (0 as in the paper)"),
-            OptionDoc::number("radius", 0.0, "adds a wall wall * max(0, ||z|| - radius)^2 that keeps states where the generator was trained (0: no wall)"),
-            OptionDoc::number("wall", 1000.0, "stiffness of that wall"),
+            OptionDoc::number("sigma", 1.0, "reference deviation sigma of the descriptor energy").bounded(bounds::SCALE),
+            OptionDoc::number("box", 3.0, "random starts in [-box, box]^d").bounded(bounds::SCALE),
+            OptionDoc::number("prior", 0.0, "adds prior * ||z||^2 / 2 (0 as in the paper)").bounded(bounds::WEIGHT),
+            OptionDoc::number("radius", 0.0, "adds a wall wall * max(0, ||z|| - radius)^2 that keeps states where the generator was trained (0: no wall)").bounded(bounds::WEIGHT),
+            OptionDoc::number("wall", 1000.0, "stiffness of that wall").bounded(bounds::WEIGHT),
         ],
     );
 
@@ -540,14 +544,16 @@ pub fn register(api: &mut Api) {
     api.options(
         "dataset",
         vec![
-            OptionDoc::count("n", 500, "number of images"),
-            OptionDoc::count("size", 16, "image width and height in pixels"),
+            OptionDoc::count("n", 500, "number of images").bounded(bounds::BATCH),
+            OptionDoc::count("size", 16, "image width and height in pixels (4 to 512)")
+                .within(4.0, 512.0),
             OptionDoc::described(
                 "seed",
                 OptKind::Count,
                 "a new draw from the session's generator",
                 "seed of the images (the same seed gives the same images)",
-            ),
+            )
+            .bounded(bounds::SEED),
             OptionDoc::described(
                 "classes",
                 OptKind::Array,
@@ -559,7 +565,8 @@ pub fn register(api: &mut Api) {
                 OptKind::Count,
                 "continuous grey values",
                 "mnist: 8 reads the 16 x 16 set rounded to 8 grey levels (section 5.2)",
-            ),
+            )
+            .within(2.0, 256.0),
         ],
     );
     api.example("dataset", "let data = dataset(\"digits\", #{n: 200, size: 16, classes: [0, 1, 2, 3], seed: 1});\nprint(data.shape);");

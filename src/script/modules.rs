@@ -21,15 +21,19 @@ pub struct ScriptFiles {
 impl ScriptFiles {
     /// Imports relative to `dir` (or the working folder); `sandboxed` confines them to it.
     pub fn new(dir: Option<&Path>, sandboxed: bool) -> Self {
+        // The folder of a script named without one (`run s.rhai`) is "": the working folder.
+        let dir = dir.filter(|d| !d.as_os_str().is_empty());
         let files = match dir {
             Some(d) => FileModuleResolver::new_with_path(d),
             None => FileModuleResolver::new(),
         };
-        let base = dir
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_default();
-        let confined_to = sandboxed.then(|| base.canonicalize().unwrap_or(base));
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let base = dir.map_or_else(|| cwd.clone(), |d| cwd.join(d));
+        // A root that cannot be resolved confines to nothing rather than to everything.
+        let confined_to = sandboxed.then(|| {
+            base.canonicalize()
+                .unwrap_or_else(|_| PathBuf::from("/nonexistent-sandbox-root"))
+        });
         ScriptFiles {
             files,
             loading: RefCell::new(Vec::new()),

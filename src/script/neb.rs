@@ -1,7 +1,7 @@
 //! Script functions: minimum energy paths (`neb`) and the `NebPath` result type.
 
 use super::convert::{err, opts, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue, OptKind, OptionDoc};
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy::EnergyRef;
 use crate::landscape::neb::{
     neb, neb_many, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
@@ -48,21 +48,21 @@ impl NebPath {
 fn neb_option_specs() -> Vec<OptionDoc> {
     let d = NebOptions::default();
     vec![
-        OptionDoc::count("images", d.images, "number of images, both fixed endpoints included (at least 3)"),
-        OptionDoc::number("k", d.k, "spring constant"),
+        OptionDoc::count("images", d.images, "number of images, both fixed endpoints included (3 to 100,000)").within(3.0, 1e5),
+        OptionDoc::number("k", d.k, "spring constant").bounded(bounds::WEIGHT),
         OptionDoc::text("method", d.method.name(), "\"neb\" (nudged elastic band, improved tangent) or \"dneb\" (doubly nudged, Trygubenko & Wales 2004)")
             .choices(&["neb", "dneb"]),
         OptionDoc::flag("climb", d.climb, "switch the climbing image on (the highest image climbs to the saddle)"),
         OptionDoc::number("climb_after", d.climb_after, "share of max_iter after which climbing starts; it also starts once the band without it meets tol")
             .within(0.0, 1.0),
-        OptionDoc::number("tol", d.tol, "converged when the largest force norm of an interior image is below tol"),
-        OptionDoc::count("max_iter", d.max_iter, "iteration limit; each iteration is one energy-and-gradient call for the whole band"),
+        OptionDoc::number("tol", d.tol, "converged when the largest force norm of an interior image is below tol").bounded(bounds::TOLERANCE),
+        OptionDoc::count("max_iter", d.max_iter, "iteration limit; each iteration is one energy-and-gradient call for the whole band").bounded(bounds::STEPS),
         OptionDoc::described("init", OptKind::Any, "\"linear\"", "\"linear\" (straight segment) or a path [m, D] (e.g. an AD trajectory), resampled to the images at equal arc length"),
         OptionDoc::text("optimizer", "fire", "\"fire\" (FIRE over the whole band) or \"lbfgs\" (L-BFGS on the concatenated band force, no line search; memory dropped on a step against the force or when the largest force doubles); both cap each image's step")
             .choices(&["fire", "lbfgs"]),
-        OptionDoc::count("memory", DEFAULT_LBFGS_MEMORY, "L-BFGS correction pairs kept (optimizer \"lbfgs\")"),
-        OptionDoc::described("max_step", OptKind::Number, "half the mean spacing of the starting band", "largest move of one image per step"),
-        OptionDoc::count("dneb_patience", d.dneb_patience, "method \"dneb\": the DNEB term is switched off (plain NEB from then on) once the largest force has gone this many iterations without a new low, as DNEB cannot converge on curved paths in 3+ dimensions; 0 keeps it on"),
+        OptionDoc::count("memory", DEFAULT_LBFGS_MEMORY, "L-BFGS correction pairs kept (optimizer \"lbfgs\"; 1 to 1,000)").within(1.0, 1e3),
+        OptionDoc::described("max_step", OptKind::Number, "half the mean spacing of the starting band", "largest move of one image per step").bounded(bounds::SCALE),
+        OptionDoc::count("dneb_patience", d.dneb_patience, "method \"dneb\": the DNEB term is switched off (plain NEB from then on) once the largest force has gone this many iterations without a new low, as DNEB cannot converge on curved paths in 3+ dimensions; 0 keeps it on").bounded(bounds::STEPS),
     ]
 }
 
@@ -380,17 +380,20 @@ pub fn register(api: &mut Api) {
                 "tol",
                 d.tol,
                 "converged when the gradient norm is below tol",
-            ),
+            )
+            .bounded(bounds::TOLERANCE),
             OptionDoc::count(
                 "max_iter",
                 d.max_iter,
                 "iteration limit of each refinement stage",
-            ),
+            )
+            .bounded(bounds::STEPS),
             OptionDoc::count(
                 "hessian_max_dim",
                 d.hessian_max_dim,
-                "largest dimension for which the Hessian is built (2D gradient rows in one batch)",
-            ),
+                "largest dimension for which the Hessian is built (2D gradient rows in one batch; up to 10,000)",
+            )
+            .within(0.0, 1e4),
         ],
     );
     api.example(

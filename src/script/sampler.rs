@@ -1,7 +1,7 @@
 //! Script functions: batched MCMC sampling.
 
 use super::convert::{opts, to_tensor, tv, IntoScript, RhaiResult};
-use super::{Api, EnergyValue, OptionDoc};
+use super::{bounds, Api, EnergyValue, OptionDoc};
 use crate::energy::{self, Energy};
 use crate::sampler::{self, SamplerKind, SamplerSpec};
 use crate::tensor;
@@ -19,7 +19,7 @@ pub fn sampler_options(step: f64) -> Vec<OptionDoc> {
             "proposal scale (MH) or time step (MALA, Langevin, HMC); 1e-12 to 1e12",
         )
         .within(1e-12, 1e12),
-        OptionDoc::count("leapfrog", d.leapfrog, "leapfrog steps per HMC proposal"),
+        OptionDoc::count("leapfrog", d.leapfrog, "leapfrog steps per HMC proposal (1 to 10,000: each costs a gradient)").within(1.0, 1e4),
     ]
 }
 
@@ -95,9 +95,10 @@ pub fn register(api: &mut Api) {
     );
     let mut sample_options = vec![
         OptionDoc::number("T", 1.0, "temperature (1e-12 to 1e12)").within(1e-12, 1e12),
-        OptionDoc::count("steps", 1000, "steps (Gibbs and component-wise MH: sweeps)"),
-        OptionDoc::count("thin", 0, "record every thin-th state (0: none)"),
-        OptionDoc::count("burn_in", 0, "steps discarded before recording"),
+        OptionDoc::count("steps", 1000, "steps (Gibbs and component-wise MH: sweeps)")
+            .bounded(bounds::STEPS),
+        OptionDoc::count("thin", 0, "record every thin-th state (0: none)").bounded(bounds::STEPS),
+        OptionDoc::count("burn_in", 0, "steps discarded before recording").bounded(bounds::STEPS),
     ];
     sample_options.extend(sampler_options(0.1));
     api.options("sample", sample_options);

@@ -45,7 +45,7 @@ pub fn normalize_type(t: &str) -> String {
         "ImmutableString" | "str" | "String" | "string" => "string".into(),
         "Array" | "array" => "array".into(),
         "Map" | "map" => "map".into(),
-        "Blob" | "blob" => "blob".into(),
+        "Blob" | "blob" | "Vec<u8>" => "blob".into(),
         "INT" | "i64" | "int" => "i64".into(),
         "FLOAT" | "f64" | "float" => "f64".into(),
         "FnPtr" | "Fn" => "Fn".into(),
@@ -58,8 +58,27 @@ pub fn normalize_type(t: &str) -> String {
 fn builtin_signature(name: &str, f: &serde_json::Value) -> String {
     let pretty = |t: &str| {
         let t = t.trim();
-        let t = match t.strip_prefix("Result<") {
-            Some(inner) => inner.rsplit_once(',').map(|(a, _)| a).unwrap_or(inner),
+        // `Result<T, E>`, also spelled with its path (`core::result::Result<T, E>`), is T.
+        let t = match t
+            .find("Result<")
+            .filter(|&i| t[..i].is_empty() || t[..i].ends_with("::"))
+        {
+            Some(i) => {
+                let inner = &t[i + "Result<".len()..];
+                let mut depth = 0;
+                let end = inner
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        depth += match c {
+                            '<' => 1,
+                            '>' => -1,
+                            _ => 0,
+                        };
+                        c == ',' && depth == 0
+                    })
+                    .map_or(inner.len(), |(j, _)| j);
+                &inner[..end]
+            }
             None => t,
         };
         normalize_type(t)

@@ -426,13 +426,15 @@ pub(super) fn register(api: &mut Api) {
                 OptKind::Number,
                 "minimum",
                 "energy at the low end of the color scale",
-            ),
+            )
+            .bounded(bounds::FINITE),
             OptionDoc::described(
                 "zmax",
                 OptKind::Number,
                 "90th percentile",
                 "energy at the high end of the color scale (higher values saturate)",
-            ),
+            )
+            .bounded(bounds::FINITE),
             OptionDoc::described(
                 "paths",
                 OptKind::Array,
@@ -518,7 +520,8 @@ pub(super) fn register(api: &mut Api) {
             OptKind::Number,
             "none",
             "alpha to mark with a dotted vertical line",
-        )]),
+        )
+        .bounded(bounds::FINITE)]),
     );
     api.example(
         "alpha_sweep_plot",
@@ -560,7 +563,12 @@ pub(super) fn register(api: &mut Api) {
     );
     api.options(
         "histogram",
-        with_common(vec![OptionDoc::count("bins", 20, "number of bins")]),
+        with_common(vec![OptionDoc::count(
+            "bins",
+            20,
+            "number of bins (1 to 100,000)",
+        )
+        .within(1.0, 1e5)]),
     );
     api.example(
         "histogram",
@@ -583,11 +591,10 @@ pub(super) fn register(api: &mut Api) {
         |x: Dynamic, m: Map| image_grid(&x, m),
     );
     let mut grid_opts = image_options();
-    grid_opts.push(OptionDoc::count(
-        "cols",
-        0,
-        "images per row (0: about sqrt(N))",
-    ));
+    grid_opts.push(
+        OptionDoc::count("cols", 0, "images per row (0: about sqrt(N); up to 10,000)")
+            .within(0.0, 1e4),
+    );
     api.options("image_grid", with_common(grid_opts));
     api.example(
         "image_grid",

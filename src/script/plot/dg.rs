@@ -378,7 +378,7 @@ fn dg_picture_options() -> Vec<OptionDoc> {
         OptionDoc::described("classes", OptKind::Array, "none", "one label per group id (string or number, () for none): a branch whose groups all share a label is drawn in that label's colour, with a legend (disconnectionDPS's colouring; e.g. the majority digit of each basin); colours go to the labels in natural order (\"digit 2\" before \"digit 10\"), so a label keeps its colour from run to run"),
         OptionDoc::described("values", OptKind::Array, "none", "one number per group id (() for none), drawn as colour along the tree (dark blue low, yellow high): a leaf's branch by its value, a merge's by the member-weighted mean below it; classes take precedence"),
         OptionDoc::text("values_label", "value", "what the values are, for the legend"),
-        OptionDoc::count("max_members", 5, "member images drawn per group"),
+        OptionDoc::count("max_members", 5, "member images drawn per group (0 to 1,000)").within(0.0, 1e3),
     ]
 }
 
@@ -387,8 +387,8 @@ fn dg_tree_options() -> Vec<OptionDoc> {
     vec![
         OptionDoc::text("order", "energy", "leaf order: \"energy\" (global minimum leftmost, children by lowest leaf) or \"center\" (global minimum centered)")
             .choices(&["energy", "center"]),
-        OptionDoc::described("max_leaves", OptKind::Count, "all", "keep only the lowest N minima (merge energies come from the full tree)"),
-        OptionDoc::described("max_energy", OptKind::Number, "none", "keep only minima at or below this energy"),
+        OptionDoc::described("max_leaves", OptKind::Count, "all", "keep only the lowest N minima (merge energies come from the full tree)").bounded(bounds::BATCH),
+        OptionDoc::described("max_energy", OptKind::Number, "none", "keep only minima at or below this energy").bounded(bounds::FINITE),
     ]
 }
 
@@ -438,12 +438,15 @@ pub(super) fn register(api: &mut Api) {
     );
     let mut map_plot = dg_tree_options();
     map_plot.push(OptionDoc::described("images", OptKind::Flag, "true for image-like states", "draw representatives and members as images (automatic when the state length is a square >= 16, or 3 x one, or a shape is given; never automatic for spin maps: energy sk or ising, or ±1 states)"));
-    map_plot.push(OptionDoc::described(
-        "seed",
-        OptKind::Count,
-        "session",
-        "seed of the random choice of members",
-    ));
+    map_plot.push(
+        OptionDoc::described(
+            "seed",
+            OptKind::Count,
+            "session",
+            "seed of the random choice of members",
+        )
+        .bounded(bounds::SEED),
+    );
     map_plot.extend(image_options());
     map_plot.extend(dg_picture_options());
     api.options("dg_plot", with_common(map_plot));

@@ -4,7 +4,7 @@
 
 use super::convert::{err, num, opts, to_f64s, to_tensor, IntoScript, Opts, RhaiResult};
 use super::landscape::MapValue;
-use super::{Api, EnergyValue, OptKind, OptionDoc, TensorValue};
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc, TensorValue};
 use crate::landscape::dg::{Dg, DgOptions, LeafOrder};
 use crate::plot::{
     parse_color, terminal, DgPicture, Figure, Heatmap, Image, LeafMarks, LeafValues, MapImages,
@@ -33,13 +33,15 @@ pub(super) fn common_options() -> Vec<OptionDoc> {
             OptKind::Count,
             &width.to_string(),
             "width in pixels (SVG/PNG), 16 to 10000",
-        ),
+        )
+        .within(16.0, 1e4),
         OptionDoc::described(
             "height",
             OptKind::Count,
             &format!("{} (900 for DGs with images)", height),
             "height in pixels (SVG/PNG), 16 to 10000",
-        ),
+        )
+        .within(16.0, 1e4),
     ]
 }
 
