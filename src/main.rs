@@ -31,6 +31,72 @@ Flags of `run` (and of the REPL, before any command):
                                  CPU (also TELESCOPE_REPRODUCIBLE=1): fixes MKL's and ATen's
                                  kernels, one libtorch thread, deterministic algorithms";
 
+/// One command: its usage line and what it does, printed by `telescope COMMAND --help` and
+/// `telescope help COMMAND`.
+struct CommandHelp {
+    name: &'static str,
+    usage: &'static str,
+    about: &'static str,
+}
+
+const COMMANDS: &[CommandHelp] = &[
+    CommandHelp {
+        name: "run",
+        usage: "telescope run [FLAGS] [--] FILE.rhai [ARGS]",
+        about: "Runs a script. ARGS reach it as the array ARGS (strings), untouched: flags after\n\
+                FILE.rhai belong to the script. `--` ends telescope's flags, for a file whose\n\
+                name starts with `-`. The flags are those below.",
+    },
+    CommandHelp {
+        name: "demo",
+        usage: "telescope demo",
+        about: "Maps a built-in landscape end to end (energy, ADELM, DG, figures) in a minute.",
+    },
+    CommandHelp {
+        name: "check",
+        usage: "telescope check FILE.rhai",
+        about: "Reports problems without running the script: syntax, unknown functions and\n\
+                options, wrong arities, option values outside their ranges; exit 1 when any.",
+    },
+    CommandHelp {
+        name: "doc",
+        usage: "telescope doc [NAME]",
+        about: "The reference of script functions: every one grouped by area, or one function\n\
+                (or method, `Map.save`) with its signatures, options and example.",
+    },
+    CommandHelp {
+        name: "bench",
+        usage: "telescope bench [NAMES] [--device cpu|cuda]",
+        about: "Benchmarks: samplers sk ad adelm gwl neb kinks (the default set), latent image\n\
+                (minutes on a CPU, only when named).",
+    },
+    CommandHelp {
+        name: "lsp",
+        usage: "telescope lsp",
+        about: "The language server on stdio, for editors: diagnostics, completion, hover,\n\
+                signature help, go to definition.",
+    },
+];
+
+/// The flags `run` and the REPL take, as [`take_flags`] reads them.
+const FLAGS: &[&str] = &["--limit", "--sandbox", "--out", "--reproducible"];
+
+/// The usage of `command` (with the flags when it takes them), or `None` for an unknown one.
+fn command_help(command: &str) -> Option<String> {
+    let c = COMMANDS.iter().find(|c| c.name == command)?;
+    let mut text = format!("Usage: {}\n\n{}\n", c.usage, c.about);
+    if c.name == "run" {
+        let flags = USAGE.split_once("Flags of `run`").map_or("", |(_, f)| f);
+        text.push_str(&format!("\nFlags{flags}\n"));
+    }
+    Some(text)
+}
+
+/// True for `--help`, `-h` and `help`.
+fn is_help(arg: &str) -> bool {
+    matches!(arg, "--help" | "-h" | "help")
+}
+
 /// Scripts run on a thread with a large stack: deep but legitimate recursion (script
 /// functions, callbacks up to the `native_depth` limit) must end in a clear error, never
 /// in a stack overflow.
@@ -74,6 +140,27 @@ fn dispatch(args: &[String]) -> u8 {
         Ok(rest) => rest,
         Err(msg) => return usage_error(&msg),
     };
+    // `telescope CMD --help` (or -h) and `telescope help CMD` print the command's usage.
+    if let (Some(command), Some(second)) = (rest.first(), rest.get(1)) {
+        // `doc help` is the reference of the script function `help`, so only the flags count
+        // in second place.
+        let asked = if is_help(command) {
+            Some(second.as_str())
+        } else if matches!(second.as_str(), "--help" | "-h") {
+            Some(command.as_str())
+        } else {
+            None
+        };
+        if let Some(name) = asked {
+            return match command_help(name) {
+                Some(text) => {
+                    print!("{text}");
+                    0
+                }
+                None => usage_error(&format!("no command `{name}`")),
+            };
+        }
+    }
     match rest.first().map(String::as_str) {
         None => telescope::repl::run(),
         Some("run") => match take_flags(&rest[1..]) {
@@ -148,6 +235,26 @@ fn take_flags(args: &[String]) -> Result<&[String], String> {
             "--sandbox" => sandbox = true,
             // Applied before anything else ([`asks_reproducible`]).
             "--reproducible" => {}
+            // `--` ends the flags: what follows is the command or the file, whatever its name.
+            "--" => {
+                i += 1;
+                break;
+            }
+            f if f.starts_with('-')
+                && f.len() > 1
+                && !is_help(f)
+                && !matches!(f, "--version" | "-V") =>
+            {
+                let hint = FLAGS
+                    .iter()
+                    .find(|g| g.starts_with(f) || f.starts_with(*g))
+                    .map(|g| format!(" (did you mean {g}?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "unknown flag `{f}`{hint}; the flags are {}, and --help",
+                    FLAGS.join(", ")
+                ));
+            }
             _ => break,
         }
         i += 1;

@@ -782,3 +782,38 @@ fn barrier_matrix_with_nearest_refines_the_neighbouring_wells_of_a_ring() {
         }
     }
 }
+
+/// `m.stats` in scripts: every iteration draws one proposal; successes and near-misses are
+/// shares of the trials; every batch takes at least one minimizer iteration; the summary
+/// line, the getters and `to_map()` agree; a saved and loaded map keeps its counters.
+#[test]
+fn map_stats_count_the_run_in_scripts() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    for (iters, batch, seed) in [(6, 1, 1), (12, 4, 2), (10, 4, 3), (7, 16, 4)] {
+        let mut s = telescope::script::new_session(Some(tmp.path()));
+        let code = format!(
+            "let m = adelm(muller_brown(), #{{iters: {iters}, batch: {batch}, seed: {seed}, progress: false}});\n\
+             m.save(\"m.json\");\n\
+             let l = load_map(\"m.json\");\n\
+             let s = m.stats;\n\
+             [s.proposals, s.ad_trials, s.ad_successes, s.ad_near_misses, s.min_iterations, s.repeats,\n\
+              l.stats.proposals == s.proposals && l.stats.ad_trials == s.ad_trials && l.stats.min_iterations == s.min_iterations,\n\
+              s.to_map().proposals == s.proposals && s.to_map().ad_successes == s.ad_successes, `${{s}}`]"
+        );
+        let v: rhai::Array = s.eval("stats.rhai", &code).unwrap().cast();
+        let n = |i: usize| v[i].as_int().unwrap();
+        let (proposals, trials, successes, near, min_iters) = (n(0), n(1), n(2), n(3), n(4));
+        assert_eq!(proposals, iters as i64, "{v:?}");
+        assert!(successes + near <= trials, "{v:?}");
+        assert!(min_iters >= (iters / batch) as i64, "{v:?}");
+        assert!(v[6].as_bool().unwrap() && v[7].as_bool().unwrap(), "{v:?}");
+        let line = v[8].clone().into_string().unwrap();
+        assert!(
+            line.starts_with("MapStats: ")
+                && line.contains(&format!("{trials} AD trials"))
+                && line.contains(&format!("{proposals} proposals")),
+            "{line}"
+        );
+    }
+}

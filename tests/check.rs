@@ -222,3 +222,32 @@ pair(1);
     );
     assert_eq!(lines.len(), 6, "{lines:?}");
 }
+
+/// An unfinished construct at the end of a line is reported where the text breaks, after its
+/// last character, not at the first token of the next line; an error after a finished
+/// statement stays where Rhai places it.
+#[test]
+fn an_unfinished_line_is_reported_at_its_end() {
+    for (name, code, at) in [
+        (
+            "dot.rhai",
+            "let p = 1;\nlet q = p.\n\nlet r = 2;\n",
+            "F:2:11:",
+        ),
+        (
+            "comma.rhai",
+            "let a = max(1,\n  // note\nlet z = 3;\n",
+            "F:1:15:",
+        ),
+        ("plus.rhai", "let a = 1 +\n", "F:1:12:"),
+        ("after.rhai", "let a = 1;\n) let b = 2;\n", "F:2:1:"),
+    ] {
+        let s = script(name, code);
+        let (status, lines) = check(&s);
+        assert_eq!(status, 1, "{name}: {lines:?}");
+        assert!(
+            lines.first().is_some_and(|l| l.starts_with(at)),
+            "{name}: expected {at}, got {lines:?}"
+        );
+    }
+}

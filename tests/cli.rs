@@ -514,3 +514,53 @@ fn reproducible_mode_gives_the_same_map_whatever_the_cpu_offers() {
         }
     }
 }
+
+/// Every command prints its usage for `COMMAND --help`, `COMMAND -h` and `help COMMAND`;
+/// unknown flags are errors with the list of flags; `--` ends the flags; flags after the
+/// script's file belong to the script.
+#[test]
+fn commands_print_their_usage_and_flags_follow_the_conventions() {
+    for command in ["run", "demo", "check", "doc", "bench", "lsp"] {
+        for args in [
+            vec![command, "--help"],
+            vec![command, "-h"],
+            vec!["help", command],
+        ] {
+            let out = telescope().args(&args).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+            assert!(
+                text.starts_with(&format!("Usage: telescope {command}")),
+                "{args:?}: {text}"
+            );
+        }
+    }
+    let out = telescope().args(["run", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--sandbox") && text.contains("--limit"),
+        "{text}"
+    );
+    for args in [vec!["run", "--sandbx", "s.rhai"], vec!["--frobnicate"]] {
+        let out = telescope().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("unknown flag") && err.contains("--reproducible"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = telescope().args(["run", "--sandbx"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean --sandbox?"));
+    // `--` ends the flags: a file whose name starts with `-`; the script's own flags pass.
+    let tmp = fresh_dir("flags");
+    std::fs::write(tmp.path().join("-odd.rhai"), "print(ARGS);").unwrap();
+    let out = telescope()
+        .args(["run", "--", "-odd.rhai", "--help", "-x"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("--help") && text.contains("-x"), "{text}");
+}

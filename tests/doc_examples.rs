@@ -1,6 +1,7 @@
-//! Every example in the reference (`telescope doc`, `?name`, hover) runs, so the docs cannot
-//! drift from the code. One test in its own binary: it runs the examples inside a temporary
-//! working directory, where the files they write land.
+//! Every example in the reference (`telescope doc`, `?name`, hover) and every `rhai` code
+//! block of the README and `docs/` runs, so the docs cannot drift from the code. One test in
+//! its own binary: it runs the examples inside a temporary working directory, where the files
+//! they write land.
 
 use std::path::Path;
 use std::process::Command;
@@ -85,7 +86,42 @@ fn every_documented_example_runs() {
         ran += 1;
         eprintln!("{:6.2}s  {}", t0.elapsed().as_secs_f64(), d.name);
     }
+    // The code blocks of the README and of each docs/ page, in order, each page in one
+    // session (a block may use what an earlier block of its page made).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    let mut docs_pages: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs_pages.sort();
+    pages.extend(docs_pages);
+    let mut blocks = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let name = page.strip_prefix(root).unwrap().display().to_string();
+        telescope::tensor::manual_seed(0);
+        let mut session = telescope::script::new_session(Some(dir));
+        for (i, block) in text.split("```rhai\n").skip(1).enumerate() {
+            let code = block.split("\n```").next().unwrap_or("");
+            let t0 = Instant::now();
+            if let Err(e) = session.eval(&format!("{name} block {}", i + 1), code) {
+                failures.push(format!("{name}, code block {}:\n{code}\n  -> {e}", i + 1));
+            }
+            blocks += 1;
+            eprintln!(
+                "{:6.2}s  {name} block {}",
+                t0.elapsed().as_secs_f64(),
+                i + 1
+            );
+        }
+    }
     assert!(ran >= 20, "only {ran} documented examples");
+    assert!(
+        blocks >= 7,
+        "only {blocks} code blocks in the README and docs/"
+    );
     assert!(
         failures.is_empty(),
         "{} of {ran} documented examples fail:\n\n{}",

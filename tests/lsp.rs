@@ -143,6 +143,16 @@ fn language_server_session() {
         json!({"line": 0, "character": 10})
     );
 
+    // An unfinished `p.` is reported at the end of its own line, not at the next token.
+    change(&mut c, 2, "let p = 1;\nlet q = p.\n\nlet r = 2;\n");
+    let d = c.diagnostics();
+    let diags = d["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 1, "character": 10})
+    );
+
     // Clean text clears the diagnostics.
     change(&mut c, 3, "seed(1);\nlet ver_count = 2;\nlet v = ver_count");
     assert_eq!(c.diagnostics()["diagnostics"], json!([]));

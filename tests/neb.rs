@@ -695,7 +695,7 @@ fn float32_endpoints_work() {
     assert!((s.energy - SADDLE_CB[2]).abs() < 1e-2, "{}", s.energy);
 }
 
-/// One line of the measurement tables in the README (`cargo test --release --test neb --
+/// One line of the measurement tables in docs/paths.md (`cargo test --release --test neb --
 /// --nocapture` prints them).
 fn report(case: &str, what: &str, r: &NebResult) {
     eprintln!(

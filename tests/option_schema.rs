@@ -261,3 +261,40 @@ fn values_beyond_a_range_are_refused_at_the_call() {
     assert!(checked > 150, "only {checked} values were tried");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every function that takes an options map also runs without one (unless an option is
+/// required): the probe call with its map left out finds the function and its defaults.
+#[test]
+fn every_function_with_options_also_runs_without_them() {
+    use telescope::script::OptDefault;
+    tch::set_num_threads(1);
+    let tmp = tempfile::Builder::new()
+        .prefix("telescope_no_options_")
+        .tempdir()
+        .unwrap();
+    let mut session = telescope::script::new_session(Some(tmp.path()));
+    let _ = session.eval("<prelude>", PRELUDE).unwrap();
+    let mut problems = Vec::new();
+    for d in telescope::script::docs()
+        .all()
+        .filter(|d| !d.options.is_empty())
+    {
+        let required = d
+            .options
+            .iter()
+            .any(|o| matches!(&o.default, OptDefault::Described(s) if s.contains("required")));
+        let Some((_, call)) = PROBES.iter().find(|(n, _)| *n == d.name) else {
+            continue;
+        };
+        if required || !call.contains("OPTS") {
+            continue;
+        }
+        let code = call.replace(", OPTS)", ")").replace("(OPTS)", "()");
+        if let Err(e) = session.eval("bare.rhai", &code) {
+            if e.contains("Function not found") || e.contains(" takes ") {
+                problems.push(format!("{}: `{code}`: {e}", d.name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -115,6 +115,10 @@ const REPRODUCERS: &[(&str, &str)] = &[
     ),
     ("histogram([1.0, 2.0], #{bins: 100000000000})", "bins"),
     ("blob(100000000000)", "would allocate"),
+    (
+        "sample(muller_brown(), zeros([64, 2]), #{steps: 1000000000, thin: 1})",
+        "would allocate",
+    ),
     ("let a = [];\na.pad(100000000000, 0.5)", "would allocate"),
     ("let s = \"\";\ns.pad(100000000000, \"ab\")", "would allocate"),
     (

@@ -336,6 +336,7 @@ fn map_batch(
         // Unfinished descents are not minima: the batch is dropped, as an interrupted AD is.
         return Err(crate::Error::Interrupted);
     }
+    map.stats.min_iterations += mins.iterations;
     let states = tensor::to_matrix(&mins.x)?;
     let energies = tensor::to_vec_f64(&mins.energy)?;
     let starts = if opts.keep_proposals {
@@ -376,6 +377,7 @@ fn map_batch(
             }
         }
         map.iterations = last;
+        map.stats.proposals += last - first;
         if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts, deltas)? {
             return Ok(false);
         }

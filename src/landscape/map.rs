@@ -128,6 +128,39 @@ pub struct MapStats {
     pub refined_pairs: usize,
     /// Seconds spent.
     pub seconds: f64,
+    /// Proposals placed: one per iteration (0 in maps saved before telescope counted them).
+    #[serde(default)]
+    pub proposals: usize,
+    /// Minimizer iterations over all proposal batches (a batch's iterations count once).
+    #[serde(default)]
+    pub min_iterations: usize,
+}
+
+impl std::fmt::Display for MapStats {
+    /// One line: AD trials and successes, proposals, minimizer work and time.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let share = if self.ad_trials > 0 {
+            format!(
+                " ({:.0}%)",
+                100.0 * self.ad_successes as f64 / self.ad_trials as f64
+            )
+        } else {
+            String::new()
+        };
+        write!(
+            f,
+            "MapStats: {} AD trials, {} succeeded{share}, {} near-misses; {} proposals, {} repeats, {} minimizer iterations; {} merges, {} refined pairs; {:.1} s",
+            self.ad_trials,
+            self.ad_successes,
+            self.ad_near_misses,
+            self.proposals,
+            self.repeats,
+            self.min_iterations,
+            self.merges,
+            self.refined_pairs,
+            self.seconds
+        )
+    }
 }
 
 /// What a DG of a map whose barriers were never refined says about itself.
@@ -138,7 +171,7 @@ pub const UNREFINED_NOTE: &str =
 /// batches of different sizes may differ in their last bits (float32 energies in more).
 pub const BARRIER_SLACK: f64 = 1e-6;
 
-/// An energy landscape map (ADELM output). JSON schema in the README.
+/// An energy landscape map (ADELM output). JSON schema in docs/map-files.md.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LandscapeMap {
     /// telescope version that wrote it.

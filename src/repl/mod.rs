@@ -159,7 +159,13 @@ impl Repl {
         if let Some(value) = self.session.scope.get_value::<rhai::Dynamic>(name) {
             let (ty, shown) = self.type_and_value(&value);
             let mut s = format!("{name}: {ty}\n{shown}\n");
-            if self.session.docs.methods_of(&ty).next().is_some() {
+            let is_record = crate::script::records::KINDS.iter().any(|k| k.name == ty);
+            if is_record || ty == "MapStats" {
+                // A result: its fields, with what each holds.
+                if let Ok(fields) = crate::script::help::help_text(&self.session.docs, &ty) {
+                    s.push_str(&fields);
+                }
+            } else if self.session.docs.methods_of(&ty).next().is_some() {
                 s.push_str(&format!("?{ty} lists its methods\n"));
             }
             return Ok(s);

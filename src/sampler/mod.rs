@@ -289,6 +289,16 @@ pub fn run(
     thin: usize,
 ) -> Result<Trace> {
     let _g = tch::no_grad_guard();
+    if let Some(recorded) = steps.checked_div(thin) {
+        // Every recorded step keeps a copy of the chains and their energies.
+        let per_step = x0.numel() as f64 * x0.kind().elt_size_in_bytes() as f64
+            + x0.size().first().copied().unwrap_or(1) as f64 * 8.0;
+        crate::budget::check(
+            &format!("recording {recorded} steps of the chains (steps / thin)"),
+            recorded as f64,
+            per_step,
+        )?;
+    }
     let mut chains = Chains::new(e, x0)?;
     let (mut states, mut energies) = (Vec::new(), Vec::new());
     for i in 0..steps {

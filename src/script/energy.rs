@@ -232,7 +232,7 @@ fn min_options(o: &mut super::Opts) -> RhaiResult<MinimizeOptions> {
     })
 }
 
-fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
+fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "minimize");
     let mo = min_options(&mut o)?;
     o.finish()?;
@@ -257,7 +257,7 @@ fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
     }
     out.insert("iterations".into(), Dynamic::from_int(m.iterations as i64));
     out.insert("interrupted".into(), Dynamic::from_bool(m.interrupted));
-    Ok(out)
+    Ok(super::records::make::<{ super::records::MINIMUM }>(out))
 }
 
 fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
@@ -294,7 +294,7 @@ fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
         );
         r.insert("energy".into(), Dynamic::from_float(*e));
         r.insert("count".into(), Dynamic::from_int(*c as i64));
-        out.push(Dynamic::from_map(r));
+        out.push(super::records::make::<{ super::records::FOUND_MINIMUM }>(r));
     }
     Ok(out)
 }
@@ -528,16 +528,17 @@ pub fn register(api: &mut Api) {
             ))
         },
     );
-    api.func("minimize", "minimize(U: Energy, x0) -> map", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Chains that stall on a kink (ReLU networks, L1 terms: the gradient jumps, FIRE stops wherever it meets one) go on by gradient sampling until they are stationary in Clarke's sense and a probe finds no way down from them (ridges are stationary too). Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
+    api.func("minimize", "minimize(U: Energy, x0) -> Minimum", "Local minimum search from a state [D] or batch [B, D]: FIRE for continuous energies, zero-temperature single-site descent for discrete ones. Chains that stall on a kink (ReLU networks, L1 terms: the gradient jumps, FIRE stops wherever it meets one) go on by gradient sampling until they are stationary in Clarke's sense and a probe finds no way down from them (ridges are stationary too). Returns #{x, energy, converged, iterations, interrupted} (Ctrl-C stops the descent where it is: converged false, interrupted true).", |u: EnergyValue, x0: Dynamic| minimize_script(u, x0, Map::new()));
     api.func(
         "minimize",
-        "minimize(U: Energy, x0, opts: map) -> map",
+        "minimize(U: Energy, x0, opts: map) -> Minimum",
         "",
         minimize_script,
     );
     api.options("minimize", min_option_specs(MinimizeOptions::default().tol));
     api.example("minimize", "let m = minimize(muller_brown(), [0.0, 0.5]);\nprint(m.x);  // near minimum C (-0.050, 0.467)");
     api.func("find_minima", "find_minima(U: Energy, opts: map) -> array", "Minimizes from many random starts over the energy's domain and returns the distinct minima, lowest first, as maps #{x, energy, count}.", find_minima);
+    api.bare1::<EnergyValue>("find_minima", "find_minima(U: Energy) -> array");
     let mut find_specs = vec![
         OptionDoc::count("starts", 200, "number of random starts (one batch)")
             .bounded(bounds::BATCH),

@@ -2,7 +2,7 @@
 
 use super::convert::{err, float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::sampler::sampler_spec;
-use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
+use super::{bounds, records, Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy;
 use crate::landscape::ad::{ad_trials, AdOptions, AdTrial, Delta};
 use crate::landscape::adelm::{self, AdelmOptions, Proposer, RandomProposer};
@@ -216,11 +216,13 @@ fn ad(u: EnergyValue, from: Dynamic, to: Dynamic, map: Map) -> RhaiResult<Dynami
     let targets = b.f_expand([k as i64, b.size()[1]], false).script()?;
     let trials = ad_trials(&u.0, &starts, &targets, &vec![ao.alpha; k], &ao).script()?;
     if k == 1 {
-        return Ok(Dynamic::from_map(trial_map(&trials[0])?));
+        return Ok(records::make::<{ records::AD_TRIAL }>(trial_map(
+            &trials[0],
+        )?));
     }
     let arr: RhaiResult<Array> = trials
         .iter()
-        .map(|t| trial_map(t).map(Dynamic::from_map))
+        .map(|t| trial_map(t).map(records::make::<{ records::AD_TRIAL }>))
         .collect();
     Ok(Dynamic::from_array(arr?))
 }
@@ -350,7 +352,7 @@ fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
     })
 }
 
-fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
+fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "barrier_ad");
     let ro = refine_options(&mut o)?;
     o.finish()?;
@@ -370,7 +372,7 @@ fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Ma
     m.insert(
         "path".into(),
         match &r.best {
-            Some(t) => Dynamic::from_map(trial_map(t)?),
+            Some(t) => records::make::<{ records::AD_TRIAL }>(trial_map(t)?),
             None => Dynamic::UNIT,
         },
     );
@@ -390,7 +392,7 @@ fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Ma
         "near_misses".into(),
         Dynamic::from_int(r.near_misses as i64),
     );
-    Ok(m)
+    Ok(records::make::<{ records::AD_BARRIER }>(m))
 }
 
 fn groups_of(m: &LandscapeMap) -> RhaiResult<Array> {
@@ -447,6 +449,16 @@ fn numbers_of(o: &mut Opts, key: &str) -> RhaiResult<Vec<f64>> {
     super::convert::to_f64s(&o.value_or_default(key)?)
 }
 
+/// `m.barrier_matrix(U, opts)`: refines the map's barriers in place and returns them.
+fn barrier_matrix(m: &mut MapValue, u: EnergyValue, map: Map) -> RhaiResult<Array> {
+    let mut o = opts(map, "Map.barrier_matrix");
+    let ro = refine_options(&mut o)?;
+    let nearest = o.usize("nearest")?;
+    o.finish()?;
+    barrier::refine_map_barriers(&u.0, &mut m.0, &ro, nearest).script()?;
+    Ok(barriers_of(&m.0))
+}
+
 /// Registers the landscape functions.
 pub fn register(api: &mut Api) {
     api.engine.register_type_with_name::<MapValue>("Map");
@@ -455,10 +467,10 @@ pub fn register(api: &mut Api) {
     api.engine
         .register_fn("to_debug", |m: &mut MapValue| describe_map(&m.0));
 
-    api.func("ad", "ad(U: Energy, from, to, opts: map) -> map", "One Attraction-Diffusion trial (or `trials` of them, batched) from a state toward a target on U/T + alpha*||x - target||. Returns #{success, steps, barrier (max U on the path), final_distance, best_distance, energies, distances, final_state, states (when thin > 0)}; an array of those when trials > 1.", ad);
+    api.func("ad", "ad(U: Energy, from, to, opts: map) -> AdTrial", "One Attraction-Diffusion trial (or `trials` of them, batched) from a state toward a target on U/T + alpha*||x - target||. Returns #{success, steps, barrier (max U on the path), final_distance, best_distance, energies, distances, final_state, states (when thin > 0)}; an array of those when trials > 1.", ad);
     api.func(
         "ad",
-        "ad(U: Energy, from, to) -> map",
+        "ad(U: Energy, from, to) -> AdTrial",
         "",
         |u: EnergyValue, a: Dynamic, b: Dynamic| ad(u, a, b, Map::new()),
     );
@@ -490,7 +502,7 @@ pub fn register(api: &mut Api) {
         "Map",
         "save",
         "m.save(path: string, opts?: map)",
-        "Writes the map as JSON (schema in the README), atomically. A map of more than a million state values keeps its states in binary .npy files beside the JSON (NAME.minima.npy, NAME.proposals.npy), to which later saves of a growing map only append; load_map reads them back exactly.",
+        "Writes the map as JSON (schema in docs/map-files.md), atomically. A map of more than a million state values keeps its states in binary .npy files beside the JSON (NAME.minima.npy, NAME.proposals.npy), to which later saves of a growing map only append; load_map reads them back exactly.",
         |m: &mut MapValue, p: &str| -> RhaiResult<()> { m.0.save(Path::new(p)).script() },
     );
     api.engine.register_fn(
@@ -654,19 +666,19 @@ pub fn register(api: &mut Api) {
         crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad).script()?;
         Ok(m.clone())
     });
-    api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barriers between group representatives with the AD refinement (all pairs batched; with nearest: k only each group's k nearest by the 1-D barrier and the pairs that already hold one, enough for the DG's single linkage on large maps) and stores them in the map; returns the matrix.", |m: &mut MapValue, u: EnergyValue, map: Map| -> RhaiResult<Array> {
-        let mut o = opts(map, "Map.barrier_matrix");
-        let ro = refine_options(&mut o)?;
-        let nearest = o.usize("nearest")?;
-        o.finish()?;
-        barrier::refine_map_barriers(&u.0, &mut m.0, &ro, nearest).script()?;
-        Ok(barriers_of(&m.0))
-    });
+    api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barriers between group representatives with the AD refinement (all pairs batched; with nearest: k only each group's k nearest by the 1-D barrier and the pairs that already hold one, enough for the DG's single linkage on large maps) and stores them in the map; returns the matrix.", barrier_matrix);
+    api.method(
+        "Map",
+        "barrier_matrix",
+        "m.barrier_matrix(U: Energy) -> array",
+        "",
+        |m: &mut MapValue, u: EnergyValue| barrier_matrix(m, u, Map::new()),
+    );
 
-    api.func("barrier_1d", "barrier_1d(U: Energy, a, b) -> map", "Max energy on the straight line from a to b (100 points). Returns #{barrier, at (0..1), energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_1d(u, a, b, 100));
+    api.func("barrier_1d", "barrier_1d(U: Energy, a, b) -> LineBarrier", "Max energy on the straight line from a to b (100 points). Returns #{barrier, at (0..1), energies}.", |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_1d(u, a, b, 100));
     api.func(
         "barrier_1d",
-        "barrier_1d(U: Energy, a, b, points: int) -> map",
+        "barrier_1d(U: Energy, a, b, points: int) -> LineBarrier",
         "",
         |u: EnergyValue, a: Dynamic, b: Dynamic, n: i64| barrier_1d(u, a, b, n.max(0) as usize),
     );
@@ -679,7 +691,13 @@ pub fn register(api: &mut Api) {
         m.insert("energies".into(), float_array(&g.energies));
         Ok(m)
     });
-    api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> map", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. A trial succeeds only when a descent from where it stopped reaches the target minimum (confirm: false: any trial within delta); one that came within delta of the target but whose descent reached another minimum is a near-miss, a failure. The barrier is never below the higher of a and b. Returns #{barrier (() when no trial succeeded), alpha (lowest successful), path (best trial), rounds, near_misses}.", barrier_ad);
+    api.func("barrier_ad", "barrier_ad(U: Energy, a, b, opts: map) -> AdBarrier", "AD barrier refinement (sections 3.4, 4.3): from a high alpha run K trials per direction, lower alpha by 3% while any succeeds, keep the lowest barrier. A trial succeeds only when a descent from where it stopped reaches the target minimum (confirm: false: any trial within delta); one that came within delta of the target but whose descent reached another minimum is a near-miss, a failure. The barrier is never below the higher of a and b. Returns #{barrier (() when no trial succeeded), alpha (lowest successful), path (best trial), rounds, near_misses}.", barrier_ad);
+    api.func(
+        "barrier_ad",
+        "barrier_ad(U: Energy, a, b) -> AdBarrier",
+        "",
+        |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_ad(u, a, b, Map::new()),
+    );
     api.options("barrier_ad", refine_option_specs());
     api.options("Map.barrier_matrix", {
         let mut specs = refine_option_specs();
@@ -701,7 +719,7 @@ pub fn register(api: &mut Api) {
             m.insert("T".into(), Dynamic::from_float(r.temperature));
             m.insert("mean_change".into(), Dynamic::from_float(r.mean_change));
             m.insert("max_change".into(), Dynamic::from_float(r.max_change));
-            Dynamic::from_map(m)
+            records::make::<{ records::TEMPERATURE_ROW }>(m)
         }).collect())
     });
     let mut tune_specs = vec![
@@ -734,7 +752,7 @@ pub fn register(api: &mut Api) {
             m.insert("groups".into(), Dynamic::from_int(r.groups as i64));
             m.insert("ad_trials".into(), Dynamic::from_int(r.ad_trials as i64));
             m.insert("ad_successes".into(), Dynamic::from_int(r.ad_successes as i64));
-            Dynamic::from_map(m)
+            records::make::<{ records::ALPHA_ROW }>(m)
         }).collect())
     });
     let mut tune_alpha_specs: Vec<OptionDoc> = vec![
@@ -760,6 +778,16 @@ pub fn register(api: &mut Api) {
             .filter(|o| o.name != "resume"),
     );
     api.options("tune_alpha", tune_alpha_specs);
+    api.bare1::<EnergyValue>("adelm", "adelm(U: Energy) -> Map");
+    api.bare1::<EnergyValue>("tune_alpha", "tune_alpha(U: Energy) -> array");
+    api.bare2::<EnergyValue, Dynamic>(
+        "tune_temperature",
+        "tune_temperature(U: Energy, x0) -> array",
+    );
+    api.bare3::<EnergyValue, Dynamic, Dynamic>(
+        "phase_diagram",
+        "phase_diagram(U: Energy, a, b) -> array",
+    );
     api.func("phase_diagram", "phase_diagram(U: Energy, a, b, opts: map) -> array", "Metastable alpha threshold between two minima for each T, both directions (Figures 9-10): #{T, alpha_ab, alpha_ba, barrier_ab, barrier_ba} (() where no trial succeeded).", |u: EnergyValue, a: Dynamic, b: Dynamic, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "phase_diagram");
         let temps = numbers_of(&mut o, "temps")?;
@@ -776,7 +804,7 @@ pub fn register(api: &mut Api) {
             m.insert("alpha_ba".into(), opt(r.alpha_ba));
             m.insert("barrier_ab".into(), opt(r.barrier_ab));
             m.insert("barrier_ba".into(), opt(r.barrier_ba));
-            Dynamic::from_map(m)
+            records::make::<{ records::PHASE_ROW }>(m)
         }).collect())
     });
     let mut phase_specs =
@@ -788,28 +816,28 @@ pub fn register(api: &mut Api) {
     api.options("phase_diagram", phase_specs);
 }
 
-fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Map> {
+fn barrier_1d(u: EnergyValue, a: Dynamic, b: Dynamic, points: usize) -> RhaiResult<Dynamic> {
     let (a, b) = pair(&a, &b, &u)?;
     let l = barrier::barrier_1d(u.0.as_ref(), &a, &b, points).script()?;
     let mut m = Map::new();
     m.insert("barrier".into(), Dynamic::from_float(l.barrier));
     m.insert("at".into(), Dynamic::from_float(l.at));
     m.insert("energies".into(), float_array(&l.energies));
-    Ok(m)
+    Ok(records::make::<{ records::LINE_BARRIER }>(m))
 }
 
-fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Map> {
+fn neb_summary(r: &crate::landscape::neb::NebResult) -> RhaiResult<Dynamic> {
     let mut m = Map::new();
     m.insert("barrier".into(), Dynamic::from_float(r.max_energy));
     m.insert("images".into(), tv(r.images.shallow_clone()));
     m.insert("energies".into(), float_array(&r.energies));
     m.insert("converged".into(), Dynamic::from_bool(r.converged));
     m.insert("iterations".into(), Dynamic::from_int(r.iterations as i64));
-    Ok(m)
+    Ok(records::make::<{ records::PATH_BARRIER }>(m))
 }
 
 /// `compare_paths(U, a, b, opts)`: 1-D, refined AD and (D)NEB barriers for one pair.
-fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Map> {
+fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "compare_paths");
     let ad_map = o.map("ad")?.unwrap_or_default();
     let neb_map = o.map("neb")?.unwrap_or_default();
@@ -835,7 +863,10 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     line.insert("barrier".into(), Dynamic::from_float(c.line.barrier));
     line.insert("energies".into(), float_array(&c.line.energies));
     line.insert("path".into(), tv(c.line_path.shallow_clone()));
-    m.insert("line".into(), Dynamic::from_map(line));
+    m.insert(
+        "line".into(),
+        records::make::<{ records::PATH_BARRIER }>(line),
+    );
     let mut adm = Map::new();
     adm.insert(
         "barrier".into(),
@@ -854,17 +885,23 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
         );
         adm.insert("energies".into(), float_array(&best.energies));
     }
-    m.insert("ad".into(), Dynamic::from_map(adm));
-    m.insert("neb".into(), Dynamic::from_map(neb_summary(&c.neb_linear)?));
+    m.insert("ad".into(), records::make::<{ records::PATH_BARRIER }>(adm));
+    m.insert("neb".into(), neb_summary(&c.neb_linear)?);
     if let Some(r) = &c.neb_from_ad {
-        m.insert("neb_from_ad".into(), Dynamic::from_map(neb_summary(r)?));
+        m.insert("neb_from_ad".into(), neb_summary(r)?);
     }
-    Ok(m)
+    Ok(records::make::<{ records::PATH_COMPARISON }>(m))
 }
 
 /// Registers `compare_paths`.
 pub fn register_compare(api: &mut Api) {
-    api.func("compare_paths", "compare_paths(U: Energy, a, b, opts: map) -> map", "Barriers between two minima by three methods in one call (Figure 25): the straight line, the refined AD path (barrier_ad), and DNEB started from the straight line and from the AD path. Prints a table; returns #{table, line, ad, neb, neb_from_ad}, each with barrier, path or images, and energies, ready for heatmap() and path_energy_plot().", compare_paths);
+    api.func("compare_paths", "compare_paths(U: Energy, a, b, opts: map) -> PathComparison", "Barriers between two minima by three methods in one call (Figure 25): the straight line, the refined AD path (barrier_ad), and DNEB started from the straight line and from the AD path. Prints a table; returns #{table, line, ad, neb, neb_from_ad}, each with barrier, path or images, and energies, ready for heatmap() and path_energy_plot().", compare_paths);
+    api.func(
+        "compare_paths",
+        "compare_paths(U: Energy, a, b) -> PathComparison",
+        "",
+        |u: EnergyValue, a: Dynamic, b: Dynamic| compare_paths(u, a, b, Map::new()),
+    );
     api.options(
         "compare_paths",
         vec![

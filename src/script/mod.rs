@@ -11,11 +11,13 @@ mod host;
 mod landscape;
 pub mod limits;
 mod map_compare;
+mod map_stats;
 mod models;
 mod modules;
 pub mod names;
 mod neb;
 mod plot;
+pub mod records;
 mod sampler;
 mod session;
 pub mod stdlib;
@@ -107,6 +109,47 @@ impl<'a> Api<'a> {
         );
         self
     }
+    /// Registers `name(a)`: `name(a, #{})`, every option at its default (`signature` shows it).
+    pub fn bare1<A: Variant + Clone>(&mut self, name: &'static str, signature: &str) -> &mut Self {
+        self.func(
+            name,
+            signature,
+            "",
+            move |ctx: rhai::NativeCallContext, a: A| {
+                ctx.call_native_fn::<rhai::Dynamic>(name, (a, rhai::Map::new()))
+            },
+        )
+    }
+    /// Registers `name(a, b)`: `name(a, b, #{})`.
+    pub fn bare2<A: Variant + Clone, B: Variant + Clone>(
+        &mut self,
+        name: &'static str,
+        signature: &str,
+    ) -> &mut Self {
+        self.func(
+            name,
+            signature,
+            "",
+            move |ctx: rhai::NativeCallContext, a: A, b: B| {
+                ctx.call_native_fn::<rhai::Dynamic>(name, (a, b, rhai::Map::new()))
+            },
+        )
+    }
+    /// Registers `name(a, b, c)`: `name(a, b, c, #{})`.
+    pub fn bare3<A: Variant + Clone, B: Variant + Clone, C: Variant + Clone>(
+        &mut self,
+        name: &'static str,
+        signature: &str,
+    ) -> &mut Self {
+        self.func(
+            name,
+            signature,
+            "",
+            move |ctx: rhai::NativeCallContext, a: A, b: B, c: C| {
+                ctx.call_native_fn::<rhai::Dynamic>(name, (a, b, c, rhai::Map::new()))
+            },
+        )
+    }
     /// Declares the options map keys of `name`: the one table its parser reads
     /// ([`Opts`]) and its docs, completion and checks show.
     pub fn options(&mut self, name: &str, options: Vec<docs::OptionDoc>) -> &mut Self {
@@ -139,6 +182,8 @@ pub fn build_engine() -> (Engine, Docs) {
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
+    map_stats::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
+    records::register(&mut Api::new(&mut engine, &mut docs, "results"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
     (engine, docs)
 }
@@ -165,7 +210,7 @@ pub fn display_value(engine: &Engine, v: &rhai::Dynamic) -> String {
     }
     // An array of maps (minima, table rows) prints one map per line.
     if let Some(items) = v.read_lock::<rhai::Array>() {
-        if items.len() >= 2 && items.iter().all(|x| x.is_map()) {
+        if items.len() >= 2 && items.iter().all(|x| records::fields_of(x).is_some()) {
             let lines: Vec<String> = items
                 .iter()
                 .map(|x| format!("  {}", display_value(engine, x)))

@@ -510,7 +510,7 @@ pub fn register(api: &mut Api) {
 
     api.func(
         "train_deepframe",
-        "train_deepframe(desc: Net, data: Tensor|map, opts?: map) -> map",
+        "train_deepframe(desc: Net, data: Tensor|map, opts?: map) -> Training",
         "Algorithm 1: trains a copy of a descriptor on images [N, C*H*W] (or a dataset map) with persistent Langevin (eq. 2.9) or Gibbs chains and Adam. Returns #{descriptor, samples, history, interrupted, steps}; Ctrl-C stops cleanly, keeping the weights so far.",
         |d: NetValue, data: Dynamic| train_df(&d, &data, Map::new()),
     );
@@ -523,7 +523,7 @@ pub fn register(api: &mut Api) {
 
     api.func(
         "train_coop",
-        "train_coop(desc: Net, gen: Net, data: Tensor|map, opts?: map) -> map",
+        "train_coop(desc: Net, gen: Net, data: Tensor|map, opts?: map) -> Training",
         "Algorithm 2 (Co-Op): trains copies of a descriptor and a generator together: Z ~ N(0, I), Y = g(Z), Langevin (or Gibbs) revision of Y under the descriptor, latent Langevin (eq. 2.11) of Z towards Y, then Adam steps for both. Returns #{descriptor, generator, samples, history, interrupted, steps}.",
         |d: NetValue, g: NetValue, data: Dynamic| train_co(&d, &g, &data, Map::new()),
     );
@@ -635,7 +635,7 @@ pub fn register(api: &mut Api) {
     );
 }
 
-fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
+fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "train_deepframe");
     let to = train_options(&mut o, false)?;
     o.finish()?;
@@ -644,10 +644,10 @@ fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
     let r = models::train_deepframe(&net, &data, &to).script()?;
     let mut m = report_map(&r)?;
     m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(net))));
-    Ok(m)
+    Ok(super::records::make::<{ super::records::TRAINING }>(m))
 }
 
-fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Map> {
+fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "train_coop");
     let to = train_options(&mut o, true)?;
     o.finish()?;
@@ -658,7 +658,7 @@ fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<
     let mut m = report_map(&r)?;
     m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(dn))));
     m.insert("generator".into(), Dynamic::from(NetValue(Rc::new(gn))));
-    Ok(m)
+    Ok(super::records::make::<{ super::records::TRAINING }>(m))
 }
 
 fn make_dataset(name: &str, map: Map) -> RhaiResult<Dynamic> {

@@ -160,7 +160,7 @@ fn run_pairs(u: EnergyValue, pairs: Array, options: NebOptions) -> RhaiResult<Ar
         .collect())
 }
 
-fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Map> {
+fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "NebPath.saddle");
     let so = SaddleOptions {
         tol: o.f64("tol")?,
@@ -181,7 +181,7 @@ fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Map> {
             .map(|n| Dynamic::from_int(n as i64))
             .unwrap_or(Dynamic::UNIT),
     );
-    Ok(m)
+    Ok(super::records::make::<{ super::records::SADDLE }>(m))
 }
 
 /// Registers `neb` and the `NebPath` type.
@@ -361,14 +361,14 @@ pub fn register(api: &mut Api) {
     api.method(
         "NebPath",
         "saddle",
-        "path.saddle() -> map",
+        "path.saddle() -> Saddle",
         sdoc,
         |p: &mut NebPath| saddle(p, Map::new()),
     );
     api.method(
         "NebPath",
         "saddle",
-        "path.saddle(opts: map) -> map",
+        "path.saddle(opts: map) -> Saddle",
         sdoc,
         |p: &mut NebPath, m: Map| saddle(p, m),
     );

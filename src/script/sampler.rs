@@ -33,7 +33,7 @@ pub fn sampler_spec(o: &mut super::Opts) -> RhaiResult<SamplerSpec> {
     })
 }
 
-fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
+fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "sample");
     let t = o.f64("T")?;
     let steps = o.usize("steps")?;
@@ -81,15 +81,15 @@ fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Map> {
         "interrupted".into(),
         Dynamic::from_bool(crate::interrupt::requested()),
     );
-    Ok(out)
+    Ok(super::records::make::<{ super::records::SAMPLES }>(out))
 }
 
 /// Registers the sampling functions.
 pub fn register(api: &mut Api) {
-    api.func("sample", "sample(U: Energy, x0, opts: map) -> map", "Runs batched MCMC chains on exp(-U/T) from x0 (a state [D] or chains [B, D]). Returns #{x: final states, energy: U of x, acceptance: mean acceptance rate, steps, states: [S, B, D] and trace: U values [S, B] when thin > 0}. Ctrl-C stops early and keeps what was sampled.", sample);
+    api.func("sample", "sample(U: Energy, x0, opts: map) -> Samples", "Runs batched MCMC chains on exp(-U/T) from x0 (a state [D] or chains [B, D]). Returns #{x: final states, energy: U of x, acceptance: mean acceptance rate, steps, states: [S, B, D] and trace: U values [S, B] when thin > 0}. Ctrl-C stops early and keeps what was sampled.", sample);
     api.func(
         "sample",
-        "sample(U: Energy, x0) -> map",
+        "sample(U: Energy, x0) -> Samples",
         "",
         |u: EnergyValue, x0: Dynamic| sample(u, x0, Map::new()),
     );

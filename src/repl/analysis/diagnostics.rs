@@ -35,6 +35,53 @@ fn list_counts(set: &BTreeSet<usize>) -> String {
     }
 }
 
+/// Where a syntax error Rhai places at `line:col` really is. Rhai reports an unfinished
+/// construct (`p.`, `f(x,`, `a +`) at the next token, which may be lines below; when that
+/// token opens its line and the text before it does not end a statement (`;`, `}`), the
+/// error belongs just after the last character before it.
+pub fn where_the_text_breaks(code: &str, line: usize, col: usize) -> (usize, usize) {
+    let lines: Vec<&str> = code.split('\n').collect();
+    let Some(this) = lines.get(line.wrapping_sub(1)) else {
+        // Past the end (an unfinished last line): after the last character of the text.
+        return last_character(&lines, lines.len()).unwrap_or((line, col));
+    };
+    let opens_line = this
+        .chars()
+        .take(col.saturating_sub(1))
+        .all(char::is_whitespace);
+    if !opens_line {
+        return (line, col);
+    }
+    match last_character(&lines, line - 1) {
+        Some((l, c)) => {
+            let ends_statement = lines[l - 1]
+                .chars()
+                .nth(c - 2)
+                .is_some_and(|ch| ch == ';' || ch == '}');
+            if ends_statement {
+                (line, col)
+            } else {
+                (l, c)
+            }
+        }
+        None => (line, col),
+    }
+}
+
+/// The position just after the last non-blank character in the first `n` lines (1-based
+/// line, column after it), skipping `//` comment lines.
+fn last_character(lines: &[&str], n: usize) -> Option<(usize, usize)> {
+    (0..n.min(lines.len())).rev().find_map(|i| {
+        let text = lines[i].trim_end();
+        let code = text.trim_start();
+        if code.is_empty() || code.starts_with("//") {
+            None
+        } else {
+            Some((i + 1, text.chars().count() + 1))
+        }
+    })
+}
+
 /// Parses `code` and reports parse errors, calls to unknown functions and wrong argument
 /// counts, sorted by position. `engine` should be built like the session's (same functions).
 pub fn diagnose(
@@ -58,9 +105,10 @@ pub fn diagnose(
                     _ => msg,
                 };
                 let (line, col) = (p.line().unwrap_or(1), p.position().unwrap_or(1));
+                let (at_line, at_col) = where_the_text_breaks(&text, line, col);
                 syntax.push(Diagnostic {
-                    line,
-                    col,
+                    line: at_line,
+                    col: at_col,
                     message: msg,
                 });
                 if syntax.len() >= MAX_SYNTAX_ERRORS || !blank_statement_at(&mut text, line, col) {

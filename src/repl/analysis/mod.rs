@@ -281,6 +281,30 @@ mod tests {
     }
 
     #[test]
+    fn completion_after_a_result_offers_its_fields() {
+        let (_, cat) = Catalog::standard();
+        let labels = |src: &str| -> Vec<String> {
+            let env = Env::scan(src, Path::new("."));
+            complete(&cat, &env, src)
+                .1
+                .into_iter()
+                .map(|i| i.label)
+                .collect()
+        };
+        let r =
+            labels("let U = muller_brown();\nlet r = barrier_ad(U, [0.0, 0.0], [1.0, 1.0]);\nr.");
+        for field in ["barrier", "near_misses", "rounds", "to_map"] {
+            assert!(r.iter().any(|l| l == field), "{field}: {r:?}");
+        }
+        let t = labels("let t = ad(muller_brown(), [0.0, 0.0], [1.0, 1.0]);\nt.");
+        assert!(t.iter().any(|l| l == "best_distance"), "{t:?}");
+        assert!(
+            !t.iter().any(|l| l == "near_misses" || l == "rounds"),
+            "{t:?}"
+        );
+    }
+
+    #[test]
     fn method_completion_in_a_file_follows_literal_and_return_types() {
         let (_, cat) = Catalog::standard();
         let labels = |src: &str| -> Vec<String> {
