@@ -17,9 +17,9 @@ Usage:
                                  default set), latent image (minutes on a CPU, only when
                                  named)
   telescope lsp                  language server on stdio
-  telescope --version | --help
+  telescope --version | --help | help COMMAND | COMMAND --help
 
-Flags of `run` (and of the REPL, before any command):
+Flags of `run` (also of the REPL, before any command):
   --limit NAME=VALUE             change a limit (see `limits()`: operations, string, array,
                                  map, call_depth, native_depth, memory in GiB)
   --sandbox                      for a script someone else wrote: files are written only
@@ -245,9 +245,8 @@ fn take_flags(args: &[String]) -> Result<&[String], String> {
                 && !is_help(f)
                 && !matches!(f, "--version" | "-V") =>
             {
-                let hint = FLAGS
-                    .iter()
-                    .find(|g| g.starts_with(f) || f.starts_with(*g))
+                let hint = telescope::script::names::close_names(f, FLAGS.iter().copied(), 1)
+                    .first()
                     .map(|g| format!(" (did you mean {g}?)"))
                     .unwrap_or_default();
                 return Err(format!(

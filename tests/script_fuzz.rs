@@ -1259,8 +1259,23 @@ fn beyond_range(rng: &mut StdRng, count: bool, lo: f64, hi: f64) -> String {
 impl<'a> Gen<'a> {
     /// Documented arities mostly; now and then a wrong one.
     fn arity(&mut self) -> usize {
-        let arities = self.target.arities();
+        let mut arities = self.target.arities();
         let max = arities.iter().copied().max().unwrap_or(0);
+        // Functions whose defaults run for minutes are called with their options map (which
+        // holds the budget): their bare forms would run the full defaults.
+        const SLOW_DEFAULTS: &[&str] = &[
+            "adelm",
+            "tune_alpha",
+            "tune_temperature",
+            "phase_diagram",
+            "find_minima",
+            "barrier_ad",
+            "barrier_matrix",
+            "compare_paths",
+        ];
+        if SLOW_DEFAULTS.contains(&self.target.bare_name()) {
+            arities.retain(|&a| a == max);
+        }
         if self.rng.random_bool(0.92) {
             *arities.choose(&mut self.rng).unwrap_or(&0)
         } else {

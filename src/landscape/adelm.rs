@@ -336,7 +336,6 @@ fn map_batch(
         // Unfinished descents are not minima: the batch is dropped, as an interrupted AD is.
         return Err(crate::Error::Interrupted);
     }
-    map.stats.min_iterations += mins.iterations;
     let states = tensor::to_matrix(&mins.x)?;
     let energies = tensor::to_vec_f64(&mins.energy)?;
     let starts = if opts.keep_proposals {
@@ -378,6 +377,11 @@ fn map_batch(
         }
         map.iterations = last;
         map.stats.proposals += last - first;
+        if first == n0 {
+            // A batch's descents count once, with its first segment: a run resumed inside
+            // the batch minimizes it again, but an uninterrupted run would not have.
+            map.stats.min_iterations += mins.iterations;
+        }
         if consolidation_due(map.iterations, opts) && !consolidate_at(e, map, opts, deltas)? {
             return Ok(false);
         }

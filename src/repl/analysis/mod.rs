@@ -280,17 +280,20 @@ mod tests {
         );
     }
 
+    /// The labels completion offers at the end of `src`, as in a file.
+    fn completion_labels(cat: &Catalog, src: &str) -> Vec<String> {
+        let env = Env::scan(src, Path::new("."));
+        complete(cat, &env, src)
+            .1
+            .into_iter()
+            .map(|i| i.label)
+            .collect()
+    }
+
     #[test]
     fn completion_after_a_result_offers_its_fields() {
         let (_, cat) = Catalog::standard();
-        let labels = |src: &str| -> Vec<String> {
-            let env = Env::scan(src, Path::new("."));
-            complete(&cat, &env, src)
-                .1
-                .into_iter()
-                .map(|i| i.label)
-                .collect()
-        };
+        let labels = |src: &str| completion_labels(&cat, src);
         let r =
             labels("let U = muller_brown();\nlet r = barrier_ad(U, [0.0, 0.0], [1.0, 1.0]);\nr.");
         for field in ["barrier", "near_misses", "rounds", "to_map"] {
@@ -307,14 +310,7 @@ mod tests {
     #[test]
     fn method_completion_in_a_file_follows_literal_and_return_types() {
         let (_, cat) = Catalog::standard();
-        let labels = |src: &str| -> Vec<String> {
-            let env = Env::scan(src, Path::new("."));
-            complete(&cat, &env, src)
-                .1
-                .into_iter()
-                .map(|i| i.label)
-                .collect()
-        };
+        let labels = |src: &str| completion_labels(&cat, src);
         // A string variable gets Rhai's string methods and no telescope methods.
         let s = labels("let name = \"abc\";\nname.");
         assert!(s.iter().any(|l| l == "to_upper"), "{s:?}");
