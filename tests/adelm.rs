@@ -792,10 +792,11 @@ fn map_stats_count_the_run_in_scripts() {
     let tmp = tempfile::tempdir().unwrap();
     for (iters, batch, seed) in [(6, 1, 1), (12, 4, 2), (10, 4, 3), (7, 16, 4)] {
         let mut s = telescope::script::new_session(Some(tmp.path()));
+        let file = tmp.path().join("m.json").display().to_string();
         let code = format!(
             "let m = adelm(muller_brown(), #{{iters: {iters}, batch: {batch}, seed: {seed}, progress: false}});\n\
-             m.save(\"m.json\");\n\
-             let l = load_map(\"m.json\");\n\
+             m.save({file:?});\n\
+             let l = load_map({file:?});\n\
              let s = m.stats;\n\
              [s.proposals, s.ad_trials, s.ad_successes, s.ad_near_misses, s.min_iterations, s.repeats,\n\
               l.stats.proposals == s.proposals && l.stats.ad_trials == s.ad_trials && l.stats.min_iterations == s.min_iterations,\n\

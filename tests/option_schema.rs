@@ -289,7 +289,14 @@ fn every_function_with_options_also_runs_without_them() {
         if required || !call.contains("OPTS") {
             continue;
         }
-        let code = call.replace(", OPTS)", ")").replace("(OPTS)", "()");
+        // Files a call writes go to the temporary folder, not the working one.
+        let code = call
+            .replace(", OPTS)", ")")
+            .replace("(OPTS)", "()")
+            .replace(
+                "\"probe.json\"",
+                &format!("{:?}", tmp.path().join("probe.json")),
+            );
         if let Err(e) = session.eval("bare.rhai", &code) {
             if e.contains("Function not found") || e.contains(" takes ") {
                 problems.push(format!("{}: `{code}`: {e}", d.name));
