@@ -55,6 +55,21 @@ pub struct Repl {
     /// The accepted input whose value `ans` holds, when it is one expression that `:save` can
     /// bind to `ans` should a later input read it.
     ans_input: Option<usize>,
+    /// Maps that Ctrl-C cut short, with the accepted input that bound them: `:save` writes
+    /// each beside the script and loads it there instead of running the call again.
+    interrupted_maps: Vec<InterruptedMap>,
+    /// True when Ctrl-C stopped a computation during the last evaluation.
+    last_interrupted: bool,
+}
+
+/// A map an input bound while Ctrl-C cut its computation short.
+struct InterruptedMap {
+    /// Index of the input in `accepted`.
+    input: usize,
+    /// The variable that holds it.
+    name: String,
+    /// The map as the input left it.
+    map: crate::landscape::map::LandscapeMap,
 }
 
 /// What to do after an input.
@@ -73,6 +88,8 @@ impl Repl {
             session: new_session(Some(Path::new("."))),
             accepted: Vec::new(),
             ans_input: None,
+            interrupted_maps: Vec::new(),
+            last_interrupted: false,
         }
     }
 
@@ -93,13 +110,18 @@ impl Repl {
             return Flow::Continue;
         }
         let before: BTreeSet<String> = self.variable_names();
-        let produced = self.eval_and_print(input);
+        // A trailing `;` runs the input without showing its value (it still becomes `ans`).
+        let show = !analysis::ends_with_semicolon(input);
+        let produced = self.eval_and_print(input, show);
         match produced {
             Some(value) => {
                 self.record(input);
                 if value {
                     self.ans_input =
                         analysis::is_one_expression(input).then_some(self.accepted.len() - 1);
+                }
+                if self.last_interrupted {
+                    self.note_interrupted(input);
                 }
             }
             None => {
@@ -132,6 +154,101 @@ impl Repl {
             }
         }
         self.accepted.push(input.trim_end().to_string());
+    }
+
+    /// Remembers what Ctrl-C cut short in the last accepted input: the maps it bound (`:save`
+    /// loads them instead of mapping again), or a comment that the line reruns in full.
+    fn note_interrupted(&mut self, input: &str) {
+        let index = self.accepted.len() - 1;
+        for name in analysis::bound_names(input) {
+            let value = self.session.scope.get_value::<rhai::Dynamic>(&name);
+            if let Some(map) = value.as_ref().and_then(crate::script::map_of) {
+                if map.interrupted {
+                    self.interrupted_maps.push(InterruptedMap {
+                        input: index,
+                        name,
+                        map,
+                    });
+                }
+            }
+        }
+        if !self.interrupted_maps.iter().any(|m| m.input == index) {
+            self.accepted[index] = format!(
+                "// Ctrl-C cut this input short in the session; run here, it computes in full\n{}",
+                self.accepted[index]
+            );
+        }
+    }
+
+    /// The script `:save` writes to `path`: the accepted inputs, with each map that Ctrl-C cut
+    /// short written beside it (`NAME.VAR.json`) and loaded instead of mapped again, and each
+    /// function that reads variables it cannot see kept as a comment, so that the script runs
+    /// and `telescope check` finds nothing in it.
+    pub fn saved_script(&self, path: &Path) -> Result<String, String> {
+        let mut inputs = self.accepted.clone();
+        for (i, input) in self.accepted.iter().enumerate() {
+            let maps: Vec<&InterruptedMap> = self
+                .interrupted_maps
+                .iter()
+                .filter(|m| m.input == i)
+                .collect();
+            if maps.is_empty() {
+                continue;
+            }
+            let mut text = String::new();
+            let mut loads = String::new();
+            for m in &maps {
+                let file = map_file_beside(path, &m.name);
+                m.map
+                    .save(Path::new(&file))
+                    .map_err(|e| format!("{file}: {e}"))?;
+                let go_on = if m.map.method == "gwl" {
+                    "To go on, run the call with `checkpoint: PATH`: a later `resume: PATH` continues its chain.".to_string()
+                } else {
+                    format!("To go on mapping, give the call `resume: \"{file}\"`.")
+                };
+                text.push_str(&format!(
+                    "// Ctrl-C stopped this input at iteration {} of its map `{}`; that map is in {file}.\n// {go_on}\n",
+                    m.map.iterations, m.name
+                ));
+                loads.push_str(&format!("let {} = load_map(\"{file}\");\n", m.name));
+            }
+            if analysis::statements(input).len() == 1 {
+                for line in input.lines() {
+                    text.push_str(&format!("// {line}\n"));
+                }
+                text.push_str(loads.trim_end());
+            } else {
+                // Other statements of the input are needed: it runs again, in full.
+                text.push_str(input);
+            }
+            inputs[i] = text;
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = dir.unwrap_or(Path::new("."));
+        // Functions that read the session's variables fail when called: keep them as comments.
+        for _ in 0..inputs.len() {
+            let script = script_of(&self.session.engine, &inputs);
+            let diags = check::check_source(&script, dir);
+            let broken = diags.iter().find_map(|d| {
+                if !d.message.contains(analysis::FUNCTION_SCOPE) {
+                    return None;
+                }
+                input_at_line(&inputs, d.line)
+            });
+            let Some(i) = broken else {
+                return Ok(script);
+            };
+            let mut text = format!(
+                "// This function reads variables a function cannot see ({}); it is kept as a comment:\n",
+                analysis::FUNCTION_SCOPE
+            );
+            for line in inputs[i].lines() {
+                text.push_str(&format!("// {line}\n"));
+            }
+            inputs[i] = text.trim_end().to_string();
+        }
+        Ok(script_of(&self.session.engine, &inputs))
     }
 
     /// A value's script type name and its display form.
@@ -184,15 +301,18 @@ impl Repl {
         }
     }
 
-    /// Evaluates code and prints its value or error: `Some(true)` when it succeeded with a value
-    /// (which `ans` now holds), `Some(false)` when it succeeded without one, `None` on failure.
-    pub fn eval_and_print(&mut self, input: &str) -> Option<bool> {
+    /// Evaluates code and prints its value (when `show`) or error: `Some(true)` when it
+    /// succeeded with a value (which `ans` now holds), `Some(false)` when it succeeded without
+    /// one, `None` on failure.
+    pub fn eval_and_print(&mut self, input: &str, show: bool) -> Option<bool> {
         crate::interrupt::clear();
         let result = {
             let _sigint = sigint::Guard::install();
             self.session.eval("<repl>", input)
         };
-        if crate::interrupt::requested() {
+        crate::progress::stderr::end_line();
+        self.last_interrupted = crate::interrupt::presses() > 0;
+        if self.last_interrupted {
             // The terminal echoed `^C` without a newline.
             eprintln!();
         }
@@ -200,7 +320,9 @@ impl Repl {
         match result {
             Ok(v) => {
                 // A plot shows itself, as IPython shows a figure.
-                if let Some(fig) = crate::script::figure_of(&v) {
+                if !show {
+                    // Shown nothing: the input ended with `;`.
+                } else if let Some(fig) = crate::script::figure_of(&v) {
                     if let Err(e) = crate::plot::terminal::show(&fig, None) {
                         eprintln!("{e}");
                     }
@@ -272,7 +394,7 @@ impl Repl {
                     eprintln!(":time needs an expression");
                 } else {
                     let t0 = Instant::now();
-                    let ok = self.eval_and_print(arg);
+                    let ok = self.eval_and_print(arg, !analysis::ends_with_semicolon(arg));
                     println!("time: {}", format_duration(t0.elapsed().as_secs_f64()));
                     if ok.is_some() {
                         self.record(arg);
@@ -284,13 +406,17 @@ impl Repl {
                 if arg.is_empty() {
                     eprintln!(":save needs a file name");
                 } else {
-                    match std::fs::write(arg, script_of(&self.session.engine, &self.accepted)) {
+                    let written = self.saved_script(Path::new(arg)).and_then(|text| {
+                        crate::tensor_io::write_atomic(Path::new(arg), text.as_bytes())
+                            .map_err(|e| e.to_string())
+                    });
+                    match written {
                         Ok(()) => println!(
                             "saved {} input{} to {arg}",
                             self.accepted.len(),
                             if self.accepted.len() == 1 { "" } else { "s" }
                         ),
-                        Err(e) => eprintln!("{arg}: {e}"),
+                        Err(e) => eprintln!("{e}"),
                     }
                 }
             }
@@ -469,6 +595,32 @@ pub fn script_of(engine: &rhai::Engine, inputs: &[String]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// `DIR/STEM.NAME.json` for the script `DIR/STEM.rhai`: where `:save` writes variable NAME's map.
+fn map_file_beside(script: &Path, name: &str) -> String {
+    let stem = script
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "session".into());
+    script
+        .with_file_name(format!("{stem}.{name}.json"))
+        .display()
+        .to_string()
+}
+
+/// The index of the input that line `line` (1-based) of `script_of(inputs)` comes from.
+fn input_at_line(inputs: &[String], line: usize) -> Option<usize> {
+    // script_of writes one header line, then each input on its own lines.
+    let mut first = 2;
+    for (i, input) in inputs.iter().enumerate() {
+        let n = input.trim_end().lines().count().max(1);
+        if (first..first + n).contains(&line) {
+            return Some(i);
+        }
+        first += n;
+    }
+    None
 }
 
 /// Ctrl-C during evaluation. The line editor installs its own SIGINT handler for as long as

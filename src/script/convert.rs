@@ -272,6 +272,13 @@ impl Opts {
             .map(|s| s as u64)
             .unwrap_or_else(crate::tensor::session_seed))
     }
+    /// The `seed` option of a call that draws from the session's stream
+    /// ([`OptionDoc::call_seed`]): keep the value alive while the call runs.
+    pub fn call_seed(&mut self) -> RhaiResult<crate::tensor::CallSeed> {
+        Ok(crate::tensor::call_seed(
+            self.usize_opt("seed")?.map(|s| s as u64),
+        ))
+    }
     /// A boolean, or its documented default.
     pub fn bool(&mut self, key: &str) -> RhaiResult<bool> {
         self.or_default(key, "a flag", |v| v.as_bool().ok())
@@ -365,11 +372,24 @@ impl Opts {
     }
 }
 
-/// The observer scripts give long runs when their `progress` option is on: progress lines and
-/// warnings on stderr, so that stdout keeps only what the script prints.
+/// True when Ctrl-C was pressed during the call that just returned (its computation stopped
+/// early and returned what it had).
+pub fn cut_short() -> bool {
+    crate::interrupt::presses() > 0
+}
+
+/// Says on stderr, in the one sentence every function uses, that Ctrl-C cut the call `what`
+/// short and what its result holds: `what: interrupted by Ctrl-C; the result holds ...`.
+pub fn say_interrupted(what: &str, holds: &str) {
+    crate::progress::stderr::end_line();
+    eprintln!("{what}: interrupted by Ctrl-C; the result holds {holds}");
+}
+
+/// The observer scripts give long runs when their `progress` option is on: progress lines (in
+/// place on a terminal) and warnings on stderr, so that stdout keeps only what the script prints.
 pub fn stderr_progress(on: bool) -> crate::progress::Progress {
     if on {
-        crate::progress::Progress::new(|_, line| eprintln!("{line}"))
+        crate::progress::stderr::observer()
     } else {
         crate::progress::Progress::silent()
     }

@@ -218,6 +218,18 @@ impl OptionDoc {
     pub fn seed(doc: &str) -> Self {
         Self::described("seed", OptKind::Count, "session seed", doc).bounded(bounds::SEED)
     }
+    /// The `seed` option of a call that draws from the session's stream (`seed(n)` seeds it):
+    /// with a seed the call's draws come from it alone, and the session's stream goes on as
+    /// if the call had drawn once.
+    pub fn call_seed() -> Self {
+        Self::described(
+            "seed",
+            OptKind::Count,
+            "session stream",
+            "seed of this call's random draws: the same seed gives the same result wherever the call stands; without it the call draws from the session's stream (seed(n))",
+        )
+        .bounded(bounds::SEED)
+    }
     /// A path option, none by default.
     pub fn path(name: &str, doc: &str) -> Self {
         Self::described(name, OptKind::Path, "none", doc)

@@ -239,6 +239,15 @@ fn minimize_script(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Dynamic>
     let x = to_tensor(&x0)?;
     let single = x.dim() <= 1;
     let m = minimize::minimize(energy_of(&u), &x, &mo).script()?;
+    if m.interrupted {
+        super::convert::say_interrupted(
+            "minimize",
+            &format!(
+                "each chain where it stopped after {} iterations (converged false)",
+                m.iterations
+            ),
+        );
+    }
     let mut out = Map::new();
     if single {
         out.insert("x".into(), tv(m.x.f_squeeze_dim(0).script()?));
@@ -265,6 +274,7 @@ fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
     let n = o.usize("starts")?;
     let tol = o.f64("dedup")?;
     let mo = min_options(&mut o)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let x0 = energy::random_states(energy_of(&u), n.max(1)).script()?;
     let mut m = minimize::minimize(energy_of(&u), &x0, &mo).script()?;
@@ -273,10 +283,13 @@ fn find_minima(u: EnergyValue, map: Map) -> RhaiResult<Array> {
         let done: Vec<i64> = (0..m.converged.len() as i64)
             .filter(|&i| m.converged[i as usize])
             .collect();
-        eprintln!(
-            "find_minima: interrupted by Ctrl-C; {} of {} descents had finished",
-            done.len(),
-            m.converged.len()
+        super::convert::say_interrupted(
+            "find_minima",
+            &format!(
+                "the minima of the {} of {} descents that had finished",
+                done.len(),
+                m.converged.len()
+            ),
         );
         let keep = Tensor::from_slice(&done)
             .f_to_device(m.x.device())
@@ -546,5 +559,6 @@ pub fn register(api: &mut Api) {
             .bounded(bounds::TOLERANCE),
     ];
     find_specs.extend(min_option_specs(1e-8));
+    find_specs.push(OptionDoc::call_seed());
     api.options("find_minima", find_specs);
 }

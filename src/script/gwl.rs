@@ -57,6 +57,7 @@ fn run_gwl(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
     let resume = o.path("resume")?;
     let go = gwl_options(&mut o)?;
     o.finish()?;
+    let checkpoint = go.checkpoint.clone();
     let map = match resume {
         Some(path) if gwl::state_path(Path::new(&path)).exists() => {
             gwl::gwl_resume(u.0.as_ref(), Path::new(&path), &go)
@@ -70,7 +71,25 @@ fn run_gwl(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
         }
         None => gwl::gwl(u.0.as_ref(), &go),
     };
-    Ok(MapValue(map.script()?))
+    let map = map.script()?;
+    if map.interrupted {
+        let go_on = match &checkpoint {
+            Some(p) => format!(
+                "gwl(U, #{{resume: \"{}\", ...}}) goes on from the chain saved there",
+                p.display()
+            ),
+            None => "a run with #{checkpoint: path} can be resumed".to_string(),
+        };
+        super::convert::say_interrupted(
+            "gwl",
+            &format!(
+                "the walk's first {} steps ({} basins); {go_on}",
+                map.iterations,
+                map.groups.len()
+            ),
+        );
+    }
+    Ok(MapValue(map))
 }
 
 /// A JSON value as a script value (objects as maps, arrays as arrays).

@@ -174,7 +174,11 @@ impl Session {
         self.lib.clear_statements();
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(describe_error(name, &e)),
+            Ok(Err(e)) => Err(format!(
+                "{}{}",
+                describe_error(name, &e),
+                scope_hint(&e, &self.scope)
+            )),
             Err(panic) => Err(format!("{name}: {}", panic_message(&panic))),
         }
     }
@@ -185,6 +189,30 @@ impl Session {
         let argv: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         self.scope.push_constant("ARGS", argv);
         self.eval(&path.display().to_string(), &code)
+    }
+}
+
+/// For a variable not found inside a script function while the session holds it: Rhai's rule,
+/// said in the error (functions see only their parameters and constants, not the variables of
+/// the script or session that calls them). Empty otherwise.
+fn scope_hint(e: &EvalAltResult, scope: &Scope) -> String {
+    let mut inner = e;
+    let mut in_function = None;
+    loop {
+        match inner {
+            EvalAltResult::ErrorInFunctionCall(f, _, next, _) => {
+                in_function.get_or_insert(f.clone());
+                inner = next;
+            }
+            EvalAltResult::ErrorInModule(_, next, _) => inner = next,
+            _ => break,
+        }
+    }
+    match (inner, in_function) {
+        (EvalAltResult::ErrorVariableNotFound(var, _), Some(f)) if scope.contains(var) => format!(
+            " (functions do not see the variables of the session or script that calls them: pass `{var}` to `{f}` as a parameter, or use a closure, `let g = |x| {var} ...;`, which captures it)"
+        ),
+        _ => String::new(),
     }
 }
 

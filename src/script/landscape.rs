@@ -210,20 +210,29 @@ fn ad(u: EnergyValue, from: Dynamic, to: Dynamic, map: Map) -> RhaiResult<Dynami
     let mut o = opts(map, "ad");
     let k = o.usize("trials")?.max(1);
     let ao = ad_options(&mut o)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let (a, b) = pair(&from, &to, &u)?;
     let starts = a.f_expand([k as i64, a.size()[1]], false).script()?;
     let targets = b.f_expand([k as i64, b.size()[1]], false).script()?;
     let trials = ad_trials(&u.0, &starts, &targets, &vec![ao.alpha; k], &ao).script()?;
-    if k == 1 {
-        return Ok(records::make::<{ records::AD_TRIAL }>(trial_map(
-            &trials[0],
-        )?));
+    let cut = super::convert::cut_short();
+    if cut {
+        let ended = trials.iter().filter(|t| t.success).count();
+        super::convert::say_interrupted(
+            "ad",
+            &format!("{k} trial(s) up to the step each reached ({ended} had succeeded)"),
+        );
     }
-    let arr: RhaiResult<Array> = trials
-        .iter()
-        .map(|t| trial_map(t).map(records::make::<{ records::AD_TRIAL }>))
-        .collect();
+    let record = |t: &AdTrial| -> RhaiResult<Dynamic> {
+        let mut m = trial_map(t)?;
+        m.insert("interrupted".into(), Dynamic::from_bool(cut));
+        Ok(records::make::<{ records::AD_TRIAL }>(m))
+    };
+    if k == 1 {
+        return record(&trials[0]);
+    }
+    let arr: RhaiResult<Array> = trials.iter().map(record).collect();
     Ok(Dynamic::from_array(arr?))
 }
 
@@ -285,8 +294,23 @@ fn adelm_options(o: &mut Opts) -> RhaiResult<AdelmOptions> {
 
 /// Tells on stderr that Ctrl-C cut a scan short, and how much of it the result holds.
 fn say_if_interrupted(what: &str, done: usize, asked: usize, items: &str) {
-    if done < asked && crate::interrupt::requested() {
-        eprintln!("{what}: interrupted by Ctrl-C; the result holds {done} of {asked} {items}");
+    if super::convert::cut_short() {
+        super::convert::say_interrupted(what, &format!("{done} of {asked} {items}"));
+    }
+}
+
+/// Tells on stderr that Ctrl-C cut a mapping short, with what the map holds and how to go on.
+fn say_if_map_interrupted(what: &str, m: &LandscapeMap) {
+    if m.interrupted {
+        super::convert::say_interrupted(
+            what,
+            &format!(
+                "{} iterations, {} groups and {} minima; m.save(path) keeps it and {what}(U, #{{resume: path, ...}}) goes on",
+                m.iterations,
+                m.groups.len(),
+                m.minima.len()
+            ),
+        );
     }
 }
 
@@ -336,7 +360,9 @@ fn run_adelm(u: EnergyValue, map: Map) -> RhaiResult<MapValue> {
         }
         None => adelm::adelm(&u.0, proposer.as_mut(), &ao),
     };
-    Ok(MapValue(result.script()?))
+    let m = result.script()?;
+    say_if_map_interrupted("adelm", &m);
+    Ok(MapValue(m))
 }
 
 fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
@@ -355,12 +381,21 @@ fn refine_options(o: &mut Opts) -> RhaiResult<RefineOptions> {
 fn barrier_ad(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "barrier_ad");
     let ro = refine_options(&mut o)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let (a, b) = pair(&a, &b, &u)?;
     let r = barrier::refine_barriers(&u.0, &a, &b, &ro)
         .script()?
         .remove(0);
+    let cut = super::convert::cut_short();
+    if cut {
+        super::convert::say_interrupted(
+            "barrier_ad",
+            &format!("the lowest barrier of the {} round(s) run", r.rounds.len()),
+        );
+    }
     let mut m = Map::new();
+    m.insert("interrupted".into(), Dynamic::from_bool(cut));
     m.insert(
         "barrier".into(),
         r.barrier.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
@@ -454,8 +489,15 @@ fn barrier_matrix(m: &mut MapValue, u: EnergyValue, map: Map) -> RhaiResult<Arra
     let mut o = opts(map, "Map.barrier_matrix");
     let ro = refine_options(&mut o)?;
     let nearest = o.usize("nearest")?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     barrier::refine_map_barriers(&u.0, &mut m.0, &ro, nearest).script()?;
+    if super::convert::cut_short() {
+        super::convert::say_interrupted(
+            "barrier_matrix",
+            "the barriers refined so far (the map keeps them; the others are as they were)",
+        );
+    }
     Ok(barriers_of(&m.0))
 }
 
@@ -483,6 +525,7 @@ pub fn register(api: &mut Api) {
         )
         .within(1.0, 1e6),
     );
+    ad_specs.push(OptionDoc::call_seed());
     api.options("ad", ad_specs);
     api.example("ad", "let U = muller_brown();\nlet r = ad(U, [-0.558, 1.442], [-0.050, 0.467], #{T: 5.0, alpha: 20.0, delta: 0.05, step: 0.01});\nprint(r.success); print(r.barrier);");
 
@@ -698,9 +741,14 @@ pub fn register(api: &mut Api) {
         "",
         |u: EnergyValue, a: Dynamic, b: Dynamic| barrier_ad(u, a, b, Map::new()),
     );
-    api.options("barrier_ad", refine_option_specs());
+    api.options("barrier_ad", {
+        let mut specs = refine_option_specs();
+        specs.push(OptionDoc::call_seed());
+        specs
+    });
     api.options("Map.barrier_matrix", {
         let mut specs = refine_option_specs();
+        specs.push(OptionDoc::call_seed());
         specs.push(OptionDoc::count("nearest", 0, "refine only each group's k nearest groups by the 10-point 1-D barrier, and the pairs that already hold a barrier (0: every pair; up to 1e6)").within(0.0, 1e6));
         specs
     });
@@ -711,6 +759,7 @@ pub fn register(api: &mut Api) {
         let steps = o.usize("steps")?;
         let chains = o.usize("chains")?;
         let spec = sampler_spec(&mut o)?;
+        let _seed = o.call_seed()?;
         o.finish()?;
         let rows = tune::tune_temperature(&u.0, &to_tensor(&x0)?, &temps, steps, chains.max(1), &spec).script()?;
         say_if_interrupted("tune_temperature", rows.len(), temps.len(), "temperatures");
@@ -729,6 +778,7 @@ pub fn register(api: &mut Api) {
         OptionDoc::count("chains", 16, "chains per temperature").bounded(bounds::BATCH),
     ];
     tune_specs.extend(super::sampler::sampler_options(SamplerSpec::default().step));
+    tune_specs.push(OptionDoc::call_seed());
     api.options("tune_temperature", tune_specs);
     api.func("tune_alpha", "tune_alpha(U: Energy, opts: map) -> array", "Magnetization tuning (Figure 13 bottom): a short ADELM mapping for each alpha on a log grid; returns #{alpha, groups, ad_trials, ad_successes} and warns about alphas where no AD trial succeeded. The useful range is where the count falls between 'one group per minimum' and 'one group'.", |u: EnergyValue, map: Map| -> RhaiResult<Array> {
         let mut o = opts(map, "tune_alpha");
@@ -792,10 +842,14 @@ pub fn register(api: &mut Api) {
         let mut o = opts(map, "phase_diagram");
         let temps = numbers_of(&mut o, "temps")?;
         let mut ro = refine_options(&mut o)?;
+        let _seed = o.call_seed()?;
         o.finish()?;
         ro.both_directions = false;
         let (a, b) = pair(&a, &b, &u)?;
         let rows = tune::phase_diagram(&u.0, &a, &b, &temps, &ro).script()?;
+        if super::convert::cut_short() {
+            super::convert::say_interrupted("phase_diagram", &format!("{} of {} temperatures, the last cut short", rows.len(), temps.len()));
+        }
         let opt = |v: Option<f64>| v.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT);
         Ok(rows.iter().map(|r| {
             let mut m = Map::new();
@@ -813,6 +867,7 @@ pub fn register(api: &mut Api) {
                 .items(10_000, bounds::SCALE),
         ];
     phase_specs.extend(refine_option_specs());
+    phase_specs.push(OptionDoc::call_seed());
     api.options("phase_diagram", phase_specs);
 }
 
@@ -842,10 +897,14 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     let ad_map = o.map("ad")?.unwrap_or_default();
     let neb_map = o.map("neb")?.unwrap_or_default();
     let print_table = o.bool("table")?;
+    let seed = o.usize_opt("seed")?;
     o.finish()?;
     let mut ro = opts(ad_map, "barrier_ad").labelled("compare_paths ad");
     let refine = refine_options(&mut ro)?;
+    // A seed in the nested AD options counts as the call's (the top level's wins).
+    let nested_seed = ro.usize_opt("seed")?;
     ro.finish()?;
+    let _seed = tensor::call_seed(seed.or(nested_seed).map(|s| s as u64));
     let mut band_map = neb_map;
     if !band_map.contains_key("method") {
         band_map.insert("method".into(), Dynamic::from("dneb"));
@@ -853,11 +912,19 @@ fn compare_paths(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult
     let band = super::neb::parse_options(band_map)?;
     let (a, b) = pair(&a, &b, &u)?;
     let c = crate::landscape::compare::compare_paths(&u.0, &a, &b, &refine, &band).script()?;
+    let cut = super::convert::cut_short();
+    if cut {
+        super::convert::say_interrupted(
+            "compare_paths",
+            "each path as far as it got (the barriers are upper bounds)",
+        );
+    }
     let table = c.table();
     if print_table {
         println!("{table}");
     }
     let mut m = Map::new();
+    m.insert("interrupted".into(), Dynamic::from_bool(cut));
     m.insert("table".into(), Dynamic::from(table));
     let mut line = Map::new();
     line.insert("barrier".into(), Dynamic::from_float(c.line.barrier));

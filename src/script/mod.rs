@@ -5,6 +5,8 @@
 pub mod convert;
 pub mod docs;
 mod energy;
+mod files;
+mod format;
 mod gwl;
 pub mod help;
 mod host;
@@ -173,6 +175,8 @@ pub fn build_engine() -> (Engine, Docs) {
     engine.register_type_with_name::<TensorValue>("Tensor");
     engine.register_type_with_name::<EnergyValue>("Energy");
     session::register(&mut Api::new(&mut engine, &mut docs, "session"));
+    files::register(&mut Api::new(&mut engine, &mut docs, "output"));
+    format::register(&mut Api::new(&mut engine, &mut docs, "output"));
     tensor::register(&mut Api::new(&mut engine, &mut docs, "tensor"));
     energy::register(&mut Api::new(&mut engine, &mut docs, "energy"));
     sampler::register(&mut Api::new(&mut engine, &mut docs, "sampler"));
@@ -201,6 +205,11 @@ pub fn docs() -> Rc<Docs> {
 /// The figure in `v` when it is a `Plot` (the REPL shows it instead of printing it).
 pub fn figure_of(v: &rhai::Dynamic) -> Option<crate::plot::Figure> {
     v.clone().try_cast::<plot::PlotValue>().map(|p| p.0)
+}
+
+/// The map a value holds when it is a map (`adelm`, `gwl`, `load_map`).
+pub fn map_of(v: &rhai::Dynamic) -> Option<crate::landscape::map::LandscapeMap> {
+    v.read_lock::<landscape::MapValue>().map(|m| m.0.clone())
 }
 
 /// A value as the REPL prints it (tensors and results readable).

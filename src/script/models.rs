@@ -46,6 +46,7 @@ fn make_descriptor(spec: &str, map: Map) -> RhaiResult<NetValue> {
         None => DESCRIPTOR_SHAPE,
     };
     let dtype = o.string("dtype")?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     Ok(NetValue(Rc::new(
         Net::descriptor(spec, shape, &dtype).script()?,
@@ -56,6 +57,7 @@ fn make_generator(spec: &str, map: Map) -> RhaiResult<NetValue> {
     let mut o = opts(map, "generator");
     let latent = o.usize("latent")?;
     let dtype = o.string("dtype")?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     if latent == 0 {
         return Err(err("generator: latent must be at least 1"));
@@ -241,6 +243,7 @@ fn train_option_specs(coop: bool) -> Vec<OptionDoc> {
         Synthesis::Langevin => "langevin",
     };
     let mut specs = vec![
+        OptionDoc::call_seed(),
         OptionDoc::count("epochs", d.epochs, "passes over the data").bounded(bounds::STEPS),
         OptionDoc::count("batch", d.batch, "mini-batch size m = number of synthesized chains").bounded(bounds::BATCH),
         OptionDoc::number("lr", d.lr, "descriptor learning rate (Adam)").bounded(bounds::SCALE),
@@ -314,6 +317,7 @@ pub fn register(api: &mut Api) {
                 "input image shape [C, H, W]",
             ),
             OptionDoc::text("dtype", dtypes[0], "weight dtype").choices(&dtypes),
+            OptionDoc::call_seed(),
         ],
     );
     api.example("descriptor", "let d = descriptor(\"conv(50,5,2) fc(100) fc(1)\", #{shape: [1, 16, 16]});\nprint(d.describe());");
@@ -330,6 +334,7 @@ pub fn register(api: &mut Api) {
         vec![
             OptionDoc::count("latent", 2, "latent dimension d (1 to 100,000)").within(1.0, 1e5),
             OptionDoc::text("dtype", dtypes[0], "weight dtype").choices(&dtypes),
+            OptionDoc::call_seed(),
         ],
     );
     api.example("generator", "let g = generator(\"convT(100,4,1) convT(50,5,2) convT(1,5,2)\", #{latent: 2});\nlet imgs = g.generate(randn([4, 2]));");
@@ -635,13 +640,25 @@ pub fn register(api: &mut Api) {
     );
 }
 
+/// Tells on stderr that Ctrl-C stopped training, and what the result keeps.
+fn say_if_training_interrupted(what: &str, r: &TrainReport) {
+    if r.interrupted {
+        super::convert::say_interrupted(
+            what,
+            &format!("the weights after {} finished epoch(s)", r.history.len()),
+        );
+    }
+}
+
 fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "train_deepframe");
     let to = train_options(&mut o, false)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let data = data_tensor(data)?;
     let net = d.0.try_clone().script()?;
     let r = models::train_deepframe(&net, &data, &to).script()?;
+    say_if_training_interrupted("train_deepframe", &r);
     let mut m = report_map(&r)?;
     m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(net))));
     Ok(super::records::make::<{ super::records::TRAINING }>(m))
@@ -650,11 +667,13 @@ fn train_df(d: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Dynamic> {
 fn train_co(d: &NetValue, g: &NetValue, data: &Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let mut o = opts(map, "train_coop");
     let to = train_options(&mut o, true)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let data = data_tensor(data)?;
     let dn = d.0.try_clone().script()?;
     let gn = g.0.try_clone().script()?;
     let r = models::train_coop(&dn, &gn, &data, &to).script()?;
+    say_if_training_interrupted("train_coop", &r);
     let mut m = report_map(&r)?;
     m.insert("descriptor".into(), Dynamic::from(NetValue(Rc::new(dn))));
     m.insert("generator".into(), Dynamic::from(NetValue(Rc::new(gn))));

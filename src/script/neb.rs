@@ -127,6 +127,12 @@ fn run(u: EnergyValue, a: Dynamic, b: Dynamic, options: NebOptions) -> RhaiResul
     let a = to_tensor(&a)?;
     let b = to_tensor(&b)?;
     let r = neb(u.0.as_ref(), &a, &b, &options).script()?;
+    if r.interrupted {
+        super::convert::say_interrupted(
+            "neb",
+            &format!("the band after {} iterations (not converged)", r.iterations),
+        );
+    }
     Ok(NebPath {
         result: Rc::new(r),
         energy: u.0,
@@ -149,6 +155,16 @@ fn run_pairs(u: EnergyValue, pairs: Array, options: NebOptions) -> RhaiResult<Ar
         })
         .collect::<RhaiResult<Vec<_>>>()?;
     let bands = neb_many(u.0.as_ref(), &pairs, &options).script()?;
+    let cut = bands.iter().filter(|r| r.interrupted).count();
+    if cut > 0 {
+        super::convert::say_interrupted(
+            "neb_pairs",
+            &format!(
+                "{} bands, {cut} of them cut short where they were",
+                bands.len()
+            ),
+        );
+    }
     Ok(bands
         .into_iter()
         .map(|r| {
@@ -169,7 +185,18 @@ fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Dynamic> {
     };
     o.finish()?;
     let s = p.result.saddle(p.energy.as_ref(), &so).script()?;
+    let cut = super::convert::cut_short();
+    if cut {
+        super::convert::say_interrupted(
+            "saddle",
+            &format!(
+                "the state after {} iterations (not converged)",
+                s.iterations
+            ),
+        );
+    }
     let mut m = Map::new();
+    m.insert("interrupted".into(), Dynamic::from_bool(cut));
     m.insert("state".into(), tv(s.state));
     m.insert("energy".into(), Dynamic::from_float(s.energy));
     m.insert("grad_norm".into(), Dynamic::from_float(s.grad_norm));

@@ -66,6 +66,7 @@ pub const KINDS: &[Kind] = &[
             ("distances", "Distance to the target at every step."),
             ("final_state", "Where the trial stopped."),
             ("states", "Recorded states [S, D] (thin > 0 only)."),
+            ("interrupted", "True when Ctrl-C stopped the trial early."),
         ],
         summary: ad_trial_summary,
     },
@@ -88,6 +89,7 @@ pub const KINDS: &[Kind] = &[
             ("path", "The best trial (an AdTrial), () when none succeeded."),
             ("rounds", "Per round: #{alpha, successes, trials}."),
             ("near_misses", "Trials that came within delta of the target whose descent reached another minimum."),
+            ("interrupted", "True when Ctrl-C stopped the refinement early (the barrier is the lowest so far)."),
         ],
         summary: ad_barrier_summary,
     },
@@ -147,6 +149,7 @@ pub const KINDS: &[Kind] = &[
             ("ad", "The refined AD path (barrier, alpha, path, energies)."),
             ("neb", "DNEB from the straight line (barrier, images, energies, converged, iterations)."),
             ("neb_from_ad", "DNEB from the AD path, when AD succeeded."),
+            ("interrupted", "True when Ctrl-C cut the comparison short (the barriers are upper bounds)."),
         ],
         summary: comparison_summary,
     },
@@ -187,6 +190,7 @@ pub const KINDS: &[Kind] = &[
             ("converged", "True when grad_norm fell below tol."),
             ("iterations", "Refinement iterations."),
             ("negative_modes", "Negative Hessian eigenvalues (1 at a first-order saddle; () without a Hessian)."),
+            ("interrupted", "True when Ctrl-C stopped the refinement early."),
         ],
         summary: saddle_summary,
     },
@@ -402,8 +406,9 @@ fn ad_trial_summary(m: &Map) -> String {
     };
     let start = numbers(m, "energies").first().copied();
     format!(
-        "AdTrial: {outcome} after {} steps; barrier {}{}, best distance {}, final {}",
+        "AdTrial: {outcome} after {} steps{}; barrier {}{}, best distance {}, final {}",
         get_int(m, "steps").unwrap_or(0),
+        interrupted(m),
         opt_num(m, "barrier"),
         start.map_or_else(String::new, |s| format!(" (start {})", num(s))),
         opt_num(m, "best_distance"),
@@ -431,14 +436,15 @@ fn ad_barrier_summary(m: &Map) -> String {
         .and_then(|v| v.read_lock::<Array>().map(|a| a.len()))
         .unwrap_or(0);
     let near = get_int(m, "near_misses").unwrap_or(0);
+    let cut = interrupted(m);
     match get_f64(m, "barrier") {
         Some(b) => format!(
-            "AdBarrier: {} (lowest successful alpha {}) after {rounds} rounds, {near} near-misses",
+            "AdBarrier: {} (lowest successful alpha {}) after {rounds} rounds{cut}, {near} near-misses",
             num(b),
             opt_num(m, "alpha")
         ),
         None => format!(
-            "AdBarrier: no trial succeeded in {rounds} rounds ({near} near-misses); try a higher alpha or T"
+            "AdBarrier: no trial succeeded in {rounds} rounds{cut} ({near} near-misses); try a higher alpha or T"
         ),
     }
 }
@@ -544,6 +550,7 @@ fn comparison_summary(m: &Map) -> String {
     if m.contains_key("neb_from_ad") {
         s.push_str(&format!(", DNEB from AD {}", barrier("neb_from_ad")));
     }
+    s.push_str(interrupted(m));
     s.push_str("\n  r.table prints the table; r.line, r.ad, r.neb hold the paths");
     s
 }
@@ -608,10 +615,11 @@ fn saddle_summary(m: &Map) -> String {
         format!(", {n} negative mode{}", if n == 1 { "" } else { "s" })
     });
     format!(
-        "Saddle: energy {}, gradient norm {}, {state} after {} iterations{modes}",
+        "Saddle: energy {}, gradient norm {}, {state} after {} iterations{}{modes}",
         opt_num(m, "energy"),
         opt_num(m, "grad_norm"),
-        get_int(m, "iterations").unwrap_or(0)
+        get_int(m, "iterations").unwrap_or(0),
+        interrupted(m)
     )
 }
 

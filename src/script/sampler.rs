@@ -40,6 +40,7 @@ fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Dynamic> {
     let thin = o.usize("thin")?;
     let burn = o.usize("burn_in")?;
     let spec = sampler_spec(&mut o)?;
+    let _seed = o.call_seed()?;
     o.finish()?;
     let x0 = to_tensor(&x0)?;
     let density = energy::tempered(u.0.clone(), t).script()?;
@@ -77,10 +78,14 @@ fn sample(u: EnergyValue, x0: Dynamic, map: Map) -> RhaiResult<Dynamic> {
                 .script()?),
         );
     }
-    out.insert(
-        "interrupted".into(),
-        Dynamic::from_bool(crate::interrupt::requested()),
-    );
+    let cut = super::convert::cut_short();
+    if cut {
+        super::convert::say_interrupted(
+            "sample",
+            &format!("{} steps of each chain", trace.chains.steps),
+        );
+    }
+    out.insert("interrupted".into(), Dynamic::from_bool(cut));
     Ok(super::records::make::<{ super::records::SAMPLES }>(out))
 }
 
@@ -101,6 +106,7 @@ pub fn register(api: &mut Api) {
         OptionDoc::count("burn_in", 0, "steps discarded before recording").bounded(bounds::STEPS),
     ];
     sample_options.extend(sampler_options(0.1));
+    sample_options.push(OptionDoc::call_seed());
     api.options("sample", sample_options);
     api.example("sample", "let r = sample(quadratic(2), zeros([256, 2]), #{sampler: \"mala\", step: 0.5, steps: 2000});\nprint(r.acceptance);\nprint(r.x.mean(0));");
 }

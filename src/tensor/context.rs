@@ -137,6 +137,41 @@ impl Drop for SessionSeedGuard {
     }
 }
 
+/// A call's own seed ([`call_seed`]): while it lives, libtorch's generator and telescope's
+/// streams run from that seed; when it drops, the session's streams go on from where they
+/// were, advanced by one draw. So a call with a seed gives the same result wherever it stands
+/// in a script, and the draws after it do not depend on the seed it was given.
+pub struct CallSeed {
+    restore: Option<(SessionSeedGuard, i64)>,
+}
+
+/// Seeds one call's random draws with `seed` (nothing changes for `None`: the call draws from
+/// the session's stream). Keep the value alive for the call.
+pub fn call_seed(seed: Option<u64>) -> CallSeed {
+    let Some(seed) = seed else {
+        return CallSeed { restore: None };
+    };
+    // The session stream's continuation: one draw from it, taken before the call reseeds.
+    let next =
+        tch::Tensor::randint(i64::MAX, [1], (tch::Kind::Int64, tch::Device::Cpu)).int64_value(&[0]);
+    let guard = SessionSeedGuard::new();
+    manual_seed(seed);
+    CallSeed {
+        restore: Some((guard, next)),
+    }
+}
+
+impl Drop for CallSeed {
+    fn drop(&mut self) {
+        if let Some((guard, next)) = self.restore.take() {
+            // The session seed and counter come back with the guard; libtorch's generator
+            // goes on from the continuation drawn before the call.
+            drop(guard);
+            tch::manual_seed(next);
+        }
+    }
+}
+
 /// The last seed given to [`manual_seed`].
 pub fn session_seed() -> u64 {
     SEED.load(Ordering::Relaxed)

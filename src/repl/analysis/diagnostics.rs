@@ -401,6 +401,32 @@ fn balanced(code: &str) -> bool {
     depth == 0
 }
 
+/// Why a script function cannot read a variable the script defines (Rhai's rule).
+pub const FUNCTION_SCOPE: &str =
+    "functions do not see the script's variables; pass it as a parameter, or use a closure";
+
+/// True when line `line`, column `col` (1-based, in characters) of `code` lies inside a
+/// top-level `fn` definition.
+pub fn inside_function(code: &str, line: usize, col: usize) -> bool {
+    let Some(line_start) = code
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .try_fold(0usize, |acc, n| Some(acc + n))
+    else {
+        return false;
+    };
+    let offset = code[line_start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(i, _)| line_start + i)
+        .unwrap_or(code.len());
+    super::lex::statement_ranges(code).into_iter().any(|r| {
+        let stmt = code[r.clone()].trim_start();
+        (stmt.starts_with("fn ") || stmt.starts_with("private fn ")) && r.contains(&offset)
+    })
+}
+
 /// Undefined names reported in one file, at most.
 const MAX_UNDEFINED: usize = 20;
 
@@ -430,7 +456,15 @@ fn undefined_variables(code: &str, declared: &[String]) -> Vec<Diagnostic> {
                     break;
                 }
                 scope.push_constant(name.as_str(), ());
-                format!("undefined variable `{name}`")
+                let p = e.position();
+                let (line, col) = (p.line().unwrap_or(1), p.position().unwrap_or(1));
+                if inside_function(code, line, col)
+                    && super::lex::bound_names(code).iter().any(|n| n == name)
+                {
+                    format!("undefined variable `{name}`: {}", FUNCTION_SCOPE)
+                } else {
+                    format!("undefined variable `{name}`")
+                }
             }
             // A module cannot be declared in a scope: the first undefined one ends the search.
             rhai::ParseErrorType::ModuleUndefined(name) => {

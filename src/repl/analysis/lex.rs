@@ -337,6 +337,35 @@ pub fn definitions(src: &str, names: &std::collections::BTreeSet<String>) -> Vec
         .collect()
 }
 
+/// The names the top-level `let` and `const` statements of `src` bind, in order.
+pub fn bound_names(src: &str) -> Vec<String> {
+    statements(src)
+        .into_iter()
+        .filter_map(|stmt| {
+            let toks = lex(stmt);
+            let words: Vec<&str> = significant(&toks)
+                .iter()
+                .take(2)
+                .map(|t| &stmt[t.start..t.end])
+                .collect();
+            match words.as_slice() {
+                ["let" | "const", name] => Some(name.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// True when the last token of `src` that is not space or a comment is `;`: in the REPL, as in
+/// MATLAB and Julia, such an input runs without showing its value.
+pub fn ends_with_semicolon(src: &str) -> bool {
+    lex(src)
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.kind, Tok::Space | Tok::Comment { .. }))
+        .is_some_and(|t| t.kind == Tok::Punct(';'))
+}
+
 /// True when `src` needs no `;` after it: it ends with one, or with the block of a `fn`
 /// definition (which stands alone).
 pub fn is_terminated(src: &str) -> bool {
