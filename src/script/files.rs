@@ -38,7 +38,7 @@ pub fn register(api: &mut Api) {
     api.func(
         "write_csv",
         "write_csv(rows: array, path: string)",
-        "Writes rows as CSV, atomically: each row is a map or a result (AdBarrier, AlphaRow, ...; its fields), the header is every key of the rows that holds single values (in Rhai's key order: alphabetical; fields holding arrays, such as a path's energies, are left out and named on stderr; write_csv(rows, path, columns) picks and orders the columns), and a row without a key leaves its cell empty. Cells are numbers (floats in their shortest exact form), strings (quoted when needed), bools, or one-value tensors; an array or a many-value tensor is refused (save it with save_npy).",
+        "Writes rows as CSV, atomically: each row is a map or a result (AdBarrier, AlphaRow, ...; its fields), the header is every key of the rows that holds single values (in order of first appearance, each map's keys alphabetical as Rhai keeps them; fields holding arrays, such as a path's energies, are left out and named on stderr; write_csv(rows, path, columns) picks and orders the columns), and a row without a key leaves its cell empty. Cells are numbers (floats in their shortest exact form), strings (quoted when needed), bools, or one-value tensors; an array or a many-value tensor is refused (save it with save_npy).",
         |rows: Array, path: &str| -> RhaiResult<()> {
             let text = csv_text(&rows, None)?;
             write_atomic(Path::new(path), text.as_bytes()).script()

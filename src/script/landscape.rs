@@ -987,6 +987,7 @@ pub fn register_compare(api: &mut Api) {
             )
             .of("neb"),
             OptionDoc::flag("table", true, "print the table"),
+            OptionDoc::call_seed(),
         ],
     );
 }

@@ -1,0 +1,420 @@
+//! A researcher's daily needs, each against an independent truth: results written with
+//! `save_npy` and `write_csv` read back by NumPy and Python's csv module, `format` against
+//! Rust's own formatter, `seed` options that make a call reproducible wherever it stands,
+//! Ctrl-C reported in one sentence with an `interrupted` field, and the function-scope hint.
+
+use rand::{Rng, SeedableRng};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("telescope-daily-{name}-"))
+        .tempdir()
+        .unwrap()
+}
+
+fn python() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+}
+
+/// Runs `code` in the project's Python (NumPy) in `dir`; returns stdout.
+fn run_python(dir: &Path, code: &str) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .current_dir(dir)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("run .venv/bin/python (make setup creates it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn session(dir: &Path) -> telescope::script::Session {
+    tch::set_num_threads(1);
+    telescope::script::new_session(Some(dir))
+}
+
+#[test]
+fn save_npy_writes_what_numpy_reads_and_load_npy_reads_it_back() {
+    let tmp = fresh_dir("npy");
+    let dir = tmp.path();
+    std::env::set_current_dir(dir).unwrap();
+    let mut s = session(dir);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut expected = Vec::new();
+    for case in 0..12 {
+        let rank = rng.random_range(0..4usize);
+        let shape: Vec<i64> = (0..rank).map(|_| rng.random_range(1..5)).collect();
+        let code = format!(
+            "let x = randn({shape:?}) * 1e3; save_npy(x, \"a{case}.npy\"); x.flatten().to_array()"
+        );
+        let code = if rank == 0 {
+            format!("let x = 2.5; save_npy(x, \"a{case}.npy\"); [x]")
+        } else {
+            code
+        };
+        let v = s.eval("npy.rhai", &code).unwrap();
+        let vals: Vec<f64> = v
+            .into_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_float().unwrap())
+            .collect();
+        expected.push((shape, vals));
+    }
+    // NumPy's view of every file: its shape and its values to the last bit.
+    let text = run_python(
+        dir,
+        "import numpy as np\nfor i in range(12):\n    a = np.load(f'a{i}.npy')\n    print(list(a.shape), ' '.join(x.hex() for x in a.astype(np.float64).ravel()))",
+    );
+    for (line, (shape, vals)) in text.lines().zip(&expected) {
+        let (shape_text, hexes) = line.split_once("] ").unwrap_or((line, ""));
+        let got_shape: Vec<i64> = shape_text
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.trim().parse().unwrap())
+            .collect();
+        assert_eq!(&got_shape, shape, "{line}");
+        let got: Vec<f64> = hexes
+            .split_whitespace()
+            .map(|h| hexf(h))
+            .collect();
+        assert_eq!(got.len(), vals.len(), "{line}");
+        for (g, v) in got.iter().zip(vals) {
+            assert_eq!(g.to_bits(), v.to_bits(), "{line}");
+        }
+    }
+    // NumPy writes, telescope reads: float32, int64 and uint8 files in their shapes.
+    run_python(
+        dir,
+        "import numpy as np\nnp.save('f4.npy', np.arange(6, dtype=np.float32).reshape(2, 3) / 4)\nnp.save('i8.npy', np.array([[-3], [7]], dtype=np.int64))\nnp.save('u1.npy', np.array([0, 255], dtype=np.uint8))",
+    );
+    let v = s
+        .eval(
+            "npy.rhai",
+            "let a = load_npy(\"f4.npy\"); let b = load_npy(\"i8.npy\"); let c = load_npy(\"u1.npy\");\n\
+             `${a.shape} ${a.sum().item()} ${b.shape} ${b.sum().item()} ${c.to_array()}`",
+        )
+        .unwrap();
+    assert_eq!(v.to_string(), "[2, 3] 3.75 [2, 1] 4.0 [0.0, 255.0]");
+    let e = s.eval("npy.rhai", "load_npy(\"missing.npy\")").unwrap_err();
+    assert!(e.starts_with("npy.rhai:1:1:") && e.contains("missing.npy"), "{e}");
+}
+
+/// A float from Python's `float.hex()` form (`0x1.8p+1`, `-0x0.0p+0`, `inf`, `nan`).
+fn hexf(h: &str) -> f64 {
+    let (neg, h) = match h.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, h),
+    };
+    let v = match h {
+        "inf" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => {
+            let h = h.trim_start_matches("0x");
+            let (mant, exp) = h.split_once('p').unwrap();
+            let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+            let mut m = u64::from_str_radix(int, 16).unwrap() as f64;
+            let mut scale = 1.0 / 16.0;
+            for c in frac.chars() {
+                m += c.to_digit(16).unwrap() as f64 * scale;
+                scale /= 16.0;
+            }
+            m * 2f64.powi(exp.parse::<i32>().unwrap())
+        }
+    };
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+#[test]
+fn write_csv_rows_read_back_exactly_by_python() {
+    let tmp = fresh_dir("csv");
+    let dir = tmp.path();
+    std::env::set_current_dir(dir).unwrap();
+    let mut s = session(dir);
+    // Maps with awkward strings and floats, and a typed result whose array field is left out.
+    let _ = s.eval(
+        "csv.rhai",
+        "let rows = [];\n\
+         for i in 0..40 { rows.push(#{i: i, x: (i * 0.7315).sin() * 10.0 ** (i % 9 - 4), name: \"a,\\\"\" + i + \"\\\"\\nb\", ok: i % 2 == 0}); }\n\
+         rows.push(#{i: 40, extra: 1});\n\
+         write_csv(rows, \"t.csv\");\n\
+         let r = barrier_1d(muller_brown(), [-0.56, 1.44], [0.62, 0.03], 30);\n\
+         write_csv([r], \"r.csv\");\n\
+         write_csv(rows, \"cols.csv\", [\"x\", \"i\"]);",
+    )
+    .unwrap();
+    let text = run_python(
+        dir,
+        "import csv\nfor name in ['t.csv', 'r.csv', 'cols.csv']:\n    rows = list(csv.DictReader(open(name, newline='')))\n    print(name, len(rows), list(rows[0].keys()))\n    for r in rows: print(repr(r))",
+    );
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert_eq!(
+        header,
+        "t.csv 41 ['i', 'name', 'ok', 'x', 'extra']",
+        "{text}"
+    );
+    for i in 0..40i64 {
+        let line = lines.next().unwrap();
+        let x = ((i as f64) * 0.7315).sin() * 10f64.powi((i % 9 - 4) as i32);
+        // Python's repr of the dict: every cell as the text it read.
+        let want = format!(
+            "{{'i': '{i}', 'name': 'a,\"{i}\"\\nb', 'ok': '{}', 'x': '{x:?}', 'extra': ''}}",
+            i % 2 == 0
+        );
+        assert_eq!(line, want);
+        let cell = line.rsplit("'x': '").next().unwrap().split('\'').next().unwrap();
+        assert_eq!(cell.parse::<f64>().unwrap().to_bits(), x.to_bits());
+    }
+    assert_eq!(
+        lines.next().unwrap(),
+        "{'i': '40', 'name': '', 'ok': '', 'x': '', 'extra': '1'}"
+    );
+    let r_header = lines.next().unwrap();
+    assert_eq!(r_header, "r.csv 1 ['at', 'barrier']", "{text}");
+    lines.next();
+    assert_eq!(lines.next().unwrap(), "cols.csv 41 ['x', 'i']");
+    // Arrays in named columns, and rows that are not maps, are located errors.
+    let e = s
+        .eval("csv.rhai", "write_csv([r], \"bad.csv\", [\"energies\"])")
+        .unwrap_err();
+    assert!(e.starts_with("csv.rhai:1:1:") && e.contains("save_npy"), "{e}");
+    let e = s.eval("csv.rhai", "write_csv([1, 2], \"bad.csv\")").unwrap_err();
+    assert!(e.contains("row 0 is i64"), "{e}");
+    assert!(!dir.join("bad.csv").exists());
+}
+
+#[test]
+fn format_agrees_with_rusts_formatter_and_fmt_and_round_with_printf() {
+    let dir = fresh_dir("format");
+    let mut s = session(dir.path());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for _ in 0..300 {
+        let x: f64 = rng.random_range(-1.0..1.0) * 10f64.powi(rng.random_range(-6..8));
+        let (w, p) = (rng.random_range(0..14usize), rng.random_range(0..8usize));
+        let cases = [
+            (format!("{{:.{p}}}"), format!("{x:.p$}")),
+            (format!("{{:{w}.{p}}}"), format!("{x:w$.p$}")),
+            (format!("{{:<{w}.{p}}}"), format!("{x:<w$.p$}")),
+            (format!("{{:^{w}.{p}}}"), format!("{x:^w$.p$}")),
+            (format!("{{:+.{p}}}"), format!("{x:+.p$}")),
+            (format!("{{:0{w}.{p}}}"), format!("{x:0w$.p$}")),
+            (format!("{{:.{p}e}}"), format!("{x:.p$e}")),
+            (format!("{{:*>{w}.{p}}}"), format!("{x:*>w$.p$}")),
+        ];
+        for (spec, want) in cases {
+            let code = format!("format(\"[{spec}]\", {x:?})");
+            let got = s.eval("f.rhai", &code).unwrap().to_string();
+            assert_eq!(got, format!("[{want}]"), "{code}");
+        }
+        // fmt: the same number as printf's %.{d}g, read back.
+        let d = rng.random_range(1..10usize);
+        let got: f64 = s
+            .eval("f.rhai", &format!("fmt({x:?}, {d})"))
+            .unwrap()
+            .to_string()
+            .parse()
+            .unwrap();
+        let want: f64 = format!("{:.*e}", d - 1, x).parse().unwrap();
+        assert_eq!(got, want, "fmt({x}, {d})");
+        let got = s
+            .eval("f.rhai", &format!("{x:?}.round({p})"))
+            .unwrap()
+            .as_float()
+            .unwrap();
+        let want: f64 = format!("{x:.p$}").parse().unwrap();
+        assert_eq!(got, want, "{x}.round({p})");
+    }
+    let got = s
+        .eval(
+            "f.rhai",
+            "format(\"{} {} {:>5} {{}} {:.1}\", \"ok\", 42, true, tensor([2.25]))",
+        )
+        .unwrap();
+    assert_eq!(got.to_string(), "ok 42  true {} 2.2");
+    for (bad, why) in [
+        ("format(\"{} {}\", 1)", "more fields"),
+        ("format(\"{}\", 1, 2)", "2 value(s) given"),
+        ("format(\"{:q}\", 1)", "not a format spec"),
+        ("format(\"{0}\", 1)", "in order"),
+        ("format(\"{\", 1)", "not closed"),
+        ("fmt(1.0, 0)", "digits must be 1 to 17"),
+    ] {
+        let e = s.eval("f.rhai", bad).unwrap_err();
+        assert!(e.starts_with("f.rhai:1:1:") && e.contains(why), "{bad}: {e}");
+    }
+}
+
+/// Calls of every function that draws from the session's random stream, at small sizes:
+/// `SEED` is replaced by the options' seed entry. Each call's result is reduced to a string
+/// that differs when any drawn number differs.
+const SEEDED_CALLS: &[(&str, &str)] = &[
+    ("find_minima", "find_minima(muller_brown(), #{starts: 6, max_iter: 50 SEED}).map(|m| m.x.sum().item())"),
+    ("sample", "sample(muller_brown(), zeros([4, 2]), #{steps: 20 SEED}).x.sum().item()"),
+    ("ad", "ad(muller_brown(), [-0.558, 1.442], [0.623, 0.028], #{max_steps: 30, M: 1000 SEED}).final_state.sum().item()"),
+    ("barrier_ad", "barrier_ad(muller_brown(), [-0.558, 1.442], [-0.05, 0.467], #{T: 5.0, alpha: 200.0, step: 0.01, delta: 0.05, max_steps: 400, trials: 2, max_rounds: 2 SEED}).barrier"),
+    ("tune_temperature", "tune_temperature(muller_brown(), [-0.558, 1.442], #{temps: [1.0], steps: 20, chains: 2 SEED})[0].mean_change"),
+    ("phase_diagram", "phase_diagram(muller_brown(), [-0.558, 1.442], [-0.05, 0.467], #{temps: [5.0], alpha: 200.0, step: 0.01, delta: 0.05, max_steps: 400, trials: 2, max_rounds: 2 SEED})[0].barrier_ab"),
+    ("compare_paths", "compare_paths(muller_brown(), [-0.558, 1.442], [-0.05, 0.467], #{table: false, ad: #{T: 5.0, alpha: 200.0, step: 0.01, delta: 0.05, max_steps: 400, trials: 2, max_rounds: 2}, neb: #{max_iter: 5} SEED}).ad.barrier"),
+    ("descriptor", "descriptor(\"fc(3) fc(1)\", #{shape: [1, 2, 2] SEED}).score(ones([1, 4]))"),
+    ("generator", "generator(\"convT(2,4,1) convT(1,5,2)\", #{latent: 2 SEED}).generate(ones([1, 2])).sum().item()"),
+];
+
+#[test]
+fn a_seed_option_makes_every_random_call_reproducible_wherever_it_stands() {
+    let dir = fresh_dir("seeds");
+    let mut s = session(dir.path());
+    let run = |s: &mut telescope::script::Session, session_seed: u64, call: &str| -> (String, String) {
+        let code = format!("seed({session_seed});\nlet r = {call};\nlet after = randn([3]).to_array();\n`${{r}}|${{after}}`");
+        let v = s.eval("seeds.rhai", &code).unwrap_or_else(|e| panic!("{call}: {e}"));
+        let text = v.to_string();
+        let (r, after) = text.split_once('|').unwrap();
+        (r.to_string(), after.to_string())
+    };
+    for (name, call) in SEEDED_CALLS {
+        let docs = telescope::script::docs();
+        let doc = docs.get(name).unwrap();
+        assert!(
+            doc.options.iter().any(|o| o.name == "seed"),
+            "{name} draws randomness but has no seed option"
+        );
+        let unseeded = call.replace(" SEED", "");
+        let seeded = call.replace(" SEED", ", seed: 77");
+        let other = call.replace(" SEED", ", seed: 78");
+        // It draws randomness: two session seeds give two results ...
+        let (a, _) = run(&mut s, 1, &unseeded);
+        let (b, _) = run(&mut s, 2, &unseeded);
+        assert_ne!(a, b, "{name}: the test call draws nothing");
+        // ... and its own seed gives one result whatever the session seed, another seed
+        // another result, and the draws after it follow the session's stream alone.
+        let (x1, after1) = run(&mut s, 1, &seeded);
+        let (x2, after2) = run(&mut s, 2, &seeded);
+        let (y1, after3) = run(&mut s, 1, &other);
+        assert_eq!(x1, x2, "{name}: seed 77 under session seeds 1 and 2");
+        assert_ne!(x1, y1, "{name}: seeds 77 and 78 give the same result");
+        assert_eq!(after1, after3, "{name}: the session stream depends on the call's seed");
+        assert_ne!(after1, after2);
+    }
+    // Functions with their own seeded streams keep their seed option.
+    for name in ["adelm", "gwl", "tune_alpha", "embed", "dg_plot", "dataset"] {
+        let docs = telescope::script::docs();
+        assert!(
+            docs.get(name).unwrap().options.iter().any(|o| o.name == "seed"),
+            "{name}"
+        );
+    }
+}
+
+/// Runs `code` with `telescope run`, presses Ctrl-C (SIGINT) once its stdout says `GO` and a
+/// moment has passed, and returns (stdout after GO, stderr).
+fn run_and_press_ctrl_c(dir: &Path, code: &str) -> (String, String) {
+    let file = dir.join("press.rhai");
+    std::fs::write(&file, format!("print(\"GO\");\n{code}")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .arg("run")
+        .arg(&file)
+        .env("TELESCOPE_THREADS", "1")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "GO", "{code}");
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = Instant::now();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(60), "{code}: slow to stop");
+    assert!(status.success(), "{code}: {status}\n{err}");
+    (rest, err)
+}
+
+#[test]
+fn every_call_ctrl_c_cuts_short_says_so_once_and_marks_its_result() {
+    let tmp = fresh_dir("ctrlc");
+    let dir = tmp.path();
+    let linear = "energy(|x| x.sum(1), 2)";
+    // (function, a call that only Ctrl-C ends, what to print of its result)
+    let calls = [
+        ("adelm", "adelm(quadratic(2), #{iters: 1000000000, progress: false})".to_string(), "r.interrupted"),
+        ("gwl", "gwl(sk(14, 1), #{emax: 0.0, iters: 1000000000000, progress: false})".to_string(), "r.interrupted"),
+        ("ad", "ad(muller_brown(), [-0.558, 1.442], [0.623, 0.028], #{alpha: 0.0, M: 1000000000, max_steps: 1000000000})".to_string(), "r.interrupted"),
+        ("barrier_ad", "barrier_ad(muller_brown(), [-0.558, 1.442], [0.623, 0.028], #{alpha: 0.000000000001, M: 1000000000, max_steps: 1000000000, max_rounds: 1})".to_string(), "r.interrupted"),
+        ("sample", "sample(quadratic(2), zeros([4, 2]), #{steps: 1000000000})".to_string(), "r.interrupted"),
+        ("minimize", format!("minimize({linear}, [0.0, 0.0], #{{max_iter: 1000000000}})"), "r.interrupted"),
+        ("find_minima", format!("find_minima({linear}, #{{starts: 4, max_iter: 1000000000}})"), "r.len() == 0"),
+        ("neb", "neb(muller_brown(), [-0.558, 1.442], [0.623, 0.028], #{tol: 0.000000000001, max_iter: 1000000000})".to_string(), "r.interrupted"),
+        ("tune_temperature", "tune_temperature(quadratic(2), [0.0, 0.0], #{temps: [1.0, 2.0], steps: 1000000000})".to_string(), "r.len() < 2"),
+    ];
+    for (name, call, field) in &calls {
+        let (out, err) = run_and_press_ctrl_c(dir, &format!("let r = {call};\nprint({field});"));
+        let prefix = format!("{name}: interrupted by Ctrl-C; the result holds ");
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(said.len(), 1, "{name}: stderr was\n{err}");
+        assert!(
+            err.lines().all(|l| !l.contains("interrupted") || l.starts_with(&prefix)),
+            "{name}: another interruption sentence:\n{err}"
+        );
+        assert_eq!(out.trim(), "true", "{name}: {field} after Ctrl-C\n{err}");
+    }
+}
+
+#[test]
+fn a_function_reading_a_script_variable_says_why_it_cannot() {
+    let dir = fresh_dir("scope");
+    let mut s = session(dir.path());
+    let _ = s
+        .eval("scope.rhai", "let U = muller_brown();\nfn h(x) { U.at(x) }")
+        .unwrap();
+    let e = s.eval("scope.rhai", "h([0.0, 0.0])").unwrap_err();
+    assert!(
+        e.contains("Variable not found: U")
+            && e.contains("functions do not see the variables")
+            && e.contains("pass `U` to `h` as a parameter"),
+        "{e}"
+    );
+    // A variable nobody defined gets no such hint; nor does one outside a function.
+    let _ = s.eval("scope.rhai", "fn g(x) { nowhere + x }").unwrap();
+    let e = s.eval("scope.rhai", "g(1)").unwrap_err();
+    assert!(!e.contains("functions do not see"), "{e}");
+    // check says it too, at the use inside the function only.
+    let diags = telescope::repl::check::check_source(
+        "let U = muller_brown();\nfn h(x) { U.at(x) }\nlet y = z;\n",
+        dir.path(),
+    );
+    let texts: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}:{} {}", d.line, d.col, d.message))
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("2:11 undefined variable `U`: functions do not see")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t == "3:9 undefined variable `z`"),
+        "{texts:?}"
+    );
+}
