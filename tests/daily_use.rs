@@ -418,3 +418,32 @@ fn a_function_reading_a_script_variable_says_why_it_cannot() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn errors_and_docs_say_what_the_user_gave_and_gets() {
+    let dir = fresh_dir("docs");
+    let mut s = session(dir.path());
+    // neb names the shapes as passed, not as batched inside.
+    let e = s
+        .eval("d.rhai", "neb(muller_brown(), [0.0, 1.0], [1.0, 2.0, 3.0])")
+        .unwrap_err();
+    assert!(e.contains("shapes [2] and [3]"), "{e}");
+    // The heatmap's title is "" unless asked for, as its docs say.
+    let svg_of = |s: &mut telescope::script::Session, code: &str| {
+        let v = s.eval("d.rhai", code).unwrap();
+        let fig = telescope::script::figure_of(&v).unwrap();
+        fig.to_svg().unwrap()
+    };
+    let svg = svg_of(&mut s, "heatmap(muller_brown())");
+    assert!(!svg.contains("muller") && !svg.contains("Müller"), "title drawn");
+    let docs = telescope::script::docs();
+    let title = docs.get("heatmap").unwrap().options.iter().find(|o| o.name == "title");
+    assert_eq!(title.unwrap().default.to_string(), "\"\"");
+    let svg = svg_of(&mut s, "heatmap(muller_brown(), #{title: \"MB\"})");
+    assert!(svg.lines().any(|l| l.trim() == "MB"), "asked-for title missing");
+    // Only DG pictures mention their taller default.
+    for (name, tall) in [("scatter", false), ("heatmap", false), ("dg_plot", true)] {
+        let h = docs.get(name).unwrap().options.iter().find(|o| o.name == "height");
+        assert_eq!(h.unwrap().default.to_string().contains("900"), tall, "{name}");
+    }
+}

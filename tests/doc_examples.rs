@@ -63,6 +63,53 @@ fn make_example_inputs(dir: &Path) {
         .unwrap();
 }
 
+/// `code` with each line `print(E); // VALUE...` whose comment starts with a value (a number,
+/// `[`, `"`, `tensor(`, `true`, `false`) rewritten to keep what it prints in `__claim_K`, and
+/// those lines with their claimed values.
+fn with_claims(code: &str) -> (String, Vec<(String, String)>) {
+    let mut out = String::new();
+    let mut claims = Vec::new();
+    for line in code.lines() {
+        let claim = line.trim_start().strip_prefix("print(").and_then(|rest| {
+            let (call, comment) = rest.split_once("); //")?;
+            let comment = comment.trim();
+            let value_like = comment.starts_with(|c: char| c.is_ascii_digit() || "-[\"".contains(c))
+                || ["tensor(", "true", "false"].iter().any(|p| comment.starts_with(p));
+            value_like.then(|| (call.to_string(), comment.to_string()))
+        });
+        match claim {
+            Some((expr, comment)) => {
+                let k = claims.len();
+                out.push_str(&format!("let __claim_{k} = `${{{expr}}}`; print(__claim_{k});\n"));
+                claims.push((line.trim().to_string(), comment));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    (out, claims)
+}
+
+/// True when `printed` is what `claim` says: the claim starts with it (followed by the end,
+/// `:`, `;` or a space), or both are numbers that agree to the claim's digits, or the claim
+/// ends in `...` and `printed` starts with what comes before.
+fn claim_holds(printed: &str, claim: &str) -> bool {
+    if let Some(rest) = claim.strip_prefix(printed) {
+        return rest.is_empty() || rest.starts_with([':', ';', ' ']);
+    }
+    let first = claim.split([':', ';', ' ']).next().unwrap_or("");
+    if let (Ok(p), Ok(c)) = (printed.parse::<f64>(), first.parse::<f64>()) {
+        let decimals = first.split_once('.').map_or(0, |(_, d)| d.len());
+        return (p - c).abs() <= 0.5 * 10f64.powi(-(decimals as i32)) + 1e-12;
+    }
+    match claim.split_once("...") {
+        Some((head, _)) => printed.starts_with(head.trim_end_matches([',', ' '])),
+        None => false,
+    }
+}
+
 #[test]
 fn every_documented_example_runs() {
     tch::set_num_threads(1);
@@ -98,6 +145,7 @@ fn every_documented_example_runs() {
     docs_pages.sort();
     pages.extend(docs_pages);
     let mut blocks = 0;
+    let mut claims_checked = 0;
     for page in &pages {
         let text = std::fs::read_to_string(page).unwrap();
         let name = page.strip_prefix(root).unwrap().display().to_string();
@@ -105,9 +153,23 @@ fn every_documented_example_runs() {
         let mut session = telescope::script::new_session(Some(dir));
         for (i, block) in text.split("```rhai\n").skip(1).enumerate() {
             let code = block.split("\n```").next().unwrap_or("");
+            let (code, claims) = with_claims(code);
             let t0 = Instant::now();
-            if let Err(e) = session.eval(&format!("{name} block {}", i + 1), code) {
+            if let Err(e) = session.eval(&format!("{name} block {}", i + 1), &code) {
                 failures.push(format!("{name}, code block {}:\n{code}\n  -> {e}", i + 1));
+            }
+            claims_checked += claims.len();
+            for (k, (line, claim)) in claims.iter().enumerate() {
+                let printed = session
+                    .scope
+                    .get_value::<String>(&format!("__claim_{k}"))
+                    .unwrap_or_default();
+                if !claim_holds(&printed, claim) {
+                    failures.push(format!(
+                        "{name}, code block {}: `{line}` prints {printed:?}, but its comment says {claim:?}",
+                        i + 1
+                    ));
+                }
             }
             blocks += 1;
             eprintln!(
@@ -118,6 +180,8 @@ fn every_documented_example_runs() {
         }
     }
     assert!(ran >= 20, "only {ran} documented examples");
+    // Printed values claimed in comments (`print(x); // 3.0`) are checked, not just run.
+    assert!(claims_checked >= 6, "only {claims_checked} printed values checked");
     assert!(
         blocks >= 7,
         "only {blocks} code blocks in the README and docs/"

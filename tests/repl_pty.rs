@@ -374,3 +374,82 @@ fn a_long_paste_without_bracketed_paste_is_read_in_one_go() {
     p.prompt();
     p.finish();
 }
+
+#[test]
+fn a_trailing_semicolon_hides_the_value_and_history_keeps_the_line_as_typed() {
+    let mut p = Pty::spawn("quiet");
+    p.prompt();
+    p.send("1000 + 234;\r");
+    std::thread::sleep(Duration::from_millis(300));
+    p.send("line_plot([0, 1, 2], [0, 1, 4]);\r");
+    std::thread::sleep(Duration::from_millis(500));
+    p.send("ans.title(\"t\"); 4321 // no semicolon\r");
+    let all = p.expect("\n4321");
+    assert!(
+        !all.contains("\n1234") && !all.contains("└"),
+        "a value of an input that ended with `;` was shown: {all}"
+    );
+    p.prompt();
+    let history = p.finish();
+    for line in [
+        "1000 + 234;",
+        "line_plot([0, 1, 2], [0, 1, 4]);",
+    ] {
+        assert!(history.lines().any(|l| l == line), "{line:?} in {history}");
+    }
+}
+
+#[test]
+fn progress_stays_on_one_line_and_save_keeps_an_interrupted_map() {
+    let mut p = Pty::spawn("progress");
+    p.prompt();
+    p.send("let m = adelm(quadratic(2), #{iters: 1000000000})\r");
+    p.expect("adelm: iteration");
+    // Two more progress reports (about one a second), then Ctrl-C.
+    std::thread::sleep(Duration::from_millis(2600));
+    p.send("\x03");
+    p.expect("adelm: interrupted by Ctrl-C; the result holds");
+    p.prompt();
+    let raw = String::from_utf8_lossy(&p.out.lock().unwrap()).to_string();
+    let reports = raw.matches("adelm: iteration").count();
+    assert!(reports >= 2, "{raw:?}");
+    // Every report after the first replaces the last in place: carriage return, erase line.
+    assert_eq!(
+        raw.matches("\r\x1b[Kadelm: iteration").count(),
+        reports,
+        "{raw:?}"
+    );
+    p.send("fn reads_m(k) { m.iterations + k }\r");
+    p.prompt();
+    p.send(":save s.rhai\r");
+    p.expect("saved");
+    p.prompt();
+    let dir = p._home.0.clone();
+    let script = std::fs::read_to_string(dir.join("s.rhai")).unwrap();
+    assert!(
+        script.contains("let m = load_map(\"s.m.json\");")
+            && script.contains("// let m = adelm(quadratic(2), #{iters: 1000000000})")
+            && script.contains("// fn reads_m(k)"),
+        "{script}"
+    );
+    // The saved session checks clean and runs at once, with the map the session had.
+    let check = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args(["check", "s.rhai"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args(["run", "s.rhai"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let saved = telescope::landscape::map::LandscapeMap::load(&dir.join("s.m.json")).unwrap();
+    assert!(saved.interrupted && saved.iterations > 0);
+    p.finish();
+}

@@ -561,15 +561,15 @@ impl Band {
     /// The starting band between `a` and `b`, with its optimizer.
     fn new(e: &dyn Energy, a: &Tensor, b: &Tensor, opts: &NebOptions) -> Result<Band> {
         let n = opts.images;
+        // The shapes as the caller gave them, for the error.
+        let (given_a, given_b) = (a.size(), b.size());
         let a = as_state(a, "a")?;
         let b = as_state(b, "b")?
             .f_to_kind(a.kind())?
             .f_to_device(a.device())?;
         if a.size() != b.size() {
             return Err(invalid(format!(
-                "neb: endpoints have different shapes {:?} and {:?}",
-                a.size(),
-                b.size()
+                "neb: endpoints have different shapes {given_a:?} and {given_b:?}"
             )));
         }
         check_dim(e, &a)?;

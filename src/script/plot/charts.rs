@@ -149,9 +149,8 @@ fn heatmap(u: EnergyValue, map: Map) -> RhaiResult<PlotValue> {
             return Err(err("heatmap: zmin must be below zmax"));
         }
     }
-    let f = Figure::heatmap(Heatmap { zrange, ..h })
-        .script()?
-        .with_title(&u.0.name());
+    // No title unless asked for (the docs' default, ""): the energy's name is internal.
+    let f = Figure::heatmap(Heatmap { zrange, ..h }).script()?;
     let f = common(&mut o, f)?;
     o.finish()?;
     Ok(PlotValue(f))

@@ -449,7 +449,7 @@ pub(super) fn register(api: &mut Api) {
     );
     map_plot.extend(image_options());
     map_plot.extend(dg_picture_options());
-    api.options("dg_plot", with_common(map_plot));
+    api.options("dg_plot", with_dg_common(map_plot));
     api.example(
         "dg_plot",
         "let U = muller_brown();\nlet m = adelm(U, #{T: 5.0, alpha: 10.0, step: 0.02, iters: 24, progress: false});\nlet p = dg_plot(m);\np.show();\np.save(\"dg.png\");",
@@ -470,7 +470,7 @@ pub(super) fn register(api: &mut Api) {
         OptionDoc::described("member_energies", OptKind::Array, "none", "per group, energies of the member states: sorts them low to high"),
     ]);
     dgo.extend(image_options());
-    api.options("Dg.plot", with_common(dgo));
+    api.options("Dg.plot", with_dg_common(dgo));
     api.method(
         "Dg",
         "save",
@@ -541,4 +541,13 @@ pub(super) fn register(api: &mut Api) {
                 .collect()
         },
     );
+}
+
+/// `extra` followed by the options every plot takes, with a DG's taller default height.
+fn with_dg_common(mut extra: Vec<OptionDoc>) -> Vec<OptionDoc> {
+    let height = crate::plot::DEFAULT_SIZE.1;
+    extra.extend(super::common_options_sized(&format!(
+        "{height} (900 with images)"
+    )));
+    extra
 }

@@ -23,7 +23,13 @@ pub struct DgValue(pub Dg);
 
 /// The options every plot takes ([`common`]); each figure sets its own defaults.
 pub(super) fn common_options() -> Vec<OptionDoc> {
-    let (width, height) = crate::plot::DEFAULT_SIZE;
+    common_options_sized(&crate::plot::DEFAULT_SIZE.1.to_string())
+}
+
+/// [`common_options`] with the default height described as `height` (DG pictures with images
+/// are taller).
+pub(super) fn common_options_sized(height: &str) -> Vec<OptionDoc> {
+    let width = crate::plot::DEFAULT_SIZE.0;
     vec![
         OptionDoc::text("title", "", "title above the plot"),
         OptionDoc::described("xlabel", OptKind::Text, "depends", "x axis label"),
@@ -38,7 +44,7 @@ pub(super) fn common_options() -> Vec<OptionDoc> {
         OptionDoc::described(
             "height",
             OptKind::Count,
-            &format!("{} (900 for DGs with images)", height),
+            height,
             "height in pixels (SVG/PNG), 16 to 10000",
         )
         .within(16.0, 1e4),
