@@ -85,10 +85,7 @@ fn save_npy_writes_what_numpy_reads_and_load_npy_reads_it_back() {
             .map(|t| t.trim().parse().unwrap())
             .collect();
         assert_eq!(&got_shape, shape, "{line}");
-        let got: Vec<f64> = hexes
-            .split_whitespace()
-            .map(|h| hexf(h))
-            .collect();
+        let got: Vec<f64> = hexes.split_whitespace().map(hexf).collect();
         assert_eq!(got.len(), vals.len(), "{line}");
         for (g, v) in got.iter().zip(vals) {
             assert_eq!(g.to_bits(), v.to_bits(), "{line}");
@@ -108,7 +105,10 @@ fn save_npy_writes_what_numpy_reads_and_load_npy_reads_it_back() {
         .unwrap();
     assert_eq!(v.to_string(), "[2, 3] 3.75 [2, 1] 4.0 [0.0, 255.0]");
     let e = s.eval("npy.rhai", "load_npy(\"missing.npy\")").unwrap_err();
-    assert!(e.starts_with("npy.rhai:1:1:") && e.contains("missing.npy"), "{e}");
+    assert!(
+        e.starts_with("npy.rhai:1:1:") && e.contains("missing.npy"),
+        "{e}"
+    );
 }
 
 /// A float from Python's `float.hex()` form (`0x1.8p+1`, `-0x0.0p+0`, `inf`, `nan`).
@@ -165,8 +165,7 @@ fn write_csv_rows_read_back_exactly_by_python() {
     let mut lines = text.lines();
     let header = lines.next().unwrap();
     assert_eq!(
-        header,
-        "t.csv 41 ['i', 'name', 'ok', 'x', 'extra']",
+        header, "t.csv 41 ['i', 'name', 'ok', 'x', 'extra']",
         "{text}"
     );
     for i in 0..40i64 {
@@ -178,7 +177,13 @@ fn write_csv_rows_read_back_exactly_by_python() {
             i % 2 == 0
         );
         assert_eq!(line, want);
-        let cell = line.rsplit("'x': '").next().unwrap().split('\'').next().unwrap();
+        let cell = line
+            .rsplit("'x': '")
+            .next()
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
         assert_eq!(cell.parse::<f64>().unwrap().to_bits(), x.to_bits());
     }
     assert_eq!(
@@ -193,8 +198,13 @@ fn write_csv_rows_read_back_exactly_by_python() {
     let e = s
         .eval("csv.rhai", "write_csv([r], \"bad.csv\", [\"energies\"])")
         .unwrap_err();
-    assert!(e.starts_with("csv.rhai:1:1:") && e.contains("save_npy"), "{e}");
-    let e = s.eval("csv.rhai", "write_csv([1, 2], \"bad.csv\")").unwrap_err();
+    assert!(
+        e.starts_with("csv.rhai:1:1:") && e.contains("save_npy"),
+        "{e}"
+    );
+    let e = s
+        .eval("csv.rhai", "write_csv([1, 2], \"bad.csv\")")
+        .unwrap_err();
     assert!(e.contains("row 0 is i64"), "{e}");
     assert!(!dir.join("bad.csv").exists());
 }
@@ -256,7 +266,10 @@ fn format_agrees_with_rusts_formatter_and_fmt_and_round_with_printf() {
         ("fmt(1.0, 0)", "digits must be 1 to 17"),
     ] {
         let e = s.eval("f.rhai", bad).unwrap_err();
-        assert!(e.starts_with("f.rhai:1:1:") && e.contains(why), "{bad}: {e}");
+        assert!(
+            e.starts_with("f.rhai:1:1:") && e.contains(why),
+            "{bad}: {e}"
+        );
     }
 }
 
@@ -279,9 +292,14 @@ const SEEDED_CALLS: &[(&str, &str)] = &[
 fn a_seed_option_makes_every_random_call_reproducible_wherever_it_stands() {
     let dir = fresh_dir("seeds");
     let mut s = session(dir.path());
-    let run = |s: &mut telescope::script::Session, session_seed: u64, call: &str| -> (String, String) {
+    let run = |s: &mut telescope::script::Session,
+               session_seed: u64,
+               call: &str|
+     -> (String, String) {
         let code = format!("seed({session_seed});\nlet r = {call};\nlet after = randn([3]).to_array();\n`${{r}}|${{after}}`");
-        let v = s.eval("seeds.rhai", &code).unwrap_or_else(|e| panic!("{call}: {e}"));
+        let v = s
+            .eval("seeds.rhai", &code)
+            .unwrap_or_else(|e| panic!("{call}: {e}"));
         let text = v.to_string();
         let (r, after) = text.split_once('|').unwrap();
         (r.to_string(), after.to_string())
@@ -307,14 +325,21 @@ fn a_seed_option_makes_every_random_call_reproducible_wherever_it_stands() {
         let (y1, after3) = run(&mut s, 1, &other);
         assert_eq!(x1, x2, "{name}: seed 77 under session seeds 1 and 2");
         assert_ne!(x1, y1, "{name}: seeds 77 and 78 give the same result");
-        assert_eq!(after1, after3, "{name}: the session stream depends on the call's seed");
+        assert_eq!(
+            after1, after3,
+            "{name}: the session stream depends on the call's seed"
+        );
         assert_ne!(after1, after2);
     }
     // Functions with their own seeded streams keep their seed option.
     for name in ["adelm", "gwl", "tune_alpha", "embed", "dg_plot", "dataset"] {
         let docs = telescope::script::docs();
         assert!(
-            docs.get(name).unwrap().options.iter().any(|o| o.name == "seed"),
+            docs.get(name)
+                .unwrap()
+                .options
+                .iter()
+                .any(|o| o.name == "seed"),
             "{name}"
         );
     }
@@ -345,9 +370,17 @@ fn run_and_press_ctrl_c(dir: &Path, code: &str) -> (String, String) {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(60), "{code}: slow to stop");
+    assert!(
+        t0.elapsed() < Duration::from_secs(60),
+        "{code}: slow to stop"
+    );
     assert!(status.success(), "{code}: {status}\n{err}");
     (rest, err)
 }
@@ -375,7 +408,8 @@ fn every_call_ctrl_c_cuts_short_says_so_once_and_marks_its_result() {
         let said: Vec<&str> = err.lines().filter(|l| l.starts_with(&prefix)).collect();
         assert_eq!(said.len(), 1, "{name}: stderr was\n{err}");
         assert!(
-            err.lines().all(|l| !l.contains("interrupted") || l.starts_with(&prefix)),
+            err.lines()
+                .all(|l| !l.contains("interrupted") || l.starts_with(&prefix)),
             "{name}: another interruption sentence:\n{err}"
         );
         assert_eq!(out.trim(), "true", "{name}: {field} after Ctrl-C\n{err}");
@@ -410,7 +444,9 @@ fn a_function_reading_a_script_variable_says_why_it_cannot() {
         .map(|d| format!("{}:{} {}", d.line, d.col, d.message))
         .collect();
     assert!(
-        texts.iter().any(|t| t.starts_with("2:11 undefined variable `U`: functions do not see")),
+        texts
+            .iter()
+            .any(|t| t.starts_with("2:11 undefined variable `U`: functions do not see")),
         "{texts:?}"
     );
     assert!(
@@ -435,15 +471,206 @@ fn errors_and_docs_say_what_the_user_gave_and_gets() {
         fig.to_svg().unwrap()
     };
     let svg = svg_of(&mut s, "heatmap(muller_brown())");
-    assert!(!svg.contains("muller") && !svg.contains("Müller"), "title drawn");
+    assert!(
+        !svg.contains("muller") && !svg.contains("Müller"),
+        "title drawn"
+    );
     let docs = telescope::script::docs();
-    let title = docs.get("heatmap").unwrap().options.iter().find(|o| o.name == "title");
+    let title = docs
+        .get("heatmap")
+        .unwrap()
+        .options
+        .iter()
+        .find(|o| o.name == "title");
     assert_eq!(title.unwrap().default.to_string(), "\"\"");
     let svg = svg_of(&mut s, "heatmap(muller_brown(), #{title: \"MB\"})");
-    assert!(svg.lines().any(|l| l.trim() == "MB"), "asked-for title missing");
+    assert!(
+        svg.lines().any(|l| l.trim() == "MB"),
+        "asked-for title missing"
+    );
     // Only DG pictures mention their taller default.
     for (name, tall) in [("scatter", false), ("heatmap", false), ("dg_plot", true)] {
-        let h = docs.get(name).unwrap().options.iter().find(|o| o.name == "height");
-        assert_eq!(h.unwrap().default.to_string().contains("900"), tall, "{name}");
+        let h = docs
+            .get(name)
+            .unwrap()
+            .options
+            .iter()
+            .find(|o| o.name == "height");
+        assert_eq!(
+            h.unwrap().default.to_string().contains("900"),
+            tall,
+            "{name}"
+        );
+    }
+}
+
+/// `attr="value"` of an SVG element's text.
+fn attr(el: &str, name: &str) -> Option<f64> {
+    let at = el.find(&format!(" {name}=\""))? + name.len() + 3;
+    el[at..].split('"').next()?.parse().ok()
+}
+
+#[test]
+fn tick_labels_keep_clear_of_their_marks_and_the_colour_bar_says_what_it_shows() {
+    let dir = fresh_dir("ticks");
+    let mut s = session(dir.path());
+    for code in [
+        "line_plot([0, 1, 2], [0.2, 0.6, 0.8])",
+        "scatter([[0, 0], [1, 1], [0.5, 0.2]], [0, 1, 1])",
+        "heatmap(muller_brown(), #{xlim: [-1.5, 1.2], ylim: [-0.5, 2.0], zmax: 50})",
+        "histogram(randn([200]))",
+    ] {
+        let v = s.eval("t.rhai", code).unwrap();
+        let svg = telescope::script::figure_of(&v).unwrap().to_svg().unwrap();
+        // Tick marks: two-point polylines, horizontal (y axes) or vertical (x axes).
+        let mut marks: Vec<[f64; 4]> = Vec::new();
+        for el in svg.split('<').filter(|e| e.starts_with("polyline")) {
+            let pts: Vec<f64> = el
+                .split("points=\"")
+                .nth(1)
+                .and_then(|p| p.split('"').next())
+                .unwrap_or("")
+                .split([' ', ','])
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            if let [x0, y0, x1, y1] = pts[..] {
+                if (x0 == x1) != (y0 == y1) && (x0 - x1).abs() + (y0 - y1).abs() < 20.0 {
+                    marks.push([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
+                }
+            }
+        }
+        let mut checked = 0;
+        for el in svg.split('<').filter(|e| e.starts_with("text")) {
+            let (Some(x), Some(y)) = (attr(el, "x"), attr(el, "y")) else {
+                continue;
+            };
+            if el.contains("text-anchor=\"end\"") {
+                // A y-axis label: its right end is left of its mark by a clear gap.
+                if let Some(m) = marks.iter().find(|m| m[1] == m[3] && m[1] == y && m[0] > x) {
+                    assert!(
+                        m[0] - x >= 6.0,
+                        "{code}: label at x {x} ends {} px from its mark",
+                        m[0] - x
+                    );
+                    checked += 1;
+                }
+            } else if el.contains("dy=\"0.76em\"") {
+                // An x-axis label: its top is below its mark by a clear gap.
+                if let Some(m) = marks.iter().find(|m| m[0] == m[2] && m[0] == x && m[3] < y) {
+                    assert!(
+                        y - m[3] >= 6.0,
+                        "{code}: label at y {y} starts {} px below its mark",
+                        y - m[3]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 6, "{code}: only {checked} labels beside marks");
+        if code.starts_with("heatmap") {
+            assert!(
+                svg.lines().any(|l| l.trim() == "energy"),
+                "colour bar label"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_alpha_sweep_labels_even_log_ticks_and_its_chosen_alpha() {
+    let dir = fresh_dir("sweep");
+    let mut s = session(dir.path());
+    // Log grids over shorter and longer spans than two decades.
+    for (lo, hi) in [(0.5, 5.0), (0.3, 3.0), (0.01, 10.0), (2.0, 9.0)] {
+        let code = format!(
+            "let a = logspace_grid({lo}, {hi}, 11); alpha_sweep_plot(a, a.map(|x| 20 - x.to_int().min(19)), #{{chosen: a[4]}})"
+        );
+        let code = code.replace(
+            "logspace_grid",
+            "(|lo, hi, n| { let out = []; for i in 0..n { out.push(lo * (hi / lo) ** (i / (n - 1.0))); } out }).call",
+        );
+        let v = s.eval("sweep.rhai", &code).unwrap();
+        let svg = telescope::script::figure_of(&v).unwrap().to_svg().unwrap();
+        // The x tick labels: the text lines right after `dy="0.76em"` elements.
+        let labels: Vec<f64> = svg
+            .split("dy=\"0.76em\"")
+            .skip(1)
+            .filter_map(|rest| {
+                rest.split('>')
+                    .nth(1)?
+                    .split('<')
+                    .next()?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert!(labels.len() >= 2, "{lo}..{hi}: {labels:?}");
+        for x in &labels {
+            let mantissa = x / 10f64.powf(x.log10().floor());
+            assert!(
+                [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-9),
+                "{lo}..{hi}: uneven log tick {x} in {labels:?}"
+            );
+        }
+        assert!(
+            svg.contains("chosen alpha"),
+            "{lo}..{hi}: the chosen alpha has no label"
+        );
+    }
+}
+
+#[test]
+fn a_scatter_names_its_axes_and_legend_and_keeps_points_off_the_frame() {
+    let dir = fresh_dir("scatter");
+    let mut s = session(dir.path());
+    for seed in 0..5 {
+        let code = format!(
+            "seed({seed}); let p = randn([40, 2]) * 3.0; scatter(p, (p.slice(1, 0, 1).flatten() > 0.0).to_array().map(|b| b.to_int()))"
+        );
+        let v = s.eval("sc.rhai", &code).unwrap();
+        let svg = telescope::script::figure_of(&v).unwrap().to_svg().unwrap();
+        let lines: Vec<&str> = svg.lines().map(str::trim).collect();
+        for text in ["x[0]", "x[1]", "label"] {
+            assert!(lines.contains(&text), "{text} missing");
+        }
+        // The frame: the longest vertical and horizontal polylines (the axes).
+        let (mut left, mut bottom) = (f64::NAN, f64::NAN);
+        let (mut best_v, mut best_h) = (0.0, 0.0);
+        for el in svg.split('<').filter(|e| e.starts_with("polyline")) {
+            let pts: Vec<f64> = el
+                .split("points=\"")
+                .nth(1)
+                .and_then(|p| p.split('"').next())
+                .unwrap_or("")
+                .split([' ', ','])
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            if let [x0, y0, x1, y1] = pts[..] {
+                if x0 == x1 && (y1 - y0).abs() > best_v {
+                    (best_v, left) = ((y1 - y0).abs(), x0);
+                }
+                if y0 == y1 && (x1 - x0).abs() > best_h {
+                    (best_h, bottom) = ((x1 - x0).abs(), y0);
+                }
+            }
+        }
+        let mut circles = 0;
+        for el in svg.split('<').filter(|e| e.starts_with("circle")) {
+            let (cx, cy, r) = (
+                attr(el, "cx").unwrap(),
+                attr(el, "cy").unwrap(),
+                attr(el, "r").unwrap(),
+            );
+            if r > 3.5 {
+                continue; // a legend mark
+            }
+            circles += 1;
+            assert!(
+                cx - r - left >= 5.0 && bottom - (cy + r) >= 5.0,
+                "a point touches the frame at ({cx}, {cy})"
+            );
+        }
+        assert!(circles >= 20, "{circles} points");
     }
 }

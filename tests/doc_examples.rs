@@ -73,14 +73,19 @@ fn with_claims(code: &str) -> (String, Vec<(String, String)>) {
         let claim = line.trim_start().strip_prefix("print(").and_then(|rest| {
             let (call, comment) = rest.split_once("); //")?;
             let comment = comment.trim();
-            let value_like = comment.starts_with(|c: char| c.is_ascii_digit() || "-[\"".contains(c))
-                || ["tensor(", "true", "false"].iter().any(|p| comment.starts_with(p));
+            let value_like = comment
+                .starts_with(|c: char| c.is_ascii_digit() || "-[\"".contains(c))
+                || ["tensor(", "true", "false"]
+                    .iter()
+                    .any(|p| comment.starts_with(p));
             value_like.then(|| (call.to_string(), comment.to_string()))
         });
         match claim {
             Some((expr, comment)) => {
                 let k = claims.len();
-                out.push_str(&format!("let __claim_{k} = `${{{expr}}}`; print(__claim_{k});\n"));
+                out.push_str(&format!(
+                    "let __claim_{k} = `${{{expr}}}`; print(__claim_{k});\n"
+                ));
                 claims.push((line.trim().to_string(), comment));
             }
             None => {
@@ -181,7 +186,10 @@ fn every_documented_example_runs() {
     }
     assert!(ran >= 20, "only {ran} documented examples");
     // Printed values claimed in comments (`print(x); // 3.0`) are checked, not just run.
-    assert!(claims_checked >= 6, "only {claims_checked} printed values checked");
+    assert!(
+        claims_checked >= 6,
+        "only {claims_checked} printed values checked"
+    );
     assert!(
         blocks >= 7,
         "only {blocks} code blocks in the README and docs/"

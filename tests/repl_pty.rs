@@ -391,10 +391,7 @@ fn a_trailing_semicolon_hides_the_value_and_history_keeps_the_line_as_typed() {
     );
     p.prompt();
     let history = p.finish();
-    for line in [
-        "1000 + 234;",
-        "line_plot([0, 1, 2], [0, 1, 4]);",
-    ] {
+    for line in ["1000 + 234;", "line_plot([0, 1, 2], [0, 1, 4]);"] {
         assert!(history.lines().any(|l| l == line), "{line:?} in {history}");
     }
 }
@@ -448,7 +445,11 @@ fn progress_stays_on_one_line_and_save_keeps_an_interrupted_map() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let saved = telescope::landscape::map::LandscapeMap::load(&dir.join("s.m.json")).unwrap();
     assert!(saved.interrupted && saved.iterations > 0);
     p.finish();

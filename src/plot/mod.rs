@@ -531,6 +531,8 @@ pub struct Figure {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// A heading above the legend's entries (empty: none), e.g. what a scatter's colors are.
+    pub legend_title: String,
     /// The content.
     pub plot: Plot,
 }
@@ -565,6 +567,7 @@ impl Figure {
             y_label: String::new(),
             width: DEFAULT_SIZE.0,
             height: DEFAULT_SIZE.1,
+            legend_title: String::new(),
             plot,
         }
     }
@@ -626,12 +629,17 @@ impl Figure {
                     .collect()
             }
         };
-        Ok(Figure::new(Plot::Xy {
+        let mut f = Figure::new(Plot::Xy {
             series,
             log_x: false,
             log_y: false,
             vlines: vec![],
-        }))
+        })
+        .with_labels("x[0]", "x[1]");
+        if labels.is_some() {
+            f.legend_title = "label".into();
+        }
+        Ok(f)
     }
 
     /// Energy along paths: one line per path, x from 0 to 1 along each path (or the given xs).
@@ -680,13 +688,31 @@ impl Figure {
         if alphas.iter().any(|&a| a <= 0.0) {
             return Err(invalid("alpha sweep: alphas must be positive (log scale)"));
         }
+        let (lo, hi) = counts
+            .iter()
+            .filter(|c| c.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &c| {
+                (l.min(c), h.max(c))
+            });
         let mut s = Series::line("", alphas, counts, 0);
         s.marker = Marker::Circle;
+        let mut series = vec![s];
+        // The chosen alpha as a dashed line with its own legend entry.
+        if let Some(a) = chosen.filter(|a| *a > 0.0 && lo.is_finite()) {
+            let mut line = Series::line(
+                &format!("chosen alpha {}", format_tick(a, a / 100.0)),
+                vec![a, a],
+                vec![lo, hi],
+                7,
+            );
+            line.dashed = true;
+            series.push(line);
+        }
         Ok(Figure::new(Plot::Xy {
-            series: vec![s],
+            series,
             log_x: true,
             log_y: false,
-            vlines: chosen.into_iter().collect(),
+            vlines: vec![],
         })
         .with_labels("alpha", "basins found"))
     }

@@ -111,6 +111,10 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Resu
     }
 }
 
+/// Length of a tick mark in pixels; plotters leaves as much again between the mark and its
+/// label, so that "0.8" next to its mark never reads as "0.8-" or a fraction.
+const TICK_MARK: i32 = 7;
+
 fn tr(v: f64, log: bool) -> f64 {
     if log {
         v.log10()
@@ -131,14 +135,31 @@ fn tick_fmt(log: bool, step: f64, span: f64) -> impl Fn(&f64) -> String {
             if span >= 2.0 {
                 return String::new();
             }
-            // Two significant digits: 1.6, 2.5, 0.63, not 1.584893.
+            // Only the 1-2-5 values between the powers of ten (0.5, 2, 5, 20), which the
+            // ticks every 0.1 decade (see `log_ticks`) pass within 0.3%: even steps on a log
+            // axis, not 0.63, 0.79, 1.3.
             let x = 10f64.powf(*v);
-            let unit = 10f64.powf(x.log10().floor() - 1.0);
-            let r = (x / unit).round() * unit;
-            format_tick(r, if r == r.round() { 1.0 } else { unit })
+            let decade = 10f64.powf(x.log10().floor());
+            for m in [2.0, 5.0] {
+                let r = m * decade;
+                if (x / r).log10().abs() < 0.01 {
+                    return format_tick(r, decade);
+                }
+            }
+            String::new()
         } else {
             format_tick(*v, step)
         }
+    }
+}
+
+/// How many ticks an x axis asks plotters for: on a log axis shorter than two decades, one
+/// every 0.1 decade (so that 2 and 5 times a power of ten fall on ticks); else plotters' 10.
+fn log_ticks(log: bool, span: f64) -> usize {
+    if log && span < 2.0 {
+        (span * 10.0).round() as usize + 1
+    } else {
+        10
     }
 }
 
@@ -166,13 +187,15 @@ fn draw_xy<DB: DrawingBackend>(
         .chain(vlines.iter().copied())
         .filter(|&v| ok(v, log_x))
         .map(|v| tr(v, log_x));
-    let (x0, x1) = padded_range(xs, 0.03);
+    // Points keep clear of the frame: markers need more room than lines.
+    let has_points = series.iter().any(|s| !s.line && s.marker != Marker::None);
+    let (x0, x1) = padded_range(xs, if has_points { 0.06 } else { 0.03 });
     let ys = series
         .iter()
         .flat_map(|s| s.ys.iter().copied())
         .filter(|&v| ok(v, log_y))
         .map(|v| tr(v, log_y));
-    let (y0, y1) = padded_range(ys, 0.05);
+    let (y0, y1) = padded_range(ys, if has_points { 0.08 } else { 0.05 });
     let mut chart = ChartBuilder::on(area)
         .margin(15)
         .x_label_area_size(45)
@@ -201,12 +224,14 @@ fn draw_xy<DB: DrawingBackend>(
     };
     chart
         .configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK)
         .x_desc(fig.x_label.as_str())
         .y_desc(fig.y_label.as_str())
         .label_style(font(14.0))
         .axis_desc_style(font(16.0))
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
+        .x_labels(log_ticks(log_x, x1 - x0))
         .y_labels(y_ticks)
         .light_line_style(WHITE.mix(0.0))
         .draw()
@@ -227,6 +252,15 @@ fn draw_xy<DB: DrawingBackend>(
     // What is drawn, in pixels from the plotting area's upper left: the legend avoids it.
     let mut drawn: Vec<(i32, i32)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
+    if !fig.legend_title.is_empty() && series.iter().any(|s| !s.name.is_empty()) {
+        // The heading: an entry with no mark, first.
+        labels.push(fig.legend_title.clone());
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(pe)?
+            .label(fig.legend_title.clone())
+            .legend(|(x, y)| EmptyElement::at((x, y)));
+    }
     for s in series {
         let c = pal(s.color);
         let pts: Vec<(f64, f64)> =
@@ -469,6 +503,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     let sy = step_of(y0, y1);
     chart
         .configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK)
         .disable_mesh()
         .x_desc(fig.x_label.as_str())
         .y_desc(fig.y_label.as_str())
@@ -541,8 +576,10 @@ fn draw_heatmap<DB: DrawingBackend>(
     }
     draw_legend(&mut chart, &labels, &drawn)?;
     // Color bar.
+    // Color bar, labelled with what its colors mean.
     let mut cb = ChartBuilder::on(&bar)
-        .margin_top(15)
+        .caption("energy", font(13.0))
+        .margin_top(4)
         .margin_bottom(60)
         .margin_left(10)
         .margin_right(8)
@@ -560,6 +597,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     .map_err(pe)?;
     let sz = step_of(zlo, zhi);
     cb.configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK)
         .disable_mesh()
         .disable_x_axis()
         .y_labels(6)
@@ -589,6 +627,7 @@ fn draw_histogram<DB: DrawingBackend>(
     let sy = step_of(0.0, top).max(1.0);
     chart
         .configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK)
         .disable_x_mesh()
         .x_desc(fig.x_label.as_str())
         .y_desc(fig.y_label.as_str())
@@ -888,6 +927,7 @@ fn draw_tree<DB: DrawingBackend>(
     let desc = if y_desc { fig.y_label.as_str() } else { "" };
     chart
         .configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK)
         .disable_x_mesh()
         .disable_x_axis()
         .y_desc(desc)
