@@ -504,6 +504,17 @@ fn errors_and_docs_say_what_the_user_gave_and_gets() {
     }
 }
 
+/// The coordinates of an SVG polyline element's `points`, flat.
+fn polyline_points(el: &str) -> Vec<f64> {
+    el.split("points=\"")
+        .nth(1)
+        .and_then(|p| p.split('"').next())
+        .unwrap_or("")
+        .split([' ', ','])
+        .filter_map(|t| t.parse().ok())
+        .collect()
+}
+
 /// `attr="value"` of an SVG element's text.
 fn attr(el: &str, name: &str) -> Option<f64> {
     let at = el.find(&format!(" {name}=\""))? + name.len() + 3;
@@ -525,14 +536,7 @@ fn tick_labels_keep_clear_of_their_marks_and_the_colour_bar_says_what_it_shows()
         // Tick marks: two-point polylines, horizontal (y axes) or vertical (x axes).
         let mut marks: Vec<[f64; 4]> = Vec::new();
         for el in svg.split('<').filter(|e| e.starts_with("polyline")) {
-            let pts: Vec<f64> = el
-                .split("points=\"")
-                .nth(1)
-                .and_then(|p| p.split('"').next())
-                .unwrap_or("")
-                .split([' ', ','])
-                .filter_map(|t| t.parse().ok())
-                .collect();
+            let pts = polyline_points(el);
             if let [x0, y0, x1, y1] = pts[..] {
                 if (x0 == x1) != (y0 == y1) && (x0 - x1).abs() + (y0 - y1).abs() < 20.0 {
                     marks.push([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
@@ -638,14 +642,7 @@ fn a_scatter_names_its_axes_and_legend_and_keeps_points_off_the_frame() {
         let (mut left, mut bottom) = (f64::NAN, f64::NAN);
         let (mut best_v, mut best_h) = (0.0, 0.0);
         for el in svg.split('<').filter(|e| e.starts_with("polyline")) {
-            let pts: Vec<f64> = el
-                .split("points=\"")
-                .nth(1)
-                .and_then(|p| p.split('"').next())
-                .unwrap_or("")
-                .split([' ', ','])
-                .filter_map(|t| t.parse().ok())
-                .collect();
+            let pts = polyline_points(el);
             if let [x0, y0, x1, y1] = pts[..] {
                 if x0 == x1 && (y1 - y0).abs() > best_v {
                     (best_v, left) = ((y1 - y0).abs(), x0);

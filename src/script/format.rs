@@ -34,43 +34,20 @@ pub fn register(api: &mut Api) {
         doc,
         |ctx: NativeCallContext, t: &str, a: Dynamic| format_values(&ctx, t, &[a]),
     );
-    api.engine.register_fn(
-        "format",
-        |ctx: NativeCallContext, t: &str, a: Dynamic, b: Dynamic| format_values(&ctx, t, &[a, b]),
-    );
-    api.engine.register_fn(
-        "format",
-        |ctx: NativeCallContext, t: &str, a: Dynamic, b: Dynamic, c: Dynamic| {
-            format_values(&ctx, t, &[a, b, c])
-        },
-    );
-    api.engine.register_fn(
-        "format",
-        |ctx: NativeCallContext, t: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic| {
-            format_values(&ctx, t, &[a, b, c, d])
-        },
-    );
-    api.engine.register_fn(
-        "format",
-        |ctx: NativeCallContext,
-         t: &str,
-         a: Dynamic,
-         b: Dynamic,
-         c: Dynamic,
-         d: Dynamic,
-         e: Dynamic| { format_values(&ctx, t, &[a, b, c, d, e]) },
-    );
-    api.engine.register_fn(
-        "format",
-        |ctx: NativeCallContext,
-         t: &str,
-         a: Dynamic,
-         b: Dynamic,
-         c: Dynamic,
-         d: Dynamic,
-         e: Dynamic,
-         f: Dynamic| { format_values(&ctx, t, &[a, b, c, d, e, f]) },
-    );
+    // The same function for two to six values.
+    macro_rules! format_with {
+        ($($v:ident),+) => {
+            api.engine.register_fn(
+                "format",
+                |ctx: NativeCallContext, t: &str, $($v: Dynamic),+| format_values(&ctx, t, &[$($v),+]),
+            );
+        };
+    }
+    format_with!(a, b);
+    format_with!(a, b, c);
+    format_with!(a, b, c, d);
+    format_with!(a, b, c, d, e);
+    format_with!(a, b, c, d, e, f);
     api.example(
         "format",
         "let line = format(\"T = {:.2}  barrier = {:8.4}  {}\", 1.5, 40.664844, \"ok\");",
