@@ -671,3 +671,62 @@ fn a_scatter_names_its_axes_and_legend_and_keeps_points_off_the_frame() {
         assert!(circles >= 20, "{circles} points");
     }
 }
+
+#[test]
+fn a_path_under_the_others_is_drawn_on_top_dashed_so_every_legend_entry_shows() {
+    let dir = fresh_dir("bands");
+    let mut s = session(dir.path());
+    // Three bands of Müller-Brown: A-C, C-B, and A-B (through C: the first two joined).
+    let code = "let U = muller_brown();\n\
+        let a = [-0.558, 1.442]; let c = [-0.050, 0.467]; let b = [0.623, 0.028];\n\
+        let ac = neb(U, a, c, #{images: 10}).images; let cb = neb(U, c, b, #{images: 10}).images;\n\
+        let ab = cat([ac, cb], 0);\n\
+        heatmap(U, #{xlim: [-1.5, 1.2], ylim: [-0.5, 2.0], zmax: 50, paths: [ab, ac, cb], labels: [\"A-B\", \"A-C\", \"C-B\"]})";
+    let v = s.eval("bands.rhai", code).unwrap();
+    let fig = telescope::script::figure_of(&v).unwrap();
+    let svg = fig.to_svg().unwrap();
+    let stroke = |k: usize| {
+        let (r, g, b) = telescope::plot::PALETTE[k];
+        format!("stroke=\"#{r:02X}{g:02X}{b:02X}\"")
+    };
+    // The drawing before the legend box (whose marks repeat the colours).
+    let plot_part = |svg: &str| -> Vec<String> {
+        let end = svg
+            .find("opacity=\"0.85\" fill=\"#FFFFFF\"")
+            .unwrap_or(svg.len());
+        svg[..end].split('<').map(str::to_string).collect()
+    };
+    let elements = plot_part(&svg);
+    let last_of = |k: usize| elements.iter().rposition(|e| e.contains(&stroke(k)));
+    // The A-B band's colour is drawn again after the other two bands, and named in the legend.
+    let (ab, ac, cb) = (
+        last_of(0).unwrap(),
+        last_of(1).unwrap(),
+        last_of(2).unwrap(),
+    );
+    assert!(ab > ac && ab > cb, "the A-B band stays under the others");
+    for name in ["A-B", "A-C", "C-B"] {
+        assert!(
+            svg.lines().any(|l| l.trim() == name),
+            "{name} not in the legend"
+        );
+    }
+    // Bands that do not overlap are drawn once, solid.
+    let v = s
+        .eval(
+            "bands.rhai",
+            "heatmap(U, #{xlim: [-1.5, 1.2], ylim: [-0.5, 2.0], paths: [ac, cb], labels: [\"A-C\", \"C-B\"]})",
+        )
+        .unwrap();
+    let svg = telescope::script::figure_of(&v).unwrap().to_svg().unwrap();
+    let elements = plot_part(&svg);
+    let first_cb = elements
+        .iter()
+        .position(|e| e.contains(&stroke(1)))
+        .unwrap();
+    let last_ac_path = elements
+        .iter()
+        .rposition(|e| e.contains(&stroke(0)) && e.starts_with("polyline"))
+        .unwrap();
+    assert!(last_ac_path < first_cb, "a visible band was drawn again");
+}

@@ -71,7 +71,8 @@ fn with_claims(code: &str) -> (String, Vec<(String, String)>) {
     let mut claims = Vec::new();
     for line in code.lines() {
         let claim = line.trim_start().strip_prefix("print(").and_then(|rest| {
-            let (call, comment) = rest.split_once("); //")?;
+            let (code, comment) = rest.rsplit_once("//")?;
+            let call = code.trim_end().strip_suffix(");")?;
             let comment = comment.trim();
             let value_like = comment
                 .starts_with(|c: char| c.is_ascii_digit() || "-[\"".contains(c))

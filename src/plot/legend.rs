@@ -96,6 +96,20 @@ pub(super) fn along_line(pts: &[(i32, i32)]) -> Vec<(i32, i32)> {
     out
 }
 
+/// The share of `line` (pixels sampled along a drawn line) that lies within 2 pixels of
+/// `others` (pixels of lines drawn after it): near 1 when the later lines hide it.
+pub(super) fn share_hidden(line: &[(i32, i32)], others: &[(i32, i32)]) -> f64 {
+    if line.is_empty() {
+        return 0.0;
+    }
+    let near = |p: &(i32, i32)| {
+        others
+            .iter()
+            .any(|q| (p.0 - q.0).abs() <= 2 && (p.1 - q.1).abs() <= 2)
+    };
+    line.iter().filter(|p| near(p)).count() as f64 / line.len() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,21 +261,40 @@ fn draw_xy<DB: DrawingBackend>(
             .label(fig.legend_title.clone())
             .legend(|(x, y)| EmptyElement::at((x, y)));
     }
-    for s in series {
+    // A line that the lines drawn after it cover almost entirely (an A-B band under the A-C
+    // and C-B bands) is drawn again, dashed, on top: every series with a legend entry shows.
+    let points_of = |s: &Series| -> Vec<(f64, f64)> {
+        s.xs.iter()
+            .zip(&s.ys)
+            .filter(|(&x, &y)| ok(x, log_x) && ok(y, log_y))
+            .map(|(&x, &y)| (tr(x, log_x), tr(y, log_y)))
+            .collect()
+    };
+    let line_pixels: Vec<Vec<(i32, i32)>> = series
+        .iter()
+        .map(|s| match s.line {
+            true => legend::along_line(&area_pixels(&chart, &points_of(s))),
+            false => Vec::new(),
+        })
+        .collect();
+    let hidden: Vec<bool> = (0..series.len())
+        .map(|i| {
+            let later: Vec<(i32, i32)> = line_pixels[i + 1..].iter().flatten().copied().collect();
+            series[i].line
+                && !series[i].dashed
+                && legend::share_hidden(&line_pixels[i], &later) >= 0.9
+        })
+        .collect();
+    for (i, s) in series.iter().enumerate() {
         let c = pal(s.color);
-        let pts: Vec<(f64, f64)> =
-            s.xs.iter()
-                .zip(&s.ys)
-                .filter(|(&x, &y)| ok(x, log_x) && ok(y, log_y))
-                .map(|(&x, &y)| (tr(x, log_x), tr(y, log_y)))
-                .collect();
+        let pts = points_of(s);
         let pixels = area_pixels(&chart, &pts);
         if s.line {
             drawn.extend(legend::along_line(&pixels));
         } else if s.marker != Marker::None {
             drawn.extend(pixels);
         }
-        let dashed = s.dashed;
+        let dashed = s.dashed || hidden[i];
         if s.line {
             let anno = if s.dashed {
                 chart
@@ -335,6 +354,16 @@ fn draw_xy<DB: DrawingBackend>(
                     .legend(move |(x, y)| legend_marker(x, y, c, marker));
             }
         }
+    }
+    for (s, _) in series.iter().zip(&hidden).filter(|(_, h)| **h) {
+        chart
+            .draw_series(std::iter::once(DashedPathElement::new(
+                points_of(s),
+                8,
+                5,
+                pal(s.color).stroke_width(2),
+            )))
+            .map_err(pe)?;
     }
     draw_legend(&mut chart, &labels, &drawn)?;
     Ok(())
@@ -529,17 +558,38 @@ fn draw_heatmap<DB: DrawingBackend>(
     // shading fills the whole area).
     let mut drawn: Vec<(i32, i32)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
-    for s in &h.paths {
+    let bounds = [x0, x1, y0, y1];
+    // Segment by segment, clipped to the plot (a point outside is not pulled to the edge).
+    let segments_of = |s: &Series| -> Vec<[(f64, f64); 2]> {
+        let pts: Vec<(f64, f64)> = s.xs.iter().zip(&s.ys).map(|(&x, &y)| (x, y)).collect();
+        pts.windows(2)
+            .filter_map(|w| clip_segment(w[0], w[1], bounds))
+            .collect()
+    };
+    let path_pixels: Vec<Vec<(i32, i32)>> = h
+        .paths
+        .iter()
+        .map(|s| {
+            segments_of(s)
+                .iter()
+                .flat_map(|sg| legend::along_line(&area_pixels(&chart, sg)))
+                .collect()
+        })
+        .collect();
+    // A path the later paths cover almost entirely (the A-B band through C under the A-C and
+    // C-B bands) is drawn again, dashed, on top, and its legend entry is dashed.
+    let hidden: Vec<bool> = (0..h.paths.len())
+        .map(|i| {
+            let later: Vec<(i32, i32)> = path_pixels[i + 1..].iter().flatten().copied().collect();
+            legend::share_hidden(&path_pixels[i], &later) >= 0.9
+        })
+        .collect();
+    for (i, s) in h.paths.iter().enumerate() {
         let c = pal(s.color);
         let pts: Vec<(f64, f64)> = s.xs.iter().zip(&s.ys).map(|(&x, &y)| (x, y)).collect();
-        let bounds = [x0, x1, y0, y1];
-        // Segment by segment, clipped to the plot (a point outside is not pulled to the
-        // edge), with a dot at every inside vertex: round joins instead of miter spikes at
-        // sharp turns of a diffusion path.
-        let segments: Vec<[(f64, f64); 2]> = pts
-            .windows(2)
-            .filter_map(|w| clip_segment(w[0], w[1], bounds))
-            .collect();
+        // With a dot at every inside vertex: round joins instead of miter spikes at sharp
+        // turns of a diffusion path.
+        let segments = segments_of(s);
         let inside: Vec<(f64, f64)> = pts
             .iter()
             .copied()
@@ -560,9 +610,9 @@ fn draw_heatmap<DB: DrawingBackend>(
             .map_err(pe)?;
         if !s.name.is_empty() {
             labels.push(s.name.clone());
-            anno.label(s.name.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-            });
+            let dashed = hidden[i];
+            anno.label(s.name.clone())
+                .legend(move |(x, y)| legend_stroke(x, y, c, dashed));
         }
         if s.marker != Marker::None {
             chart
@@ -574,8 +624,20 @@ fn draw_heatmap<DB: DrawingBackend>(
                 .map_err(pe)?;
         }
     }
+    for (s, _) in h.paths.iter().zip(&hidden).filter(|(_, h)| **h) {
+        let c = pal(s.color);
+        for sg in segments_of(s) {
+            chart
+                .draw_series(std::iter::once(DashedPathElement::new(
+                    sg.to_vec(),
+                    8,
+                    5,
+                    c.stroke_width(3),
+                )))
+                .map_err(pe)?;
+        }
+    }
     draw_legend(&mut chart, &labels, &drawn)?;
-    // Color bar.
     // Color bar, labelled with what its colors mean.
     let mut cb = ChartBuilder::on(&bar)
         .caption("energy", font(13.0))
