@@ -37,6 +37,18 @@ fn run_python(dir: &Path, code: &str) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// A session whose constant `D` is `dir` with a trailing slash, for the files a test writes.
+fn session_in(dir: &Path) -> telescope::script::Session {
+    let mut s = session(dir);
+    let _ = s
+        .eval(
+            "<dir>",
+            &format!("const D = {:?};", format!("{}/", dir.display())),
+        )
+        .unwrap();
+    s
+}
+
 fn session(dir: &Path) -> telescope::script::Session {
     tch::set_num_threads(1);
     telescope::script::new_session(Some(dir))
@@ -46,18 +58,19 @@ fn session(dir: &Path) -> telescope::script::Session {
 fn save_npy_writes_what_numpy_reads_and_load_npy_reads_it_back() {
     let tmp = fresh_dir("npy");
     let dir = tmp.path();
-    std::env::set_current_dir(dir).unwrap();
-    let mut s = session(dir);
+    // Paths through `D` (the test's folder), never the process's working folder: the tests of
+    // this binary run side by side.
+    let mut s = session_in(dir);
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut expected = Vec::new();
     for case in 0..12 {
         let rank = rng.random_range(0..4usize);
         let shape: Vec<i64> = (0..rank).map(|_| rng.random_range(1..5)).collect();
         let code = format!(
-            "let x = randn({shape:?}) * 1e3; save_npy(x, \"a{case}.npy\"); x.flatten().to_array()"
+            "let x = randn({shape:?}) * 1e3; save_npy(x, D + \"a{case}.npy\"); x.flatten().to_array()"
         );
         let code = if rank == 0 {
-            format!("let x = 2.5; save_npy(x, \"a{case}.npy\"); [x]")
+            format!("let x = 2.5; save_npy(x, D + \"a{case}.npy\"); [x]")
         } else {
             code
         };
@@ -99,12 +112,14 @@ fn save_npy_writes_what_numpy_reads_and_load_npy_reads_it_back() {
     let v = s
         .eval(
             "npy.rhai",
-            "let a = load_npy(\"f4.npy\"); let b = load_npy(\"i8.npy\"); let c = load_npy(\"u1.npy\");\n\
+            "let a = load_npy(D + \"f4.npy\"); let b = load_npy(D + \"i8.npy\"); let c = load_npy(D + \"u1.npy\");\n\
              `${a.shape} ${a.sum().item()} ${b.shape} ${b.sum().item()} ${c.to_array()}`",
         )
         .unwrap();
     assert_eq!(v.to_string(), "[2, 3] 3.75 [2, 1] 4.0 [0.0, 255.0]");
-    let e = s.eval("npy.rhai", "load_npy(\"missing.npy\")").unwrap_err();
+    let e = s
+        .eval("npy.rhai", "load_npy(D + \"missing.npy\")")
+        .unwrap_err();
     assert!(
         e.starts_with("npy.rhai:1:1:") && e.contains("missing.npy"),
         "{e}"
@@ -144,18 +159,17 @@ fn hexf(h: &str) -> f64 {
 fn write_csv_rows_read_back_exactly_by_python() {
     let tmp = fresh_dir("csv");
     let dir = tmp.path();
-    std::env::set_current_dir(dir).unwrap();
-    let mut s = session(dir);
+    let mut s = session_in(dir);
     // Maps with awkward strings and floats, and a typed result whose array field is left out.
     let _ = s.eval(
         "csv.rhai",
         "let rows = [];\n\
          for i in 0..40 { rows.push(#{i: i, x: (i * 0.7315).sin() * 10.0 ** (i % 9 - 4), name: \"a,\\\"\" + i + \"\\\"\\nb\", ok: i % 2 == 0}); }\n\
          rows.push(#{i: 40, extra: 1});\n\
-         write_csv(rows, \"t.csv\");\n\
+         write_csv(rows, D + \"t.csv\");\n\
          let r = barrier_1d(muller_brown(), [-0.56, 1.44], [0.62, 0.03], 30);\n\
-         write_csv([r], \"r.csv\");\n\
-         write_csv(rows, \"cols.csv\", [\"x\", \"i\"]);",
+         write_csv([r], D + \"r.csv\");\n\
+         write_csv(rows, D + \"cols.csv\", [\"x\", \"i\"]);",
     )
     .unwrap();
     let text = run_python(
@@ -196,14 +210,17 @@ fn write_csv_rows_read_back_exactly_by_python() {
     assert_eq!(lines.next().unwrap(), "cols.csv 41 ['x', 'i']");
     // Arrays in named columns, and rows that are not maps, are located errors.
     let e = s
-        .eval("csv.rhai", "write_csv([r], \"bad.csv\", [\"energies\"])")
+        .eval(
+            "csv.rhai",
+            "write_csv([r], D + \"bad.csv\", [\"energies\"])",
+        )
         .unwrap_err();
     assert!(
         e.starts_with("csv.rhai:1:1:") && e.contains("save_npy"),
         "{e}"
     );
     let e = s
-        .eval("csv.rhai", "write_csv([1, 2], \"bad.csv\")")
+        .eval("csv.rhai", "write_csv([1, 2], D + \"bad.csv\")")
         .unwrap_err();
     assert!(e.contains("row 0 is i64"), "{e}");
     assert!(!dir.join("bad.csv").exists());
@@ -426,8 +443,7 @@ fn a_function_reading_a_script_variable_says_why_it_cannot() {
     let e = s.eval("scope.rhai", "h([0.0, 0.0])").unwrap_err();
     assert!(
         e.contains("Variable not found: U")
-            && e.contains("functions do not see the variables")
-            && e.contains("pass `U` to `h` as a parameter"),
+            && e.contains("`U` in `h`: functions do not see the variables"),
         "{e}"
     );
     // A variable nobody defined gets no such hint; nor does one outside a function.

@@ -192,6 +192,9 @@ impl Session {
     }
 }
 
+/// Rhai's rule on what a script function sees, as errors and `check` say it.
+pub const FUNCTION_SCOPE: &str = "functions do not see the variables of the script or session that calls them; pass them as parameters, or use a closure, which captures them";
+
 /// For a variable not found inside a script function while the session holds it: Rhai's rule,
 /// said in the error (functions see only their parameters and constants, not the variables of
 /// the script or session that calls them). Empty otherwise.
@@ -209,9 +212,9 @@ fn scope_hint(e: &EvalAltResult, scope: &Scope) -> String {
         }
     }
     match (inner, in_function) {
-        (EvalAltResult::ErrorVariableNotFound(var, _), Some(f)) if scope.contains(var) => format!(
-            " (functions do not see the variables of the session or script that calls them: pass `{var}` to `{f}` as a parameter, or use a closure, `let g = |x| {var} ...;`, which captures it)"
-        ),
+        (EvalAltResult::ErrorVariableNotFound(var, _), Some(f)) if scope.contains(var) => {
+            format!(" (`{var}` in `{f}`: {FUNCTION_SCOPE})")
+        }
         _ => String::new(),
     }
 }

@@ -27,7 +27,7 @@ mod tensor;
 
 pub use convert::{err, opts, Opts, RhaiResult};
 pub use docs::{bounds, Bound, Docs, FnDoc, OptDefault, OptKind, OptionDoc};
-pub use host::{located_message, new_session, Session};
+pub use host::{located_message, new_session, Session, FUNCTION_SCOPE};
 
 use rhai::{Engine, RhaiNativeFunc, Variant};
 use std::rc::Rc;

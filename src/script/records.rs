@@ -322,24 +322,9 @@ fn register_kind<const K: usize>(api: &mut Api) {
 // Summaries
 // ---------------------------------------------------------------------------------------
 
-/// A number in five significant digits (scientific beyond 1e6 and below 1e-4).
+/// A number in five significant digits (scientific from 1e6 on and below 1e-4), as `fmt(x, 5)`.
 pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return format!("{x}");
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let mag = x.abs().log10().floor() as i32;
-    if !(-4..6).contains(&mag) {
-        return format!("{x:.4e}");
-    }
-    let s = format!("{:.*}", (4 - mag).max(0) as usize, x);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    super::format::significant(x, 5)
 }
 
 fn get_f64(m: &Map, k: &str) -> Option<f64> {

@@ -402,8 +402,7 @@ fn balanced(code: &str) -> bool {
 }
 
 /// Why a script function cannot read a variable the script defines (Rhai's rule).
-pub const FUNCTION_SCOPE: &str =
-    "functions do not see the script's variables; pass it as a parameter, or use a closure";
+pub use crate::script::FUNCTION_SCOPE;
 
 /// True when line `line`, column `col` (1-based, in characters) of `code` lies inside a
 /// top-level `fn` definition.
