@@ -97,15 +97,15 @@ pub(super) fn along_line(pts: &[(i32, i32)]) -> Vec<(i32, i32)> {
 }
 
 /// The share of `line` (pixels sampled along a drawn line) that lies within 2 pixels of
-/// `others` (pixels of lines drawn after it): near 1 when the later lines hide it.
+/// `others` (pixels of lines drawn after it): near 1 when the later lines hide it. Linear in
+/// the pixels (a set of occupied pixels), so long AD paths stay cheap.
 pub(super) fn share_hidden(line: &[(i32, i32)], others: &[(i32, i32)]) -> f64 {
     if line.is_empty() {
         return 0.0;
     }
-    let near = |p: &(i32, i32)| {
-        others
-            .iter()
-            .any(|q| (p.0 - q.0).abs() <= 2 && (p.1 - q.1).abs() <= 2)
+    let occupied: std::collections::HashSet<(i32, i32)> = others.iter().copied().collect();
+    let near = |&(x, y): &(i32, i32)| {
+        (-2..=2).any(|dx| (-2..=2).any(|dy| occupied.contains(&(x + dx, y + dy))))
     };
     line.iter().filter(|p| near(p)).count() as f64 / line.len() as f64
 }
