@@ -72,6 +72,18 @@ fn script_runs(name: &str, args: &[&str]) {
 
 /// `script_runs`, then checks that the script wrote each of `files` into `{dir}`, not empty.
 fn script_writes(name: &str, args: &[&str], files: &[&str]) {
+    let (_, tmp) = script_output(name, args);
+    for f in files {
+        let len = std::fs::metadata(tmp.path().join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 0, "{name} did not write {f}");
+    }
+}
+
+/// Runs `scripts/NAME.rhai` as `script_runs` does; its stdout and its output folder, kept
+/// until the returned guard drops.
+fn script_output(name: &str, args: &[&str]) -> (String, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = fresh_dir(&format!("script-{name}"));
     let dir = tmp.path();
@@ -96,10 +108,7 @@ fn script_writes(name: &str, args: &[&str], files: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for f in files {
-        let len = std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 0, "{name} did not write {f}");
-    }
+    (String::from_utf8_lossy(&out.stdout).into_owned(), tmp)
 }
 
 #[test]
@@ -143,8 +152,134 @@ fn script_sk_sampling_runs() {
 }
 
 #[test]
-fn script_sk_spin_glass_runs() {
-    script_runs("sk_spin_glass", &["20", "20000", "30", "{dir}", "10"]);
+fn script_sk_spin_glass_reports_the_spread_of_its_seed_maps() {
+    let (stdout, tmp) = script_output("sk_spin_glass", &["20", "20000", "30", "{dir}", "10", "3"]);
+    let dir = tmp.path();
+    let read = |f: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+    };
+    let report = read(&dir.join("sk_seeds.json"));
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "one run per seed");
+    // Each run's counts, recomputed from the maps the script wrote: its refined ADELM map against
+    // the GWL map, by the rule compare_maps documents (a basin is among GWL's when its state or
+    // its mirror is one of GWL's minima or representatives; beyond, when its energy is above
+    // all of them).
+    let gwl = read(&dir.join("sk_gwl.json"));
+    let states_of = |m: &serde_json::Value| -> Vec<(Vec<i64>, f64)> {
+        ["minima", "groups"]
+            .iter()
+            .flat_map(|k| m[k].as_array().unwrap().clone())
+            .map(|r| {
+                let s = r["state"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap().round() as i64)
+                    .collect();
+                (s, r["energy"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let gwl_states = states_of(&gwl);
+    let gwl_top = gwl_states
+        .iter()
+        .map(|s| s.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut seeds = Vec::new();
+    for run in runs {
+        let map = read(Path::new(run["map"].as_str().unwrap()));
+        assert_eq!(
+            map["params"]["seed"], run["seed"],
+            "the map is the seed's own"
+        );
+        seeds.push(run["seed"].as_i64().unwrap());
+        let groups = map["groups"].as_array().unwrap();
+        let (mut among, mut beyond, mut mirrors) = (0, 0, 0);
+        let own: Vec<Vec<i64>> = states_of(&map).into_iter().map(|s| s.0).collect();
+        for g in groups {
+            let s: Vec<i64> = g["state"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap().round() as i64)
+                .collect();
+            let flipped: Vec<i64> = s.iter().map(|v| -v).collect();
+            if gwl_states.iter().any(|(t, _)| *t == s || *t == flipped) {
+                among += 1;
+            } else if g["energy"].as_f64().unwrap() > gwl_top {
+                beyond += 1;
+            }
+            mirrors += own.contains(&flipped) as i64;
+        }
+        assert_eq!(run["basins"].as_i64().unwrap(), groups.len() as i64);
+        assert_eq!(
+            run["among_gwl_lowest"].as_i64().unwrap(),
+            among,
+            "seed {}",
+            run["seed"]
+        );
+        assert_eq!(
+            run["beyond_gwl"].as_i64().unwrap(),
+            beyond,
+            "seed {}",
+            run["seed"]
+        );
+        assert_eq!(
+            run["mirrors_found"].as_i64().unwrap(),
+            mirrors,
+            "seed {}",
+            run["seed"]
+        );
+        assert_eq!(
+            run["missed_by_gwl"].as_i64().unwrap(),
+            groups.len() as i64 - among - beyond
+        );
+    }
+    assert_eq!(seeds, [1, 2, 3], "seeds 1..SEEDS");
+    // The summary and the printed table are the runs' mean, sample sd, min and max.
+    for (count, label) in [
+        ("basins", "ADELM basins:"),
+        ("among_gwl_lowest", "of them among GWL's 500 lowest minima:"),
+        ("beyond_gwl", "beyond GWL's energy threshold:"),
+        ("mirrors_found", "ADELM basins with their mirror found:"),
+    ] {
+        let xs: Vec<f64> = runs.iter().map(|r| r[count].as_f64().unwrap()).collect();
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let (lo, hi) = xs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        let s = &report["summary"][count];
+        assert!(
+            (s["mean"].as_f64().unwrap() - mean).abs() < 1e-12,
+            "{count} mean"
+        );
+        assert!((s["sd"].as_f64().unwrap() - sd).abs() < 1e-12, "{count} sd");
+        assert_eq!(
+            (s["min"].as_f64().unwrap(), s["max"].as_f64().unwrap()),
+            (lo, hi),
+            "{count}"
+        );
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line:\n{stdout}"));
+        let shown: Vec<f64> = line[line.find(label).unwrap() + label.len()..]
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        // "mean ± sd (min to max, 3 seeds)", mean and sd to 3 significant digits.
+        let close = |a: f64, b: f64| (a - b).abs() <= 5e-3 * b.abs().max(1e-9);
+        assert!(
+            shown.len() >= 5 && close(shown[0], mean) && close(shown[1], sd),
+            "{line}: mean {mean}, sd {sd}"
+        );
+        assert_eq!((shown[2], shown[3], shown[4]), (lo, hi, n), "{line}");
+    }
 }
 
 #[test]

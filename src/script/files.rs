@@ -1,11 +1,11 @@
-//! Script functions that write results out and read arrays back: `save_npy`, `load_npy` and
-//! `write_csv`. Every write is atomic (a crash never leaves half a file) and obeys the sandbox.
+//! Script functions that write results out and read arrays back: `save_npy`, `load_npy`,
+//! `write_csv` and `write_json`. Every write is atomic (a crash never leaves half a file) and obeys the sandbox.
 
 use super::convert::{err, num, to_tensor, IntoScript, RhaiResult};
 use super::{records, Api, TensorValue};
 use crate::tensor;
 use crate::tensor_io::{read_npy, write_atomic, write_npy};
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::path::Path;
 
 /// Registers the file functions.
@@ -61,6 +61,93 @@ pub fn register(api: &mut Api) {
         "write_csv",
         "let rows = [];\nfor T in [1.0, 2.0] { rows.push(#{T: T, energy: -T * 2.0}); }\nwrite_csv(rows, \"table.csv\");",
     );
+    api.func(
+        "write_json",
+        "write_json(value, path: string)",
+        "Writes value as JSON (pretty, atomically): maps become objects (keys in Rhai's alphabetical order), arrays lists, results (AdTrial, Samples, ...) objects of their fields, a tensor its nested lists (one value: a number), floats in their shortest exact form (NaN and infinities, which JSON lacks, as null), () as null. Maps of minima are saved with m.save(path) instead.",
+        |ctx: NativeCallContext, value: Dynamic, path: &str| -> RhaiResult<()> {
+            let json = json_value(&value, "value", &|t| ctx.engine().map_type_name(t).to_string())?;
+            let mut text = serde_json::to_string_pretty(&json).map_err(|e| err(format!("write_json: {e}")))?;
+            text.push('\n');
+            write_atomic(Path::new(path), text.as_bytes()).script()
+        },
+    );
+    api.example(
+        "write_json",
+        "let runs = [];\nfor s in 1..=3 { runs.push(#{seed: s, energy: -s * 0.5}); }\nwrite_json(#{runs: runs, note: \"three seeds\"}, \"runs.json\");",
+    );
+}
+
+/// The JSON form of a script value; `at` names where it sits (`value.runs[2].energy`) and
+/// `type_name` gives a value's script type name, for errors.
+pub fn json_value(
+    v: &Dynamic,
+    at: &str,
+    type_name: &dyn Fn(&str) -> String,
+) -> RhaiResult<serde_json::Value> {
+    use serde_json::Value;
+    if v.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = v.as_int() {
+        return Ok(Value::from(i));
+    }
+    if let Some(x) = num(v) {
+        return Ok(float_json(x));
+    }
+    if v.is_string() {
+        return Ok(Value::String(v.clone().into_string().unwrap_or_default()));
+    }
+    if let Some(a) = v.read_lock::<Array>() {
+        let items = a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| json_value(x, &format!("{at}[{i}]"), type_name))
+            .collect::<RhaiResult<_>>()?;
+        return Ok(Value::Array(items));
+    }
+    if let Some(t) = v.read_lock::<TensorValue>() {
+        let data = tensor::to_vec_f64(&t.0).script()?;
+        let shape: Vec<usize> = t.0.size().iter().map(|&d| d as usize).collect();
+        return Ok(nested(&data, &shape));
+    }
+    if let Some(fields) = records::fields_of(v) {
+        let mut out = serde_json::Map::new();
+        for (k, x) in &fields {
+            out.insert(
+                k.to_string(),
+                json_value(x, &format!("{at}.{k}"), type_name)?,
+            );
+        }
+        return Ok(Value::Object(out));
+    }
+    Err(err(format!(
+        "write_json: `{at}` is {}, which JSON cannot hold (a map of minima saves with m.save(path), a figure with p.save(path))",
+        type_name(v.type_name())
+    )))
+}
+
+/// A float as JSON: its shortest exact form, or null for NaN and the infinities.
+fn float_json(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// Row-major `data` of `shape` as nested JSON lists (a 0-d tensor: one number).
+fn nested(data: &[f64], shape: &[usize]) -> serde_json::Value {
+    match shape.split_first() {
+        None => float_json(data.first().copied().unwrap_or(f64::NAN)),
+        Some((&n, rest)) => {
+            let step: usize = rest.iter().product();
+            serde_json::Value::Array(
+                (0..n)
+                    .map(|i| nested(&data[i * step..(i + 1) * step], rest))
+                    .collect(),
+            )
+        }
+    }
 }
 
 /// The CSV text of `rows` (maps or records), header first: the given columns, else every key.

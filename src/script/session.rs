@@ -62,6 +62,12 @@ pub fn register(api: &mut Api) {
         || tensor::threads() as i64,
     );
     api.func(
+        "reproducible",
+        "reproducible() -> bool",
+        "Whether reproducible mode is on (`telescope --reproducible` or TELESCOPE_REPRODUCIBLE=1): the same results from the same script and seed on any x86-64 CPU.",
+        crate::tensor::reproducible::is_on,
+    );
+    api.func(
         "set_threads",
         "set_threads(n: int)",
         "Sets libtorch's intra-op threads (1 to 1024). On a busy machine with few cores one thread is often fastest: idle workers spin waiting for work.",
