@@ -1,5 +1,6 @@
 //! A researcher's daily needs, each against an independent truth: results written with
-//! `save_npy` and `write_csv` read back by NumPy and Python's csv module, `format` against
+//! `save_npy`, `write_csv` and `write_json` read back by NumPy and Python's csv and json
+//! modules, `stats::spread` against NumPy, `format` against
 //! Rust's own formatter, `seed` options that make a call reproducible wherever it stands,
 //! Ctrl-C reported in one sentence with an `interrupted` field, and the function-scope hint.
 
@@ -224,6 +225,113 @@ fn write_csv_rows_read_back_exactly_by_python() {
         .unwrap_err();
     assert!(e.contains("row 0 is i64"), "{e}");
     assert!(!dir.join("bad.csv").exists());
+}
+
+#[test]
+fn write_json_values_and_stats_spread_read_back_exactly_by_python() {
+    let tmp = fresh_dir("json");
+    let dir = tmp.path();
+    let mut s = session_in(dir);
+    // Random runs of mixed values, a tensor of random shape, NaN and a typed result.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for case in 0..6 {
+        let shape: Vec<i64> = (0..rng.random_range(0..4))
+            .map(|_| rng.random_range(1..4))
+            .collect();
+        let n: usize = rng.random_range(2..9);
+        let xs: Vec<f64> = (0..n)
+            .map(|_| rng.random_range(-1.0f64..1.0) * 10f64.powi(rng.random_range(-6..7)))
+            .collect();
+        let xs_text = xs
+            .iter()
+            .map(|x| format!("{x:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = s
+            .eval(
+                "json.rhai",
+                &format!(
+                    "import \"stats\" as stats;\n\
+                     let xs = [{xs_text}];\n\
+                     let runs = [];\n\
+                     for i in 0..xs.len() {{ runs.push(#{{seed: i + 1, x: xs[i], name: \"r\\\"\" + i, ok: i % 2 == 0, none: ()}}); }}\n\
+                     let t = randn({shape:?});\n\
+                     save_npy(t, D + \"t.npy\");\n\
+                     write_json(#{{runs: runs, x: stats::spread(xs), t: t, nan: 0.0 / 0.0, inf: 1.0 / 0.0,\n\
+                         r: barrier_1d(muller_brown(), [-0.56, 1.44], [0.62, 0.03], 30)}}, D + \"v{case}.json\");"
+                ),
+            )
+            .unwrap();
+        let out = run_python(
+            dir,
+            &format!(
+                "import json, numpy as np\n\
+                 d = json.load(open('v{case}.json'))\n\
+                 xs = [r['x'] for r in d['runs']]\n\
+                 print([x.hex() for x in xs])\n\
+                 print([r['seed'] for r in d['runs']], [r['name'] for r in d['runs']], [r['ok'] for r in d['runs']], [r['none'] for r in d['runs']])\n\
+                 t = np.load('t.npy')\n\
+                 print(np.array_equal(np.array(d['t'], dtype=np.float64).reshape(t.shape), t), np.shape(d['t']) == t.shape)\n\
+                 a = np.array(xs); s = d['x']\n\
+                 print(s['n'] == len(xs), abs(s['mean'] - a.mean()) <= 1e-12 * abs(a).max(), abs(s['sd'] - a.std(ddof=1)) <= 1e-12 * abs(a).max(), s['min'] == a.min(), s['max'] == a.max())\n\
+                 print(d['nan'], d['inf'], sorted(d['r'].keys()))"
+            ),
+        );
+        let mut lines = out.lines();
+        let hexes: Vec<f64> = lines
+            .next()
+            .unwrap()
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|h| hexf(h.trim_matches('\'')))
+            .collect();
+        assert_eq!(
+            hexes.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            "floats read back to the last bit"
+        );
+        let seeds: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        let names: Vec<String> = (0..n).map(|i| format!("'r\"{i}'")).collect();
+        let oks: Vec<String> = (0..n)
+            .map(|i| if i % 2 == 0 { "True" } else { "False" }.to_string())
+            .collect();
+        assert_eq!(
+            lines.next().unwrap(),
+            format!(
+                "[{}] [{}] [{}] [{}]",
+                seeds.join(", "),
+                names.join(", "),
+                oks.join(", "),
+                vec!["None"; n].join(", ")
+            )
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "True True",
+            "tensor of shape {shape:?} as nested lists"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "True True True True True",
+            "spread of {xs:?}"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "None None ['at', 'barrier', 'energies']"
+        );
+    }
+    // A value JSON cannot hold is a located error naming where it sits, and nothing is written.
+    let e = s
+        .eval(
+            "json.rhai",
+            "write_json(#{runs: [1, #{f: muller_brown()}]}, D + \"bad.json\")",
+        )
+        .unwrap_err();
+    assert!(
+        e.starts_with("json.rhai:1:1:") && e.contains("`value.runs[1].f` is Energy"),
+        "{e}"
+    );
+    assert!(!dir.join("bad.json").exists());
 }
 
 #[test]

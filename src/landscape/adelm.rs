@@ -487,7 +487,7 @@ fn finish(
         return Ok(true);
     }
     all_or_nothing(map, opts, COMPLETE_STREAM, |m| {
-        super::complete::connect_groups(e, m, &opts.ad)
+        super::complete::connect_groups(e, m, &opts.ad, &opts.progress)
     })
 }
 

@@ -15,6 +15,7 @@ use super::barrier::{
 use super::map::{BarrierKind, LandscapeMap};
 use super::union_find::UnionFind;
 use crate::energy::{EnergyRef, Space};
+use crate::progress::Progress;
 use crate::{tensor, Result};
 
 /// Points on the straight line of the continuous fallback bound.
@@ -23,9 +24,15 @@ pub const LINE_POINTS: usize = 64;
 pub const NEAREST_COMPONENTS: usize = 8;
 
 /// Joins the components of `map`'s barrier graph (see the module doc); `ad` are the map's AD
-/// settings, from which the refinement starts at twice the map's alpha. Err(Interrupted) when
-/// Ctrl-C stopped the refinement (the caller discards the half-completed map).
-pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> Result<()> {
+/// settings, from which the refinement starts at twice the map's alpha; `progress` hears what
+/// it joins and how the refinement goes. Err(Interrupted) when Ctrl-C stopped the refinement
+/// (the caller discards the half-completed map).
+pub fn connect_groups(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    ad: &AdOptions,
+    progress: &Progress,
+) -> Result<()> {
     map.check_energy(e.as_ref())?;
     let comp = map.components();
     let roots: Vec<usize> = (0..comp.len()).filter(|&i| comp[i] == i).collect();
@@ -43,6 +50,10 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
         })
         .collect();
     let c = lowest.len();
+    progress.line(&format!(
+        "completing the map: {c} unconnected parts of {} groups, joined by path bounds and a short AD refinement",
+        map.groups.len()
+    ));
     let d = map.groups[0].state.len() as i64;
     let states: Vec<f64> = lowest
         .iter()
@@ -97,7 +108,7 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
         rb.extend(&map.groups[lowest[b]].state);
     }
     let p = tree.len() as i64;
-    let opts = completion_refinement(ad);
+    let opts = completion_refinement(ad, progress);
     let refined = refine_barriers(
         e,
         &tensor::from_vec(&ra, &[p, d])?,
@@ -116,8 +127,8 @@ pub fn connect_groups(e: &EnergyRef, map: &mut LandscapeMap, ad: &AdOptions) -> 
 }
 
 /// The refinement used to complete a map: from twice the map's alpha, 4 trials per direction,
-/// alpha lowered by 20% per successful round, at most 12 rounds.
-pub fn completion_refinement(ad: &AdOptions) -> RefineOptions {
+/// alpha lowered by 20% per successful round, at most 12 rounds, its rounds told to `progress`.
+pub fn completion_refinement(ad: &AdOptions, progress: &Progress) -> RefineOptions {
     RefineOptions {
         ad: AdOptions {
             alpha: 2.0 * ad.alpha,
@@ -128,7 +139,7 @@ pub fn completion_refinement(ad: &AdOptions) -> RefineOptions {
         shrink: 0.8,
         max_rounds: 12,
         both_directions: true,
-        progress: crate::progress::Progress::silent(),
+        progress: progress.clone(),
     }
 }
 

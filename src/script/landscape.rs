@@ -706,7 +706,7 @@ pub fn register(api: &mut Api) {
     );
     api.method("Map", "connect", "m.connect(U: Energy) -> Map", "Joins the groups that no barrier connects (an interrupted map, complete: false, an old file), as adelm does at the end: greedy (spins) or straight-line bounds between the lowest representatives of the parts, then a short AD refinement of the spanning-tree edges. Returns the map.", |m: &mut MapValue, u: EnergyValue| -> RhaiResult<MapValue> {
         let ad = crate::landscape::adelm::ad_options_of(&m.0);
-        crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad).script()?;
+        crate::landscape::complete::connect_groups(&u.0, &mut m.0, &ad, &super::convert::stderr_progress(true)).script()?;
         Ok(m.clone())
     });
     api.method("Map", "barrier_matrix", "m.barrier_matrix(U: Energy, opts: map) -> array", "Refines the barriers between group representatives with the AD refinement (all pairs batched; with nearest: k only each group's k nearest by the 1-D barrier and the pairs that already hold one, enough for the DG's single linkage on large maps) and stores them in the map; returns the matrix.", barrier_matrix);
