@@ -17,6 +17,7 @@ pub mod landscape;
 pub mod minimize;
 pub mod models;
 pub mod plot;
+pub mod profile;
 pub mod progress;
 pub mod provenance;
 pub mod repl;

@@ -1,5 +1,6 @@
 //! `telescope bench`: throughput of the batched kernels (timings live here, never in tests).
 
+use super::peers::{PeerRate, Peers};
 use crate::energy::{self, tempered, EnergyRef};
 use crate::landscape::ad::{self, ad_trials, AdOptions, Delta};
 use crate::landscape::adelm::{adelm, AdelmOptions, Placement, RandomProposer};
@@ -24,12 +25,24 @@ pub const BENCHMARKS: [(&str, bool); 9] = [
 ];
 
 /// Runs the benchmarks named in `args` (the quick ones when none is named) on the device
-/// given by `--device cpu|cuda`; returns the exit status.
+/// given by `--device cpu|cuda`, beside their PyTorch-Python peers with `--peers`; returns the
+/// exit status.
 pub fn run(args: &[String]) -> u8 {
     crate::interrupt::install_handler();
     let mut names: Vec<&str> = Vec::new();
+    let mut peers = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--peers" {
+            match Peers::new() {
+                Ok(p) => peers = Some(p),
+                Err(e) => {
+                    eprintln!("telescope bench: cannot set up the peers: {e}");
+                    return 2;
+                }
+            }
+            continue;
+        }
         let device = match a.as_str() {
             "--device" => it.next().map(String::as_str),
             other => other.strip_prefix("--device="),
@@ -52,7 +65,7 @@ pub fn run(args: &[String]) -> u8 {
         } else {
             let known: Vec<&str> = BENCHMARKS.iter().map(|(n, _)| *n).collect();
             eprintln!(
-                "telescope bench: unknown benchmark `{a}`; known: {} (and --device cpu|cuda)",
+                "telescope bench: unknown benchmark `{a}`; known: {} (and --device cpu|cuda, --peers)",
                 known.join(", ")
             );
             return 2;
@@ -64,9 +77,10 @@ pub fn run(args: &[String]) -> u8 {
     };
     tensor::manual_seed(0);
     println!(
-        "telescope {} benchmarks (device {:?}, {} threads)",
+        "telescope {} benchmarks (device {:?}, {} libtorch threads, {} rayon threads)",
         crate::version(),
         tensor::device(),
+        tensor::threads(),
         rayon::current_num_threads()
     );
     println!("{}", tensor::reproducible::describe());
@@ -78,19 +92,27 @@ pub fn run(args: &[String]) -> u8 {
             status = 1;
         }
     };
+    let peer = |script: &str, args: &[&str]| peers.as_ref().map(|p| p.run(script, args));
     if want("samplers") {
         for kind in [SamplerKind::Mh, SamplerKind::Mala, SamplerKind::Hmc] {
-            report(&format!("{} B=256 D=100", kind.name()), sampler_rate(kind));
+            report(
+                &format!("{} B=256 D=100", kind.name()),
+                sampler_rate(kind).map(|k| k.line(peer("samplers.py", &[kind.name()]))),
+            );
         }
     }
     if want("sk") {
         report("sk gibbs N=100 B=256", sk_sweeps());
     }
     if want("ad") {
-        report("ad batched vs one-by-one", ad_batching());
+        report(
+            "ad batched vs one-by-one",
+            ad_batching()
+                .map(|(line, k)| format!("{line}\n{:28} {}", "", k.line(peer("ad.py", &[])))),
+        );
     }
     if want("adelm") {
-        report("adelm sk N=100", adelm_rate());
+        report("adelm sk N=100", adelm_rate(peer("sk_adelm.py", &["30"])));
     }
     if want("gwl") {
         report("gwl sk N=100 K=500", gwl_rate());
@@ -102,6 +124,10 @@ pub fn run(args: &[String]) -> u8 {
         report("minimize 32 chains, kinks", kinked_minimize());
     }
     if want("latent") {
+        report(
+            "latent mh ivy Z=30 B=32",
+            latent_mh_rate().map(|k| k.line(peer("latent.py", &["mh"]))),
+        );
         for placement in [Placement::Batched, Placement::Sequential] {
             report(
                 &format!("latent ivy Z=30 ({placement:?})").to_lowercase(),
@@ -397,7 +423,79 @@ impl GpuWatch {
     }
 }
 
-fn sampler_rate(kind: SamplerKind) -> Result<String> {
+/// A kernel's rate and what one of its steps costs in libtorch calls.
+struct Kernel {
+    rate: f64,
+    unit: &'static str,
+    cost: StepCost,
+}
+
+/// libtorch operators (top-level and all dispatched) and host reads per step.
+struct StepCost {
+    ops: f64,
+    dispatched: f64,
+    reads: f64,
+}
+
+/// Calls of `step` per second: the best of `rounds` rounds of `steps` calls (the round the
+/// machine disturbed least; the peers take their best round too).
+fn best_rate(rounds: usize, steps: usize, mut step: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..steps {
+            step()?;
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(steps as f64 / best)
+}
+
+/// Runs `step` `steps` times with operators counted (a pass apart from the timed one:
+/// counting costs a little per operator) and divides by the steps.
+fn step_cost(steps: usize, mut step: impl FnMut() -> Result<usize>) -> Result<StepCost> {
+    let reads0 = tensor::host_reads();
+    let (done, ops) = tensor::count_ops(|| -> Result<usize> {
+        let mut n = 0;
+        for _ in 0..steps {
+            n += step()?;
+        }
+        Ok(n)
+    });
+    let n = done?.max(1) as f64;
+    Ok(StepCost {
+        ops: ops.top as f64 / n,
+        dispatched: ops.all as f64 / n,
+        reads: (tensor::host_reads() - reads0) as f64 / n,
+    })
+}
+
+impl Kernel {
+    /// `rate unit (ops, host reads per step)`, then the peer's rate and ops per step and the
+    /// ratio of the rates when a peer ran.
+    fn line(&self, peer: Option<Result<PeerRate>>) -> String {
+        let ours = format!(
+            "{:10.0} {}  ({:.1} ops/step, {:.1} dispatched; {:.2} host reads/step)",
+            self.rate, self.unit, self.cost.ops, self.cost.dispatched, self.cost.reads
+        );
+        match peer {
+            None => ours,
+            Some(Ok(p)) => format!(
+                "{ours}\n{:28} {:10.0} {}  ({:.1} ops/step) PyTorch-Python: telescope {:.2}x",
+                "",
+                p.rate,
+                p.unit,
+                p.ops_per_step.unwrap_or(f64::NAN),
+                self.rate / p.rate
+            ),
+            Some(Err(e)) => format!("{ours}\n{:28} peer failed: {e}", ""),
+        }
+    }
+}
+
+/// MH, MALA or HMC (step 0.1, 5 leapfrog steps) on the quadratic energy in D = 100 at T = 1,
+/// 256 chains from the origin (`bench/peers/samplers.py` is the same loop in PyTorch).
+fn sampler_rate(kind: SamplerKind) -> Result<Kernel> {
     let base: EnergyRef = Rc::new(energy::quadratic(100)?);
     let e = tempered(base, 1.0)?;
     let mut s = make_sampler(
@@ -416,18 +514,44 @@ fn sampler_rate(kind: SamplerKind) -> Result<String> {
         &tch::Tensor::f_zeros([256, 100], (tensor::dtype(), tensor::device()))?,
     )?;
     let _g = tch::no_grad_guard();
-    let steps = 300;
-    let t = Instant::now();
-    for _ in 0..steps {
+    for _ in 0..5 {
         s.step(&e, &mut c)?;
     }
-    let secs = t.elapsed().as_secs_f64();
-    Ok(format!(
-        "{:10.0} steps/s  ({:.1} us/step, {:.2e} chain-steps/s)",
-        steps as f64 / secs,
-        secs / steps as f64 * 1e6,
-        256.0 * steps as f64 / secs
-    ))
+    let rate = best_rate(5, 300, || s.step(&e, &mut c))?;
+    let cost = step_cost(20, || s.step(&e, &mut c).map(|_| 1))?;
+    Ok(Kernel {
+        rate,
+        unit: "steps/s",
+        cost,
+    })
+}
+
+/// Random-walk MH (step 0.05, T 0.01) on the ivy latent energy, 32 chains from N(0, I)
+/// (`bench/peers/latent.py`).
+fn latent_mh_rate() -> Result<Kernel> {
+    let base = latent_bench_energy()?;
+    let e = tempered(base, 0.01)?;
+    let mut s = make_sampler(
+        &SamplerSpec {
+            kind: SamplerKind::Mh,
+            step: 0.05,
+            leapfrog: 1,
+        },
+        &energy::Energy::space(&e),
+    )?;
+    let z0 = tch::Tensor::f_randn([32, 30], (tensor::dtype(), tensor::device()))?;
+    let mut c = Chains::new(&e, &z0)?;
+    let _g = tch::no_grad_guard();
+    for _ in 0..2 {
+        s.step(&e, &mut c)?;
+    }
+    let rate = best_rate(5, 20, || s.step(&e, &mut c))?;
+    let cost = step_cost(3, || s.step(&e, &mut c).map(|_| 1))?;
+    Ok(Kernel {
+        rate,
+        unit: "steps/s",
+        cost,
+    })
 }
 
 fn sk_sweeps() -> Result<String> {
@@ -452,7 +576,10 @@ fn sk_sweeps() -> Result<String> {
     ))
 }
 
-fn ad_batching() -> Result<String> {
+/// 64 AD trials on Müller-Brown from A toward C (T 2, alpha 40, delta 0.03, M 60, MH step
+/// 0.02), batched against one at a time; and the batched rate as a kernel, with its libtorch
+/// calls per batch step (`bench/peers/ad.py` is the batched loop in PyTorch).
+fn ad_batching() -> Result<(String, Kernel)> {
     let e: EnergyRef = Rc::new(energy::muller_brown());
     let a = tensor::from_vec(&[-0.558224, 1.441726], &[1, 2])?;
     let c = tensor::from_vec(&[-0.050011, 0.466694], &[1, 2])?;
@@ -471,9 +598,16 @@ fn ad_batching() -> Result<String> {
     };
     let starts = a.f_expand([n, 2], false)?;
     let targets = c.f_expand([n, 2], false)?;
-    let t = Instant::now();
-    let batched = ad_trials(&e, &starts, &targets, &vec![40.0; n as usize], &opts)?;
-    let tb = t.elapsed().as_secs_f64();
+    let alphas = vec![40.0; n as usize];
+    let mut batched = Vec::new();
+    for _ in 0..2 {
+        batched = ad_trials(&e, &starts, &targets, &alphas, &opts)?;
+    }
+    let tb = 1.0
+        / best_rate(5, 2, || {
+            batched = ad_trials(&e, &starts, &targets, &alphas, &opts)?;
+            Ok(())
+        })?;
     let t = Instant::now();
     let mut single_steps = 0;
     for _ in 0..n {
@@ -481,17 +615,32 @@ fn ad_batching() -> Result<String> {
     }
     let ts = t.elapsed().as_secs_f64();
     let batched_steps: usize = batched.iter().map(|t| t.steps).sum();
-    Ok(format!(
-        "{:8.0} trials/s batched, {:8.0} trials/s one at a time ({:.1}x; {} vs {} chain-steps)",
+    let cost = step_cost(1, || {
+        let before = ad::work_done().0;
+        ad_trials(&e, &starts, &targets, &alphas, &opts)?;
+        Ok((ad::work_done().0 - before) as usize)
+    })?;
+    let line = format!(
+        "{:8.0} trials/s batched, {:8.0} trials/s one at a time ({:.1}x; {} vs {} chain-steps, {} of 64 succeeded)",
         n as f64 / tb,
         n as f64 / ts,
         ts / tb,
         batched_steps,
-        single_steps
-    ))
+        single_steps,
+        batched.iter().filter(|t| t.success).count()
+    );
+    let kernel = Kernel {
+        rate: n as f64 / tb,
+        unit: "trials/s",
+        cost,
+    };
+    Ok((line, kernel))
 }
 
-fn adelm_rate() -> Result<String> {
+/// ADELM on the section 5.1 glass (N = 100, T = 0.001, alpha 1.35, delta 0, M 100), 100
+/// iterations: the rate, chain-sweeps per second of AD, and the profile by phase; beside the
+/// numpy peer (`bench/peers/sk_adelm.py`, 30 iterations) when one ran.
+fn adelm_rate(peer: Option<Result<PeerRate>>) -> Result<String> {
     let e: EnergyRef = Rc::new(energy::sk(100, 1, 1.0)?);
     let opts = AdelmOptions {
         ad: AdOptions {
@@ -510,16 +659,69 @@ fn adelm_rate() -> Result<String> {
         seed: 1,
         ..Default::default()
     };
+    let before = crate::profile::snapshot();
+    let sweeps0 = ad::work_done().1;
     let t = Instant::now();
     let map = adelm(&e, &mut RandomProposer(e.clone()), &opts)?;
+    let path = std::env::temp_dir().join(format!("telescope-bench-{}.json", std::process::id()));
+    map.save(&path)?;
     let secs = t.elapsed().as_secs_f64();
-    Ok(format!(
-        "{:10.1} iterations/s  ({} groups, {} AD trials in {:.1} s)",
+    let _ = std::fs::remove_file(&path);
+    let (rate, sweeps) = (
         map.iterations as f64 / secs,
+        (ad::work_done().1 - sweeps0) as f64 / secs,
+    );
+    let peer = match peer {
+        None => String::new(),
+        Some(Ok(p)) => {
+            let theirs = p.chain_sweeps_per_s.unwrap_or(f64::NAN);
+            format!(
+                "\n{:28} {:10.1} {}, {theirs:.3e} chain-sweeps/s numpy: telescope {:.0}x the \
+                 iterations, {:.0}x the sweeps ({} rayon threads)",
+                "",
+                p.rate,
+                p.unit,
+                rate / p.rate,
+                sweeps / theirs,
+                rayon::current_num_threads()
+            )
+        }
+        Some(Err(e)) => format!("\n{:28} peer failed: {e}", ""),
+    };
+    Ok(format!(
+        "{rate:10.1} iterations/s, {sweeps:.3e} chain-sweeps/s  ({} groups, {} AD trials in {secs:.2} s, the map's JSON included){peer}\n{}",
         map.groups.len(),
         map.stats.ad_trials,
-        secs
+        profile_table(&before, secs)
     ))
+}
+
+/// Where the time since `before` went, phase by phase, as indented lines: self seconds,
+/// share of `total`, entries; the rest (placement rules, groups, union-find) as bookkeeping.
+fn profile_table(before: &[(crate::profile::Phase, f64, u64)], total: f64) -> String {
+    let after = crate::profile::snapshot();
+    let mut lines = Vec::new();
+    let mut timed = 0.0;
+    for ((phase, s1, n1), (_, s0, n0)) in after.iter().zip(before) {
+        let (secs, calls) = (s1 - s0, n1 - n0);
+        timed += secs;
+        lines.push(format!(
+            "{:28}   {:14} {:7.3} s {:5.1}%  ({calls} calls)",
+            "",
+            phase.name(),
+            secs,
+            100.0 * secs / total
+        ));
+    }
+    let rest = (total - timed).max(0.0);
+    lines.push(format!(
+        "{:28}   {:14} {:7.3} s {:5.1}%",
+        "",
+        "bookkeeping",
+        rest,
+        100.0 * rest / total
+    ));
+    lines.join("\n")
 }
 
 /// GWL on the section 5.1 glass: chain steps per second (basins by steepest descent at every

@@ -153,6 +153,14 @@ fn per_row(t: &Tensor, n: i64) -> Result<Tensor> {
 }
 
 impl Magnetized {
+    /// `t / T`; at T = 1 `t` itself (the same bits, one libtorch call fewer).
+    fn over_temperature(&self, t: Tensor) -> Result<Tensor> {
+        if self.temperature == 1.0 {
+            Ok(t)
+        } else {
+            Ok(t.f_div_scalar(self.temperature)?)
+        }
+    }
     fn scale_by_alpha(&self, d: &Tensor) -> Result<Tensor> {
         Ok(match &self.alphas {
             Some(a) => d.f_mul(&per_row(a, d.size()[0])?)?,
@@ -177,7 +185,7 @@ impl Energy for Magnetized {
         self.base.space()
     }
     fn energy(&self, x: &Tensor) -> Result<Tensor> {
-        let u = self.base.energy(x)?.f_div_scalar(self.temperature)?;
+        let u = self.over_temperature(self.base.energy(x)?)?;
         if self.alpha == 0.0 {
             return Ok(u);
         }
@@ -185,24 +193,28 @@ impl Energy for Magnetized {
     }
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (u, g) = self.base.energy_and_grad(x)?;
-        let (mut u, mut g) = (
-            u.f_div_scalar(self.temperature)?,
-            g.f_div_scalar(self.temperature)?,
-        );
+        let (mut u, mut g) = (self.over_temperature(u)?, self.over_temperature(g)?);
         if let (Some(t), true) = (&self.target, self.alpha > 0.0) {
             let diff = x.f_sub(&per_row(t, x.size()[0])?)?;
             let dist = diff
                 .f_square()?
                 .f_sum_dim_intlist(1, true, x.kind())?
                 .f_sqrt()?;
-            let strength = self.scale_by_alpha(&dist.f_ones_like()?.f_squeeze_dim(1)?)?;
-            u = u.f_add(&dist.f_squeeze_dim(1)?.f_mul(&strength)?)?;
             // The norm's gradient is a unit vector; at the target itself it is taken as zero.
-            g = g.f_add(
-                &diff
-                    .f_div(&dist.f_clamp_min(1e-12)?)?
-                    .f_mul(&strength.f_unsqueeze(1)?)?,
-            )?;
+            let unit = diff.f_div(&dist.f_clamp_min(1e-12)?)?;
+            let dist = dist.f_squeeze_dim(1)?;
+            let (du, dg) = match &self.alphas {
+                Some(a) => {
+                    let a = per_row(a, x.size()[0])?;
+                    (dist.f_mul(&a)?, unit.f_mul(&a.f_unsqueeze(1)?)?)
+                }
+                None => (
+                    dist.f_mul_scalar(self.alpha)?,
+                    unit.f_mul_scalar(self.alpha)?,
+                ),
+            };
+            u = u.f_add(&du)?;
+            g = g.f_add(&dg)?;
         }
         Ok((u, g))
     }

@@ -14,6 +14,26 @@ use std::path::Path;
 use tch::Tensor;
 
 /// A ±1 spin system with pairwise couplings and an optional external field.
+/// The heat-bath flip probability `1 / (1 + exp(delta))`, written to avoid overflow. Beyond
+/// `|delta| = 746`, `exp(-|delta|)` is 0 in float64, so the result is exactly 0 or 1 without
+/// calling `exp` (cold chains are mostly there).
+fn heat_bath_flip(delta: f64) -> f64 {
+    if delta > EXP_UNDERFLOW {
+        0.0
+    } else if delta < -EXP_UNDERFLOW {
+        1.0
+    } else if delta > 0.0 {
+        let e = (-delta).exp();
+        e / (1.0 + e)
+    } else {
+        1.0 / (1.0 + delta.exp())
+    }
+}
+
+/// `exp(-x)` is exactly 0 in float64 for every `x` above this (the smallest subnormal is
+/// `exp(-744.44)`, and half of it rounds to 0).
+const EXP_UNDERFLOW: f64 = 746.0;
+
 pub struct SpinModel {
     name: String,
     n: usize,
@@ -507,13 +527,8 @@ impl SpinChain {
                     delta += 2.0 * alpha * (d_new.sqrt() - self.d.sqrt());
                 }
             }
-            // Heat bath: P(flip) = 1 / (1 + exp(delta)), written to avoid overflow.
-            let p = if delta > 0.0 {
-                let e = (-delta).exp();
-                e / (1.0 + e)
-            } else {
-                1.0 / (1.0 + delta.exp())
-            };
+            // The uniform is drawn whatever p is: the same stream for every delta.
+            let p = heat_bath_flip(delta);
             if rng.random::<f64>() < p {
                 self.u += du;
                 u_max = u_max.max(self.u);
@@ -522,5 +537,48 @@ impl SpinChain {
             }
         }
         u_max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    /// The short cut past the underflow point gives the bits of the plain overflow-safe
+    /// formula, over random deltas of every scale and the points around the threshold.
+    #[test]
+    fn heat_bath_flip_equals_the_plain_formula_bit_for_bit() {
+        let plain = |delta: f64| {
+            if delta > 0.0 {
+                let e = (-delta).exp();
+                e / (1.0 + e)
+            } else {
+                1.0 / (1.0 + delta.exp())
+            }
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut deltas: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(-1.0..1.0) * 10f64.powf(rng.random_range(-3.0..5.0)))
+            .collect();
+        for x in [
+            744.0,
+            744.44,
+            745.0,
+            745.13,
+            745.2,
+            746.0,
+            746.0001,
+            1e300,
+            f64::INFINITY,
+        ] {
+            deltas.extend([x, -x]);
+        }
+        for d in deltas {
+            assert_eq!(
+                super::heat_bath_flip(d).to_bits(),
+                plain(d).to_bits(),
+                "delta {d}"
+            );
+        }
     }
 }

@@ -311,6 +311,34 @@ pub fn ad_trials_cached(
     opts: &AdOptions,
     cache: &mut DeltaCache,
 ) -> Result<Vec<AdTrial>> {
+    ad_trials_in_form(e, starts, targets, alphas, opts, cache, None)
+}
+
+/// [`ad_trials_cached`] with the tensor backend's stop rule in the given form (`Some(true)`:
+/// on the host; `None`: the host form exactly when the host reads every step).
+fn ad_trials_in_form(
+    e: &EnergyRef,
+    starts: &Tensor,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+    cache: &mut DeltaCache,
+    host_rule: Option<bool>,
+) -> Result<Vec<AdTrial>> {
+    crate::profile::time(crate::profile::Phase::Ad, || {
+        ad_trials_in_form_untimed(e, starts, targets, alphas, opts, cache, host_rule)
+    })
+}
+
+fn ad_trials_in_form_untimed(
+    e: &EnergyRef,
+    starts: &Tensor,
+    targets: &Tensor,
+    alphas: &[f64],
+    opts: &AdOptions,
+    cache: &mut DeltaCache,
+    host_rule: Option<bool>,
+) -> Result<Vec<AdTrial>> {
     let _g = tch::no_grad_guard();
     let starts = tensor::as_batch(starts)?.f_to_kind(tensor::dtype())?;
     let targets = tensor::as_batch(targets)?.f_to_kind(tensor::dtype())?;
@@ -388,7 +416,9 @@ pub fn ad_trials_cached(
             d: &d0,
             deltas: &deltas,
         };
-        TensorTrials::new(e, start, &targets, alphas, opts, active)?.run(&mut trials)?;
+        // The host form of the rule whenever the host reads every step anyway.
+        let host_rule = host_rule.unwrap_or(opts.sync_steps(starts.device()) == 1);
+        TensorTrials::new(e, start, &targets, alphas, opts, active, host_rule)?.run(&mut trials)?;
     }
     confirm_successes(e, &mut trials, &targets, &opts.check)?;
     Ok(trials)
@@ -498,9 +528,34 @@ struct TensorTrials<'a> {
     active: Vec<usize>,
     density: Magnetized,
     chains: Chains,
-    standing: BatchStanding,
+    standing: Bookkeeping,
     block: Block,
     step: usize,
+}
+
+/// Where the stop rule's standing lives.
+enum Bookkeeping {
+    /// On the device, read every few steps (GPUs: a host read stalls the queue).
+    Device(BatchStanding),
+    /// On the host, fed every step by one transfer of the step's energies and distances (the
+    /// CPU's default, `sync_every` 1): far fewer libtorch calls than the device form.
+    Host(HostStanding),
+}
+
+/// The host form of a batch's standing: per running trial, its [`Standing`], barrier and delta.
+struct HostStanding {
+    standing: Vec<Standing>,
+    barrier: Vec<f64>,
+    delta: Vec<f64>,
+}
+
+impl HostStanding {
+    /// Keeps the trials at `keep`.
+    fn keep(&mut self, keep: &[usize]) {
+        self.standing = keep.iter().map(|&k| self.standing[k]).collect();
+        self.barrier = keep.iter().map(|&k| self.barrier[k]).collect();
+        self.delta = keep.iter().map(|&k| self.delta[k]).collect();
+    }
 }
 
 /// Where the trials start: states, their energies U and distances to the targets (already
@@ -520,13 +575,32 @@ impl<'a> TensorTrials<'a> {
         alphas: &'a [f64],
         opts: &'a AdOptions,
         active: Vec<usize>,
+        host_rule: bool,
     ) -> Result<Self> {
         let idx = index_tensor(&active, start.x.device())?;
         let density = magnetized_subset(e, opts, targets, alphas, &active)?;
         let chains = Chains::new(&density, &start.x.f_index_select(0, &idx)?)?;
         let of = |v: &[f64]| -> Vec<f64> { active.iter().map(|&i| v[i]).collect() };
-        let standing =
-            BatchStanding::new(&of(start.d), &of(start.u), &of(start.deltas), &chains.x)?;
+        let standing = if host_rule {
+            let rule = opts.stop_rule();
+            let (d, delta) = (of(start.d), of(start.deltas));
+            Bookkeeping::Host(HostStanding {
+                standing: d
+                    .iter()
+                    .zip(&delta)
+                    .map(|(&d, &r)| rule.start(d, r).0)
+                    .collect(),
+                barrier: of(start.u),
+                delta,
+            })
+        } else {
+            Bookkeeping::Device(BatchStanding::new(
+                &of(start.d),
+                &of(start.u),
+                &of(start.deltas),
+                &chains.x,
+            )?)
+        };
         Ok(TensorTrials {
             e,
             targets,
@@ -545,6 +619,9 @@ impl<'a> TensorTrials<'a> {
     /// Steps every running trial until all have ended (or Ctrl-C), reading the stop rule's
     /// results every `sync_steps` steps.
     fn run(mut self, trials: &mut [AdTrial]) -> Result<()> {
+        if matches!(self.standing, Bookkeeping::Host(_)) {
+            return self.run_host(trials);
+        }
         let every = self.opts.sync_steps(self.chains.x.device());
         let mut sampler = sampler::make_sampler(&self.opts.sampler, &self.e.space())?;
         let t = self.opts.temperature;
@@ -568,8 +645,11 @@ impl<'a> TensorTrials<'a> {
                 let pm = Tensor::from_slice(pm).f_to_device(energy.device())?;
                 energy = energy.f_maximum(&pm.f_to_kind(energy.kind())?)?;
             }
+            let Bookkeeping::Device(standing) = &mut self.standing else {
+                unreachable!("run_host takes the host form");
+            };
             self.rule
-                .observe_batch(&mut self.standing, &d, &energy, &self.chains.x, self.step)?;
+                .observe_batch(standing, &d, &energy, &self.chains.x, self.step)?;
             self.block.energies.push(energy);
             self.block.distances.push(d);
             if self.opts.thin > 0 && self.step.is_multiple_of(self.opts.thin) {
@@ -592,15 +672,18 @@ impl<'a> TensorTrials<'a> {
     /// one of the final states of the trials that ended), then drops the ended trials from
     /// the batch. `stop_all` ends every trial (Ctrl-C).
     fn read(&mut self, trials: &mut [AdTrial], stop_all: bool) -> Result<()> {
+        let Bookkeeping::Device(standing) = &self.standing else {
+            unreachable!("run_host takes the host form");
+        };
         let n = self.active.len();
         let s = self.block.energies.len();
         let dbl = |t: &Tensor| t.f_to_kind(tch::Kind::Double);
         let mut parts = vec![
-            dbl(&self.standing.done)?,
-            dbl(&self.standing.done_at)?,
-            dbl(&self.standing.success)?,
-            self.standing.barrier.shallow_clone(),
-            self.standing.best.shallow_clone(),
+            dbl(&standing.done)?,
+            dbl(&standing.done_at)?,
+            dbl(&standing.success)?,
+            standing.barrier.shallow_clone(),
+            standing.best.shallow_clone(),
         ];
         for t in self.block.energies.iter().chain(&self.block.distances) {
             parts.push(dbl(t)?);
@@ -659,11 +742,94 @@ impl<'a> TensorTrials<'a> {
         let finals = if stop_all {
             self.chains.x.shallow_clone()
         } else {
-            self.standing
+            standing
                 .final_x
                 .f_index_select(0, &index_tensor(&ended, dev)?)?
         };
-        for (&k, state) in ended.iter().zip(tensor::to_matrix(&finals)?) {
+        self.drop_ended(trials, &ended, &finals)
+    }
+
+    /// [`TensorTrials::run`] with the stop rule on the host: every step, one transfer of the
+    /// energies and distances feeds [`StopRule::observe`] per trial, and the trials that end
+    /// leave the batch at once.
+    fn run_host(mut self, trials: &mut [AdTrial]) -> Result<()> {
+        let mut sampler = sampler::make_sampler(&self.opts.sampler, &self.e.space())?;
+        let t = self.opts.temperature;
+        let float32 = self.chains.u.kind() == tch::Kind::Float;
+        while !self.active.is_empty() {
+            if crate::interrupt::requested() {
+                break;
+            }
+            sampler.step(&self.density, &mut self.chains)?;
+            self.step += 1;
+            let n = self.active.len();
+            STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            CHAIN_STEPS.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            let d = self.density.distance(&self.chains.x)?;
+            let alpha = self.density.alphas_tensor(n)?;
+            // The unmagnetized energy U = T (U/T + alpha d - alpha d).
+            let energy = self.chains.u.f_sub(&alpha.f_mul(&d)?)?.f_mul_scalar(t)?;
+            let read = tensor::to_vec_f64(&Tensor::f_cat(&[energy, d], 0)?)?;
+            let (energy, dist) = read.split_at(n);
+            let states = if self.opts.thin > 0 && self.step.is_multiple_of(self.opts.thin) {
+                Some(tensor::to_matrix(&self.chains.x)?)
+            } else {
+                None
+            };
+            let Bookkeeping::Host(h) = &mut self.standing else {
+                unreachable!("run_host runs the host form");
+            };
+            let mut ended = Vec::new();
+            for k in 0..n {
+                let mut u = energy[k];
+                if let Some(pm) = &self.chains.path_max {
+                    // As the device form does: the maximum in the energy's own precision.
+                    u = u.max(if float32 { pm[k] as f32 as f64 } else { pm[k] });
+                }
+                let tr = &mut trials[self.active[k]];
+                tr.energies.push(u);
+                tr.distances.push(dist[k]);
+                if let Some(states) = &states {
+                    tr.states.push(states[k].clone());
+                }
+                h.barrier[k] = h.barrier[k].max(u);
+                let end = self
+                    .rule
+                    .observe(&mut h.standing[k], dist[k], h.delta[k], self.step);
+                tr.steps = self.step;
+                tr.barrier = h.barrier[k];
+                tr.best_distance = h.standing[k].best;
+                tr.final_distance = dist[k];
+                if let Some(success) = end {
+                    tr.success = success;
+                    ended.push(k);
+                }
+            }
+            if !ended.is_empty() {
+                let idx = index_tensor(&ended, self.chains.x.device())?;
+                let finals = self.chains.x.f_index_select(0, &idx)?;
+                self.drop_ended(trials, &ended, &finals)?;
+            }
+        }
+        if !self.active.is_empty() {
+            // Interrupted: the running trials end where they are.
+            let all: Vec<usize> = (0..self.active.len()).collect();
+            let finals = self.chains.x.shallow_clone();
+            self.drop_ended(trials, &all, &finals)?;
+        }
+        Ok(())
+    }
+
+    /// Gives the trials at batch positions `ended` their final states (`finals`, one row
+    /// each, read in one transfer) and drops them from the batch.
+    fn drop_ended(
+        &mut self,
+        trials: &mut [AdTrial],
+        ended: &[usize],
+        finals: &Tensor,
+    ) -> Result<()> {
+        let n = self.active.len();
+        for (&k, state) in ended.iter().zip(tensor::to_matrix(finals)?) {
             let tr = &mut trials[self.active[k]];
             if self.opts.thin > 0 && tr.states.last() != Some(&state) {
                 tr.states.push(state.clone());
@@ -671,7 +837,7 @@ impl<'a> TensorTrials<'a> {
             tr.final_state = state;
         }
         let mut gone = vec![false; n];
-        for &k in &ended {
+        for &k in ended {
             gone[k] = true;
         }
         let keep: Vec<usize> = (0..n).filter(|&k| !gone[k]).collect();
@@ -679,21 +845,25 @@ impl<'a> TensorTrials<'a> {
         if self.active.is_empty() {
             return Ok(());
         }
-        let idx = index_tensor(&keep, dev)?;
+        let idx = index_tensor(&keep, self.chains.x.device())?;
         self.chains.keep(&idx)?;
-        self.standing.keep(&idx)?;
+        match &mut self.standing {
+            Bookkeeping::Device(s) => s.keep(&idx)?,
+            Bookkeeping::Host(h) => h.keep(&keep),
+        }
         self.density =
             magnetized_subset(self.e, self.opts, self.targets, self.alphas, &self.active)?;
         Ok(())
     }
 }
 
-/// Work done by AD's tensor backend since the process started: batch steps and chain-steps
-/// (their ratio is the mean number of chains per step, what fills a GPU).
+/// Work done by AD since the process started: batch steps of the tensor backend, and
+/// chain-steps of both backends (sweeps of the native spin chains count as steps; on the
+/// tensor backend the ratio of the two is the mean number of chains per step, what fills a GPU).
 static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static CHAIN_STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// (batch steps, chain-steps) of AD's tensor backend so far, for benchmarks.
+/// (tensor batch steps, chain-steps) of AD so far, for benchmarks.
 pub fn work_done() -> (u64, u64) {
     use std::sync::atomic::Ordering::Relaxed;
     (STEPS.load(Relaxed), CHAIN_STEPS.load(Relaxed))
@@ -792,6 +962,7 @@ fn spin_trials(
                 tr.states.push(x.clone());
             }
             tr.final_state = x;
+            CHAIN_STEPS.fetch_add(tr.steps as u64, std::sync::atomic::Ordering::Relaxed);
             tr
         })
         .collect())
@@ -801,6 +972,86 @@ fn spin_trials(
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    /// The host and device forms of the stop rule, reading every step, give the same trials
+    /// to the bit (records, states, barriers, verdicts, final states) over random energies,
+    /// batches and settings from the same seed.
+    #[test]
+    fn host_and_device_stop_rules_give_identical_trials() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for case in 0..16 {
+            let (e, d): (EnergyRef, usize) = if case % 2 == 0 {
+                let d = rng.random_range(1..=4usize);
+                (std::rc::Rc::new(crate::energy::quadratic(d).unwrap()), d)
+            } else {
+                (std::rc::Rc::new(crate::energy::muller_brown()), 2)
+            };
+            let b = rng.random_range(1..=10usize);
+            let draw = |rng: &mut rand::rngs::StdRng| -> Vec<f64> {
+                (0..b * d).map(|_| rng.random_range(-1.0..1.0)).collect()
+            };
+            let shape = [b as i64, d as i64];
+            let starts = tensor::from_vec(&draw(&mut rng), &shape).unwrap();
+            let targets = tensor::from_vec(&draw(&mut rng), &shape).unwrap();
+            let alphas: Vec<f64> = (0..b).map(|_| rng.random_range(0.5..30.0)).collect();
+            let opts = AdOptions {
+                temperature: rng.random_range(0.2..3.0),
+                delta: Delta::Fixed(rng.random_range(0.02..0.4)),
+                improvement_limit: rng.random_range(2..30),
+                max_steps: rng.random_range(3..200),
+                sampler: SamplerSpec {
+                    kind: [SamplerKind::Mh, SamplerKind::Mala][rng.random_range(0..2)],
+                    step: rng.random_range(0.01..0.1),
+                    leapfrog: 1,
+                },
+                thin: [0, 1, 3][rng.random_range(0..3)],
+                sync_every: 1,
+                ..Default::default()
+            };
+            let run = |host: bool| {
+                tensor::manual_seed(case);
+                let mut cache = DeltaCache::default();
+                ad_trials_in_form(
+                    &e,
+                    &starts,
+                    &targets,
+                    &alphas,
+                    &opts,
+                    &mut cache,
+                    Some(host),
+                )
+                .unwrap()
+            };
+            let (host, device) = (run(true), run(false));
+            for (i, (h, v)) in host.iter().zip(&device).enumerate() {
+                let what = format!("case {case} trial {i}");
+                assert_eq!(
+                    (
+                        h.success,
+                        h.steps,
+                        h.barrier.to_bits(),
+                        h.best_distance.to_bits()
+                    ),
+                    (
+                        v.success,
+                        v.steps,
+                        v.barrier.to_bits(),
+                        v.best_distance.to_bits()
+                    ),
+                    "{what}"
+                );
+                assert_eq!(
+                    h.final_distance.to_bits(),
+                    v.final_distance.to_bits(),
+                    "{what}"
+                );
+                assert_eq!(h.energies, v.energies, "{what}");
+                assert_eq!(h.distances, v.distances, "{what}");
+                assert_eq!(h.states, v.states, "{what}");
+                assert_eq!(h.final_state, v.final_state, "{what}");
+            }
+        }
+    }
 
     /// The room around each target is its distance to the nearest other state of the batch,
     /// by brute force over random batches in which some targets repeat and some starts sit on

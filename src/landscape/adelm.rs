@@ -323,7 +323,7 @@ fn map_batch(
     }
     let n0 = map.iterations - map.iterations % batch;
     tensor::manual_seed(tensor::next_seed_for(opts.seed, n0 as u64));
-    let x0 = proposer.propose(batch)?;
+    let x0 = crate::profile::time(crate::profile::Phase::Propose, || proposer.propose(batch))?;
     let rows = tensor::as_batch(&x0)?.size()[0];
     if rows != batch as i64 {
         return Err(invalid(format!(

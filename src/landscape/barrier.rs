@@ -103,6 +103,19 @@ pub fn nearest_by_line(
     limit: usize,
     skip: Option<usize>,
 ) -> Result<Vec<usize>> {
+    crate::profile::time(crate::profile::Phase::Rank, || {
+        nearest_by_line_untimed(e, from, candidates, points, limit, skip)
+    })
+}
+
+fn nearest_by_line_untimed(
+    e: &dyn Energy,
+    from: &[f64],
+    candidates: &Tensor,
+    points: usize,
+    limit: usize,
+    skip: Option<usize>,
+) -> Result<Vec<usize>> {
     let (g, d) = (candidates.size()[0], from.len() as i64);
     let start = tensor::from_vec(from, &[1, d])?.f_expand([g, d], false)?;
     let lines = line_energies(e, &start, candidates, points)?;

@@ -190,6 +190,12 @@ impl LandscapeMap {
     /// Writes the map to `path` with its states where `storage` says (see the module docs).
     /// The JSON is written atomically after its sidecars.
     pub fn save_with(&self, path: &Path, storage: StateStorage) -> Result<()> {
+        crate::profile::time(crate::profile::Phase::Save, || {
+            self.save_untimed(path, storage)
+        })
+    }
+
+    fn save_untimed(&self, path: &Path, storage: StateStorage) -> Result<()> {
         let binary = match storage {
             StateStorage::Auto => self.state_values() > INLINE_LIMIT,
             StateStorage::Json => false,

@@ -118,6 +118,12 @@ pub struct Minima {
 
 /// Finds a local minimum from every row of `x0`.
 pub fn minimize(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minima> {
+    crate::profile::time(crate::profile::Phase::Minimize, || {
+        minimize_untimed(e, x0, opts)
+    })
+}
+
+fn minimize_untimed(e: &dyn Energy, x0: &Tensor, opts: &MinimizeOptions) -> Result<Minima> {
     let x0 = crate::tensor::as_batch(x0)?.f_to_kind(crate::tensor::dtype())?;
     crate::energy::check_dim(e, &x0)?;
     let discrete = e.space().is_discrete();

@@ -32,7 +32,9 @@ impl Sampler for RandomWalkMh {
                 c.x.f_mul(&flip)?
             }
             Space::Levels { k, lo, hi } => level_move(&c.x, k, lo, hi)?,
-            Space::Continuous { .. } => c.x.f_add(&c.x.f_randn_like()?.f_mul_scalar(self.step)?)?,
+            // N(0, step^2) in one draw, then x added in place: the same bits as
+            // `x + step * randn_like(x)` (normal_ computes `r cos(t) * step + 0`).
+            Space::Continuous { .. } => c.x.f_normal_functional(0.0, self.step)?.f_add_(&c.x)?,
         };
         let u_new = e.energy(&x_new)?;
         let _ = metropolis(c, x_new, u_new, None)?;
@@ -76,7 +78,8 @@ impl Sampler for ComponentMh {
     fn step(&mut self, e: &dyn Energy, c: &mut Chains) -> Result<()> {
         let (b, d) = (c.x.size()[0], c.x.size()[1]);
         let space = e.space();
-        let before = c.accepted.shallow_clone();
+        // A copy: metropolis adds to `accepted` in place.
+        let before = c.accepted.f_detach_copy()?;
         for j in 0..d {
             let col = c.x.f_select(1, j)?;
             let new_col = match &space {

@@ -248,6 +248,7 @@ pub fn make_sampler(spec: &SamplerSpec, space: &Space) -> Result<Box<dyn Sampler
 }
 
 /// Metropolis acceptance: keeps proposals where `log u < -(u_new - u_old) + log_q_ratio`.
+/// A NaN energy on either side makes the comparison false, so it is never accepted.
 pub(crate) fn metropolis(
     c: &mut Chains,
     x_new: Tensor,
@@ -256,16 +257,14 @@ pub(crate) fn metropolis(
 ) -> Result<Tensor> {
     let mut log_alpha = c.u.f_sub(&u_new)?;
     if let Some(r) = log_ratio {
-        log_alpha = log_alpha.f_add(r)?;
+        log_alpha = log_alpha.f_add_(r)?;
     }
-    // NaN energies are never accepted.
-    let log_alpha = log_alpha.f_nan_to_num(f64::NEG_INFINITY, None, None)?;
-    let log_u = Tensor::f_rand_like(&c.u)?.f_log()?;
-    let accept = log_u.f_lt_tensor(&log_alpha)?;
-    let mask = accept.f_unsqueeze(1)?;
-    c.x = x_new.f_where_self(&mask, &c.x)?;
+    let accept = Tensor::f_rand_like(&c.u)?
+        .f_log_()?
+        .f_lt_tensor(&log_alpha)?;
+    c.x = x_new.f_where_self(&accept.f_unsqueeze(1)?, &c.x)?;
     c.u = u_new.f_where_self(&accept, &c.u)?;
-    c.accepted = c.accepted.f_add(&accept.f_to_kind(c.accepted.kind())?)?;
+    let _ = c.accepted.f_add_(&accept)?;
     Ok(accept)
 }
 

@@ -2,6 +2,7 @@
 
 mod context;
 mod convert;
+mod op_count;
 pub mod reproducible;
 mod torch_config;
 
@@ -13,4 +14,5 @@ pub use context::{
 pub use convert::{
     as_batch, distance, from_matrix, from_vec, host_reads, scalar_f64, to_matrix, to_vec_f64,
 };
+pub use op_count::{count_ops, OpCount};
 pub use torch_config::{cpu_capability, deterministic, torch_version};
