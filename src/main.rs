@@ -12,10 +12,10 @@ Usage:
   telescope demo                 map a built-in landscape end to end
   telescope check FILE.rhai      report problems without running
   telescope doc [NAME]           reference of script functions
-  telescope bench [NAMES] [--device cpu|cuda]
+  telescope bench [NAMES] [--device cpu|cuda] [--peers]
                                  benchmarks: samplers sk ad adelm gwl neb kinks (the
                                  default set), latent image (minutes on a CPU, only when
-                                 named)
+                                 named); --peers runs the same kernels in PyTorch-Python
   telescope lsp                  language server on stdio
   telescope --version | --help | help COMMAND | COMMAND --help
 
@@ -66,9 +66,11 @@ const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         name: "bench",
-        usage: "telescope bench [NAMES] [--device cpu|cuda]",
+        usage: "telescope bench [NAMES] [--device cpu|cuda] [--peers]",
         about: "Benchmarks: samplers sk ad adelm gwl neb kinks (the default set), latent image\n\
-                (minutes on a CPU, only when named).",
+                (minutes on a CPU, only when named). Each kernel line gives libtorch operators\n\
+                and host reads per step; --peers runs the same kernels written in PyTorch-Python\n\
+                (bench/peers, with the project's .venv or TELESCOPE_PYTHON) and prints the ratio.",
     },
     CommandHelp {
         name: "lsp",

@@ -767,7 +767,27 @@ fn lbfgs_converges_wherever_fire_does_on_muller_brown() {
                         (top_f[0] - top_l[0]).abs() < 5e-3 && (top_f[1] - top_l[1]).abs() < 5e-3,
                         "{case}: FIRE top {top_f:?}, L-BFGS top {top_l:?}"
                     );
-                    assert!((fire.max_energy - lbfgs.max_energy).abs() < 5e-2);
+                    // Their barriers differ by no more than the slope between the two tops
+                    // allows: a converged band's top sits on the slope below the saddle, where
+                    // a force tolerance of 1e-3 still moves it by about 1e-3.
+                    let slope = [&top_f, &top_l]
+                        .iter()
+                        .map(|p| {
+                            let g = e
+                                .grad(&tensor::from_vec(&p[..2], &[1, 2]).unwrap())
+                                .unwrap();
+                            let g = tensor::to_vec_f64(&g).unwrap();
+                            g.iter().map(|v| v * v).sum::<f64>().sqrt()
+                        })
+                        .fold(0.0, f64::max);
+                    let apart =
+                        ((top_f[0] - top_l[0]).powi(2) + (top_f[1] - top_l[1]).powi(2)).sqrt();
+                    assert!(
+                        (fire.max_energy - lbfgs.max_energy).abs() <= 1.5 * slope * apart + 1e-6,
+                        "{case}: FIRE barrier {} at {top_f:?}, L-BFGS {} at {top_l:?} (slope {slope})",
+                        fire.max_energy,
+                        lbfgs.max_energy
+                    );
                 }
             }
         }
