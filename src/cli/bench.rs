@@ -509,16 +509,26 @@ fn sampler_rate(kind: SamplerKind) -> Result<Kernel> {
             hi: vec![],
         },
     )?;
-    let mut c = Chains::new(
-        &e,
-        &tch::Tensor::f_zeros([256, 100], (tensor::dtype(), tensor::device()))?,
-    )?;
+    let x0 = tch::Tensor::f_zeros([256, 100], (tensor::dtype(), tensor::device()))?;
+    sampler_kernel(&e, s.as_mut(), &x0, 300, 20)
+}
+
+/// A sampler's best rate over 5 rounds of `steps` steps from `x0` (after 5 untimed ones),
+/// and its cost per step over `counted` more.
+fn sampler_kernel(
+    e: &dyn energy::Energy,
+    s: &mut dyn crate::sampler::Sampler,
+    x0: &tch::Tensor,
+    steps: usize,
+    counted: usize,
+) -> Result<Kernel> {
+    let mut c = Chains::new(e, x0)?;
     let _g = tch::no_grad_guard();
     for _ in 0..5 {
-        s.step(&e, &mut c)?;
+        s.step(e, &mut c)?;
     }
-    let rate = best_rate(5, 300, || s.step(&e, &mut c))?;
-    let cost = step_cost(20, || s.step(&e, &mut c).map(|_| 1))?;
+    let rate = best_rate(5, steps, || s.step(e, &mut c))?;
+    let cost = step_cost(counted, || s.step(e, &mut c).map(|_| 1))?;
     Ok(Kernel {
         rate,
         unit: "steps/s",
@@ -540,18 +550,7 @@ fn latent_mh_rate() -> Result<Kernel> {
         &energy::Energy::space(&e),
     )?;
     let z0 = tch::Tensor::f_randn([32, 30], (tensor::dtype(), tensor::device()))?;
-    let mut c = Chains::new(&e, &z0)?;
-    let _g = tch::no_grad_guard();
-    for _ in 0..2 {
-        s.step(&e, &mut c)?;
-    }
-    let rate = best_rate(5, 20, || s.step(&e, &mut c))?;
-    let cost = step_cost(3, || s.step(&e, &mut c).map(|_| 1))?;
-    Ok(Kernel {
-        rate,
-        unit: "steps/s",
-        cost,
-    })
+    sampler_kernel(&e, s.as_mut(), &z0, 20, 3)
 }
 
 fn sk_sweeps() -> Result<String> {

@@ -311,26 +311,14 @@ pub fn ad_trials_cached(
     opts: &AdOptions,
     cache: &mut DeltaCache,
 ) -> Result<Vec<AdTrial>> {
-    ad_trials_in_form(e, starts, targets, alphas, opts, cache, None)
+    crate::profile::time(crate::profile::Phase::Ad, || {
+        ad_trials_in_form(e, starts, targets, alphas, opts, cache, None)
+    })
 }
 
 /// [`ad_trials_cached`] with the tensor backend's stop rule in the given form (`Some(true)`:
 /// on the host; `None`: the host form exactly when the host reads every step).
 fn ad_trials_in_form(
-    e: &EnergyRef,
-    starts: &Tensor,
-    targets: &Tensor,
-    alphas: &[f64],
-    opts: &AdOptions,
-    cache: &mut DeltaCache,
-    host_rule: Option<bool>,
-) -> Result<Vec<AdTrial>> {
-    crate::profile::time(crate::profile::Phase::Ad, || {
-        ad_trials_in_form_untimed(e, starts, targets, alphas, opts, cache, host_rule)
-    })
-}
-
-fn ad_trials_in_form_untimed(
     e: &EnergyRef,
     starts: &Tensor,
     targets: &Tensor,
