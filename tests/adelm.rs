@@ -5,7 +5,9 @@ mod common;
 use common::mh;
 use std::rc::Rc;
 use telescope::energy::{self, EnergyRef};
-use telescope::landscape::ad::{ad_trials, AdOptions};
+use telescope::landscape::ad::{
+    ad_trials, ad_trials_in_form, AdOptions, Delta, DeltaCache, RuleForm,
+};
 use telescope::landscape::adelm::{adelm, resume, AdelmOptions, RandomProposer};
 use telescope::landscape::barrier::{barrier_1d, refine_barriers, RefineOptions};
 use telescope::landscape::map::LandscapeMap;
@@ -816,5 +818,92 @@ fn map_stats_count_the_run_in_scripts() {
                 && line.contains(&format!("{proposals} proposals")),
             "{line}"
         );
+    }
+}
+
+/// The host and device forms of the stop rule, reading every step, give the same trials
+/// to the bit (records, states, barriers, verdicts, final states) over random energies,
+/// batches and settings from the same seed.
+#[test]
+fn host_and_device_stop_rules_give_identical_trials() {
+    use rand::{Rng, SeedableRng};
+    use telescope::sampler::{SamplerKind, SamplerSpec};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for case in 0..16 {
+        let (e, d): (EnergyRef, usize) = if case % 2 == 0 {
+            let d = rng.random_range(1..=4usize);
+            (std::rc::Rc::new(energy::quadratic(d).unwrap()), d)
+        } else {
+            (std::rc::Rc::new(energy::muller_brown()), 2)
+        };
+        let b = rng.random_range(1..=10usize);
+        let draw = |rng: &mut rand::rngs::StdRng| -> Vec<f64> {
+            (0..b * d).map(|_| rng.random_range(-1.0..1.0)).collect()
+        };
+        let shape = [b as i64, d as i64];
+        let starts = tensor::from_vec(&draw(&mut rng), &shape).unwrap();
+        let targets = tensor::from_vec(&draw(&mut rng), &shape).unwrap();
+        let alphas: Vec<f64> = (0..b).map(|_| rng.random_range(0.5..30.0)).collect();
+        let opts = AdOptions {
+            temperature: rng.random_range(0.2..3.0),
+            delta: Delta::Fixed(rng.random_range(0.02..0.4)),
+            improvement_limit: rng.random_range(2..30),
+            max_steps: rng.random_range(3..200),
+            sampler: SamplerSpec {
+                kind: [SamplerKind::Mh, SamplerKind::Mala][rng.random_range(0..2)],
+                step: rng.random_range(0.01..0.1),
+                leapfrog: 1,
+            },
+            thin: [0, 1, 3][rng.random_range(0..3)],
+            sync_every: 1,
+            ..Default::default()
+        };
+        let run = |host: bool| {
+            tensor::manual_seed(case);
+            let mut cache = DeltaCache::default();
+            ad_trials_in_form(
+                &e,
+                &starts,
+                &targets,
+                &alphas,
+                &opts,
+                &mut cache,
+                if host {
+                    RuleForm::Host
+                } else {
+                    RuleForm::Device
+                },
+            )
+            .unwrap()
+        };
+        let (host, device) = (run(true), run(false));
+        for (i, (h, v)) in host.iter().zip(&device).enumerate() {
+            let what = format!("case {case} trial {i}");
+            assert_eq!(
+                (
+                    h.success,
+                    h.steps,
+                    h.barrier.to_bits(),
+                    h.best_distance.to_bits()
+                ),
+                (
+                    v.success,
+                    v.steps,
+                    v.barrier.to_bits(),
+                    v.best_distance.to_bits()
+                ),
+                "{what}"
+            );
+            assert_eq!(
+                h.final_distance.to_bits(),
+                v.final_distance.to_bits(),
+                "{what}"
+            );
+            assert_eq!(h.energies, v.energies, "{what}");
+            assert_eq!(h.distances, v.distances, "{what}");
+            assert_eq!(h.states, v.states, "{what}");
+            assert_eq!(h.final_state, v.final_state, "{what}");
+        }
     }
 }

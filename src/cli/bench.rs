@@ -134,6 +134,18 @@ pub fn run(args: &[String]) -> u8 {
                 latent_bench_energy().and_then(|e| map_rate(&e, &latent_bench_options(placement))),
             );
         }
+        if let Some(p) = &peers {
+            // The same 64 iterations in batches of 32, written in PyTorch-Python.
+            report(
+                "latent ivy Z=30 (peer)",
+                p.run("latent.py", &["adelm", "2"]).map(|r| {
+                    format!(
+                        "{:8.2} {} in PyTorch-Python (Adam descent, AD toward the 12 nearest)",
+                        r.rate, r.unit
+                    )
+                }),
+            );
+        }
     }
     if want("image") {
         report("image gibbs sweep 16x16x8", image_sweeps());
