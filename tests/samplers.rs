@@ -181,3 +181,88 @@ fn gibbs_on_a_tempered_spin_glass_matches_the_exact_mean_energy() {
         "mean energy {mean} vs exact {exact_mean_energy}"
     );
 }
+
+/// The quadratic bowl, undefined (NaN) where the first coordinate is positive.
+struct NanBeyondZero;
+
+impl Energy for NanBeyondZero {
+    fn name(&self) -> String {
+        "nan_beyond_zero".into()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(3)
+    }
+    fn space(&self) -> telescope::energy::Space {
+        e_space()
+    }
+    fn energy(&self, x: &Tensor) -> telescope::Result<Tensor> {
+        let u = x
+            .f_square()?
+            .f_sum_dim_intlist(1, false, x.kind())?
+            .f_mul_scalar(0.5)?;
+        let bad = x.f_select(1, 0)?.f_gt(0.0)?;
+        Ok(u.f_masked_fill(&bad, f64::NAN)?)
+    }
+}
+
+/// Acceptance counts are what the chains did, read off the states: a random-walk, Langevin or
+/// HMC step is accepted exactly when its row moved, a component-wise sweep counts the share of
+/// coordinates that moved (continuous proposals never repeat a value). And a NaN energy is
+/// never accepted: chains started at x0 = -0.2 never cross into x0 > 0.
+#[test]
+fn acceptance_counts_are_the_moves_the_states_made_and_nan_is_never_accepted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use telescope::sampler::{Chains, SamplerKind};
+    let nan: EnergyRef = Rc::new(NanBeyondZero);
+    for kind in [
+        SamplerKind::Mh,
+        SamplerKind::Cmh,
+        SamplerKind::Mala,
+        SamplerKind::Hmc,
+    ] {
+        for seed in 0..4u64 {
+            tensor::manual_seed(seed);
+            let e = tempered(nan.clone(), 0.5).unwrap();
+            let spec = SamplerSpec {
+                kind,
+                step: 0.3,
+                leapfrog: 3,
+            };
+            let mut s = make_sampler(&spec, &e_space()).unwrap();
+            let x0 = tensor::from_vec(&[-0.2, 0.0, 0.0], &[1, 3])
+                .unwrap()
+                .f_repeat([64, 1])
+                .unwrap();
+            let mut c = Chains::new(&e, &x0).unwrap();
+            let mut moved = vec![0.0; 64];
+            let _g = tch::no_grad_guard();
+            for _ in 0..40 {
+                let before = tensor::to_matrix(&c.x).unwrap();
+                s.step(&e, &mut c).unwrap();
+                c.steps += 1;
+                let after = tensor::to_matrix(&c.x).unwrap();
+                for (k, (b, a)) in before.iter().zip(&after).enumerate() {
+                    assert!(
+                        a[0] <= 0.0,
+                        "{kind:?} seed {seed}: chain {k} accepted a NaN state {a:?}"
+                    );
+                    let changed = b.iter().zip(a).filter(|(p, q)| p != q).count() as f64;
+                    moved[k] += match kind {
+                        SamplerKind::Cmh => changed / 3.0,
+                        _ => (changed > 0.0) as u8 as f64,
+                    };
+                }
+            }
+            let counted = tensor::to_vec_f64(&c.accepted).unwrap();
+            for k in 0..64 {
+                assert!(
+                    (counted[k] - moved[k]).abs() < 1e-9,
+                    "{kind:?} seed {seed} chain {k}: {} accepted, {} moves",
+                    counted[k],
+                    moved[k]
+                );
+            }
+            assert!(moved.iter().sum::<f64>() > 0.0, "{kind:?}: nothing moved");
+        }
+    }
+}
