@@ -1,7 +1,7 @@
 //! Gives the `telescope` binaries an rpath to libtorch and links libtorch_cuda eagerly,
 //! so they run without LD_LIBRARY_PATH and find CUDA when the machine has it; compiles the
 //! small C shims over ATen's global configuration (`native/torch_config.cpp`) and its operator
-//! observers (`native/op_counter.cpp`); records the git
+//! observers (`native/op_counter.cpp`) and settable module slots (`native/module_slots.cpp`); records the git
 //! commit the binary was built from.
 fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
@@ -29,6 +29,7 @@ fn compile_shim(lib: &std::path::Path) {
         .cpp(true)
         .file("native/torch_config.cpp")
         .file("native/op_counter.cpp")
+        .file("native/module_slots.cpp")
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
@@ -39,6 +40,7 @@ fn compile_shim(lib: &std::path::Path) {
     println!("cargo:rustc-link-lib=c10");
     println!("cargo:rerun-if-changed=native/torch_config.cpp");
     println!("cargo:rerun-if-changed=native/op_counter.cpp");
+    println!("cargo:rerun-if-changed=native/module_slots.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
 }
 

@@ -281,7 +281,7 @@ fn script_digits_latent_runs() {
 
 #[test]
 fn script_spots_stripes_latent_runs() {
-    script_runs("spots_stripes_latent", &["1", "8", "{dir}", "quick"]);
+    script_runs("spots_stripes_latent", &["1", "5", "{dir}", "quick"]);
 }
 
 #[test]

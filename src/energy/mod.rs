@@ -88,6 +88,11 @@ pub trait Energy {
     fn as_embedded(&self) -> Option<&Embedded> {
         None
     }
+    /// The network loss behind a `torch_loss` energy (lets scripts read its parameters and
+    /// test metrics).
+    fn as_torch_loss(&self) -> Option<&crate::models::TorchLoss> {
+        None
+    }
     /// A [`SiteScorer`] for the states `x` `[B, D]`, when this energy scores single-site
     /// changes faster than full passes; `None` (the default): score candidates with `energy`.
     fn site_scorer(&self, _x: &Tensor) -> Result<Option<Box<dyn SiteScorer + '_>>> {

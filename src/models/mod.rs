@@ -5,9 +5,11 @@
 
 mod data;
 mod energy;
+mod module_slots;
 mod net;
 mod proposer;
 mod site_scores;
+mod torch_loss;
 mod torchscript;
 mod train;
 
@@ -15,8 +17,10 @@ pub use data::{
     data_dir, digits, load_images, load_npy, mnist, spots_stripes, Dataset, MNIST_SIZES,
 };
 pub use energy::{DeepFrameEnergy, ImageSpace, LatentEnergy, TorchEnergy};
+pub use module_slots::{SlotKind, SlotModule};
 pub use net::{format_layers, infer_shapes, parse_layers, sidecar_path, Layer, Net, NetSpec, Role};
 pub use proposer::GeneratorProposer;
+pub use torch_loss::{BatchNorm, LossData, LossKind, TorchLoss, TorchLossOptions};
 pub use torchscript::ScriptModule;
 pub use train::{
     gibbs_images, langevin_images, langevin_latent, quantize, train_coop, train_deepframe, Adam,

@@ -26,7 +26,12 @@ pub struct ScriptModule {
 /// multiplied (2x5 and 3x16)`) and whose original-code part names the line of the user's
 /// Python `forward` that raised it; other errors keep their first line.
 fn torch_reason(e: &tch::TchError) -> String {
-    let raw = e.to_string();
+    reason_of(&e.to_string())
+}
+
+/// [`torch_reason`] of an error's text (libtorch's own, or a shim's).
+pub(crate) fn reason_of(raw: &str) -> String {
+    let raw = raw.to_string();
     if !raw.contains("TorchScript interpreter") {
         return crate::error::clean_torch_message(&raw);
     }

@@ -12,6 +12,7 @@ pub mod help;
 mod host;
 mod landscape;
 pub mod limits;
+mod loss;
 mod map_compare;
 mod map_stats;
 mod models;
@@ -189,6 +190,7 @@ pub fn build_engine() -> (Engine, Docs) {
     map_stats::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     records::register(&mut Api::new(&mut engine, &mut docs, "results"));
     models::register(&mut Api::new(&mut engine, &mut docs, "models"));
+    loss::register(&mut Api::new(&mut engine, &mut docs, "models"));
     (engine, docs)
 }
 
