@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// TorchScript modules with the names and shapes the `torch_energy` and `torch_net` examples
-/// use, exported by PyTorch from the project's `.venv`.
+/// TorchScript modules with the names and shapes the `torch_energy`, `torch_net` and
+/// `torch_loss` examples use, exported by PyTorch from the project's `.venv`.
 const EXPORT_MODULES: &str = r#"
 import torch, torch.nn as nn
 class Energy(nn.Module):
@@ -33,6 +33,8 @@ torch.manual_seed(0)
 torch.jit.script(Energy()).save("energy.pt")
 torch.jit.script(Descriptor()).save("descriptor.pt")
 torch.jit.script(Generator()).save("generator.pt")
+for name in ["a.pt", "b.pt"]:
+    torch.jit.script(nn.Sequential(nn.Linear(256, 32), nn.Tanh(), nn.Linear(32, 10))).save(name)
 "#;
 
 /// The files the examples read, made here: the TorchScript modules, and an ADELM and a GWL

@@ -5,6 +5,7 @@ pub mod adelm;
 pub mod barrier;
 pub mod compare;
 pub mod complete;
+pub mod curve;
 pub mod delta;
 pub mod dg;
 pub mod gwl;

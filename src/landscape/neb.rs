@@ -702,37 +702,49 @@ impl NebResult {
     /// larger `D`, or when that fails, single-image climbing along the band tangent with FIRE.
     /// Works best on a band relaxed with the climbing image.
     pub fn saddle(&self, e: &dyn Energy, opts: &SaddleOptions) -> Result<Saddle> {
-        let n = self.energies.len();
-        if self.top == 0 || self.top + 1 == n {
-            return Err(invalid(
-                "saddle: the highest image is an endpoint, so the band crosses no barrier",
-            ));
-        }
-        let x0 = self.images.f_narrow(0, self.top as i64, 1)?;
-        let prev = self.images.f_narrow(0, self.top as i64 - 1, 1)?;
-        let next = self.images.f_narrow(0, self.top as i64 + 1, 1)?;
-        let spacing = tensor::scalar_f64(&x0.f_sub(&prev)?.f_norm()?)?
-            .min(tensor::scalar_f64(&next.f_sub(&x0)?.f_norm()?)?);
-        let d = x0.size()[1] as usize;
-        let mut best: Option<Saddle> = None;
-        if d <= opts.hessian_max_dim {
-            let s = eigenvector_following(e, &x0, 0.5 * spacing.max(1e-12), opts)?;
-            if s.converged {
-                return Ok(s);
-            }
-            best = Some(s);
-        }
-        let v = tensor::from_vec(&self.energies, &[n as i64])?
-            .f_to_kind(self.images.kind())?
-            .f_to_device(self.images.device())?;
-        let (tau, _, _) = tangents(&self.images, &v)?;
-        let tau = tau.f_narrow(0, self.top as i64 - 1, 1)?;
-        let s = climb_single(e, &x0, &tau, 0.5 * spacing.max(1e-12), opts)?;
-        Ok(match best {
-            Some(b) if b.grad_norm <= s.grad_norm => b,
-            _ => s,
-        })
+        refine_top(e, &self.images, &self.energies, self.top, opts)
     }
+}
+
+/// [`NebResult::saddle`] for any discrete path: refines image `top` of `images` `[n, D]`
+/// (with `energies`) to a transition state; the band's tangent guides the climbing fallback.
+pub fn refine_top(
+    e: &dyn Energy,
+    images: &Tensor,
+    energies: &[f64],
+    top: usize,
+    opts: &SaddleOptions,
+) -> Result<Saddle> {
+    let n = energies.len();
+    if top == 0 || top + 1 == n {
+        return Err(invalid(
+            "saddle: the highest image is an endpoint, so the band crosses no barrier",
+        ));
+    }
+    let x0 = images.f_narrow(0, top as i64, 1)?;
+    let prev = images.f_narrow(0, top as i64 - 1, 1)?;
+    let next = images.f_narrow(0, top as i64 + 1, 1)?;
+    let spacing = tensor::scalar_f64(&x0.f_sub(&prev)?.f_norm()?)?
+        .min(tensor::scalar_f64(&next.f_sub(&x0)?.f_norm()?)?);
+    let d = x0.size()[1] as usize;
+    let mut best: Option<Saddle> = None;
+    if d <= opts.hessian_max_dim {
+        let s = eigenvector_following(e, &x0, 0.5 * spacing.max(1e-12), opts)?;
+        if s.converged {
+            return Ok(s);
+        }
+        best = Some(s);
+    }
+    let v = tensor::from_vec(energies, &[n as i64])?
+        .f_to_kind(images.kind())?
+        .f_to_device(images.device())?;
+    let (tau, _, _) = tangents(images, &v)?;
+    let tau = tau.f_narrow(0, top as i64 - 1, 1)?;
+    let s = climb_single(e, &x0, &tau, 0.5 * spacing.max(1e-12), opts)?;
+    Ok(match best {
+        Some(b) if b.grad_norm <= s.grad_norm => b,
+        _ => s,
+    })
 }
 
 fn grad_norm_of(g: &Tensor) -> Result<f64> {

@@ -40,10 +40,12 @@ fn loss_data(data: Map) -> RhaiResult<LossData> {
         let (key, v) = match (data.get(a), data.get(b)) {
             (Some(v), _) => (a, v),
             (None, Some(v)) => (b, v),
-            (None, None) => return Err(err(format!(
+            (None, None) => {
+                return Err(err(format!(
                 "torch_loss: the data needs `{a}` (or `{b}`, as dataset() gives it); it has {:?}",
                 data.keys().map(|k| k.as_str()).collect::<Vec<_>>()
-            ))),
+            )))
+            }
         };
         data_tensor(v, key)
     };
@@ -107,7 +109,7 @@ pub fn register(api: &mut Api) {
     api.options("torch_loss", torch_loss_options());
     api.example(
         "torch_loss",
-        "// In Python: torch.jit.script(net).save(\"a.pt\"); torch.jit.script(net2).save(\"b.pt\")\nlet d = dataset(\"mnist\", #{n: 500, size: 16});\nlet U = torch_loss(\"a.pt\", d, #{loss: \"cross_entropy\"});\nlet path = neb(U, U.params(), U.params_of(\"b.pt\"), #{images: 12});",
+        "// In Python: torch.jit.script(net).save(\"a.pt\"), and another seed's net as \"b.pt\"\n// (inputs [N, 256], 10 classes; a dataset(\"mnist\", #{n: 500, size: 16}) map works as data)\nlet data = #{inputs: randn([200, 256]), targets: (rand([200]) * 10.0).floor()};\nlet U = torch_loss(\"a.pt\", data, #{loss: \"cross_entropy\"});\nlet path = neb(U, U.params(), U.params_of(\"b.pt\"), #{images: 8, max_iter: 100});\nprint(path.barrier);\nprint(U.accuracy(U.params()));",
     );
     api.method(
         "Energy",

@@ -3,6 +3,7 @@
 //! REPL's help and completion, `check` and the language server read.
 
 pub mod convert;
+mod curve;
 pub mod docs;
 mod energy;
 mod files;
@@ -184,6 +185,7 @@ pub fn build_engine() -> (Engine, Docs) {
     landscape::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     gwl::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
+    curve::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));

@@ -177,14 +177,26 @@ fn run_pairs(u: EnergyValue, pairs: Array, options: NebOptions) -> RhaiResult<Ar
 }
 
 fn saddle(p: &mut NebPath, map: Map) -> RhaiResult<Dynamic> {
-    let mut o = opts(map, "NebPath.saddle");
+    saddle_of(map, "NebPath.saddle", |so| {
+        p.result.saddle(p.energy.as_ref(), so)
+    })
+}
+
+/// A path's `saddle(opts)` method: reads the options documented under `name`, refines, and
+/// returns the saddle record (shared by NebPath and CurvePath).
+pub(super) fn saddle_of(
+    map: Map,
+    name: &str,
+    refine: impl FnOnce(&SaddleOptions) -> crate::Result<crate::landscape::neb::Saddle>,
+) -> RhaiResult<Dynamic> {
+    let mut o = opts(map, name);
     let so = SaddleOptions {
         tol: o.f64("tol")?,
         max_iter: o.usize("max_iter")?,
         hessian_max_dim: o.usize("hessian_max_dim")?,
     };
     o.finish()?;
-    let s = p.result.saddle(p.energy.as_ref(), &so).script()?;
+    let s = refine(&so).script()?;
     let cut = super::convert::cut_short();
     if cut {
         super::convert::say_interrupted(
@@ -399,9 +411,17 @@ pub fn register(api: &mut Api) {
         sdoc,
         |p: &mut NebPath, m: Map| saddle(p, m),
     );
-    let d = SaddleOptions::default();
-    api.options(
+    api.options("NebPath.saddle", saddle_option_specs());
+    api.example(
         "NebPath.saddle",
+        "let U = muller_brown();\nlet s = neb(U, [-0.558, 1.442], [-0.050, 0.467]).saddle();   // minima A and C\nprint(`saddle at ${s.state}, energy ${s.energy}`);",
+    );
+}
+
+/// The options of a path's `saddle()` ([`SaddleOptions`]).
+pub(super) fn saddle_option_specs() -> Vec<OptionDoc> {
+    let d = SaddleOptions::default();
+    {
         vec![
             OptionDoc::number(
                 "tol",
@@ -421,10 +441,6 @@ pub fn register(api: &mut Api) {
                 "largest dimension for which the Hessian is built (2D gradient rows in one batch; up to 10,000)",
             )
             .within(0.0, 1e4),
-        ],
-    );
-    api.example(
-        "NebPath.saddle",
-        "let U = muller_brown();\nlet s = neb(U, [-0.558, 1.442], [-0.050, 0.467]).saddle();   // minima A and C\nprint(`saddle at ${s.state}, energy ${s.energy}`);",
-    );
+        ]
+    }
 }
