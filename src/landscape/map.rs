@@ -77,6 +77,10 @@ pub enum BarrierKind {
     /// Crossings between basins met by a GWL chain (lowered by ridge descent), possibly joined
     /// through other minima: [`super::gwl`].
     Transition,
+    /// The highest image of a relaxed (D)NEB band between the two ([`super::from_minima`]).
+    Neb,
+    /// The highest point of a trained curve between the two ([`super::curve`]).
+    Curve,
 }
 
 impl BarrierKind {
@@ -89,6 +93,8 @@ impl BarrierKind {
             BarrierKind::Greedy => "greedy",
             BarrierKind::Line => "line",
             BarrierKind::Transition => "transition",
+            BarrierKind::Neb => "neb",
+            BarrierKind::Curve => "curve",
         }
     }
 }

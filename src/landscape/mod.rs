@@ -8,6 +8,7 @@ pub mod complete;
 pub mod curve;
 pub mod delta;
 pub mod dg;
+pub mod from_minima;
 pub mod gwl;
 pub mod map;
 pub mod map_compare;

@@ -1,7 +1,7 @@
 //! Script functions: curves trained between two states (`curve_path`) and the `CurvePath`
 //! result type, read like a NEB path (`energies`, `images`, `barrier`, `saddle()`).
 
-use super::convert::{float_array, opts, to_tensor, tv, IntoScript, RhaiResult};
+use super::convert::{float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
 use super::{bounds, Api, EnergyValue, OptionDoc};
 use crate::energy::EnergyRef;
 use crate::landscape::curve::{curve_path, CurveKind, CurveOptions, CurvePath};
@@ -47,20 +47,25 @@ fn option_specs() -> Vec<OptionDoc> {
     ]
 }
 
-fn run(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<CurveValue> {
-    let mut o = opts(map, "curve_path");
+/// The curve options of `curve_path` (all but `seed`) from `o`.
+pub(super) fn curve_options(o: &mut Opts) -> RhaiResult<CurveOptions> {
     let kind = match o.string("kind")?.as_str() {
         "polychain" => CurveKind::Polychain,
         _ => CurveKind::Bezier,
     };
-    let options = CurveOptions {
+    Ok(CurveOptions {
         kind,
         bends: o.usize("bends")?,
         iters: o.usize("iters")?,
         lr: o.f64("lr")?,
         samples: o.usize("samples")?,
         points: o.usize("points")?,
-    };
+    })
+}
+
+fn run(u: EnergyValue, a: Dynamic, b: Dynamic, map: Map) -> RhaiResult<CurveValue> {
+    let mut o = opts(map, "curve_path");
+    let options = curve_options(&mut o)?;
     let _seed = o.call_seed()?;
     o.finish()?;
     let (a, b) = (to_tensor(&a)?, to_tensor(&b)?);

@@ -991,3 +991,110 @@ pub fn register_compare(api: &mut Api) {
         ],
     );
 }
+
+/// `map_from_minima(U, states, opts)`: a map of given minima, every pair's barrier from one
+/// path method.
+fn map_from_minima(u: EnergyValue, states: Array, map: Map) -> RhaiResult<MapValue> {
+    use crate::landscape::from_minima::{self, PairMethod};
+    let mut o = opts(map, "map_from_minima");
+    let name = o.string("method")?;
+    let points = o.usize("points")?;
+    let nested =
+        |o: &mut Opts, key: &str| -> RhaiResult<Map> { Ok(o.map(key)?.unwrap_or_default()) };
+    let (neb_map, curve_map, ad_map) = (
+        nested(&mut o, "neb")?,
+        nested(&mut o, "curve")?,
+        nested(&mut o, "ad")?,
+    );
+    let seed = o.usize_opt("seed")?;
+    o.finish()?;
+    let given = |m: &Map, key: &str| -> RhaiResult<()> {
+        match m.is_empty() || name == key {
+            true => Ok(()),
+            false => Err(err(format!(
+                "map_from_minima: option `{key}` applies to method \"{key}\", not \"{name}\""
+            ))),
+        }
+    };
+    given(&neb_map, "neb")?;
+    given(&curve_map, "curve")?;
+    given(&ad_map, "ad")?;
+    let method = match name.as_str() {
+        "line" => PairMethod::Line(points),
+        "neb" => PairMethod::Neb(super::neb::parse_options(neb_map)?),
+        "curve" => {
+            let mut c = opts(curve_map, "curve_path").labelled("map_from_minima curve");
+            let options = super::curve::curve_options(&mut c)?;
+            let _ = c.usize_opt("seed")?;
+            c.finish()?;
+            PairMethod::Curve(options)
+        }
+        _ => {
+            let mut r = opts(ad_map, "barrier_ad").labelled("map_from_minima ad");
+            let options = refine_options(&mut r)?;
+            let _ = r.usize_opt("seed")?;
+            r.finish()?;
+            PairMethod::Ad(options)
+        }
+    };
+    let states = states
+        .iter()
+        .map(to_tensor)
+        .collect::<RhaiResult<Vec<_>>>()?;
+    let recorded = seed.map(|s| s as u64).unwrap_or_else(tensor::session_seed);
+    let _seed = tensor::call_seed(seed.map(|s| s as u64));
+    let m = from_minima::map_from_minima(&u.0, &states, &method, recorded).script()?;
+    if m.interrupted {
+        super::convert::say_interrupted(
+            "map_from_minima",
+            "the barriers found so far; the other pairs keep their line barrier",
+        );
+    }
+    Ok(MapValue(m))
+}
+
+/// Registers `map_from_minima`.
+pub fn register_from_minima(api: &mut Api) {
+    api.func(
+        "map_from_minima",
+        "map_from_minima(U: Energy, states: array, opts: map) -> Map",
+        "A map of minima you already have (trained networks, a paper's minima): every state is a group and every pair's barrier comes from one path method: \"line\" (the straight segment at `points`), \"neb\" (bands of all pairs relaxed in one batch; options in `neb`), \"curve\" (a trained curve per pair; options in `curve`) or \"ad\" (the batched AD refinement of all pairs; options in `ad`, as barrier_ad takes them). A pair AD never connects keeps its line barrier. The map saves, loads, draws as a DG and compares like any other.",
+        map_from_minima,
+    );
+    api.options(
+        "map_from_minima",
+        vec![
+            OptionDoc::text("method", "neb", "\"line\", \"neb\", \"curve\" or \"ad\"")
+                .choices(&["line", "neb", "curve", "ad"]),
+            OptionDoc::count(
+                "points",
+                101,
+                "points on the straight segment (method \"line\")",
+            )
+            .within(2.0, 1e6),
+            OptionDoc::described(
+                "neb",
+                OptKind::Map,
+                "neb's defaults",
+                "options of the bands, as neb takes them",
+            ),
+            OptionDoc::described(
+                "curve",
+                OptKind::Map,
+                "curve_path's defaults",
+                "options of the curves, as curve_path takes them",
+            ),
+            OptionDoc::described(
+                "ad",
+                OptKind::Map,
+                "barrier_ad's defaults",
+                "options of the AD refinement, as barrier_ad takes them",
+            ),
+            OptionDoc::call_seed(),
+        ],
+    );
+    api.example(
+        "map_from_minima",
+        "let U = muller_brown();\nlet m = map_from_minima(U, [[-0.558, 1.442], [0.623, 0.028], [-0.050, 0.467]], #{method: \"neb\", neb: #{images: 16}});\nprint(m.n_groups);   // 3\nlet tree = dg(m);",
+    );
+}

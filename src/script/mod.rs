@@ -187,6 +187,7 @@ pub fn build_engine() -> (Engine, Docs) {
     neb::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     curve::register(&mut Api::new(&mut engine, &mut docs, "paths"));
     landscape::register_compare(&mut Api::new(&mut engine, &mut docs, "paths"));
+    landscape::register_from_minima(&mut Api::new(&mut engine, &mut docs, "landscape"));
     plot::register(&mut Api::new(&mut engine, &mut docs, "plot"));
     map_compare::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
     map_stats::register(&mut Api::new(&mut engine, &mut docs, "landscape"));
