@@ -393,3 +393,81 @@ fn bad_data_targets_modules_and_sizes_are_clear_errors() {
         "{big}"
     );
 }
+
+/// The worked example end to end at its smoke size: train.py trains and exports two MLPs and
+/// two CNNs on the `make data` MNIST digits, connect.rhai draws every path method between
+/// them and their DG. NEB starts on the straight line and only lowers it.
+#[test]
+fn the_mode_connectivity_example_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let nets = dir.path().join("nets");
+    let out = Command::new(".venv/bin/python")
+        .args([
+            "examples/mode_connectivity/train.py",
+            nets.to_str().unwrap(),
+            "--quick",
+        ])
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("run .venv/bin/python");
+    assert!(
+        out.status.success(),
+        "train.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_telescope"))
+        .args([
+            "run",
+            "examples/mode_connectivity/connect.rhai",
+            nets.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+            "quick",
+        ])
+        .env("TELESCOPE_THREADS", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "connect.rhai: {text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let highest = |family: &str, method: &str| -> f64 {
+        let block = text
+            .split(&format!("{family}: "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {family} block in {text}"));
+        let line = block
+            .lines()
+            .find(|l| {
+                l.trim_start()
+                    .starts_with(&format!("{method}: highest train loss"))
+            })
+            .unwrap();
+        line.split("highest train loss ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for family in ["mlp", "cnn"] {
+        assert!(
+            highest(family, "NEB") <= highest(family, "line") + 1e-3,
+            "{family}: NEB above the line in {text}"
+        );
+        for f in ["paths.png", "accuracy.png", "dg.png", "map.json"] {
+            let len = std::fs::metadata(dir.path().join(format!("{family}_{f}")))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            assert!(len > 0, "{family}_{f} not written");
+        }
+        let map = telescope::landscape::map::LandscapeMap::load(
+            &dir.path().join(format!("{family}_map.json")),
+        )
+        .unwrap();
+        assert_eq!(map.groups.len(), 2);
+    }
+}
