@@ -4,6 +4,8 @@
 //! its highest point refines to the exact saddle (reference values to 1e-3); between two
 //! trained networks (`torch_loss`) it lowers the mean loss of the straight line.
 
+mod common;
+
 use std::rc::Rc;
 use tch::{Kind, Tensor};
 use telescope::energy::{embed, muller_brown, Energy};
@@ -21,11 +23,7 @@ fn init() -> std::sync::MutexGuard<'static, ()> {
     guard
 }
 
-const MIN_A: [f64; 2] = [-0.558224, 1.441726];
-const MIN_B: [f64; 2] = [0.623499, 0.028038];
-const MIN_C: [f64; 2] = [-0.050011, 0.466694];
-const SADDLE_AC: [f64; 3] = [-0.822002, 0.624313, -40.664844];
-const SADDLE_CB: [f64; 3] = [0.212487, 0.292988, -72.248940];
+use common::muller_brown::{MIN_A, MIN_B, MIN_C, SADDLE_AC, SADDLE_CB};
 
 fn t(v: &[f64]) -> Tensor {
     tensor::from_vec(v, &[v.len() as i64]).unwrap()

@@ -3,6 +3,9 @@
 //! every method gives a valid map (symmetric, no barrier below its ends, saved and loaded back
 //! unchanged); the line method is `barrier_1d` itself; bad calls are errors.
 
+mod common;
+
+use common::muller_brown::{self, MIN_A, MIN_B, MIN_C};
 use std::rc::Rc;
 use tch::{Kind, Tensor};
 use telescope::energy::{muller_brown, EnergyRef};
@@ -23,14 +26,10 @@ fn init() -> std::sync::MutexGuard<'static, ()> {
     guard
 }
 
-const MINIMA: [[f64; 2]; 3] = [
-    [-0.558224, 1.441726],
-    [0.623499, 0.028038],
-    [-0.050011, 0.466694],
-];
+const MINIMA: [[f64; 2]; 3] = [MIN_A, MIN_B, MIN_C];
 /// The minimax barriers between A, B and C: A and B meet through C, over the A-C saddle.
-const SADDLE_AC: f64 = -40.664844;
-const SADDLE_CB: f64 = -72.248940;
+const SADDLE_AC: f64 = muller_brown::SADDLE_AC[2];
+const SADDLE_CB: f64 = muller_brown::SADDLE_CB[2];
 
 fn states() -> Vec<Tensor> {
     MINIMA

@@ -3,6 +3,8 @@
 //! around a ridge as the starting band beats a straight start, L-BFGS converges wherever FIRE
 //! does, and DNEB converges on Müller-Brown embedded in 10-D.
 
+mod common;
+
 use std::rc::Rc;
 use tch::Tensor;
 use telescope::energy::{embed, gmm, muller_brown, Embedded, Energy, EnergyRef, Space};
@@ -15,11 +17,7 @@ use telescope::{tensor, Result};
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-const MIN_A: [f64; 2] = [-0.558224, 1.441726];
-const MIN_B: [f64; 2] = [0.623499, 0.028038];
-const MIN_C: [f64; 2] = [-0.050011, 0.466694];
-const SADDLE_AC: [f64; 3] = [-0.822002, 0.624313, -40.664844];
-const SADDLE_CB: [f64; 3] = [0.212487, 0.292988, -72.248940];
+use common::muller_brown::{MIN_A, MIN_B, MIN_C, SADDLE_AC, SADDLE_CB};
 
 fn t(v: &[f64]) -> Tensor {
     tensor::from_vec(v, &[v.len() as i64]).unwrap()

@@ -19,6 +19,7 @@ let C = compare_maps(M, M);
 let Nd = descriptor("fc(1)", #{shape: [1, 4, 4]});
 let Ng = generator("convT(1,4,1)", #{latent: 2});
 let X = tensor([[0.0, 1.0]]);
+let Cv = curve_path(U, [-0.558, 1.442], [-0.050, 0.467], #{iters: 5});
 "#;
 
 /// One call per documented function with options; `OPTS` stands for the options map, `PROBE`
@@ -28,6 +29,10 @@ const PROBES: &[(&str, &str)] = &[
     ("Map.barrier_matrix", "M.barrier_matrix(S, OPTS)"),
     ("Map.save", "M.save(\"probe.json\", OPTS)"),
     ("NebPath.saddle", "P.saddle(OPTS)"),
+    ("CurvePath.saddle", "Cv.saddle(OPTS)"),
+    ("curve_path", "curve_path(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
+    ("map_from_minima", "map_from_minima(U, [[-0.558, 1.442], [-0.050, 0.467]], OPTS)"),
+    ("torch_loss", "torch_loss(\"probe.pt\", #{inputs: [[1.0]], targets: [0.0]}, OPTS)"),
     ("ad", "ad(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
     ("adelm", "adelm(U, OPTS)"),
     (

@@ -4,6 +4,8 @@
 //! and without batch norm, every built-in loss and a TorchScript loss module; checkpoints,
 //! parameter subsets, accuracy, and the errors a user meets.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -24,22 +26,7 @@ fn init() -> std::sync::MutexGuard<'static, ()> {
 /// The exported modules, data and PyTorch's values, made once per test run.
 fn exported() -> &'static (PathBuf, serde_json::Value) {
     static DIR: OnceLock<(PathBuf, serde_json::Value)> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("telescope-torch-loss");
-        let out = Command::new(".venv/bin/python")
-            .arg("tests/torch_loss/export.py")
-            .arg(&dir)
-            .env("PYTHONWARNINGS", "ignore")
-            .output()
-            .expect("run .venv/bin/python (make setup creates it)");
-        assert!(
-            out.status.success(),
-            "export.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(dir.join("reference.json")).unwrap();
-        (dir, serde_json::from_str(&text).unwrap())
-    })
+    DIR.get_or_init(|| common::python::export("tests/torch_loss/export.py", "telescope-torch-loss"))
 }
 
 fn file(name: &str) -> PathBuf {

@@ -2,6 +2,8 @@
 //! values (tests/torchscript/export.py, run with the project's .venv), load errors that name
 //! the problem, save/load and copies of module networks.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
@@ -17,22 +19,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn exported() -> &'static (PathBuf, serde_json::Value) {
     static DIR: OnceLock<(PathBuf, serde_json::Value)> = OnceLock::new();
     DIR.get_or_init(|| {
-        // Cargo's scratch folder for integration tests (under target/): a static never drops,
-        // so a temporary folder would outlive the run.
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("telescope-torchscript");
-        let out = Command::new(".venv/bin/python")
-            .arg("tests/torchscript/export.py")
-            .arg(&dir)
-            .env("PYTHONWARNINGS", "ignore")
-            .output()
-            .expect("run .venv/bin/python (make setup creates it)");
-        assert!(
-            out.status.success(),
-            "export.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(dir.join("reference.json")).unwrap();
-        (dir, serde_json::from_str(&text).unwrap())
+        common::python::export("tests/torchscript/export.py", "telescope-torchscript")
     })
 }
 

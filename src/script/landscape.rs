@@ -1061,6 +1061,12 @@ pub fn register_from_minima(api: &mut Api) {
         "A map of minima you already have (trained networks, a paper's minima): every state is a group and every pair's barrier comes from one path method: \"line\" (the straight segment at `points`), \"neb\" (bands of all pairs relaxed in one batch; options in `neb`), \"curve\" (a trained curve per pair; options in `curve`) or \"ad\" (the batched AD refinement of all pairs; options in `ad`, as barrier_ad takes them). A pair AD never connects keeps its line barrier. The map saves, loads, draws as a DG and compares like any other.",
         map_from_minima,
     );
+    api.func(
+        "map_from_minima",
+        "map_from_minima(U: Energy, states: array) -> Map",
+        "",
+        |u: EnergyValue, states: Array| map_from_minima(u, states, Map::new()),
+    );
     api.options(
         "map_from_minima",
         vec![

@@ -3,7 +3,7 @@
 
 use super::convert::{err, ev, opts, to_tensor, IntoScript, RhaiResult};
 use super::docs::{OptKind, OptionDoc};
-use super::{Api, EnergyValue, TensorValue};
+use super::{bounds, Api, EnergyValue, TensorValue};
 use crate::models::{self, BatchNorm, LossData, LossKind, TorchLoss, TorchLossOptions};
 use rhai::{Dynamic, Map};
 use std::path::Path;
@@ -15,7 +15,7 @@ fn torch_loss_options() -> Vec<OptionDoc> {
     vec![
         OptionDoc::text("loss", "cross_entropy", "\"cross_entropy\", \"nll\" or \"mse\" (mean over the data), or the path of a TorchScript loss module forward(outputs, targets) -> scalar"),
         OptionDoc::described("batch", OptKind::Count, "all rows", "evaluate on a fixed random subset of this many rows (seeded by `seed`)").within(1.0, 1e9),
-        OptionDoc::count("seed", d.seed as usize, "seed of the `batch` subset"),
+        OptionDoc::count("seed", d.seed as usize, "seed of the `batch` subset").bounded(bounds::SEED),
         OptionDoc::described("params", OptKind::Array, "all", "names (or dotted prefixes: \"fc2\" frees fc2.weight and fc2.bias) of the free parameters; the others stay at the module's values"),
         OptionDoc::text("batchnorm", "eval", "\"eval\": the module's stored running statistics at every θ; \"recompute\": normalize by the data's statistics at each θ (training mode; a module with dropout is refused)")
             .choices(&["eval", "recompute"]),
@@ -105,6 +105,12 @@ pub fn register(api: &mut Api) {
         "torch_loss(path: string, data: map, opts: map) -> Energy",
         "The loss of a TorchScript network (torch.jit.script(model).save(path)) over its own flattened parameters θ, as an energy of dimension P: U(θ) = loss(f_θ(inputs), targets), the mean over `data` (#{inputs, targets} as tensors, arrays or .npy paths, or a dataset() map). The gradient comes from autograd through the module's forward with its parameters pointed at θ. The module runs in evaluation mode; a batch of states is evaluated one parameter vector at a time. Every sampler, AD, NEB, curve_path and DG function takes it: barriers between trained networks.",
         make_torch_loss,
+    );
+    api.func(
+        "torch_loss",
+        "torch_loss(path: string, data: map) -> Energy",
+        "",
+        |path: &str, data: Map| make_torch_loss(path, data, Map::new()),
     );
     api.options("torch_loss", torch_loss_options());
     api.example(

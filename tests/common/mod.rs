@@ -3,6 +3,8 @@
 #![allow(dead_code, clippy::needless_range_loop)]
 
 pub mod gradient;
+pub mod muller_brown;
+pub mod python;
 
 use std::rc::Rc;
 use telescope::energy::{EnergyRef, SpinModel};
