@@ -276,7 +276,7 @@ fn script_sk_spin_glass_reports_the_spread_of_its_seed_maps() {
 
 #[test]
 fn script_digits_latent_runs() {
-    script_runs("digits_latent", &["1", "8", "{dir}", "quick"]);
+    script_runs("digits_latent", &["1", "5", "{dir}", "quick"]);
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn script_gpu_check_runs() {
 
 #[test]
 fn script_ivy_latent_map_runs() {
-    script_runs("ivy_latent_map", &["2", "cpu", "{dir}", "100"]);
+    script_runs("ivy_latent_map", &["2", "cpu", "{dir}", "50"]);
 }
 
 #[test]

@@ -30,9 +30,18 @@ const PROBES: &[(&str, &str)] = &[
     ("Map.save", "M.save(\"probe.json\", OPTS)"),
     ("NebPath.saddle", "P.saddle(OPTS)"),
     ("CurvePath.saddle", "Cv.saddle(OPTS)"),
-    ("curve_path", "curve_path(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
-    ("map_from_minima", "map_from_minima(U, [[-0.558, 1.442], [-0.050, 0.467]], OPTS)"),
-    ("torch_loss", "torch_loss(\"probe.pt\", #{inputs: [[1.0]], targets: [0.0]}, OPTS)"),
+    (
+        "curve_path",
+        "curve_path(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
+    ),
+    (
+        "map_from_minima",
+        "map_from_minima(U, [[-0.558, 1.442], [-0.050, 0.467]], OPTS)",
+    ),
+    (
+        "torch_loss",
+        "torch_loss(\"probe.pt\", #{inputs: [[1.0]], targets: [0.0]}, OPTS)",
+    ),
     ("ad", "ad(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)"),
     ("adelm", "adelm(U, OPTS)"),
     (
