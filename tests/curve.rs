@@ -10,18 +10,10 @@ use std::rc::Rc;
 use tch::{Kind, Tensor};
 use telescope::energy::{embed, muller_brown, Energy};
 use telescope::landscape::curve::{curve_path, CurveKind, CurveOptions};
-use telescope::landscape::neb::SaddleOptions;
+use telescope::landscape::neb::{SaddleOptions, SampledPath};
 use telescope::tensor;
 
-/// libtorch has one global RNG and the session dtype is process-wide: tests take turns.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn init() -> std::sync::MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    tch::set_num_threads(1);
-    tensor::set_dtype(Kind::Double).unwrap();
-    guard
-}
+use common::serial_f64 as init;
 
 use common::muller_brown::{MIN_A, MIN_B, MIN_C, SADDLE_AC, SADDLE_CB};
 
@@ -31,6 +23,33 @@ fn t(v: &[f64]) -> Tensor {
 
 fn gap(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
+}
+
+/// φ(t) of a 2-D curve with control points `control` (`[bends + 2, 2]` flattened): the
+/// Bézier sum of Bernstein polynomials, or the chain through equally spaced knots.
+fn curve_point(kind: CurveKind, control: &[f64], t: f64) -> [f64; 2] {
+    let m = control.len() / 2 - 1;
+    let p = |i: usize| [control[2 * i], control[2 * i + 1]];
+    match kind {
+        CurveKind::Bezier => {
+            let mut out = [0.0; 2];
+            let mut binom = 1.0;
+            for i in 0..=m {
+                let w = binom * t.powi(i as i32) * (1.0 - t).powi((m - i) as i32);
+                out[0] += w * p(i)[0];
+                out[1] += w * p(i)[1];
+                binom = binom * (m - i) as f64 / (i + 1) as f64;
+            }
+            out
+        }
+        CurveKind::Polychain => {
+            let s = (t * m as f64).min(m as f64 - 1e-12);
+            let i = s.floor() as usize;
+            let f = s - i as f64;
+            let (a, b) = (p(i), p(i + 1));
+            [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])]
+        }
+    }
 }
 
 #[test]
@@ -79,12 +98,30 @@ fn curves_keep_their_ends_lower_the_mean_energy_and_refine_to_the_muller_brown_s
                     "{what}: saddle energy {}",
                     s.energy
                 );
-                // A path over the ridge is never below the saddle (its points are sampled
-                // densely enough here that the sampled top is within the curvature's reach).
+                // The images lie on the curve its control points define (Bernstein or
+                // piecewise-linear, written out here), and the curve, densely sampled, crosses
+                // the ridge: no continuous path between the minima stays below the saddle.
+                let control = tensor::to_vec_f64(&c.control.reshape([-1])).unwrap();
+                let on_curve = |t: f64| curve_point(kind, &control, t);
+                for (k, img) in (0..n).map(|k| (k, c.images.get(k))) {
+                    let want = on_curve(k as f64 / (n - 1) as f64);
+                    let got = tensor::to_vec_f64(&img).unwrap();
+                    assert!(
+                        (got[0] - want[0]).abs() < 1e-9 && (got[1] - want[1]).abs() < 1e-9,
+                        "{what}: image {k} at {got:?}, the curve at {want:?}"
+                    );
+                }
+                let dense: Vec<f64> = (0..=4000)
+                    .flat_map(|k| on_curve(k as f64 / 4000.0))
+                    .collect();
+                let u = e
+                    .energy(&tensor::from_vec(&dense, &[4001, 2]).unwrap())
+                    .unwrap();
+                let top = u.max().double_value(&[]);
                 assert!(
-                    c.max_energy > saddle[2] - 1.0,
-                    "{what}: barrier {} below the saddle",
-                    c.max_energy
+                    top >= saddle[2] - 1e-6,
+                    "{what}: the curve's highest energy {top} is below the saddle's {}",
+                    saddle[2]
                 );
             }
         }
@@ -136,6 +173,15 @@ fn bad_curve_options_and_discrete_spaces_are_errors() {
         ..Default::default()
     };
     assert!(curve_path(&e, &a, &b, &lr).is_err());
+    let minibatch = CurveOptions {
+        minibatch: Some(16),
+        ..Default::default()
+    };
+    let no_data = curve_path(&e, &a, &b, &minibatch)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(no_data.contains("torch_loss"), "{no_data}");
     let wrong = curve_path(&e, &t(&[0.0, 0.0, 0.0]), &b, &CurveOptions::default())
         .err()
         .unwrap()

@@ -17,14 +17,7 @@ use telescope::landscape::map::LandscapeMap;
 use telescope::landscape::neb::{NebMethod, NebOptions};
 use telescope::tensor;
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn init() -> std::sync::MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    tch::set_num_threads(1);
-    tensor::set_dtype(Kind::Double).unwrap();
-    guard
-}
+use common::serial_f64 as init;
 
 const MINIMA: [[f64; 2]; 3] = [MIN_A, MIN_B, MIN_C];
 /// The minimax barriers between A, B and C: A and B meet through C, over the A-C saddle.

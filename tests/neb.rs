@@ -10,6 +10,7 @@ use tch::Tensor;
 use telescope::energy::{embed, gmm, muller_brown, Embedded, Energy, EnergyRef, Space};
 use telescope::landscape::neb::{
     neb, resample_path, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
+    SampledPath,
 };
 use telescope::script::{new_session, EnergyValue};
 use telescope::{tensor, Result};

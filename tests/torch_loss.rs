@@ -14,14 +14,7 @@ use telescope::energy::Energy;
 use telescope::models::{BatchNorm, LossData, LossKind, SlotModule, TorchLoss, TorchLossOptions};
 
 /// The session dtype is process-wide: tests take turns.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn init() -> std::sync::MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    tch::set_num_threads(1);
-    telescope::tensor::set_dtype(Kind::Double).unwrap();
-    guard
-}
+use common::serial_f64 as init;
 
 /// The exported modules, data and PyTorch's values, made once per test run.
 fn exported() -> &'static (PathBuf, serde_json::Value) {
@@ -299,6 +292,41 @@ fn a_parameter_subset_moves_only_those_parameters() {
         none.contains("fc3") && none.contains("fc1.weight"),
         "{none}"
     );
+}
+
+#[test]
+fn minibatch_gradients_are_unbiased_and_all_rows_give_the_full_gradient() {
+    let _g = init();
+    let e = load(
+        "mlp.pt",
+        data("x_flat.npy", "y_class.npy"),
+        TorchLossOptions::default(),
+    );
+    let n = npy("x_flat.npy").size()[0] as usize;
+    tch::manual_seed(3);
+    let theta = e.params().unwrap()
+        + 0.3 * Tensor::randn(e.params().unwrap().size(), (Kind::Double, tch::Device::Cpu));
+    let (u, g) = e.energy_and_grad(&theta).unwrap();
+    let (uk, gk) = e.energy_and_grad_minibatch(&theta, n).unwrap();
+    assert!(max_abs(&u, &uk) < 1e-12 && max_abs(&g, &gk) < 1e-12);
+    // Without replacement, a mini-batch's mean loss and gradient are unbiased: over many
+    // draws their mean is within a few standard errors of the full ones, in every coordinate.
+    for k in [1, n / 3] {
+        let draws = 400;
+        let grads: Vec<Tensor> = (0..draws)
+            .map(|_| e.energy_and_grad_minibatch(&theta, k).unwrap().1)
+            .collect();
+        let all = Tensor::cat(&grads, 0);
+        let mean = all.mean_dim(0, true, Kind::Double);
+        let se = all.std_dim(0, true, true) / (draws as f64).sqrt();
+        let z = ((mean - &g).abs() / (se + 1e-12)).max().double_value(&[]);
+        assert!(
+            z < 6.0,
+            "k = {k}: a coordinate's mean is {z} standard errors from the full gradient"
+        );
+        let spread = all.std_dim(0, true, false).max().double_value(&[]);
+        assert!(spread > 0.0, "k = {k}: mini-batches did not vary");
+    }
 }
 
 #[test]

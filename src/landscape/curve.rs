@@ -9,12 +9,12 @@
 //!
 //! The trained curve is returned sampled at `points` equally spaced values of t, a discrete
 //! path like a NEB band: its highest point is the barrier of that path, and
-//! [`super::neb::refine_top`] refines it to the transition state. The curve minimizes the
+//! [`SampledPath::saddle`] refines it to the transition state. The curve minimizes the
 //! mean energy, not the highest, so its barrier is an upper bound of the saddle's energy that
 //! the refinement closes. Works on every continuous energy: network losses (`torch_loss`) and
 //! the analytic ones alike.
 
-use super::neb::{refine_top, Saddle, SaddleOptions};
+use super::neb::SampledPath;
 use crate::energy::Energy;
 use crate::models::Adam;
 use crate::{error::invalid, interrupt, tensor, Result};
@@ -54,6 +54,10 @@ pub struct CurveOptions {
     pub samples: usize,
     /// Points of the returned path, endpoints included.
     pub points: usize,
+    /// For a network's loss (`torch_loss`): each iteration's gradient on a fresh random
+    /// mini-batch of this many data rows, as Garipov et al. train their curves; `None`: all
+    /// rows. The returned path's energies always use all rows.
+    pub minibatch: Option<usize>,
 }
 
 impl Default for CurveOptions {
@@ -65,6 +69,7 @@ impl Default for CurveOptions {
             lr: 0.01,
             samples: 16,
             points: 61,
+            minibatch: None,
         }
     }
 }
@@ -94,10 +99,18 @@ pub struct CurvePath {
     pub interrupted: bool,
 }
 
-impl CurvePath {
-    /// Refines the highest image to the transition state ([`refine_top`]).
-    pub fn saddle(&self, e: &dyn Energy, opts: &SaddleOptions) -> Result<Saddle> {
-        refine_top(e, &self.images, &self.energies, self.top, opts)
+impl SampledPath for CurvePath {
+    fn images(&self) -> &Tensor {
+        &self.images
+    }
+    fn energies(&self) -> &[f64] {
+        &self.energies
+    }
+    fn top(&self) -> usize {
+        self.top
+    }
+    fn max_energy(&self) -> f64 {
+        self.max_energy
     }
 }
 
@@ -154,6 +167,17 @@ pub fn curve_path(
     if !(opts.lr > 0.0 && opts.lr.is_finite()) {
         return Err(invalid("curve_path: lr must be positive and finite"));
     }
+    let minibatch = match (opts.minibatch, e.as_torch_loss()) {
+        (None, _) => None,
+        (Some(0), _) => return Err(invalid("curve_path: minibatch must be at least 1")),
+        (Some(k), Some(loss)) => Some((k, loss)),
+        (Some(_), None) => {
+            return Err(invalid(format!(
+                "curve_path: minibatch needs a loss over data (torch_loss); {} has no data rows",
+                e.name()
+            )))
+        }
+    };
     let a = a.f_reshape([1, -1])?;
     let b = b.f_reshape([1, -1])?.f_to_kind(a.kind())?;
     crate::energy::check_dim(e, &a)?;
@@ -194,7 +218,12 @@ pub fn curve_path(
         let g = {
             let _g = tch::no_grad_guard();
             let control = Tensor::f_cat(&[&a, &inner.f_detach()?, &b], 0)?;
-            e.energy_and_grad(&w.f_matmul(&control)?)?.1.f_detach()?
+            let phi = w.f_matmul(&control)?;
+            match minibatch {
+                Some((k, loss)) => loss.energy_and_grad_minibatch(&phi, k)?.1,
+                None => e.energy_and_grad(&phi)?.1,
+            }
+            .f_detach()?
         };
         if g.f_isfinite()?.f_all()?.int64_value(&[]) == 0 {
             return Err(invalid(format!(

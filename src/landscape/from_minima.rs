@@ -90,13 +90,8 @@ pub fn map_from_minima(
         PairMethod::Neb(o) => {
             let ends: Vec<(Tensor, Tensor)> = pairs
                 .iter()
-                .map(|&(i, j)| {
-                    (
-                        rows[i].f_reshape([-1]).unwrap(),
-                        rows[j].f_reshape([-1]).unwrap(),
-                    )
-                })
-                .collect();
+                .map(|&(i, j)| Ok((rows[i].f_reshape([-1])?, rows[j].f_reshape([-1])?)))
+                .collect::<Result<_>>()?;
             neb_many(e.as_ref(), &ends, o)?
                 .iter()
                 .map(|r| Some((r.max_energy, BarrierKind::Neb)))

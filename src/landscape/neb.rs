@@ -182,7 +182,7 @@ pub struct NebResult {
     pub dneb_off_at: Option<usize>,
 }
 
-/// Options of [`NebResult::saddle`].
+/// Options of [`SampledPath::saddle`].
 #[derive(Clone, Debug)]
 pub struct SaddleOptions {
     /// Converged when the gradient norm is below this.
@@ -694,19 +694,46 @@ impl Band {
     }
 }
 
-impl NebResult {
-    /// Refines the highest image to a transition state (a stationary point with one negative
+/// A path sampled at discrete points with their energies: a NEB band, a trained curve. What
+/// `path_energy_plot`, the DG and the saddle search read from any of them.
+pub trait SampledPath {
+    /// The points `[n, D]`, endpoints included.
+    fn images(&self) -> &Tensor;
+    /// Energy of each point.
+    fn energies(&self) -> &[f64];
+    /// Index of the highest point.
+    fn top(&self) -> usize;
+    /// Highest energy along the path: the path's barrier.
+    fn max_energy(&self) -> f64 {
+        self.energies()[self.top()]
+    }
+    /// Refines the highest point to a transition state (a stationary point with one negative
     /// Hessian eigenvalue). For `D <= hessian_max_dim`: eigenvector following (uphill along the
     /// lowest Hessian mode, downhill along the others) with a central-difference Hessian of the
     /// analytic gradient and a trust radius, accepting steps that lower the gradient norm; for
-    /// larger `D`, or when that fails, single-image climbing along the band tangent with FIRE.
+    /// larger `D`, or when that fails, single-image climbing along the path's tangent with FIRE.
     /// Works best on a band relaxed with the climbing image.
-    pub fn saddle(&self, e: &dyn Energy, opts: &SaddleOptions) -> Result<Saddle> {
-        refine_top(e, &self.images, &self.energies, self.top, opts)
+    fn saddle(&self, e: &dyn Energy, opts: &SaddleOptions) -> Result<Saddle> {
+        refine_top(e, self.images(), self.energies(), self.top(), opts)
     }
 }
 
-/// [`NebResult::saddle`] for any discrete path: refines image `top` of `images` `[n, D]`
+impl SampledPath for NebResult {
+    fn images(&self) -> &Tensor {
+        &self.images
+    }
+    fn energies(&self) -> &[f64] {
+        &self.energies
+    }
+    fn top(&self) -> usize {
+        self.top
+    }
+    fn max_energy(&self) -> f64 {
+        self.max_energy
+    }
+}
+
+/// [`SampledPath::saddle`] for any discrete path: refines image `top` of `images` `[n, D]`
 /// (with `energies`) to a transition state; the band's tangent guides the climbing fallback.
 pub fn refine_top(
     e: &dyn Energy,

@@ -121,6 +121,9 @@ pub struct TorchLoss {
     device: Device,
     lo: Vec<f64>,
     hi: Vec<f64>,
+    /// Recompute mode: the module's stored buffers, and scratch copies made once that
+    /// training-mode forwards may update (their running statistics are never read there).
+    buffers: Vec<(Tensor, Tensor)>,
 }
 
 /// Restores the module's own parameter tensors when an evaluation ends, however it ends.
@@ -211,6 +214,16 @@ impl TorchLoss {
         }
         let theta0 = flatten(&free, &originals)?;
         let th = tensor::to_vec_f64(&theta0)?;
+        let buffers = match opts.batchnorm {
+            BatchNorm::Eval => Vec::new(),
+            BatchNorm::Recompute => (0..module.names(SlotKind::Buffer).len())
+                .map(|i| {
+                    let stored = module.slot(SlotKind::Buffer, i)?;
+                    let scratch = stored.f_detach_copy()?;
+                    Ok((stored, scratch))
+                })
+                .collect::<Result<_>>()?,
+        };
         let e = TorchLoss {
             module,
             originals,
@@ -225,6 +238,7 @@ impl TorchLoss {
             device,
             lo: th.iter().map(|v| v - opts.spread).collect(),
             hi: th.iter().map(|v| v + opts.spread).collect(),
+            buffers,
         };
         let _guard = tch::no_grad_guard();
         let u = tensor::scalar_f64(&e.loss_of(&e.theta0, &e.data.0, &e.data.1)?)?;
@@ -284,6 +298,60 @@ impl TorchLoss {
     pub fn free_names(&self) -> Vec<String> {
         let names = self.module.names(SlotKind::Parameter);
         self.free.iter().map(|s| names[s.slot].clone()).collect()
+    }
+
+    /// Losses and gradients of the rows of `x` on a fresh mini-batch of `k` of the loss's data
+    /// rows (drawn from libtorch's generator, so the session seed fixes them; all rows when
+    /// `k` is at least their count): a stochastic gradient, as SGD on the loss takes it.
+    pub fn energy_and_grad_minibatch(&self, x: &Tensor, k: usize) -> Result<(Tensor, Tensor)> {
+        let n = self.data.0.size()[0];
+        if k as i64 >= n {
+            return self.energy_and_grad_over(x, &self.data.0, &self.data.1);
+        }
+        let rows = Tensor::f_randperm(n, (Kind::Int64, self.device))?.f_narrow(0, 0, k as i64)?;
+        let inputs = self.data.0.f_index_select(0, &rows)?;
+        let targets = self.data.1.f_index_select(0, &rows)?;
+        self.energy_and_grad_over(x, &inputs, &targets)
+    }
+
+    /// Row by row over `(inputs, targets)`: one forward and one backward per parameter vector.
+    fn energy_and_grad_over(
+        &self,
+        x: &Tensor,
+        inputs: &Tensor,
+        targets: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let x = tensor::as_batch(x)?;
+        check_dim(self, &x)?;
+        let xm = x
+            .f_to_device(self.device)?
+            .f_to_kind(self.kind)?
+            .f_detach()?;
+        let mut us = Vec::new();
+        let mut gs = Vec::new();
+        for b in 0..xm.size()[0] {
+            let (u, g) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
+                let theta = xm.f_get(b)?.f_detach()?.f_requires_grad_(true)?;
+                let u = self.loss_of(&theta, inputs, targets)?;
+                if !u.requires_grad() {
+                    return Ok((u.f_detach()?, theta.f_zeros_like()?));
+                }
+                let g = Tensor::f_run_backward(&[&u], &[&theta], false, false)?;
+                let g = g
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| invalid("autograd returned no gradient"))?;
+                Ok((u.f_detach()?, g))
+            })?;
+            us.push(u);
+            gs.push(g);
+        }
+        let back =
+            |t: Tensor| -> Result<Tensor> { Ok(t.f_to_kind(x.kind())?.f_to_device(x.device())?) };
+        Ok((
+            back(Tensor::f_stack(&us, 0)?)?,
+            back(Tensor::f_stack(&gs, 0)?)?,
+        ))
     }
 
     /// The mean loss at θ `[P]` over other data (a test set), as f64.
@@ -377,19 +445,14 @@ impl TorchLoss {
         match self.batchnorm {
             BatchNorm::Eval => run(),
             BatchNorm::Recompute => {
-                let n = self.module.names(SlotKind::Buffer).len();
-                let saved: Vec<Tensor> = (0..n)
-                    .map(|i| {
-                        self.module
-                            .slot(SlotKind::Buffer, i)
-                            .and_then(|t| Ok(t.f_detach_copy()?))
-                    })
-                    .collect::<Result<_>>()?;
+                for (i, (_, scratch)) in self.buffers.iter().enumerate() {
+                    self.module.set_slot(SlotKind::Buffer, i, scratch)?;
+                }
                 self.module.set_train(true);
                 let out = run();
                 self.module.set_train(false);
-                for (i, t) in saved.iter().enumerate() {
-                    self.module.set_slot(SlotKind::Buffer, i, t)?;
+                for (i, (stored, _)) in self.buffers.iter().enumerate() {
+                    self.module.set_slot(SlotKind::Buffer, i, stored)?;
                 }
                 out
             }
@@ -595,37 +658,7 @@ impl Energy for TorchLoss {
     }
     /// Row by row: one forward and one backward per parameter vector.
     fn energy_and_grad(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        let x = tensor::as_batch(x)?;
-        check_dim(self, &x)?;
-        let xm = x
-            .f_to_device(self.device)?
-            .f_to_kind(self.kind)?
-            .f_detach()?;
-        let mut us = Vec::new();
-        let mut gs = Vec::new();
-        for b in 0..xm.size()[0] {
-            let (u, g) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
-                let theta = xm.f_get(b)?.f_detach()?.f_requires_grad_(true)?;
-                let u = self.loss_of(&theta, &self.data.0, &self.data.1)?;
-                if !u.requires_grad() {
-                    return Ok((u.f_detach()?, theta.f_zeros_like()?));
-                }
-                let g = Tensor::f_run_backward(&[&u], &[&theta], false, false)?;
-                let g = g
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| invalid("autograd returned no gradient"))?;
-                Ok((u.f_detach()?, g))
-            })?;
-            us.push(u);
-            gs.push(g);
-        }
-        let back =
-            |t: Tensor| -> Result<Tensor> { Ok(t.f_to_kind(x.kind())?.f_to_device(x.device())?) };
-        Ok((
-            back(Tensor::f_stack(&us, 0)?)?,
-            back(Tensor::f_stack(&gs, 0)?)?,
-        ))
+        self.energy_and_grad_over(x, &self.data.0, &self.data.1)
     }
     fn grad(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.energy_and_grad(x)?.1)

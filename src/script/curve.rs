@@ -1,10 +1,12 @@
 //! Script functions: curves trained between two states (`curve_path`) and the `CurvePath`
 //! result type, read like a NEB path (`energies`, `images`, `barrier`, `saddle()`).
 
-use super::convert::{float_array, opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
-use super::{bounds, Api, EnergyValue, OptionDoc};
+use super::convert::{opts, to_tensor, tv, IntoScript, Opts, RhaiResult};
+use super::neb::register_path_getters;
+use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy::EnergyRef;
 use crate::landscape::curve::{curve_path, CurveKind, CurveOptions, CurvePath};
+use crate::landscape::neb::SampledPath;
 use rhai::{Dynamic, Map};
 use std::rc::Rc;
 
@@ -43,6 +45,7 @@ fn option_specs() -> Vec<OptionDoc> {
         OptionDoc::number("lr", d.lr, "Adam's learning rate on the control points").bounded(bounds::SCALE),
         OptionDoc::count("samples", d.samples, "values of t per iteration (one in each of as many equal slices of [0, 1])").within(1.0, 1e5),
         OptionDoc::count("points", d.points, "points of the returned path, endpoints included").within(3.0, 1e5),
+        OptionDoc::described("minibatch", OptKind::Count, "all rows", "torch_loss only: each iteration's gradient on a fresh random mini-batch of this many of the loss's data rows (stochastic descent, as Garipov et al. train curves); the returned path's energies use all rows").within(1.0, 1e9),
         OptionDoc::call_seed(),
     ]
 }
@@ -60,6 +63,7 @@ pub(super) fn curve_options(o: &mut Opts) -> RhaiResult<CurveOptions> {
         lr: o.f64("lr")?,
         samples: o.usize("samples")?,
         points: o.usize("points")?,
+        minibatch: o.usize_opt("minibatch")?,
     })
 }
 
@@ -108,35 +112,12 @@ pub fn register(api: &mut Api) {
         "curve_path",
         "let U = muller_brown();\nlet c = curve_path(U, [-0.558, 1.442], [-0.050, 0.467], #{kind: \"polychain\", bends: 3});\nprint(c);                 // CurvePath(polychain, 5 control points, ...)\nprint(c.saddle().energy);  // -40.66 (the A-C saddle)",
     );
-    api.getter(
+    register_path_getters(
+        api,
         "CurvePath",
-        "energies",
-        "Energy of each point along the path (array of floats).",
-        |p: &mut CurveValue| float_array(&p.result.energies),
-    );
-    api.getter(
-        "CurvePath",
-        "images",
-        "The path's points φ(t) at equally spaced t, a Tensor [points, D], endpoints included.",
-        |p: &mut CurveValue| tv(p.result.images.shallow_clone()),
-    );
-    api.getter(
-        "CurvePath",
-        "barrier",
-        "Highest energy along the path.",
-        |p: &mut CurveValue| p.result.max_energy,
-    );
-    api.getter(
-        "CurvePath",
-        "max_energy",
-        "Highest energy along the path (the same as `barrier`).",
-        |p: &mut CurveValue| p.result.max_energy,
-    );
-    api.getter(
-        "CurvePath",
-        "top",
-        "Index of the highest point.",
-        |p: &mut CurveValue| p.result.top as i64,
+        "point",
+        " The points are φ(t) at equally spaced t.",
+        |p: &CurveValue| p.result.as_ref(),
     );
     api.getter(
         "CurvePath",

@@ -5,9 +5,10 @@ use super::{bounds, Api, EnergyValue, OptKind, OptionDoc};
 use crate::energy::EnergyRef;
 use crate::landscape::neb::{
     neb, neb_many, NebInit, NebMethod, NebOptimizer, NebOptions, NebResult, SaddleOptions,
+    SampledPath,
 };
 use crate::minimize::stepper::DEFAULT_LBFGS_MEMORY;
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic, Map, Variant};
 use std::rc::Rc;
 
 /// A relaxed band as scripts see it (script type `NebPath`): the result and its energy.
@@ -296,23 +297,12 @@ pub fn register(api: &mut Api) {
          print(s.energy);           // -40.66 (the A-C saddle)",
     );
 
-    api.getter(
+    register_path_getters(
+        api,
         "NebPath",
-        "energies",
-        "Energy of each image along the band (array of floats).",
-        |p: &mut NebPath| -> Dynamic { super::convert::float_array(&p.result.energies) },
-    );
-    api.getter(
-        "NebPath",
-        "images",
-        "The images as a Tensor [n, D], endpoints included.",
-        |p: &mut NebPath| tv(p.result.images.shallow_clone()),
-    );
-    api.getter(
-        "NebPath",
-        "barrier",
-        "Highest energy along the band (= max_energy), the barrier's meaning everywhere in telescope. Builds before issue 39 gave the height above U(a) here: that is now `height`.",
-        |p: &mut NebPath| p.result.max_energy,
+        "image",
+        " Builds before issue 39 gave the height above U(a) here: that is now `height`.",
+        |p: &NebPath| p.result.as_ref(),
     );
     api.getter(
         "NebPath",
@@ -331,18 +321,6 @@ pub fn register(api: &mut Api) {
         "barrier_back",
         "Deprecated (removed in the next release): barrier - U(b), the old name of `height_back`.",
         |p: &mut NebPath| p.result.height_back,
-    );
-    api.getter(
-        "NebPath",
-        "max_energy",
-        "Highest energy along the band (the same as `barrier`).",
-        |p: &mut NebPath| p.result.max_energy,
-    );
-    api.getter(
-        "NebPath",
-        "top",
-        "Index of the highest image.",
-        |p: &mut NebPath| p.result.top as i64,
     );
     api.getter(
         "NebPath",
@@ -443,4 +421,46 @@ pub(super) fn saddle_option_specs() -> Vec<OptionDoc> {
             .within(0.0, 1e4),
         ]
     }
+}
+
+/// Registers the getters every sampled path shows scripts on `type_name`: `energies`,
+/// `images`, `barrier`, `max_energy` and `top`. `point` names its points ("image", "point");
+/// `barrier_note` is added to `barrier`'s doc.
+pub(super) fn register_path_getters<T: Variant + Clone>(
+    api: &mut Api,
+    type_name: &str,
+    point: &str,
+    barrier_note: &str,
+    path: fn(&T) -> &dyn SampledPath,
+) {
+    api.getter(
+        type_name,
+        "energies",
+        &format!("Energy of each {point} along the path (array of floats)."),
+        move |p: &mut T| -> Dynamic { super::convert::float_array(path(p).energies()) },
+    );
+    api.getter(
+        type_name,
+        "images",
+        &format!("The path's {point}s as a Tensor [n, D], endpoints included."),
+        move |p: &mut T| tv(path(p).images().shallow_clone()),
+    );
+    api.getter(
+        type_name,
+        "barrier",
+        &format!("Highest energy along the path (= max_energy), the barrier's meaning everywhere in telescope.{barrier_note}"),
+        move |p: &mut T| path(p).max_energy(),
+    );
+    api.getter(
+        type_name,
+        "max_energy",
+        "Highest energy along the path (the same as `barrier`).",
+        move |p: &mut T| path(p).max_energy(),
+    );
+    api.getter(
+        type_name,
+        "top",
+        &format!("Index of the highest {point}."),
+        move |p: &mut T| path(p).top() as i64,
+    );
 }

@@ -552,3 +552,13 @@ pub fn script_ints(v: &rhai::Dynamic) -> Vec<i64> {
         .map(|x| x.as_int().expect("an integer"))
         .collect()
 }
+
+/// libtorch has one global RNG and the session dtype is process-wide, so the tests of a file
+/// take turns: the guard of this file's turn, with one libtorch thread and float64.
+pub fn serial_f64() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    tch::set_num_threads(1);
+    telescope::tensor::set_dtype(tch::Kind::Double).unwrap();
+    guard
+}
