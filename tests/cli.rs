@@ -293,7 +293,7 @@ fn script_digits_image_runs() {
 fn script_mnist_image_runs() {
     script_writes(
         "mnist_image",
-        &["1", "4", "{dir}", "10"],
+        &["1", "2", "{dir}", "10"],
         &[
             "mnist_image_samples.png",
             "mnist_image_gibbs_path.png",
@@ -307,17 +307,17 @@ fn script_mnist_image_runs() {
 // The real-data scripts read data/ (make data) from the project root.
 #[test]
 fn script_digits09_latent_runs() {
-    script_runs("digits09_latent", &["tiny", "1", "4", "{dir}", "40"]);
+    script_runs("digits09_latent", &["tiny", "1", "2", "{dir}", "40"]);
 }
 
 #[test]
 fn script_texture_latent_runs() {
-    script_runs("texture_latent", &["tiny", "1", "4", "{dir}", "40"]);
+    script_runs("texture_latent", &["tiny", "1", "2", "{dir}", "40"]);
 }
 
 #[test]
 fn script_multiscale_latent_runs() {
-    script_runs("multiscale_latent", &["tiny", "1", "4", "{dir}", "40"]);
+    script_runs("multiscale_latent", &["tiny", "1", "2", "{dir}", "40"]);
 }
 
 /// Without a GPU the check compares the CPU with itself: every area, the same seeds.
