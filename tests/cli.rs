@@ -276,12 +276,12 @@ fn script_sk_spin_glass_reports_the_spread_of_its_seed_maps() {
 
 #[test]
 fn script_digits_latent_runs() {
-    script_runs("digits_latent", &["1", "5", "{dir}", "quick"]);
+    script_runs("digits_latent", &["1", "2", "{dir}", "quick"]);
 }
 
 #[test]
 fn script_spots_stripes_latent_runs() {
-    script_runs("spots_stripes_latent", &["1", "5", "{dir}", "quick"]);
+    script_runs("spots_stripes_latent", &["1", "2", "{dir}", "quick"]);
 }
 
 #[test]

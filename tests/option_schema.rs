@@ -128,6 +128,10 @@ fn every_parser_knows_exactly_the_documented_options() {
     let dir = tmp.path();
     let docs = telescope::script::docs();
     let mut problems = Vec::new();
+    // One session for every probe: a probe stops at its options, before it runs or binds
+    // anything, so the prelude's values stay as they were.
+    let mut session = telescope::script::new_session(Some(dir));
+    let _ = session.eval("<prelude>", PRELUDE).unwrap();
     for d in docs.all().filter(|d| !d.options.is_empty()) {
         let Some((_, call)) = PROBES.iter().find(|(n, _)| *n == d.name) else {
             problems.push(format!(
@@ -136,8 +140,6 @@ fn every_parser_knows_exactly_the_documented_options() {
             ));
             continue;
         };
-        let mut session = telescope::script::new_session(Some(dir));
-        let _ = session.eval("<prelude>", PRELUDE).unwrap();
         let code = call
             .replace("OPTS", "#{zz_probe: 1}")
             .replace("PROBE", "zz_probe: 1");

@@ -9,12 +9,11 @@
 //!
 //! The trained curve is returned sampled at `points` equally spaced values of t, a discrete
 //! path like a NEB band: its highest point is the barrier of that path, and
-//! [`SampledPath::saddle`] refines it to the transition state. The curve minimizes the
+//! [`super::neb::SampledPath::saddle`] refines it to the transition state. The curve minimizes the
 //! mean energy, not the highest, so its barrier is an upper bound of the saddle's energy that
 //! the refinement closes. Works on every continuous energy: network losses (`torch_loss`) and
 //! the analytic ones alike.
 
-use super::neb::SampledPath;
 use crate::energy::Energy;
 use crate::models::Adam;
 use crate::{error::invalid, interrupt, tensor, Result};
@@ -99,20 +98,7 @@ pub struct CurvePath {
     pub interrupted: bool,
 }
 
-impl SampledPath for CurvePath {
-    fn images(&self) -> &Tensor {
-        &self.images
-    }
-    fn energies(&self) -> &[f64] {
-        &self.energies
-    }
-    fn top(&self) -> usize {
-        self.top
-    }
-    fn max_energy(&self) -> f64 {
-        self.max_energy
-    }
-}
+super::neb::sampled_path_fields!(CurvePath);
 
 /// The basis `[S, bends + 2]` of the curve at `t` `[S]`: row `i` weighs the control points
 /// into φ(t_i).

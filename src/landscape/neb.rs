@@ -718,20 +718,29 @@ pub trait SampledPath {
     }
 }
 
-impl SampledPath for NebResult {
-    fn images(&self) -> &Tensor {
-        &self.images
-    }
-    fn energies(&self) -> &[f64] {
-        &self.energies
-    }
-    fn top(&self) -> usize {
-        self.top
-    }
-    fn max_energy(&self) -> f64 {
-        self.max_energy
-    }
+/// Implements [`SampledPath`] for a result struct with the fields `images`, `energies`,
+/// `top` and `max_energy`.
+macro_rules! sampled_path_fields {
+    ($t:ty) => {
+        impl $crate::landscape::neb::SampledPath for $t {
+            fn images(&self) -> &tch::Tensor {
+                &self.images
+            }
+            fn energies(&self) -> &[f64] {
+                &self.energies
+            }
+            fn top(&self) -> usize {
+                self.top
+            }
+            fn max_energy(&self) -> f64 {
+                self.max_energy
+            }
+        }
+    };
 }
+pub(crate) use sampled_path_fields;
+
+sampled_path_fields!(NebResult);
 
 /// [`SampledPath::saddle`] for any discrete path: refines image `top` of `images` `[n, D]`
 /// (with `energies`) to a transition state; the band's tangent guides the climbing fallback.
