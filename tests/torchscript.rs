@@ -326,6 +326,7 @@ fn the_pytorch_energy_example_maps_the_four_blobs_it_was_trained_on() {
         .args(["run", "examples/torch_energy/map_energy.rhai"])
         .arg(&model)
         .arg(&dir)
+        .arg("quick")
         .env("OMP_NUM_THREADS", "1")
         .output()
         .unwrap();

@@ -3,7 +3,7 @@
 
 use super::barrier::{barrier_1d, refine_barriers, LineBarrier, RefineOptions, Refined};
 use super::neb::{neb, NebInit, NebOptions, NebResult};
-use crate::energy::EnergyRef;
+use crate::energy::{Energy, EnergyRef};
 use crate::{tensor, Result};
 use tch::Tensor;
 
@@ -88,7 +88,12 @@ pub fn compare_paths(
     r.ad.thin = r.ad.thin.max(1);
     let mut ad = refine_barriers(e, &a, &b, &r)?.remove(0);
     if let Some(best) = ad.best.as_mut() {
-        orient_from(best, &tensor::to_vec_f64(&a)?, &tensor::to_vec_f64(&b)?);
+        orient_from(
+            e.as_ref(),
+            best,
+            &tensor::to_vec_f64(&a)?,
+            &tensor::to_vec_f64(&b)?,
+        )?;
     }
     let n = line.energies.len().max(2) as i64;
     let t = Tensor::f_linspace(0.0, 1.0, n, (a.kind(), a.device()))?.f_unsqueeze(1)?;
@@ -127,16 +132,32 @@ pub fn compare_paths(
 }
 
 /// Reverses a trial's recorded path (states and energies) when it ran from `b` to `a`, so that
-/// it starts at the end nearer `a`.
-fn orient_from(trial: &mut crate::landscape::ad::AdTrial, a: &[f64], b: &[f64]) {
+/// it starts at the end nearer `a`. Each step's energy is the highest found on the move into
+/// it, so the reversed record is U at the new start (the trial's final state, scored by `e`)
+/// followed by the moves' highest energies in reverse order.
+fn orient_from(
+    e: &dyn Energy,
+    trial: &mut crate::landscape::ad::AdTrial,
+    a: &[f64],
+    b: &[f64],
+) -> Result<()> {
     let (Some(first), Some(last)) = (trial.states.first(), trial.states.last()) else {
-        return;
+        return Ok(());
     };
     let forward = tensor::distance(first, a) + tensor::distance(last, b);
     let backward = tensor::distance(first, b) + tensor::distance(last, a);
     if backward < forward {
+        let end = tensor::from_vec(&trial.final_state, &[1, trial.final_state.len() as i64])?;
+        let u_end = {
+            let _g = tch::no_grad_guard();
+            tensor::to_vec_f64(&e.energy(&end)?)?[0]
+        };
+        let moves = trial.energies.split_off(1.min(trial.energies.len()));
+        trial.energies = std::iter::once(u_end)
+            .chain(moves.into_iter().rev())
+            .collect();
         trial.states.reverse();
-        trial.energies.reverse();
         trial.distances.reverse();
     }
+    Ok(())
 }

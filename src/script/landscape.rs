@@ -24,7 +24,7 @@ fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
 }
 
 /// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin,
-/// sync_every, confirm), whose defaults are those of the function's [`ad_option_specs`]; AD's
+/// sync_every, confirm, path_points), whose defaults are those of the function's [`ad_option_specs`]; AD's
 /// warnings go to stderr.
 fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
     let check = crate::landscape::ad::SuccessCheck {
@@ -41,6 +41,7 @@ fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
         thin: o.usize("thin")?,
         sync_every: o.usize("sync_every")?,
         check,
+        path_points: o.usize("path_points")?,
         progress: super::convert::stderr_progress(true),
     })
 }
@@ -89,6 +90,12 @@ fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
             "steps between the host's reads of the stop rule, which runs on the device in between (0: 1 on the CPU, 16 on a GPU)",
         )
         .bounded(bounds::STEPS),
+        OptionDoc::count(
+            "path_points",
+            base.path_points,
+            "on a continuous space, score each move at this many evenly spaced inner points and at the peak of the parabola through the highest and its neighbours, so the barrier is the polyline's through the visited states and a move cannot jump over a ridge; 0: the states only, as Algorithm 3 is printed",
+        )
+        .within(0.0, 64.0),
         OptionDoc::flag(
             "confirm",
             base.check.descend,
