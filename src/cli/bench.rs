@@ -605,6 +605,8 @@ fn ad_batching() -> Result<(String, Kernel)> {
             step: 0.02,
             leapfrog: 1,
         },
+        // The states alone, as the peer's loop scores them; the default's cost is printed beside.
+        path_points: 0,
         ..Default::default()
     };
     let starts = a.f_expand([n, 2], false)?;
@@ -631,14 +633,25 @@ fn ad_batching() -> Result<(String, Kernel)> {
         ad_trials(&e, &starts, &targets, &alphas, &opts)?;
         Ok((ad::work_done().0 - before) as usize)
     })?;
+    let scored = AdOptions {
+        path_points: ad::DEFAULT_PATH_POINTS,
+        ..opts.clone()
+    };
+    let t_scored = 1.0
+        / best_rate(3, 1, || {
+            ad_trials(&e, &starts, &targets, &alphas, &scored)?;
+            Ok(())
+        })?;
     let line = format!(
-        "{:8.0} trials/s batched, {:8.0} trials/s one at a time ({:.1}x; {} vs {} chain-steps, {} of 64 succeeded)",
+        "{:8.0} trials/s batched, {:8.0} trials/s one at a time ({:.1}x; {} vs {} chain-steps, {} of 64 succeeded); states only, {:.0} trials/s with moves scored (path_points {})",
         n as f64 / tb,
         n as f64 / ts,
         ts / tb,
         batched_steps,
         single_steps,
-        batched.iter().filter(|t| t.success).count()
+        batched.iter().filter(|t| t.success).count(),
+        n as f64 / t_scored,
+        ad::DEFAULT_PATH_POINTS
     );
     let kernel = Kernel {
         rate: n as f64 / tb,
