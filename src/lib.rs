@@ -24,6 +24,7 @@ pub mod repl;
 pub mod sampler;
 pub mod sandbox;
 pub mod script;
+pub mod shard;
 pub mod tensor;
 pub mod tensor_io;
 

@@ -29,7 +29,11 @@ Flags of `run` (also of the REPL, before any command):
                                  (created if missing)
   --reproducible                 the same map from the same script and seed on any x86-64
                                  CPU (also TELESCOPE_REPRODUCIBLE=1): fixes MKL's and ATen's
-                                 kernels, one libtorch thread, deterministic algorithms";
+                                 kernels, one libtorch thread, deterministic algorithms
+  --shard I/N                    map shard I of N (0-based) of a cluster run: the script sees
+                                 SHARD (#{index, count}), maps record it, default seeds differ
+                                 by shard; in a Slurm array job SLURM_ARRAY_TASK_ID and
+                                 SLURM_ARRAY_TASK_COUNT fill it in (scripts/slurm/submit.sh)";
 
 /// One command: its usage line and what it does, printed by `telescope COMMAND --help` and
 /// `telescope help COMMAND`.
@@ -81,7 +85,7 @@ const COMMANDS: &[CommandHelp] = &[
 ];
 
 /// The flags `run` and the REPL take, as [`take_flags`] reads them.
-const FLAGS: &[&str] = &["--limit", "--sandbox", "--out", "--reproducible"];
+const FLAGS: &[&str] = &["--limit", "--sandbox", "--out", "--reproducible", "--shard"];
 
 /// The usage of `command` (with the flags when it takes them), or `None` for an unknown one.
 fn command_help(command: &str) -> Option<String> {
@@ -198,7 +202,7 @@ fn asks_reproducible(args: &[String]) -> bool {
         match a.split_once('=').map_or(a.as_str(), |(f, _)| f) {
             "--reproducible" => return true,
             "--sandbox" | "run" => {}
-            f @ ("--limit" | "--out") => {
+            f @ ("--limit" | "--out" | "--shard") => {
                 if f == a {
                     rest.next();
                 }
@@ -209,9 +213,8 @@ fn asks_reproducible(args: &[String]) -> bool {
     false
 }
 
-/// Applies the leading flags (`--limit NAME=VALUE`, `--sandbox`, `--out DIR`, `--reproducible`)
-/// and returns the
-/// arguments after them.
+/// Applies the leading flags (`--limit NAME=VALUE`, `--sandbox`, `--out DIR`, `--reproducible`,
+/// `--shard I/N`) and returns the arguments after them.
 fn take_flags(args: &[String]) -> Result<&[String], String> {
     let mut i = 0;
     let (mut sandbox, mut out) = (false, None);
@@ -235,6 +238,9 @@ fn take_flags(args: &[String]) -> Result<&[String], String> {
             "--limit" => telescope::script::limits::set_from_flag(&value()?)?,
             "--out" => out = Some(PathBuf::from(value()?)),
             "--sandbox" => sandbox = true,
+            "--shard" => telescope::shard::set(Some(
+                telescope::shard::parse(&value()?).map_err(|e| e.to_string())?,
+            )),
             // Applied before anything else ([`asks_reproducible`]).
             "--reproducible" => {}
             // `--` ends the flags: what follows is the command or the file, whatever its name.
@@ -273,6 +279,12 @@ fn take_flags(args: &[String]) -> Result<&[String], String> {
 }
 
 fn run_script(path: PathBuf, args: &[String]) -> u8 {
+    if telescope::shard::current().is_none() {
+        match telescope::shard::from_slurm(|v| std::env::var(v).ok()) {
+            Ok(shard) => telescope::shard::set(shard),
+            Err(e) => return usage_error(&e.to_string()),
+        }
+    }
     let mut session = telescope::script::new_session(path.parent());
     match session.run_file(&path, args) {
         Ok(_) => 0,

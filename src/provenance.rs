@@ -28,6 +28,10 @@ pub struct Provenance {
     pub reproducible: bool,
     /// The run's seed.
     pub seed: u64,
+    /// The shard of a cluster run that made it (`telescope run --shard I/N`, a Slurm array
+    /// task); `null` for a run of its own.
+    #[serde(default)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Provenance {
@@ -44,6 +48,7 @@ impl Provenance {
             mkl_cbwr: std::env::var("MKL_CBWR").ok(),
             reproducible: crate::tensor::reproducible::is_on(),
             seed,
+            shard: crate::shard::current(),
         }
     }
     /// One line: `telescope 0.1.0 (abc123), torch 2.13.0, cpu float64, 1 thread, AVX512, ...`.
@@ -61,7 +66,11 @@ impl Provenance {
             self.mkl_cbwr.as_deref().unwrap_or("unset"),
             if self.reproducible { "on" } else { "off" },
             self.seed
-        )
+        ) + self
+            .shard
+            .map(|s| format!(", shard {}/{}", s.index, s.count))
+            .unwrap_or_default()
+            .as_str()
     }
 }
 

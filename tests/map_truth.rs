@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check_spin_map, exact, Fidelity};
+use common::{check_spin_map, exact, random_spin_options, Fidelity};
 use rand::{Rng, SeedableRng};
 use std::rc::Rc;
 use telescope::energy::{sk, EnergyRef};
@@ -20,23 +20,6 @@ use telescope::tensor;
 
 /// libtorch has one global RNG: tests that draw random numbers take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Random mapping settings for an n-spin glass: the hard rules must hold for all of them.
-fn random_spin_options(rng: &mut impl Rng, n: usize, seed: u64) -> AdelmOptions {
-    let iters = rng.random_range(120..=300);
-    let temperature = [0.02, 0.05, 0.1][rng.random_range(0..3)] / n as f64;
-    AdelmOptions {
-        ad: common::gibbs_ad(temperature, 10f64.powf(rng.random_range(-1.5..0.3))),
-        iters,
-        burn_in: [0, 40, iters][rng.random_range(0..3)],
-        consolidate_every: [0, 50, 100][rng.random_range(0..3)],
-        max_checks: [3, 12, 20][rng.random_range(0..3)],
-        batch: [1, 7, 32][rng.random_range(0..3)],
-        seed,
-        same_tol: 0.0,
-        ..Default::default()
-    }
-}
 
 #[test]
 fn sk_maps_keep_every_hard_rule_against_exact_enumeration() {

@@ -272,7 +272,7 @@ pub fn no_success_warning(map: &LandscapeMap) -> String {
 /// The options a run works with: AD confirms its successes with the run's own `same_tol`
 /// and minimizer (one notion of "the same minimum" for the whole map), and AD's warnings go
 /// to the run's observer.
-fn run_options(opts: &AdelmOptions) -> AdelmOptions {
+pub(super) fn run_options(opts: &AdelmOptions) -> AdelmOptions {
     let mut o = opts.clone();
     if opts.same_tol > 0.0 {
         o.ad.check.same_tol = opts.same_tol;
@@ -283,7 +283,7 @@ fn run_options(opts: &AdelmOptions) -> AdelmOptions {
 }
 
 /// ADELM's options as stored in a map's `params`.
-fn params_json(opts: &AdelmOptions) -> serde_json::Value {
+pub(super) fn params_json(opts: &AdelmOptions) -> serde_json::Value {
     serde_json::to_value(opts).unwrap_or(serde_json::Value::Null)
 }
 
@@ -416,7 +416,7 @@ struct Grouping {
 
 /// Runs `step` on the map, reseeded from `stream` and the iteration count; when Ctrl-C
 /// interrupts it, the grouping is put back as it was and the result is Ok(false).
-fn all_or_nothing(
+pub(super) fn all_or_nothing(
     map: &mut LandscapeMap,
     opts: &AdelmOptions,
     stream: u64,
@@ -594,6 +594,20 @@ pub fn consolidate(
             }
         }
     }
+    consolidate_pairs(e, map, opts, deltas, queue)
+}
+
+/// Consolidation's merging rules over the pairs of groups `queue` (`(i, j)` with `i < j`,
+/// tested in that order): see [`consolidate`]. Pairs re-tested after merges need not be in
+/// the queue. The map's groups are renumbered at the end.
+pub(super) fn consolidate_pairs(
+    e: &EnergyRef,
+    map: &mut LandscapeMap,
+    opts: &AdelmOptions,
+    deltas: &mut DeltaCache,
+    mut queue: Vec<(usize, usize)>,
+) -> Result<()> {
+    let g = map.groups.len();
     let mut alive = vec![true; g];
     // The group each merged group went into (itself while alive).
     let mut into: Vec<usize> = (0..g).collect();

@@ -604,7 +604,9 @@ impl LandscapeMap {
     /// Index into `minima` of group `g`'s representative.
     pub fn representative(&self, g: usize) -> Option<usize> {
         let state = &self.groups[g].state;
-        self.minima.iter().position(|m| &m.state == state)
+        self.minima
+            .iter()
+            .position(|m| m.group == g && &m.state == state)
     }
     /// Connected components of the groups under the known barriers: `component[i]` is the
     /// smallest group id of `i`'s component. A map whose groups share one component has a

@@ -13,6 +13,7 @@ pub mod gwl;
 pub mod map;
 pub mod map_compare;
 pub mod map_states;
+pub mod merge;
 pub mod neb;
 pub mod placement;
 pub mod proposer;

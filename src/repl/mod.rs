@@ -430,6 +430,9 @@ impl Repl {
                             if !self.session.scope.contains("ARGS") {
                                 // Scripts read their command-line arguments; here there are none.
                                 self.session.scope.push_constant("ARGS", rhai::Array::new());
+                                self.session
+                                    .scope
+                                    .push_constant("SHARD", crate::script::host::shard_value());
                             }
                             let result = {
                                 let _sigint = sigint::Guard::install();

@@ -265,12 +265,13 @@ impl Opts {
             },
         }
     }
-    /// The `seed` option ([`OptionDoc::seed`]): the given seed, or the session's.
+    /// The `seed` option ([`OptionDoc::seed`]): the given seed, or the session's (mixed
+    /// with the shard index in a shard, [`crate::shard::seed`]).
     pub fn seed(&mut self) -> RhaiResult<u64> {
         Ok(self
             .usize_opt("seed")?
             .map(|s| s as u64)
-            .unwrap_or_else(crate::tensor::session_seed))
+            .unwrap_or_else(|| crate::shard::seed(crate::tensor::session_seed())))
     }
     /// The `seed` option of a call that draws from the session's stream
     /// ([`OptionDoc::call_seed`]): keep the value alive while the call runs.

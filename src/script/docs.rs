@@ -216,7 +216,13 @@ impl OptionDoc {
     }
     /// The `seed` option of a seeded run: the session seed unless given.
     pub fn seed(doc: &str) -> Self {
-        Self::described("seed", OptKind::Count, "session seed", doc).bounded(bounds::SEED)
+        Self::described(
+            "seed",
+            OptKind::Count,
+            "session seed (mixed with the shard index under --shard)",
+            doc,
+        )
+        .bounded(bounds::SEED)
     }
     /// The `seed` option of a call that draws from the session's stream (`seed(n)` seeds it):
     /// with a seed the call's draws come from it alone, and the session's stream goes on as

@@ -188,8 +188,19 @@ impl Session {
         let code = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let argv: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         self.scope.push_constant("ARGS", argv);
+        self.scope.push_constant("SHARD", shard_value());
         self.eval(&path.display().to_string(), &code)
     }
+}
+
+/// The script constant `SHARD`: `#{index, count}` of this process's shard (`#{index: 0,
+/// count: 1}` for a run of its own).
+pub fn shard_value() -> rhai::Map {
+    let s = crate::shard::current().unwrap_or(crate::shard::Shard { index: 0, count: 1 });
+    let mut m = rhai::Map::new();
+    m.insert("index".into(), Dynamic::from_int(s.index as i64));
+    m.insert("count".into(), Dynamic::from_int(s.count as i64));
+    m
 }
 
 /// Rhai's rule on what a script function sees, as errors and `check` say it.

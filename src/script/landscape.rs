@@ -26,7 +26,7 @@ fn state_tensor(v: &[f64]) -> RhaiResult<Dynamic> {
 /// Reads the AD options (T, alpha, delta, M, max_steps, sampler, step, leapfrog, thin,
 /// sync_every, confirm, path_points), whose defaults are those of the function's [`ad_option_specs`]; AD's
 /// warnings go to stderr.
-fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
+pub(super) fn ad_options(o: &mut Opts) -> RhaiResult<AdOptions> {
     let check = crate::landscape::ad::SuccessCheck {
         descend: o.bool("confirm")?,
         ..Default::default()
@@ -63,7 +63,7 @@ fn delta_option(o: &mut Opts) -> RhaiResult<Delta> {
 }
 
 /// The AD options [`ad_options`] reads, the sampler's among them, with `base` as defaults.
-fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
+pub(super) fn ad_option_specs(base: &AdOptions) -> Vec<OptionDoc> {
     let delta_doc = "success distance to the target; auto: median distance of a magnetized chain held at the target (0 on spins)";
     let delta = match base.delta {
         Delta::Fixed(d) => OptionDoc::number("delta", d, delta_doc),

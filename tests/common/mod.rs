@@ -9,6 +9,7 @@ pub mod python;
 use std::rc::Rc;
 use telescope::energy::{EnergyRef, SpinModel};
 use telescope::landscape::ad::{AdOptions, Delta};
+use telescope::landscape::adelm::AdelmOptions;
 use telescope::landscape::dg::{Dg, DgOptions};
 use telescope::landscape::map::LandscapeMap;
 use telescope::sampler::SamplerSpec;
@@ -561,4 +562,21 @@ pub fn serial_f64() -> std::sync::MutexGuard<'static, ()> {
     tch::set_num_threads(1);
     telescope::tensor::set_dtype(tch::Kind::Double).unwrap();
     guard
+}
+
+/// Random mapping settings for an n-spin glass: the hard rules must hold for all of them.
+pub fn random_spin_options(rng: &mut impl rand::Rng, n: usize, seed: u64) -> AdelmOptions {
+    let iters = rng.random_range(120..=300);
+    let temperature = [0.02, 0.05, 0.1][rng.random_range(0..3)] / n as f64;
+    AdelmOptions {
+        ad: gibbs_ad(temperature, 10f64.powf(rng.random_range(-1.5..0.3))),
+        iters,
+        burn_in: [0, 40, iters][rng.random_range(0..3)],
+        consolidate_every: [0, 50, 100][rng.random_range(0..3)],
+        max_checks: [3, 12, 20][rng.random_range(0..3)],
+        batch: [1, 7, 32][rng.random_range(0..3)],
+        seed,
+        same_tol: 0.0,
+        ..Default::default()
+    }
 }

@@ -431,14 +431,15 @@ const MAX_UNDEFINED: usize = 20;
 
 /// The variables (and modules) that `code` reads without defining them, each name once at
 /// its first use, found by parses with Rhai's strict variables: Rhai stops at the first, so
-/// each one found is declared and the code parsed again. Scripts get `ARGS` from the command
-/// line; `declared` are defined too (by statements a syntax error blanked out).
+/// each one found is declared and the code parsed again. Scripts get `ARGS` and `SHARD` from
+/// the command line; `declared` are defined too (by statements a syntax error blanked out).
 fn undefined_variables(code: &str, declared: &[String]) -> Vec<Diagnostic> {
     let mut strict = Engine::new_raw();
     strict.set_strict_variables(true);
     strict.set_max_expr_depths(256, 256);
     let mut scope = rhai::Scope::new();
     scope.push_constant("ARGS", rhai::Array::new());
+    scope.push_constant("SHARD", crate::script::host::shard_value());
     for name in declared {
         scope.push_constant(name.as_str(), ());
     }
