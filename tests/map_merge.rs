@@ -240,3 +240,77 @@ fn maps_that_cannot_be_merged_are_clear_errors() {
     let msg = message(merge_maps(&e, &[m, gwl], &opts));
     assert!(msg.contains("gwl"), "{msg}");
 }
+
+/// GWL maps of one glass, made by short chains (100 to 400 steps) with different seeds and
+/// small K so that each finds only some of the minima, merge into the union of their basins: every basin of every map is a group,
+/// every hard rule holds (no barrier below the exact minimax, one tree), and a barrier both
+/// maps held is the lower of theirs.
+#[test]
+fn gwl_maps_merge_into_the_union_of_their_basins() {
+    use telescope::landscape::gwl::{gwl, GwlOptions};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261211);
+    let mut unions = 0;
+    for case in 0..6 {
+        let n = rng.random_range(10..=14);
+        let instance = rng.random_range(0..1_000_000u64);
+        let model = sk(n, instance, 1.0).unwrap();
+        let truth = exact(&model);
+        let top = truth
+            .barrier
+            .iter()
+            .flatten()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let e: EnergyRef = Rc::new(sk(n, instance, 1.0).unwrap());
+        let parts: Vec<LandscapeMap> = (0..3)
+            .map(|s| {
+                let o = GwlOptions {
+                    k: rng.random_range(2..=5),
+                    emax: top + 0.05,
+                    bins: 10,
+                    gamma: 0.05,
+                    iters: rng.random_range(100..=400),
+                    block: 100,
+                    seed: 100 * case + s,
+                    progress: Default::default(),
+                    ..GwlOptions::default()
+                };
+                gwl(e.as_ref(), &o).unwrap()
+            })
+            .collect();
+        let what = format!("gwl sk({n}, {instance}) case {case}");
+        let opts = AdelmOptions {
+            same_tol: 0.0,
+            ..Default::default()
+        };
+        let merged = merge_maps(&e, &parts, &opts).unwrap();
+        assert_eq!(merged.method, "gwl");
+        check_spin_map(&merged, &truth, &what);
+        let distinct: std::collections::BTreeSet<Vec<i64>> = parts
+            .iter()
+            .flat_map(|m| &m.groups)
+            .map(|g| g.state.iter().map(|&v| v as i64).collect())
+            .collect();
+        assert_eq!(merged.groups.len(), distinct.len(), "{what}: the union");
+        unions += (distinct.len() > parts.iter().map(|m| m.groups.len()).max().unwrap()) as usize;
+        let id = |s: &[f64]| merged.groups.iter().position(|g| g.state == s).unwrap();
+        for m in &parts {
+            for i in 0..m.groups.len() {
+                for j in 0..m.groups.len() {
+                    if let (Some(b), true) = (m.barriers[i][j], i != j) {
+                        let got = merged.barriers[id(&m.groups[i].state)][id(&m.groups[j].state)];
+                        assert!(
+                            got.is_some_and(|g| g <= b + 1e-12),
+                            "{what}: {got:?} above {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unions >= 3,
+        "merges that gained basins over every map: {unions}"
+    );
+}

@@ -41,6 +41,9 @@ pub fn merge_maps(
 ) -> Result<LandscapeMap> {
     check_inputs(e, maps)?;
     let opts = &run_options(opts);
+    if maps[0].method == "gwl" {
+        return merge_gwl(e, maps, opts);
+    }
     let started = std::time::Instant::now();
     let mut order: Vec<usize> = (0..maps.len()).collect();
     order.sort_by(|&a, &b| content_order(&maps[a], &maps[b]));
@@ -83,6 +86,34 @@ pub fn merge_maps(
     Ok(map)
 }
 
+/// GWL maps of one glass: the union of their basins (one group per distinct minimum) with,
+/// between two basins, the lowest barrier any map found (each is the top of a real path);
+/// pairs no map holds together are joined as `adelm` completes its maps. No AD.
+fn merge_gwl(e: &EnergyRef, maps: &[LandscapeMap], opts: &AdelmOptions) -> Result<LandscapeMap> {
+    let mut order: Vec<usize> = (0..maps.len()).collect();
+    order.sort_by(|&a, &b| content_order(&maps[a], &maps[b]));
+    let mut map = LandscapeMap::empty(
+        "gwl",
+        e.describe(),
+        maps[order[0]].params.clone(),
+        opts.seed,
+    );
+    let mut sources: Sources = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        append(&mut map, &maps[i]);
+        sources.extend(std::iter::repeat_n(vec![k], maps[i].groups.len()));
+    }
+    merge_twins(&mut map, &mut sources, opts.same_tol)?;
+    map.iterations = maps.iter().map(|m| m.iterations).sum();
+    if opts.complete {
+        map.interrupted = !all_or_nothing(&mut map, opts, MERGE_STREAM ^ 2, |m| {
+            super::complete::connect_groups(e, m, &opts.ad, &opts.progress)
+        })?;
+    }
+    drop_repeated_minima(&mut map, opts.same_tol);
+    Ok(map)
+}
+
 /// Errors for what cannot be merged: no maps, maps of another method or energy, maps whose
 /// states do not fit the energy.
 fn check_inputs(e: &EnergyRef, maps: &[LandscapeMap]) -> Result<()> {
@@ -90,10 +121,16 @@ fn check_inputs(e: &EnergyRef, maps: &[LandscapeMap]) -> Result<()> {
         return Err(invalid("merge_maps needs at least one map"));
     };
     for (k, m) in maps.iter().enumerate() {
-        if m.method != "adelm" {
+        if !matches!(m.method.as_str(), "adelm" | "gwl") {
             return Err(invalid(format!(
-                "merge_maps joins ADELM maps; map {k} was made by {}",
+                "merge_maps joins ADELM or GWL maps; map {k} was made by {}",
                 m.method
+            )));
+        }
+        if m.method != first.method {
+            return Err(invalid(format!(
+                "maps 0 and {k} were made by different methods ({} and {}): merge maps of one method",
+                first.method, m.method
             )));
         }
         m.check_energy(e.as_ref())

@@ -147,7 +147,7 @@ pub fn register(api: &mut Api) {
     api.func(
         "merge_maps",
         "merge_maps(maps: array, U: Energy, opts?: map) -> Map",
-        "Joins ADELM maps of U made apart (the shards of a cluster run) into one map: groups whose representatives are one minimum merge; every group is tested by AD, both directions, against its max_checks nearest groups of the other maps, and the successes are consolidated by ADELM's rules; each map's own barriers are kept, and the result is completed into one tree. The options default to those the first map was made with. The order of the maps does not change the result; Ctrl-C returns the maps joined but not yet tested, which merge_maps([m], U) resumes.",
+        "Joins ADELM maps (or GWL maps) of U made apart (the shards of a cluster run) into one map: groups whose representatives are one minimum merge; every group is tested by AD, both directions, against its max_checks nearest groups of the other maps, and the successes are consolidated by ADELM's rules; each map's own barriers are kept, and the result is completed into one tree. The options default to those the first map was made with. The order of the maps does not change the result; Ctrl-C returns the maps joined but not yet tested, which merge_maps([m], U) resumes. GWL maps join as the union of their basins, each barrier the lowest any map found.",
         run_merge,
     );
     api.options("merge_maps", merge_option_specs());
