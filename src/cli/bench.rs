@@ -12,7 +12,7 @@ use std::time::Instant;
 
 /// The benchmarks, by the names `telescope bench NAME` takes; those marked `false` run only
 /// when named (they take minutes on a CPU).
-pub const BENCHMARKS: [(&str, bool); 9] = [
+pub const BENCHMARKS: [(&str, bool); 10] = [
     ("samplers", true),
     ("sk", true),
     ("ad", true),
@@ -22,6 +22,7 @@ pub const BENCHMARKS: [(&str, bool); 9] = [
     ("kinks", true),
     ("latent", false),
     ("image", false),
+    ("merge", false),
 ];
 
 /// Runs the benchmarks named in `args` (the quick ones when none is named) on the device
@@ -159,7 +160,69 @@ pub fn run(args: &[String]) -> u8 {
             image_bench_energy().and_then(|e| map_rate(&e, &image_bench_options())),
         );
     }
+    if want("merge") {
+        report("merge 8 shards sk N=100", merge_rate());
+    }
     status
+}
+
+/// 8 shards of a section 5.1 map (SK N = 100, 100 iterations each, seeds 1 to 8), then their
+/// merge: its wall time against the mean shard's mapping time, and the AD trials it ran.
+fn merge_rate() -> Result<String> {
+    use crate::landscape::merge::merge_maps;
+    let e: EnergyRef = Rc::new(energy::sk(100, 1, 1.0)?);
+    let base = sk_section51_options(100);
+    let mut shards = Vec::new();
+    let t = Instant::now();
+    for seed in 1..=8 {
+        let o = AdelmOptions {
+            seed,
+            ..base.clone()
+        };
+        crate::tensor::manual_seed(seed);
+        shards.push(adelm(&e, &mut RandomProposer(e.clone()), &o)?);
+    }
+    let per_shard = t.elapsed().as_secs_f64() / 8.0;
+    let trials_before: usize = shards.iter().map(|m| m.stats.ad_trials).sum();
+    let groups_before: usize = shards.iter().map(|m| m.groups.len()).sum();
+    let before = crate::profile::snapshot();
+    let t = Instant::now();
+    // As a script's merge_maps does by default: half the mapping's checks.
+    let merge_opts = AdelmOptions {
+        max_checks: base.max_checks.div_ceil(2),
+        ..base.clone()
+    };
+    let merged = merge_maps(&e, &shards, &merge_opts)?;
+    let secs = t.elapsed().as_secs_f64();
+    Ok(format!(
+        "{secs:6.2} s merge against {per_shard:6.2} s per shard ({:.2}x a shard; target below 1); {} AD trials; {groups_before} shard groups into {}\n{}",
+        secs / per_shard,
+        merged.stats.ad_trials - trials_before,
+        merged.groups.len(),
+        profile_table(&before, secs)
+    ))
+}
+
+/// Section 5.1's ADELM settings on an SK glass (T 0.1/N, alpha 1.35, delta 0, M 100, Gibbs)
+/// with `iters` iterations and seed 1.
+fn sk_section51_options(iters: usize) -> AdelmOptions {
+    AdelmOptions {
+        ad: AdOptions {
+            temperature: 0.001,
+            alpha: 1.35,
+            delta: Delta::Fixed(0.0),
+            improvement_limit: 100,
+            sampler: SamplerSpec {
+                kind: SamplerKind::Gibbs,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        iters,
+        same_tol: 0.0,
+        seed: 1,
+        ..Default::default()
+    }
 }
 
 /// 24 NEB bands between the Müller-Brown minima (A-B, A-C, C-B, each endpoint moved by up to
@@ -666,23 +729,7 @@ fn ad_batching() -> Result<(String, Kernel)> {
 /// numpy peer (`bench/peers/sk_adelm.py`, 30 iterations) when one ran.
 fn adelm_rate(peer: Option<Result<PeerRate>>) -> Result<String> {
     let e: EnergyRef = Rc::new(energy::sk(100, 1, 1.0)?);
-    let opts = AdelmOptions {
-        ad: AdOptions {
-            temperature: 0.001,
-            alpha: 1.35,
-            delta: Delta::Fixed(0.0),
-            improvement_limit: 100,
-            sampler: SamplerSpec {
-                kind: SamplerKind::Gibbs,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        iters: 100,
-        same_tol: 0.0,
-        seed: 1,
-        ..Default::default()
-    };
+    let opts = sk_section51_options(100);
     let before = crate::profile::snapshot();
     let sweeps0 = ad::work_done().1;
     let t = Instant::now();

@@ -29,6 +29,9 @@ use std::cmp::Ordering;
 /// Seed stream of a merge's AD tests (with the maps' total iteration count).
 const MERGE_STREAM: u64 = 0x3e_e6e5;
 
+/// Groups ranked by the line per check, nearest by distance first.
+const RANKED_PER_CHECK: usize = 4;
+
 /// Where each group of a map came from: one set of source maps per group, ids small.
 type Sources = Vec<Vec<usize>>;
 
@@ -307,10 +310,14 @@ fn cross_pairs(
     }
     let d = map.groups.first().map_or(0, |g| g.state.len()) as i64;
     for i in 0..g {
-        let others: Vec<usize> = (0..g).filter(|&j| j != i && apart(i, j)).collect();
+        let mut others: Vec<usize> = (0..g).filter(|&j| j != i && apart(i, j)).collect();
         if others.is_empty() {
             continue;
         }
+        // The line is ranked over the nearest few by distance only: far groups have high lines.
+        let far = |j: &usize| tensor::distance(&map.groups[i].state, &map.groups[*j].state);
+        others.sort_by(|a, b| far(a).total_cmp(&far(b)).then(a.cmp(b)));
+        others.truncate(RANKED_PER_CHECK * opts.max_checks.max(1));
         let reps: Vec<f64> = others
             .iter()
             .flat_map(|&j| map.groups[j].state.clone())

@@ -620,7 +620,7 @@ pub fn register(api: &mut Api) {
     api.getter(
         "Map",
         "provenance",
-        "Where the map came from: #{telescope, commit, torch, device, dtype, threads, cpu_capability, mkl_cbwr, reproducible, seed} of the run that made it (() for maps saved before telescope recorded it). A run with the same fields, on the same binary, gives the same map; with reproducible: true on any x86-64 CPU.",
+        "Where the map came from: #{telescope, commit, torch, device, dtype, threads, cpu_capability, mkl_cbwr, reproducible, seed, shard} of the run that made it (shard: #{index, count} under --shard, else ()) (() for maps saved before telescope recorded it). A run with the same fields, on the same binary, gives the same map; with reproducible: true on any x86-64 CPU.",
         |m: &mut MapValue| {
             m.0.provenance
                 .as_ref()

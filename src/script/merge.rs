@@ -17,7 +17,7 @@ fn merge_option_specs() -> Vec<OptionDoc> {
     let d = AdelmOptions::default();
     let mut specs = ad_option_specs(&d.ad);
     specs.extend([
-        OptionDoc::count("max_checks", d.max_checks, "groups of other maps each group is tested against by AD, nearest by 1-D barrier (up to 1e6)").within(1.0, 1e6),
+        OptionDoc::described("max_checks", OptKind::Count, "half the first map's", "groups of other maps each group is tested against by AD, nearest by 1-D barrier (a pair is tested when either end ranks the other; up to 1e6)").within(1.0, 1e6),
         OptionDoc::seed("seed of the merge's AD tests"),
         OptionDoc::described("same_tol", OptKind::Number, "the first map's", "minima closer than this are the same minimum").bounded(bounds::TOLERANCE),
         OptionDoc::flag("complete", d.complete, "join what AD never connected into one DG tree at the end, as adelm does"),
@@ -53,7 +53,11 @@ fn options_of(m: &LandscapeMap) -> Map {
     put("leapfrog", Dynamic::from_int(a.sampler.leapfrog as i64));
     put("path_points", Dynamic::from_int(a.path_points as i64));
     put("confirm", Dynamic::from_bool(a.check.descend));
-    put("max_checks", Dynamic::from_int(made.max_checks as i64));
+    // A pair enters the merge's tests from either end, so half the checks reach as many.
+    put(
+        "max_checks",
+        Dynamic::from_int(made.max_checks.div_ceil(2) as i64),
+    );
     put("same_tol", Dynamic::from_float(made.same_tol));
     put("min_iter", Dynamic::from_int(made.minimize.max_iter as i64));
     put("min_tol", Dynamic::from_float(made.minimize.tol));
