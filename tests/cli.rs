@@ -691,3 +691,136 @@ fn commands_print_their_usage_and_flags_follow_the_conventions() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("--help") && text.contains("-x"), "{text}");
 }
+
+/// `--shard I/N` and Slurm's array variables make the process a shard: the script sees
+/// `SHARD`, a map records it in its provenance, and the default seed differs between shards
+/// (an explicit one does not); a malformed shard is a usage error naming the flag.
+#[test]
+fn shards_come_from_the_flag_or_slurm_and_reach_scripts_maps_and_seeds() {
+    let tmp = fresh_dir("shards");
+    let dir = tmp.path();
+    let script = dir.join("shard.rhai");
+    std::fs::write(
+        &script,
+        "let U = sk(12, 1);\n\
+         let m = adelm(U, #{T: 0.01, alpha: 1.0, delta: 0, iters: 4, progress: false});\n\
+         let fixed = adelm(U, #{T: 0.01, alpha: 1.0, delta: 0, iters: 4, seed: 5, progress: false});\n\
+         let s = m.provenance.shard;\n\
+         let sh = if type_of(s) == \"()\" { \"none\" } else { `${s.index}of${s.count}` };\n\
+         print(`${SHARD.index}/${SHARD.count} ${m.provenance.seed} ${fixed.provenance.seed} ${sh}`);\n",
+    )
+    .unwrap();
+    let run = |flags: &[&str], env: &[(&str, &str)]| -> (bool, String, String) {
+        let out = telescope()
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("SLURM_ARRAY_TASK_COUNT")
+            .env_remove("SLURM_ARRAY_TASK_MIN")
+            .envs(env.iter().copied())
+            .arg("run")
+            .args(flags)
+            .arg(&script)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let fields = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    let (ok, alone, err) = run(&[], &[]);
+    assert!(ok, "{err}");
+    let alone = fields(&alone);
+    assert_eq!(alone[0], "0/1");
+    assert_eq!(
+        alone[3], "none",
+        "no shard in the provenance of a run of its own"
+    );
+    let (ok, one, err) = run(&["--shard", "1/4"], &[]);
+    assert!(ok, "{err}");
+    let one = fields(&one);
+    assert_eq!(one[0], "1/4");
+    assert_eq!(one[3], "1of4", "the shard in the map's provenance");
+    let (ok, two, err) = run(&["--shard=2/4"], &[]);
+    assert!(ok, "{err}");
+    let two = fields(&two);
+    assert_ne!(one[1], two[1], "shards draw different default seeds");
+    assert_ne!(one[1], alone[1]);
+    assert_eq!(one[2], "5");
+    assert_eq!(two[2], "5", "an explicit seed wins");
+    // Slurm's array task 7 of an array 5..8 is shard 2 of 4: the same as --shard 2/4.
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "7"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ("SLURM_ARRAY_TASK_MIN", "5"),
+    ];
+    let (ok, from_slurm, err) = run(&[], &slurm);
+    assert!(ok, "{err}");
+    assert_eq!(fields(&from_slurm), two);
+    for bad in ["4/4", "1", "a/b", "-1/3"] {
+        let (ok, _, err) = run(&["--shard", bad], &[]);
+        assert!(!ok && err.contains("--shard"), "{bad}: {err}");
+    }
+    let (ok, _, err) = run(
+        &[],
+        &[
+            ("SLURM_ARRAY_TASK_ID", "9"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ],
+    );
+    assert!(!ok && err.contains("--array=0-3"), "{err}");
+}
+
+/// `load_maps` reads the maps a glob matches in path order, and says which file is not a map;
+/// `merge_maps` of an empty array or of something that is not a map is a located error.
+#[test]
+fn load_maps_and_merge_maps_refuse_what_is_not_a_map() {
+    let tmp = fresh_dir("load_maps");
+    let dir = tmp.path();
+    let script = dir.join("m.rhai");
+    std::fs::write(
+        &script,
+        "let U = sk(10, 1);\n\
+         for i in 0..2 { adelm(U, #{T: 0.01, alpha: 1.0, delta: 0, iters: 3, seed: i, progress: false}).save(`${ARGS[0]}/s${i}.json`); }\n\
+         let ms = load_maps(`${ARGS[0]}/s*.json`);\n\
+         print(`${ms.len()} ${merge_maps(ms, U, #{progress: false}).iterations}`);\n",
+    )
+    .unwrap();
+    let run = |code: Option<&str>| {
+        if let Some(c) = code {
+            std::fs::write(&script, c).unwrap();
+        }
+        telescope()
+            .arg("run")
+            .arg(&script)
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2 6");
+    std::fs::write(dir.join("s2.json"), "{ not a map").unwrap();
+    let out = run(Some("load_maps(`${ARGS[0]}/s*.json`);\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("s2.json") && err.contains("m.rhai:1"),
+        "{err}"
+    );
+    let out = run(Some("let x = 1;\nload_maps(`${ARGS[0]}/none*.json`);\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no file matches") && err.contains("m.rhai:2"),
+        "{err}"
+    );
+    let out = run(Some("merge_maps([], sk(10, 1));\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least one map"), "{err}");
+    let out = run(Some("merge_maps([1], sk(10, 1));\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a Map"), "{err}");
+}

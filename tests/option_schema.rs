@@ -53,6 +53,7 @@ const PROBES: &[(&str, &str)] = &[
         "barrier_ad(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
     ),
     ("compare_maps", "compare_maps(M, M, OPTS)"),
+    ("merge_maps", "merge_maps([M], S, OPTS)"),
     (
         "compare_paths",
         "compare_paths(U, [-0.558, 1.442], [-0.050, 0.467], OPTS)",
