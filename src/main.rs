@@ -14,8 +14,8 @@ Usage:
   telescope doc [NAME]           reference of script functions
   telescope bench [NAMES] [--device cpu|cuda] [--peers]
                                  benchmarks: samplers sk ad adelm gwl neb kinks (the
-                                 default set), latent image (minutes on a CPU, only when
-                                 named); --peers runs the same kernels in PyTorch-Python
+                                 default set), latent image merge (minutes on a CPU, only
+                                 when named); --peers runs the same kernels in PyTorch-Python
   telescope lsp                  language server on stdio
   telescope --version | --help | help COMMAND | COMMAND --help
 
@@ -72,7 +72,7 @@ const COMMANDS: &[CommandHelp] = &[
         name: "bench",
         usage: "telescope bench [NAMES] [--device cpu|cuda] [--peers]",
         about: "Benchmarks: samplers sk ad adelm gwl neb kinks (the default set), latent image\n\
-                (minutes on a CPU, only when named). Each kernel line gives libtorch operators\n\
+                merge (minutes on a CPU, only when named). Each kernel line gives libtorch operators\n\
                 and host reads per step; --peers runs the same kernels written in PyTorch-Python\n\
                 (bench/peers, with the project's .venv or TELESCOPE_PYTHON) and prints the ratio.",
     },
