@@ -617,6 +617,9 @@ struct TensorTrials<'a> {
     /// Unmagnetized energies of the current states, kept for the next move's peak search
     /// (`None` after the batch changed).
     state_energy: Option<Tensor>,
+    /// Points scored inside each move: [`AdOptions::path_points`] on a continuous space, 0
+    /// otherwise (read once, not per step: `space()` builds the domain's bounds).
+    move_points: usize,
 }
 
 /// Where the stop rule's standing lives.
@@ -700,6 +703,10 @@ impl<'a> TensorTrials<'a> {
             block: Block::default(),
             step: 0,
             state_energy: None,
+            move_points: match e.space() {
+                Space::Continuous { .. } => opts.path_points,
+                _ => 0,
+            },
         })
     }
 
@@ -707,8 +714,8 @@ impl<'a> TensorTrials<'a> {
     /// on a continuous space with [`AdOptions::path_points`] set; `None` otherwise.
     /// `energy` holds the current states' unmagnetized energies.
     fn move_interior(&mut self, before: &Tensor, energy: &Tensor) -> Result<Option<Tensor>> {
-        let points = self.opts.path_points;
-        if points == 0 || !matches!(self.e.space(), Space::Continuous { .. }) {
+        let points = self.move_points;
+        if points == 0 {
             return Ok(None);
         }
         let u0 = match self.state_energy.take() {

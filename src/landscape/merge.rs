@@ -67,10 +67,7 @@ pub fn merge_maps(
     let queue = cross_pairs(e, &map, &sources, opts)?;
     map.iterations = maps.iter().map(|m| m.iterations).sum();
     let tested = all_or_nothing(&mut map, opts, MERGE_STREAM, |m| {
-        let before = m.groups.len();
-        consolidate_pairs(e, m, opts, &mut deltas, queue)?;
-        debug_assert!(m.groups.len() <= before);
-        Ok(())
+        consolidate_pairs(e, m, opts, &mut deltas, queue)
     })?;
     if !tested {
         map.interrupted = true;
